@@ -1,0 +1,55 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Orchestrator.Contracts.Catalog.Options;
+
+/// <summary>Options of <c>blip.pretrain</c>: ITC with momentum distillation and a feature queue, ITM with hard negatives, LM.</summary>
+public class BlipPretrainOptions : TrainingOptions
+{
+    [Option("ITC feature queue length; the global batch must divide it."), Range(1, 1_000_000)]
+    public int QueueSize { get; set; } = 256;
+
+    [Option("Momentum of the momentum encoders."), Range(0.0, 1.0)]
+    public double Momentum { get; set; } = 0.995;
+
+    [Option("Weight of the momentum-distillation soft targets (ramped up over the first epoch)."), Range(0.0, 1.0)]
+    public double Alpha { get; set; } = 0.4;
+
+    [Option("Initial ITC temperature (learnable, clamped)."), Range(0.001, 0.5)]
+    public double Temperature { get; set; } = 0.07;
+
+    [Option("Label smoothing of the LM loss."), Range(0.0, 0.5)]
+    public double LabelSmoothing { get; set; } = 0.1;
+
+    [Option("Smallest area share kept by random-resized-crop."), Range(0.05, 1.0)]
+    public double CropMinScale { get; set; } = 0.5;
+
+    [Option("Largest area share kept by random-resized-crop."), Range(0.05, 1.0)]
+    public double CropMaxScale { get; set; } = 1.0;
+
+    [Option("Random horizontal flips during training.")]
+    public bool HorizontalFlip { get; set; }
+
+    [Option("Candidates from ITC re-ranked by ITM in retrieval evaluation."), Range(1, 1024)]
+    public int EvalTopK { get; set; } = 16;
+
+    public override IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var result in base.Validate(validationContext))
+        {
+            yield return result;
+        }
+
+        if (QueueSize % BatchSize != 0)
+        {
+            yield return new ValidationResult(
+                $"batch_size {BatchSize} must divide queue_size {QueueSize}; e.g. queue_size {QueueSize / BatchSize * BatchSize + BatchSize}",
+                [nameof(QueueSize)]);
+        }
+
+        if (CropMinScale > CropMaxScale)
+        {
+            yield return new ValidationResult(
+                $"crop_min_scale {CropMinScale} is above crop_max_scale {CropMaxScale}", [nameof(CropMinScale)]);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Orchestrator.Contracts.Catalog.Options;
+
+/// <summary>Options every training stage shares: the model's shape (set by a preset), optimisation and checkpoints.</summary>
+public abstract class TrainingOptions : IValidatableObject
+{
+    [Option("Model size preset: tiny (CPU), base, large. Sets the shape options below; any of them can be overridden.")]
+    public string Preset { get; set; } = "tiny";
+
+    [Option("Input image side, in pixels."), Range(16, 1024)]
+    public int ImageSize { get; set; } = 32;
+
+    [Option("ViT patch side, in pixels; must divide image_size."), Range(1, 64)]
+    public int PatchSize { get; set; } = 8;
+
+    [Option("ViT width."), Range(8, 4096)]
+    public int VisionWidth { get; set; } = 64;
+
+    [Option("ViT blocks."), Range(1, 64)]
+    public int VisionDepth { get; set; } = 2;
+
+    [Option("Text transformer width."), Range(8, 4096)]
+    public int TextWidth { get; set; } = 64;
+
+    [Option("Text transformer layers."), Range(1, 64)]
+    public int TextLayers { get; set; } = 2;
+
+    [Option("ViT attention heads; must divide vision_width."), Range(1, 64)]
+    public int VisionHeads { get; set; } = 4;
+
+    [Option("Text attention heads; must divide text_width."), Range(1, 64)]
+    public int TextHeads { get; set; } = 4;
+
+    [Option("Shared embedding width of the contrastive (ITC) space."), Range(8, 4096)]
+    public int EmbedDim { get; set; } = 32;
+
+    [Option("Longest caption, in tokens."), Range(4, 512)]
+    public int MaxTextLength { get; set; } = 24;
+
+    [Option("Passes over the training data."), Range(1, 10_000)]
+    public int Epochs { get; set; } = 3;
+
+    [Option("Samples per step on each worker."), Range(1, 65_536)]
+    public int BatchSize { get; set; } = 32;
+
+    [Option("Peak learning rate."), Range(1e-8, 1.0)]
+    public double LearningRate { get; set; } = 3e-4;
+
+    [Option("Learning rate at the end of the schedule."), Range(0.0, 1.0)]
+    public double MinLearningRate { get; set; } = 1e-6;
+
+    [Option("AdamW weight decay."), Range(0.0, 1.0)]
+    public double WeightDecay { get; set; } = 0.05;
+
+    [Option("Linear warmup steps."), Range(0, 10_000_000)]
+    public int WarmupSteps { get; set; } = 20;
+
+    [Option("Decay after warmup.")]
+    public LearningRateSchedule LrSchedule { get; set; } = LearningRateSchedule.Cosine;
+
+    [Option("Gradient norm clip; 0 turns clipping off."), Range(0.0, 1e6)]
+    public double GradClipNorm { get; set; } = 1.0;
+
+    [Option("Micro-batches accumulated per optimiser step."), Range(1, 1024)]
+    public int GradAccumulationSteps { get; set; } = 1;
+
+    [Option("Steps between checkpoints (one is always written at the end)."), Range(1, 10_000_000)]
+    public int CheckpointEverySteps { get; set; } = 200;
+
+    [Option("Seed of initialisation, sampling and augmentation.")]
+    public int Seed { get; set; }
+
+    [Option("What an unusable data entry does: fail the stage, or skip it and count it.")]
+    public BadDataPolicy OnBadData { get; set; } = BadDataPolicy.Fail;
+
+    public virtual IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ImageSize % PatchSize != 0)
+        {
+            yield return new ValidationResult(
+                $"patch_size {PatchSize} must divide image_size {ImageSize}; pick sizes such as 224 and 16", [nameof(PatchSize)]);
+        }
+
+        if (VisionWidth % VisionHeads != 0)
+        {
+            yield return new ValidationResult(
+                $"vision_heads {VisionHeads} must divide vision_width {VisionWidth}", [nameof(VisionHeads)]);
+        }
+
+        if (TextWidth % TextHeads != 0)
+        {
+            yield return new ValidationResult(
+                $"text_heads {TextHeads} must divide text_width {TextWidth}", [nameof(TextHeads)]);
+        }
+
+        if (MinLearningRate > LearningRate)
+        {
+            yield return new ValidationResult(
+                $"min_learning_rate {MinLearningRate} is above learning_rate {LearningRate}; lower it", [nameof(MinLearningRate)]);
+        }
+    }
+}

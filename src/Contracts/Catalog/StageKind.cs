@@ -1,0 +1,26 @@
+using System.Text.Json.Nodes;
+
+namespace Orchestrator.Contracts.Catalog;
+
+/// <summary>What the orchestrator and the workers agree a stage kind is: its inputs, outputs and options.</summary>
+public sealed record StageKind
+{
+    /// <summary>The name used in specs, e.g. <c>blip.pretrain</c>.</summary>
+    public required string Name { get; init; }
+
+    public required string Description { get; init; }
+
+    public IReadOnlyList<InputSlot> Inputs { get; init; } = [];
+
+    public IReadOnlyList<OutputSlot> Outputs { get; init; } = [];
+
+    /// <summary>The typed options class; its public settable properties are the options, named in snake_case.</summary>
+    public required Type OptionsType { get; init; }
+
+    /// <summary>Named sets of option values; a spec picks one with the <c>preset</c> option and may override any value.</summary>
+    public IReadOnlyDictionary<string, JsonObject> Presets { get; init; } = new Dictionary<string, JsonObject>();
+
+    public InputSlot? FindInput(string name) => Inputs.FirstOrDefault(input => input.Name == name);
+
+    public OutputSlot? FindOutput(string name) => Outputs.FirstOrDefault(output => output.Name == name);
+}

@@ -1,0 +1,199 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Contracts.Catalog.Options;
+
+namespace Orchestrator.Contracts.Catalog;
+
+/// <summary>
+/// Every stage kind the platform knows. The orchestrator validates specs against it and the workers
+/// find their stage runners through it, so both always agree on inputs, outputs and options.
+/// </summary>
+public static class StageKindCatalog
+{
+    public static IReadOnlyList<StageKind> All { get; } = Build();
+
+    public static StageKind? Find(string name) => All.FirstOrDefault(kind => kind.Name == name);
+
+    private static List<StageKind> Build()
+    {
+        var datasetIn = (string name, string description) => new InputSlot(name, [ArtifactType.Dataset], description);
+        var trainIn = new InputSlot("train", [ArtifactType.Dataset], "Training data; several datasets are concatenated.") { IsList = true };
+        var evalIn = new InputSlot("eval", [ArtifactType.Dataset], "Held-out data evaluated at the end.") { Optional = true };
+        var blipInit = new InputSlot("init", [ArtifactType.BlipCheckpoint], "The BLIP checkpoint to start from.");
+        var trainingPresets = TrainingPresets();
+
+        return
+        [
+            new()
+            {
+                Name = "dataset.synthetic",
+                Description = "Renders scenes of shapes with captions of known, controllable noise: web (noisy), human (clean, small) and test (clean) splits.",
+                Outputs =
+                [
+                    new("web", ArtifactType.Dataset, "Web split; the manifest records which captions were corrupted."),
+                    new("human", ArtifactType.Dataset, "Clean, small split."),
+                    new("test", ArtifactType.Dataset, "Clean held-out split."),
+                ],
+                OptionsType = typeof(SyntheticDatasetOptions),
+            },
+            new()
+            {
+                Name = "dataset.import",
+                Description = "Checks a BLIP-format annotation file and its image root: every image decodes, every caption is non-empty.",
+                Outputs = [new("dataset", ArtifactType.Dataset, "The checked dataset.")],
+                OptionsType = typeof(DatasetImportOptions),
+            },
+            new()
+            {
+                Name = "model.import",
+                Description = "Imports frozen weights (a ViT image encoder or an LLM) from a safetensors file, checked by hash.",
+                Outputs =
+                [
+                    new("image_encoder", ArtifactType.ImageEncoderWeights, "The weights, as a frozen image encoder."),
+                    new("llm", ArtifactType.LlmWeights, "The weights, as a frozen LLM."),
+                ],
+                OptionsType = typeof(ModelImportOptions),
+            },
+            new()
+            {
+                Name = "blip.pretrain",
+                Description = "BLIP pretraining of the MED model: ITC (momentum encoder, feature queue, soft targets), ITM (hard negatives) and LM.",
+                Inputs = [trainIn, blipInit with { Optional = true, Description = "A checkpoint to continue from." }, evalIn],
+                Outputs = [new("checkpoint", ArtifactType.BlipCheckpoint, "The pretrained model.")],
+                OptionsType = typeof(BlipPretrainOptions),
+                Presets = PretrainPresets(trainingPresets),
+            },
+            new()
+            {
+                Name = "blip.finetune.caption",
+                Description = "LM finetune with a prompt; beam or nucleus decoding; BLEU-4 and CIDEr-D on the eval split.",
+                Inputs = [blipInit, trainIn, evalIn],
+                Outputs = [new("checkpoint", ArtifactType.CaptionerCheckpoint, "The captioner.")],
+                OptionsType = typeof(BlipCaptionOptions),
+                Presets = trainingPresets,
+            },
+            new()
+            {
+                Name = "blip.finetune.retrieval",
+                Description = "ITC + ITM finetune; recall@1/5/10 with ITC top-k re-ranked by ITM on the eval split.",
+                Inputs = [blipInit, trainIn, evalIn],
+                Outputs = [new("checkpoint", ArtifactType.RetrievalCheckpoint, "The filter / retrieval model.")],
+                OptionsType = typeof(BlipRetrievalOptions),
+                Presets = PretrainPresets(trainingPresets),
+            },
+            new()
+            {
+                Name = "blip.capfilt",
+                Description = "The captioner writes synthetic captions for web images; the filter keeps pairs whose ITM score reaches the threshold.",
+                Inputs =
+                [
+                    new("captioner", [ArtifactType.CaptionerCheckpoint], "Writes the synthetic captions."),
+                    new("filter", [ArtifactType.RetrievalCheckpoint], "Scores every caption with ITM."),
+                    datasetIn("web", "The web images and their captions."),
+                    new("scores", [ArtifactType.CapfiltScores], "Earlier scores: only the threshold is applied again.") { Optional = true },
+                ],
+                Outputs =
+                [
+                    new("dataset", ArtifactType.Dataset, "The kept pairs."),
+                    new("scores", ArtifactType.CapfiltScores, "Every candidate caption and its score."),
+                ],
+                OptionsType = typeof(BlipCapfiltOptions),
+            },
+            new()
+            {
+                Name = "blip.finetune.vqa",
+                Description = "VQA as answer generation: the image-grounded question encoding feeds the answer decoder.",
+                Inputs = [blipInit, trainIn, evalIn],
+                Outputs = [new("checkpoint", ArtifactType.VqaCheckpoint, "The VQA model.")],
+                OptionsType = typeof(DownstreamOptions),
+                Presets = trainingPresets,
+            },
+            new()
+            {
+                Name = "blip.finetune.nlvr2",
+                Description = "NLVR2: one statement, two images, cross-attention into both; binary classification.",
+                Inputs = [blipInit, trainIn, evalIn],
+                Outputs = [new("checkpoint", ArtifactType.Nlvr2Checkpoint, "The NLVR2 model.")],
+                OptionsType = typeof(DownstreamOptions),
+                Presets = trainingPresets,
+            },
+            new()
+            {
+                Name = "blip2.stage1",
+                Description = "BLIP-2 stage 1: Q-Former queries against a frozen image encoder, with ITC, ITG and ITM and their attention masks.",
+                Inputs =
+                [
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The frozen image encoder."),
+                    trainIn,
+                    evalIn,
+                ],
+                Outputs = [new("checkpoint", ArtifactType.QFormerCheckpoint, "The Q-Former.")],
+                OptionsType = typeof(QFormerOptions),
+                Presets = trainingPresets,
+            },
+            new()
+            {
+                Name = "blip2.stage2",
+                Description = "BLIP-2 stage 2: Q-Former output, linearly projected, as a soft prompt to a frozen LLM.",
+                Inputs =
+                [
+                    new("qformer", [ArtifactType.QFormerCheckpoint], "The stage-1 Q-Former."),
+                    new("llm", [ArtifactType.LlmWeights], "The frozen LLM."),
+                    trainIn,
+                    evalIn,
+                ],
+                Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The BLIP-2 model.")],
+                OptionsType = typeof(Blip2Stage2Options),
+                Presets = trainingPresets,
+            },
+            Blip2Downstream("blip2.finetune.caption", "BLIP-2 captioning finetune (the LLM stays frozen).", trainIn, evalIn, trainingPresets),
+            Blip2Downstream("blip2.finetune.retrieval", "BLIP-2 retrieval finetune of the Q-Former and image encoder.", trainIn, evalIn, trainingPresets),
+            Blip2Downstream("blip2.finetune.vqa", "BLIP-2 VQA as answer generation through the frozen LLM.", trainIn, evalIn, trainingPresets),
+        ];
+    }
+
+    private static StageKind Blip2Downstream(
+        string name, string description, InputSlot trainIn, InputSlot evalIn, IReadOnlyDictionary<string, JsonObject> presets) => new()
+    {
+        Name = name,
+        Description = description,
+        Inputs = [new("init", [ArtifactType.Blip2Checkpoint], "The BLIP-2 checkpoint to start from."), trainIn, evalIn],
+        Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The finetuned model.")],
+        OptionsType = typeof(DownstreamOptions),
+        Presets = presets,
+    };
+
+    /// <summary>The paper's ITC queue of 57,600 features at base and large scale; the tiny preset keeps the class default.</summary>
+    private static Dictionary<string, JsonObject> PretrainPresets(Dictionary<string, JsonObject> shapes) =>
+        shapes.ToDictionary(
+            preset => preset.Key,
+            preset =>
+            {
+                var values = preset.Value.DeepClone().AsObject();
+                if (preset.Key != "tiny")
+                {
+                    values["queue_size"] = 57600;
+                }
+
+                return values;
+            });
+
+    /// <summary>Model shapes: tiny trains on a CPU in about a minute; base and large are the papers' ViT-B/16 and ViT-L/16 with BERT-base.</summary>
+    private static Dictionary<string, JsonObject> TrainingPresets() => new()
+    {
+        ["tiny"] = new JsonObject
+        {
+            ["image_size"] = 32, ["patch_size"] = 8, ["vision_width"] = 64, ["vision_depth"] = 2, ["vision_heads"] = 4,
+            ["text_width"] = 64, ["text_layers"] = 2, ["text_heads"] = 4, ["embed_dim"] = 32, ["max_text_length"] = 24,
+        },
+        ["base"] = new JsonObject
+        {
+            ["image_size"] = 224, ["patch_size"] = 16, ["vision_width"] = 768, ["vision_depth"] = 12, ["vision_heads"] = 12,
+            ["text_width"] = 768, ["text_layers"] = 12, ["text_heads"] = 12, ["embed_dim"] = 256, ["max_text_length"] = 35,
+        },
+        ["large"] = new JsonObject
+        {
+            ["image_size"] = 224, ["patch_size"] = 16, ["vision_width"] = 1024, ["vision_depth"] = 24, ["vision_heads"] = 16,
+            ["text_width"] = 768, ["text_layers"] = 12, ["text_heads"] = 12, ["embed_dim"] = 256, ["max_text_length"] = 35,
+        },
+    };
+}

@@ -1,0 +1,22 @@
+namespace Orchestrator.Contracts.Specs;
+
+/// <summary>How often a stage is retried after retryable failures, and how long it waits in between.</summary>
+public sealed record RetryPolicy
+{
+    /// <summary>Attempts in all, the first included.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromSeconds(10);
+
+    public double Multiplier { get; init; } = 2.0;
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The wait before attempt <paramref name="nextAttempt"/> (2 for the first retry).</summary>
+    public TimeSpan BackoffBefore(int nextAttempt)
+    {
+        var exponent = Math.Max(0, nextAttempt - 2);
+        var seconds = InitialBackoff.TotalSeconds * Math.Pow(Multiplier, exponent);
+        return seconds >= MaxBackoff.TotalSeconds ? MaxBackoff : TimeSpan.FromSeconds(seconds);
+    }
+}

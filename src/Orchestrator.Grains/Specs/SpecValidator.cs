@@ -1,0 +1,302 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Orchestrator.Contracts.Catalog;
+using Orchestrator.Contracts.Specs;
+
+namespace Orchestrator.Grains.Specs;
+
+/// <summary>
+/// Checks a read spec as a whole against the stage-kind catalog and reports every problem at once:
+/// duplicate ids, unknown kinds, dangling references, artifact types that do not fit, cycles, options
+/// and resources. A spec with no errors comes back with every stage's options resolved.
+/// </summary>
+public static partial class SpecValidator
+{
+    public const int MaxStages = 500;
+
+    public static SpecValidationResult Validate(ExperimentSpec spec)
+    {
+        var errors = new List<SpecError>();
+        if (string.IsNullOrWhiteSpace(spec.Name))
+        {
+            errors.Add(new SpecError("/name", "the experiment needs a non-empty 'name'"));
+        }
+
+        if (spec.Stages.Count == 0)
+        {
+            errors.Add(new SpecError("/stages", "the experiment has no stages; add at least one"));
+        }
+
+        if (spec.Stages.Count > MaxStages)
+        {
+            errors.Add(new SpecError("/stages", $"the experiment has {spec.Stages.Count} stages, over the limit of {MaxStages}; split it"));
+        }
+
+        var byId = IndexStages(spec, errors);
+        var validated = new List<ValidatedStage>();
+        for (var index = 0; index < spec.Stages.Count; index++)
+        {
+            var stage = spec.Stages[index];
+            var path = $"/stages/{index}";
+            var kind = StageKindCatalog.Find(stage.Kind);
+            if (kind is null)
+            {
+                if (stage.Kind.Length > 0)
+                {
+                    errors.Add(new SpecError($"{path}/kind", $"unknown stage kind '{stage.Kind}'; known kinds: {string.Join(", ", StageKindCatalog.All.Select(k => k.Name))} (GET /api/v1/stage-kinds describes them)"));
+                }
+
+                continue;
+            }
+
+            var upstream = new SortedSet<string>(StringComparer.Ordinal);
+            CheckInputs(stage, kind, byId, path, upstream, errors);
+            CheckNeeds(stage, byId, path, upstream, errors);
+            CheckResources(stage.Resources, $"{path}/resources", errors);
+            CheckRetry(stage.Retry, $"{path}/retry", errors);
+            var bound = OptionsBinder.Bind(kind, stage.Config, $"{path}/config");
+            errors.AddRange(bound.Errors);
+            validated.Add(new ValidatedStage(stage, kind, OptionsBinder.ToJson(bound.Options), [.. upstream]));
+        }
+
+        if (errors.Count == 0)
+        {
+            errors.AddRange(FindCycles(spec, validated));
+        }
+
+        return new SpecValidationResult(errors.Count == 0 ? validated : [], errors);
+    }
+
+    private static Dictionary<string, (StageSpec Stage, int Index)> IndexStages(ExperimentSpec spec, List<SpecError> errors)
+    {
+        var byId = new Dictionary<string, (StageSpec, int)>(StringComparer.Ordinal);
+        for (var index = 0; index < spec.Stages.Count; index++)
+        {
+            var id = spec.Stages[index].Id;
+            if (id.Length > 0 && !StageIdPattern().IsMatch(id))
+            {
+                errors.Add(new SpecError($"/stages/{index}/id", $"stage id '{id}' may hold only letters, digits, '-' and '_' (at most 64), and starts with a letter"));
+            }
+
+            if (!byId.TryAdd(id, (spec.Stages[index], index)) && id.Length > 0)
+            {
+                errors.Add(new SpecError($"/stages/{index}/id", $"duplicate stage id '{id}' (first used by /stages/{byId[id].Item2}); give each stage its own id"));
+            }
+        }
+
+        return byId;
+    }
+
+    private static void CheckInputs(
+        StageSpec stage, StageKind kind, Dictionary<string, (StageSpec Stage, int Index)> byId, string path,
+        SortedSet<string> upstream, List<SpecError> errors)
+    {
+        foreach (var (name, binding) in stage.Inputs)
+        {
+            var inputPath = $"{path}/inputs/{name}";
+            var slot = kind.FindInput(name);
+            if (slot is null)
+            {
+                errors.Add(new SpecError(inputPath, $"kind {kind.Name} has no input '{name}'; its inputs are: {Names(kind.Inputs.Select(i => i.Name))}"));
+                continue;
+            }
+
+            if (binding.IsList && !slot.IsList)
+            {
+                errors.Add(new SpecError(inputPath, $"input '{name}' of kind {kind.Name} takes one artifact, not a list; give a single 'stage.output'"));
+            }
+
+            if (binding.References.Count == 0 && !slot.Optional)
+            {
+                errors.Add(new SpecError(inputPath, $"input '{name}' of kind {kind.Name} needs at least one 'stage.output'"));
+            }
+
+            for (var index = 0; index < binding.References.Count; index++)
+            {
+                var reference = binding.References[index];
+                var referencePath = binding.IsList ? $"{inputPath}/{index}" : inputPath;
+                CheckReference(stage, slot, reference, byId, referencePath, errors);
+                upstream.Add(reference.StageId);
+            }
+        }
+
+        foreach (var missing in kind.Inputs.Where(slot => !slot.Optional && !stage.Inputs.ContainsKey(slot.Name)))
+        {
+            errors.Add(new SpecError($"{path}/inputs", $"kind {kind.Name} needs input '{missing.Name}' ({missing.Description} Accepts: {Names(missing.Accepts.Select(a => a.Name))})"));
+        }
+    }
+
+    private static void CheckReference(
+        StageSpec stage, InputSlot slot, OutputReference reference, Dictionary<string, (StageSpec Stage, int Index)> byId,
+        string path, List<SpecError> errors)
+    {
+        if (reference.StageId == stage.Id)
+        {
+            errors.Add(new SpecError(path, $"stage '{stage.Id}' cannot consume its own output '{reference}'"));
+            return;
+        }
+
+        if (!byId.TryGetValue(reference.StageId, out var producer))
+        {
+            errors.Add(new SpecError(path, $"'{reference}' refers to stage '{reference.StageId}', which is not in the experiment; stages are: {Names(byId.Keys)}"));
+            return;
+        }
+
+        if (StageKindCatalog.Find(producer.Stage.Kind) is not { } producerKind)
+        {
+            return;
+        }
+
+        var output = producerKind.FindOutput(reference.Output);
+        if (output is null)
+        {
+            errors.Add(new SpecError(path, $"stage '{reference.StageId}' ({producerKind.Name}) has no output '{reference.Output}'; its outputs are: {Names(producerKind.Outputs.Select(o => o.Name))}"));
+        }
+        else if (!slot.Fits(output.Type))
+        {
+            errors.Add(new SpecError(path, $"'{reference}' is a {output.Type}, but input '{slot.Name}' takes {Names(slot.Accepts.Select(a => a.Name))}; connect an output of that type"));
+        }
+    }
+
+    private static void CheckNeeds(
+        StageSpec stage, Dictionary<string, (StageSpec Stage, int Index)> byId, string path, SortedSet<string> upstream, List<SpecError> errors)
+    {
+        for (var index = 0; index < stage.Needs.Count; index++)
+        {
+            var need = stage.Needs[index];
+            if (need == stage.Id)
+            {
+                errors.Add(new SpecError($"{path}/needs/{index}", $"stage '{stage.Id}' cannot need itself"));
+            }
+            else if (!byId.ContainsKey(need))
+            {
+                errors.Add(new SpecError($"{path}/needs/{index}", $"'needs' names stage '{need}', which is not in the experiment; stages are: {Names(byId.Keys)}"));
+            }
+            else
+            {
+                upstream.Add(need);
+            }
+        }
+    }
+
+    private static void CheckResources(ResourceRequest resources, string path, List<SpecError> errors)
+    {
+        if (resources.Workers < 1)
+        {
+            errors.Add(new SpecError($"{path}/workers", $"workers is {resources.Workers}; a run needs at least 1 worker"));
+        }
+
+        if (resources.Slots < 1)
+        {
+            errors.Add(new SpecError($"{path}/slots", $"slots is {resources.Slots}; a run needs at least 1 slot on each worker"));
+        }
+
+        if (resources.MemoryGib < 0 || !double.IsFinite(resources.MemoryGib))
+        {
+            errors.Add(new SpecError($"{path}/memory_gib", $"memory_gib is {resources.MemoryGib}; give 0 (no requirement) or more"));
+        }
+    }
+
+    private static void CheckRetry(RetryPolicy retry, string path, List<SpecError> errors)
+    {
+        if (retry.MaxAttempts < 1)
+        {
+            errors.Add(new SpecError($"{path}/max_attempts", $"max_attempts is {retry.MaxAttempts}; give 1 (no retries) or more"));
+        }
+
+        if (retry.InitialBackoff <= TimeSpan.Zero)
+        {
+            errors.Add(new SpecError($"{path}/initial_backoff", $"initial_backoff is {Durations.Format(retry.InitialBackoff)}; give a positive duration such as 10s"));
+        }
+
+        if (retry.Multiplier < 1 || !double.IsFinite(retry.Multiplier))
+        {
+            errors.Add(new SpecError($"{path}/multiplier", $"multiplier is {retry.Multiplier}; give 1 (constant backoff) or more"));
+        }
+
+        if (retry.MaxBackoff < retry.InitialBackoff)
+        {
+            errors.Add(new SpecError($"{path}/max_backoff", $"max_backoff {Durations.Format(retry.MaxBackoff)} is below initial_backoff {Durations.Format(retry.InitialBackoff)}; raise it"));
+        }
+    }
+
+    /// <summary>Finds every cycle's stages with Tarjan's strongly connected components, so each is named once.</summary>
+    private static IEnumerable<SpecError> FindCycles(ExperimentSpec spec, List<ValidatedStage> stages)
+    {
+        var upstream = stages.ToDictionary(stage => stage.Spec.Id, stage => stage.Upstream);
+        var index = 0;
+        var indices = new Dictionary<string, int>();
+        var lowLinks = new Dictionary<string, int>();
+        var stack = new Stack<string>();
+        var onStack = new HashSet<string>();
+        var components = new List<List<string>>();
+
+        void Visit(string id)
+        {
+            indices[id] = lowLinks[id] = index++;
+            stack.Push(id);
+            onStack.Add(id);
+            foreach (var next in upstream[id])
+            {
+                if (!indices.ContainsKey(next))
+                {
+                    Visit(next);
+                    lowLinks[id] = Math.Min(lowLinks[id], lowLinks[next]);
+                }
+                else if (onStack.Contains(next))
+                {
+                    lowLinks[id] = Math.Min(lowLinks[id], indices[next]);
+                }
+            }
+
+            if (lowLinks[id] == indices[id])
+            {
+                var component = new List<string>();
+                string member;
+                do
+                {
+                    member = stack.Pop();
+                    onStack.Remove(member);
+                    component.Add(member);
+                }
+                while (member != id);
+
+                if (component.Count > 1)
+                {
+                    components.Add(component);
+                }
+            }
+        }
+
+        foreach (var stage in spec.Stages.Select(stage => stage.Id).Where(id => !indices.ContainsKey(id)))
+        {
+            Visit(stage);
+        }
+
+        var order = spec.Stages.Select((stage, position) => (stage.Id, position)).ToDictionary(pair => pair.Id, pair => pair.position);
+        foreach (var component in components)
+        {
+            var names = component.OrderBy(id => order[id]).ToList();
+            yield return new SpecError($"/stages/{order[names[0]]}",
+                $"the stages {string.Join(" -> ", names)} depend on each other in a cycle; remove one of their references");
+        }
+    }
+
+    private static string Names(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        return list.Count == 0 ? "(none)" : string.Join(", ", list);
+    }
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
+    private static partial Regex StageIdPattern();
+}
+
+/// <summary>A stage that passed validation: its kind, its options with every default resolved, and the stages it waits for.</summary>
+public sealed record ValidatedStage(StageSpec Spec, StageKind Kind, JsonObject ResolvedOptions, IReadOnlyList<string> Upstream);
+
+/// <summary>The stages of a valid spec in the order written, or the errors of an invalid one.</summary>
+public sealed record SpecValidationResult(IReadOnlyList<ValidatedStage> Stages, IReadOnlyList<SpecError> Errors)
+{
+    public bool IsValid => Errors.Count == 0;
+}
