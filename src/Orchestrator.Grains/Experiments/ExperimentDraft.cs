@@ -1,0 +1,27 @@
+using Orchestrator.Grains.Stages;
+
+namespace Orchestrator.Grains.Experiments;
+
+/// <summary>A validated experiment, ready to be created.</summary>
+[GenerateSerializer, Immutable, Alias("ExperimentDraft")]
+public sealed record ExperimentDraft
+{
+    [Id(0)] public required string Name { get; init; }
+    [Id(1)] public required Dictionary<string, string> Labels { get; init; }
+    [Id(2)] public required string SpecJson { get; init; }
+    [Id(3)] public required string SpecHash { get; init; }
+    [Id(4)] public required List<StageDefinition> Stages { get; init; }
+}
+
+/// <summary>What creating an experiment did.</summary>
+[GenerateSerializer, Alias("CreateOutcome")]
+public enum CreateOutcome
+{
+    Created,
+
+    /// <summary>It existed already with the same spec: a retried request.</summary>
+    AlreadyExisted,
+
+    /// <summary>It existed already with a different spec: the idempotency key was reused.</summary>
+    Conflict,
+}

@@ -1,0 +1,319 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Grains.Artifacts;
+using Orchestrator.Grains.Stages;
+
+namespace Orchestrator.Grains.Experiments;
+
+/// <summary>
+/// Owns one experiment's DAG. Stages tell it when they change (one-way, so neither side ever waits on the
+/// other); it queues each stage whose upstream stages have all succeeded, and derives its own status.
+/// A reminder re-reads every stage while it runs, so a notification lost in a crash only delays it.
+/// </summary>
+public sealed class ExperimentGrain(
+    [PersistentState("experiment", OrchestratorStorage.Name)] IPersistentState<ExperimentState> state,
+    TimeProvider time,
+    ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain, IRemindable
+{
+    internal const string ReconcileReminder = "reconcile";
+
+    private ExperimentState Experiment => state.State;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Experiment.Exists && Experiment.Status == ExperimentStatus.Running)
+        {
+            await ReconcileAsync();
+        }
+    }
+
+    public async Task<CreateOutcome> CreateAsync(ExperimentDraft draft)
+    {
+        if (Experiment.Exists)
+        {
+            return Experiment.SpecHash == draft.SpecHash ? CreateOutcome.AlreadyExisted : CreateOutcome.Conflict;
+        }
+
+        var now = time.GetUtcNow();
+        Experiment.Name = draft.Name;
+        Experiment.Labels = draft.Labels;
+        Experiment.SpecJson = draft.SpecJson;
+        Experiment.SpecHash = draft.SpecHash;
+        Experiment.Stages = draft.Stages;
+        Experiment.CreatedAt = now;
+        Experiment.Status = ExperimentStatus.Running;
+        Experiment.StageRecords = draft.Stages.ToDictionary(stage => stage.StageId, _ => new StageRecord { ChangedAt = now });
+
+        // Persist first: stages initialised after a crash here are initialised again by the retried request.
+        await state.WriteStateAsync();
+        await Task.WhenAll(draft.Stages.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+        await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        logger.LogInformation("Experiment {ExperimentId} '{Name}' created with {Stages} stages", this.GetPrimaryKeyString(), draft.Name, draft.Stages.Count);
+        await AdvanceAsync();
+        return CreateOutcome.Created;
+    }
+
+    public async Task<ExperimentView?> GetAsync() => Experiment.Exists ? await ViewAsync() : null;
+
+    public async Task<ExperimentView?> CancelAsync()
+    {
+        if (!Experiment.Exists)
+        {
+            return null;
+        }
+
+        if (Experiment.Status is ExperimentStatus.Running or ExperimentStatus.Failed)
+        {
+            Experiment.Cancelled = true;
+            foreach (var stage in Experiment.Stages)
+            {
+                var record = Experiment.StageRecords[stage.StageId];
+                if (!record.Status.IsTerminal())
+                {
+                    record.Status = await Stage(stage.StageId).CancelAsync();
+                }
+            }
+
+            await UpdateStatusAsync();
+        }
+
+        return await ViewAsync();
+    }
+
+    public async Task<ExperimentView?> ResumeAsync()
+    {
+        if (!Experiment.Exists)
+        {
+            return null;
+        }
+
+        Experiment.Cancelled = false;
+        var now = time.GetUtcNow();
+        foreach (var stage in Experiment.Stages)
+        {
+            var record = Experiment.StageRecords[stage.StageId];
+            if (record.Status is StageStatus.Failed or StageStatus.Cancelled or StageStatus.Skipped)
+            {
+                record.Status = await Stage(stage.StageId).ResumeAsync();
+                record.ChangedAt = now;
+            }
+        }
+
+        await AdvanceAsync();
+        return await ViewAsync();
+    }
+
+    public async Task<ExperimentView?> RerunStageAsync(string stageId)
+    {
+        if (!Experiment.Exists || Experiment.StageRecords.ContainsKey(stageId) is false)
+        {
+            return null;
+        }
+
+        Experiment.Cancelled = false;
+        var now = time.GetUtcNow();
+        foreach (var stage in Downstream(stageId))
+        {
+            await Stage(stage).RerunAsync();
+            var record = Experiment.StageRecords[stage];
+            record.Status = StageStatus.Pending;
+            record.Outputs = [];
+            record.ChangedAt = now;
+        }
+
+        await AdvanceAsync();
+        return await ViewAsync();
+    }
+
+    public async Task<LineageView?> GetLineageAsync()
+    {
+        if (!Experiment.Exists)
+        {
+            return null;
+        }
+
+        var view = await ViewAsync();
+        var artifacts = new List<LineageEntry>();
+        foreach (var stage in view.Stages)
+        {
+            foreach (var (output, artifact) in stage.Outputs)
+            {
+                var attempt = stage.Attempts.LastOrDefault(a => a.RunId == artifact.RunId)
+                    ?? stage.Attempts.LastOrDefault(a => a.Outcome == StageStatus.Succeeded);
+                artifacts.Add(new LineageEntry
+                {
+                    Artifact = artifact,
+                    Output = $"{stage.Id}.{output}",
+                    StageId = stage.Id,
+                    RunId = attempt?.RunId ?? artifact.RunId,
+                    Attempt = attempt?.Attempt ?? 0,
+                    Inputs = stage.Inputs,
+                });
+            }
+        }
+
+        return new LineageView { ExperimentId = this.GetPrimaryKeyString(), Artifacts = artifacts };
+    }
+
+    public async Task OnStageChangedAsync(StageChange change)
+    {
+        if (!Experiment.Exists || !Experiment.StageRecords.TryGetValue(change.StageId, out var record) || change.Version <= record.Version)
+        {
+            return;
+        }
+
+        Apply(record, change);
+        await AdvanceAsync();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ReconcileReminder)
+        {
+            return;
+        }
+
+        if (!Experiment.Exists || Experiment.Status != ExperimentStatus.Running)
+        {
+            if (await this.GetReminder(ReconcileReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            return;
+        }
+
+        await ReconcileAsync();
+    }
+
+    /// <summary>Catches up with every stage's own state, then advances.</summary>
+    private async Task ReconcileAsync()
+    {
+        var changes = await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).GetChangeAsync()));
+        foreach (var change in changes)
+        {
+            var record = Experiment.StageRecords[change.StageId];
+            if (change.Version > record.Version)
+            {
+                Apply(record, change);
+            }
+        }
+
+        await AdvanceAsync();
+    }
+
+    /// <summary>Queues every Pending stage whose upstream stages have all succeeded, then updates the status.</summary>
+    private async Task AdvanceAsync()
+    {
+        if (!Experiment.Cancelled)
+        {
+            foreach (var stage in Experiment.Stages)
+            {
+                var record = Experiment.StageRecords[stage.StageId];
+                var upstream = stage.Upstream.Select(id => Experiment.StageRecords[id]).ToList();
+                if (record.Status != StageStatus.Pending || upstream.Any(up => up.Status != StageStatus.Succeeded))
+                {
+                    continue;
+                }
+
+                var readyAt = upstream.Select(up => up.ChangedAt).Append(record.ChangedAt).Max();
+
+                // Optimistic: the stage's own notification (a newer version) confirms or corrects it.
+                record.Status = StageStatus.Queued;
+                await Stage(stage.StageId).QueueAsync(ResolveInputs(stage), readyAt);
+            }
+        }
+
+        await UpdateStatusAsync();
+    }
+
+    private async Task UpdateStatusAsync()
+    {
+        var records = Experiment.StageRecords.Values.ToList();
+        var status = Experiment.Cancelled ? ExperimentStatus.Cancelled
+            : records.All(record => record.Status == StageStatus.Succeeded) ? ExperimentStatus.Succeeded
+            : records.Any(record => record.Status.IsActive()) ? ExperimentStatus.Running
+            : records.Any(record => record.Status is StageStatus.Failed) ? ExperimentStatus.Failed
+            : ExperimentStatus.Running;
+        var changed = status != Experiment.Status;
+        Experiment.Status = status;
+        Experiment.EndedAt = status is ExperimentStatus.Running ? null : Experiment.EndedAt ?? time.GetUtcNow();
+        await state.WriteStateAsync();
+
+        if (changed)
+        {
+            logger.LogInformation("Experiment {ExperimentId} is {Status}", this.GetPrimaryKeyString(), status);
+            if (status == ExperimentStatus.Running)
+            {
+                await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            }
+        }
+
+        await GrainFactory.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).UpsertAsync(Summary());
+    }
+
+    private Dictionary<string, List<ArtifactRef>> ResolveInputs(StageDefinition stage) =>
+        stage.Inputs.ToDictionary(
+            input => input.Name,
+            input => input.References.Select(reference =>
+            {
+                var dot = reference.IndexOf('.', StringComparison.Ordinal);
+                var producer = Experiment.StageRecords[reference[..dot]];
+                return producer.Outputs.TryGetValue(reference[(dot + 1)..], out var artifact)
+                    ? artifact
+                    : throw new InvalidOperationException(
+                        $"Stage '{reference[..dot]}' succeeded without its output '{reference[(dot + 1)..]}' that '{stage.StageId}' consumes.");
+            }).ToList());
+
+    /// <summary>The stage and every stage that depends on it, directly or not, in spec order.</summary>
+    private List<string> Downstream(string stageId)
+    {
+        var affected = new HashSet<string> { stageId };
+        bool grew;
+        do
+        {
+            grew = false;
+            foreach (var stage in Experiment.Stages.Where(stage => !affected.Contains(stage.StageId) && stage.Upstream.Any(affected.Contains)))
+            {
+                grew |= affected.Add(stage.StageId);
+            }
+        }
+        while (grew);
+
+        return [.. Experiment.Stages.Select(stage => stage.StageId).Where(affected.Contains)];
+    }
+
+    private static void Apply(StageRecord record, StageChange change)
+    {
+        record.Status = change.Status;
+        record.Version = change.Version;
+        record.Outputs = change.Outputs;
+        record.ChangedAt = change.At;
+    }
+
+    private async Task<ExperimentView> ViewAsync()
+    {
+        var stages = await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).GetAsync()));
+        return new ExperimentView
+        {
+            Id = this.GetPrimaryKeyString(),
+            Name = Experiment.Name,
+            Status = Experiment.Status,
+            CreatedAt = Experiment.CreatedAt!.Value,
+            EndedAt = Experiment.EndedAt,
+            Labels = Experiment.Labels,
+            Stages = [.. stages],
+        };
+    }
+
+    private ExperimentSummary Summary() => new()
+    {
+        Id = this.GetPrimaryKeyString(),
+        Name = Experiment.Name,
+        Status = Experiment.Status,
+        CreatedAt = Experiment.CreatedAt!.Value,
+        EndedAt = Experiment.EndedAt,
+        Stages = Experiment.Stages.Count,
+    };
+
+    private IStageGrain Stage(string stageId) => GrainFactory.GetGrain<IStageGrain>(StageKey.Of(this.GetPrimaryKeyString(), stageId));
+}

@@ -1,0 +1,34 @@
+namespace Orchestrator.Grains.Scheduling;
+
+/// <summary>The cluster's one scheduler: knows every worker's capacity and assigns queued runs to them.</summary>
+[Alias("ISchedulerGrain")]
+public interface ISchedulerGrain : IGrainWithIntegerKey
+{
+    /// <summary>A worker announces itself, or beats: its capacity and the runs it is running.</summary>
+    [Alias("Heartbeat")]
+    Task HeartbeatAsync(string workerId, WorkerCapacity capacity, List<string> activeRunIds);
+
+    /// <summary>A worker leaves cleanly; its runs (already reported) are forgotten.</summary>
+    [Alias("Deregister")]
+    Task DeregisterAsync(string workerId);
+
+    /// <summary>Queues a run and assigns whatever fits now.</summary>
+    [Alias("Enqueue")]
+    Task EnqueueAsync(RunRequest run);
+
+    /// <summary>The run ended; its workers' slots are free again.</summary>
+    [Alias("Release")]
+    Task ReleaseAsync(string runId);
+
+    /// <summary>Takes the run off the queue, or tells its workers to stop it.</summary>
+    [Alias("CancelRun")]
+    Task CancelRunAsync(string runId, string reason);
+
+    /// <summary>Declares silent workers lost and retries their runs; a timer calls it, tests may too.</summary>
+    [Alias("CheckWorkers")]
+    Task CheckWorkersAsync();
+
+    /// <summary>Workers, queue depth and runs out.</summary>
+    [ReadOnly, Alias("GetSnapshot")]
+    Task<SchedulerSnapshot> GetSnapshotAsync();
+}

@@ -1,0 +1,14 @@
+namespace Orchestrator.Grains.Scheduling;
+
+/// <summary>
+/// Hands assignments to workers. The scheduler calls it and returns; it never waits for training.
+/// The transport implements it (in-memory or RabbitMQ); tests use a recording double.
+/// </summary>
+public interface IStageRunDispatcher
+{
+    /// <summary>Sends the run to each of its workers' own queues, with each worker's rank.</summary>
+    Task StartAsync(RunAssignment assignment, CancellationToken cancellationToken = default);
+
+    /// <summary>Asks the workers running <paramref name="runId"/> to stop it and save a checkpoint.</summary>
+    Task CancelAsync(string runId, IReadOnlyList<string> workerIds, string reason, CancellationToken cancellationToken = default);
+}

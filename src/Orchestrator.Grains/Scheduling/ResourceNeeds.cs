@@ -1,0 +1,33 @@
+namespace Orchestrator.Grains.Scheduling;
+
+/// <summary>What one run needs: a gang of <see cref="Workers"/> workers, each with the rest free.</summary>
+[GenerateSerializer, Immutable, Alias("ResourceNeeds")]
+public sealed record ResourceNeeds
+{
+    [Id(0)] public int Workers { get; init; } = 1;
+    [Id(1)] public int Slots { get; init; } = 1;
+
+    /// <summary><c>any</c>, <c>cpu</c> or <c>cuda</c>.</summary>
+    [Id(2)] public string Device { get; init; } = "any";
+
+    [Id(3)] public double MemoryGib { get; init; }
+    [Id(4)] public Dictionary<string, string> Labels { get; init; } = [];
+}
+
+/// <summary>What a worker offers.</summary>
+[GenerateSerializer, Immutable, Alias("WorkerCapacity")]
+public sealed record WorkerCapacity
+{
+    [Id(0)] public required int Slots { get; init; }
+
+    /// <summary><c>cpu</c> or <c>cuda</c>.</summary>
+    [Id(1)] public required string Device { get; init; }
+
+    [Id(2)] public double MemoryGib { get; init; }
+    [Id(3)] public Dictionary<string, string> Labels { get; init; } = [];
+
+    public bool Offers(ResourceNeeds needs) =>
+        (needs.Device == "any" || string.Equals(needs.Device, Device, StringComparison.OrdinalIgnoreCase))
+        && (needs.MemoryGib <= 0 || MemoryGib >= needs.MemoryGib)
+        && needs.Labels.All(label => Labels.TryGetValue(label.Key, out var value) && value == label.Value);
+}

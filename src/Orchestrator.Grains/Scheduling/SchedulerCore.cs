@@ -1,0 +1,138 @@
+namespace Orchestrator.Grains.Scheduling;
+
+/// <summary>
+/// The scheduling rules, free of Orleans so they can be tested with plain values: runs are assigned by
+/// priority and then first-come-first-served to workers that fit; a gang of N gets N distinct workers at
+/// once or waits; a worker silent past the timeout is lost along with its runs. A run that does not fit
+/// lets later runs that do fit go first (backfill), so a large gang can wait behind small runs.
+/// </summary>
+public sealed class SchedulerCore(SchedulerState state)
+{
+    public SchedulerState State { get; } = state;
+
+    /// <summary>Records a registration or heartbeat; a lost worker that speaks again is alive again.</summary>
+    public void Heartbeat(string workerId, WorkerCapacity capacity, DateTimeOffset now)
+    {
+        if (State.Workers.TryGetValue(workerId, out var worker))
+        {
+            worker.Capacity = capacity;
+            worker.LastHeartbeatAt = now;
+            worker.Lost = false;
+            return;
+        }
+
+        State.Workers[workerId] = new WorkerRecord
+        {
+            WorkerId = workerId,
+            Capacity = capacity,
+            RegisteredAt = now,
+            LastHeartbeatAt = now,
+        };
+    }
+
+    /// <summary>Queues a run; a run already queued or running is left as it is, so a repeated call is harmless.</summary>
+    public bool Enqueue(RunRequest request)
+    {
+        if (State.Running.ContainsKey(request.RunId) || State.Queue.Any(queued => queued.Request.RunId == request.RunId))
+        {
+            return false;
+        }
+
+        State.Queue.Add(new QueuedRun(State.NextSequence++, request));
+        return true;
+    }
+
+    /// <summary>Forgets a run, queued or running; returns its assignment when it was out on workers.</summary>
+    public RunAssignment? Release(string runId)
+    {
+        State.Queue.RemoveAll(queued => queued.Request.RunId == runId);
+        return State.Running.Remove(runId, out var assignment) ? assignment : null;
+    }
+
+    /// <summary>Assigns every queued run that fits now, in priority then FIFO order.</summary>
+    public List<RunAssignment> AssignReady(DateTimeOffset now)
+    {
+        var assignments = new List<RunAssignment>();
+        if (State.Queue.Count == 0)
+        {
+            return assignments;
+        }
+
+        var free = State.Workers.Values.Where(worker => !worker.Lost)
+            .ToDictionary(worker => worker.WorkerId, worker => worker.Capacity.Slots - UsedSlots(worker.WorkerId));
+        foreach (var queued in State.Queue.OrderByDescending(queued => queued.Request.Priority).ThenBy(queued => queued.Sequence).ToList())
+        {
+            var needs = queued.Request.Resources;
+            var gang = State.Workers.Values
+                .Where(worker => !worker.Lost && free[worker.WorkerId] >= needs.Slots && worker.Capacity.Offers(needs))
+                .OrderByDescending(worker => free[worker.WorkerId])
+                .ThenBy(worker => worker.WorkerId, StringComparer.Ordinal)
+                .Take(needs.Workers)
+                .Select(worker => worker.WorkerId)
+                .ToList();
+            if (gang.Count < needs.Workers)
+            {
+                continue;
+            }
+
+            foreach (var workerId in gang)
+            {
+                free[workerId] -= needs.Slots;
+            }
+
+            var assignment = new RunAssignment { Run = queued.Request, WorkerIds = gang, AssignedAt = now };
+            State.Queue.Remove(queued);
+            State.Running[queued.Request.RunId] = assignment;
+            assignments.Add(assignment);
+        }
+
+        return assignments;
+    }
+
+    /// <summary>Declares workers silent for longer than <paramref name="timeout"/> lost, and takes back their runs.</summary>
+    public List<LostRun> DetectLost(DateTimeOffset now, TimeSpan timeout)
+    {
+        var lost = new List<LostRun>();
+        foreach (var worker in State.Workers.Values.Where(worker => !worker.Lost && now - worker.LastHeartbeatAt > timeout))
+        {
+            worker.Lost = true;
+            lost.AddRange(TakeRunsOf(worker.WorkerId));
+        }
+
+        return lost;
+    }
+
+    /// <summary>
+    /// Runs the scheduler placed on a worker that its heartbeat no longer lists (the worker restarted, or
+    /// never received the run) are lost too, once they have had <paramref name="grace"/> to show up.
+    /// </summary>
+    public List<LostRun> Reconcile(string workerId, IReadOnlyCollection<string> activeRunIds, DateTimeOffset now, TimeSpan grace) =>
+        [.. State.Running.Values
+            .Where(assignment => assignment.WorkerIds.Contains(workerId)
+                && !activeRunIds.Contains(assignment.Run.RunId)
+                && now - assignment.AssignedAt > grace)
+            .ToList()
+            .Select(assignment => new LostRun(Release(assignment.Run.RunId)!, workerId))];
+
+    public int UsedSlots(string workerId) =>
+        State.Running.Values.Where(assignment => assignment.WorkerIds.Contains(workerId)).Sum(assignment => assignment.Run.Resources.Slots);
+
+    public SchedulerSnapshot Snapshot() => new()
+    {
+        Workers = [.. State.Workers.Values.OrderBy(worker => worker.WorkerId, StringComparer.Ordinal).Select(worker => new WorkerView
+        {
+            WorkerId = worker.WorkerId,
+            Capacity = worker.Capacity,
+            FreeSlots = worker.Lost ? 0 : worker.Capacity.Slots - UsedSlots(worker.WorkerId),
+            Lost = worker.Lost,
+            LastHeartbeatAt = worker.LastHeartbeatAt,
+            RunIds = [.. State.Running.Values.Where(run => run.WorkerIds.Contains(worker.WorkerId)).Select(run => run.Run.RunId)],
+        })],
+        QueueDepth = State.Queue.Count,
+        RunningRuns = State.Running.Count,
+    };
+
+    private List<LostRun> TakeRunsOf(string workerId) =>
+        [.. State.Running.Values.Where(assignment => assignment.WorkerIds.Contains(workerId)).ToList()
+            .Select(assignment => new LostRun(Release(assignment.Run.RunId)!, workerId))];
+}

@@ -1,0 +1,67 @@
+using Orchestrator.Grains.Artifacts;
+
+namespace Orchestrator.Grains.Stages;
+
+/// <summary>One stage of one experiment, keyed <c>{experimentId}/{stageId}</c>: owns its lifecycle, runs and reports.</summary>
+[Alias("IStageGrain")]
+public interface IStageGrain : IGrainWithStringKey, IRemindable
+{
+    /// <summary>Stores the stage's definition; the stage starts Pending. Repeating it changes nothing.</summary>
+    [Alias("Initialize")]
+    Task InitializeAsync(StageDefinition definition);
+
+    /// <summary>
+    /// Its inputs are available (the last since <paramref name="readyAt"/>): creates a run with these
+    /// artifacts and hands it to the scheduler. Only a Pending stage is queued, so repeating it is harmless.
+    /// </summary>
+    [Alias("Queue")]
+    Task QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt);
+
+    /// <summary>The stage with its attempts, outputs, progress and metrics.</summary>
+    [ReadOnly, Alias("Get")]
+    Task<StageView> GetAsync();
+
+    /// <summary>The stage's status, version and outputs: what its experiment needs to catch up after a restart.</summary>
+    [ReadOnly, Alias("GetChange")]
+    Task<StageChange> GetChangeAsync();
+
+    /// <summary>A worker started the current run.</summary>
+    [Alias("ReportStarted")]
+    Task<ReportOutcome> ReportStartedAsync(RunStartedReport report);
+
+    /// <summary>The current run advanced.</summary>
+    [Alias("ReportProgress")]
+    Task<ReportOutcome> ReportProgressAsync(RunProgressReport report);
+
+    /// <summary>The current run saved a checkpoint; retries resume from it.</summary>
+    [Alias("ReportCheckpoint")]
+    Task<ReportOutcome> ReportCheckpointAsync(RunCheckpointReport report);
+
+    /// <summary>The current run finished with its outputs.</summary>
+    [Alias("ReportCompleted")]
+    Task<ReportOutcome> ReportCompletedAsync(RunCompletedReport report);
+
+    /// <summary>The current run failed; retried after a backoff when retryable and attempts remain.</summary>
+    [Alias("ReportFailed")]
+    Task<ReportOutcome> ReportFailedAsync(RunFailedReport report);
+
+    /// <summary>The scheduler placed the run on these workers (rank order).</summary>
+    [OneWay, Alias("OnRunAssigned")]
+    Task OnRunAssignedAsync(string runId, List<string> workerIds, DateTimeOffset assignedAt);
+
+    /// <summary>The scheduler lost a worker of the run; the run fails as retryable.</summary>
+    [OneWay, Alias("OnRunLost")]
+    Task OnRunLostAsync(string runId, string reason);
+
+    /// <summary>Stops the stage: an active run is cancelled on its workers, a Pending stage is Skipped.</summary>
+    [Alias("Cancel")]
+    Task<StageStatus> CancelAsync();
+
+    /// <summary>A Failed, Cancelled or Skipped stage returns to Pending, keeping its last checkpoint to resume from.</summary>
+    [Alias("Resume")]
+    Task<StageStatus> ResumeAsync();
+
+    /// <summary>Returns the stage to Pending with no outputs and no checkpoint, cancelling a run in flight.</summary>
+    [Alias("Rerun")]
+    Task RerunAsync();
+}

@@ -1,0 +1,423 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Grains.Artifacts;
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Scheduling;
+
+namespace Orchestrator.Grains.Stages;
+
+/// <summary>
+/// Drives one stage through Pending, Queued, Running and its end. Every method saves state, tells the
+/// scheduler or the experiment, and returns: nothing here waits for training. Reports are fenced by run
+/// id, so a report from a superseded run, or one delivered twice, changes nothing.
+/// </summary>
+public sealed class StageGrain(
+    [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
+    TimeProvider time,
+    ILogger<StageGrain> logger) : Grain, IStageGrain
+{
+    internal const string RetryReminder = "retry";
+
+    private StageState Stage => state.State;
+
+    private StageDefinition Definition =>
+        Stage.Definition ?? throw new InvalidOperationException($"Stage {this.GetPrimaryKeyString()} was never initialized.");
+
+    public async Task InitializeAsync(StageDefinition definition)
+    {
+        if (Stage.Definition is not null)
+        {
+            return;
+        }
+
+        Stage.Definition = definition;
+        Stage.Status = StageStatus.Pending;
+        await state.WriteStateAsync();
+    }
+
+    public async Task QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt)
+    {
+        if (Stage.Status != StageStatus.Pending)
+        {
+            return;
+        }
+
+        Stage.Inputs = inputs;
+        Stage.AttemptsInBudget = 0;
+        await StartAttemptAsync(readyAt);
+    }
+
+    public Task<StageView> GetAsync() => Task.FromResult(View());
+
+    public Task<StageChange> GetChangeAsync() => Task.FromResult(Change());
+
+    public async Task<ReportOutcome> ReportStartedAsync(RunStartedReport report)
+    {
+        if (Fence(report.RunId) is { } fenced)
+        {
+            return fenced;
+        }
+
+        var attempt = Stage.CurrentAttempt!;
+        if (attempt.StartedAt is not null)
+        {
+            return Duplicate();
+        }
+
+        attempt.StartedAt = time.GetUtcNow();
+        if (!attempt.WorkerIds.Contains(report.WorkerId))
+        {
+            attempt.WorkerIds.Add(report.WorkerId);
+        }
+
+        await TransitionAsync(StageStatus.Running);
+        return ReportOutcome.Applied;
+    }
+
+    public async Task<ReportOutcome> ReportProgressAsync(RunProgressReport report)
+    {
+        if (Fence(report.RunId) is { } fenced)
+        {
+            return fenced;
+        }
+
+        var now = time.GetUtcNow();
+        if (Stage.Progress is { } progress && report.Step <= progress.Step)
+        {
+            return Duplicate();
+        }
+
+        Stage.Progress ??= new StageProgress { FirstStep = report.Step, FirstStepAt = now };
+        Stage.Progress.Step = report.Step;
+        Stage.Progress.TotalSteps = report.TotalSteps ?? Stage.Progress.TotalSteps;
+        Stage.Progress.Epoch = report.Epoch ?? Stage.Progress.Epoch;
+        Stage.Progress.SamplesPerSecond = report.SamplesPerSecond ?? Stage.Progress.SamplesPerSecond;
+        Stage.Progress.UpdatedAt = now;
+        foreach (var (name, value) in report.Metrics)
+        {
+            Stage.Metrics[name] = value;
+        }
+
+        if (Stage.Status == StageStatus.Queued)
+        {
+            // Progress can overtake the started report; either one means the run is running.
+            Stage.CurrentAttempt!.StartedAt ??= now;
+            await TransitionAsync(StageStatus.Running);
+        }
+        else
+        {
+            await state.WriteStateAsync();
+        }
+
+        return ReportOutcome.Applied;
+    }
+
+    public async Task<ReportOutcome> ReportCheckpointAsync(RunCheckpointReport report)
+    {
+        if (Fence(report.RunId) is { } fenced)
+        {
+            return fenced;
+        }
+
+        if (Stage.LastCheckpoint?.Uri == report.Checkpoint.Uri)
+        {
+            return Duplicate();
+        }
+
+        Stage.LastCheckpoint = report.Checkpoint;
+        Stage.CurrentAttempt!.LastCheckpoint = report.Checkpoint;
+        await state.WriteStateAsync();
+        return ReportOutcome.Applied;
+    }
+
+    public async Task<ReportOutcome> ReportCompletedAsync(RunCompletedReport report)
+    {
+        if (Fence(report.RunId) is { } fenced)
+        {
+            return fenced;
+        }
+
+        var attempt = Stage.CurrentAttempt!;
+        EndAttempt(attempt, StageStatus.Succeeded);
+        attempt.Metrics = new Dictionary<string, double>(report.Metrics);
+        foreach (var (name, value) in report.Metrics)
+        {
+            Stage.Metrics[name] = value;
+        }
+
+        Stage.Outputs = new Dictionary<string, ArtifactRef>(report.Outputs);
+        Stage.CurrentRunId = null;
+        await TransitionAsync(StageStatus.Succeeded);
+        await Scheduler.ReleaseAsync(report.RunId);
+        return ReportOutcome.Applied;
+    }
+
+    public async Task<ReportOutcome> ReportFailedAsync(RunFailedReport report)
+    {
+        if (Fence(report.RunId) is { } fenced)
+        {
+            return fenced;
+        }
+
+        await FailCurrentRunAsync(report.Error, report.Retryable, report.LastCheckpoint);
+        await Scheduler.ReleaseAsync(report.RunId);
+        return ReportOutcome.Applied;
+    }
+
+    public async Task OnRunAssignedAsync(string runId, List<string> workerIds, DateTimeOffset assignedAt)
+    {
+        if (Stage.CurrentRunId != runId)
+        {
+            return;
+        }
+
+        var attempt = Stage.CurrentAttempt!;
+        attempt.AssignedAt = assignedAt;
+        attempt.WorkerIds = [.. workerIds];
+        await state.WriteStateAsync();
+    }
+
+    public async Task OnRunLostAsync(string runId, string reason)
+    {
+        if (Fence(runId) is not null)
+        {
+            return;
+        }
+
+        await FailCurrentRunAsync(reason, retryable: true, lastCheckpoint: null);
+    }
+
+    public async Task<StageStatus> CancelAsync()
+    {
+        switch (Stage.Status)
+        {
+            case StageStatus.Pending:
+                await TransitionAsync(StageStatus.Skipped);
+                break;
+            case StageStatus.Queued or StageStatus.Running:
+                await StopCurrentRunAsync("cancelled by the user");
+                await TransitionAsync(StageStatus.Cancelled);
+                break;
+        }
+
+        return Stage.Status;
+    }
+
+    public async Task<StageStatus> ResumeAsync()
+    {
+        if (Stage.Status is StageStatus.Failed or StageStatus.Cancelled or StageStatus.Skipped)
+        {
+            await TransitionAsync(StageStatus.Pending);
+        }
+
+        return Stage.Status;
+    }
+
+    public async Task RerunAsync()
+    {
+        if (Stage.Status.IsActive())
+        {
+            await StopCurrentRunAsync("superseded by a rerun");
+        }
+
+        Stage.Outputs = [];
+        Stage.LastCheckpoint = null;
+        Stage.Progress = null;
+        Stage.Metrics = [];
+        await TransitionAsync(StageStatus.Pending);
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != RetryReminder)
+        {
+            return;
+        }
+
+        // Ticks can repeat or come early; only a due retry of a still-waiting stage starts an attempt.
+        if (Stage.RetryAt is { } retryAt && Stage.Status == StageStatus.Queued && Stage.CurrentRunId is null)
+        {
+            if (time.GetUtcNow() < retryAt)
+            {
+                return;
+            }
+
+            Stage.RetryAt = null;
+            await StartAttemptAsync(retryAt);
+        }
+
+        await UnregisterRetryReminderAsync();
+    }
+
+    private ISchedulerGrain Scheduler => GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+
+    private async Task StartAttemptAsync(DateTimeOffset readyAt)
+    {
+        var now = time.GetUtcNow();
+        var number = Stage.Attempts.Count + 1;
+        var runId = $"{Definition.StageId}-a{number}-{Guid.NewGuid():N}";
+        Stage.AttemptsInBudget++;
+        Stage.CurrentRunId = runId;
+        Stage.Progress = null;
+        Stage.Attempts.Add(new StageAttempt { Attempt = number, RunId = runId, QueuedAt = now, ResumedFrom = Stage.LastCheckpoint });
+        await TransitionAsync(StageStatus.Queued);
+        await Scheduler.EnqueueAsync(new RunRequest
+        {
+            RunId = runId,
+            Attempt = number,
+            ExperimentId = Definition.ExperimentId,
+            StageId = Definition.StageId,
+            Kind = Definition.Kind,
+            OptionsJson = Definition.OptionsJson,
+            Inputs = Stage.Inputs,
+            ResumeFrom = Stage.LastCheckpoint,
+            Resources = Definition.Resources,
+            Priority = Definition.Priority,
+            ReadyAt = readyAt,
+        });
+    }
+
+    private async Task FailCurrentRunAsync(string error, bool retryable, ArtifactRef? lastCheckpoint)
+    {
+        var attempt = Stage.CurrentAttempt!;
+        EndAttempt(attempt, StageStatus.Failed);
+        attempt.Error = error;
+        attempt.Retryable = retryable;
+        if (lastCheckpoint is not null)
+        {
+            attempt.LastCheckpoint = lastCheckpoint;
+            Stage.LastCheckpoint = lastCheckpoint;
+        }
+
+        Stage.CurrentRunId = null;
+        var retry = Definition.Retry;
+        if (retryable && Stage.AttemptsInBudget < retry.MaxAttempts)
+        {
+            var backoff = retry.BackoffBefore(Stage.AttemptsInBudget + 1);
+            Stage.RetryAt = time.GetUtcNow() + backoff;
+            OrchestratorMetrics.Retries.Add(1, new KeyValuePair<string, object?>("kind", Definition.Kind));
+            logger.LogInformation("Stage {Stage} run {RunId} failed ({Error}); retrying in {Backoff}",
+                this.GetPrimaryKeyString(), attempt.RunId, error, backoff);
+
+            // The wait is held on a reminder so that it survives a silo restart.
+            await state.WriteStateAsync();
+            await this.RegisterOrUpdateReminder(RetryReminder, backoff, TimeSpan.FromMinutes(1));
+            return;
+        }
+
+        logger.LogWarning("Stage {Stage} run {RunId} failed for good: {Error}", this.GetPrimaryKeyString(), attempt.RunId, error);
+        await TransitionAsync(StageStatus.Failed);
+    }
+
+    private async Task StopCurrentRunAsync(string reason)
+    {
+        if (Stage.CurrentAttempt is { } attempt)
+        {
+            EndAttempt(attempt, StageStatus.Cancelled);
+            attempt.Error = reason;
+            Stage.CurrentRunId = null;
+            await Scheduler.CancelRunAsync(attempt.RunId, reason);
+        }
+
+        if (Stage.RetryAt is not null)
+        {
+            Stage.RetryAt = null;
+            await UnregisterRetryReminderAsync();
+        }
+    }
+
+    private void EndAttempt(StageAttempt attempt, StageStatus outcome)
+    {
+        attempt.EndedAt = time.GetUtcNow();
+        attempt.Outcome = outcome;
+    }
+
+    private async Task TransitionAsync(StageStatus status)
+    {
+        var changed = Stage.Status != status;
+        Stage.Status = status;
+        if (changed)
+        {
+            Stage.Version++;
+            Stage.ChangedAt = time.GetUtcNow();
+            OrchestratorMetrics.StageTransitions.Add(1,
+                new KeyValuePair<string, object?>("kind", Definition.Kind), new KeyValuePair<string, object?>("status", status.ToString()));
+        }
+
+        await state.WriteStateAsync();
+        if (changed)
+        {
+            await GrainFactory.GetGrain<IExperimentGrain>(Definition.ExperimentId).OnStageChangedAsync(Change());
+        }
+    }
+
+    private ReportOutcome? Fence(string runId)
+    {
+        if (Stage.CurrentRunId == runId)
+        {
+            return null;
+        }
+
+        // A finished run's repeated report is a duplicate; anything else from another run is stale.
+        if (Stage.Attempts.Any(attempt => attempt.RunId == runId && attempt.Outcome is not null)
+            && Stage.Attempts[^1].RunId == runId)
+        {
+            return Duplicate();
+        }
+
+        Stage.StaleReports++;
+        OrchestratorMetrics.ReportsIgnored.Add(1, new KeyValuePair<string, object?>("reason", "stale"));
+        return ReportOutcome.Stale;
+    }
+
+    private ReportOutcome Duplicate()
+    {
+        Stage.DuplicateReports++;
+        OrchestratorMetrics.ReportsIgnored.Add(1, new KeyValuePair<string, object?>("reason", "duplicate"));
+        return ReportOutcome.Duplicate;
+    }
+
+    private async Task UnregisterRetryReminderAsync()
+    {
+        if (await this.GetReminder(RetryReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private StageChange Change() => new()
+    {
+        StageId = Definition.StageId,
+        Status = Stage.Status,
+        Version = Stage.Version,
+        At = Stage.ChangedAt,
+        Outputs = Stage.Outputs,
+    };
+
+    private StageView View() => new()
+    {
+        Id = Definition.StageId,
+        Kind = Definition.Kind,
+        Status = Stage.Status,
+        Version = Stage.Version,
+        Upstream = Definition.Upstream,
+        Attempts = Stage.Attempts,
+        Inputs = Stage.Inputs,
+        Outputs = Stage.Outputs,
+        Progress = Stage.Progress is { } progress && Stage.Status.IsActive()
+            ? new ProgressView
+            {
+                Step = progress.Step,
+                TotalSteps = progress.TotalSteps,
+                Epoch = progress.Epoch,
+                SamplesPerSecond = progress.SamplesPerSecond,
+                EtaSeconds = progress.EtaSeconds,
+                UpdatedAt = progress.UpdatedAt,
+            }
+            : null,
+        Metrics = Stage.Metrics,
+        LastCheckpoint = Stage.LastCheckpoint,
+        RetryAt = Stage.RetryAt,
+        StaleReports = Stage.StaleReports,
+        DuplicateReports = Stage.DuplicateReports,
+    };
+}
