@@ -1,0 +1,19 @@
+namespace Orchestrator.Contracts.Messages;
+
+/// <summary>What a worker offers the scheduler.</summary>
+public sealed record WorkerCapacityInfo
+{
+    /// <summary>Runs it takes at once.</summary>
+    public required int Slots { get; init; }
+
+    /// <summary><c>cpu</c> or <c>cuda</c>.</summary>
+    public required string Device { get; init; }
+
+    /// <summary>E.g. the GPU model, or the CPU's.</summary>
+    public string DeviceName { get; init; } = "";
+
+    /// <summary>Device memory per slot's device, in GiB (0 when unknown).</summary>
+    public double MemoryGib { get; init; }
+
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+}

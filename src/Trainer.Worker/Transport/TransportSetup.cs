@@ -1,0 +1,56 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Trainer.Worker.Transport;
+
+/// <summary>One bus setup for both planes, so the orchestrator and its workers always agree on the broker's shape.</summary>
+public static class TransportSetup
+{
+    /// <summary>
+    /// Adds the bus with the consumers <paramref name="addConsumers"/> registers, on the transport that
+    /// configuration section <see cref="TransportOptions.Section"/> names.
+    /// </summary>
+    public static IServiceCollection AddTrainingTransport(
+        this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator> addConsumers)
+    {
+        services.AddOptions<TransportOptions>()
+            .Bind(configuration.GetSection(TransportOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(options => options.Kind != TransportKind.RabbitMq || Uri.TryCreate(options.RabbitMq, UriKind.Absolute, out _),
+                "Transport:RabbitMq must be an amqp:// URI, e.g. amqp://guest:guest@127.0.0.1:5672/, when Transport:Kind is RabbitMq")
+            .ValidateOnStart();
+        var options = configuration.GetSection(TransportOptions.Section).Get<TransportOptions>() ?? new TransportOptions();
+
+        services.AddMassTransit(bus =>
+        {
+            addConsumers(bus);
+            if (options.Kind == TransportKind.RabbitMq)
+            {
+                bus.UsingRabbitMq((context, cfg) =>
+                {
+                    var settings = context.GetRequiredService<IOptions<TransportOptions>>().Value;
+                    cfg.Host(new Uri(settings.RabbitMq!), host => host.PublisherConfirmation = true);
+                    cfg.PrefetchCount = settings.PrefetchCount;
+                    cfg.Durable = true;
+                    if (settings.QuorumQueues)
+                    {
+                        cfg.SetQuorumQueue();
+                    }
+
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                bus.UsingInMemory((context, cfg) =>
+                {
+                    cfg.PrefetchCount = options.PrefetchCount;
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+        });
+        return services;
+    }
+}
