@@ -1,0 +1,38 @@
+namespace Orchestrator.Testing;
+
+/// <summary>
+/// A test that needs a real server (Redis, RabbitMQ, Azurite, Prometheus) started by <c>./scripts/test.sh</c>,
+/// which exports its address in an <c>ORCH_TEST_*</c> variable. Under plain <c>dotnet test</c> the test is
+/// skipped with that instruction; under the test script (<c>ORCH_REQUIRE_SERVERS=1</c>) it always runs,
+/// and a missing server fails it rather than hiding it.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ServerFactAttribute : FactAttribute
+{
+    public ServerFactAttribute(params string[] variables)
+    {
+        var missing = variables.Where(variable => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable))).ToList();
+        if (missing.Count > 0 && !TestServers.Required)
+        {
+            Skip = $"needs {string.Join(", ", missing)}: run ./scripts/test.sh, which starts the servers";
+        }
+    }
+}
+
+/// <summary>The servers the test script started.</summary>
+public static class TestServers
+{
+    public const string Redis = "ORCH_TEST_REDIS";
+    public const string RabbitMq = "ORCH_TEST_RABBITMQ";
+    public const string RabbitMqCtl = "ORCH_TEST_RABBITMQ_CTL";
+    public const string AzuriteBlob = "ORCH_TEST_AZURITE_BLOB";
+    public const string Prometheus = "ORCH_TEST_PROMETHEUS";
+
+    public static bool Required => Environment.GetEnvironmentVariable("ORCH_REQUIRE_SERVERS") == "1";
+
+    /// <summary>The variable's value, or a failure that says how to get it.</summary>
+    public static string Get(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{variable} is not set: run the tests with ./scripts/test.sh, which starts the servers they need.");
+}
