@@ -11,12 +11,4 @@ public sealed record RetryPolicy
     public double Multiplier { get; init; } = 2.0;
 
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(10);
-
-    /// <summary>The wait before attempt <paramref name="nextAttempt"/> (2 for the first retry).</summary>
-    public TimeSpan BackoffBefore(int nextAttempt)
-    {
-        var exponent = Math.Max(0, nextAttempt - 2);
-        var seconds = InitialBackoff.TotalSeconds * Math.Pow(Multiplier, exponent);
-        return seconds >= MaxBackoff.TotalSeconds ? MaxBackoff : TimeSpan.FromSeconds(seconds);
-    }
 }

@@ -9,6 +9,6 @@ public interface IStageRunDispatcher
     /// <summary>Sends the run to each of its workers' own queues, with each worker's rank.</summary>
     Task StartAsync(RunAssignment assignment, CancellationToken cancellationToken = default);
 
-    /// <summary>Asks the workers running <paramref name="runId"/> to stop it and save a checkpoint.</summary>
-    Task CancelAsync(string runId, IReadOnlyList<string> workerIds, string reason, CancellationToken cancellationToken = default);
+    /// <summary>Asks <paramref name="workerIds"/> (all or some of the run's gang) to stop the run and save a checkpoint.</summary>
+    Task CancelAsync(RunAssignment assignment, IReadOnlyList<string> workerIds, string reason, CancellationToken cancellationToken = default);
 }

@@ -68,7 +68,7 @@ public sealed class SchedulerGrain(
     {
         if (_core.Release(runId) is { } assignment)
         {
-            await dispatcher.CancelAsync(runId, assignment.WorkerIds, reason);
+            await dispatcher.CancelAsync(assignment, assignment.WorkerIds, reason);
         }
 
         await SaveAndDispatchAsync(time.GetUtcNow(), []);
@@ -102,7 +102,7 @@ public sealed class SchedulerGrain(
             var others = run.Assignment.WorkerIds.Where(id => id != run.WorkerId).ToList();
             if (others.Count > 0)
             {
-                await dispatcher.CancelAsync(run.Assignment.Run.RunId, others, $"gang member {run.WorkerId} was lost");
+                await dispatcher.CancelAsync(run.Assignment, others, $"gang member {run.WorkerId} was lost");
             }
 
             await StageOf(run.Assignment.Run).OnRunLostAsync(run.Assignment.Run.RunId,

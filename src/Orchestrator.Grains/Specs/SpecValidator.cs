@@ -59,12 +59,8 @@ public static partial class SpecValidator
             validated.Add(new ValidatedStage(stage, kind, OptionsBinder.ToJson(bound.Options), [.. upstream]));
         }
 
-        if (errors.Count == 0)
-        {
-            errors.AddRange(FindCycles(spec, validated));
-        }
-
-        return new SpecValidationResult(errors.Count == 0 ? validated : [], errors);
+        errors.AddRange(FindCycles(spec, validated));
+        return new SpecValidationResult(errors.Count == 0 ? validated : [], [.. errors.OrderBy(StageIndex).ThenBy(error => error.Path, StringComparer.Ordinal)]);
     }
 
     private static Dictionary<string, (StageSpec Stage, int Index)> IndexStages(ExperimentSpec spec, List<SpecError> errors)
@@ -223,7 +219,13 @@ public static partial class SpecValidator
     /// <summary>Finds every cycle's stages with Tarjan's strongly connected components, so each is named once.</summary>
     private static IEnumerable<SpecError> FindCycles(ExperimentSpec spec, List<ValidatedStage> stages)
     {
-        var upstream = stages.ToDictionary(stage => stage.Spec.Id, stage => stage.Upstream);
+        // Stages with an unknown kind or a duplicate id have no edges here; their own errors are reported already.
+        var upstream = new Dictionary<string, IReadOnlyList<string>>();
+        foreach (var stage in stages)
+        {
+            upstream.TryAdd(stage.Spec.Id, stage.Upstream);
+        }
+
         var index = 0;
         var indices = new Dictionary<string, int>();
         var lowLinks = new Dictionary<string, int>();
@@ -236,7 +238,7 @@ public static partial class SpecValidator
             indices[id] = lowLinks[id] = index++;
             stack.Push(id);
             onStack.Add(id);
-            foreach (var next in upstream[id])
+            foreach (var next in upstream.GetValueOrDefault(id) ?? [])
             {
                 if (!indices.ContainsKey(next))
                 {
@@ -273,13 +275,25 @@ public static partial class SpecValidator
             Visit(stage);
         }
 
-        var order = spec.Stages.Select((stage, position) => (stage.Id, position)).ToDictionary(pair => pair.Id, pair => pair.position);
+        var order = new Dictionary<string, int>();
+        for (var position = 0; position < spec.Stages.Count; position++)
+        {
+            order.TryAdd(spec.Stages[position].Id, position);
+        }
+
         foreach (var component in components)
         {
             var names = component.OrderBy(id => order[id]).ToList();
             yield return new SpecError($"/stages/{order[names[0]]}",
                 $"the stages {string.Join(" -> ", names)} depend on each other in a cycle; remove one of their references");
         }
+    }
+
+    /// <summary>Orders errors by the stage they are about (spec-level errors first), as the user wrote the stages.</summary>
+    private static int StageIndex(SpecError error)
+    {
+        var parts = error.Path.Split('/');
+        return parts.Length > 2 && parts[1] == "stages" && int.TryParse(parts[2], out var index) ? index : -1;
     }
 
     private static string Names(IEnumerable<string> names)

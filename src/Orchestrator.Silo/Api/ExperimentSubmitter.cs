@@ -1,0 +1,25 @@
+using Orchestrator.Contracts.Specs;
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Specs;
+
+namespace Orchestrator.Silo.Api;
+
+/// <summary>Submits a spec: validates it as a whole, and creates the experiment only when it has no error.</summary>
+public sealed class ExperimentSubmitter(IGrainFactory grains)
+{
+    public async Task<SubmitResult> SubmitAsync(string text, SpecFormat format, string? idempotencyKey)
+    {
+        var id = idempotencyKey is null ? ExperimentIds.New() : ExperimentIds.FromIdempotencyKey(idempotencyKey);
+        var prepared = ExperimentDrafts.Prepare(text, format, id);
+        if (prepared.Draft is null)
+        {
+            return new SubmitResult(id, null, prepared.Errors);
+        }
+
+        var outcome = await grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft);
+        return new SubmitResult(id, outcome, []);
+    }
+}
+
+/// <summary>The experiment id and what creating it did, or the spec's errors (then nothing was created).</summary>
+public sealed record SubmitResult(string ExperimentId, CreateOutcome? Outcome, IReadOnlyList<SpecError> Errors);

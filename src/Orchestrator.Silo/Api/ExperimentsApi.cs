@@ -1,0 +1,160 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Stages;
+
+namespace Orchestrator.Silo.Api;
+
+/// <summary><c>/api/v1/experiments</c>: submit, list, inspect, cancel, resume and rerun experiments.</summary>
+public static class ExperimentsApi
+{
+    public const int MaxPageSize = 500;
+
+    public static IEndpointRouteBuilder MapExperimentsApiV1(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/experiments").WithTags("Experiments");
+        api.MapPost("/", CreateAsync)
+            .Accepts<object>("application/json", "application/yaml")
+            .WithSummary("Submit an experiment DAG (JSON or YAML). An Idempotency-Key header makes a retried POST return the same experiment.");
+        api.MapGet("/", ListAsync).WithSummary("List experiments, newest first, optionally of one status.");
+        api.MapGet("/{id}", GetAsync).WithSummary("An experiment with every stage: status, attempts, outputs, progress and metrics.");
+        api.MapPost("/{id}/cancel", CancelAsync).WithSummary("Cancel active runs and skip stages that have not run.");
+        api.MapPost("/{id}/resume", ResumeAsync).WithSummary("Re-run failed and cancelled stages from their last checkpoints.");
+        api.MapPost("/{id}/stages/{stageId}/rerun", RerunAsync).WithSummary("Re-run a stage and everything downstream, reusing upstream outputs.");
+        api.MapGet("/{id}/lineage", LineageAsync).WithSummary("Which artifact came from which stage run and which inputs.");
+        return app;
+    }
+
+    private static async Task<Results<Created<ExperimentView>, ProblemHttpResult>> CreateAsync(
+        HttpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, ExperimentSubmitter submitter, IGrainFactory grains)
+    {
+        if (idempotencyKey is { Length: 0 or > ExperimentIds.MaxIdempotencyKeyLength })
+        {
+            return Problems.BadRequest($"The Idempotency-Key header must be 1 to {ExperimentIds.MaxIdempotencyKeyLength} characters; send a unique value such as a UUID.");
+        }
+
+        var body = await SpecBody.ReadAsync(request);
+        if (body.Problem is not null)
+        {
+            return body.Problem;
+        }
+
+        var submitted = await submitter.SubmitAsync(body.Text, body.Format, idempotencyKey);
+        switch (submitted.Outcome)
+        {
+            case null:
+                return Problems.InvalidSpec(submitted.Errors);
+            case CreateOutcome.Conflict:
+                return Problems.Conflict(
+                    $"The Idempotency-Key '{idempotencyKey}' was already used for experiment {submitted.ExperimentId} with a different spec; use a new key for a new experiment.");
+            case CreateOutcome.AlreadyExisted:
+                request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+                break;
+        }
+
+        var view = await grains.GetGrain<IExperimentGrain>(submitted.ExperimentId).GetAsync();
+        return TypedResults.Created($"/api/v1/experiments/{submitted.ExperimentId}", view!);
+    }
+
+    private static async Task<Results<Ok<ExperimentPage>, ProblemHttpResult>> ListAsync(
+        string? status, string? offset, string? limit, IGrainFactory grains)
+    {
+        ExperimentStatus? statusFilter = null;
+        if (status is not null)
+        {
+            if (!Enum.TryParse<ExperimentStatus>(status, ignoreCase: true, out var parsed) || int.TryParse(status, out _))
+            {
+                return Problems.BadRequest($"status '{status}' is not an experiment status; use one of {string.Join(", ", Enum.GetNames<ExperimentStatus>())}.");
+            }
+
+            statusFilter = parsed;
+        }
+
+        if (!TryParsePaging(offset, "offset", 0, 0, int.MaxValue, out var skip, out var problem)
+            || !TryParsePaging(limit, "limit", 50, 1, MaxPageSize, out var take, out problem))
+        {
+            return problem!;
+        }
+
+        return TypedResults.Ok(await grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).ListAsync(statusFilter, skip, take));
+    }
+
+    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains) =>
+        Experiment(id, grains) is { } experiment && await experiment.GetAsync() is { } view
+            ? TypedResults.Ok(view)
+            : NoSuchExperiment(id);
+
+    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> CancelAsync(string id, IGrainFactory grains)
+    {
+        if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
+        {
+            return NoSuchExperiment(id);
+        }
+
+        if (before.Status is ExperimentStatus.Succeeded or ExperimentStatus.Cancelled)
+        {
+            return Problems.Conflict($"Experiment {id} already ended as {before.Status}; there is nothing to cancel.");
+        }
+
+        return TypedResults.Ok((await experiment.CancelAsync())!);
+    }
+
+    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> ResumeAsync(string id, IGrainFactory grains)
+    {
+        if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
+        {
+            return NoSuchExperiment(id);
+        }
+
+        if (!before.Stages.Any(stage => stage.Status is StageStatus.Failed or StageStatus.Cancelled or StageStatus.Skipped))
+        {
+            return Problems.Conflict($"Experiment {id} is {before.Status} and has no failed, cancelled or skipped stage; there is nothing to resume.");
+        }
+
+        return TypedResults.Ok((await experiment.ResumeAsync())!);
+    }
+
+    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> RerunAsync(string id, string stageId, IGrainFactory grains)
+    {
+        if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
+        {
+            return NoSuchExperiment(id);
+        }
+
+        if (before.Stages.All(stage => stage.Id != stageId))
+        {
+            return Problems.NotFound($"Experiment {id} has no stage '{stageId}'; its stages are: {string.Join(", ", before.Stages.Select(stage => stage.Id))}.");
+        }
+
+        return TypedResults.Ok((await experiment.RerunStageAsync(stageId))!);
+    }
+
+    private static async Task<Results<Ok<LineageView>, ProblemHttpResult>> LineageAsync(string id, IGrainFactory grains) =>
+        Experiment(id, grains) is { } experiment && await experiment.GetLineageAsync() is { } lineage
+            ? TypedResults.Ok(lineage)
+            : NoSuchExperiment(id);
+
+    private static IExperimentGrain? Experiment(string id, IGrainFactory grains) =>
+        ExperimentIds.IsWellFormed(id) ? grains.GetGrain<IExperimentGrain>(id) : null;
+
+    private static ProblemHttpResult NoSuchExperiment(string id) =>
+        Problems.NotFound($"There is no experiment '{id}'; GET /api/v1/experiments lists them.");
+
+    private static bool TryParsePaging(string? text, string name, int fallback, int min, int max, out int value, out ProblemHttpResult? problem)
+    {
+        problem = null;
+        value = fallback;
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (int.TryParse(text, out value) && value >= min && value <= max)
+        {
+            return true;
+        }
+
+        problem = Problems.BadRequest($"{name} '{text}' must be a whole number from {min} to {max}.");
+        return false;
+    }
+}

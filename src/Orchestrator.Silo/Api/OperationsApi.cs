@@ -1,0 +1,32 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Scheduling;
+
+namespace Orchestrator.Silo.Api;
+
+/// <summary>Health, readiness and the workers the scheduler knows.</summary>
+public static class OperationsApi
+{
+    public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => TypedResults.Text("ok")).WithTags("Operations").WithSummary("The process is alive.");
+        app.MapGet("/readyz", ReadyAsync).WithTags("Operations").WithSummary("The silo answers grain calls.");
+        app.MapGet("/api/v1/workers", (IGrainFactory grains) => grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetSnapshotAsync())
+            .WithTags("Workers")
+            .WithSummary("Registered workers with free slots and runs, queue depth.");
+        return app;
+    }
+
+    private static async Task<Results<Ok<string>, ProblemHttpResult>> ReadyAsync(IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).ListAsync(null, 0, 1).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            return TypedResults.Ok("ready");
+        }
+        catch (Exception exception) when (exception is TimeoutException or OrleansException)
+        {
+            return Problems.Unavailable($"The silo does not answer grain calls yet ({exception.GetType().Name}); retry shortly.");
+        }
+    }
+}

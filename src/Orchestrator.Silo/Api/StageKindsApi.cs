@@ -1,0 +1,68 @@
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Orchestrator.Contracts.Catalog;
+
+namespace Orchestrator.Silo.Api;
+
+/// <summary><c>/api/v1/stage-kinds</c>: what each kind consumes and produces, and every option with its default.</summary>
+public static class StageKindsApi
+{
+    public static IEndpointRouteBuilder MapStageKindsApiV1(this IEndpointRouteBuilder app)
+    {
+        var views = StageKindCatalog.All.Select(Describe).ToList();
+        app.MapGet("/api/v1/stage-kinds", () => TypedResults.Ok(views))
+            .WithTags("Stage kinds")
+            .WithSummary("Every stage kind: inputs, outputs, options with defaults, and presets.");
+        return app;
+    }
+
+    private static StageKindView Describe(StageKind kind)
+    {
+        var defaults = OptionsBinder.ToJson(Activator.CreateInstance(kind.OptionsType)!);
+        return new StageKindView(
+            kind.Name,
+            kind.Description,
+            [.. kind.Inputs.Select(input => new InputView(input.Name, [.. input.Accepts.Select(type => type.Name)], input.Optional, input.IsList, input.Description))],
+            [.. kind.Outputs.Select(output => new OutputView(output.Name, output.Type.Name, output.Description))],
+            [.. OptionsBinder.OptionProperties(kind.OptionsType).Select(property => Option(property, defaults))],
+            kind.Presets.ToDictionary(preset => preset.Key, preset => preset.Value.DeepClone().AsObject()));
+    }
+
+    private static OptionView Option(PropertyInfo property, JsonObject defaults)
+    {
+        var name = OptionsBinder.OptionName(property);
+        var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+        var range = property.GetCustomAttribute<RangeAttribute>();
+        return new OptionView(
+            name,
+            type switch
+            {
+                _ when type == typeof(int) || type == typeof(long) => "integer",
+                _ when type == typeof(double) => "number",
+                _ when type == typeof(bool) => "boolean",
+                _ when type.IsEnum => "enum",
+                _ => "string",
+            },
+            defaults[name]?.DeepClone(),
+            property.GetCustomAttribute<OptionAttribute>()?.Description ?? "",
+            property.GetCustomAttribute<RequiredAttribute>() is not null,
+            type.IsEnum ? [.. Enum.GetNames(type).Select(System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName)] : null,
+            range?.Minimum?.ToString(),
+            range?.Maximum?.ToString());
+    }
+}
+
+/// <summary>A stage kind as the catalog endpoint shows it.</summary>
+public sealed record StageKindView(
+    string Name, string Description, List<InputView> Inputs, List<OutputView> Outputs, List<OptionView> Options, Dictionary<string, JsonObject> Presets);
+
+/// <summary>An input of a stage kind: the artifact types it accepts.</summary>
+public sealed record InputView(string Name, List<string> Accepts, bool Optional, bool List, string Description);
+
+/// <summary>An output of a stage kind.</summary>
+public sealed record OutputView(string Name, string Type, string Description);
+
+/// <summary>An option of a stage kind, with its default and bounds.</summary>
+public sealed record OptionView(
+    string Name, string Type, JsonNode? Default, string Description, bool Required, List<string>? Values, string? Minimum, string? Maximum);

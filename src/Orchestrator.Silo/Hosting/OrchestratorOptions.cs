@@ -1,0 +1,42 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Orchestrator.Silo.Hosting;
+
+/// <summary>How the silo keeps state and finds its cluster.</summary>
+public sealed record OrchestratorOptions
+{
+    public const string Section = "Orchestrator";
+
+    public OrchestratorMode Mode { get; init; } = OrchestratorMode.Standalone;
+
+    /// <summary>Redis for clustering, grain state and reminders; required in cluster mode, e.g. <c>127.0.0.1:6379</c>.</summary>
+    public string? Redis { get; init; }
+
+    [Required]
+    public string ClusterId { get; init; } = "orchestrator";
+
+    [Required]
+    public string ServiceId { get; init; } = "orchestrator";
+
+    [Range(1, 65535)]
+    public int SiloPort { get; init; } = 11111;
+
+    [Range(1, 65535)]
+    public int GatewayPort { get; init; } = 30001;
+
+    /// <summary>The address silos advertise to each other; loopback unless set.</summary>
+    public string AdvertisedAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>Run a CPU worker inside this process (standalone mode always does).</summary>
+    public bool InProcessWorker { get; init; }
+}
+
+/// <summary>Where the orchestrator's state lives.</summary>
+public enum OrchestratorMode
+{
+    /// <summary>One process: localhost clustering, state and reminders in memory.</summary>
+    Standalone,
+
+    /// <summary>Silos sharing Redis for membership, grain state and reminders.</summary>
+    Cluster,
+}

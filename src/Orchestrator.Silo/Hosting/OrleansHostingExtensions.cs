@@ -1,0 +1,66 @@
+using System.Net;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Scheduling;
+using Orleans.Configuration;
+using Orleans.Storage;
+using StackExchange.Redis;
+
+namespace Orchestrator.Silo.Hosting;
+
+/// <summary>Wires the Orleans silo: memory in standalone mode, Redis for membership, state and reminders in a cluster.</summary>
+public static class OrleansHostingExtensions
+{
+    public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<OrchestratorOptions>()
+            .BindConfiguration(OrchestratorOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(options => options.Mode != OrchestratorMode.Cluster || !string.IsNullOrWhiteSpace(options.Redis),
+                "Orchestrator:Redis is required in cluster mode: give the Redis server, e.g. --Orchestrator:Redis=127.0.0.1:6379")
+            .Validate(options => IPAddress.TryParse(options.AdvertisedAddress, out _),
+                "Orchestrator:AdvertisedAddress must be an IP address, e.g. 10.0.0.5")
+            .ValidateOnStart();
+        builder.Services.AddOptions<SchedulerOptions>()
+            .BindConfiguration(SchedulerOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        var options = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(cluster =>
+            {
+                cluster.ClusterId = options.ClusterId;
+                cluster.ServiceId = options.ServiceId;
+            });
+
+            if (options.Mode == OrchestratorMode.Cluster)
+            {
+                UseRedis(silo, options);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+                silo.AddMemoryGrainStorage(OrchestratorStorage.Name);
+                silo.UseInMemoryReminderService();
+            }
+        });
+        return builder;
+    }
+
+    private static void UseRedis(ISiloBuilder silo, OrchestratorOptions options)
+    {
+        var redis = ConfigurationOptions.Parse(options.Redis!);
+        silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+        silo.UseRedisClustering(clustering => clustering.ConfigurationOptions = redis.Clone());
+        silo.AddRedisGrainStorage(OrchestratorStorage.Name, storage => storage.Configure<IServiceProvider>((settings, services) =>
+        {
+            settings.ConfigurationOptions = redis.Clone();
+
+            // The Orleans serializer, so grain state keeps the version tolerance its [Id] attributes give it.
+            settings.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>());
+        }));
+        silo.UseRedisReminderService(reminders => reminders.ConfigurationOptions = redis.Clone());
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Orchestrator.Silo.Api;
+using Orchestrator.Silo.Hosting;
+using Orchestrator.Silo.Transport;
+
+namespace Orchestrator.Silo;
+
+/// <summary>Composes the silo, the API and the transport into one web application.</summary>
+public static class OrchestratorApp
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>The JSON the API and the command line print: camelCase, enums by name.</summary>
+    public static readonly JsonSerializerOptions Json = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    public static WebApplication Build(string[] args, bool standalone)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (standalone)
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"{OrchestratorOptions.Section}:{nameof(OrchestratorOptions.Mode)}"] = nameof(OrchestratorMode.Standalone),
+                ["Transport:Kind"] = "InMemory",
+                [$"{OrchestratorOptions.Section}:{nameof(OrchestratorOptions.InProcessWorker)}"] = "true",
+            });
+        }
+
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.AddOrchestrator();
+        builder.Services.AddOrchestratorTransport(builder.Configuration);
+        builder.Services.AddSingleton<ExperimentSubmitter>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(options => Configure(options.SerializerOptions));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapOperationsApi();
+        app.MapExperimentsApiV1();
+        app.MapStageKindsApiV1();
+        return app;
+    }
+
+    private static JsonSerializerOptions Configure(JsonSerializerOptions options)
+    {
+        options.Converters.Add(new JsonStringEnumConverter());
+        return options;
+    }
+}

@@ -1,0 +1,93 @@
+using MassTransit;
+using Orchestrator.Contracts.Messages;
+using Orchestrator.Grains.Stages;
+
+namespace Orchestrator.Silo.Transport;
+
+/// <summary>
+/// Hands every report from a worker to its stage grain. The grain fences by run id, so a redelivered or
+/// superseded report changes nothing; this consumer only logs that it was ignored.
+/// </summary>
+public sealed class StageRunReportConsumer(IGrainFactory grains, ILogger<StageRunReportConsumer> logger) :
+    IConsumer<StageRunStarted>,
+    IConsumer<StageRunProgressed>,
+    IConsumer<CheckpointSaved>,
+    IConsumer<StageRunCompleted>,
+    IConsumer<StageRunFailed>
+{
+    public Task Consume(ConsumeContext<StageRunStarted> context) =>
+        ApplyAsync(context.Message, stage => stage.ReportStartedAsync(new RunStartedReport(context.Message.RunId, context.Message.WorkerId)));
+
+    public Task Consume(ConsumeContext<StageRunProgressed> context)
+    {
+        var message = context.Message;
+        return ApplyAsync(message, stage => stage.ReportProgressAsync(new RunProgressReport
+        {
+            RunId = message.RunId,
+            Step = message.Step,
+            TotalSteps = message.TotalSteps,
+            Epoch = message.Epoch,
+            SamplesPerSecond = message.SamplesPerSecond,
+            Metrics = new Dictionary<string, double>(message.Metrics),
+        }));
+    }
+
+    public Task Consume(ConsumeContext<CheckpointSaved> context) =>
+        ApplyAsync(context.Message, stage => stage.ReportCheckpointAsync(
+            new RunCheckpointReport(context.Message.RunId, context.Message.Checkpoint.ToGrain(context.Message.RunId))));
+
+    public Task Consume(ConsumeContext<StageRunCompleted> context)
+    {
+        var message = context.Message;
+        return ApplyAsync(message, stage => stage.ReportCompletedAsync(new RunCompletedReport
+        {
+            RunId = message.RunId,
+            Outputs = message.Outputs.ToDictionary(output => output.Key, output => output.Value.ToGrain(message.RunId)),
+            Metrics = new Dictionary<string, double>(message.Metrics),
+        }));
+    }
+
+    public Task Consume(ConsumeContext<StageRunFailed> context)
+    {
+        var message = context.Message;
+        return ApplyAsync(message, stage => stage.ReportFailedAsync(new RunFailedReport
+        {
+            RunId = message.RunId,
+            Error = message.Error,
+            Retryable = message.Retryable,
+            LastCheckpoint = message.LastCheckpoint?.ToGrain(message.RunId),
+        }));
+    }
+
+    private async Task ApplyAsync<T>(T message, Func<IStageGrain, Task<ReportOutcome>> apply)
+        where T : IStageRunMessage
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            ["ExperimentId"] = message.ExperimentId,
+            ["StageId"] = message.StageId,
+            ["RunId"] = message.RunId,
+        });
+        var outcome = await apply(grains.GetGrain<IStageGrain>(StageKey.Of(message.ExperimentId, message.StageId)));
+        if (outcome != ReportOutcome.Applied)
+        {
+            logger.LogInformation("Ignored {Report} for run {RunId}: {Outcome}", typeof(T).Name, message.RunId, outcome);
+        }
+    }
+}
+
+/// <summary>Reports are retried briefly on transient grain-call errors; a report that still fails goes to the error queue.</summary>
+public sealed class StageRunReportConsumerDefinition : ConsumerDefinition<StageRunReportConsumer>
+{
+    public StageRunReportConsumerDefinition()
+    {
+        EndpointName = "orchestrator-reports";
+        ConcurrentMessageLimit = 64;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StageRunReportConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200)));
+    }
+}

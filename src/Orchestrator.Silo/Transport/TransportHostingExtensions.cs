@@ -1,0 +1,22 @@
+using MassTransit;
+using Orchestrator.Grains.Scheduling;
+using Trainer.Worker.Transport;
+
+namespace Orchestrator.Silo.Transport;
+
+/// <summary>The orchestrator's side of the bus: report and presence consumers, and the dispatcher.</summary>
+public static class TransportHostingExtensions
+{
+    /// <summary>Adds the bus; <paramref name="addMoreConsumers"/> lets standalone mode add the in-process worker's consumers to it.</summary>
+    public static IServiceCollection AddOrchestratorTransport(
+        this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator>? addMoreConsumers = null)
+    {
+        services.AddSingleton<IStageRunDispatcher, MassTransitStageRunDispatcher>();
+        return services.AddTrainingTransport(configuration, bus =>
+        {
+            bus.AddConsumer<StageRunReportConsumer, StageRunReportConsumerDefinition>();
+            bus.AddConsumer<WorkerPresenceConsumer, WorkerPresenceConsumerDefinition>();
+            addMoreConsumers?.Invoke(bus);
+        });
+    }
+}
