@@ -38,10 +38,11 @@ public static class OptionsBinder
         }
 
         Apply(kind, options, properties, config, path, errors);
-        if (errors.Count == 0)
-        {
-            errors.AddRange(ValidateRules(options, path));
-        }
+
+        // Rules still run after other errors (an ill-typed option keeps its valid default), but an option
+        // already reported is not reported twice.
+        var reported = errors.Select(error => error.Path).ToHashSet();
+        errors.AddRange(ValidateRules(options, path).Where(error => !reported.Contains(error.Path)));
 
         return new BoundOptions(options, errors);
     }
@@ -117,8 +118,19 @@ public static class OptionsBinder
 
     private static IEnumerable<SpecError> ValidateRules(object options, string path)
     {
+        // Property attributes and the class's own rules both run: Validator.TryValidateObject would skip
+        // the class rules whenever an attribute fails, hiding problems from the user.
         var results = new List<ValidationResult>();
-        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        foreach (var property in OptionProperties(options.GetType()))
+        {
+            Validator.TryValidateProperty(property.GetValue(options), new ValidationContext(options) { MemberName = property.Name }, results);
+        }
+
+        if (options is IValidatableObject validatable)
+        {
+            results.AddRange(validatable.Validate(new ValidationContext(options)));
+        }
+
         foreach (var result in results)
         {
             var message = result.ErrorMessage ?? "is invalid";

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Grains.Artifacts;
 using Orchestrator.Grains.Stages;
@@ -11,7 +12,7 @@ namespace Orchestrator.Grains.Experiments;
 /// </summary>
 public sealed class ExperimentGrain(
     [PersistentState("experiment", OrchestratorStorage.Name)] IPersistentState<ExperimentState> state,
-    TimeProvider time,
+    [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain, IRemindable
 {
     internal const string ReconcileReminder = "reconcile";

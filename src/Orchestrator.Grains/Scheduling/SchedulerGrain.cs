@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Stages;
@@ -9,7 +10,7 @@ public sealed class SchedulerGrain(
     [PersistentState("scheduler", OrchestratorStorage.Name)] IPersistentState<SchedulerState> state,
     IStageRunDispatcher dispatcher,
     IOptions<SchedulerOptions> options,
-    TimeProvider time,
+    [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
 {
     public const long Key = 0;

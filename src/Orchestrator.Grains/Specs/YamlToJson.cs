@@ -8,7 +8,7 @@ namespace Orchestrator.Grains.Specs;
 /// <summary>
 /// Turns a YAML document into the JSON tree a JSON spec would give, so both formats go through one reader.
 /// Plain scalars are typed as YAML 1.2's core schema types them (null, booleans, integers, floats);
-/// quoted scalars are always strings.
+/// quoted scalars are always strings. YamlDotNet itself refuses duplicate keys.
 /// </summary>
 internal static class YamlToJson
 {
@@ -39,11 +39,6 @@ internal static class YamlToJson
         {
             var key = (keyNode as YamlScalarNode)?.Value
                 ?? throw new SpecFormatException($"a mapping key at line {keyNode.Start.Line} is not a plain value");
-            if (result.ContainsKey(key))
-            {
-                throw new SpecFormatException($"the key '{key}' appears twice in one mapping (line {keyNode.Start.Line})");
-            }
-
             result[key] = Convert(valueNode);
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Grains.Artifacts;
 using Orchestrator.Grains.Experiments;
@@ -12,7 +13,7 @@ namespace Orchestrator.Grains.Stages;
 /// </summary>
 public sealed class StageGrain(
     [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
-    TimeProvider time,
+    [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     ILogger<StageGrain> logger) : Grain, IStageGrain
 {
     internal const string RetryReminder = "retry";

@@ -24,7 +24,7 @@ public static class OrleansHostingExtensions
             .BindConfiguration(SchedulerOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddKeyedSingleton(OrchestratorClock.Key, TimeProvider.System);
 
         var options = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();
         builder.UseOrleans(silo =>

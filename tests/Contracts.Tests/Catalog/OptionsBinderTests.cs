@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Contracts.Catalog;
+using Orchestrator.Contracts.Catalog.Options;
+
+namespace Contracts.Tests.Catalog;
+
+public sealed class OptionsBinderTests
+{
+    private static readonly StageKind Pretrain = StageKindCatalog.Find("blip.pretrain")!;
+
+    [Fact]
+    public void Defaults_come_from_the_class_and_the_default_preset()
+    {
+        var bound = OptionsBinder.Bind(Pretrain, [], "/config");
+
+        Assert.Empty(bound.Errors);
+        var options = Assert.IsType<BlipPretrainOptions>(bound.Options);
+        Assert.Equal("tiny", options.Preset);
+        Assert.Equal(32, options.ImageSize);
+        Assert.Equal(0.995, options.Momentum);
+        Assert.Equal(256, options.QueueSize);
+    }
+
+    [Fact]
+    public void The_base_preset_has_the_papers_shapes_and_queue_and_explicit_values_override_it()
+    {
+        var bound = OptionsBinder.Bind(Pretrain, new JsonObject { ["preset"] = "base", ["epochs"] = 20 }, "/config");
+
+        Assert.Empty(bound.Errors);
+        var options = (BlipPretrainOptions)bound.Options;
+        Assert.Equal((224, 16, 768, 12, 12), (options.ImageSize, options.PatchSize, options.VisionWidth, options.VisionDepth, options.TextLayers));
+        Assert.Equal(57600, options.QueueSize);
+        Assert.Equal(20, options.Epochs);
+    }
+
+    [Fact]
+    public void Every_bad_option_is_reported_with_its_path()
+    {
+        var config = new JsonObject
+        {
+            ["epochs"] = "three",
+            ["learning_rat"] = 0.1,
+            ["lr_schedule"] = "linear",
+            ["momentum"] = 1.5,
+        };
+
+        var errors = OptionsBinder.Bind(Pretrain, config, "/stages/1/config").Errors;
+
+        Assert.Equal(
+            ["/stages/1/config/epochs", "/stages/1/config/learning_rat", "/stages/1/config/lr_schedule", "/stages/1/config/momentum"],
+            errors.Select(error => error.Path).ToArray());
+        Assert.Contains("must be a whole number, but is the string \"three\"", errors[0].Message);
+        Assert.Contains("did you mean 'learning_rate'?", errors[1].Message);
+        Assert.Contains("one of cosine, step", errors[2].Message);
+    }
+
+    [Fact]
+    public void Range_and_cross_field_rules_are_both_reported()
+    {
+        var errors = OptionsBinder.Bind(Pretrain, new JsonObject { ["momentum"] = 1.5, ["batch_size"] = 48 }, "/c").Errors;
+
+        Assert.Equal(["/c/momentum", "/c/queue_size"], errors.Select(error => error.Path).Order().ToArray());
+        Assert.Contains("option 'momentum' must be between 0 and 1", errors.Single(error => error.Path == "/c/momentum").Message);
+        Assert.Contains("batch_size 48 must divide queue_size 256", errors.Single(error => error.Path == "/c/queue_size").Message);
+    }
+
+    [Fact]
+    public void An_unknown_preset_names_the_known_ones()
+    {
+        var error = Assert.Single(OptionsBinder.Bind(Pretrain, new JsonObject { ["preset"] = "huge" }, "/c").Errors);
+
+        Assert.Equal("/c/preset", error.Path);
+        Assert.Equal("unknown preset 'huge' for kind blip.pretrain; use one of: tiny, base, large", error.Message);
+    }
+
+    [Fact]
+    public void Resolved_options_read_back_to_the_same_values()
+    {
+        var bound = OptionsBinder.Bind(Pretrain, new JsonObject { ["preset"] = "large", ["horizontal_flip"] = true }, "");
+        var json = OptionsBinder.ToJson(bound.Options).ToJsonString();
+
+        var read = OptionsBinder.Read<BlipPretrainOptions>(Pretrain, json);
+
+        Assert.Equal(1024, read.VisionWidth);
+        Assert.True(read.HorizontalFlip);
+        Assert.Equal(json, OptionsBinder.ToJson(read).ToJsonString());
+    }
+
+    [Fact]
+    public void Reading_options_a_worker_cannot_honour_throws_with_every_problem()
+    {
+        var exception = Assert.Throws<InvalidOptionsException>(() =>
+            OptionsBinder.Read<BlipPretrainOptions>(Pretrain, """{"epochs": -1, "nonsense": 1}"""));
+
+        Assert.Equal(2, exception.Errors.Count);
+        Assert.StartsWith("invalid options for kind blip.pretrain: nonsense: unknown option 'nonsense'", exception.Message);
+    }
+
+    [Fact]
+    public void Required_options_must_be_given()
+    {
+        var errors = OptionsBinder.Bind(StageKindCatalog.Find("dataset.import")!, [], "/c").Errors;
+
+        Assert.Equal(["/c/annotations", "/c/image_root"], errors.Select(error => error.Path).Order().ToArray());
+    }
+}

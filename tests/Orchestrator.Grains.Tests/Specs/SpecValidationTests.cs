@@ -1,0 +1,220 @@
+using Orchestrator.Contracts.Specs;
+using Orchestrator.Grains.Specs;
+
+namespace Orchestrator.Grains.Tests.Specs;
+
+public sealed class SpecValidationTests
+{
+    private const string CapfiltDag = """
+        name: blip-capfilt
+        stages:
+          - id: data
+            kind: dataset.synthetic
+            config: { images: 2000, web_noise: 0.4, seed: 7 }
+          - id: pretrain
+            kind: blip.pretrain
+            inputs: { train: data.web }
+            config: { preset: tiny, epochs: 3 }
+          - id: captioner
+            kind: blip.finetune.caption
+            inputs: { init: pretrain.checkpoint, train: data.human }
+          - id: filter
+            kind: blip.finetune.retrieval
+            inputs: { init: pretrain.checkpoint, train: data.human }
+          - id: capfilt
+            kind: blip.capfilt
+            inputs: { captioner: captioner.checkpoint, filter: filter.checkpoint, web: data.web }
+          - id: repretrain
+            kind: blip.pretrain
+            inputs: { train: [capfilt.dataset, data.human] }
+        """;
+
+    [Fact]
+    public void The_design_documents_capfilt_dag_is_valid_and_its_edges_come_from_references()
+    {
+        var result = Validate(CapfiltDag);
+
+        Assert.Empty(result.Errors);
+        var upstream = result.Stages.ToDictionary(stage => stage.Spec.Id, stage => stage.Upstream);
+        Assert.Equal(["captioner", "data", "filter"], upstream["capfilt"]);
+        Assert.Equal(["capfilt", "data"], upstream["repretrain"]);
+        Assert.Equal(7, result.Stages[0].ResolvedOptions["seed"]!.GetValue<int>());
+        Assert.Equal(256, result.Stages[1].ResolvedOptions["queue_size"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void Json_gives_the_same_spec_as_yaml()
+    {
+        const string json = """
+            { "name": "n", "stages": [ { "id": "data", "kind": "dataset.synthetic", "config": { "images": 100 } },
+              { "id": "p", "kind": "blip.pretrain", "inputs": { "train": ["data.web"] }, "needs": ["data"],
+                "retry": { "max_attempts": 5, "initial_backoff": "2s", "multiplier": 3, "max_backoff": "1m" }, "priority": 4 } ] }
+            """;
+
+        var read = SpecReader.Read(json, SpecFormat.Json);
+
+        Assert.Empty(read.Errors);
+        var pretrain = read.Spec!.Stages[1];
+        Assert.True(pretrain.Inputs["train"].IsList);
+        Assert.Equal(new RetryPolicy { MaxAttempts = 5, InitialBackoff = TimeSpan.FromSeconds(2), Multiplier = 3, MaxBackoff = TimeSpan.FromMinutes(1) }, pretrain.Retry);
+        Assert.Equal(4, pretrain.Priority);
+        Assert.Empty(SpecValidator.Validate(read.Spec).Errors);
+    }
+
+    [Theory]
+    [InlineData("duplicate id", """
+        - { id: a, kind: dataset.synthetic }
+        - { id: a, kind: dataset.synthetic }
+        """, "/stages/1/id", "duplicate stage id 'a' (first used by /stages/0)")]
+    [InlineData("unknown kind", """
+        - { id: a, kind: blip.pretrian }
+        """, "/stages/0/kind", "unknown stage kind 'blip.pretrian'")]
+    [InlineData("unknown stage referenced", """
+        - { id: p, kind: blip.pretrain, inputs: { train: nothere.web } }
+        """, "/stages/0/inputs/train", "refers to stage 'nothere', which is not in the experiment")]
+    [InlineData("unknown output referenced", """
+        - { id: d, kind: dataset.synthetic }
+        - { id: p, kind: blip.pretrain, inputs: { train: d.webb } }
+        """, "/stages/1/inputs/train", "stage 'd' (dataset.synthetic) has no output 'webb'; its outputs are: web, human, test")]
+    [InlineData("type mismatch", """
+        - { id: d, kind: dataset.synthetic }
+        - { id: p, kind: blip.pretrain, inputs: { train: d.web, init: d.human } }
+        """, "/stages/1/inputs/init", "'d.human' is a dataset, but input 'init' takes checkpoint.blip")]
+    [InlineData("missing required input", """
+        - { id: p, kind: blip.pretrain }
+        """, "/stages/0/inputs", "kind blip.pretrain needs input 'train'")]
+    [InlineData("list into a single input", """
+        - { id: d, kind: dataset.synthetic }
+        - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
+        - { id: c, kind: blip.finetune.caption, inputs: { init: [p.checkpoint], train: d.human } }
+        """, "/stages/2/inputs/init", "takes one artifact, not a list")]
+    [InlineData("unknown option", """
+        - { id: d, kind: dataset.synthetic, config: { imagez: 3 } }
+        """, "/stages/0/config/imagez", "did you mean 'images'?")]
+    [InlineData("ill-typed option", """
+        - { id: d, kind: dataset.synthetic, config: { web_noise: high } }
+        """, "/stages/0/config/web_noise", "must be a number, but is the string \"high\"")]
+    [InlineData("non-positive workers", """
+        - { id: d, kind: dataset.synthetic, resources: { workers: 0 } }
+        """, "/stages/0/resources/workers", "workers is 0; a run needs at least 1 worker")]
+    [InlineData("non-positive slots", """
+        - { id: d, kind: dataset.synthetic, resources: { slots: -2 } }
+        """, "/stages/0/resources/slots", "slots is -2")]
+    [InlineData("unknown device", """
+        - { id: d, kind: dataset.synthetic, resources: { device: tpu } }
+        """, "/stages/0/resources/device", "unknown device 'tpu'; use any, cpu or cuda")]
+    [InlineData("bad retry", """
+        - { id: d, kind: dataset.synthetic, retry: { max_attempts: 0 } }
+        """, "/stages/0/retry/max_attempts", "max_attempts is 0")]
+    [InlineData("bad duration", """
+        - { id: d, kind: dataset.synthetic, retry: { initial_backoff: soon } }
+        """, "/stages/0/retry/initial_backoff", "must be a duration such as 500ms, 30s, 5m or 1h")]
+    [InlineData("unknown needs", """
+        - { id: d, kind: dataset.synthetic, needs: [ghost] }
+        """, "/stages/0/needs/0", "'needs' names stage 'ghost', which is not in the experiment")]
+    [InlineData("unknown field", """
+        - { id: d, kind: dataset.synthetic, confg: {} }
+        """, "/stages/0/confg", "unknown field 'confg' in stage")]
+    [InlineData("bad stage id", """
+        - { id: "has space", kind: dataset.synthetic }
+        """, "/stages/0/id", "may hold only letters, digits")]
+    public void Each_error_class_is_reported_with_its_path(string @case, string stages, string path, string message)
+    {
+        var errors = Validate($"name: {@case.Replace(' ', '-')}\nstages:\n{Indent(stages)}").Errors;
+
+        Assert.Contains(errors, error => error.Path == path && error.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_cycle_names_its_stages()
+    {
+        var errors = Validate("""
+            name: cyclic
+            stages:
+              - { id: d, kind: dataset.synthetic }
+              - { id: a, kind: blip.pretrain, inputs: { train: d.web, init: c.checkpoint } }
+              - { id: b, kind: blip.pretrain, inputs: { train: d.web, init: a.checkpoint } }
+              - { id: c, kind: blip.pretrain, inputs: { train: d.web, init: b.checkpoint } }
+              - { id: solo, kind: dataset.synthetic, needs: [solo2] }
+              - { id: solo2, kind: dataset.synthetic, needs: [solo] }
+            """).Errors;
+
+        Assert.Equal(2, errors.Count);
+        Assert.Equal(new SpecError("/stages/1", "the stages a -> b -> c depend on each other in a cycle; remove one of their references"), errors[0]);
+        Assert.Equal("/stages/4", errors[1].Path);
+    }
+
+    [Fact]
+    public void A_spec_with_several_errors_reports_all_of_them_at_once()
+    {
+        var errors = Validate("""
+            name: many
+            stages:
+              - { id: data, kind: dataset.synthetic, config: { images: lots, web_nois: 0.4 } }
+              - { id: data, kind: blip.pretrian }
+              - { id: p, kind: blip.pretrain, inputs: { train: data.web, init: data.human }, resources: { workers: 0 } }
+              - { id: a, kind: blip.pretrain, inputs: { train: data.web, init: b.checkpoint } }
+              - { id: b, kind: blip.pretrain, inputs: { train: data.web, init: a.checkpoint } }
+            """).Errors;
+
+        Assert.Equal(
+            ["/stages/0/config/images", "/stages/0/config/web_nois", "/stages/1/id", "/stages/1/kind", "/stages/2/inputs/init", "/stages/2/resources/workers", "/stages/3"],
+            errors.Select(error => error.Path).ToArray());
+    }
+
+    [Fact]
+    public void Structural_errors_are_collected_too()
+    {
+        var read = SpecReader.Read("""{ "stages": [ 3, { "id": 4, "kind": "dataset.synthetic", "priority": "high" } ], "extra": true }""", SpecFormat.Json);
+
+        Assert.Equal(
+            ["/extra", "/name", "/stages/0", "/stages/1/id", "/stages/1/priority"],
+            read.Errors.Select(error => error.Path).Order().ToArray());
+    }
+
+    [Theory]
+    [InlineData("{ not json", SpecFormat.Json, "the body is not valid JSON")]
+    [InlineData("name: [unclosed", SpecFormat.Yaml, "the body is not valid YAML")]
+    [InlineData("[1, 2]", SpecFormat.Json, "the spec must be an object with 'name' and 'stages'")]
+    [InlineData("name: a\nname: b\nstages: []", SpecFormat.Yaml, "the body is not valid YAML (Duplicate key")]
+    public void Unreadable_text_gets_one_clear_error(string text, SpecFormat format, string message)
+    {
+        var read = SpecReader.Read(text, format);
+
+        Assert.Null(read.Spec);
+        Assert.Contains(message, Assert.Single(read.Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Specs_over_the_limits_are_refused()
+    {
+        var huge = SpecReader.Read(new string(' ', SpecReader.MaxSpecBytes + 1), SpecFormat.Json);
+        Assert.Contains("over the limit of 1048576 (1 MiB)", Assert.Single(huge.Errors).Message, StringComparison.Ordinal);
+
+        var stages = string.Concat(Enumerable.Range(0, SpecValidator.MaxStages + 1).Select(i => $"  - {{ id: s{i}, kind: dataset.synthetic }}\n"));
+        var errors = Validate($"name: big\nstages:\n{stages}").Errors;
+        Assert.Equal(new SpecError("/stages", "the experiment has 501 stages, over the limit of 500; split it"), Assert.Single(errors));
+    }
+
+    [Fact]
+    public void Quoted_yaml_scalars_stay_strings()
+    {
+        var errors = Validate("""
+            name: quoted
+            stages:
+              - { id: d, kind: dataset.synthetic, config: { images: "100" } }
+            """).Errors;
+
+        Assert.Equal("/stages/0/config/images", Assert.Single(errors).Path);
+    }
+
+    private static SpecValidationResult Validate(string yaml)
+    {
+        var read = SpecReader.Read(yaml, SpecFormat.Yaml);
+        Assert.NotNull(read.Spec);
+        var validated = SpecValidator.Validate(read.Spec);
+        return validated with { Errors = [.. read.Errors, .. validated.Errors] };
+    }
+
+    private static string Indent(string lines) => string.Join('\n', lines.Split('\n').Select(line => "  " + line));
+}
