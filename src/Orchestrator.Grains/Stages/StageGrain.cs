@@ -16,7 +16,7 @@ public sealed class StageGrain(
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     ILogger<StageGrain> logger) : Grain, IStageGrain
 {
-    internal const string RetryReminder = "retry";
+    public const string RetryReminder = "retry";
 
     private StageState Stage => state.State;
 
@@ -299,8 +299,8 @@ public sealed class StageGrain(
             logger.LogInformation("Stage {Stage} run {RunId} failed ({Error}); retrying in {Backoff}",
                 this.GetPrimaryKeyString(), attempt.RunId, error, backoff);
 
-            // The wait is held on a reminder so that it survives a silo restart.
-            await state.WriteStateAsync();
+            // The wait is held on a reminder so that it survives a silo restart; the stage waits Queued.
+            await TransitionAsync(StageStatus.Queued);
             await this.RegisterOrUpdateReminder(RetryReminder, backoff, TimeSpan.FromMinutes(1));
             return;
         }

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Orchestrator.Grains.Scheduling;
+using Orleans.TestingHost;
+
+namespace Orchestrator.Grains.Tests.Lifecycle;
+
+/// <summary>
+/// One in-process test cluster for every lifecycle test: memory storage and reminders, a fake clock for
+/// the grains' lifecycle time, and a recording dispatcher in place of the transport. Tests keep out of
+/// each other's way by giving their workers and stages a label of their own.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public static readonly FakeTimeProvider Time = new(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
+    public static readonly RecordingDispatcher Dispatcher = new();
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(30);
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(1);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            silo.AddMemoryGrainStorage(OrchestratorStorage.Name);
+            silo.UseInMemoryReminderService();
+            silo.Services.AddKeyedSingleton<TimeProvider>(OrchestratorClock.Key, Time);
+            silo.Services.AddSingleton<IStageRunDispatcher>(Dispatcher);
+
+            // The check timer never fires during a test: tests call CheckWorkersAsync after moving the fake clock.
+            silo.Services.AddSingleton(Options.Create(new SchedulerOptions { HeartbeatTimeout = HeartbeatTimeout, CheckInterval = TimeSpan.FromMinutes(10) }));
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}

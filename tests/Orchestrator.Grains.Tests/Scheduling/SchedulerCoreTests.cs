@@ -1,0 +1,141 @@
+using Orchestrator.Grains.Scheduling;
+
+namespace Orchestrator.Grains.Tests.Scheduling;
+
+public sealed class SchedulerCoreTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly SchedulerCore _core = new(new SchedulerState());
+
+    [Fact]
+    public void Runs_go_out_by_priority_then_first_come_first_served()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("low-1"));
+        _core.Enqueue(Run("high", priority: 5));
+        _core.Enqueue(Run("low-2"));
+
+        Assert.Equal(["high"], Assigned(_core.AssignReady(T0)));
+        _core.Release("high");
+        Assert.Equal(["low-1"], Assigned(_core.AssignReady(T0)));
+        _core.Release("low-1");
+        Assert.Equal(["low-2"], Assigned(_core.AssignReady(T0)));
+    }
+
+    [Fact]
+    public void A_gang_gets_all_its_workers_at_once_or_waits()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("gang", workers: 2));
+
+        Assert.Empty(_core.AssignReady(T0));
+        Assert.Single(_core.State.Queue);
+
+        _core.Heartbeat("w2", Cpu(slots: 1), T0);
+        var assignment = Assert.Single(_core.AssignReady(T0));
+        Assert.Equal(["w1", "w2"], assignment.WorkerIds);
+        Assert.Equal(0, _core.UsedSlots("w3"));
+        Assert.Equal((1, 1), (_core.UsedSlots("w1"), _core.UsedSlots("w2")));
+    }
+
+    [Fact]
+    public void A_run_that_does_not_fit_lets_a_later_one_that_fits_go_first()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("gang", workers: 2));
+        _core.Enqueue(Run("single"));
+
+        Assert.Equal(["single"], Assigned(_core.AssignReady(T0)));
+    }
+
+    [Fact]
+    public void Workers_must_offer_the_device_memory_and_labels_a_run_asks_for()
+    {
+        _core.Heartbeat("cpu", Cpu(slots: 4), T0);
+        _core.Heartbeat("gpu-small", new WorkerCapacity { Slots = 1, Device = "cuda", MemoryGib = 16 }, T0);
+        _core.Heartbeat("gpu-big", new WorkerCapacity { Slots = 1, Device = "cuda", MemoryGib = 80, Labels = new() { ["zone"] = "a" } }, T0);
+        _core.Enqueue(Run("needs-80g", needs: new ResourceNeeds { Device = "cuda", MemoryGib = 40, Labels = new() { ["zone"] = "a" } }));
+        _core.Enqueue(Run("any-cuda", needs: new ResourceNeeds { Device = "cuda" }));
+        _core.Enqueue(Run("wrong-zone", needs: new ResourceNeeds { Labels = new() { ["zone"] = "b" } }));
+
+        var assignments = _core.AssignReady(T0).ToDictionary(a => a.Run.RunId, a => a.WorkerIds.Single());
+
+        Assert.Equal(new Dictionary<string, string> { ["needs-80g"] = "gpu-big", ["any-cuda"] = "gpu-small" }, assignments);
+        Assert.Equal("wrong-zone", Assert.Single(_core.State.Queue).Request.RunId);
+    }
+
+    [Fact]
+    public void Slots_bound_how_many_runs_a_worker_takes()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 3), T0);
+        _core.Enqueue(Run("two-slots", needs: new ResourceNeeds { Slots = 2 }));
+        _core.Enqueue(Run("also-two", needs: new ResourceNeeds { Slots = 2 }));
+        _core.Enqueue(Run("one"));
+
+        Assert.Equal(["two-slots", "one"], Assigned(_core.AssignReady(T0)));
+        Assert.Equal(0, _core.Snapshot().Workers.Single().FreeSlots);
+    }
+
+    [Fact]
+    public void A_silent_worker_is_lost_after_the_timeout_with_its_runs_and_gets_nothing_more()
+    {
+        var timeout = TimeSpan.FromSeconds(30);
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Heartbeat("w2", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("r1", workers: 2));
+        _core.AssignReady(T0);
+        _core.Heartbeat("w2", Cpu(slots: 1), T0.AddSeconds(20));
+
+        Assert.Empty(_core.DetectLost(T0.AddSeconds(30), timeout));
+        var lost = Assert.Single(_core.DetectLost(T0.AddSeconds(31), timeout));
+
+        Assert.Equal(("r1", "w1"), (lost.Assignment.Run.RunId, lost.WorkerId));
+        Assert.Empty(_core.State.Running);
+        _core.Enqueue(Run("r2"));
+        Assert.Equal("w2", Assert.Single(_core.AssignReady(T0.AddSeconds(31))).WorkerIds.Single());
+
+        _core.Heartbeat("w1", Cpu(slots: 1), T0.AddSeconds(40));
+        Assert.False(_core.State.Workers["w1"].Lost);
+    }
+
+    [Fact]
+    public void A_run_its_worker_no_longer_reports_is_lost_after_the_grace_period()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 2), T0);
+        _core.Enqueue(Run("kept"));
+        _core.Enqueue(Run("forgotten"));
+        _core.AssignReady(T0);
+
+        Assert.Empty(_core.Reconcile("w1", ["kept"], T0.AddSeconds(5), TimeSpan.FromSeconds(30)));
+        var lost = Assert.Single(_core.Reconcile("w1", ["kept"], T0.AddSeconds(31), TimeSpan.FromSeconds(30)));
+
+        Assert.Equal("forgotten", lost.Assignment.Run.RunId);
+        Assert.Equal(["kept"], _core.State.Running.Keys);
+    }
+
+    [Fact]
+    public void Enqueueing_the_same_run_twice_queues_it_once()
+    {
+        Assert.True(_core.Enqueue(Run("r")));
+        Assert.False(_core.Enqueue(Run("r")));
+        Assert.Single(_core.State.Queue);
+    }
+
+    private static List<string> Assigned(List<RunAssignment> assignments) => [.. assignments.Select(a => a.Run.RunId)];
+
+    private static WorkerCapacity Cpu(int slots) => new() { Slots = slots, Device = "cpu" };
+
+    private static RunRequest Run(string runId, int priority = 0, int workers = 1, ResourceNeeds? needs = null) => new()
+    {
+        RunId = runId,
+        Attempt = 1,
+        ExperimentId = "exp",
+        StageId = runId,
+        Kind = "dataset.synthetic",
+        OptionsJson = "{}",
+        Inputs = [],
+        Resources = needs ?? new ResourceNeeds { Workers = workers },
+        Priority = priority,
+        ReadyAt = T0,
+    };
+}
