@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/test.sh - the project's one test command.
+#
+# Installs what is missing (apt packages, Azurite), starts the servers the tests need on
+# 127.0.0.1 (see scripts/test-services.sh), runs every test of the solution and stops the
+# servers again on any exit (success, failure, Ctrl-C, TERM). Extra arguments go to
+# `dotnet test`, e.g.  ./scripts/test.sh --filter "FullyQualifiedName~Redis"
+# The exit code is dotnet test's.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v dotnet >/dev/null 2>&1; then
+    echo "test.sh: 'dotnet' not found on PATH; install the .NET SDK required by global.json" >&2
+    exit 127
+fi
+
+# shellcheck source=scripts/test-services.sh
+source scripts/test-services.sh
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+on_exit() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    services_stop || echo "test.sh: warning: stopping the test services failed" >&2
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# Keep the run self-contained: no MSBuild worker nodes or compiler servers left running after it.
+export MSBUILDDISABLENODEREUSE=1 UseSharedCompilation=false
+
+services_install
+services_start
+
+rc=0
+dotnet test Orchestrator.sln -c Release --logger "console;verbosity=normal" "$@" || rc=$?
+echo "test.sh: dotnet test exited with $rc" >&2
+exit "$rc"
