@@ -1,6 +1,13 @@
 using Orchestrator.Silo.Cli;
 
-return await OrchestratorCommandLine.Create().Parse(args).InvokeAsync();
+namespace Orchestrator.Silo;
 
-/// <summary>The entry point, visible to WebApplicationFactory in tests.</summary>
-public partial class Program;
+/// <summary>The silo's entry point; tests host it through WebApplicationFactory&lt;Program&gt;.</summary>
+public sealed class Program
+{
+    private Program()
+    {
+    }
+
+    public static Task<int> Main(string[] args) => OrchestratorCommandLine.Create().Parse(args).InvokeAsync();
+}

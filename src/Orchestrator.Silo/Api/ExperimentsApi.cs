@@ -13,8 +13,9 @@ public static class ExperimentsApi
     public static IEndpointRouteBuilder MapExperimentsApiV1(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/experiments").WithTags("Experiments");
+        // No Accepts metadata: it would make routing answer other content types with a bare 415, not our problem details.
         api.MapPost("/", CreateAsync)
-            .Accepts<object>("application/json", "application/yaml")
+            .WithDescription("The body is the experiment DAG as application/json or application/yaml (1 MiB at most); GET /api/v1/stage-kinds lists the kinds and their options.")
             .WithSummary("Submit an experiment DAG (JSON or YAML). An Idempotency-Key header makes a retried POST return the same experiment.");
         api.MapGet("/", ListAsync).WithSummary("List experiments, newest first, optionally of one status.");
         api.MapGet("/{id}", GetAsync).WithSummary("An experiment with every stage: status, attempts, outputs, progress and metrics.");

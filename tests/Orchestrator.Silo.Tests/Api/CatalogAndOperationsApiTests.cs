@@ -1,0 +1,62 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Orchestrator.Silo.Tests.Api;
+
+public sealed class CatalogAndOperationsApiTests(ApiFixture fixture) : IClassFixture<ApiFixture>
+{
+    private readonly HttpClient _client = fixture.Client;
+
+    [Fact]
+    public async Task The_stage_kind_catalog_describes_inputs_outputs_options_and_presets()
+    {
+        var kinds = JsonNode.Parse(await _client.GetStringAsync("/api/v1/stage-kinds"))!.AsArray();
+        var pretrain = kinds.Single(kind => kind!["name"]!.GetValue<string>() == "blip.pretrain")!;
+
+        var train = pretrain["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "train")!;
+        Assert.Equal(("dataset", true, false), (train["accepts"]![0]!.GetValue<string>(), train["list"]!.GetValue<bool>(), train["optional"]!.GetValue<bool>()));
+        Assert.Equal("checkpoint.blip", pretrain["outputs"]![0]!["type"]!.GetValue<string>());
+        var momentum = pretrain["options"]!.AsArray().Single(option => option!["name"]!.GetValue<string>() == "momentum")!;
+        Assert.Equal(("number", 0.995, "0", "1"), (momentum["type"]!.GetValue<string>(), momentum["default"]!.GetValue<double>(),
+            momentum["minimum"]!.GetValue<string>(), momentum["maximum"]!.GetValue<string>()));
+        var schedule = pretrain["options"]!.AsArray().Single(option => option!["name"]!.GetValue<string>() == "lr_schedule")!;
+        Assert.Equal(["cosine", "step"], schedule["values"]!.AsArray().Select(value => value!.GetValue<string>()).ToArray());
+        Assert.Equal(57600, pretrain["presets"]!["base"]!["queue_size"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task The_openapi_document_lists_the_api()
+    {
+        var document = JsonNode.Parse(await _client.GetStringAsync("/openapi/v1.json"))!;
+
+        var paths = document["paths"]!.AsObject().Select(path => path.Key).ToList();
+        Assert.Contains("/api/v1/experiments", paths);
+        Assert.Contains("/api/v1/experiments/{id}/stages/{stageId}/rerun", paths);
+        Assert.Contains("/api/v1/stage-kinds", paths);
+    }
+
+    [Fact]
+    public async Task Health_and_readiness_answer()
+    {
+        Assert.Equal("ok", await _client.GetStringAsync("/healthz"));
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/readyz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Workers_are_listed()
+    {
+        var snapshot = JsonNode.Parse(await _client.GetStringAsync("/api/v1/workers"))!;
+
+        Assert.NotNull(snapshot["workers"]);
+        Assert.NotNull(snapshot["queueDepth"]);
+    }
+
+    [Fact]
+    public async Task An_unknown_route_is_a_problem_not_an_empty_404()
+    {
+        var response = await _client.GetAsync("/api/v1/nothing");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+}

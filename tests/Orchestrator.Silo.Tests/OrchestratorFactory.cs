@@ -1,0 +1,33 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+
+namespace Orchestrator.Silo.Tests;
+
+/// <summary>The whole silo host in process, on free ports, without an in-process worker unless asked for.</summary>
+public sealed class OrchestratorFactory : WebApplicationFactory<Program>
+{
+    public Dictionary<string, string?> Settings { get; } = new()
+    {
+        ["Orchestrator:SiloPort"] = FreePort().ToString(),
+        ["Orchestrator:GatewayPort"] = FreePort().ToString(),
+        ["Orchestrator:InProcessWorker"] = "false",
+    };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
