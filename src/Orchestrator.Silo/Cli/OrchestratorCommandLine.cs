@@ -21,6 +21,7 @@ internal static class OrchestratorCommandLine
             run,
         };
         root.TreatUnmatchedTokensAsErrors = false;
+        root.Subcommands.Add(Bench.BenchCommand.Create());
         root.SetAction((parse, cancellationToken) =>
             ServeAsync(parse.GetValue(standalone), parse.GetValue(run), [.. parse.UnmatchedTokens], cancellationToken));
         return root;

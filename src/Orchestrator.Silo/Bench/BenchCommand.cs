@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Scheduling;
+using Orchestrator.Grains.Specs;
+using Orchestrator.Silo.Hosting;
+
+namespace Orchestrator.Silo.Bench;
+
+/// <summary>
+/// <c>bench --experiments N</c>: drives N concurrent experiments of the seven-stage BLIP DAG through the real
+/// grains, with <see cref="InstantExecutor"/> standing in for workers, and prints one JSON line last:
+/// stage transitions per second and dispatch latency (a run's last input available → handed to the dispatcher).
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var experiments = new Option<int>("--experiments") { Description = "Concurrent experiments of the 7-stage DAG.", DefaultValueFactory = _ => 1000 };
+        var workers = new Option<int>("--workers") { Description = "Simulated workers.", DefaultValueFactory = _ => 16 };
+        var slots = new Option<int>("--slots") { Description = "Slots per simulated worker.", DefaultValueFactory = _ => 64 };
+        var timeout = new Option<int>("--timeout-seconds") { Description = "Give up after this long.", DefaultValueFactory = _ => 600 };
+        var command = new Command("bench", "Measure orchestration throughput and dispatch latency with instant stage runs.")
+        {
+            experiments,
+            workers,
+            slots,
+            timeout,
+        };
+        foreach (var option in new[] { experiments, workers, slots, timeout })
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{option.Name} must be at least 1, got {result.GetValueOrDefault<int>()}.");
+                }
+            });
+        }
+
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetValue(experiments), parse.GetValue(workers), parse.GetValue(slots), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(int experiments, int workers, int slots, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var host = BuildHost();
+        await host.StartAsync(cancellationToken);
+        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        var executor = host.Services.GetRequiredService<InstantExecutor>();
+        var scheduler = grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+        for (var worker = 0; worker < workers; worker++)
+        {
+            await scheduler.HeartbeatAsync($"bench-{worker}", new WorkerCapacity { Slots = slots, Device = "cpu" }, []);
+        }
+
+        // Validation is the API's cost, not the cluster's: drafts are prepared before the clock starts.
+        var drafts = Enumerable.Range(0, experiments)
+            .Select(index => (Id: $"exp-bench{index:D15}", Draft: ExperimentDrafts.Prepare(BenchDag.Yaml, SpecFormat.Yaml, $"exp-bench{index:D15}").Draft!))
+            .ToList();
+
+        using var recorder = new LatencyRecorder();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reporting = executor.RunAsync(loops: 32, stop.Token);
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(drafts, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken },
+            async (draft, _) => await grains.GetGrain<IExperimentGrain>(draft.Id).CreateAsync(draft.Draft));
+
+        var index = grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key);
+        while ((await index.ListAsync(ExperimentStatus.Succeeded, 0, 1)).Total < experiments)
+        {
+            if (clock.Elapsed > timeout)
+            {
+                await Console.Error.WriteLineAsync($"bench: only {executor.Completed} of {experiments * BenchDag.Stages} runs completed in {timeout.TotalSeconds} s");
+                return 1;
+            }
+
+            await Task.Delay(5, cancellationToken);
+        }
+
+        clock.Stop();
+        await stop.CancelAsync();
+        await reporting;
+        await host.StopAsync(CancellationToken.None);
+
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            experiments,
+            stages = experiments * BenchDag.Stages,
+            transitions = recorder.Transitions,
+            elapsed_s = Math.Round(clock.Elapsed.TotalSeconds, 3),
+            transitions_per_s = Math.Round(recorder.Transitions / clock.Elapsed.TotalSeconds, 1),
+            dispatches = recorder.DispatchCount,
+            dispatch_p50_ms = Math.Round(recorder.DispatchPercentileMs(50), 3),
+            dispatch_p99_ms = Math.Round(recorder.DispatchPercentileMs(99), 3),
+            dispatch_max_ms = Math.Round(recorder.DispatchPercentileMs(100), 3),
+        }));
+        return 0;
+    }
+
+    private static IHost BuildHost()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddKeyedSingleton(OrchestratorClock.Key, TimeProvider.System);
+
+        // Simulated workers beat once; they must not be declared lost while the benchmark runs.
+        builder.Services.AddSingleton(Options.Create(new SchedulerOptions { HeartbeatTimeout = TimeSpan.FromHours(1) }));
+        builder.Services.AddSingleton<InstantExecutor>();
+        builder.Services.AddSingleton<IStageRunDispatcher>(services => services.GetRequiredService<InstantExecutor>());
+        var options = new OrchestratorOptions();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(options.SiloPort + 7, options.GatewayPort + 7);
+            silo.AddMemoryGrainStorage(OrchestratorStorage.Name);
+            silo.UseInMemoryReminderService();
+        });
+        return builder.Build();
+    }
+}
