@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Grains.Artifacts;
+using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Grains.Experiments;
@@ -8,7 +9,9 @@ namespace Orchestrator.Grains.Experiments;
 /// <summary>
 /// Owns one experiment's DAG. Stages tell it when they change (one-way, so neither side ever waits on the
 /// other); it queues each stage whose upstream stages have all succeeded, and derives its own status.
-/// A reminder re-reads every stage while it runs, so a notification lost in a crash only delays it.
+/// A reminder re-reads every stage while it runs, so a notification lost in a crash only delays it. Only
+/// durable facts (status, end, cancellation) are written: the per-stage records are a cache of the stage
+/// grains' own state, rebuilt from them on activation, so a notification costs no write.
 /// </summary>
 public sealed class ExperimentGrain(
     [PersistentState("experiment", OrchestratorStorage.Name)] IPersistentState<ExperimentState> state,
@@ -17,10 +20,13 @@ public sealed class ExperimentGrain(
 {
     internal const string ReconcileReminder = "reconcile";
 
+    private (ExperimentStatus, DateTimeOffset?, bool) _written;
+
     private ExperimentState Experiment => state.State;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _written = Durable();
         if (Experiment.Exists && Experiment.Status == ExperimentStatus.Running)
         {
             await ReconcileAsync();
@@ -45,11 +51,11 @@ public sealed class ExperimentGrain(
         Experiment.StageRecords = draft.Stages.ToDictionary(stage => stage.StageId, _ => new StageRecord { ChangedAt = now });
 
         // Persist first: stages initialised after a crash here are initialised again by the retried request.
-        await state.WriteStateAsync();
+        await WriteAsync();
         await Task.WhenAll(draft.Stages.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
-        await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         logger.LogInformation("Experiment {ExperimentId} '{Name}' created with {Stages} stages", this.GetPrimaryKeyString(), draft.Name, draft.Stages.Count);
         await AdvanceAsync();
+        await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         return CreateOutcome.Created;
     }
 
@@ -166,6 +172,16 @@ public sealed class ExperimentGrain(
         await AdvanceAsync();
     }
 
+    public async Task CatchUpAsync()
+    {
+        if (Experiment.Exists && Experiment.Status == ExperimentStatus.Running)
+        {
+            await ReconcileAsync();
+        }
+
+        await GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).CaughtUpAsync(this.GetPrimaryKeyString());
+    }
+
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != ReconcileReminder)
@@ -186,7 +202,10 @@ public sealed class ExperimentGrain(
         await ReconcileAsync();
     }
 
-    /// <summary>Catches up with every stage's own state, then advances.</summary>
+    /// <summary>
+    /// Catches up with every stage's own state and has active stages announce their runs to the scheduler
+    /// again (it keeps soft state), then advances.
+    /// </summary>
     private async Task ReconcileAsync()
     {
         var changes = await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).GetChangeAsync()));
@@ -199,6 +218,7 @@ public sealed class ExperimentGrain(
             }
         }
 
+        await Task.WhenAll(changes.Where(change => change.Status.IsActive()).Select(change => Stage(change.StageId).EnsureScheduledAsync()));
         await AdvanceAsync();
     }
 
@@ -238,7 +258,10 @@ public sealed class ExperimentGrain(
         var changed = status != Experiment.Status;
         Experiment.Status = status;
         Experiment.EndedAt = status is ExperimentStatus.Running ? null : Experiment.EndedAt ?? time.GetUtcNow();
-        await state.WriteStateAsync();
+        if (Durable() != _written)
+        {
+            await WriteAsync();
+        }
 
         if (changed)
         {
@@ -248,7 +271,15 @@ public sealed class ExperimentGrain(
                 await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
             }
         }
+    }
 
+    private (ExperimentStatus, DateTimeOffset?, bool) Durable() => (Experiment.Status, Experiment.EndedAt, Experiment.Cancelled);
+
+    /// <summary>Writes the state and tells the index, whose summary holds exactly the durable facts.</summary>
+    private async Task WriteAsync()
+    {
+        await state.WriteStateAsync();
+        _written = Durable();
         await GrainFactory.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).UpsertAsync(Summary());
     }
 

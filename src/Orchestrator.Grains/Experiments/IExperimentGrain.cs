@@ -30,6 +30,10 @@ public interface IExperimentGrain : IGrainWithStringKey
     [ReadOnly, Alias("GetLineage")]
     Task<LineageView?> GetLineageAsync();
 
+    /// <summary>Re-reads every stage and has active ones announce their runs to the scheduler again (after a scheduler restart).</summary>
+    [OneWay, Alias("CatchUp")]
+    Task CatchUpAsync();
+
     /// <summary>A stage changed status; the experiment advances the DAG.</summary>
     [OneWay, Alias("OnStageChanged")]
     Task OnStageChangedAsync(StageChange change);

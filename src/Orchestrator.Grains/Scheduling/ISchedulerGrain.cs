@@ -16,6 +16,14 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     [Alias("Enqueue")]
     Task EnqueueAsync(RunRequest run);
 
+    /// <summary>A stage says its run is out on these workers; the scheduler counts it again if it had forgotten it.</summary>
+    [Alias("Adopt")]
+    Task AdoptAsync(RunAssignment assignment);
+
+    /// <summary>An experiment the scheduler asked to catch up has announced all its runs again.</summary>
+    [OneWay, Alias("CaughtUp")]
+    Task CaughtUpAsync(string experimentId);
+
     /// <summary>The run ended; its workers' slots are free again.</summary>
     [Alias("Release")]
     Task ReleaseAsync(string runId);

@@ -33,34 +33,74 @@ public sealed class SchedulerCore(SchedulerState state)
     /// <summary>Queues a run; a run already queued or running is left as it is, so a repeated call is harmless.</summary>
     public bool Enqueue(RunRequest request)
     {
-        if (State.Running.ContainsKey(request.RunId) || State.Queue.Any(queued => queued.Request.RunId == request.RunId))
+        if (State.Running.ContainsKey(request.RunId) || State.Queued.ContainsKey(request.RunId))
         {
             return false;
         }
 
-        State.Queue.Add(new QueuedRun(State.NextSequence++, request));
+        var queued = new QueuedRun(State.NextSequence++, request);
+        State.Queue.Add(queued);
+        State.Queued[request.RunId] = queued;
+        return true;
+    }
+
+    /// <summary>
+    /// Takes in a run its stage says is out on workers (after the scheduler lost its memory): it counts
+    /// against their slots again. A worker not heard of yet is recorded as last heard now, so it is declared
+    /// lost, with the run, if it stays silent past the timeout.
+    /// </summary>
+    public bool Adopt(RunAssignment assignment, DateTimeOffset now)
+    {
+        if (State.Running.ContainsKey(assignment.Run.RunId))
+        {
+            return false;
+        }
+
+        Dequeue(assignment.Run.RunId);
+        foreach (var workerId in assignment.WorkerIds.Where(workerId => !State.Workers.ContainsKey(workerId)))
+        {
+            State.Workers[workerId] = new WorkerRecord
+            {
+                WorkerId = workerId,
+                Capacity = new WorkerCapacity { Slots = assignment.Run.Resources.Slots, Device = "unknown" },
+                RegisteredAt = now,
+                LastHeartbeatAt = now,
+            };
+        }
+
+        Place(assignment);
         return true;
     }
 
     /// <summary>Forgets a run, queued or running; returns its assignment when it was out on workers.</summary>
     public RunAssignment? Release(string runId)
     {
-        State.Queue.RemoveAll(queued => queued.Request.RunId == runId);
-        return State.Running.Remove(runId, out var assignment) ? assignment : null;
+        Dequeue(runId);
+        if (!State.Running.Remove(runId, out var assignment))
+        {
+            return null;
+        }
+
+        foreach (var workerId in assignment.WorkerIds)
+        {
+            State.UsedSlots[workerId] -= assignment.Run.Resources.Slots;
+        }
+
+        return assignment;
     }
 
     /// <summary>Assigns every queued run that fits now, in priority then FIFO order.</summary>
     public List<RunAssignment> AssignReady(DateTimeOffset now)
     {
         var assignments = new List<RunAssignment>();
-        if (State.Queue.Count == 0)
+        var free = State.Workers.Values.Where(worker => !worker.Lost)
+            .ToDictionary(worker => worker.WorkerId, worker => worker.Capacity.Slots - UsedSlots(worker.WorkerId));
+        if (State.Queue.Count == 0 || free.Values.All(slots => slots <= 0))
         {
             return assignments;
         }
 
-        var free = State.Workers.Values.Where(worker => !worker.Lost)
-            .ToDictionary(worker => worker.WorkerId, worker => worker.Capacity.Slots - UsedSlots(worker.WorkerId));
-        foreach (var queued in State.Queue.OrderByDescending(queued => queued.Request.Priority).ThenBy(queued => queued.Sequence).ToList())
+        foreach (var queued in State.Queue.ToList())
         {
             var needs = queued.Request.Resources;
             var gang = State.Workers.Values
@@ -81,9 +121,13 @@ public sealed class SchedulerCore(SchedulerState state)
             }
 
             var assignment = new RunAssignment { Run = queued.Request, WorkerIds = gang, AssignedAt = now };
-            State.Queue.Remove(queued);
-            State.Running[queued.Request.RunId] = assignment;
+            Dequeue(queued.Request.RunId);
+            Place(assignment);
             assignments.Add(assignment);
+            if (free.Values.All(slots => slots <= 0))
+            {
+                break;
+            }
         }
 
         return assignments;
@@ -114,8 +158,7 @@ public sealed class SchedulerCore(SchedulerState state)
             .ToList()
             .Select(assignment => new LostRun(Release(assignment.Run.RunId)!, workerId))];
 
-    public int UsedSlots(string workerId) =>
-        State.Running.Values.Where(assignment => assignment.WorkerIds.Contains(workerId)).Sum(assignment => assignment.Run.Resources.Slots);
+    public int UsedSlots(string workerId) => State.UsedSlots.GetValueOrDefault(workerId);
 
     public SchedulerSnapshot Snapshot() => new()
     {
@@ -131,6 +174,23 @@ public sealed class SchedulerCore(SchedulerState state)
         QueueDepth = State.Queue.Count,
         RunningRuns = State.Running.Count,
     };
+
+    private void Place(RunAssignment assignment)
+    {
+        State.Running[assignment.Run.RunId] = assignment;
+        foreach (var workerId in assignment.WorkerIds)
+        {
+            State.UsedSlots[workerId] = UsedSlots(workerId) + assignment.Run.Resources.Slots;
+        }
+    }
+
+    private void Dequeue(string runId)
+    {
+        if (State.Queued.Remove(runId, out var queued))
+        {
+            State.Queue.Remove(queued);
+        }
+    }
 
     private List<LostRun> TakeRunsOf(string workerId) =>
         [.. State.Running.Values.Where(assignment => assignment.WorkerIds.Contains(workerId)).ToList()

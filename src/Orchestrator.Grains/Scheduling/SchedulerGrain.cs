@@ -1,13 +1,19 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Grains.Scheduling;
 
-/// <summary>The Orleans shell around <see cref="SchedulerCore"/>: persists its state, dispatches its assignments, watches heartbeats.</summary>
+/// <summary>
+/// The Orleans shell around <see cref="SchedulerCore"/>: dispatches its assignments and watches heartbeats.
+/// Its state is soft (see <see cref="SchedulerState"/>): writing the whole queue on every call would make
+/// each call cost as much as the queue is long. After an activation it asks every running experiment to
+/// catch up, and their stages announce their runs again; until all have (or the heartbeat timeout passes)
+/// it assigns nothing, so a queued run cannot take the slot of a running run not yet announced.
+/// </summary>
 public sealed class SchedulerGrain(
-    [PersistentState("scheduler", OrchestratorStorage.Name)] IPersistentState<SchedulerState> state,
     IStageRunDispatcher dispatcher,
     IOptions<SchedulerOptions> options,
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
@@ -15,24 +21,37 @@ public sealed class SchedulerGrain(
 {
     public const long Key = 0;
 
-    private SchedulerCore _core = null!;
+    private readonly SchedulerCore _core = new(new SchedulerState());
+    private readonly HashSet<string> _recovering = [];
+    private DateTimeOffset _recoveryDeadline;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _core = new SchedulerCore(state.State);
+        var running = await GrainFactory.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).ListAsync(ExperimentStatus.Running, 0, int.MaxValue);
+        _recoveryDeadline = time.GetUtcNow() + options.Value.HeartbeatTimeout;
+        foreach (var experiment in running.Items)
+        {
+            _recovering.Add(experiment.Id);
+            await GrainFactory.GetGrain<IExperimentGrain>(experiment.Id).CatchUpAsync();
+        }
+
+        if (_recovering.Count > 0)
+        {
+            logger.LogInformation("Scheduler activated: waiting for {Experiments} running experiments to announce their runs", _recovering.Count);
+        }
+
         this.RegisterGrainTimer(CheckWorkersOnTimerAsync, new GrainTimerCreationOptions
         {
             DueTime = options.Value.CheckInterval,
             Period = options.Value.CheckInterval,
             Interleave = false,
         });
-        return Task.CompletedTask;
     }
 
     public async Task HeartbeatAsync(string workerId, WorkerCapacity capacity, List<string> activeRunIds)
     {
         var now = time.GetUtcNow();
-        var known = state.State.Workers.TryGetValue(workerId, out var worker) && !worker.Lost;
+        var known = _core.State.Workers.TryGetValue(workerId, out var worker) && !worker.Lost;
         _core.Heartbeat(workerId, capacity, now);
         if (!known)
         {
@@ -41,28 +60,50 @@ public sealed class SchedulerGrain(
         }
 
         var lost = _core.Reconcile(workerId, activeRunIds, now, options.Value.HeartbeatTimeout);
-        await SaveAndDispatchAsync(now, lost);
+        await DispatchAsync(now, lost);
     }
 
     public async Task DeregisterAsync(string workerId)
     {
-        if (state.State.Workers.Remove(workerId))
+        if (_core.State.Workers.Remove(workerId))
         {
             logger.LogInformation("Worker {WorkerId} deregistered", workerId);
-            await state.WriteStateAsync();
         }
+
+        await DispatchAsync(time.GetUtcNow(), []);
     }
 
     public async Task EnqueueAsync(RunRequest run)
     {
         _core.Enqueue(run);
-        await SaveAndDispatchAsync(time.GetUtcNow(), []);
+        await DispatchAsync(time.GetUtcNow(), []);
+    }
+
+    public async Task AdoptAsync(RunAssignment assignment)
+    {
+        var now = time.GetUtcNow();
+        if (_core.Adopt(assignment, now))
+        {
+            logger.LogInformation("Run {RunId} of {ExperimentId}/{StageId} adopted on {Workers}",
+                assignment.Run.RunId, assignment.Run.ExperimentId, assignment.Run.StageId, string.Join(", ", assignment.WorkerIds));
+        }
+
+        await DispatchAsync(now, []);
+    }
+
+    public async Task CaughtUpAsync(string experimentId)
+    {
+        if (_recovering.Remove(experimentId) && _recovering.Count == 0)
+        {
+            logger.LogInformation("Scheduler recovered its runs from the stages; assigning again");
+            await DispatchAsync(time.GetUtcNow(), []);
+        }
     }
 
     public async Task ReleaseAsync(string runId)
     {
         _core.Release(runId);
-        await SaveAndDispatchAsync(time.GetUtcNow(), []);
+        await DispatchAsync(time.GetUtcNow(), []);
     }
 
     public async Task CancelRunAsync(string runId, string reason)
@@ -72,16 +113,16 @@ public sealed class SchedulerGrain(
             await dispatcher.CancelAsync(assignment, assignment.WorkerIds, reason);
         }
 
-        await SaveAndDispatchAsync(time.GetUtcNow(), []);
+        await DispatchAsync(time.GetUtcNow(), []);
     }
 
     public async Task CheckWorkersAsync()
     {
         var now = time.GetUtcNow();
         var lost = _core.DetectLost(now, options.Value.HeartbeatTimeout);
-        if (lost.Count > 0 || state.State.Queue.Count > 0)
+        if (lost.Count > 0 || _core.State.Queue.Count > 0)
         {
-            await SaveAndDispatchAsync(now, lost);
+            await DispatchAsync(now, lost);
         }
     }
 
@@ -89,11 +130,16 @@ public sealed class SchedulerGrain(
 
     private Task CheckWorkersOnTimerAsync(CancellationToken cancellationToken) => CheckWorkersAsync();
 
-    private async Task SaveAndDispatchAsync(DateTimeOffset now, List<LostRun> lost)
+    private async Task DispatchAsync(DateTimeOffset now, List<LostRun> lost)
     {
-        var assignments = _core.AssignReady(now);
-        await state.WriteStateAsync();
-        OrchestratorMetrics.QueueDepth = state.State.Queue.Count;
+        if (_recovering.Count > 0 && now >= _recoveryDeadline)
+        {
+            logger.LogWarning("Experiments {Experiments} did not announce their runs in time; assigning anyway", string.Join(", ", _recovering));
+            _recovering.Clear();
+        }
+
+        var assignments = _recovering.Count == 0 ? _core.AssignReady(now) : [];
+        OrchestratorMetrics.QueueDepth = _core.State.Queue.Count;
 
         foreach (var run in lost)
         {

@@ -1,38 +1,48 @@
 namespace Orchestrator.Grains.Scheduling;
 
-/// <summary>The scheduler's durable state: known workers, the queue, and the runs out on workers.</summary>
-[GenerateSerializer, Alias("SchedulerState")]
+/// <summary>
+/// The scheduler's state: known workers, the queue, and the runs out on workers. It is soft state, kept in
+/// memory only: workers re-register with their heartbeats, and stage grains (the durable truth) announce
+/// their queued and running runs again when their experiments reconcile.
+/// </summary>
 public sealed class SchedulerState
 {
-    [Id(0)] public Dictionary<string, WorkerRecord> Workers { get; set; } = [];
+    public Dictionary<string, WorkerRecord> Workers { get; } = [];
 
-    /// <summary>Waiting runs; assigned by priority, then by <see cref="QueuedRun.Sequence"/> (FIFO).</summary>
-    [Id(1)] public List<QueuedRun> Queue { get; set; } = [];
+    /// <summary>Waiting runs in assignment order: priority, then <see cref="QueuedRun.Sequence"/> (FIFO).</summary>
+    public SortedSet<QueuedRun> Queue { get; } = new(QueuedRun.AssignmentOrder);
+
+    /// <summary>The queue by run id.</summary>
+    public Dictionary<string, QueuedRun> Queued { get; } = [];
+
+    /// <summary>Slots taken on each worker by the runs out on it.</summary>
+    public Dictionary<string, int> UsedSlots { get; } = [];
 
     /// <summary>Runs out on workers, by run id.</summary>
-    [Id(2)] public Dictionary<string, RunAssignment> Running { get; set; } = [];
+    public Dictionary<string, RunAssignment> Running { get; } = [];
 
-    [Id(3)] public long NextSequence { get; set; }
+    public long NextSequence { get; set; }
 }
 
 /// <summary>A worker the scheduler knows, and when it last heard from it.</summary>
-[GenerateSerializer, Alias("WorkerRecord")]
 public sealed class WorkerRecord
 {
-    [Id(0)] public required string WorkerId { get; set; }
-    [Id(1)] public required WorkerCapacity Capacity { get; set; }
-    [Id(2)] public DateTimeOffset RegisteredAt { get; set; }
-    [Id(3)] public DateTimeOffset LastHeartbeatAt { get; set; }
+    public required string WorkerId { get; set; }
+    public required WorkerCapacity Capacity { get; set; }
+    public DateTimeOffset RegisteredAt { get; set; }
+    public DateTimeOffset LastHeartbeatAt { get; set; }
 
     /// <summary>Silent past the heartbeat timeout; gets no runs until it registers again.</summary>
-    [Id(4)] public bool Lost { get; set; }
+    public bool Lost { get; set; }
 }
 
 /// <summary>A run in the queue with its arrival order.</summary>
-[GenerateSerializer, Immutable, Alias("QueuedRun")]
-public sealed record QueuedRun(
-    [property: Id(0)] long Sequence,
-    [property: Id(1)] RunRequest Request);
+public sealed record QueuedRun(long Sequence, RunRequest Request)
+{
+    /// <summary>Higher priority first, then first come first served.</summary>
+    public static readonly IComparer<QueuedRun> AssignmentOrder = Comparer<QueuedRun>.Create((a, b) =>
+        a.Request.Priority != b.Request.Priority ? b.Request.Priority.CompareTo(a.Request.Priority) : a.Sequence.CompareTo(b.Sequence));
+}
 
 /// <summary>A run taken from a worker that went silent; its stage retries it.</summary>
 public sealed record LostRun(RunAssignment Assignment, string WorkerId);

@@ -17,6 +17,10 @@ public interface IStageGrain : IGrainWithStringKey, IRemindable
     [Alias("Queue")]
     Task QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt);
 
+    /// <summary>Announces the current run to the scheduler again: queued, or out on its workers. Harmless when it knows it.</summary>
+    [Alias("EnsureScheduled")]
+    Task EnsureScheduledAsync();
+
     /// <summary>The stage with its attempts, outputs, progress and metrics.</summary>
     [ReadOnly, Alias("Get")]
     Task<StageView> GetAsync();

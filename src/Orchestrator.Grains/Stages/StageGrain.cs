@@ -47,6 +47,24 @@ public sealed class StageGrain(
         await StartAttemptAsync(readyAt);
     }
 
+    public async Task EnsureScheduledAsync()
+    {
+        if (Stage.CurrentAttempt is not { } attempt || !Stage.Status.IsActive())
+        {
+            return;
+        }
+
+        var request = Request(attempt, attempt.QueuedAt);
+        if (attempt.AssignedAt is { } assignedAt && attempt.WorkerIds.Count > 0)
+        {
+            await Scheduler.AdoptAsync(new RunAssignment { Run = request, WorkerIds = attempt.WorkerIds, AssignedAt = assignedAt });
+        }
+        else
+        {
+            await Scheduler.EnqueueAsync(request);
+        }
+    }
+
     public Task<StageView> GetAsync() => Task.FromResult(View());
 
     public Task<StageChange> GetChangeAsync() => Task.FromResult(Change());
@@ -261,21 +279,23 @@ public sealed class StageGrain(
         Stage.Progress = null;
         Stage.Attempts.Add(new StageAttempt { Attempt = number, RunId = runId, QueuedAt = now, ResumedFrom = Stage.LastCheckpoint });
         await TransitionAsync(StageStatus.Queued);
-        await Scheduler.EnqueueAsync(new RunRequest
-        {
-            RunId = runId,
-            Attempt = number,
-            ExperimentId = Definition.ExperimentId,
-            StageId = Definition.StageId,
-            Kind = Definition.Kind,
-            OptionsJson = Definition.OptionsJson,
-            Inputs = Stage.Inputs,
-            ResumeFrom = Stage.LastCheckpoint,
-            Resources = Definition.Resources,
-            Priority = Definition.Priority,
-            ReadyAt = readyAt,
-        });
+        await Scheduler.EnqueueAsync(Request(Stage.CurrentAttempt!, readyAt));
     }
+
+    private RunRequest Request(StageAttempt attempt, DateTimeOffset readyAt) => new()
+    {
+        RunId = attempt.RunId,
+        Attempt = attempt.Attempt,
+        ExperimentId = Definition.ExperimentId,
+        StageId = Definition.StageId,
+        Kind = Definition.Kind,
+        OptionsJson = Definition.OptionsJson,
+        Inputs = Stage.Inputs,
+        ResumeFrom = attempt.ResumedFrom,
+        Resources = Definition.Resources,
+        Priority = Definition.Priority,
+        ReadyAt = readyAt,
+    };
 
     private async Task FailCurrentRunAsync(string error, bool retryable, ArtifactRef? lastCheckpoint)
     {
