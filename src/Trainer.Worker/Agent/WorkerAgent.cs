@@ -223,10 +223,6 @@ public sealed class WorkerAgent : IHostedLifecycleService
         _logger.LogInformation("Worker {WorkerId} draining {Runs} runs", WorkerId, stopping.Count);
         signalled.ForEach(entry => entry.Cancellation.Cancel());
 
-        await _heartbeatStop.CancelAsync();
-        await _heartbeats;
-        _heartbeatTimer?.Dispose();
-
         var stopped = Task.WhenAll(stopping.Select(entry => entry.Execution));
         if (await Task.WhenAny(stopped, deadline) != stopped)
         {
@@ -239,6 +235,11 @@ public sealed class WorkerAgent : IHostedLifecycleService
                 }
             }
         }
+
+        // Heartbeats go on while the runs stop, so the scheduler does not declare the worker lost meanwhile.
+        await _heartbeatStop.CancelAsync();
+        await _heartbeats;
+        _heartbeatTimer?.Dispose();
 
         await TryPublishAsync(new DeregisterWorker { WorkerId = WorkerId }, cancellationToken);
         _logger.LogInformation("Worker {WorkerId} deregistered", WorkerId);

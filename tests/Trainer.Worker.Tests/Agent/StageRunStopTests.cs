@@ -111,11 +111,18 @@ public sealed class StageRunStopTests
         await using var worker = await WorkerHarness.StartAsync();
         worker.Script.HoldBeforeStep = 2;
         worker.Script.IgnoreCancellationWhileHeld = true;
+        await worker.PublishedAsync<RegisterWorker>();
 
         await worker.SendAsync(WorkerHarness.Run("run-1"));
         await worker.WaitAsync(worker.Script.Gate("run-1").Reached.Task);
         var stop = worker.Agent.StopAsync(CancellationToken.None);
-        worker.Time.Advance(WorkerHarness.DrainTimeout);
+
+        // While the run is stopping, the worker still says it is alive and still has the run.
+        worker.Time.Advance(WorkerHarness.HeartbeatInterval);
+        Assert.Equal(["run-1"], (await worker.HeartbeatAsync(1)).ActiveRunIds);
+        Assert.False(stop.IsCompleted);
+
+        worker.Time.Advance(WorkerHarness.DrainTimeout - WorkerHarness.HeartbeatInterval);
         await worker.WaitAsync(stop);
 
         var failed = Assert.Single(worker.PublishedSoFar<StageRunFailed>());
