@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Messages;
+
+namespace Trainer.Worker.Agent;
+
+/// <summary>Turns <see cref="WorkerOptions"/> into the capacity the worker offers, asking TorchSharp only for <c>auto</c>.</summary>
+internal static class DeviceProbe
+{
+    public static WorkerCapacityInfo Capacity(WorkerOptions options, ILogger logger)
+    {
+        var device = options.Device == "auto" ? (CudaAvailable(logger) ? "cuda" : "cpu") : options.Device;
+        return new WorkerCapacityInfo
+        {
+            Slots = options.Slots,
+            Device = device,
+            DeviceName = options.DeviceName is { Length: > 0 } name ? name : device == "cpu" ? CpuModel() : "",
+            MemoryGib = options.MemoryGib > 0 ? options.MemoryGib : device == "cpu" ? RamGib() : 0,
+            Labels = new Dictionary<string, string>(options.Labels),
+        };
+    }
+
+    private static bool CudaAvailable(ILogger logger)
+    {
+        try
+        {
+            return ProbeCuda();
+        }
+        catch (Exception exception) when (exception is DllNotFoundException or TypeInitializationException or BadImageFormatException)
+        {
+            // Without the native library nothing trains here, but the worker still registers so the failure is visible.
+            logger.LogError(exception, "TorchSharp's native library did not load, so CUDA cannot be probed; offering CPU. Set Worker:Device to skip the probe");
+            return false;
+        }
+    }
+
+    // Kept out of line so TorchSharp is loaded only when the device is 'auto'.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool ProbeCuda() => TorchSharp.torch.cuda.is_available();
+
+    private static string CpuModel()
+    {
+        const string cpuInfo = "/proc/cpuinfo";
+        if (!File.Exists(cpuInfo))
+        {
+            return "";
+        }
+
+        var line = File.ReadLines(cpuInfo).FirstOrDefault(text => text.StartsWith("model name", StringComparison.Ordinal));
+        return line?.Split(':', 2) is [_, var model] ? model.Trim() : "";
+    }
+
+    private static double RamGib() => Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (double)(1L << 30), 1);
+}

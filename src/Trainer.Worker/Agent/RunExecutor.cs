@@ -1,0 +1,139 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Catalog;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Artifacts;
+using Trainer.Worker.Runners;
+
+namespace Trainer.Worker.Agent;
+
+/// <summary>
+/// Runs one run that has its slot: finds the runner for its kind, binds its options, gives it a context and an
+/// empty work folder, reports it started, and turns whatever happens into the run's final report. The
+/// <see cref="WorkerAgent"/> decides when a run executes and sends that report.
+/// </summary>
+internal sealed class RunExecutor(
+    WorkerOptions options,
+    Lazy<WorkerCapacityInfo> capacity,
+    StageRunnerRegistry registry,
+    ReportPublisher publisher,
+    IArtifactStore store,
+    TimeProvider timeProvider,
+    ILoggerFactory loggerFactory)
+{
+    private readonly ILogger<RunExecutor> _logger = loggerFactory.CreateLogger<RunExecutor>();
+
+    /// <summary>The run's final report, <see cref="StageRunCompleted"/> or <see cref="StageRunFailed"/>; never throws.</summary>
+    public async Task<IStageRunMessage> ExecuteAsync(RunEntry entry)
+    {
+        var workDirectory = Path.Combine(options.WorkDirectory, WorkFolderName(entry.Run.RunId));
+        try
+        {
+            return await RunAsync(entry, workDirectory);
+        }
+        finally
+        {
+            // Whatever the run keeps is committed to the store by now; its local copy would only fill the disk.
+            DeleteWorkDirectory(workDirectory);
+        }
+    }
+
+    public static StageRunFailed Failure(StartStageRun run, RunStop failure, ArtifactReference? lastCheckpoint) => new()
+    {
+        RunId = run.RunId,
+        ExperimentId = run.ExperimentId,
+        StageId = run.StageId,
+        Error = failure.Error,
+        Retryable = failure.Retryable,
+        LastCheckpoint = lastCheckpoint,
+    };
+
+    private async Task<IStageRunMessage> RunAsync(RunEntry entry, string workDirectory)
+    {
+        var run = entry.Run;
+        try
+        {
+            var (kind, runner) = registry.Find(run.Kind);
+            var bound = OptionsBinder.Read<object>(kind, run.OptionsJson);
+            if (Directory.Exists(workDirectory))
+            {
+                Directory.Delete(workDirectory, recursive: true);
+            }
+
+            Directory.CreateDirectory(workDirectory);
+            var device = capacity.Value.Device;
+            entry.Context = new StageRunContext(
+                run, kind, bound, device, workDirectory, store, publisher, timeProvider, options.ProgressInterval,
+                loggerFactory.CreateLogger(runner.GetType()), entry.Abort.Token);
+
+            await publisher.PublishAsync(new StageRunStarted
+            {
+                RunId = run.RunId,
+                ExperimentId = run.ExperimentId,
+                StageId = run.StageId,
+                WorkerId = options.WorkerId,
+                Rank = run.Rank,
+            }, entry.Abort.Token);
+            _logger.LogInformation("Run started: {Kind}, attempt {Attempt}, rank {Rank} of {WorldSize}, on {Device}, resuming from {ResumeFrom}",
+                run.Kind, run.Attempt, run.Rank, run.WorldSize, device, run.ResumeFrom?.Uri ?? "nothing");
+
+            var result = await runner.RunAsync(entry.Context, entry.Cancellation.Token);
+            return Completion(run, kind, result);
+        }
+        catch (Exception exception)
+        {
+            // A run asked to stop is reported as stopped, whatever the runner threw on its way out.
+            if (entry.Stop is { } stop)
+            {
+                if (exception is not OperationCanceledException)
+                {
+                    _logger.LogWarning(exception, "The run threw while stopping");
+                }
+
+                return Failure(run, stop, entry.LastCheckpoint);
+            }
+
+            var (error, retryable) = RunFailures.Classify(exception);
+            _logger.LogError(exception, "The run failed ({Failure})", retryable ? "retryable" : "permanent");
+            return Failure(run, new RunStop(error, retryable), entry.LastCheckpoint);
+        }
+    }
+
+    private static StageRunCompleted Completion(StartStageRun run, StageKind kind, StageRunResult result)
+    {
+        var undeclared = result.Outputs.Keys.Where(name => kind.FindOutput(name) is null).ToList();
+        if (undeclared.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"the runner returned output(s) {string.Join(", ", undeclared.Select(name => $"'{name}'"))}, which kind {kind.Name} does not declare; " +
+                $"its outputs: {string.Join(", ", kind.Outputs.Select(output => output.Name))}");
+        }
+
+        return new StageRunCompleted
+        {
+            RunId = run.RunId,
+            ExperimentId = run.ExperimentId,
+            StageId = run.StageId,
+            Outputs = result.Outputs,
+            Metrics = result.Metrics,
+        };
+    }
+
+    private void DeleteWorkDirectory(string workDirectory)
+    {
+        try
+        {
+            if (Directory.Exists(workDirectory))
+            {
+                Directory.Delete(workDirectory, recursive: true);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning(exception, "The run's work folder {WorkDirectory} could not be removed", workDirectory);
+        }
+    }
+
+    /// <summary>Run ids come from the orchestrator; keep only characters that are safe in a folder name.</summary>
+    private static string WorkFolderName(string runId) =>
+        "run-" + string.Concat(runId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
+}

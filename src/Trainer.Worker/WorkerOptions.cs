@@ -1,0 +1,46 @@
+namespace Trainer.Worker;
+
+/// <summary>
+/// Who this worker is and what it offers the scheduler, bound from configuration section <see cref="Section"/>
+/// (e.g. <c>--Worker:Slots=2</c> or <c>Worker__Slots=2</c>) and checked at start by <see cref="WorkerOptionsValidator"/>.
+/// </summary>
+public sealed record WorkerOptions
+{
+    public const string Section = "Worker";
+
+    /// <summary>Names the worker to the scheduler and its queue (<c>worker-{id}</c>). The host name by default,
+    /// so a restarted worker comes back as itself; give each worker a distinct id when one machine runs several.</summary>
+    public string WorkerId { get; init; } = Environment.MachineName;
+
+    /// <summary>Runs taken at once; the scheduler assigns no more than this.</summary>
+    public int Slots { get; init; } = 1;
+
+    /// <summary><c>auto</c> (CUDA when TorchSharp finds it, else CPU), <c>cpu</c> or <c>cuda</c>.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>E.g. the GPU model; when empty, the CPU's model is read on Linux and a GPU stays unnamed.</summary>
+    public string DeviceName { get; init; } = "";
+
+    /// <summary>Memory of each slot's device in GiB; 0 means the worker's RAM on CPU, and unknown on CUDA.</summary>
+    public double MemoryGib { get; init; }
+
+    /// <summary>Free-form facts the scheduler may match on, e.g. <c>--Worker:Labels:zone=eu</c>.</summary>
+    public Dictionary<string, string> Labels { get; init; } = [];
+
+    /// <summary>How often the worker tells the scheduler it is alive; the scheduler declares it lost after a few misses.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a cancelled or drained run may take to save its checkpoint and stop. The default leaves room
+    /// for the reports inside the 30 s that Kubernetes and the .NET host give a stopping process.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The least time between two progress reports of a run; a run's last step is always reported.
+    /// Training loops report every step, and a broker should not carry thousands of messages a second.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Where runs keep their local files (one folder per run, removed when the run ends).</summary>
+    public string WorkDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "trainer-worker");
+
+    /// <summary>Where the worker serves <c>/healthz</c>.</summary>
+    public string HealthUrl { get; init; } = "http://127.0.0.1:5090";
+}

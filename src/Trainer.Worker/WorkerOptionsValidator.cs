@@ -1,0 +1,66 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace Trainer.Worker;
+
+/// <summary>Checks <see cref="WorkerOptions"/> at start; each message names the key, the problem and the fix.</summary>
+public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
+{
+    private static readonly string[] Devices = ["auto", "cpu", "cuda"];
+
+    public ValidateOptionsResult Validate(string? name, WorkerOptions options)
+    {
+        var key = (string property) => $"{WorkerOptions.Section}:{property}";
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.WorkerId) || options.WorkerId.Length > 100 || !WorkerIdPattern().IsMatch(options.WorkerId))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.WorkerId))} is '{options.WorkerId}', which cannot name the queue worker-{{id}}; " +
+                "set it to 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, e.g. --Worker:WorkerId=gpu-node-1");
+        }
+
+        if (options.Slots is < 1 or > 64)
+        {
+            errors.Add($"{key(nameof(WorkerOptions.Slots))} is {options.Slots}; set it to the runs this worker takes at once, 1 to 64, e.g. --Worker:Slots=2");
+        }
+
+        if (!Devices.Contains(options.Device))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.Device))} is '{options.Device}'; set it to one of {string.Join(", ", Devices)}");
+        }
+
+        if (options.MemoryGib < 0 || double.IsNaN(options.MemoryGib))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.MemoryGib))} is {options.MemoryGib}; set it to the device memory in GiB, or 0 to detect it");
+        }
+
+        if (options.HeartbeatInterval < TimeSpan.FromMilliseconds(100) || options.HeartbeatInterval > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.HeartbeatInterval))} is {options.HeartbeatInterval}; set it between 00:00:00.1 and 00:05:00, e.g. 00:00:05");
+        }
+
+        if (options.DrainTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{key(nameof(WorkerOptions.DrainTimeout))} is {options.DrainTimeout}; set a positive time for runs to save a checkpoint when stopped, e.g. 00:00:20");
+        }
+
+        if (options.ProgressInterval < TimeSpan.Zero)
+        {
+            errors.Add($"{key(nameof(WorkerOptions.ProgressInterval))} is {options.ProgressInterval}; set it to zero or more, e.g. 00:00:01");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.WorkDirectory))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.WorkDirectory))} is empty; set it to a writable folder for the runs' local files");
+        }
+
+        if (!Uri.TryCreate(options.HealthUrl, UriKind.Absolute, out var health) || health.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.HealthUrl))} is '{options.HealthUrl}'; set it to an http:// URL to serve /healthz on, e.g. http://0.0.0.0:5090");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial Regex WorkerIdPattern();
+}

@@ -1,0 +1,64 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Trainer.Worker.Agent;
+using Trainer.Worker.Consumers;
+using Trainer.Worker.Runners;
+
+namespace Trainer.Worker;
+
+/// <summary>Wiring for the worker agent, in a worker process or in-process beside the orchestrator (standalone mode).</summary>
+public static class WorkerServiceCollectionExtensions
+{
+    /// <summary>Extra shutdown time beyond the drain, for the runs' final reports and DeregisterWorker.</summary>
+    private static readonly TimeSpan ReportingMargin = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Adds the worker agent (a hosted service), its options (section <see cref="WorkerOptions.Section"/>), the
+    /// stage-runner registry and the report publisher. The worker also needs, from elsewhere: an
+    /// <c>IArtifactStore</c>, the bus (<c>AddTrainingTransport</c> with <see cref="AddWorkerConsumers"/>), and any
+    /// <see cref="IStageRunner"/>s; a <see cref="TimeProvider"/> registered before this call replaces the system clock.
+    /// </summary>
+    public static IServiceCollection AddTrainerWorker(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<WorkerOptions>()
+            .Bind(configuration.GetSection(WorkerOptions.Section))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
+
+        // The host must wait for the drain, or the runs' last reports are cut off.
+        services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
+        {
+            var needed = worker.Value.DrainTimeout + ReportingMargin;
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<StageRunnerRegistry>();
+        services.TryAddSingleton<ReportPublisher>();
+        services.TryAddSingleton<BusReadiness>();
+        services.AddBusObserver(provider => provider.GetRequiredService<BusReadiness>());
+        services.TryAddSingleton<WorkerAgent>();
+        services.AddHostedService(provider => provider.GetRequiredService<WorkerAgent>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the worker's consumers (<see cref="StartStageRunConsumer"/>, <see cref="CancelStageRunConsumer"/>) on the
+    /// worker's own queue, <c>worker-{Worker:WorkerId}</c>: the queue is named from the same options the worker
+    /// registers with, so the two cannot disagree. Call inside <c>AddTrainingTransport</c>'s callback, beside any
+    /// other consumers (the orchestrator's in standalone mode), together with <see cref="AddTrainerWorker"/>.
+    /// </summary>
+    public static IBusRegistrationConfigurator AddWorkerConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<StartStageRunConsumer, StartStageRunConsumerDefinition>();
+        bus.AddConsumer<CancelStageRunConsumer, CancelStageRunConsumerDefinition>();
+        return bus;
+    }
+}

@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Artifacts;
+
+namespace Trainer.Worker.Tests.Agent;
+
+/// <summary>
+/// A test-only artifact store in a temp folder: copies the files, writes a JSON manifest and references it by
+/// its file URI and SHA-256, so tests can check a reported hash against the bytes on disk.
+/// </summary>
+internal sealed class TempFolderArtifactStore(string root, TimeProvider timeProvider) : IArtifactStore
+{
+    private readonly ConcurrentDictionary<string, LocalArtifact> _artifacts = new();
+
+    public async Task<ArtifactReference> CommitAsync(ArtifactDraft draft, string sourceDirectory, CancellationToken cancellationToken = default)
+    {
+        var artifactDirectory = Path.Combine(root, Guid.NewGuid().ToString("N"));
+        var filesDirectory = Path.Combine(artifactDirectory, "files");
+        var files = new List<ArtifactFile>();
+        foreach (var source in Directory.EnumerateFiles(sourceDirectory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(sourceDirectory, source);
+            var target = Path.Combine(filesDirectory, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(source, target);
+            var bytes = await File.ReadAllBytesAsync(target, cancellationToken);
+            files.Add(new ArtifactFile(relative, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes))));
+        }
+
+        var manifestPath = Path.Combine(artifactDirectory, "manifest.json");
+        var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(new { draft, files });
+        await File.WriteAllBytesAsync(manifestPath, manifestBytes, cancellationToken);
+        var reference = new ArtifactReference
+        {
+            Uri = new Uri(manifestPath).AbsoluteUri,
+            Type = draft.Type,
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(manifestBytes)),
+            Step = draft.Step,
+        };
+        var manifest = new ArtifactManifest { Reference = reference, Draft = draft, CommittedAt = timeProvider.GetUtcNow(), Files = files };
+        _artifacts[reference.Uri] = new LocalArtifact(manifest, filesDirectory);
+        return reference;
+    }
+
+    public Task<LocalArtifact> FetchAsync(ArtifactReference reference, CancellationToken cancellationToken = default) =>
+        _artifacts.TryGetValue(reference.Uri, out var artifact)
+            ? Task.FromResult(artifact)
+            : throw new ArtifactCorruptException(reference.Uri, "not in this store");
+
+    public Task<IReadOnlyList<ArtifactManifest>> ListAsync(string experimentId, string stageId, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<ArtifactManifest>>(
+            [.. _artifacts.Values.Select(artifact => artifact.Manifest)
+                .Where(manifest => manifest.Draft.ExperimentId == experimentId && manifest.Draft.StageId == stageId)
+                .OrderBy(manifest => manifest.CommittedAt)]);
+}

@@ -1,0 +1,47 @@
+namespace Trainer.Worker.Tests.Agent;
+
+public sealed class WorkerOptionsValidatorTests
+{
+    private readonly WorkerOptionsValidator _validator = new();
+
+    [Fact]
+    public void The_defaults_are_valid()
+    {
+        var result = _validator.Validate(null, new WorkerOptions { WorkerId = "gpu-node-1" });
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    [Fact]
+    public void Every_bad_setting_is_reported_at_once_with_its_key_and_fix()
+    {
+        var options = new WorkerOptions
+        {
+            WorkerId = "gpu node/1",
+            Slots = 0,
+            Device = "gpu",
+            MemoryGib = -1,
+            HeartbeatInterval = TimeSpan.Zero,
+            DrainTimeout = TimeSpan.Zero,
+            ProgressInterval = TimeSpan.FromSeconds(-1),
+            WorkDirectory = " ",
+            HealthUrl = "localhost:5090",
+        };
+
+        var result = _validator.Validate(null, options);
+
+        Assert.Equal(
+            [
+                "Worker:WorkerId is 'gpu node/1', which cannot name the queue worker-{id}; set it to 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, e.g. --Worker:WorkerId=gpu-node-1",
+                "Worker:Slots is 0; set it to the runs this worker takes at once, 1 to 64, e.g. --Worker:Slots=2",
+                "Worker:Device is 'gpu'; set it to one of auto, cpu, cuda",
+                "Worker:MemoryGib is -1; set it to the device memory in GiB, or 0 to detect it",
+                "Worker:HeartbeatInterval is 00:00:00; set it between 00:00:00.1 and 00:05:00, e.g. 00:00:05",
+                "Worker:DrainTimeout is 00:00:00; set a positive time for runs to save a checkpoint when stopped, e.g. 00:00:20",
+                "Worker:ProgressInterval is -00:00:01; set it to zero or more, e.g. 00:00:01",
+                "Worker:WorkDirectory is empty; set it to a writable folder for the runs' local files",
+                "Worker:HealthUrl is 'localhost:5090'; set it to an http:// URL to serve /healthz on, e.g. http://0.0.0.0:5090",
+            ],
+            result.Failures);
+    }
+}
