@@ -3,6 +3,8 @@ using System.Text.Json.Serialization;
 using Orchestrator.Silo.Api;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Silo.Transport;
+using Trainer.Worker;
+using Trainer.Worker.Artifacts;
 
 namespace Orchestrator.Silo;
 
@@ -23,7 +25,6 @@ public static class OrchestratorApp
             {
                 [$"{OrchestratorOptions.Section}:{nameof(OrchestratorOptions.Mode)}"] = nameof(OrchestratorMode.Standalone),
                 ["Transport:Kind"] = "InMemory",
-                [$"{OrchestratorOptions.Section}:{nameof(OrchestratorOptions.InProcessWorker)}"] = "true",
             });
         }
 
@@ -33,7 +34,14 @@ public static class OrchestratorApp
         }
 
         builder.AddOrchestrator();
-        builder.Services.AddOrchestratorTransport(builder.Configuration);
+        var inProcessWorker = (builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new()).RunsInProcessWorker;
+        builder.Services.AddOrchestratorTransport(builder.Configuration, inProcessWorker ? bus => bus.AddWorkerConsumers() : null);
+        if (inProcessWorker)
+        {
+            builder.Services.AddTrainerWorker(builder.Configuration);
+            builder.Services.AddArtifactStore(builder.Configuration);
+        }
+
         builder.Services.AddSingleton<ExperimentSubmitter>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

@@ -27,8 +27,10 @@ public sealed record OrchestratorOptions
     /// <summary>The address silos advertise to each other; loopback unless set.</summary>
     public string AdvertisedAddress { get; init; } = "127.0.0.1";
 
-    /// <summary>Run a CPU worker inside this process (standalone mode always does).</summary>
-    public bool InProcessWorker { get; init; }
+    /// <summary>Run a worker inside this process; unset means: in standalone mode, yes; in a cluster, no.</summary>
+    public bool? InProcessWorker { get; init; }
+
+    public bool RunsInProcessWorker => InProcessWorker ?? Mode == OrchestratorMode.Standalone;
 }
 
 /// <summary>Where the orchestrator's state lives.</summary>
