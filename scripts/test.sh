@@ -36,6 +36,11 @@ services_install
 services_start
 
 rc=0
-dotnet test Orchestrator.sln -c Release --logger "console;verbosity=normal" "$@" || rc=$?
+log=.test-services/dotnet-test.log
+dotnet test Orchestrator.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || rc=$?
+
+# One closing line over every test project: "N passed, N failed, N skipped".
+total() { grep -E "^[[:space:]]+$1: [0-9]+" "$log" | awk '{ sum += $2 } END { print sum + 0 }'; }
 echo "test.sh: dotnet test exited with $rc" >&2
+echo "$(total Passed) passed, $(total Failed) failed, $(total Skipped) skipped"
 exit "$rc"

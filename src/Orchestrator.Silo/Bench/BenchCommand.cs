@@ -7,6 +7,7 @@ using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Specs;
 using Orchestrator.Silo.Hosting;
+using Orchestrator.Silo.Transport;
 
 namespace Orchestrator.Silo.Bench;
 
@@ -23,13 +24,29 @@ internal static class BenchCommand
         var workers = new Option<int>("--workers") { Description = "Simulated workers.", DefaultValueFactory = _ => 16 };
         var slots = new Option<int>("--slots") { Description = "Slots per simulated worker.", DefaultValueFactory = _ => 64 };
         var timeout = new Option<int>("--timeout-seconds") { Description = "Give up after this long.", DefaultValueFactory = _ => 600 };
+        var transport = new Option<string>("--transport")
+        {
+            Description = "inmemory: the executor reports straight to the grains; rabbitmq: runs and reports cross a real broker.",
+            DefaultValueFactory = _ => "inmemory",
+        };
+        transport.AcceptOnlyFromAmong("inmemory", "rabbitmq");
+        var rabbitMq = new Option<string?>("--rabbitmq") { Description = "The broker for --transport rabbitmq, e.g. amqp://guest:guest@127.0.0.1:5672/." };
         var command = new Command("bench", "Measure orchestration throughput and dispatch latency with instant stage runs.")
         {
             experiments,
             workers,
             slots,
             timeout,
+            transport,
+            rabbitMq,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(transport) == "rabbitmq" && !Uri.TryCreate(result.GetValue(rabbitMq), UriKind.Absolute, out _))
+            {
+                result.AddError("--transport rabbitmq needs --rabbitmq amqp://USER:PASS@HOST:PORT/");
+            }
+        });
         foreach (var option in new[] { experiments, workers, slots, timeout })
         {
             option.Validators.Add(result =>
@@ -42,20 +59,32 @@ internal static class BenchCommand
         }
 
         command.SetAction((parse, cancellationToken) => RunAsync(
-            parse.GetValue(experiments), parse.GetValue(workers), parse.GetValue(slots), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken));
+            parse.GetValue(experiments), parse.GetValue(workers), parse.GetValue(slots), TimeSpan.FromSeconds(parse.GetValue(timeout)),
+            parse.GetValue(transport) == "rabbitmq" ? new Uri(parse.GetValue(rabbitMq)!) : null, cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int experiments, int workers, int slots, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>With a broker, one simulated worker takes every run on its own queue.</summary>
+    public const string RabbitWorkerId = "bench-rabbit";
+
+    private static async Task<int> RunAsync(
+        int experiments, int workers, int slots, TimeSpan timeout, Uri? rabbitMq, CancellationToken cancellationToken)
     {
-        using var host = BuildHost();
+        using var host = BuildHost(rabbitMq);
         await host.StartAsync(cancellationToken);
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         var executor = host.Services.GetRequiredService<InstantExecutor>();
         var scheduler = grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
-        for (var worker = 0; worker < workers; worker++)
+        if (rabbitMq is null)
         {
-            await scheduler.HeartbeatAsync($"bench-{worker}", new WorkerCapacity { Slots = slots, Device = "cpu" }, []);
+            for (var worker = 0; worker < workers; worker++)
+            {
+                await scheduler.HeartbeatAsync($"bench-{worker}", new WorkerCapacity { Slots = slots, Device = "cpu" }, []);
+            }
+        }
+        else
+        {
+            await scheduler.HeartbeatAsync(RabbitWorkerId, new WorkerCapacity { Slots = workers * slots, Device = "cpu" }, []);
         }
 
         // Validation is the API's cost, not the cluster's: drafts are prepared before the clock starts.
@@ -75,7 +104,8 @@ internal static class BenchCommand
         {
             if (clock.Elapsed > timeout)
             {
-                await Console.Error.WriteLineAsync($"bench: only {executor.Completed} of {experiments * BenchDag.Stages} runs completed in {timeout.TotalSeconds} s");
+                var succeeded = (await index.ListAsync(ExperimentStatus.Succeeded, 0, 1)).Total;
+                await Console.Error.WriteLineAsync($"bench: only {succeeded} of {experiments} experiments succeeded in {timeout.TotalSeconds} s");
                 return 1;
             }
 
@@ -89,6 +119,7 @@ internal static class BenchCommand
 
         Console.WriteLine(JsonSerializer.Serialize(new
         {
+            transport = rabbitMq is null ? "inmemory" : "rabbitmq",
             experiments,
             stages = experiments * BenchDag.Stages,
             transitions = recorder.Transitions,
@@ -102,16 +133,31 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static IHost BuildHost()
+    private static IHost BuildHost(Uri? rabbitMq)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddKeyedSingleton(OrchestratorClock.Key, TimeProvider.System);
+        if (rabbitMq is not null)
+        {
+            // Durable queues, persistent messages and publisher confirms, as in production.
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Transport:Kind"] = "RabbitMq",
+                ["Transport:RabbitMq"] = rabbitMq.ToString(),
+            });
+            builder.Services.AddOrchestratorTransport(builder.Configuration, bus => bus.AddConsumer<InstantRunConsumer>(typeof(InstantRunConsumerDefinition)));
+        }
+
 
         // Simulated workers beat once; they must not be declared lost while the benchmark runs.
         builder.Services.AddSingleton(Options.Create(new SchedulerOptions { HeartbeatTimeout = TimeSpan.FromHours(1) }));
         builder.Services.AddSingleton<InstantExecutor>();
-        builder.Services.AddSingleton<IStageRunDispatcher>(services => services.GetRequiredService<InstantExecutor>());
+        if (rabbitMq is null)
+        {
+            builder.Services.AddSingleton<IStageRunDispatcher>(services => services.GetRequiredService<InstantExecutor>());
+        }
+
         var options = new OrchestratorOptions();
         builder.UseOrleans(silo =>
         {
