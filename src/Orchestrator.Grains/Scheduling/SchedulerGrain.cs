@@ -158,7 +158,7 @@ public sealed class SchedulerGrain(
 
         foreach (var assignment in assignments)
         {
-            OrchestratorMetrics.DispatchLatency.Record((time.GetUtcNow() - assignment.Run.ReadyAt).TotalSeconds);
+            OrchestratorMetrics.DispatchLatency.Record((time.GetUtcNow() - assignment.Run.ReadyAt).TotalSeconds, new KeyValuePair<string, object?>("kind", assignment.Run.Kind));
             await dispatcher.StartAsync(assignment);
             await StageOf(assignment.Run).OnRunAssignedAsync(assignment.Run.RunId, assignment.WorkerIds, assignment.AssignedAt);
         }

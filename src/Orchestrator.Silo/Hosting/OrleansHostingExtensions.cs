@@ -42,7 +42,7 @@ public static class OrleansHostingExtensions
             else
             {
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
-                silo.AddMemoryGrainStorage(OrchestratorStorage.Name);
+                silo.AddOrchestratorMemoryStorage();
                 silo.UseInMemoryReminderService();
             }
         });

@@ -35,7 +35,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddMemoryGrainStorage(OrchestratorStorage.Name);
+            silo.AddOrchestratorMemoryStorage();
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<TimeProvider>(OrchestratorClock.Key, Time);
             silo.Services.AddSingleton<IStageRunDispatcher>(Dispatcher);
