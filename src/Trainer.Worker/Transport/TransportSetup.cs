@@ -25,6 +25,7 @@ public static class TransportSetup
 
         services.AddMassTransit(bus =>
         {
+            bus.AddConsumeObserver<RunFaultLogger>();
             addConsumers(bus);
             if (options.Kind == TransportKind.RabbitMq)
             {
