@@ -53,6 +53,14 @@ public sealed class ExperimentGrain(
         // Persist first: stages initialised after a crash here are initialised again by the retried request.
         await WriteAsync();
         await Task.WhenAll(draft.Stages.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+
+        // Stages with no upstream are ready once the experiment exists: that is when their dispatch latency starts.
+        var created = time.GetUtcNow();
+        foreach (var record in Experiment.StageRecords.Values)
+        {
+            record.ChangedAt = created;
+        }
+
         logger.LogInformation("Experiment {ExperimentId} '{Name}' created with {Stages} stages", this.GetPrimaryKeyString(), draft.Name, draft.Stages.Count);
         await AdvanceAsync();
         await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
