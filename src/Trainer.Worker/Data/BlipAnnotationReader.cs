@@ -50,7 +50,8 @@ public static class BlipAnnotationReader
     /// <paramref name="checkImage"/> is called once per distinct image file that exists, with its full path, and
     /// returns a problem (e.g. "cannot be decoded ...") or null; without it images are only checked to exist.
     /// </summary>
-    public static BlipAnnotations Read(string annotationFile, string imageRoot, BadDataPolicy policy, Func<string, string?>? checkImage = null)
+    public static BlipAnnotations Read(
+        string annotationFile, string imageRoot, BadDataPolicy policy, Func<string, string?>? checkImage = null, CancellationToken cancellationToken = default)
     {
         var root = Path.GetFullPath(imageRoot);
         using var document = Parse(annotationFile);
@@ -81,6 +82,7 @@ public static class BlipAnnotationReader
         var index = -1;
         foreach (var element in document.RootElement.EnumerateArray())
         {
+            cancellationToken.ThrowIfCancellationRequested();
             index++;
             if (element.ValueKind != JsonValueKind.Object)
             {
