@@ -14,7 +14,10 @@ public static class ImageDecoding
         using var codec = SKCodec.Create(path, out var opened);
         if (codec is null)
         {
-            problem = $"cannot be decoded as an image ({Describe(opened)})";
+            // No decoder recognised the data (Skia reports that as unimplemented), or it stopped short of the header.
+            problem = opened is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+                ? $"cannot be decoded as an image ({Describe(opened)})"
+                : "cannot be decoded as an image (not a recognised image format; PNG, JPEG, WebP, GIF and BMP are)";
             return null;
         }
 
@@ -52,8 +55,7 @@ public static class ImageDecoding
     private static string Describe(SKCodecResult result) => result switch
     {
         SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput => "the data is truncated or corrupt",
-        SKCodecResult.Unimplemented => "an unsupported image format or feature",
-        SKCodecResult.InvalidInput => "not a recognised image format",
+        SKCodecResult.Unimplemented => "it uses an image feature the decoder does not support",
         _ => $"decoder result {result}",
     };
 }
