@@ -83,11 +83,19 @@ public sealed class BlipDataLoader
         var captions = new string[count];
         var samples = _dataset.Samples;
 
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
+        try
         {
-            var index = indices.Span[i];
-            _dataset.LoadImage(samples[index].ImageId, _transform, epoch, index, pixels.AsSpan(i * length, length));
-        });
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
+            {
+                var index = indices.Span[i];
+                _dataset.LoadImage(samples[index].ImageId, _transform, epoch, index, pixels.AsSpan(i * length, length));
+            });
+        }
+        catch (AggregateException aggregate)
+        {
+            // The first image that failed, as itself (say, an InvalidDataException naming the file).
+            ExceptionDispatchInfo.Throw(aggregate.InnerExceptions[0]);
+        }
 
         for (var i = 0; i < count; i++)
         {

@@ -102,7 +102,10 @@ public sealed class ImageTransform
             var sampling = shrink > 2
                 ? new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)
                 : new SKSamplingOptions(SKCubicResampler.CatmullRom);
-            canvas.DrawImage(image, SKRect.Create(box.X, box.Y, box.Width, box.Height), SKRect.Create(0, 0, size, size), sampling);
+            // Crop first, then resize the crop on its own, so no pixel outside the box bleeds in at the edges.
+            var whole = box.X == 0 && box.Y == 0 && box.Width == image.Width && box.Height == image.Height;
+            using var crop = whole ? null : image.Subset(SKRectI.Create(box.X, box.Y, box.Width, box.Height));
+            canvas.DrawImage(crop ?? image, SKRect.Create(0, 0, size, size), sampling);
         }
 
         Normalize(bitmap.GetPixelSpan(), size, box.Flip, destination);
