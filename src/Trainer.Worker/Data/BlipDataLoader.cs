@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
+using Orchestrator.Contracts.Catalog.Options;
 using TorchSharp;
 
 namespace Trainer.Worker.Data;
@@ -58,6 +59,40 @@ public sealed class BlipDataLoader
     }
 
     public DistributedSampler Sampler { get; }
+
+    /// <summary>
+    /// The training loader for this rank: shuffled from <c>seed</c>, <c>batch_size</c> per rank with the tail dropped,
+    /// random-resized crops to <c>image_size</c> (scale and flip from <see cref="BlipPretrainOptions"/> when the options
+    /// are those, else scale 0.5–1 without flips), captions padded to <c>max_text_length</c>.
+    /// </summary>
+    public static BlipDataLoader ForTraining(
+        BlipDataset dataset, BlipTokenizer tokenizer, TrainingOptions options, int rank = 0, int worldSize = 1, int prefetch = DefaultPrefetch)
+    {
+        var (minScale, maxScale, flip) = options is BlipPretrainOptions pretrain
+            ? (pretrain.CropMinScale, pretrain.CropMaxScale, pretrain.HorizontalFlip)
+            : (0.5, 1.0, false);
+        return new BlipDataLoader(
+            dataset,
+            tokenizer,
+            new DistributedSampler(dataset.Count, options.BatchSize, options.Seed, rank, worldSize, shuffle: true, dropLast: true),
+            ImageTransform.Train(options.ImageSize, minScale, maxScale, flip, options.Seed),
+            options.MaxTextLength,
+            prefetch);
+    }
+
+    /// <summary>
+    /// The evaluation loader for this rank: every sample in file order (the last batch may be smaller; with several
+    /// ranks a few samples are read twice to even the shards), whole images resized to <c>image_size</c>.
+    /// </summary>
+    public static BlipDataLoader ForEvaluation(
+        BlipDataset dataset, BlipTokenizer tokenizer, TrainingOptions options, int rank = 0, int worldSize = 1, int prefetch = DefaultPrefetch) =>
+        new(
+            dataset,
+            tokenizer,
+            new DistributedSampler(dataset.Count, options.BatchSize, options.Seed, rank, worldSize, shuffle: false, dropLast: false),
+            ImageTransform.Eval(options.ImageSize),
+            options.MaxTextLength,
+            prefetch);
 
     public int BatchesPerEpoch => Sampler.BatchesPerEpoch;
 

@@ -1,5 +1,6 @@
 using Orchestrator.Contracts.Catalog.Options;
 using SkiaSharp;
+using TorchSharp;
 
 namespace Trainer.Worker.Data;
 
@@ -131,6 +132,23 @@ public sealed class BlipDataset : IDisposable
                 image.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Images <paramref name="imageIds"/> through <paramref name="transform"/> as float32 [n, 3, size, size], e.g. every
+    /// image once for retrieval evaluation (crops, if any, drawn for epoch 0 and sample index = image id). The caller
+    /// owns (disposes) the tensor.
+    /// </summary>
+    public torch.Tensor LoadImages(IReadOnlyList<int> imageIds, ImageTransform transform)
+    {
+        var length = transform.OutputLength;
+        var pixels = new float[imageIds.Count * length];
+        for (var i = 0; i < imageIds.Count; i++)
+        {
+            LoadImage(imageIds[i], transform, epoch: 0, imageIds[i], pixels.AsSpan(i * length, length));
+        }
+
+        return torch.tensor(pixels, [imageIds.Count, 3, transform.ImageSize, transform.ImageSize], torch.float32);
     }
 
     public void Dispose()

@@ -46,6 +46,27 @@ public static class BlipVocabulary
         return [.. BlipTokenizer.SpecialTokens, .. whole, .. pieces];
     }
 
+    /// <summary>
+    /// The vocabulary for training on the dataset folders <paramref name="datasetFolders"/>: their <c>vocab.txt</c>
+    /// when they all carry the same one (the splits of one synthetic dataset do), else one built from
+    /// <paramref name="captions"/> (all of theirs), so concatenated datasets get one vocabulary covering every caption.
+    /// A model resumed or finetuned from a checkpoint keeps the checkpoint's vocabulary instead.
+    /// </summary>
+    public static IReadOnlyList<string> ForDatasets(IReadOnlyList<string> datasetFolders, IEnumerable<string> captions)
+    {
+        var files = datasetFolders.Select(folder => Path.Combine(folder, FileName)).ToList();
+        if (files.Count > 0 && files.All(File.Exists))
+        {
+            var first = File.ReadAllLines(files[0], Encoding.UTF8);
+            if (files.Skip(1).All(file => File.ReadAllLines(file, Encoding.UTF8).SequenceEqual(first, StringComparer.Ordinal)))
+            {
+                return first;
+            }
+        }
+
+        return Build(captions);
+    }
+
     /// <summary>Writes <paramref name="tokens"/> one per line (UTF-8, no BOM, <c>\n</c> line ends).</summary>
     public static void Write(string path, IReadOnlyList<string> tokens) =>
         File.WriteAllText(path, string.Join('\n', tokens) + "\n", new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));

@@ -213,6 +213,54 @@ public sealed class BlipDataLoaderTests(ITestOutputHelper output) : IDisposable
         Assert.True(synchronous < TimeSpan.FromSeconds(10), $"synchronous loading took {synchronous}");
     }
 
+    [Fact]
+    public async Task The_training_loader_takes_its_shapes_seed_and_augmentation_from_the_options()
+    {
+        using var dataset = await SyntheticFolderAsync(SyntheticDataset.Human, images: 20);
+        var tokenizer = BlipTokenizer.FromVocabFile(_folder.PathOf($"{SyntheticDataset.Human}/vocab.txt"));
+        var options = new BlipPretrainOptions
+        {
+            BatchSize = 4, ImageSize = 16, PatchSize = 8, MaxTextLength = 12, Seed = 3, CropMinScale = 0.3, CropMaxScale = 0.6, HorizontalFlip = true,
+        };
+
+        var loader = BlipDataLoader.ForTraining(dataset, tokenizer, options, rank: 1, worldSize: 2);
+        var manual = new BlipDataLoader(
+            dataset, tokenizer, new DistributedSampler(20, 4, seed: 3, rank: 1, worldSize: 2), ImageTransform.Train(16, 0.3, 0.6, horizontalFlip: true, seed: 3), 12);
+
+        Assert.Equal(2, loader.BatchesPerEpoch);
+        using var batch = loader.LoadBatch(1, 1);
+        using var expected = manual.LoadBatch(1, 1);
+        Assert.Equal([4L, 3, 16, 16], batch.Images.shape);
+        Assert.Equal([4L, 12], batch.TextIds.shape);
+        AssertSameBatch(expected, batch);
+    }
+
+    [Fact]
+    public async Task The_evaluation_loader_reads_every_sample_in_order_with_whole_images()
+    {
+        using var dataset = await SyntheticFolderAsync(SyntheticDataset.Test, images: 5);
+        var tokenizer = BlipTokenizer.FromVocabFile(_folder.PathOf($"{SyntheticDataset.Test}/vocab.txt"));
+        var options = new BlipPretrainOptions { BatchSize = 4, ImageSize = 16, PatchSize = 8, MaxTextLength = 12 };
+
+        var loader = BlipDataLoader.ForEvaluation(dataset, tokenizer, options);
+        var batches = new List<BlipBatch>();
+        await foreach (var batch in loader.ReadEpochAsync(0))
+        {
+            batches.Add(batch);
+        }
+
+        Assert.Equal([4, 4, 2], batches.Select(batch => batch.Size));
+        Assert.Equal(dataset.Samples.Select(sample => (long)sample.ImageId), batches.SelectMany(batch => batch.ImageIds));
+        using var images = dataset.LoadImages([0, 1, 2, 3, 4], ImageTransform.Eval(16));
+        Assert.Equal([5L, 3, 16, 16], images.shape);
+        var perImage = 3 * 16 * 16;
+        var first = batches[0].Images.data<float>().ToArray();
+        var all = images.data<float>().ToArray();
+        Assert.Equal(all[..perImage], first[..perImage]);                     // sample 0 is image 0
+        Assert.Equal(all[perImage..(2 * perImage)], first[(2 * perImage)..(3 * perImage)]); // sample 2 is image 1
+        batches.ForEach(batch => batch.Dispose());
+    }
+
     public void Dispose() => _folder.Dispose();
 
     private static BlipDataLoader Loader(

@@ -136,6 +136,24 @@ public sealed class BlipTokenizerTests : IDisposable
             "Rebuild it with BlipVocabulary.Build, which writes them first.", error.Message);
     }
 
+    [Fact]
+    public void Datasets_sharing_a_vocabulary_keep_it_and_others_get_one_built_from_all_captions()
+    {
+        var shared = BlipVocabulary.Build(Captions);
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            Directory.CreateDirectory(_folder.PathOf(name));
+        }
+
+        BlipVocabulary.Write(_folder.PathOf("a/vocab.txt"), shared);
+        BlipVocabulary.Write(_folder.PathOf("b/vocab.txt"), shared);
+        BlipVocabulary.Write(_folder.PathOf("c/vocab.txt"), BlipVocabulary.Build(["zebra"]));
+
+        Assert.Equal(shared, BlipVocabulary.ForDatasets([_folder.PathOf("a"), _folder.PathOf("b")], ["ignored when the files agree"]));
+        Assert.Equal(BlipVocabulary.Build([.. Captions, "zebra"]), BlipVocabulary.ForDatasets([_folder.PathOf("a"), _folder.PathOf("c")], [.. Captions, "zebra"]));
+        Assert.Equal(BlipVocabulary.Build(["no file"]), BlipVocabulary.ForDatasets([_folder.PathOf("none")], ["no file"]));
+    }
+
     public void Dispose() => _folder.Dispose();
 
     private static long Id(IReadOnlyList<string> tokens, string token) => tokens.ToList().IndexOf(token);
