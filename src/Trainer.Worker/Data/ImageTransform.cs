@@ -14,10 +14,10 @@ public readonly record struct CropBox(int X, int Y, int Width, int Height, bool 
 public sealed class ImageTransform
 {
     /// <summary>Per-channel (RGB) mean BLIP normalises with (CLIP's).</summary>
-    public static readonly float[] Mean = [0.48145466f, 0.4578275f, 0.40821073f];
+    public static IReadOnlyList<float> Mean { get; } = [0.48145466f, 0.4578275f, 0.40821073f];
 
     /// <summary>Per-channel (RGB) standard deviation BLIP normalises with (CLIP's).</summary>
-    public static readonly float[] Std = [0.26862954f, 0.26130258f, 0.27577711f];
+    public static IReadOnlyList<float> Std { get; } = [0.26862954f, 0.26130258f, 0.27577711f];
 
     private const long CropStream = 0x43524f50; // "CROP": keeps crops independent of other streams of the same seed
     private const int CropAttempts = 10;
