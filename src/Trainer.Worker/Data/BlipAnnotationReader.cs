@@ -166,9 +166,10 @@ public static class BlipAnnotationReader
 
     private static JsonDocument Parse(string annotationFile)
     {
+        // Not a FileNotFoundException: that is an IOException, which the worker retries, and a wrong path stays wrong.
         if (!File.Exists(annotationFile))
         {
-            throw new FileNotFoundException($"annotation file '{annotationFile}' does not exist", annotationFile);
+            throw new InvalidDataException($"annotation file '{annotationFile}' does not exist; give the path of a BLIP annotation JSON on the worker");
         }
 
         try

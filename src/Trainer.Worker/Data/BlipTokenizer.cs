@@ -50,13 +50,14 @@ public sealed class BlipTokenizer
     public int VocabSize { get; }
 
     /// <summary>Loads <c>vocab.txt</c> (one token per line; a token's id is its line number, from 0).</summary>
-    /// <exception cref="InvalidDataException">The file lacks a special token.</exception>
+    /// <exception cref="InvalidDataException">The file does not exist or lacks a special token.</exception>
     public static BlipTokenizer FromVocabFile(string path)
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException(
-                $"vocabulary file '{path}' does not exist; a dataset artifact carries one as {BlipVocabulary.FileName}, or build one with BlipVocabulary.Build", path);
+            // Not a FileNotFoundException: that is an IOException, which the worker retries, and a missing vocabulary stays missing.
+            throw new InvalidDataException(
+                $"vocabulary file '{path}' does not exist; a dataset artifact carries one as {BlipVocabulary.FileName}, or build one with BlipVocabulary.Build");
         }
 
         return FromTokens(File.ReadAllLines(path, Encoding.UTF8), path);

@@ -84,6 +84,17 @@ public sealed class BlipAnnotationReaderTests : IDisposable
         Assert.Equal($"{notList}: the annotation file must be a JSON list of {{\"image\": ..., \"caption\": ...}} objects, not a JSON Object", shape.Message);
     }
 
+    [Fact]
+    public void A_missing_annotation_file_is_a_permanent_error_naming_it()
+    {
+        var missing = _folder.PathOf("nowhere.json");
+
+        var error = Assert.Throws<InvalidDataException>(() => BlipAnnotationReader.Read(missing, _folder.Root, BadDataPolicy.Skip));
+
+        Assert.Equal($"annotation file '{missing}' does not exist; give the path of a BLIP annotation JSON on the worker", error.Message);
+        Assert.IsNotAssignableFrom<IOException>(error);
+    }
+
     public void Dispose() => _folder.Dispose();
 
     /// <summary>Entries 0 and 2 are good; entry 1 is bad in the named way.</summary>
