@@ -18,9 +18,10 @@ public static class WorkerServiceCollectionExtensions
 
     /// <summary>
     /// Adds the worker agent (a hosted service), its options (section <see cref="WorkerOptions.Section"/>), the
-    /// stage-runner registry and the report publisher. The worker also needs, from elsewhere: an
-    /// <c>IArtifactStore</c>, the bus (<c>AddTrainingTransport</c> with <see cref="AddWorkerConsumers"/>), and any
-    /// <see cref="IStageRunner"/>s; a <see cref="TimeProvider"/> registered before this call replaces the system clock.
+    /// stage-runner registry, the report publisher and the stage runners built in (<c>dataset.synthetic</c>,
+    /// <c>dataset.import</c>). The worker also needs, from elsewhere: an <c>IArtifactStore</c> and the bus
+    /// (<c>AddTrainingTransport</c> with <see cref="AddWorkerConsumers"/>); a <see cref="TimeProvider"/> registered
+    /// before this call replaces the system clock.
     /// </summary>
     public static IServiceCollection AddTrainerWorker(this IServiceCollection services, IConfiguration configuration)
     {
@@ -41,6 +42,8 @@ public static class WorkerServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StageRunnerRegistry>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, SyntheticDatasetRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, DatasetImportRunner>());
         services.TryAddSingleton<ReportPublisher>();
         services.TryAddSingleton<BusReadiness>();
         services.AddBusObserver(provider => provider.GetRequiredService<BusReadiness>());

@@ -7,7 +7,6 @@ using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Artifacts;
-using Trainer.Worker.Runners;
 using Trainer.Worker.Transport;
 
 namespace Trainer.Worker.Tests.Agent;
@@ -85,10 +84,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
         services.AddTrainerWorker(configuration);
         services.AddSingleton<IArtifactStore>(new TempFolderArtifactStore(Path.Combine(root, "store"), time));
         services.AddSingleton(script);
-        if (withRunner)
-        {
-            services.AddSingleton<IStageRunner, CheckpointingRunner>();
-        }
+        services.UseScriptedRunner(withRunner);
 
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
         var harness = new WorkerHarness(provider, root, script, time, logs);

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Artifacts;
-using Trainer.Worker.Runners;
 using Trainer.Worker.Transport;
 
 namespace Trainer.Worker.Tests.Agent;
@@ -41,7 +40,7 @@ public sealed class WorkerHostTests
         });
         builder.Services.AddSingleton<IArtifactStore>(new TempFolderArtifactStore(Path.Combine(root.FullName, "store"), TimeProvider.System));
         builder.Services.AddSingleton<RunnerScript>();
-        builder.Services.AddSingleton<IStageRunner, CheckpointingRunner>();
+        builder.Services.UseScriptedRunner();
         builder.Services.AddSingleton(new Recorded("host-worker"));
         var events = new BusEvents();
         builder.Services.AddBusObserver(_ => events);

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Trainer.Worker.Artifacts;
-using Trainer.Worker.Runners;
 using Trainer.Worker.Transport;
 
 namespace Trainer.Worker.Tests.Agent;
@@ -41,7 +40,7 @@ public sealed class WorkerRabbitMqTests
         builder.Services.AddTrainerWorker(builder.Configuration);
         builder.Services.AddSingleton<IArtifactStore>(new TempFolderArtifactStore(Path.Combine(root.FullName, "store"), TimeProvider.System));
         builder.Services.AddSingleton<RunnerScript>();
-        builder.Services.AddSingleton<IStageRunner, CheckpointingRunner>();
+        builder.Services.UseScriptedRunner();
         var recorded = new Recorded(workerId);
         builder.Services.AddSingleton(recorded);
 
