@@ -16,9 +16,15 @@ public static class OrchestratorApp
     /// <summary>The JSON the API and the command line print: camelCase, enums by name.</summary>
     public static readonly JsonSerializerOptions Json = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
-    public static WebApplication Build(string[] args, bool standalone)
+    /// <summary>Builds the host; <paramref name="logsToStandardError"/> keeps standard output for <c>--run</c>'s progress lines and JSON.</summary>
+    public static WebApplication Build(string[] args, bool standalone, bool logsToStandardError = false)
     {
         var builder = WebApplication.CreateBuilder(args);
+        if (logsToStandardError)
+        {
+            builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
+
         if (standalone)
         {
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>

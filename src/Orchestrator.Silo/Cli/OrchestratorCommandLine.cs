@@ -29,7 +29,7 @@ internal static class OrchestratorCommandLine
 
     private static async Task<int> ServeAsync(bool standalone, FileInfo? run, string[] hostArgs, CancellationToken cancellationToken)
     {
-        await using var app = OrchestratorApp.Build(hostArgs, standalone);
+        await using var app = OrchestratorApp.Build(hostArgs, standalone, logsToStandardError: run is not null);
         if (run is null)
         {
             await app.RunAsync(cancellationToken);
@@ -37,8 +37,13 @@ internal static class OrchestratorCommandLine
         }
 
         await app.StartAsync(cancellationToken);
-        var exitCode = await RunCommand.RunAsync(app, run, cancellationToken);
+        var (exitCode, finalJson) = await RunCommand.RunAsync(app, run, cancellationToken);
         await app.StopAsync(CancellationToken.None);
+        if (finalJson is not null)
+        {
+            Console.WriteLine(finalJson);
+        }
+
         return exitCode;
     }
 }

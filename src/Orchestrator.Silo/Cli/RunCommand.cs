@@ -7,19 +7,20 @@ using Orchestrator.Silo.Api;
 namespace Orchestrator.Silo.Cli;
 
 /// <summary>
-/// <c>--run FILE</c>: submits the DAG once the host is up, prints a line per stage event, then the
-/// experiment's final JSON as the last output. Exit code 0 when it succeeded, 1 otherwise.
+/// <c>--run FILE</c>: submits the DAG once the host is up and prints a line per stage event until the
+/// experiment ends. The caller prints the final JSON once the host has stopped, so it is the last output.
 /// </summary>
 internal static class RunCommand
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
-    public static async Task<int> RunAsync(WebApplication app, FileInfo file, CancellationToken cancellationToken)
+    /// <summary>The exit code (0 when the experiment succeeded) and the experiment's final JSON, if it was created.</summary>
+    public static async Task<(int ExitCode, string? FinalJson)> RunAsync(WebApplication app, FileInfo file, CancellationToken cancellationToken)
     {
         if (!file.Exists)
         {
             await Console.Error.WriteLineAsync($"--run: the file '{file.FullName}' does not exist; give the path of a DAG in YAML or JSON.");
-            return 1;
+            return (1, null);
         }
 
         var format = file.Extension.ToLowerInvariant() is ".yaml" or ".yml" ? SpecFormat.Yaml : SpecFormat.Json;
@@ -33,7 +34,7 @@ internal static class RunCommand
                 await Console.Error.WriteLineAsync($"  {(error.Path.Length == 0 ? "/" : error.Path)}: {error.Message}");
             }
 
-            return 1;
+            return (1, null);
         }
 
         var experiment = app.Services.GetRequiredService<IGrainFactory>().GetGrain<IExperimentGrain>(submitted.ExperimentId);
@@ -54,8 +55,7 @@ internal static class RunCommand
 
             if (view.Status is ExperimentStatus.Succeeded or ExperimentStatus.Failed or ExperimentStatus.Cancelled)
             {
-                Console.WriteLine(JsonSerializer.Serialize(view, OrchestratorApp.Json));
-                return view.Status == ExperimentStatus.Succeeded ? 0 : 1;
+                return (view.Status == ExperimentStatus.Succeeded ? 0 : 1, JsonSerializer.Serialize(view, OrchestratorApp.Json));
             }
 
             await Task.Delay(PollInterval, cancellationToken);
