@@ -21,10 +21,12 @@ internal static class BlipInit
     public static void Normal(Embedding embedding, double std, Generator generator, long? paddingIndex = null)
     {
         using var noGrad = no_grad();
-        nn.init.normal_(embedding.weight!, 0.0, std, generator);
+        using var weight = embedding.weight!; // a fresh wrapper of the native weight, released here
+        nn.init.normal_(weight, 0.0, std, generator);
         if (paddingIndex is { } padding)
         {
-            embedding.weight![padding].zero_();
+            using var row = weight[padding];
+            row.zero_();
         }
     }
 

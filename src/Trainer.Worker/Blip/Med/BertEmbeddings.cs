@@ -30,8 +30,13 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The word-embedding matrix (vocab, hidden), which the LM head reuses as its output weights.</summary>
-    public Parameter WordEmbeddings => word_embeddings.weight!;
+    /// <summary>
+    /// The word-embedding matrix (vocab, hidden), which the LM head reuses as its output weights: the registered
+    /// parameter object itself (Embedding's <c>weight</c> getter wraps the native tensor anew on every call, and a
+    /// second wrapper would be a second parameter to the optimiser).
+    /// </summary>
+    public Parameter WordEmbeddings => word_embeddings.get_parameter("weight")
+        ?? throw new InvalidOperationException("the word embedding has no registered weight");
 
     /// <summary>Token ids (B, L) to embeddings (B, L, hidden).</summary>
     public override Tensor forward(Tensor input_ids)
