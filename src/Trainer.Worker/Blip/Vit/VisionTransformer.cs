@@ -36,11 +36,8 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         pos_embed = new Parameter(zeros(1, config.Tokens, config.Width));
         blocks = new ModuleList<VisionBlock>([.. Enumerable.Range(0, config.Depth).Select(_ => new VisionBlock(config, generator))]);
         norm = nn.LayerNorm(config.Width, eps: config.LayerNormEps);
-        using (no_grad())
-        {
-            nn.init.trunc_normal_(pos_embed, 0.0, 0.02, generator: generator);
-            nn.init.trunc_normal_(cls_token, 0.0, 0.02, generator: generator);
-        }
+        BlipInit.TruncatedNormal(pos_embed, 0.02, generator);
+        BlipInit.TruncatedNormal(cls_token, 0.02, generator);
 
         RegisterComponents();
     }
