@@ -79,8 +79,6 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(3, summary.Position.Step);
         // Both replicas' momentum features went into both queues: two batches of four per step, wrapped in a queue of 16.
         Assert.Equal(8, trainer.Model.QueuePointer);
-        // The replicas saw different data, yet agree: their gradients were averaged.
-        Assert.NotEqual(shards[0], shards[1]);
     }
 
     [Fact]
