@@ -16,19 +16,17 @@ public sealed class SyntheticPretrainBatches : IDisposable
     private readonly int _classes;
     private readonly int _textLength;
     private readonly BlipSpecialTokens _tokens;
-    private readonly long _firstWord;
-    private readonly long _wordCount;
+    private readonly long[] _words;
     private readonly long _seed;
 
     public SyntheticPretrainBatches(BlipModelConfig config, BlipSpecialTokens tokens, int classes, int textLength, long seed)
     {
-        var special = new[] { tokens.PadId, tokens.ClsId, tokens.SepId, tokens.EncId, tokens.DecId, tokens.MaskId, tokens.UnkId };
-        _firstWord = special.Max() + 1;
-        _wordCount = config.Text.VocabSize - _firstWord;
-        if (_wordCount < 3 || textLength < 5 || classes < 2)
+        var special = new HashSet<long> { tokens.PadId, tokens.ClsId, tokens.SepId, tokens.EncId, tokens.DecId, tokens.MaskId, tokens.UnkId };
+        _words = [.. Enumerable.Range(0, config.Text.VocabSize).Select(id => (long)id).Where(id => !special.Contains(id)).Take(4096)];
+        if (_words.Length < 3 || textLength < 5 || classes < 2)
         {
             throw new ArgumentException(
-                $"synthetic captions need a vocabulary beyond the special ids (have {_wordCount} words), at least 5 tokens and 2 classes");
+                $"synthetic captions need words besides the special ids (have {_words.Length}), at least 5 tokens and 2 classes");
         }
 
         _classes = classes;
@@ -87,7 +85,7 @@ public sealed class SyntheticPretrainBatches : IDisposable
         caption[0] = _tokens.ClsId;
         for (var word = 0; word < words; word++)
         {
-            caption[word + 1] = _firstWord + (imageClass * 7 + word * 3) % _wordCount;
+            caption[word + 1] = _words[(imageClass * 7 + word * 3) % _words.Length];
         }
 
         caption[^1] = _tokens.SepId;
