@@ -80,8 +80,8 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
 
         queue_ptr = zeros(1, dtype: int64);
         temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
-        RegisterComponents();
         CopyMomentumParameters();
+        RegisterComponents();
     }
 
     public BlipModelConfig Config { get; }
