@@ -178,7 +178,9 @@ public sealed partial class BlipTrainer : IDisposable
         {
             while (position.Epoch < _settings.Epochs)
             {
-                var batches = source.ReadEpochAsync(position.Epoch, position.BatchInEpoch, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                // Cancellation is honoured at step boundaries, where a checkpoint can be written, not inside a data
+                // wait; a failing rank does interrupt the others' waits.
+                var batches = source.ReadEpochAsync(position.Epoch, position.BatchInEpoch, group.Aborted).GetAsyncEnumerator(group.Aborted);
                 try
                 {
                     while (position.BatchInEpoch / accumulation < plan.StepsPerEpoch)
@@ -228,8 +230,9 @@ public sealed partial class BlipTrainer : IDisposable
 
             return new RankOutcome(last, lastCheckpoint);
         }
-        catch (Exception error) when (error is not OperationCanceledException)
+        catch
         {
+            // Nobody may be left waiting for this rank in a collective, whatever stopped it.
             group.Abort();
             throw;
         }

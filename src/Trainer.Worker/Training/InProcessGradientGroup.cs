@@ -24,6 +24,9 @@ public sealed class InProcessGradientGroup : IDisposable
 
     public int WorldSize { get; }
 
+    /// <summary>Cancelled when a rank aborted the group: whatever the other ranks wait for (data, say), they should stop.</summary>
+    public CancellationToken Aborted => _abort.Token;
+
     /// <summary>Rank <paramref name="rank"/>'s handle on the group.</summary>
     public IGradientReducer ForRank(int rank)
     {

@@ -82,6 +82,22 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_replica_whose_data_fails_stops_the_others_and_its_error_is_the_one_reported()
+    {
+        using var data = TrainingFixtures.Data();
+        using var trainer = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, TrainingFixtures.Settings(epochs: 1), replicas: 2);
+        var failing = new InMemoryBlipBatchSource(4, 4, (epoch, index) => index < 2
+            ? data.Batches.Batch(4, 500 + index)
+            : throw new InvalidDataException("image 17 does not decode"));
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(
+            () => trainer.TrainAsync([TrainingFixtures.Shard(data.Batches, 4, 4), failing])).WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal("image 17 does not decode", error.Message);
+        Assert.Equal(2, trainer.Position.Step);
+    }
+
+    [Fact]
     public void A_global_batch_that_does_not_divide_the_queue_is_refused_before_training()
     {
         using var trainer = new BlipTrainer(TinyBlip.Config(queueSize: 16), TinyBlip.Tokens, TrainingFixtures.Settings(), replicas: 2);
