@@ -5,9 +5,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Trainer.Worker;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Bench;
 using Trainer.Worker.Transport;
 
-// args[0] == "bench" is reserved for the benchmark subcommand, which is added here later.
+// `bench --preset tiny|base|large`: time pretraining steps and exit; any other arguments run the worker host.
+if (args is ["bench", ..])
+{
+    return await PretrainBench.RunAsync(args[1..]);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseUrls(builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.HealthUrl)}"] ?? new WorkerOptions().HealthUrl);
 
@@ -21,3 +27,4 @@ builder.Services.AddArtifactStore(builder.Configuration);
 var app = builder.Build();
 app.MapGet("/healthz", (IOptions<WorkerOptions> options) => Results.Ok(new { status = "ok", worker = options.Value.WorkerId }));
 app.Run();
+return 0;

@@ -1,0 +1,62 @@
+using Orchestrator.Contracts.Catalog.Options;
+using Trainer.Worker.Blip.Med;
+using Trainer.Worker.Blip.Vit;
+
+namespace Trainer.Worker.Blip;
+
+/// <summary>
+/// The shape and objectives of a BLIP pretraining model (LAVIS <c>blip_pretrain</c>). The defaults are the base model;
+/// presets are data in the stage-kind catalog and reach this record through <see cref="From"/>.
+/// </summary>
+public sealed record BlipModelConfig
+{
+    /// <summary>The image encoder, ViT-B/16 at 224 pixels by default.</summary>
+    public VitConfig Vision { get; init; } = new();
+
+    /// <summary>The MED text transformer, BERT-base by default; its cross-attention reads <see cref="Vision"/>'s width.</summary>
+    public MedConfig Text { get; init; } = new();
+
+    /// <summary>Width of the shared ITC space (vision_proj, text_proj); 256 in BLIP.</summary>
+    public int EmbedDim { get; init; } = 256;
+
+    /// <summary>Features in each ITC queue (image_queue, text_queue); 57,600 in BLIP pretraining.</summary>
+    public int QueueSize { get; init; } = 57_600;
+
+    /// <summary>Momentum m of the momentum encoders: θ_m ← m·θ_m + (1 − m)·θ.</summary>
+    public double Momentum { get; init; } = 0.995;
+
+    /// <summary>Initial ITC temperature (the learnable <c>temp</c>), clamped to [0.001, 0.5] before every step.</summary>
+    public double Temperature { get; init; } = 0.07;
+
+    /// <summary>Label smoothing of the LM loss; LAVIS hard-codes 0.1 in BertLMHeadModel.</summary>
+    public double LabelSmoothing { get; init; } = 0.1;
+
+    /// <summary>The model of a stage's options: the preset's shapes (already applied by the binder) and the text vocabulary.</summary>
+    public static BlipModelConfig From(BlipPretrainOptions options, int vocabSize, long padTokenId) => new()
+    {
+        Vision = new VitConfig
+        {
+            ImageSize = options.ImageSize,
+            PatchSize = options.PatchSize,
+            Width = options.VisionWidth,
+            Depth = options.VisionDepth,
+            Heads = options.VisionHeads,
+        },
+        Text = new MedConfig
+        {
+            VocabSize = vocabSize,
+            HiddenSize = options.TextWidth,
+            Layers = options.TextLayers,
+            Heads = options.TextHeads,
+            IntermediateSize = 4 * options.TextWidth,
+            MaxPositionEmbeddings = Math.Max(MedConfig.BertMaxPositions, options.MaxTextLength),
+            EncoderWidth = options.VisionWidth,
+            PadTokenId = padTokenId,
+        },
+        EmbedDim = options.EmbedDim,
+        QueueSize = options.QueueSize,
+        Momentum = options.Momentum,
+        Temperature = options.Temperature,
+        LabelSmoothing = options.LabelSmoothing,
+    };
+}

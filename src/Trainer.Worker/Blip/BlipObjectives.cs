@@ -1,0 +1,103 @@
+using static TorchSharp.torch;
+
+namespace Trainer.Worker.Blip;
+
+/// <summary>The similarity of a batch and the ITC loss computed from it (LAVIS <c>BlipSimilarity</c> and <c>loss_itc</c>).</summary>
+/// <param name="Loss">(loss_i2t + loss_t2i) / 2.</param>
+/// <param name="SimI2T">Image-to-text similarity (B, B + queue) over the batch's momentum text features, then the queue.</param>
+/// <param name="SimT2I">Text-to-image similarity (B, B + queue).</param>
+public sealed record ContrastiveResult(Tensor Loss, Tensor SimI2T, Tensor SimT2I);
+
+/// <summary>The pieces of BLIP's objectives that are worth testing on their own.</summary>
+public static class BlipObjectives
+{
+    /// <summary>
+    /// ITC with momentum distillation (LAVIS <c>BlipPretrain.forward</c>, "ITC"): similarities of the online features
+    /// against the momentum features of the batch followed by the queue, each divided by <paramref name="temperature"/>;
+    /// targets are <paramref name="alpha"/> × softmax of the momentum similarities plus (1 − alpha) × the one-hot
+    /// diagonal; the loss is the mean soft cross-entropy, averaged over both directions.
+    /// </summary>
+    /// <param name="imageFeat">Online image features (B, E), normalised.</param>
+    /// <param name="textFeat">Online text features (B, E), normalised.</param>
+    /// <param name="imageFeatM">Momentum image features (B, E), normalised.</param>
+    /// <param name="textFeatM">Momentum text features (B, E), normalised.</param>
+    /// <param name="imageQueue">Earlier momentum image features (E, Q).</param>
+    /// <param name="textQueue">Earlier momentum text features (E, Q).</param>
+    /// <param name="temperature">The learnable temperature, a scalar.</param>
+    /// <param name="alpha">Weight of the soft targets, already ramped.</param>
+    public static ContrastiveResult Contrastive(
+        Tensor imageFeat, Tensor textFeat, Tensor imageFeatM, Tensor textFeatM,
+        Tensor imageQueue, Tensor textQueue, Tensor temperature, double alpha)
+    {
+        using var scope = NewDisposeScope();
+        var batch = imageFeat.shape[0];
+        Tensor imageFeatAll, textFeatAll, i2tTargets, t2iTargets;
+        using (no_grad())
+        {
+            imageFeatAll = cat([imageFeatM.t(), imageQueue], dim: 1);            // (E, B + Q)
+            textFeatAll = cat([textFeatM.t(), textQueue], dim: 1);               // (E, B + Q)
+            var simI2TM = imageFeatM.matmul(textFeatAll) / temperature;          // (B, B + Q)
+            var simT2IM = textFeatM.matmul(imageFeatAll) / temperature;          // (B, B + Q)
+            var hardTargets = eye(batch, simI2TM.shape[1], dtype: simI2TM.dtype, device: simI2TM.device);
+            i2tTargets = alpha * simI2TM.softmax(1) + (1 - alpha) * hardTargets;
+            t2iTargets = alpha * simT2IM.softmax(1) + (1 - alpha) * hardTargets;
+        }
+
+        var simI2T = imageFeat.matmul(textFeatAll) / temperature;                // (B, B + Q)
+        var simT2I = textFeat.matmul(imageFeatAll) / temperature;                // (B, B + Q)
+        var lossI2T = -(simI2T.log_softmax(1) * i2tTargets).sum(1).mean();
+        var lossT2I = -(simT2I.log_softmax(1) * t2iTargets).sum(1).mean();
+        var loss = (lossI2T + lossT2I) / 2;
+        return new ContrastiveResult(loss.MoveToOuterDisposeScope(), simI2T.MoveToOuterDisposeScope(), simT2I.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// ITM hard negatives (LAVIS, with BLIP retrieval's same-image mask): for each text an image, and for each image a
+    /// text, drawn with probability softmax(similarity) + 1e-4 over the batch, never a pair that shares an image id
+    /// (the positive included).
+    /// </summary>
+    /// <param name="simI2T">In-batch image-to-text similarity (B, B).</param>
+    /// <param name="simT2I">In-batch text-to-image similarity (B, B).</param>
+    /// <param name="imageIds">Image id of each pair.</param>
+    /// <param name="generator">The draws' source of randomness.</param>
+    /// <returns>Index (B) of the negative image of each text and of the negative text of each image.</returns>
+    public static (Tensor NegativeImageOfText, Tensor NegativeTextOfImage) SampleHardNegatives(
+        Tensor simI2T, Tensor simT2I, IReadOnlyList<long> imageIds, Generator generator)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = tensor(imageIds.ToArray(), device: simI2T.device);
+        var sameImage = ids.unsqueeze(1).eq(ids.unsqueeze(0));                   // (B, B)
+        if (sameImage.all(1).any().item<bool>())
+        {
+            throw new InvalidOperationException(
+                $"a batch of {imageIds.Count} pairs shows a single image ({imageIds[0]}), so ITM has no negative to draw; " +
+                "batches need at least two distinct images (shuffle the data, or raise batch_size)");
+        }
+
+        var weightsT2I = (simT2I.softmax(1) + 1e-4).masked_fill_(sameImage, 0);
+        var weightsI2T = (simI2T.softmax(1) + 1e-4).masked_fill_(sameImage, 0);
+        var negativeImage = weightsT2I.multinomial(1, generator: generator).squeeze(1); // (B)
+        var negativeText = weightsI2T.multinomial(1, generator: generator).squeeze(1);  // (B)
+        return (negativeImage.MoveToOuterDisposeScope(), negativeText.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// LM loss (LAVIS <c>BertLMHeadModel</c>): logits at positions 0 … L−2 predict the tokens at 1 … L−1; padding is
+    /// ignored; cross-entropy with label smoothing, averaged over the predicted tokens.
+    /// </summary>
+    /// <param name="logits">Decoder logits (B, L, V).</param>
+    /// <param name="decoderIds">Decoder input ids (B, L), [DEC] first.</param>
+    /// <param name="mask">Attention mask (B, L).</param>
+    /// <param name="labelSmoothing">Label smoothing, 0.1 in BLIP.</param>
+    public static Tensor LanguageModelling(Tensor logits, Tensor decoderIds, Tensor mask, double labelSmoothing)
+    {
+        using var scope = NewDisposeScope();
+        var targets = decoderIds.masked_fill(mask.eq(0), -100);                       // (B, L)
+        var vocab = logits.shape[2];
+        var predicted = logits.narrow(1, 0, logits.shape[1] - 1).reshape(-1, vocab);   // (B·(L−1), V)
+        var shifted = targets.narrow(1, 1, targets.shape[1] - 1).reshape(-1);          // (B·(L−1))
+        return nn.functional.cross_entropy(predicted, shifted, ignore_index: -100, label_smoothing: labelSmoothing)
+            .MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,252 @@
+using TorchSharp.Modules;
+using Trainer.Worker.Blip.Med;
+using Trainer.Worker.Blip.Vit;
+using static TorchSharp.torch;
+
+namespace Trainer.Worker.Blip;
+
+/// <summary>
+/// BLIP pretraining (LAVIS <c>BlipPretrain</c>): a ViT image encoder and the MED text transformer trained with ITC
+/// (momentum encoders, feature queues, soft targets), ITM (hard negatives) and LM (a causal decoder that shares all but
+/// its self-attention with the encoder). Field names, and so checkpoint names and shapes, follow LAVIS.
+/// </summary>
+public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, BlipPretrainOutput>
+{
+    private const double MinTemperature = 0.001;
+    private const double MaxTemperature = 0.5;
+
+    private readonly VisionTransformer visual_encoder;
+    private readonly BertModel text_encoder;
+    private readonly BertLMHeadModel text_decoder;
+    private readonly Linear vision_proj;
+    private readonly Linear text_proj;
+    private readonly Linear itm_head;
+
+    private readonly VisionTransformer visual_encoder_m;
+    private readonly BertModel text_encoder_m;
+    private readonly Linear vision_proj_m;
+    private readonly Linear text_proj_m;
+
+    private readonly Tensor image_queue; // (embed_dim, queue_size)
+    private readonly Tensor text_queue;  // (embed_dim, queue_size)
+    private readonly Tensor queue_ptr;   // (1), int64
+    private readonly Parameter temp;     // scalar
+
+    private readonly Generator _randomness;
+    private readonly BlipSpecialTokens _tokens;
+    private readonly (nn.Module Online, nn.Module Momentum)[] _momentumPairs;
+
+    /// <summary>
+    /// Builds the model with weights drawn from <paramref name="seed"/>: the same seed gives the same weights. Dropout and
+    /// ITM negatives draw from <see cref="Randomness"/>, seeded from <paramref name="seed"/> too until reseeded.
+    /// </summary>
+    public BlipPretrainModel(BlipModelConfig config, BlipSpecialTokens tokens, long seed)
+        : base(nameof(BlipPretrainModel))
+    {
+        if (config.Text.EncoderWidth != config.Vision.Width)
+        {
+            throw new ArgumentException(
+                $"the text transformer's cross-attention reads width {config.Text.EncoderWidth}, but the ViT's width is {config.Vision.Width}; make them equal",
+                nameof(config));
+        }
+
+        Config = config;
+        _tokens = tokens;
+        using var init = new Generator(unchecked((ulong)seed));
+        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL);
+
+        visual_encoder = new VisionTransformer(config.Vision, init);
+        text_encoder = new BertModel(config.Text, init, _randomness);
+        text_decoder = new BertLMHeadModel(text_encoder, config.Text, init, _randomness);
+        vision_proj = nn.Linear(config.Vision.Width, config.EmbedDim);
+        text_proj = nn.Linear(config.Text.HiddenSize, config.EmbedDim);
+        itm_head = nn.Linear(config.Text.HiddenSize, 2);
+        BlipInit.Default(vision_proj.weight, vision_proj.bias, init);
+        BlipInit.Default(text_proj.weight, text_proj.bias, init);
+        BlipInit.Default(itm_head.weight, itm_head.bias, init);
+
+        // Momentum encoders start as copies (LAVIS copy_params) and never receive gradients.
+        visual_encoder_m = new VisionTransformer(config.Vision, init);
+        text_encoder_m = new BertModel(config.Text, init, _randomness);
+        vision_proj_m = nn.Linear(config.Vision.Width, config.EmbedDim);
+        text_proj_m = nn.Linear(config.Text.HiddenSize, config.EmbedDim);
+        _momentumPairs = [(visual_encoder, visual_encoder_m), (text_encoder, text_encoder_m), (vision_proj, vision_proj_m), (text_proj, text_proj_m)];
+
+        using (no_grad())
+        {
+            image_queue = nn.functional.normalize(randn([config.EmbedDim, config.QueueSize], generator: init), dim: 0);
+            text_queue = nn.functional.normalize(randn([config.EmbedDim, config.QueueSize], generator: init), dim: 0);
+        }
+
+        queue_ptr = zeros(1, dtype: int64);
+        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
+        CopyMomentumParameters();
+        RegisterComponents();
+    }
+
+    public BlipModelConfig Config { get; }
+
+    /// <summary>The source of dropout masks and ITM negatives; its state is part of a checkpoint.</summary>
+    public Generator Randomness => _randomness;
+
+    /// <summary>Where the ITC queues write next.</summary>
+    public long QueuePointer => queue_ptr.item<long>();
+
+    /// <summary>The queues (embed_dim, queue_size), for inspection; do not write through them.</summary>
+    public (Tensor Image, Tensor Text) Queues => (image_queue, text_queue);
+
+    /// <summary>The current ITC temperature.</summary>
+    public Parameter Temperature => temp;
+
+    /// <summary>The parameters the optimiser updates, under their checkpoint names, each once (shared ones included once).</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() =>
+        named_parameters().Where(entry => entry.parameter.requires_grad);
+
+    /// <summary>Pairs each online parameter with its momentum copy, in the order LAVIS's model_pairs walk them.</summary>
+    public IEnumerable<(Parameter Online, Parameter Momentum)> MomentumParameterPairs() =>
+        _momentumPairs.SelectMany(pair => pair.Online.parameters().Zip(pair.Momentum.parameters()));
+
+    /// <summary>Runs the three objectives on <paramref name="batch"/>; <paramref name="alpha"/> is the ramped distillation weight.</summary>
+    public override BlipPretrainOutput forward(BlipPretrainBatch batch, double alpha)
+    {
+        batch.Validate();
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            temp.clamp_(MinTemperature, MaxTemperature);
+        }
+
+        var size = batch.Size;
+
+        // ---- ITC: unimodal image and text features against the momentum features and the queues.
+        var imageEmbeds = visual_encoder.call(batch.Images);                                                 // (B, 1 + P, Dv)
+        var imageFeat = nn.functional.normalize(vision_proj.call(imageEmbeds.select(1, 0)), dim: -1);        // (B, E)
+        var textEmbeds = text_encoder.call(batch.TextIds, batch.TextMask, null);                            // (B, L, Dt)
+        var textFeat = nn.functional.normalize(text_proj.call(textEmbeds.select(1, 0)), dim: -1);           // (B, E)
+        Tensor imageFeatM, textFeatM;
+        using (no_grad())
+        {
+            var imageEmbedsM = visual_encoder_m.call(batch.Images);                                          // (B, 1 + P, Dv)
+            imageFeatM = nn.functional.normalize(vision_proj_m.call(imageEmbedsM.select(1, 0)), dim: -1);    // (B, E)
+            var textEmbedsM = text_encoder_m.call(batch.TextIds, batch.TextMask, null);                     // (B, L, Dt)
+            textFeatM = nn.functional.normalize(text_proj_m.call(textEmbedsM.select(1, 0)), dim: -1);       // (B, E)
+        }
+
+        var itc = BlipObjectives.Contrastive(imageFeat, textFeat, imageFeatM, textFeatM, image_queue, text_queue, temp, alpha);
+
+        // ---- ITM: the image-grounded encoder on positives, then on a hard negative image per text and text per image.
+        var encoderIds = WithFirstToken(batch.TextIds, _tokens.EncId);                                      // (B, L), [ENC] first
+        var positive = text_encoder.call(encoderIds, batch.TextMask, imageEmbeds);                          // (B, L, Dt)
+        var (negativeImage, negativeText) = BlipObjectives.SampleHardNegatives(
+            itc.SimI2T.narrow(1, 0, size), itc.SimT2I.narrow(1, 0, size), batch.ImageIds, _randomness);
+        var textIdsAll = cat([encoderIds, encoderIds.index_select(0, negativeText)], dim: 0);               // (2B, L)
+        var textMaskAll = cat([batch.TextMask, batch.TextMask.index_select(0, negativeText)], dim: 0);      // (2B, L)
+        var imageEmbedsAll = cat([imageEmbeds.index_select(0, negativeImage), imageEmbeds], dim: 0);        // (2B, 1 + P, Dv)
+        var negative = text_encoder.call(textIdsAll, textMaskAll, imageEmbedsAll);                          // (2B, L, Dt)
+        var itmLogits = itm_head.call(cat([positive.select(1, 0), negative.select(1, 0)], dim: 0));          // (3B, 2)
+        var itmLabels = cat([ones(size, dtype: int64, device: itmLogits.device), zeros(2L * size, dtype: int64, device: itmLogits.device)]);
+        var lossItm = nn.functional.cross_entropy(itmLogits, itmLabels);
+
+        // ---- LM: the image-grounded causal decoder predicts each caption token after [DEC].
+        var decoderIds = WithFirstToken(batch.TextIds, _tokens.DecId);                                      // (B, L), [DEC] first
+        var logits = text_decoder.call(decoderIds, batch.TextMask, imageEmbeds);                            // (B, L, V)
+        var lossLm = BlipObjectives.LanguageModelling(logits, decoderIds, batch.TextMask, Config.LabelSmoothing);
+
+        var output = new BlipPretrainOutput(itc.Loss, lossItm, lossLm, imageFeatM, textFeatM);
+        foreach (var tensor in new[] { output.Loss, output.LossItc, output.LossItm, output.LossLm, output.ImageFeatM, output.TextFeatM })
+        {
+            tensor.MoveToOuterDisposeScope();
+        }
+
+        return output;
+    }
+
+    /// <summary>θ_m ← m·θ_m + (1 − m)·θ for every momentum pair (LAVIS <c>_momentum_update</c>); once per optimiser step.</summary>
+    public void MomentumUpdate()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var momentum = Config.Momentum;
+        foreach (var (online, copy) in MomentumParameterPairs())
+        {
+            copy.mul_(momentum).add_(online.mul(1.0 - momentum));
+        }
+    }
+
+    /// <summary>
+    /// Writes the step's momentum features, gathered from every replica in rank order, into the queues at the pointer
+    /// and advances it, wrapping around (LAVIS <c>_dequeue_and_enqueue</c>).
+    /// </summary>
+    public void DequeueAndEnqueue(Tensor imageFeats, Tensor textFeats)
+    {
+        var count = imageFeats.shape[0];
+        if (Config.QueueSize % count != 0)
+        {
+            throw new InvalidOperationException(
+                $"{count} features per step do not divide queue_size {Config.QueueSize}; the global batch must divide the queue");
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var pointer = queue_ptr.item<long>();
+        image_queue.narrow(1, pointer, count).copy_(imageFeats.t());
+        text_queue.narrow(1, pointer, count).copy_(textFeats.t());
+        queue_ptr.fill_((pointer + count) % Config.QueueSize);
+    }
+
+    /// <summary>Image tokens (B, 1 + P, Dv) and the normalised ITC image feature (B, E).</summary>
+    public (Tensor Embeds, Tensor Feature) EncodeImage(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var embeds = visual_encoder.call(images);
+        var feature = nn.functional.normalize(vision_proj.call(embeds.select(1, 0)), dim: -1);
+        return (embeds.MoveToOuterDisposeScope(), feature.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The unimodal text encoder's normalised ITC feature (B, E) of captions [CLS] … [SEP].</summary>
+    public Tensor EncodeText(Tensor textIds, Tensor textMask)
+    {
+        using var scope = NewDisposeScope();
+        var embeds = text_encoder.call(textIds, textMask, null);
+        return nn.functional.normalize(text_proj.call(embeds.select(1, 0)), dim: -1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>ITM logit of "match" (B) for captions (with [CLS], replaced here by [ENC]) against image tokens.</summary>
+    public Tensor MatchScore(Tensor textIds, Tensor textMask, Tensor imageEmbeds)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = text_encoder.call(WithFirstToken(textIds, _tokens.EncId), textMask, imageEmbeds);
+        return itm_head.call(hidden.select(1, 0)).select(1, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Image-grounded decoder logits (B, L, V) for ids whose first token is replaced by [DEC].</summary>
+    public Tensor DecoderLogits(Tensor textIds, Tensor textMask, Tensor imageEmbeds) =>
+        text_decoder.call(WithFirstToken(textIds, _tokens.DecId), textMask, imageEmbeds);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _randomness.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private static Tensor WithFirstToken(Tensor ids, long token)
+    {
+        var replaced = ids.clone();
+        replaced.select(1, 0).fill_(token);
+        return replaced;
+    }
+
+    private void CopyMomentumParameters()
+    {
+        using var noGrad = no_grad();
+        foreach (var (online, copy) in MomentumParameterPairs())
+        {
+            copy.copy_(online);
+            copy.requires_grad = false;
+        }
+    }
+}

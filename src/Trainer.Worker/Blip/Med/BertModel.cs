@@ -1,0 +1,101 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Trainer.Worker.Blip.Med;
+
+/// <summary>
+/// The MED text transformer (LAVIS <c>BertModel</c> without pooler; <c>text_encoder</c>, and <c>text_decoder.bert</c>).
+/// Its three modes: unimodal text encoder (no image embeddings; ITC), image-grounded encoder (image embeddings, first
+/// token [ENC]; ITM) and, for an instance built as a decoder, image-grounded causal decoder (first token [DEC]; LM).
+/// Arguments: token ids (B, L), attention mask (B, L) of ones and zeros, image embeddings (B, S, Dv) or null.
+/// </summary>
+public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
+{
+    private readonly BertEmbeddings embeddings;
+    private readonly BertEncoder encoder;
+    private readonly bool _isDecoder;
+
+    /// <summary>An encoder with parameters of its own.</summary>
+    public BertModel(MedConfig config, Generator initGenerator, Generator dropoutGenerator)
+        : base(nameof(BertModel))
+    {
+        embeddings = new BertEmbeddings(config, initGenerator, dropoutGenerator);
+        encoder = new BertEncoder(config, initGenerator, dropoutGenerator);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// A causal decoder sharing everything but its self-attention layers with <paramref name="shareWith"/>: the
+    /// embeddings, every cross-attention and every feed-forward network are the encoder's own modules.
+    /// </summary>
+    public BertModel(BertModel shareWith, MedConfig config, Generator initGenerator, Generator dropoutGenerator)
+        : base(nameof(BertModel))
+    {
+        _isDecoder = true;
+        embeddings = shareWith.embeddings;
+        encoder = new BertEncoder(shareWith.encoder, config, initGenerator, dropoutGenerator);
+        RegisterComponents();
+    }
+
+    /// <summary>The (shared) word embeddings, which the LM head ties its output weights to.</summary>
+    public Parameter WordEmbeddings => embeddings.WordEmbeddings;
+
+    /// <summary>Last hidden states (B, L, D).</summary>
+    public override Tensor forward(Tensor input_ids, Tensor attention_mask, Tensor? encoder_hidden_states)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = embeddings.call(input_ids);                                   // (B, L, D)
+        var mask = ExtendedAttentionMask(attention_mask, _isDecoder, hidden.dtype); // (B, 1, 1 or L, L)
+        return encoder.call(hidden, mask, encoder_hidden_states).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// HuggingFace's <c>get_extended_attention_mask</c>: 0 where a token may attend, −10000 where it may not (padding,
+    /// and for a decoder every later position).
+    /// </summary>
+    public static Tensor ExtendedAttentionMask(Tensor attentionMask, bool causal, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var length = attentionMask.shape[1];
+        var allowed = attentionMask.to_type(dtype).unsqueeze(1).unsqueeze(1);    // (B, 1, 1, L)
+        if (causal)
+        {
+            var lowerTriangle = ones(length, length, dtype: dtype, device: attentionMask.device).tril(); // (L, L)
+            allowed = lowerTriangle.unsqueeze(0).unsqueeze(0) * allowed;       // (B, 1, L, L)
+        }
+
+        return ((1.0 - allowed) * -10000.0).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The stack of layers (LAVIS <c>BertEncoder</c>), named <c>encoder.layer.N</c> in checkpoints.</summary>
+public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor?, Tensor>
+{
+    private readonly ModuleList<BertLayer> layer;
+
+    public BertEncoder(MedConfig config, Generator initGenerator, Generator dropoutGenerator)
+        : base(nameof(BertEncoder))
+    {
+        layer = new ModuleList<BertLayer>([.. Enumerable.Range(0, config.Layers).Select(_ => new BertLayer(config, initGenerator, dropoutGenerator))]);
+        RegisterComponents();
+    }
+
+    public BertEncoder(BertEncoder shareWith, MedConfig config, Generator initGenerator, Generator dropoutGenerator)
+        : base(nameof(BertEncoder))
+    {
+        layer = new ModuleList<BertLayer>([.. shareWith.layer.Select(encoderLayer => new BertLayer(encoderLayer, config, initGenerator, dropoutGenerator))]);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hidden_states, Tensor attention_mask, Tensor? encoder_hidden_states)
+    {
+        using var scope = NewDisposeScope();
+        var x = hidden_states;
+        foreach (var block in layer)
+        {
+            x = block.call(x, attention_mask, encoder_hidden_states);
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Trainer.Worker.Training;
+
+namespace Trainer.Worker.Runners;
+
+/// <summary>Wiring for BLIP stage runners.</summary>
+public static class BlipRunnerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the <c>blip.pretrain</c> runner. It needs an <see cref="IBlipBatchSourceFactory"/> (the data side's), which
+    /// this does not register.
+    /// </summary>
+    public static IServiceCollection AddBlipPretraining(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, BlipPretrainRunner>());
+        return services;
+    }
+}

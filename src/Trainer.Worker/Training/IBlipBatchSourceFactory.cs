@@ -1,0 +1,32 @@
+using Orchestrator.Contracts.Catalog.Options;
+using Trainer.Worker.Blip;
+using Trainer.Worker.Runners;
+
+namespace Trainer.Worker.Training;
+
+/// <summary>
+/// The data side of <c>blip.pretrain</c>: opens a run's datasets (input <c>train</c>, and <c>eval</c> when bound),
+/// tokenises captions and prepares batches in the background. The data side implements it and registers it.
+/// </summary>
+public interface IBlipBatchSourceFactory
+{
+    /// <summary>
+    /// Opens the run's data as <paramref name="replicas"/> shards of <c>batch_size / replicas</c> pairs per batch, each
+    /// epoch shuffled from <see cref="TrainingOptions.Seed"/> and the epoch alone (so that a resumed run reads the same
+    /// batches), with the tokenizer's special ids and vocabulary size.
+    /// </summary>
+    Task<BlipRunData> OpenAsync(StageRunContext context, BlipPretrainOptions options, int replicas, CancellationToken cancellationToken);
+}
+
+/// <summary>A run's opened data; disposing it stops any background preparation.</summary>
+/// <param name="Tokens">The tokenizer's special ids.</param>
+/// <param name="VocabSize">The tokenizer's vocabulary size: the word-embedding rows.</param>
+/// <param name="Shards">One batch source per replica.</param>
+/// <param name="Eval">Held-out pairs for retrieval evaluation (their <c>ImageIds</c> say which captions belong to which image), or null.</param>
+public sealed record BlipRunData(BlipSpecialTokens Tokens, int VocabSize, IReadOnlyList<IBlipBatchSource> Shards, IBlipBatchSource? Eval) : IAsyncDisposable
+{
+    /// <summary>Releases the data side's resources (background workers, open files).</summary>
+    public Func<ValueTask>? Release { get; init; }
+
+    public ValueTask DisposeAsync() => Release?.Invoke() ?? ValueTask.CompletedTask;
+}

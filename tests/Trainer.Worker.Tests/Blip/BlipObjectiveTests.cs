@@ -1,0 +1,164 @@
+using Trainer.Worker.Blip;
+using static TorchSharp.torch;
+
+namespace Trainer.Worker.Tests.Blip;
+
+public sealed class BlipObjectiveTests
+{
+    [Fact]
+    public void Itc_loss_equals_a_hand_computation()
+    {
+        using var scope = NewDisposeScope();
+        // Two pairs, 2-d features, a queue of two; every vector is unit length.
+        var s = Math.Sqrt(0.5);
+        double[][] image = [[1, 0], [0, 1]];
+        double[][] text = [[s, s], [0, 1]];
+        double[][] imageM = [[1, 0], [s, s]];
+        double[][] textM = [[1, 0], [0, 1]];
+        double[][] imageQueue = [[-1, 0], [0, -1]]; // columns are features: (-1, 0) and (0, -1)
+        double[][] textQueue = [[0, 1], [1, 0]];    // (0, 1) and (1, 0)
+        const double temperature = 0.5;
+        const double alpha = 0.4;
+
+        var result = BlipObjectives.Contrastive(
+            Tensor(image), Tensor(text), Tensor(imageM), Tensor(textM), Tensor(imageQueue), Tensor(textQueue),
+            tensor(temperature, float64), alpha);
+
+        // By hand: columns of the "all" matrices are the batch's momentum features, then the queue's columns.
+        double[][] textAll = [textM[0], textM[1], [textQueue[0][0], textQueue[1][0]], [textQueue[0][1], textQueue[1][1]]];
+        double[][] imageAll = [imageM[0], imageM[1], [imageQueue[0][0], imageQueue[1][0]], [imageQueue[0][1], imageQueue[1][1]]];
+        var lossI2T = SoftCrossEntropy(image, imageM, textAll, temperature, alpha);
+        var lossT2I = SoftCrossEntropy(text, textM, imageAll, temperature, alpha);
+        var expected = (lossI2T + lossT2I) / 2;
+
+        Assert.Equal(expected, result.Loss.item<double>(), 12);
+        Assert.Equal([2L, 4], result.SimI2T.shape);
+    }
+
+    [Fact]
+    public void Hard_negatives_are_never_a_pair_of_the_same_image()
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(3);
+        long[] imageIds = [10, 10, 11, 12, 12, 12, 13, 14];
+        // Similarities that favour the positives strongly, so a careless sampler would pick them.
+        var similarity = eye(8) * 50 + 0.1 * randn([8, 8], generator: generator);
+        var counts = new int[8, 8];
+        for (var draw = 0; draw < 200; draw++)
+        {
+            var (negativeImage, negativeText) = BlipObjectives.SampleHardNegatives(similarity, similarity.t(), imageIds, generator);
+            var images = negativeImage.data<long>().ToArray();
+            var texts = negativeText.data<long>().ToArray();
+            for (var row = 0; row < 8; row++)
+            {
+                Assert.NotEqual(imageIds[row], imageIds[images[row]]);
+                Assert.NotEqual(imageIds[row], imageIds[texts[row]]);
+                counts[row, images[row]]++;
+            }
+        }
+
+        // Every other image is possible: row 0's candidates are pairs 2 … 7.
+        Assert.All(Enumerable.Range(2, 6), column => Assert.True(counts[0, column] > 0));
+    }
+
+    [Fact]
+    public void A_batch_of_one_image_is_refused_with_a_clear_error()
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(3);
+        var similarity = randn([3, 3], generator: generator);
+
+        var error = Assert.Throws<InvalidOperationException>(() => BlipObjectives.SampleHardNegatives(similarity, similarity, [7, 7, 7], generator));
+        Assert.Contains("at least two distinct images", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Momentum_update_moves_each_copy_by_one_minus_m_towards_its_online_parameter()
+    {
+        using var model = TinyBlip.Model();
+        using var scope = NewDisposeScope();
+        var pairs = model.MomentumParameterPairs().ToList();
+        Assert.NotEmpty(pairs);
+        Assert.All(pairs, pair => Assert.True(pair.Online.equal(pair.Momentum).all().item<bool>()));
+        using (no_grad())
+        {
+            foreach (var (online, _) in pairs)
+            {
+                online.add_(0.5);
+            }
+        }
+
+        var before = pairs.Select(pair => (Online: pair.Online.detach().to_type(float64), Momentum: pair.Momentum.detach().to_type(float64))).ToList();
+        model.MomentumUpdate();
+
+        var m = model.Config.Momentum;
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            var expected = before[i].Momentum * m + before[i].Online * (1 - m);
+            Assert.True(pairs[i].Momentum.to_type(float64).allclose(expected, rtol: 0, atol: 1e-6), $"pair {i}");
+            Assert.False(pairs[i].Momentum.requires_grad);
+        }
+    }
+
+    [Fact]
+    public void Queue_enqueues_at_the_pointer_and_wraps_around()
+    {
+        using var model = TinyBlip.Model(queueSize: 8);
+        using var scope = NewDisposeScope();
+        Tensor Features(float value) => full([4, 16], value);
+
+        model.DequeueAndEnqueue(Features(1), Features(-1));
+        Assert.Equal(4, model.QueuePointer);
+        model.DequeueAndEnqueue(Features(2), Features(-2));
+        Assert.Equal(0, model.QueuePointer);
+        model.DequeueAndEnqueue(Features(3), Features(-3));
+
+        Assert.Equal(4, model.QueuePointer);
+        var (image, text) = model.Queues;
+        Assert.True(image.narrow(1, 0, 4).eq(3).all().item<bool>());
+        Assert.True(image.narrow(1, 4, 4).eq(2).all().item<bool>());
+        Assert.True(text.narrow(1, 0, 4).eq(-3).all().item<bool>());
+        Assert.Throws<InvalidOperationException>(() => model.DequeueAndEnqueue(full([3, 16], 0f), full([3, 16], 0f)));
+    }
+
+    [Fact]
+    public void Temperature_is_clamped_into_its_range_before_each_forward()
+    {
+        using var model = TinyBlip.Model();
+        using var data = TinyBlip.Data();
+        using var scope = NewDisposeScope();
+        using var batch = data.Batch(size: 4, index: 0);
+        using (no_grad())
+        {
+            model.Temperature.fill_(2.0);
+        }
+
+        model.call(batch, 0.4);
+
+        Assert.Equal(0.5, model.Temperature.item<float>(), 6);
+    }
+
+    private static Tensor Tensor(double[][] rows) =>
+        tensor(rows.SelectMany(row => row).ToArray(), rows.Length, rows[0].Length);
+
+    private static double SoftCrossEntropy(double[][] queries, double[][] momentumQueries, double[][] keys, double temperature, double alpha)
+    {
+        var total = 0.0;
+        for (var row = 0; row < queries.Length; row++)
+        {
+            var logits = keys.Select(key => Dot(queries[row], key) / temperature).ToArray();
+            var momentumLogits = keys.Select(key => Dot(momentumQueries[row], key) / temperature).ToArray();
+            var logNormaliser = Math.Log(logits.Sum(Math.Exp));
+            var momentumNormaliser = momentumLogits.Sum(Math.Exp);
+            for (var column = 0; column < keys.Length; column++)
+            {
+                var target = alpha * Math.Exp(momentumLogits[column]) / momentumNormaliser + (1 - alpha) * (column == row ? 1 : 0);
+                total -= target * (logits[column] - logNormaliser);
+            }
+        }
+
+        return total / queries.Length;
+    }
+
+    private static double Dot(double[] a, double[] b) => a.Zip(b, (x, y) => x * y).Sum();
+}

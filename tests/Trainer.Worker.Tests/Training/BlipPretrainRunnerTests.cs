@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Contracts.Catalog;
+using Orchestrator.Contracts.Catalog.Options;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Agent;
+using Trainer.Worker.Bench;
+using Trainer.Worker.Blip;
+using Trainer.Worker.Runners;
+using Trainer.Worker.Tests.Agent;
+using Trainer.Worker.Tests.Blip;
+using Trainer.Worker.Training;
+
+namespace Trainer.Worker.Tests.Training;
+
+public sealed class BlipPretrainRunnerTests : IDisposable
+{
+    private const string OptionsJson = """
+        {"image_size":16,"patch_size":8,"vision_width":32,"vision_depth":1,"vision_heads":2,"text_width":32,"text_layers":1,
+         "text_heads":2,"embed_dim":16,"max_text_length":8,"epochs":1,"batch_size":4,"queue_size":16,"checkpoint_every_steps":2,
+         "warmup_steps":1,"eval_top_k":4}
+        """;
+
+    private readonly string _root = Directory.CreateTempSubdirectory("blip-runner-").FullName;
+    private readonly ConcurrentQueue<object> _published = new();
+    private readonly TempFolderArtifactStore _store;
+
+    public BlipPretrainRunnerTests() => _store = new TempFolderArtifactStore(Path.Combine(_root, "store"), TimeProvider.System);
+
+    [Fact]
+    public async Task A_run_reports_progress_saves_checkpoints_evaluates_and_commits_the_weights_and_a_resumed_run_ends_identical()
+    {
+        var runner = new BlipPretrainRunner(new SyntheticData());
+
+        var result = await runner.RunAsync(Context("run-1", resumeFrom: null), CancellationToken.None);
+
+        var progress = _published.OfType<StageRunProgressed>().ToList();
+        Assert.Equal([1L, 2L, 3L, 4L], progress.Select(report => report.Step));
+        Assert.All(progress, report => Assert.Contains("loss_itc", report.Metrics.Keys));
+        var saved = _published.OfType<CheckpointSaved>().Select(report => report.Step).ToList();
+        Assert.Equal([2L, 4L], saved);
+        Assert.InRange(result.Metrics["eval_i2t_r10"], 0.0, 1.0);
+        var output = await _store.FetchAsync(result.Outputs["checkpoint"]);
+        Assert.Equal(
+            [BlipCheckpointFiles.Weights, BlipCheckpointFiles.State],
+            Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal("checkpoint.blip", result.Outputs["checkpoint"].Type);
+
+        // A retry from the step-2 checkpoint finishes with exactly the same weights.
+        var checkpoint = _published.OfType<CheckpointSaved>().First(report => report.Step == 2).Checkpoint;
+        var resumed = await runner.RunAsync(Context("run-2", resumeFrom: checkpoint), CancellationToken.None);
+
+        var resumedOutput = await _store.FetchAsync(resumed.Outputs["checkpoint"]);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, BlipCheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, BlipCheckpointFiles.Weights)));
+        Assert.Equal(result.Metrics["loss"], resumed.Metrics["loss"]);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private StageRunContext Context(string runId, ArtifactReference? resumeFrom)
+    {
+        var kind = StageKindCatalog.Find("blip.pretrain")!;
+        var run = new StartStageRun
+        {
+            RunId = runId,
+            Attempt = 1,
+            ExperimentId = "exp-1",
+            StageId = "pretrain",
+            Kind = kind.Name,
+            OptionsJson = OptionsJson,
+            Inputs = new Dictionary<string, IReadOnlyList<ArtifactReference>>(),
+            ResumeFrom = resumeFrom,
+            WorldSize = 1,
+            Rank = 0,
+            Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = runId },
+        };
+        var publisher = new ReportPublisher(
+            (message, _, _) =>
+            {
+                _published.Enqueue(message);
+                return Task.CompletedTask;
+            },
+            TimeProvider.System, NullLogger<ReportPublisher>.Instance, new ReportPublisherOptions());
+        var work = Directory.CreateDirectory(Path.Combine(_root, "work", runId)).FullName;
+        return new StageRunContext(
+            run, kind, OptionsBinder.Read<BlipPretrainOptions>(kind, OptionsJson), "cpu", work, _store, publisher,
+            TimeProvider.System, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
+    }
+
+    /// <summary>Stands in for the data side: synthetic pairs shaped by the run's options.</summary>
+    private sealed class SyntheticData : IBlipBatchSourceFactory
+    {
+        public Task<BlipRunData> OpenAsync(StageRunContext context, BlipPretrainOptions options, int replicas, CancellationToken cancellationToken)
+        {
+            var config = BlipModelConfig.From(options, TinyBlip.VocabSize, TinyBlip.Tokens.PadId);
+            var batches = new SyntheticPretrainBatches(config, TinyBlip.Tokens, classes: 6, options.MaxTextLength, options.Seed);
+            var size = options.BatchSize / replicas;
+            IBlipBatchSource[] shards = [.. Enumerable.Range(0, replicas).Select(rank =>
+                new InMemoryBlipBatchSource(size, 4, (epoch, index) => batches.Batch(size, rank * 1000 + epoch * 100 + index)))];
+            var eval = new InMemoryBlipBatchSource(4, 2, (_, index) => batches.Batch(4, 50_000 + index));
+            return Task.FromResult(new BlipRunData(TinyBlip.Tokens, TinyBlip.VocabSize, shards, eval)
+            {
+                Release = () =>
+                {
+                    batches.Dispose();
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+    }
+}
