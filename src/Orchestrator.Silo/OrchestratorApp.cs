@@ -20,6 +20,9 @@ public static class OrchestratorApp
     public static WebApplication Build(string[] args, bool standalone, bool logsToStandardError = false)
     {
         var builder = WebApplication.CreateBuilder(args);
+
+        // Orleans runs every grain placement through a Polly pipeline that logs each attempt at Information.
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
         if (logsToStandardError)
         {
             builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);

@@ -6,7 +6,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Consumers;
+using Trainer.Worker.Data;
 using Trainer.Worker.Runners;
+using Trainer.Worker.Training;
 
 namespace Trainer.Worker;
 
@@ -44,6 +46,8 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddSingleton<StageRunnerRegistry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, SyntheticDatasetRunner>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, DatasetImportRunner>());
+        services.TryAddSingleton<IBlipBatchSourceFactory, BlipBatchSourceFactory>();
+        services.AddBlipPretraining();
         services.TryAddSingleton<ReportPublisher>();
         services.TryAddSingleton<BusReadiness>();
         services.AddBusObserver(provider => provider.GetRequiredService<BusReadiness>());

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Blip;
+using Trainer.Worker.Data;
 using Trainer.Worker.Training;
 
 namespace Trainer.Worker.Runners;
@@ -68,8 +69,13 @@ public sealed class BlipPretrainRunner(IBlipBatchSourceFactory data) : IStageRun
 
         var output = Path.Combine(context.WorkDirectory, "output");
         trainer.SaveCheckpoint(output, metrics);
-        // Downstream stages need the weights and the state (shapes, tokens), not the optimiser's moments.
+        // Downstream stages need the weights, the state (shapes, tokens) and the vocabulary, not the optimiser's moments.
         File.Delete(Path.Combine(output, BlipCheckpointFiles.Optimizer));
+        if (opened.Vocabulary.Count > 0)
+        {
+            BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), opened.Vocabulary);
+        }
+
         var checkpoint = await context.CommitOutputAsync("checkpoint", output, metrics, cancellationToken);
         return new StageRunResult
         {

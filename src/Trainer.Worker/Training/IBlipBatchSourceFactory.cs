@@ -25,6 +25,9 @@ public interface IBlipBatchSourceFactory
 /// <param name="Eval">Held-out pairs for retrieval evaluation (their <c>ImageIds</c> say which captions belong to which image), or null.</param>
 public sealed record BlipRunData(BlipSpecialTokens Tokens, int VocabSize, IReadOnlyList<IBlipBatchSource> Shards, IBlipBatchSource? Eval) : IAsyncDisposable
 {
+    /// <summary>The tokenizer's vocabulary, one token a line as in <c>vocab.txt</c>; written beside the weights so later stages read token ids the same way.</summary>
+    public IReadOnlyList<string> Vocabulary { get; init; } = [];
+
     /// <summary>Releases the data side's resources (background workers, open files).</summary>
     public Func<ValueTask>? Release { get; init; }
 

@@ -1,0 +1,90 @@
+using Orchestrator.Contracts.Catalog.Options;
+using Trainer.Worker.Blip;
+using Trainer.Worker.Runners;
+using Trainer.Worker.Training;
+
+namespace Trainer.Worker.Data;
+
+/// <summary>
+/// Opens <c>blip.pretrain</c>'s data: the <c>train</c> datasets concatenated, <c>eval</c> when bound, one
+/// tokenizer for both (the <c>init</c> checkpoint's vocabulary when it has one, so token ids keep their
+/// meaning; otherwise the datasets'), and one background loader per replica.
+/// </summary>
+public sealed class BlipBatchSourceFactory : IBlipBatchSourceFactory
+{
+    public async Task<BlipRunData> OpenAsync(StageRunContext context, BlipPretrainOptions options, int replicas, CancellationToken cancellationToken)
+    {
+        if (options.BatchSize % replicas != 0)
+        {
+            throw new InvalidOperationException($"batch_size {options.BatchSize} must be a multiple of the {replicas} replicas training it");
+        }
+
+        var train = await context.FetchInputAsync("train", cancellationToken);
+        var eval = await context.FetchInputAsync("eval", cancellationToken);
+        var init = await context.FetchInputAsync("init", cancellationToken);
+        var trainSet = BlipDataset.Open([.. train.Select(artifact => BlipDatasetSource.Folder(artifact.Directory))], options.OnBadData);
+        BlipDataset? evalSet = null;
+        try
+        {
+            evalSet = eval.Count > 0 ? BlipDataset.Open([.. eval.Select(artifact => BlipDatasetSource.Folder(artifact.Directory))], options.OnBadData) : null;
+            var initVocabulary = init.Select(artifact => Path.Combine(artifact.Directory, BlipVocabulary.FileName)).FirstOrDefault(File.Exists);
+            var vocabulary = initVocabulary is not null
+                ? File.ReadAllLines(initVocabulary)
+                : BlipVocabulary.ForDatasets([.. train.Select(artifact => artifact.Directory)], trainSet.Samples.Select(sample => sample.Caption));
+            var tokenizer = BlipTokenizer.FromTokens(vocabulary);
+            var shardOptions = new BlipPretrainOptions { BatchSize = options.BatchSize / replicas };
+            CopyShape(options, shardOptions);
+            var shards = Enumerable.Range(0, replicas)
+                .Select(rank => (IBlipBatchSource)new LoaderSource(BlipDataLoader.ForTraining(trainSet, tokenizer, shardOptions, rank, replicas)))
+                .ToList();
+            var evalSource = evalSet is null ? null : new LoaderSource(BlipDataLoader.ForEvaluation(evalSet, tokenizer, options));
+            var opened = (Train: trainSet, Eval: evalSet);
+            return new BlipRunData(
+                new BlipSpecialTokens(tokenizer.PadId, tokenizer.ClsId, tokenizer.SepId, tokenizer.EncId, tokenizer.DecId, tokenizer.MaskId, tokenizer.UnkId),
+                tokenizer.VocabSize,
+                shards,
+                evalSource)
+            {
+                Vocabulary = vocabulary,
+                Release = () =>
+                {
+                    opened.Train.Dispose();
+                    opened.Eval?.Dispose();
+                    return ValueTask.CompletedTask;
+                },
+            };
+        }
+        catch
+        {
+            trainSet.Dispose();
+            evalSet?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Everything but the batch size, which each replica takes its share of.</summary>
+    private static void CopyShape(BlipPretrainOptions from, BlipPretrainOptions to)
+    {
+        foreach (var property in typeof(BlipPretrainOptions).GetProperties().Where(p => p.CanWrite && p.Name != nameof(BlipPretrainOptions.BatchSize)))
+        {
+            property.SetValue(to, property.GetValue(from));
+        }
+    }
+
+    /// <summary>A loader's batches as the trainer takes them; the tensors move to the pretraining batch, which the trainer disposes.</summary>
+    private sealed class LoaderSource(BlipDataLoader loader) : IBlipBatchSource
+    {
+        public int BatchSize => (int)loader.Sampler.BatchIndices(0, 0).Length;
+
+        public long BatchesPerEpoch => loader.BatchesPerEpoch;
+
+        public async IAsyncEnumerable<BlipPretrainBatch> ReadEpochAsync(
+            int epoch, long start, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await foreach (var batch in loader.ReadEpochAsync(epoch, (int)start, cancellationToken))
+            {
+                yield return new BlipPretrainBatch(batch.Images, batch.TextIds, batch.TextMask, batch.ImageIds);
+            }
+        }
+    }
+}
