@@ -8,7 +8,8 @@ namespace Orchestrator.Silo.Tests.EndToEnd;
 [Collection(EndToEndCollection.Name)]
 public sealed class BrokerRestartTests(ITestOutputHelper output)
 {
-    private const int PretrainSteps = 40;
+    /// <summary>Six seconds of steps: enough that the run is still going while the broker is down.</summary>
+    private const int PretrainSteps = 60;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
     [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
