@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Azure.Storage.Blobs;
 using Xunit.Abstractions;
 
@@ -126,6 +127,22 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
         return Track(ChildProcess.Start(workerId, BuiltHosts.Worker, arguments));
     }
 
+    /// <summary>File <paramref name="file"/> of the artifact whose manifest blob is at <paramref name="manifestUri"/>.</summary>
+    public BlobClient ArtifactFile(string manifestUri, string file)
+    {
+        var containerUri = Container.Uri.AbsoluteUri + "/";
+        Assert.StartsWith(containerUri, manifestUri, StringComparison.Ordinal);
+        Assert.EndsWith("/manifest.json", manifestUri, StringComparison.Ordinal);
+        return Container.GetBlobClient(manifestUri[containerUri.Length..^"manifest.json".Length] + file);
+    }
+
+    /// <summary>The result file a test runner wrote into each output it committed.</summary>
+    public async Task<JsonElement> ReadRunnerResultAsync(string manifestUri)
+    {
+        var content = await ArtifactFile(manifestUri, "result.json").DownloadContentAsync();
+        return JsonDocument.Parse(content.Value.Content.ToString()).RootElement;
+    }
+
     /// <summary>Notes a test step in the output, with the time since the test started.</summary>
     public void Log(string message) => _output.WriteLine($"{_clock.Elapsed.TotalSeconds,7:0.000} [test] {message}");
 
@@ -158,9 +175,27 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
         }
 
         _clients.ForEach(client => client.Dispose());
-        await Container.DeleteIfExistsAsync();
-        await RabbitMqControl.RunAsync("delete_vhost", Id);
-        Directory.Delete(_root, recursive: true);
+
+        // Best effort: a failure here must not hide the test's own failure (say, a broker left stopped).
+        await CleanUpAsync("the blob container", () => Container.DeleteIfExistsAsync());
+        await CleanUpAsync("the vhost", () => RabbitMqControl.RunAsync("delete_vhost", Id));
+        await CleanUpAsync("the local folders", () =>
+        {
+            Directory.Delete(_root, recursive: true);
+            return Task.CompletedTask;
+        });
+    }
+
+    private async Task CleanUpAsync(string what, Func<Task> cleanUp)
+    {
+        try
+        {
+            await cleanUp();
+        }
+        catch (Exception exception)
+        {
+            Log($"could not remove {what} of {Id}: {exception.Message}");
+        }
     }
 
     private ChildProcess Track(ChildProcess process)

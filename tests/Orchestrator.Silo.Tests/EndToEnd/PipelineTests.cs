@@ -43,7 +43,7 @@ public sealed class PipelineTests(ITestOutputHelper output)
         Assert.Equal(5, pretrain.LastCheckpoint?.Step);
 
         // The pretrain run fetched the dataset from the container: its output says what it read.
-        var result = await ReadResultAsync(e2e, pretrain.Outputs["checkpoint"].Uri);
+        var result = await e2e.ReadRunnerResultAsync(pretrain.Outputs["checkpoint"].Uri);
         Assert.Equal(1, result.GetProperty("inputFiles").GetProperty("train").GetInt32());
 
         var lineage = await api.LineageAsync(id);
@@ -113,13 +113,5 @@ public sealed class PipelineTests(ITestOutputHelper output)
         {
             await bus.StopAsync(TimeSpan.FromSeconds(30));
         }
-    }
-
-    /// <summary>The result file a test runner wrote into the artifact whose manifest is at <paramref name="manifestUri"/>.</summary>
-    private static async Task<JsonElement> ReadResultAsync(EndToEndEnvironment e2e, string manifestUri)
-    {
-        var prefix = manifestUri[(e2e.Container.Uri.AbsoluteUri.Length + 1)..^"manifest.json".Length];
-        var content = await e2e.Container.GetBlobClient(prefix + "result.json").DownloadContentAsync();
-        return JsonDocument.Parse(content.Value.Content.ToString()).RootElement;
     }
 }

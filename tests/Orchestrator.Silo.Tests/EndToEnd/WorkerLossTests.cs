@@ -49,6 +49,12 @@ public sealed class WorkerLossTests(ITestOutputHelper output)
         Assert.Equal(PretrainSteps - checkpointStep, resumed.Metrics["executed_steps"]);
         Assert.True(resumed.Metrics["executed_steps"] < PretrainSteps);
         Assert.Equal(Dags.ValueAfter(PretrainSteps), resumed.Metrics["value"]);
+
+        // What the runner wrote into its output says the same.
+        var result = await e2e.ReadRunnerResultAsync(Pretrain(ended).Outputs["checkpoint"].Uri);
+        Assert.Equal(resumed.RunId, result.GetProperty("runId").GetString());
+        Assert.Equal(checkpointStep, result.GetProperty("resumedFromStep").GetInt64());
+        Assert.Equal(PretrainSteps - checkpointStep, result.GetProperty("executedSteps").GetInt64());
         e2e.Passed();
     }
 
@@ -90,8 +96,7 @@ public sealed class WorkerLossTests(ITestOutputHelper output)
     /// <summary>Overwrites one file of the artifact whose manifest is at <paramref name="manifestUri"/> with one byte changed.</summary>
     private static async Task FlipByteAsync(EndToEndEnvironment e2e, string manifestUri, string file)
     {
-        var prefix = manifestUri[(e2e.Container.Uri.AbsoluteUri.Length + 1)..^"manifest.json".Length];
-        var blob = e2e.Container.GetBlobClient(prefix + file);
+        var blob = e2e.ArtifactFile(manifestUri, file);
         var bytes = (await blob.DownloadContentAsync()).Value.Content.ToArray();
         bytes[0] ^= 0x01;
         await blob.UploadAsync(BinaryData.FromBytes(bytes), overwrite: true);
