@@ -10,9 +10,10 @@ namespace Trainer.Worker.Runners;
 
 /// <summary>
 /// What a stage runner gets for one run: the assignment, its bound options, its inputs (fetched on first use),
-/// the checkpoint to resume from (verified, falling back to an older one when it is corrupt), a private work folder,
-/// and the means to report progress, save checkpoints and commit outputs. Reports and checkpoint commits use the run's report token rather than the runner's
-/// cancellation token, so a cancelled run can still save its state on the way out (until the drain timeout).
+/// the checkpoint to resume from (verified, falling back to an older one when it is corrupt), a private work
+/// folder, and the means to report progress, save checkpoints and commit outputs. Reports and checkpoint commits
+/// use the run's report token rather than the runner's cancellation token, so a cancelled run can still save its
+/// state on the way out (until the drain timeout).
 /// </summary>
 public sealed class StageRunContext
 {
