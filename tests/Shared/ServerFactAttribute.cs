@@ -11,11 +11,17 @@ public sealed class ServerFactAttribute : FactAttribute
 {
     public ServerFactAttribute(params string[] variables)
     {
-        var missing = variables.Where(variable => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable))).ToList();
-        if (missing.Count > 0 && !TestServers.Required)
-        {
-            Skip = $"needs {string.Join(", ", missing)}: run ./scripts/test.sh, which starts the servers";
-        }
+        Skip = TestServers.SkipReason(variables);
+    }
+}
+
+/// <summary>A <see cref="ServerFactAttribute"/> with data: skipped, or run, on the same terms.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ServerTheoryAttribute : TheoryAttribute
+{
+    public ServerTheoryAttribute(params string[] variables)
+    {
+        Skip = TestServers.SkipReason(variables);
     }
 }
 
@@ -29,6 +35,15 @@ public static class TestServers
     public const string Prometheus = "ORCH_TEST_PROMETHEUS";
 
     public static bool Required => Environment.GetEnvironmentVariable("ORCH_REQUIRE_SERVERS") == "1";
+
+    /// <summary>Why a test that needs <paramref name="variables"/> is skipped here, or null when it runs.</summary>
+    public static string? SkipReason(string[] variables)
+    {
+        var missing = variables.Where(variable => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable))).ToList();
+        return missing.Count > 0 && !Required
+            ? $"needs {string.Join(", ", missing)}: run ./scripts/test.sh, which starts the servers"
+            : null;
+    }
 
     /// <summary>The variable's value, or a failure that says how to get it.</summary>
     public static string Get(string variable) =>

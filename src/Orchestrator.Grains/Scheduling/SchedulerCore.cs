@@ -84,6 +84,7 @@ public sealed class SchedulerCore(SchedulerState state)
         foreach (var workerId in assignment.WorkerIds)
         {
             State.UsedSlots[workerId] -= assignment.Run.Resources.Slots;
+            State.MissingSince.Remove((runId, workerId));
         }
 
         return assignment;
@@ -147,16 +148,30 @@ public sealed class SchedulerCore(SchedulerState state)
     }
 
     /// <summary>
-    /// Runs the scheduler placed on a worker that its heartbeat no longer lists (the worker restarted, or
-    /// never received the run) are lost too, once they have had <paramref name="grace"/> to show up.
+    /// Runs the scheduler placed on a worker that its heartbeats have left out for longer than
+    /// <paramref name="grace"/> are lost too: the worker restarted, or never received the run. The grace counts
+    /// from the first heartbeat that left the run out, not from the assignment: a worker drops a run from its
+    /// heartbeats as soon as it has published the run's final report, and that report travels on another queue,
+    /// so it may arrive after the heartbeat; after a silo restart, a long backlog of both arrives at once.
     /// </summary>
-    public List<LostRun> Reconcile(string workerId, IReadOnlyCollection<string> activeRunIds, DateTimeOffset now, TimeSpan grace) =>
-        [.. State.Running.Values
-            .Where(assignment => assignment.WorkerIds.Contains(workerId)
-                && !activeRunIds.Contains(assignment.Run.RunId)
-                && now - assignment.AssignedAt > grace)
-            .ToList()
-            .Select(assignment => new LostRun(Release(assignment.Run.RunId)!, workerId))];
+    public List<LostRun> Reconcile(string workerId, IReadOnlyCollection<string> activeRunIds, DateTimeOffset now, TimeSpan grace)
+    {
+        var lost = new List<LostRun>();
+        foreach (var assignment in State.Running.Values.Where(assignment => assignment.WorkerIds.Contains(workerId)).ToList())
+        {
+            var key = (assignment.Run.RunId, workerId);
+            if (activeRunIds.Contains(assignment.Run.RunId))
+            {
+                State.MissingSince.Remove(key);
+            }
+            else if (!State.MissingSince.TryAdd(key, now) && now - State.MissingSince[key] > grace)
+            {
+                lost.Add(new LostRun(Release(assignment.Run.RunId)!, workerId));
+            }
+        }
+
+        return lost;
+    }
 
     public int UsedSlots(string workerId) => State.UsedSlots.GetValueOrDefault(workerId);
 

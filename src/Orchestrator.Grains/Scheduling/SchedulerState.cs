@@ -21,6 +21,12 @@ public sealed class SchedulerState
     /// <summary>Runs out on workers, by run id.</summary>
     public Dictionary<string, RunAssignment> Running { get; } = [];
 
+    /// <summary>
+    /// When a worker's heartbeat first left out a run placed on it (by run and worker); cleared when the worker
+    /// lists the run again or the run is released. The grace before such a run is lost counts from here.
+    /// </summary>
+    public Dictionary<(string RunId, string WorkerId), DateTimeOffset> MissingSince { get; } = [];
+
     public long NextSequence { get; set; }
 }
 

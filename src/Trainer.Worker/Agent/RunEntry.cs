@@ -52,7 +52,8 @@ internal sealed class RunEntry(StartStageRun run, long sequence)
     /// <summary>Cancels <see cref="Abort"/>; armed when the run is asked to stop.</summary>
     public ITimer? AbortTimer { get; set; }
 
-    public ArtifactReference? LastCheckpoint => Context?.LastCheckpoint ?? Run.ResumeFrom;
+    /// <summary>The context's view once the runner has one (it knows what the run saved or actually resumed from), else the given checkpoint.</summary>
+    public ArtifactReference? LastCheckpoint => Context is { } context ? context.LastCheckpoint : Run.ResumeFrom;
 
     /// <summary>True for the one caller that gets to send the run's final report.</summary>
     public bool TryClaimFinalReport() => Interlocked.Exchange(ref _reported, 1) == 0;

@@ -17,6 +17,7 @@ internal sealed class RunExecutor(
     StageRunnerRegistry registry,
     ReportPublisher publisher,
     IArtifactStore store,
+    CheckpointResolver checkpoints,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory)
 {
@@ -62,7 +63,7 @@ internal sealed class RunExecutor(
             Directory.CreateDirectory(workDirectory);
             var device = capacity.Value.Device;
             entry.Context = new StageRunContext(
-                run, kind, bound, device, workDirectory, store, publisher, timeProvider, options.ProgressInterval,
+                run, kind, bound, device, workDirectory, store, checkpoints, publisher, timeProvider, options.ProgressInterval,
                 loggerFactory.CreateLogger(runner.GetType()), entry.Abort.Token);
 
             await publisher.PublishAsync(new StageRunStarted

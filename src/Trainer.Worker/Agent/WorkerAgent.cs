@@ -59,7 +59,9 @@ public sealed class WorkerAgent : IHostedLifecycleService
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<WorkerAgent>();
         _capacity = new Lazy<WorkerCapacityInfo>(() => DeviceProbe.Capacity(_options, _logger));
-        _executor = new RunExecutor(_options, _capacity, registry, publisher, store, timeProvider, loggerFactory);
+        // Resuming goes through the resolver, so a corrupt checkpoint falls back to an older one that verifies.
+        var checkpoints = new CheckpointResolver(store, loggerFactory.CreateLogger<CheckpointResolver>());
+        _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, loggerFactory);
     }
 
     public string WorkerId => _options.WorkerId;

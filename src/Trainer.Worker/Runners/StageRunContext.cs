@@ -10,13 +10,15 @@ namespace Trainer.Worker.Runners;
 
 /// <summary>
 /// What a stage runner gets for one run: the assignment, its bound options, its inputs (fetched on first use),
-/// the checkpoint to resume from, a private work folder, and the means to report progress, save checkpoints and
-/// commit outputs. Reports and checkpoint commits use the run's report token rather than the runner's
-/// cancellation token, so a cancelled run can still save its state on the way out (until the drain timeout).
+/// the checkpoint to resume from (verified, falling back to an older one when it is corrupt), a private work
+/// folder, and the means to report progress, save checkpoints and commit outputs. Reports and checkpoint commits
+/// use the run's report token rather than the runner's cancellation token, so a cancelled run can still save its
+/// state on the way out (until the drain timeout).
 /// </summary>
 public sealed class StageRunContext
 {
     private readonly IArtifactStore _store;
+    private readonly CheckpointResolver _checkpoints;
     private readonly ReportPublisher _publisher;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _progressInterval;
@@ -27,6 +29,8 @@ public sealed class StageRunContext
     private Task<LocalArtifact?>? _resume;
     private long? _lastProgressAt;
     private ArtifactReference? _lastSavedCheckpoint;
+    private bool _resumeResolved;
+    private ArtifactReference? _resumedFrom;
 
     internal StageRunContext(
         StartStageRun run,
@@ -35,6 +39,7 @@ public sealed class StageRunContext
         string device,
         string workDirectory,
         IArtifactStore store,
+        CheckpointResolver checkpoints,
         ReportPublisher publisher,
         TimeProvider timeProvider,
         TimeSpan progressInterval,
@@ -49,6 +54,7 @@ public sealed class StageRunContext
         Logger = logger;
         OptionsHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(run.OptionsJson)));
         _store = store;
+        _checkpoints = checkpoints;
         _publisher = publisher;
         _timeProvider = timeProvider;
         _progressInterval = progressInterval;
@@ -76,17 +82,21 @@ public sealed class StageRunContext
     /// <summary>SHA-256 of the resolved options, recorded on every artifact the run commits.</summary>
     public string OptionsHash { get; }
 
-    /// <summary>The checkpoint this attempt resumes from; null starts fresh.</summary>
+    /// <summary>The checkpoint the orchestrator asked this attempt to resume from; null starts fresh.</summary>
     public ArtifactReference? ResumeFrom => Run.ResumeFrom;
 
-    /// <summary>The latest checkpoint: the last one this run saved, else the one it resumed from.</summary>
+    /// <summary>
+    /// The latest checkpoint: the last one this run saved, else the one it resumed from (once
+    /// <see cref="FetchResumeCheckpointAsync"/> has chosen it: an older one when the given one was corrupt, none
+    /// when no checkpoint verified), else the one it was given.
+    /// </summary>
     public ArtifactReference? LastCheckpoint
     {
         get
         {
             lock (_lock)
             {
-                return _lastSavedCheckpoint ?? Run.ResumeFrom;
+                return _lastSavedCheckpoint ?? ResumedFromLocked();
             }
         }
     }
@@ -117,13 +127,17 @@ public sealed class StageRunContext
         return fetch.WaitAsync(cancellationToken);
     }
 
-    /// <summary>The checkpoint to resume from, verified and in a local folder; null when the run starts fresh.</summary>
+    /// <summary>
+    /// The checkpoint to resume from, verified and in a local folder; null when the run starts fresh. When the
+    /// given checkpoint is corrupt or gone, the newest older checkpoint of the stage that verifies is used instead
+    /// (<see cref="CheckpointResolver"/>); when none does, the run starts fresh. The returned manifest says which.
+    /// </summary>
     public Task<LocalArtifact?> FetchResumeCheckpointAsync(CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             _resume ??= Run.ResumeFrom is { } checkpoint
-                ? FetchOneAsync(checkpoint)
+                ? ResolveResumeAsync(checkpoint)
                 : Task.FromResult<LocalArtifact?>(null);
             return _resume.WaitAsync(cancellationToken);
         }
@@ -224,7 +238,7 @@ public sealed class StageRunContext
             RunId = Run.RunId,
             Name = unique,
             OptionsHash = OptionsHash,
-            Parents = [.. Run.Inputs.Values.SelectMany(references => references), .. Run.ResumeFrom is { } resume ? [resume] : Array.Empty<ArtifactReference>()],
+            Parents = [.. Run.Inputs.Values.SelectMany(references => references), .. ResumedFrom() is { } resume ? [resume] : Array.Empty<ArtifactReference>()],
             Metrics = metrics ?? new Dictionary<string, double>(),
         };
     }
@@ -270,5 +284,25 @@ public sealed class StageRunContext
         return fetched;
     }
 
-    private async Task<LocalArtifact?> FetchOneAsync(ArtifactReference reference) => await _store.FetchAsync(reference, _reportToken);
+    private async Task<LocalArtifact?> ResolveResumeAsync(ArtifactReference checkpoint)
+    {
+        var resolved = await _checkpoints.ResolveAsync(Run.ExperimentId, Run.StageId, checkpoint, _reportToken);
+        lock (_lock)
+        {
+            _resumedFrom = resolved?.Manifest.Reference;
+            _resumeResolved = true;
+        }
+
+        return resolved;
+    }
+
+    private ArtifactReference? ResumedFrom()
+    {
+        lock (_lock)
+        {
+            return ResumedFromLocked();
+        }
+    }
+
+    private ArtifactReference? ResumedFromLocked() => _resumeResolved ? _resumedFrom : Run.ResumeFrom;
 }

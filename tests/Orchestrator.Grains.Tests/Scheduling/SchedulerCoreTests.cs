@@ -99,7 +99,7 @@ public sealed class SchedulerCoreTests
     }
 
     [Fact]
-    public void A_run_its_worker_no_longer_reports_is_lost_after_the_grace_period()
+    public void A_run_its_worker_no_longer_reports_is_lost_once_left_out_for_longer_than_the_grace_period()
     {
         _core.Heartbeat("w1", Cpu(slots: 2), T0);
         _core.Enqueue(Run("kept"));
@@ -107,10 +107,54 @@ public sealed class SchedulerCoreTests
         _core.AssignReady(T0);
 
         Assert.Empty(_core.Reconcile("w1", ["kept"], T0.AddSeconds(5), TimeSpan.FromSeconds(30)));
-        var lost = Assert.Single(_core.Reconcile("w1", ["kept"], T0.AddSeconds(31), TimeSpan.FromSeconds(30)));
+        Assert.Empty(_core.Reconcile("w1", ["kept"], T0.AddSeconds(35), TimeSpan.FromSeconds(30)));
+        var lost = Assert.Single(_core.Reconcile("w1", ["kept"], T0.AddSeconds(36), TimeSpan.FromSeconds(30)));
 
         Assert.Equal("forgotten", lost.Assignment.Run.RunId);
         Assert.Equal(["kept"], _core.State.Running.Keys);
+        Assert.Empty(_core.State.MissingSince);
+    }
+
+    [Fact]
+    public void A_long_running_run_that_just_finished_gets_the_grace_period_for_its_final_report()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("r"));
+        _core.AssignReady(T0);
+        Assert.Empty(_core.Reconcile("w1", ["r"], T0.AddHours(2), TimeSpan.FromSeconds(30)));
+
+        // The worker published the final report, then dropped the run from its heartbeats; the report is late.
+        Assert.Empty(_core.Reconcile("w1", [], T0.AddHours(2).AddSeconds(1), TimeSpan.FromSeconds(30)));
+        Assert.Empty(_core.Reconcile("w1", [], T0.AddHours(2).AddSeconds(2), TimeSpan.FromSeconds(30)));
+        Assert.NotNull(_core.Release("r"));
+
+        Assert.Empty(_core.State.Running);
+        Assert.Empty(_core.State.MissingSince);
+    }
+
+    [Fact]
+    public void A_run_adopted_after_a_restart_is_not_lost_at_once_for_an_old_assignment_time()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        var assignment = new RunAssignment { Run = Run("r"), WorkerIds = ["w1"], AssignedAt = T0.AddMinutes(-10) };
+        Assert.True(_core.Adopt(assignment, T0));
+
+        Assert.Empty(_core.Reconcile("w1", [], T0.AddSeconds(1), TimeSpan.FromSeconds(30)));
+        Assert.Single(_core.Reconcile("w1", [], T0.AddSeconds(32), TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void A_run_listed_again_starts_its_grace_period_afresh()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("r"));
+        _core.AssignReady(T0);
+
+        Assert.Empty(_core.Reconcile("w1", [], T0.AddSeconds(5), TimeSpan.FromSeconds(30)));
+        Assert.Empty(_core.Reconcile("w1", ["r"], T0.AddSeconds(10), TimeSpan.FromSeconds(30)));
+        Assert.Empty(_core.Reconcile("w1", [], T0.AddSeconds(20), TimeSpan.FromSeconds(30)));
+        Assert.Empty(_core.Reconcile("w1", [], T0.AddSeconds(50), TimeSpan.FromSeconds(30)));
+        Assert.Single(_core.Reconcile("w1", [], T0.AddSeconds(51), TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

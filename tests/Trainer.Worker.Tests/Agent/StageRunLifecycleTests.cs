@@ -3,6 +3,7 @@ using System.Text;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Tests.Agent;
 
@@ -154,6 +155,74 @@ public sealed class StageRunLifecycleTests
         Assert.Equal(3.0, completed.Metrics["steps"]);
         var output = await worker.Store.FetchAsync(completed.Outputs["web"]);
         Assert.Contains(resumeFrom, output.Manifest.Draft.Parents);
+    }
+
+    [Fact]
+    public async Task A_run_given_a_corrupt_checkpoint_resumes_from_the_previous_good_one()
+    {
+        await using var worker = await WorkerHarness.StartAsync();
+        worker.Script.TotalSteps = 6;
+        var step2 = await CommitCheckpointAsync(worker, "run-0", 2);
+        var step4 = await CommitCheckpointAsync(worker, "run-0", 4);
+        var stepFile = worker.Store.FileOf(step4, CheckpointingRunner.StepFile);
+        await File.WriteAllTextAsync(stepFile, "5");
+
+        await worker.SendAsync(WorkerHarness.Run("run-1", resumeFrom: step4));
+        var completed = await worker.PublishedAsync<StageRunCompleted>(message => message.RunId == "run-1");
+
+        // Resumed after step 2, not after the corrupt step 4 and not from scratch.
+        Assert.Equal([3L, 4L, 5L, 6L], worker.PublishedSoFar<StageRunProgressed>().Select(progress => progress.Step));
+        var output = await worker.Store.FetchAsync(completed.Outputs["web"]);
+        Assert.Contains(step2, output.Manifest.Draft.Parents);
+        Assert.DoesNotContain(step4, output.Manifest.Draft.Parents);
+        var resolverLines = worker.Logs.Lines.Where(line => line.Category == typeof(CheckpointResolver).FullName).Select(line => line.Message).ToList();
+        Assert.Equal(
+            [
+                $"Checkpoint {step4.Uri} (step 4) cannot be resumed from: artifact {step4.Uri} is corrupt: file '{CheckpointingRunner.StepFile}' does not match its SHA-256",
+                $"Resuming from the older checkpoint {step2.Uri} (step 2) instead of {step4.Uri} (step 4)",
+            ],
+            resolverLines);
+    }
+
+    [Fact]
+    public async Task A_run_whose_checkpoints_are_all_corrupt_starts_fresh_and_reports_no_checkpoint_it_did_not_use()
+    {
+        await using var worker = await WorkerHarness.StartAsync();
+        worker.Script.TotalSteps = 3;
+        worker.Script.Failure = (1, new RetryableStageException("device lost"));
+        var step2 = await CommitCheckpointAsync(worker, "run-0", 2);
+        await File.WriteAllTextAsync(worker.Store.FileOf(step2, CheckpointingRunner.StepFile), "3");
+
+        await worker.SendAsync(WorkerHarness.Run("run-1", resumeFrom: step2));
+        var failed = await worker.PublishedAsync<StageRunFailed>(message => message.RunId == "run-1");
+
+        Assert.True(failed.Retryable);
+        Assert.Null(failed.LastCheckpoint);
+    }
+
+    private static async Task<ArtifactReference> CommitCheckpointAsync(WorkerHarness worker, string runId, long step)
+    {
+        var state = Directory.CreateTempSubdirectory("checkpoint-");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(state.FullName, CheckpointingRunner.StepFile), $"{step}");
+            return await worker.Store.CommitAsync(
+                new ArtifactDraft
+                {
+                    Type = "checkpoint.dataset.synthetic",
+                    ExperimentId = "exp-1",
+                    StageId = "data",
+                    RunId = runId,
+                    Name = $"checkpoint-step-{step:D6}",
+                    OptionsHash = "",
+                    Step = step,
+                },
+                state.FullName);
+        }
+        finally
+        {
+            state.Delete(recursive: true);
+        }
     }
 
     [Fact]

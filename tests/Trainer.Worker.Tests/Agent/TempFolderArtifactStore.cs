@@ -8,7 +8,8 @@ namespace Trainer.Worker.Tests.Agent;
 
 /// <summary>
 /// A test-only artifact store in a temp folder: copies the files, writes a JSON manifest and references it by
-/// its file URI and SHA-256, so tests can check a reported hash against the bytes on disk.
+/// its file URI and SHA-256, so tests can check a reported hash against the bytes on disk. A fetch verifies every
+/// file against its hash, as the real stores do, so a test can corrupt an artifact by changing its bytes.
 /// </summary>
 internal sealed class TempFolderArtifactStore(string root, TimeProvider timeProvider) : IArtifactStore
 {
@@ -44,10 +45,27 @@ internal sealed class TempFolderArtifactStore(string root, TimeProvider timeProv
         return reference;
     }
 
-    public Task<LocalArtifact> FetchAsync(ArtifactReference reference, CancellationToken cancellationToken = default) =>
-        _artifacts.TryGetValue(reference.Uri, out var artifact)
-            ? Task.FromResult(artifact)
-            : throw new ArtifactCorruptException(reference.Uri, "not in this store");
+    public async Task<LocalArtifact> FetchAsync(ArtifactReference reference, CancellationToken cancellationToken = default)
+    {
+        if (!_artifacts.TryGetValue(reference.Uri, out var artifact))
+        {
+            throw new ArtifactCorruptException(reference.Uri, "not in this store");
+        }
+
+        foreach (var file in artifact.Manifest.Files)
+        {
+            var bytes = await File.ReadAllBytesAsync(Path.Combine(artifact.Directory, file.Path), cancellationToken);
+            if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != file.Sha256)
+            {
+                throw new ArtifactCorruptException(reference.Uri, $"file '{file.Path}' does not match its SHA-256");
+            }
+        }
+
+        return artifact;
+    }
+
+    /// <summary>The local file of <paramref name="path"/> in the artifact, for a test to corrupt.</summary>
+    public string FileOf(ArtifactReference reference, string path) => Path.Combine(_artifacts[reference.Uri].Directory, path);
 
     public Task<IReadOnlyList<ArtifactManifest>> ListAsync(string experimentId, string stageId, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<ArtifactManifest>>(

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Silo.Tests.EndToEnd;
+
+/// <summary>
+/// One end-to-end test's world on the shared test servers: its own RabbitMQ vhost (every queue and exchange,
+/// the silos' shared report queue included, so no other test's messages can reach it), its own Orleans cluster
+/// and service id in Redis, its own blob container in Azurite, and the silo and worker processes it starts.
+/// Disposing kills every process, prints their output unless the test called <see cref="Passed"/>, and removes
+/// the vhost, the container and the local folders.
+/// </summary>
+internal sealed class EndToEndEnvironment : IAsyncDisposable
+{
+    /// <summary>Bounds a process start: a cold .NET host on two busy cores takes a while.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>One line per entry; Orleans, MassTransit and ASP.NET Core only when something is wrong.</summary>
+    private static readonly string[] LoggingArguments =
+    [
+        "--Logging:Console:FormatterName=simple",
+        "--Logging:Console:FormatterOptions:SingleLine=true",
+        "--Logging:LogLevel:Default=Information",
+        "--Logging:LogLevel:Microsoft=Warning",
+        "--Logging:LogLevel:Orleans=Warning",
+        "--Logging:LogLevel:Polly=Warning",
+        "--Logging:LogLevel:MassTransit=Warning",
+    ];
+
+    private readonly ITestOutputHelper _output;
+    private readonly List<ChildProcess> _processes = [];
+    private readonly List<OrchestratorClient> _clients = [];
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly string _root;
+    private bool _passed;
+
+    private EndToEndEnvironment(ITestOutputHelper output)
+    {
+        _output = output;
+        Id = $"e2e-{Guid.NewGuid():N}"[..16];
+        _root = Directory.CreateTempSubdirectory(Id + "-").FullName;
+        Container = new BlobServiceClient(TestServers.Get(TestServers.AzuriteBlob)).GetBlobContainerClient(Id);
+    }
+
+    /// <summary>Names this test's vhost, Orleans cluster and service, and blob container.</summary>
+    public string Id { get; }
+
+    public string RabbitMq => TestServers.Get(TestServers.RabbitMq).TrimEnd('/') + "/" + Id;
+
+    public BlobContainerClient Container { get; }
+
+    public static async Task<EndToEndEnvironment> StartAsync(ITestOutputHelper output)
+    {
+        var environment = new EndToEndEnvironment(output);
+        await RabbitMqControl.RunAsync("add_vhost", environment.Id);
+        await RabbitMqControl.RunAsync("set_permissions", "-p", environment.Id, "guest", ".*", ".*", ".*");
+        return environment;
+    }
+
+    /// <summary>A worker id unique to this test (worker queues are named after it).</summary>
+    public string WorkerId(int number) => $"{Id}-w{number}";
+
+    /// <summary>
+    /// Starts a silo in cluster mode (Redis, RabbitMQ, no in-process worker) and waits for <c>/readyz</c>. Pass the
+    /// ports of a silo that was killed to start its replacement on the same address.
+    /// </summary>
+    public async Task<(ChildProcess Process, OrchestratorClient Api)> StartSiloAsync(
+        string name, SiloPorts ports, TimeSpan heartbeatTimeout, params string[] extraArguments)
+    {
+        string[] arguments =
+        [
+            $"--urls=http://127.0.0.1:{ports.Http}",
+            "--Orchestrator:Mode=Cluster",
+            $"--Orchestrator:Redis={TestServers.Get(TestServers.Redis)}",
+            $"--Orchestrator:ClusterId={Id}",
+            $"--Orchestrator:ServiceId={Id}",
+            $"--Orchestrator:SiloPort={ports.Silo}",
+            $"--Orchestrator:GatewayPort={ports.Gateway}",
+            "--Orchestrator:InProcessWorker=false",
+            "--Transport:Kind=RabbitMq",
+            $"--Transport:RabbitMq={RabbitMq}",
+            $"--Scheduler:HeartbeatTimeout={heartbeatTimeout:c}",
+            "--Scheduler:CheckInterval=00:00:00.500",
+            .. LoggingArguments,
+            .. extraArguments,
+        ];
+        var process = Track(ChildProcess.Start(name, BuiltHosts.Silo, arguments));
+        var api = new OrchestratorClient(new Uri($"http://127.0.0.1:{ports.Http}"));
+        _clients.Add(api);
+
+        var clock = Stopwatch.StartNew();
+        while (!await api.IsReadyAsync())
+        {
+            Assert.False(process.HasExited, $"{name} exited before it was ready");
+            Assert.True(clock.Elapsed < StartTimeout, $"{name} was not ready within {StartTimeout.TotalSeconds:0} s");
+            await Task.Delay(200);
+        }
+
+        Log($"{name} ready after {clock.Elapsed.TotalSeconds:0.0} s");
+        return (process, api);
+    }
+
+    /// <summary>Starts a worker process (the test host: the real agent with test runners) with artifacts in this test's container.</summary>
+    public ChildProcess StartWorker(string workerId, string stepDelay = "00:00:00.100")
+    {
+        string[] arguments =
+        [
+            $"--Worker:WorkerId={workerId}",
+            "--Worker:Slots=1",
+            "--Worker:Device=cpu",
+            "--Worker:HeartbeatInterval=00:00:01",
+            "--Worker:ProgressInterval=00:00:00.200",
+            "--Worker:DrainTimeout=00:00:05",
+            $"--Worker:HealthUrl=http://127.0.0.1:{SiloPorts.FreePort()}",
+            $"--Worker:WorkDirectory={Path.Combine(_root, workerId, "work")}",
+            "--Transport:Kind=RabbitMq",
+            $"--Transport:RabbitMq={RabbitMq}",
+            "--Artifacts:Kind=AzureBlob",
+            $"--Artifacts:AzureBlobConnectionString={TestServers.Get(TestServers.AzuriteBlob)}",
+            $"--Artifacts:Container={Id}",
+            $"--Artifacts:DataDirectory={Path.Combine(_root, workerId, "data")}",
+            $"--TestRunners:StepDelay={stepDelay}",
+            .. LoggingArguments,
+        ];
+        return Track(ChildProcess.Start(workerId, BuiltHosts.Worker, arguments));
+    }
+
+    /// <summary>File <paramref name="file"/> of the artifact whose manifest blob is at <paramref name="manifestUri"/>.</summary>
+    public BlobClient ArtifactFile(string manifestUri, string file)
+    {
+        var containerUri = Container.Uri.AbsoluteUri + "/";
+        Assert.StartsWith(containerUri, manifestUri, StringComparison.Ordinal);
+        Assert.EndsWith("/manifest.json", manifestUri, StringComparison.Ordinal);
+        return Container.GetBlobClient(manifestUri[containerUri.Length..^"manifest.json".Length] + file);
+    }
+
+    /// <summary>The result file a test runner wrote into each output it committed.</summary>
+    public async Task<JsonElement> ReadRunnerResultAsync(string manifestUri)
+    {
+        var content = await ArtifactFile(manifestUri, "result.json").DownloadContentAsync();
+        return JsonDocument.Parse(content.Value.Content.ToString()).RootElement;
+    }
+
+    /// <summary>Notes a test step in the output, with the time since the test started.</summary>
+    public void Log(string message) => _output.WriteLine($"{_clock.Elapsed.TotalSeconds,7:0.000} [test] {message}");
+
+    /// <summary>Call last in a test: the processes' output is then not printed.</summary>
+    public void Passed() => _passed = true;
+
+    public async ValueTask DisposeAsync()
+    {
+        // Workers first, so none reports to a silo that is going away; then the silos.
+        foreach (var process in _processes.OrderBy(process => process.Name.StartsWith("silo", StringComparison.Ordinal)))
+        {
+            process.Kill();
+        }
+
+        if (!_passed)
+        {
+            foreach (var process in _processes)
+            {
+                _output.WriteLine($"----- {process.Name} -----");
+                foreach (var line in process.Lines)
+                {
+                    _output.WriteLine(line);
+                }
+            }
+        }
+
+        foreach (var process in _processes)
+        {
+            process.Dispose();
+        }
+
+        _clients.ForEach(client => client.Dispose());
+
+        // Best effort: a failure here must not hide the test's own failure (say, a broker left stopped).
+        await CleanUpAsync("the blob container", () => Container.DeleteIfExistsAsync());
+        await CleanUpAsync("the vhost", () => RabbitMqControl.RunAsync("delete_vhost", Id));
+        await CleanUpAsync("the local folders", () =>
+        {
+            Directory.Delete(_root, recursive: true);
+            return Task.CompletedTask;
+        });
+    }
+
+    private async Task CleanUpAsync(string what, Func<Task> cleanUp)
+    {
+        try
+        {
+            await cleanUp();
+        }
+        catch (Exception exception)
+        {
+            Log($"could not remove {what} of {Id}: {exception.Message}");
+        }
+    }
+
+    private ChildProcess Track(ChildProcess process)
+    {
+        _processes.Add(process);
+        Log($"started {process.Name}");
+        return process;
+    }
+}

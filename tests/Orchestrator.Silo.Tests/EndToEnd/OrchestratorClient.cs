@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Scheduling;
+
+namespace Orchestrator.Silo.Tests.EndToEnd;
+
+/// <summary>The orchestrator's HTTP API as the end-to-end tests use it; every wait polls with a deadline.</summary>
+internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly HttpClient _http = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(15) };
+
+    public Uri BaseAddress => baseAddress;
+
+    public async Task<string> SubmitAsync(string yaml)
+    {
+        using var content = new StringContent(yaml, Encoding.UTF8, "application/yaml");
+        using var response = await _http.PostAsync("/api/v1/experiments", content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST /api/v1/experiments answered {(int)response.StatusCode}: {body}");
+        return JsonSerializer.Deserialize<ExperimentView>(body, OrchestratorApp.Json)!.Id;
+    }
+
+    public async Task<ExperimentView> GetAsync(string id) =>
+        (await _http.GetFromJsonAsync<ExperimentView>($"/api/v1/experiments/{id}", OrchestratorApp.Json))!;
+
+    public async Task<LineageView> LineageAsync(string id) =>
+        (await _http.GetFromJsonAsync<LineageView>($"/api/v1/experiments/{id}/lineage", OrchestratorApp.Json))!;
+
+    public async Task<SchedulerSnapshot> WorkersAsync() =>
+        (await _http.GetFromJsonAsync<SchedulerSnapshot>("/api/v1/workers", OrchestratorApp.Json))!;
+
+    /// <summary>Polls the experiment until <paramref name="condition"/> holds; fails with the last view after <paramref name="timeout"/>.</summary>
+    public async Task<ExperimentView> WaitForAsync(string id, string what, Func<ExperimentView, bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        ExperimentView? last = null;
+        while (clock.Elapsed < timeout)
+        {
+            last = await GetAsync(id);
+            if (condition(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(PollInterval);
+        }
+
+        Assert.Fail($"experiment {id} did not reach '{what}' within {timeout.TotalSeconds:0} s; last seen:\n{JsonSerializer.Serialize(last, OrchestratorApp.Json)}");
+        return last!;
+    }
+
+    /// <summary>Waits until the experiment has ended, whichever way.</summary>
+    public Task<ExperimentView> WaitForEndAsync(string id, TimeSpan timeout) =>
+        WaitForAsync(id, "an end", view => view.Status is not ExperimentStatus.Running, timeout);
+
+    /// <summary>Waits until the scheduler lists the worker as registered and alive.</summary>
+    public async Task WaitForWorkerAsync(string workerId, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if ((await WorkersAsync()).Workers.Any(worker => worker.WorkerId == workerId && !worker.Lost))
+            {
+                return;
+            }
+
+            await Task.Delay(PollInterval);
+        }
+
+        Assert.Fail($"worker {workerId} did not register within {timeout.TotalSeconds:0} s");
+    }
+
+    /// <summary>True once <c>/readyz</c> answers 200: the silo answers grain calls.</summary>
+    public async Task<bool> IsReadyAsync()
+    {
+        try
+        {
+            using var response = await _http.GetAsync("/readyz");
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+        catch (TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}

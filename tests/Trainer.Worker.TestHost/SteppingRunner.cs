@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Runners;
+
+namespace Trainer.Worker.TestHost;
+
+/// <summary>
+/// Test-only: a stage runner that behaves like a training loop without training. It fetches its inputs, resumes
+/// from the checkpoint it is given, takes its steps (a delay each), reports progress, saves a checkpoint every few
+/// steps (and when stopped), and commits every output its kind declares. Outputs and final metrics say how many
+/// steps this attempt ran and where it resumed, so a test can tell a resumed run from a fresh one by content.
+/// </summary>
+public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : IStageRunner
+{
+    public const string StateFile = "state.json";
+    public const string ResultFile = "result.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public abstract string Kind { get; }
+
+    /// <summary>The steps of the whole run and the steps between checkpoints, from the run's options.</summary>
+    protected abstract (long Steps, long CheckpointEvery) Plan(StageRunContext context);
+
+    public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
+    {
+        var (steps, checkpointEvery) = Plan(context);
+        var inputFiles = await FetchInputsAsync(context, cancellationToken);
+        var resume = await context.FetchResumeCheckpointAsync(cancellationToken);
+        var state = resume is null
+            ? new RunnerState(0, 0)
+            : JsonSerializer.Deserialize<RunnerState>(await File.ReadAllTextAsync(Path.Combine(resume.Directory, StateFile), cancellationToken), Json)!;
+        var resumedFrom = state.Step;
+        context.Logger.LogInformation("Test runner: {Steps} steps, a checkpoint every {Every}, starting at step {Step}", steps, checkpointEvery, resumedFrom);
+
+        var stateDirectory = Path.Combine(context.WorkDirectory, "state");
+        Directory.CreateDirectory(stateDirectory);
+        try
+        {
+            while (state.Step < steps)
+            {
+                await Task.Delay(options.Value.StepDelay, cancellationToken);
+                state = state.Next();
+                await context.ReportProgressAsync(state.Step, steps, metrics: new Dictionary<string, double> { ["value"] = state.Value });
+                if (state.Step % checkpointEvery == 0 && state.Step < steps)
+                {
+                    await SaveCheckpointAsync(context, stateDirectory, state);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await SaveCheckpointAsync(context, stateDirectory, state);
+            throw;
+        }
+
+        var metrics = new Dictionary<string, double>
+        {
+            ["steps"] = steps,
+            ["value"] = state.Value,
+            ["executed_steps"] = steps - resumedFrom,
+            ["resumed_from_step"] = resumedFrom,
+        };
+        var outputs = new Dictionary<string, ArtifactReference>();
+        foreach (var output in context.Kind.Outputs)
+        {
+            var directory = Path.Combine(context.WorkDirectory, "outputs", output.Name);
+            Directory.CreateDirectory(directory);
+            var result = new RunnerResult
+            {
+                Kind = Kind,
+                Output = output.Name,
+                RunId = context.Run.RunId,
+                Steps = steps,
+                Value = state.Value,
+                ExecutedSteps = steps - resumedFrom,
+                ResumedFromStep = resumedFrom,
+                InputFiles = inputFiles,
+            };
+            await File.WriteAllTextAsync(Path.Combine(directory, ResultFile), JsonSerializer.Serialize(result, Json), cancellationToken);
+            outputs[output.Name] = await context.CommitOutputAsync(output.Name, directory, metrics, cancellationToken);
+        }
+
+        return new StageRunResult { Outputs = outputs, Metrics = metrics };
+    }
+
+    private static async Task SaveCheckpointAsync(StageRunContext context, string directory, RunnerState state)
+    {
+        await File.WriteAllTextAsync(Path.Combine(directory, StateFile), JsonSerializer.Serialize(state, Json), CancellationToken.None);
+        await context.SaveCheckpointAsync(directory, state.Step);
+    }
+
+    /// <summary>Fetches (and so verifies) every bound input; each must hold the result file its producer wrote.</summary>
+    private static async Task<IReadOnlyDictionary<string, int>> FetchInputsAsync(StageRunContext context, CancellationToken cancellationToken)
+    {
+        var files = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var name in context.Run.Inputs.Keys)
+        {
+            var artifacts = await context.FetchInputAsync(name, cancellationToken);
+            foreach (var artifact in artifacts.Where(artifact => !File.Exists(Path.Combine(artifact.Directory, ResultFile))))
+            {
+                throw new InvalidOperationException($"input '{name}' ({artifact.Manifest.Reference.Uri}) has no {ResultFile}: it was not written by a test runner");
+            }
+
+            files[name] = artifacts.Sum(artifact => artifact.Manifest.Files.Count);
+        }
+
+        return files;
+    }
+}
