@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Trainer.Worker;
@@ -20,8 +21,10 @@ builder.Services.AddTrainerWorker(builder.Configuration);
 builder.Services.AddArtifactStore(builder.Configuration);
 
 builder.Services.AddOptions<SteppingRunnerOptions>().BindConfiguration(SteppingRunnerOptions.Section);
-builder.Services.AddSingleton<IStageRunner, SyntheticDatasetRunner>();
-builder.Services.AddSingleton<IStageRunner, PretrainRunner>();
+// The worker's real runners make way for the test-only ones of the same kinds.
+builder.Services.RemoveAll<IStageRunner>();
+builder.Services.AddSingleton<IStageRunner, SteppingDatasetRunner>();
+builder.Services.AddSingleton<IStageRunner, SteppingPretrainRunner>();
 
 var app = builder.Build();
 app.MapGet("/healthz", (IOptions<WorkerOptions> options) => Results.Ok(new { status = "ok", worker = options.Value.WorkerId }));

@@ -5,7 +5,7 @@ using Trainer.Worker.Runners;
 namespace Trainer.Worker.TestHost;
 
 /// <summary>Test-only <c>dataset.synthetic</c>: one step per ten web images, a checkpoint every five steps.</summary>
-public sealed class SyntheticDatasetRunner(IOptions<SteppingRunnerOptions> options) : SteppingRunner(options)
+public sealed class SteppingDatasetRunner(IOptions<SteppingRunnerOptions> options) : SteppingRunner(options)
 {
     public override string Kind => "dataset.synthetic";
 
@@ -14,7 +14,7 @@ public sealed class SyntheticDatasetRunner(IOptions<SteppingRunnerOptions> optio
 }
 
 /// <summary>Test-only <c>blip.pretrain</c>: one step per epoch, a checkpoint every <c>checkpoint_every_steps</c>.</summary>
-public sealed class PretrainRunner(IOptions<SteppingRunnerOptions> options) : SteppingRunner(options)
+public sealed class SteppingPretrainRunner(IOptions<SteppingRunnerOptions> options) : SteppingRunner(options)
 {
     public override string Kind => "blip.pretrain";
 

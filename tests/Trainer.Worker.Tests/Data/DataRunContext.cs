@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Artifacts;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;
@@ -61,7 +62,7 @@ internal sealed class DataRunContext
             Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = "run-1" },
         };
         var context = new StageRunContext(
-            run, stageKind, options, "cpu", work, store, publisher, time, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
+            run, stageKind, options, "cpu", work, store, new CheckpointResolver(store, NullLogger<CheckpointResolver>.Instance), publisher, time, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
         return new DataRunContext(context, store, reports);
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Artifacts;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Bench;
 using Trainer.Worker.Blip;
@@ -85,7 +86,7 @@ public sealed class BlipPretrainRunnerTests : IDisposable
             TimeProvider.System, NullLogger<ReportPublisher>.Instance, new ReportPublisherOptions());
         var work = Directory.CreateDirectory(Path.Combine(_root, "work", runId)).FullName;
         return new StageRunContext(
-            run, kind, OptionsBinder.Read<BlipPretrainOptions>(kind, OptionsJson), "cpu", work, _store, publisher,
+            run, kind, OptionsBinder.Read<BlipPretrainOptions>(kind, OptionsJson), "cpu", work, _store, new CheckpointResolver(_store, NullLogger<CheckpointResolver>.Instance), publisher,
             TimeProvider.System, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
     }
 
