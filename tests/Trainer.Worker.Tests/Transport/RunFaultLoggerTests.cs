@@ -28,9 +28,19 @@ public sealed class RunFaultLoggerTests
         await harness.Bus.Publish(new StageRunFailed { RunId = "r-7", ExperimentId = "exp-1", StageId = "pretrain", Error = "x", Retryable = true });
 
         Assert.True(await harness.Published.Any<Fault<StageRunFailed>>());
-        var line = Assert.Single(logs.Lines, line => line.Category == typeof(RunFaultLogger).FullName);
+
+        // The fault is published before the observer hears of it: wait, bounded, for the line itself.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!logs.Lines.Any(IsFaultLine) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        var line = Assert.Single(logs.Lines, IsFaultLine);
         Assert.StartsWith("StageRunFailed for run r-7 of exp-1/pretrain faulted and goes to the error queue of ", line.Message, StringComparison.Ordinal);
     }
+
+    private static bool IsFaultLine(LogLine line) => line.Category == typeof(RunFaultLogger).FullName;
 
     private sealed class ThrowingConsumer : IConsumer<StageRunFailed>
     {
