@@ -1,13 +1,11 @@
-using System.Diagnostics;
 using Orchestrator.Contracts.Catalog.Options;
 using TorchSharp;
 using Trainer.Worker.Data;
 using Trainer.Worker.Data.Synthetic;
-using Xunit.Abstractions;
 
 namespace Trainer.Worker.Tests.Data;
 
-public sealed class BlipDataLoaderTests(ITestOutputHelper output) : IDisposable
+public sealed class BlipDataLoaderTests : IDisposable
 {
     private const int ImageSize = 32;
     private const int MaxTextLength = 16;
@@ -181,36 +179,6 @@ public sealed class BlipDataLoaderTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(11, both.Count);
         Assert.Equal([0, 1, 2, 3, 4, 5, 5, 6, 6, 7, 7], both.Samples.Select(sample => sample.ImageId));
         Assert.Equal(_folder.PathOf($"{SyntheticDataset.Test}/images/000000.png"), both.ImagePaths[5]);
-    }
-
-    [Fact]
-    public async Task Loading_batches_keeps_ahead_of_a_trainer()
-    {
-        using var dataset = await SyntheticFolderAsync(SyntheticDataset.Human, images: 512);
-        var tokenizer = BlipTokenizer.FromVocabFile(_folder.PathOf($"{SyntheticDataset.Human}/vocab.txt"));
-        var loader = Loader(dataset, tokenizer, batchSize: 32, imageSize: 64, maxTextLength: 24);
-
-        var clock = Stopwatch.StartNew();
-        for (var b = 0; b < loader.BatchesPerEpoch; b++)
-        {
-            loader.LoadBatch(0, b).Dispose();
-        }
-
-        var synchronous = clock.Elapsed;
-        clock.Restart();
-        await foreach (var batch in loader.ReadEpochAsync(1))
-        {
-            // A stand-in for a training step of a few milliseconds.
-            Thread.Sleep(5);
-            batch.Dispose();
-        }
-
-        var prefetched = clock.Elapsed;
-        output.WriteLine(
-            $"{loader.BatchesPerEpoch} batches of 32 64x64 images: {synchronous.TotalMilliseconds / loader.BatchesPerEpoch:F1} ms per batch loaded synchronously; " +
-            $"with 5 ms steps and prefetch, {prefetched.TotalMilliseconds:F0} ms in all, {loader.WaitTime.TotalMilliseconds:F0} ms waiting");
-        Assert.Equal(16, loader.BatchesPerEpoch);
-        Assert.True(synchronous < TimeSpan.FromSeconds(10), $"synchronous loading took {synchronous}");
     }
 
     [Fact]

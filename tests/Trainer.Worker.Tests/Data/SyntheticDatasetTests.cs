@@ -1,14 +1,12 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Orchestrator.Contracts.Catalog.Options;
 using SkiaSharp;
 using Trainer.Worker.Data;
 using Trainer.Worker.Data.Synthetic;
-using Xunit.Abstractions;
 
 namespace Trainer.Worker.Tests.Data;
 
-public sealed class SyntheticDatasetTests(ITestOutputHelper output) : IDisposable
+public sealed class SyntheticDatasetTests : IDisposable
 {
     private readonly DataTestFolder _folder = new();
 
@@ -164,18 +162,13 @@ public sealed class SyntheticDatasetTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
-    public async Task Generating_2000_images_takes_seconds()
+    public async Task A_web_split_of_2000_images_writes_every_image()
     {
         var options = Options(seed: 1, images: 2000, human: 1, test: 1);
-        var clock = Stopwatch.StartNew();
         var dataset = SyntheticDataset.Plan(options);
-        var planned = clock.Elapsed;
         await dataset[SyntheticDataset.Web].WriteAsync(_folder.PathOf("web"), dataset.Vocabulary, _ => Task.CompletedTask, CancellationToken.None);
-        var written = clock.Elapsed;
 
-        output.WriteLine($"planned 2000 scenes in {planned.TotalMilliseconds:F0} ms; planned and wrote 2000 64x64 images in {written.TotalMilliseconds:F0} ms");
         Assert.Equal(2000, Directory.GetFiles(_folder.PathOf("web/images")).Length);
-        Assert.True(written < TimeSpan.FromSeconds(20), $"2000 images took {written}");
     }
 
     [Fact]
