@@ -43,6 +43,7 @@ public static class OrchestratorApp
         }
 
         builder.AddOrchestrator();
+        builder.AddOrchestratorMetrics();
         var inProcessWorker = (builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new()).RunsInProcessWorker;
         builder.Services.AddOrchestratorTransport(builder.Configuration, inProcessWorker ? bus => bus.AddWorkerConsumers() : null);
         if (inProcessWorker)
@@ -61,6 +62,7 @@ public static class OrchestratorApp
         app.UseStatusCodePages();
         app.MapOpenApi();
         app.MapOperationsApi();
+        app.MapOrchestratorMetrics();
         app.MapExperimentsApiV1();
         app.MapStageKindsApiV1();
         return app;

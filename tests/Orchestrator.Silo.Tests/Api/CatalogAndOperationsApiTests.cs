@@ -43,6 +43,19 @@ public sealed class CatalogAndOperationsApiTests(ApiFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task The_orchestrators_metrics_are_served_in_prometheus_format()
+    {
+        using var content = new StringContent("name: m\nstages:\n  - { id: d, kind: dataset.synthetic }\n", System.Text.Encoding.UTF8, "application/yaml");
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/v1/experiments", content)).StatusCode);
+
+        var metrics = await _client.GetStringAsync("/metrics");
+
+        Assert.Contains("orchestrator_stage_transitions_total{", metrics, StringComparison.Ordinal);
+        Assert.Contains("kind=\"dataset.synthetic\"", metrics, StringComparison.Ordinal);
+        Assert.Contains("orchestrator_queue_depth", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Workers_are_listed()
     {
         var snapshot = JsonNode.Parse(await _client.GetStringAsync("/api/v1/workers"))!;
