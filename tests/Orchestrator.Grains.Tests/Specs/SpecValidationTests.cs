@@ -39,7 +39,7 @@ public sealed class SpecValidationTests
         Assert.Equal(["captioner", "data", "filter"], upstream["capfilt"]);
         Assert.Equal(["capfilt", "data"], upstream["repretrain"]);
         Assert.Equal(7, result.Stages[0].ResolvedOptions["seed"]!.GetValue<int>());
-        Assert.Equal(256, result.Stages[1].ResolvedOptions["queue_size"]!.GetValue<int>());
+        Assert.Equal(64, result.Stages[1].ResolvedOptions["queue_size"]!.GetValue<int>());
     }
 
     [Fact]
