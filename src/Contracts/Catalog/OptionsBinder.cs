@@ -63,6 +63,9 @@ public static class OptionsBinder
     public static JsonObject ToJson(object options) =>
         JsonSerializer.SerializeToNode(options, options.GetType(), SerializerOptions)!.AsObject();
 
+    /// <summary>The values an enum option accepts, as users write them.</summary>
+    public static IReadOnlyList<string> EnumValues(Type enumType) => [.. OptionValues.EnumNames(enumType)];
+
     /// <summary>The snake_case name an options property is known by.</summary>
     public static string OptionName(PropertyInfo property) => JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name);
 

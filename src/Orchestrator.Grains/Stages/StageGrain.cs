@@ -379,8 +379,7 @@ public sealed class StageGrain(
         }
 
         // A finished run's repeated report is a duplicate; anything else from another run is stale.
-        if (Stage.Attempts.Any(attempt => attempt.RunId == runId && attempt.Outcome is not null)
-            && Stage.Attempts[^1].RunId == runId)
+        if (Stage.Attempts is [.., var last] && last.RunId == runId && last.Outcome is not null)
         {
             return Duplicate();
         }

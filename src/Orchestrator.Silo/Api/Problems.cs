@@ -7,7 +7,8 @@ namespace Orchestrator.Silo.Api;
 /// <summary>The RFC 7807 problems the API answers with; each says what is wrong and what to do.</summary>
 internal static class Problems
 {
-    private const string TypeBase = "https://github.com/blip-orchestrator/docs/problems/";
+    /// <summary>Problem types are URNs: stable identifiers clients can match on, with no page behind them to go stale.</summary>
+    private const string TypeBase = "urn:blip-orchestrator:problem:";
 
     public static ProblemHttpResult InvalidSpec(IReadOnlyList<SpecError> errors) => Problem(
         StatusCodes.Status400BadRequest,

@@ -47,7 +47,7 @@ public static class StageKindsApi
             defaults[name]?.DeepClone(),
             property.GetCustomAttribute<OptionAttribute>()?.Description ?? "",
             property.GetCustomAttribute<RequiredAttribute>() is not null,
-            type.IsEnum ? [.. Enum.GetNames(type).Select(System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName)] : null,
+            type.IsEnum ? [.. OptionsBinder.EnumValues(type)] : null,
             range?.Minimum?.ToString(),
             range?.Maximum?.ToString());
     }

@@ -16,10 +16,12 @@ namespace Orchestrator.Silo.Transport;
 /// </summary>
 internal sealed class MassTransitStageRunDispatcher(IBus endpoints, ILogger<MassTransitStageRunDispatcher> logger) : IStageRunDispatcher
 {
+    private static readonly PredicateBuilder<object> Transient = new PredicateBuilder().Handle<Exception>(exception => exception is not OperationCanceledException);
+
     private readonly ResiliencePipeline _pipeline = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(exception => exception is not OperationCanceledException),
+            ShouldHandle = Transient,
             MaxRetryAttempts = 3,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
@@ -33,7 +35,7 @@ internal sealed class MassTransitStageRunDispatcher(IBus endpoints, ILogger<Mass
         })
         .AddCircuitBreaker(new CircuitBreakerStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(exception => exception is not OperationCanceledException),
+            ShouldHandle = Transient,
             FailureRatio = 0.5,
             MinimumThroughput = 10,
             BreakDuration = TimeSpan.FromSeconds(5),
