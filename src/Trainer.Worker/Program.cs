@@ -8,7 +8,13 @@ using Trainer.Worker.Artifacts;
 using Trainer.Worker.Bench;
 using Trainer.Worker.Transport;
 
+// `bench caption --preset …`: caption throughput with and without the key/value cache.
 // `bench --preset tiny|base|large`: time pretraining steps and exit; any other arguments run the worker host.
+if (args is ["bench", "caption", ..])
+{
+    return await CaptionBench.RunAsync(args[2..]);
+}
+
 if (args is ["bench", ..])
 {
     return await PretrainBench.RunAsync(args[1..]);
