@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Trainer.Worker;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Bench;
 using Trainer.Worker.Transport;
 
@@ -23,8 +24,10 @@ builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Services.AddTrainingTransport(builder.Configuration, bus => bus.AddWorkerConsumers());
 builder.Services.AddTrainerWorker(builder.Configuration);
 builder.Services.AddArtifactStore(builder.Configuration);
+builder.AddWorkerMetrics();
 
 var app = builder.Build();
 app.MapGet("/healthz", (IOptions<WorkerOptions> options) => Results.Ok(new { status = "ok", worker = options.Value.WorkerId }));
+app.MapWorkerMetrics();
 app.Run();
 return 0;
