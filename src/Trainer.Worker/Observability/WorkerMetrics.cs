@@ -28,7 +28,7 @@ public sealed class WorkerMetrics
         Meter.CreateObservableGauge("trainer.run.learning_rate", () => Observe(run => run.LearningRate), description: "A run's current learning rate.");
         Meter.CreateObservableGauge("trainer.run.samples", () => Observe(run => run.SamplesPerSecond), "{sample}/s", "A run's training samples per second, all replicas.");
         Meter.CreateObservableGauge("trainer.run.step.duration", () => Observe(run => run.StepSeconds), "s", "Wall time of a run's last step, waiting for data included.");
-        Meter.CreateObservableGauge("trainer.run.data_wait", () => Observe(run => run.DataWaitShare), "1", "Share of a run's last step spent waiting for data.");
+        Meter.CreateObservableGauge("trainer.run.data_wait.ratio", () => Observe(run => run.DataWaitShare), "1", "Share of a run's last step spent waiting for data.");
         _checkpointWriteDuration = Meter.CreateHistogram<double>("trainer.checkpoint.write.duration", "s",
             "Committing a checkpoint to the artifact store: hashing, upload and manifest.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
