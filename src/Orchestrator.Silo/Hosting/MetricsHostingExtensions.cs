@@ -6,14 +6,14 @@ namespace Orchestrator.Silo.Hosting;
 
 /// <summary>
 /// The silo's metrics in Prometheus format at <c>/metrics</c>: the orchestrator's instruments, and the worker's when
-/// a worker runs in this process (standalone mode).
+/// a worker runs in this process (standalone mode), and the runtime's (process memory, GC, CPU).
 /// </summary>
 public static class MetricsHostingExtensions
 {
     public static WebApplicationBuilder AddOrchestratorMetrics(this WebApplicationBuilder builder)
     {
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(OrchestratorMetrics.MeterName, WorkerMetrics.MeterName)
+            .AddMeter(OrchestratorMetrics.MeterName, WorkerMetrics.MeterName, WorkerMetricsHostingExtensions.RuntimeMeterName)
             .AddPrometheusExporter());
         builder.Services.AddHostedService<ExperimentCountsPoller>();
         return builder;
