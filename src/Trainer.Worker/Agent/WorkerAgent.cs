@@ -60,7 +60,16 @@ public sealed class WorkerAgent : IHostedLifecycleService
         _bus = bus;
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<WorkerAgent>();
-        _capacity = new Lazy<WorkerCapacityInfo>(() => DeviceProbe.Capacity(_options, _logger));
+        _capacity = new Lazy<WorkerCapacityInfo>(() =>
+        {
+            var capacity = DeviceProbe.Capacity(_options, _logger);
+            if (capacity.Device == "cuda")
+            {
+                metrics.WatchGpuMemory(_logger);
+            }
+
+            return capacity;
+        });
         // Resuming goes through the resolver, so a corrupt checkpoint falls back to an older one that verifies.
         var checkpoints = new CheckpointResolver(store, loggerFactory.CreateLogger<CheckpointResolver>());
         _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, metrics, loggerFactory);

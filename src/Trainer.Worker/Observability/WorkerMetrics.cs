@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Messages;
 
 namespace Trainer.Worker.Observability;
@@ -9,7 +10,7 @@ namespace Trainer.Worker.Observability;
 /// training series (step, loss per objective, learning rate, samples/s, step time, data-wait share) carry the
 /// <c>experiment</c>, <c>stage</c> and <c>kind</c> labels and exist only while the run is on this worker; they are
 /// fed by <see cref="Runners.StageRunContext.ReportProgressAsync"/>, the same path as the progress reports.
-/// Checkpoint writes are labelled by kind only. Names follow Prometheus once exported: <c>trainer_run_step</c>,
+/// Checkpoint writes are labelled by kind only; GPU memory (by GPU index) only on a worker that trains on CUDA. Names follow Prometheus once exported: <c>trainer_run_step</c>,
 /// <c>trainer_checkpoint_write_duration_seconds</c>, <c>trainer_checkpoint_written_bytes_total</c>, ...
 /// </summary>
 public sealed class WorkerMetrics
@@ -19,6 +20,7 @@ public sealed class WorkerMetrics
     private readonly ConcurrentDictionary<TrainingRunSeries, byte> _runs = new();
     private readonly Histogram<double> _checkpointWriteDuration;
     private readonly Counter<long> _checkpointWrittenBytes;
+    private volatile NvmlGpuMemory? _gpuMemory;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -33,6 +35,7 @@ public sealed class WorkerMetrics
             "Committing a checkpoint to the artifact store: hashing, upload and manifest.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
         _checkpointWrittenBytes = Meter.CreateCounter<long>("trainer.checkpoint.written", "By", "Bytes of checkpoints committed to the artifact store.");
+        Meter.CreateObservableGauge("trainer.gpu.memory.used", () => _gpuMemory?.Read() ?? [], "By", "Memory in use on each GPU (all processes), where the worker trains on CUDA.");
     }
 
     /// <summary>The meter the instruments belong to (tests listen to this one).</summary>
@@ -45,6 +48,9 @@ public sealed class WorkerMetrics
         _runs.TryAdd(series, 0);
         return series;
     }
+
+    /// <summary>Reports GPU memory from now on (the worker found CUDA); without NVML it logs why and reports none.</summary>
+    public void WatchGpuMemory(ILogger logger) => _gpuMemory ??= NvmlGpuMemory.TryOpen(logger);
 
     internal void EndRun(TrainingRunSeries series) => _runs.TryRemove(series, out _);
 

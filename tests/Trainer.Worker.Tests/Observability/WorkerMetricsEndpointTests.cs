@@ -11,6 +11,11 @@ using Trainer.Worker.Tests.Agent;
 namespace Trainer.Worker.Tests.Observability;
 
 /// <summary>The worker's <c>/metrics</c> as Prometheus scrapes it: the names the exporter gives, on the metrics port only.</summary>
+/// <remarks>
+/// The exporter listens to every meter named <c>Trainer.Worker</c> in the process, and when another test's worker
+/// disposes its meter, OpenTelemetry ends the shared streams: these tests run alone.
+/// </remarks>
+[Collection(WorkerMetricsEndpointCollection.Name)]
 public sealed class WorkerMetricsEndpointTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
@@ -24,12 +29,13 @@ public sealed class WorkerMetricsEndpointTests
         using var http = new HttpClient { Timeout = Timeout };
         var metrics = app.Services.GetRequiredService<WorkerMetrics>();
 
-        var series = metrics.StartRun(WorkerHarness.Run("run-1"));
+        // Other tests' workers in this process export under the same meter name: this run's ids and kind are its own.
+        var series = metrics.StartRun(WorkerHarness.Run("run-1", kind: "test.endpoint") with { ExperimentId = "exp-endpoint" });
         series.Record(4, new Dictionary<string, double> { ["loss"] = 2.5, ["loss_itc"] = 1.25, ["lr"] = 0.001, ["step_s"] = 0.5, ["data_wait_share"] = 0.25 }, samplesPerSecond: 8);
         series.RecordCheckpoint(TimeSpan.FromMilliseconds(300), 1234);
 
         var text = await ScrapeUntilAsync(http, metricsPort, text => text.Contains("trainer_run_step{", StringComparison.Ordinal));
-        const string labels = "otel_scope_name=\"Trainer.Worker\",experiment=\"exp-1\",kind=\"dataset.synthetic\",stage=\"data\"";
+        const string labels = "otel_scope_name=\"Trainer.Worker\",experiment=\"exp-endpoint\",kind=\"test.endpoint\",stage=\"data\"";
         Assert.Contains($"trainer_run_step{{{labels}}} 4", text, StringComparison.Ordinal);
         Assert.Contains($"trainer_run_loss{{{Objective("total")}}} 2.5", text, StringComparison.Ordinal);
         Assert.Contains($"trainer_run_loss{{{Objective("itc")}}} 1.25", text, StringComparison.Ordinal);
@@ -37,8 +43,8 @@ public sealed class WorkerMetricsEndpointTests
         Assert.Contains($"trainer_run_samples_per_second{{{labels}}} 8", text, StringComparison.Ordinal);
         Assert.Contains($"trainer_run_step_duration_seconds{{{labels}}} 0.5", text, StringComparison.Ordinal);
         Assert.Contains($"trainer_run_data_wait_ratio{{{labels}}} 0.25", text, StringComparison.Ordinal);
-        Assert.Contains("trainer_checkpoint_write_duration_seconds_count{otel_scope_name=\"Trainer.Worker\",kind=\"dataset.synthetic\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains("trainer_checkpoint_written_bytes_total{otel_scope_name=\"Trainer.Worker\",kind=\"dataset.synthetic\"} 1234", text, StringComparison.Ordinal);
+        Assert.Contains("trainer_checkpoint_write_duration_seconds_count{otel_scope_name=\"Trainer.Worker\",kind=\"test.endpoint\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("trainer_checkpoint_written_bytes_total{otel_scope_name=\"Trainer.Worker\",kind=\"test.endpoint\"} 1234", text, StringComparison.Ordinal);
         Assert.Contains("dotnet_process_memory_working_set_bytes ", text, StringComparison.Ordinal);
 
         // Only the metrics port serves them.
@@ -46,8 +52,8 @@ public sealed class WorkerMetricsEndpointTests
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://127.0.0.1:{healthPort}/healthz")).StatusCode);
 
         series.Dispose();
-        text = await ScrapeUntilAsync(http, metricsPort, text => !text.Contains("trainer_run_", StringComparison.Ordinal));
-        Assert.Contains("trainer_checkpoint_written_bytes_total{otel_scope_name=\"Trainer.Worker\",kind=\"dataset.synthetic\"} 1234", text, StringComparison.Ordinal);
+        text = await ScrapeUntilAsync(http, metricsPort, text => !text.Contains("experiment=\"exp-endpoint\"", StringComparison.Ordinal));
+        Assert.Contains("trainer_checkpoint_written_bytes_total{otel_scope_name=\"Trainer.Worker\",kind=\"test.endpoint\"} 1234", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -63,7 +69,7 @@ public sealed class WorkerMetricsEndpointTests
     }
 
     private static string Objective(string objective) =>
-        $"otel_scope_name=\"Trainer.Worker\",experiment=\"exp-1\",kind=\"dataset.synthetic\",objective=\"{objective}\",stage=\"data\"";
+        $"otel_scope_name=\"Trainer.Worker\",experiment=\"exp-endpoint\",kind=\"test.endpoint\",objective=\"{objective}\",stage=\"data\"";
 
     /// <summary>The hosting of src/Trainer.Worker/Program.cs, without the bus and the agent.</summary>
     private static WebApplication BuildWorker(int healthPort, int metricsPort)
@@ -105,4 +111,11 @@ public sealed class WorkerMetricsEndpointTests
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>Runs its tests after the others, not beside them.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class WorkerMetricsEndpointCollection
+{
+    public const string Name = "Worker metrics endpoint";
 }

@@ -83,6 +83,20 @@ public sealed class WorkerMetricsTests
         Assert.Empty(recorder.Observe("trainer.run.loss"));
     }
 
+    [Fact]
+    public void Without_nvml_gpu_memory_is_not_reported_and_the_reason_is_logged()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
+        using var recorder = new MeterRecorder(metrics.Meter);
+        using var logs = new CapturingLoggerProvider();
+
+        metrics.WatchGpuMemory(logs.CreateLogger("gpu"));
+
+        Assert.Empty(recorder.Observe("trainer.gpu.memory.used"));
+        Assert.Contains(logs.Lines, line => line.Message.Contains("libnvidia-ml.so.1 is not loadable", StringComparison.Ordinal));
+    }
+
     private static string Objective(string tags) =>
         tags.Split(',').Single(tag => tag.StartsWith("objective=", StringComparison.Ordinal))["objective=".Length..];
 }
