@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
@@ -55,7 +56,7 @@ internal sealed class NvmlGpuMemory
         {
             if (nvmlDeviceGetMemoryInfo(_devices[index], out var memory) == Success)
             {
-                yield return new Measurement<long>((long)memory.Used, new KeyValuePair<string, object?>("gpu", index.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                yield return new Measurement<long>((long)memory.Used, new KeyValuePair<string, object?>("gpu", index.ToString(CultureInfo.InvariantCulture)));
             }
         }
     }

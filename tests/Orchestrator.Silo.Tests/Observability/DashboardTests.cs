@@ -32,8 +32,9 @@ public sealed class DashboardTests(ITestOutputHelper output)
         });
         e2e.Log("prometheus ready");
 
-        // 60 steps of 250 ms: the pretrain run trains for 15 s, with a checkpoint every five steps.
-        var id = await api.SubmitAsync(Dags.DataThenPretrain(pretrainSteps: 60));
+        // 80 steps of 250 ms: the pretrain run trains for 20 s (longer on a loaded machine), a checkpoint every five
+        // steps; the queries run while it trains, because a run's series end with it.
+        var id = await api.SubmitAsync(Dags.DataThenPretrain(pretrainSteps: 80));
         await api.WaitForAsync(id, "pretrain past its first checkpoint",
             view => view.Stages.Single(stage => stage.Id == "pretrain").Progress?.Step >= 7, Timeout);
         foreach (var ready in new[]
@@ -50,6 +51,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
         // Rates need two samples in their window: evaluate a few scrapes later, while the run still trains.
         await Task.Delay(TimeSpan.FromSeconds(3));
         var at = DateTimeOffset.UtcNow;
+        Assert.Equal(ExperimentStatus.Running, (await api.GetAsync(id)).Status);
         var variables = new Dictionary<string, string>
         {
             ["experiment"] = id,

@@ -112,10 +112,3 @@ public sealed class WorkerMetricsEndpointTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
-
-/// <summary>Runs its tests after the others, not beside them.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class WorkerMetricsEndpointCollection
-{
-    public const string Name = "Worker metrics endpoint";
-}
