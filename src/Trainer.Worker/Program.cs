@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Trainer.Worker;
 using Trainer.Worker.Artifacts;
-using Trainer.Worker.Observability;
 using Trainer.Worker.Bench;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Transport;
 
 // `bench --preset tiny|base|large`: time pretraining steps and exit; any other arguments run the worker host.

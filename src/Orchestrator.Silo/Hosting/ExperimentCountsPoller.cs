@@ -18,6 +18,7 @@ public sealed class ExperimentCountsPoller(IGrainFactory grains, MeterProvider m
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Resolved only so that the exporter listens before the zeros are published.
         GC.KeepAlive(meterProvider);
         OrchestratorMetrics.PublishZeros();
         using var timer = new PeriodicTimer(Interval);

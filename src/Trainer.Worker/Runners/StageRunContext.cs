@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -195,9 +194,9 @@ public sealed class StageRunContext
     {
         var draft = Draft(CheckpointType().Name, $"checkpoint-step-{step:D6}", metrics) with { Step = step };
         var bytes = new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(file => file.Length);
-        var started = Stopwatch.GetTimestamp();
+        var started = _timeProvider.GetTimestamp();
         var reference = await _store.CommitAsync(draft, directory, _reportToken);
-        _series?.RecordCheckpoint(Stopwatch.GetElapsedTime(started), bytes);
+        _series?.RecordCheckpoint(_timeProvider.GetElapsedTime(started), bytes);
         var sha256 = reference.Sha256 ?? throw new InvalidOperationException(
             $"the artifact store returned checkpoint {reference.Uri} without the SHA-256 of its manifest; the store must set ArtifactReference.Sha256");
         lock (_lock)

@@ -72,9 +72,8 @@ public sealed class WorkerMetricsTests
         Assert.Equal([new("trainer.run.step", 2, RunTags)], recorder.Observe("trainer.run.step"));
         Assert.Equal([new("trainer.run.loss", 0.5, "experiment=exp-1,kind=dataset.synthetic,objective=total,stage=data")], recorder.Observe("trainer.run.loss"));
         Assert.Equal([new("trainer.checkpoint.written", 1, "kind=dataset.synthetic")], recorder.Recorded("trainer.checkpoint.written"));
-        var written = Assert.Single(recorder.Recorded("trainer.checkpoint.write.duration"));
-        Assert.Equal("kind=dataset.synthetic", written.Tags);
-        Assert.InRange(written.Value, 0, 30);
+        // Timed on the worker's clock, which is fake here and stood still.
+        Assert.Equal([new("trainer.checkpoint.write.duration", 0, "kind=dataset.synthetic")], recorder.Recorded("trainer.checkpoint.write.duration"));
 
         gate.Release.SetResult();
         await worker.PublishedAsync<StageRunCompleted>(message => message.RunId == "run-1");
