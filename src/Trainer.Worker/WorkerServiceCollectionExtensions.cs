@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Consumers;
 using Trainer.Worker.Data;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Training;
 
@@ -48,6 +49,8 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, DatasetImportRunner>());
         services.TryAddSingleton<IBlipBatchSourceFactory, BlipBatchSourceFactory>();
         services.AddBlipPretraining();
+        services.AddMetrics();
+        services.TryAddSingleton<WorkerMetrics>();
         services.TryAddSingleton<ReportPublisher>();
         services.TryAddSingleton<BusReadiness>();
         services.AddBusObserver(provider => provider.GetRequiredService<BusReadiness>());

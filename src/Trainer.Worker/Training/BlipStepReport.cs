@@ -1,3 +1,5 @@
+using Trainer.Worker.Runners;
+
 namespace Trainer.Worker.Training;
 
 /// <summary>Where a run is: optimiser steps taken, the current epoch, and the micro-batches of it each replica has read.</summary>
@@ -42,17 +44,17 @@ public sealed record BlipStepReport
     /// <summary>The metrics as reported to the orchestrator.</summary>
     public IReadOnlyDictionary<string, double> Metrics() => new Dictionary<string, double>
     {
-        ["loss"] = Loss,
-        ["loss_itc"] = LossItc,
-        ["loss_itm"] = LossItm,
-        ["loss_lm"] = LossLm,
-        ["lr"] = LearningRate,
+        [ProgressMetricKeys.Loss] = Loss,
+        [ProgressMetricKeys.LossPrefix + "itc"] = LossItc,
+        [ProgressMetricKeys.LossPrefix + "itm"] = LossItm,
+        [ProgressMetricKeys.LossPrefix + "lm"] = LossLm,
+        [ProgressMetricKeys.LearningRate] = LearningRate,
         ["grad_norm"] = GradNorm,
         ["temp"] = Temperature,
         ["alpha"] = Alpha,
-        ["samples_per_s"] = SamplesPerSecond,
-        ["step_s"] = StepSeconds,
-        ["data_wait_share"] = DataWaitShare,
+        [ProgressMetricKeys.SamplesPerSecond] = SamplesPerSecond,
+        [ProgressMetricKeys.StepSeconds] = StepSeconds,
+        [ProgressMetricKeys.DataWaitShare] = DataWaitShare,
     };
 }
 
