@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Trainer.Worker;
 using Trainer.Worker.Artifacts;
 using Trainer.Worker.Bench;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Transport;
 
 // `bench caption --preset …`: caption throughput with and without the key/value cache.
@@ -29,8 +30,10 @@ builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Services.AddTrainingTransport(builder.Configuration, bus => bus.AddWorkerConsumers());
 builder.Services.AddTrainerWorker(builder.Configuration);
 builder.Services.AddArtifactStore(builder.Configuration);
+builder.AddWorkerMetrics();
 
 var app = builder.Build();
 app.MapGet("/healthz", (IOptions<WorkerOptions> options) => Results.Ok(new { status = "ok", worker = options.Value.WorkerId }));
+app.MapWorkerMetrics();
 app.Run();
 return 0;

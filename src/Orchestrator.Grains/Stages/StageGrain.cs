@@ -354,7 +354,8 @@ public sealed class StageGrain(
 
     private async Task TransitionAsync(StageStatus status)
     {
-        var changed = Stage.Status != status;
+        var previous = Stage.Status;
+        var changed = previous != status;
         Stage.Status = status;
         if (changed)
         {
@@ -362,6 +363,7 @@ public sealed class StageGrain(
             Stage.ChangedAt = time.GetUtcNow();
             OrchestratorMetrics.StageTransitions.Add(1,
                 new KeyValuePair<string, object?>("kind", Definition.Kind), new KeyValuePair<string, object?>("status", status.ToString()));
+            RecordDuration(previous, status);
         }
 
         await state.WriteStateAsync();
@@ -369,6 +371,19 @@ public sealed class StageGrain(
         {
             await GrainFactory.GetGrain<IExperimentGrain>(Definition.ExperimentId).OnStageChangedAsync(Change());
         }
+    }
+
+    /// <summary>A stage that ends from Queued or Running took from its first queued run (of this round of attempts) until now.</summary>
+    private void RecordDuration(StageStatus previous, StageStatus status)
+    {
+        if (!previous.IsActive() || !status.IsTerminal() || Stage.AttemptsInBudget == 0 || Stage.Attempts.Count < Stage.AttemptsInBudget)
+        {
+            return;
+        }
+
+        var firstQueuedAt = Stage.Attempts[^Stage.AttemptsInBudget].QueuedAt;
+        OrchestratorMetrics.StageDuration.Record((Stage.ChangedAt - firstQueuedAt).TotalSeconds,
+            new KeyValuePair<string, object?>("kind", Definition.Kind), new KeyValuePair<string, object?>("status", status.ToString()));
     }
 
     private ReportOutcome? Fence(string runId)

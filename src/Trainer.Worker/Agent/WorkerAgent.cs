@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Agent;
@@ -50,6 +51,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
         BusReadiness bus,
         IArtifactStore store,
         TimeProvider timeProvider,
+        WorkerMetrics metrics,
         ILoggerFactory loggerFactory)
     {
         _options = options.Value;
@@ -58,10 +60,19 @@ public sealed class WorkerAgent : IHostedLifecycleService
         _bus = bus;
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<WorkerAgent>();
-        _capacity = new Lazy<WorkerCapacityInfo>(() => DeviceProbe.Capacity(_options, _logger));
+        _capacity = new Lazy<WorkerCapacityInfo>(() =>
+        {
+            var capacity = DeviceProbe.Capacity(_options, _logger);
+            if (capacity.Device == "cuda")
+            {
+                metrics.WatchGpuMemory(_logger);
+            }
+
+            return capacity;
+        });
         // Resuming goes through the resolver, so a corrupt checkpoint falls back to an older one that verifies.
         var checkpoints = new CheckpointResolver(store, loggerFactory.CreateLogger<CheckpointResolver>());
-        _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, loggerFactory);
+        _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, metrics, loggerFactory);
     }
 
     public string WorkerId => _options.WorkerId;

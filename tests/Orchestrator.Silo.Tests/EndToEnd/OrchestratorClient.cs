@@ -31,6 +31,24 @@ internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
     public async Task<LineageView> LineageAsync(string id) =>
         (await _http.GetFromJsonAsync<LineageView>($"/api/v1/experiments/{id}/lineage", OrchestratorApp.Json))!;
 
+    /// <summary>The silo's <c>/metrics</c>, in Prometheus' text format.</summary>
+    public Task<string> MetricsAsync() => _http.GetStringAsync("/metrics");
+
+    /// <summary>Scrapes <c>/metrics</c> until it contains every one of <paramref name="lines"/> (the gauges refresh every few seconds).</summary>
+    public async Task<string> WaitForMetricsAsync(TimeSpan timeout, params string[] lines)
+    {
+        var clock = Stopwatch.StartNew();
+        var text = await MetricsAsync();
+        while (!lines.All(line => text.Contains(line, StringComparison.Ordinal)))
+        {
+            Assert.True(clock.Elapsed < timeout, $"/metrics did not show {string.Join(", ", lines)} within {timeout.TotalSeconds:0} s; it shows:\n{text}");
+            await Task.Delay(PollInterval);
+            text = await MetricsAsync();
+        }
+
+        return text;
+    }
+
     public async Task<SchedulerSnapshot> WorkersAsync() =>
         (await _http.GetFromJsonAsync<SchedulerSnapshot>("/api/v1/workers", OrchestratorApp.Json))!;
 
