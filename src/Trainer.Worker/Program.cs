@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Trainer.Worker;
 using Trainer.Worker.Artifacts;
 using Trainer.Worker.Bench;
+using Trainer.Worker.Telemetry;
 using Trainer.Worker.Transport;
 
 // `bench --preset tiny|base|large`: time pretraining steps and exit; any other arguments run the worker host.
@@ -19,6 +20,8 @@ builder.WebHost.UseUrls(builder.Configuration[$"{WorkerOptions.Section}:{nameof(
 
 // A health probe every few seconds would otherwise write five lines each time.
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.Logging.AddConsoleLogFormat(builder.Configuration);
+builder.Services.AddRunTracing(builder.Configuration, "trainer-worker");
 
 builder.Services.AddTrainingTransport(builder.Configuration, bus => bus.AddWorkerConsumers());
 builder.Services.AddTrainerWorker(builder.Configuration);

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Trainer.Worker;
 using Trainer.Worker.Artifacts;
 using Trainer.Worker.Runners;
+using Trainer.Worker.Telemetry;
 using Trainer.Worker.TestHost;
 using Trainer.Worker.Transport;
 
@@ -15,6 +16,8 @@ using Trainer.Worker.Transport;
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseUrls(builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.HealthUrl)}"] ?? new WorkerOptions().HealthUrl);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.Logging.AddConsoleLogFormat(builder.Configuration);
+builder.Services.AddRunTracing(builder.Configuration, "trainer-worker");
 
 builder.Services.AddTrainingTransport(builder.Configuration, bus => bus.AddWorkerConsumers());
 builder.Services.AddTrainerWorker(builder.Configuration);
