@@ -24,16 +24,17 @@ public static class RunTelemetry
     public const string StageKind = "StageKind";
 
     /// <summary>The scope state every log line about a run is written under.</summary>
-    public static Dictionary<string, object?> Scope(string experimentId, string stageId, string runId) => new()
-    {
-        [ExperimentId] = experimentId,
-        [StageId] = stageId,
-        [RunId] = runId,
-    };
+    public static RunLogScope Scope(string experimentId, string stageId, string runId) => new(
+        [new(ExperimentId, experimentId), new(StageId, stageId), new(RunId, runId)],
+        $"run {runId} of {experimentId}/{stageId}");
 
     /// <summary>The scope state of a message about a run.</summary>
-    public static Dictionary<string, object?> Scope(IStageRunMessage run) => Scope(run.ExperimentId, run.StageId, run.RunId);
+    public static RunLogScope Scope(IStageRunMessage run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return Scope(run.ExperimentId, run.StageId, run.RunId);
+    }
 
     /// <summary>The scope state of a line about a whole experiment.</summary>
-    public static Dictionary<string, object?> Scope(string experimentId) => new() { [ExperimentId] = experimentId };
+    public static RunLogScope Scope(string experimentId) => new([new(ExperimentId, experimentId)], $"experiment {experimentId}");
 }

@@ -31,6 +31,9 @@ public static class OrleansHostingExtensions
         builder.Services.AddKeyedSingleton(OrchestratorClock.Key, TimeProvider.System);
 
         var options = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();
+
+        // The stream agents announce every queue they take and drop at Information: two dozen lines per start and stop.
+        builder.Logging.AddFilter("Orleans.Streams", LogLevel.Warning);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(cluster =>

@@ -418,5 +418,5 @@ public sealed class WorkerAgent : IHostedLifecycleService
     private IDisposable? BeginRunScope(IStageRunMessage run) => _logger.BeginScope(RunScope(run));
 
     /// <summary>The ids every log line of a run carries.</summary>
-    private static Dictionary<string, object?> RunScope(IStageRunMessage run) => RunTelemetry.Scope(run);
+    private static RunLogScope RunScope(IStageRunMessage run) => RunTelemetry.Scope(run);
 }
