@@ -20,7 +20,7 @@ public sealed class StandaloneHost : IDisposable
     {
         _factory = new OrchestratorFactory
         {
-            ConfigureHost = host => host.ConfigureLogging(logging => logging.AddProvider(Logs).AddFilter("Orchestrator", LogLevel.Debug).AddFilter("Trainer", LogLevel.Debug)),
+            ConfigureHost = host => host.ConfigureLogging(logging => logging.AddProvider(Logs).AddFilter("Orchestrator", LogLevel.Debug).AddFilter("Trainer", LogLevel.Debug).AddFilter("MassTransit", LogLevel.Debug)),
         };
         _factory.Settings["Orchestrator:InProcessWorker"] = "true";
         _factory.Settings["Artifacts:DataDirectory"] = Path.Combine(_folder, "artifacts");

@@ -27,11 +27,16 @@ public sealed class RunLogTests
         "Worker {WorkerId} deregistered",
     ];
 
+    /// <summary>The messages about a run: MassTransit's SEND and RECEIVE lines that name one of them concern that run.</summary>
+    private static readonly string[] RunMessages =
+        ["StartStageRun", "CancelStageRun", "StageRunStarted", "StageRunProgressed", "CheckpointSaved", "StageRunCompleted", "StageRunFailed"];
+
     /// <summary>
     /// A line "concerns a run" when it was written, after the experiment was submitted, by the code that handles
     /// runs: the stage and scheduler grains, the orchestrator's transport (dispatcher, report consumers, fault
     /// logger) and anything in the worker (agent, runners, artifact store, training), at Debug or above, except
-    /// the worker- and cluster-level lines listed in <see cref="NotAboutARun"/>. The experiment grain's lines are
+    /// the worker- and cluster-level lines listed in <see cref="NotAboutARun"/>; and MassTransit's message lines
+    /// (SEND, RECEIVE, at Debug) about one of the <see cref="RunMessages"/>. The experiment grain's lines are
     /// about the whole experiment and must carry its id. Every line that concerns a run must carry the ids of one
     /// of the experiment's runs, consistently (stage and experiment of that run), and a line that names a run id in
     /// its text must carry that run's ids.
@@ -93,6 +98,8 @@ public sealed class RunLogTests
 
         Assert.Contains(aboutRuns, line => line.Template.StartsWith("Stage {Stage} run {RunId} failed for good", StringComparison.Ordinal));
         Assert.Contains(aboutRuns, line => line.Category.StartsWith("Trainer.Worker.Runners.", StringComparison.Ordinal));
+        Assert.Contains(aboutRuns, line => line.Category == "MassTransit.Messages" && line.Message.StartsWith("SEND ", StringComparison.Ordinal));
+        Assert.Contains(aboutRuns, line => line.Category == "MassTransit.Messages" && line.Message.StartsWith("RECEIVE ", StringComparison.Ordinal));
     }
 
     private static bool ConcernsARun(CapturedLine line) =>
@@ -101,5 +108,6 @@ public sealed class RunLogTests
         && (line.Category.StartsWith("Orchestrator.Grains.Stages.", StringComparison.Ordinal)
             || line.Category.StartsWith("Orchestrator.Grains.Scheduling.", StringComparison.Ordinal)
             || line.Category.StartsWith("Orchestrator.Silo.Transport.", StringComparison.Ordinal)
-            || line.Category.StartsWith("Trainer.Worker.", StringComparison.Ordinal));
+            || line.Category.StartsWith("Trainer.Worker.", StringComparison.Ordinal)
+            || (line.Category == "MassTransit.Messages" && RunMessages.Any(message => line.Message.Contains($"Orchestrator.Contracts.Messages.{message}", StringComparison.Ordinal))));
 }
