@@ -48,9 +48,9 @@ public static class ObservabilityHostingExtensions
         }
 
         var endpoint = configuration[OtlpEndpointKey];
-        if (endpoint is not null && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
+        if (endpoint is not null && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
         {
-            throw new InvalidOperationException($"{OtlpEndpointKey} '{endpoint}' is not an absolute URI; give the collector's OTLP endpoint, e.g. http://127.0.0.1:4317");
+            throw new InvalidOperationException($"{OtlpEndpointKey} '{endpoint}' is not an http(s) URI; give the collector's OTLP endpoint, e.g. http://127.0.0.1:4317");
         }
 
         services.AddOpenTelemetry()
