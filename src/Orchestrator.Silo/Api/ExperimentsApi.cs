@@ -36,7 +36,8 @@ public static class ExperimentsApi
                 stage and of the experiment, and ends after an `experiment` event with a final status (Succeeded, Failed or Cancelled);
                 a client that connects after the end gets that state and the stream closes. A reconnecting client starts over from the
                 current state, so it needs no Last-Event-ID.
-                """);
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 

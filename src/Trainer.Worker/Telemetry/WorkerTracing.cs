@@ -5,8 +5,8 @@ using Orchestrator.Contracts.Telemetry;
 namespace Trainer.Worker.Telemetry;
 
 /// <summary>
-/// The worker's activity source. A run's activity spans its execution on this worker, from the slot to the
-/// final report, as a child of the consume activity of its StartStageRun, so it continues the trace the
+/// The worker's activity source. A run's activity spans the run on this worker, from its acceptance (a queued
+/// run waits for its slot inside it) to its final report, as a child of the consume activity of its StartStageRun, so it continues the trace the
 /// orchestrator started when it dispatched the run; the reports published inside it carry that trace back.
 /// </summary>
 public static class WorkerTracing
