@@ -40,7 +40,8 @@ public sealed class ExperimentEventsApiTests(StandaloneHost host) : IClassFixtur
         Assert.Equal("experiment", parsed[^1].Type);
         Assert.True(parsed[^1].Data["isFinal"]!.GetValue<bool>());
 
-        // Each stage: statuses in lifecycle order with growing versions; 'more' was still Pending when the reader connected.
+        // Each stage: statuses in lifecycle order with growing versions. A status can be skipped (never reordered):
+        // when no live event comes for a while (a loaded machine), the feed catches up from the experiment's state.
         foreach (var stage in new[] { "data", "more" })
         {
             var changes = parsed.Select((change, index) => (change.Type, change.Data, Index: index))
@@ -62,8 +63,8 @@ public sealed class ExperimentEventsApiTests(StandaloneHost host) : IClassFixtur
             Assert.Equal(steps.Order().Distinct(), steps);
         }
 
-        Assert.Equal(StatusOrder, parsed.Where(change => change.Type == "stage" && change.Data["stageId"]!.GetValue<string>() == "more")
-            .Select(change => change.Data["stageStatus"]!.GetValue<string>()));
+        // 'more' was still Pending when the reader connected.
+        Assert.Equal("Pending", parsed.First(change => change.Type == "stage" && change.Data["stageId"]!.GetValue<string>() == "more").Data["stageStatus"]!.GetValue<string>());
     }
 
     [Fact]

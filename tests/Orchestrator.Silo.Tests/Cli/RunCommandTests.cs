@@ -34,8 +34,11 @@ public sealed class RunCommandTests : IDisposable
         Assert.Matches("^experiment exp-[0-9a-f]+ submitted from dag.yaml$", lines[0]);
         var events = lines[1..^1].Select(line => line[9..]).ToList();
         Assert.Equal("experiment       Succeeded", events[^1]);
-        Assert.Equal(["more             Pending", "more             Queued attempt 1", "more             Running attempt 1", "more             Succeeded attempt 1"],
-            events.Where(line => line.StartsWith("more ", StringComparison.Ordinal) && !line.Contains(" step ", StringComparison.Ordinal)));
+        // In lifecycle order; Queued can be skipped when the feed catches up from state on a loaded machine.
+        var more = events.Where(line => line.StartsWith("more ", StringComparison.Ordinal) && !line.Contains(" step ", StringComparison.Ordinal)).ToList();
+        Assert.Equal("more             Pending", more[0]);
+        Assert.Equal(["more             Running attempt 1", "more             Succeeded attempt 1"], more[^2..]);
+        Assert.True(more.Count == 3 || (more.Count == 4 && more[1] == "more             Queued attempt 1"), string.Join(" | ", more));
         Assert.Contains(events, line => line.StartsWith("more             Running attempt 1 step ", StringComparison.Ordinal));
         Assert.Equal("Succeeded", JsonNode.Parse(lines[^1])!["status"]!.GetValue<string>());
     }
