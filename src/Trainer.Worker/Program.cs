@@ -7,6 +7,7 @@ using Trainer.Worker;
 using Trainer.Worker.Artifacts;
 using Trainer.Worker.Bench;
 using Trainer.Worker.Observability;
+using Trainer.Worker.Telemetry;
 using Trainer.Worker.Transport;
 
 // `bench caption --preset …`: caption throughput with and without the key/value cache.
@@ -26,6 +27,8 @@ builder.WebHost.UseUrls(builder.Configuration[$"{WorkerOptions.Section}:{nameof(
 
 // A health probe every few seconds would otherwise write five lines each time.
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.Logging.AddConsoleLogFormat(builder.Configuration);
+builder.Services.AddRunTracing(builder.Configuration, "trainer-worker");
 
 builder.Services.AddTrainingTransport(builder.Configuration, bus => bus.AddWorkerConsumers());
 builder.Services.AddTrainerWorker(builder.Configuration);

@@ -9,6 +9,7 @@ using Trainer.Worker;
 using Trainer.Worker.Artifacts;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
+using Trainer.Worker.Telemetry;
 using Trainer.Worker.TestHost;
 using Trainer.Worker.Transport;
 
@@ -16,6 +17,8 @@ using Trainer.Worker.Transport;
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseUrls(builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.HealthUrl)}"] ?? new WorkerOptions().HealthUrl);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.Logging.AddConsoleLogFormat(builder.Configuration);
+builder.Services.AddRunTracing(builder.Configuration, "trainer-worker");
 
 builder.Services.AddTrainingTransport(builder.Configuration, bus => bus.AddWorkerConsumers());
 builder.Services.AddTrainerWorker(builder.Configuration);

@@ -2,9 +2,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Messages;
+using Orchestrator.Contracts.Telemetry;
 using Trainer.Worker.Artifacts;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
+using Trainer.Worker.Telemetry;
 
 namespace Trainer.Worker.Agent;
 
@@ -302,6 +304,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
     private async Task RunAsync(RunEntry entry)
     {
         using var scope = BeginRunScope(entry.Run);
+        using var activity = WorkerTracing.StartRun(entry.Run, WorkerId);
         var granted = false;
         try
         {
@@ -426,10 +429,5 @@ public sealed class WorkerAgent : IHostedLifecycleService
     private IDisposable? BeginRunScope(IStageRunMessage run) => _logger.BeginScope(RunScope(run));
 
     /// <summary>The ids every log line of a run carries.</summary>
-    private static Dictionary<string, object?> RunScope(IStageRunMessage run) => new()
-    {
-        ["ExperimentId"] = run.ExperimentId,
-        ["StageId"] = run.StageId,
-        ["RunId"] = run.RunId,
-    };
+    private static RunLogScope RunScope(IStageRunMessage run) => RunTelemetry.Scope(run);
 }
