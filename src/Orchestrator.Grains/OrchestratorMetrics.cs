@@ -82,7 +82,7 @@ public static class OrchestratorMetrics
     {
         WorkersRegistered.Add(0);
         WorkersLost.Add(0);
-        foreach (var reason in new[] { "stale", "duplicate" })
+        foreach (var reason in new[] { "stale", "duplicate", "superseded" })
         {
             ReportsIgnored.Add(0, new KeyValuePair<string, object?>("reason", reason));
         }

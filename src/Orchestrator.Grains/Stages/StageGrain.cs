@@ -149,20 +149,34 @@ public sealed class StageGrain(
         return ReportOutcome.Applied;
     }
 
+    /// <summary>
+    /// Reports are consumed concurrently, so a run's checkpoints can arrive out of order, even after the report that
+    /// ended the run (a broker that was down delivers a backlog at once). The newest checkpoint wins whenever it comes,
+    /// as long as it belongs to the stage's latest attempt.
+    /// </summary>
     public async Task<ReportOutcome> ReportCheckpointAsync(RunCheckpointReport report)
     {
-        if (Fence(report.RunId) is { } fenced)
+        if (Stage.Attempts is not [.., var attempt] || attempt.RunId != report.RunId)
         {
-            return fenced;
+            return Fence(report.RunId) ?? throw new InvalidOperationException($"run {report.RunId} is current but not the latest attempt");
         }
 
-        if (Stage.LastCheckpoint?.Uri == report.Checkpoint.Uri)
+        if (attempt.LastCheckpoint is { } known)
         {
-            return Duplicate();
+            if (known.Uri == report.Checkpoint.Uri)
+            {
+                return Duplicate();
+            }
+
+            if ((known.Step ?? long.MinValue) >= (report.Checkpoint.Step ?? long.MinValue))
+            {
+                OrchestratorMetrics.ReportsIgnored.Add(1, new KeyValuePair<string, object?>("reason", "superseded"));
+                return ReportOutcome.Superseded;
+            }
         }
 
         Stage.LastCheckpoint = report.Checkpoint;
-        Stage.CurrentAttempt!.LastCheckpoint = report.Checkpoint;
+        attempt.LastCheckpoint = report.Checkpoint;
         await state.WriteStateAsync();
         return ReportOutcome.Applied;
     }

@@ -52,6 +52,9 @@ public enum ReportOutcome
 
     /// <summary>Its content had already been applied.</summary>
     Duplicate,
+
+    /// <summary>A checkpoint older than one already recorded for the run (reports can arrive out of order).</summary>
+    Superseded,
 }
 
 /// <summary>What a stage tells its experiment when its status changes.</summary>

@@ -247,6 +247,27 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Checkpoints_reported_out_of_order_keep_the_newest_even_after_the_run_ended()
+    {
+        await _driver.RegisterWorkerAsync("w1");
+        var id = await _driver.SubmitAsync("- { id: data, kind: dataset.synthetic, retry: { initial_backoff: 1s } }");
+        var first = await _driver.Dispatcher.WaitForStartAsync(id, "data");
+        var stage = _driver.Stage(first);
+        await stage.ReportStartedAsync(new RunStartedReport(first.Run.RunId, first.WorkerIds[0]));
+        Assert.Equal(ReportOutcome.Applied, await stage.ReportCheckpointAsync(new RunCheckpointReport(first.Run.RunId, LifecycleDriver.Checkpoint(first, 20))));
+        Assert.Equal(ReportOutcome.Superseded, await stage.ReportCheckpointAsync(new RunCheckpointReport(first.Run.RunId, LifecycleDriver.Checkpoint(first, 10))));
+        Assert.Equal(20, (await stage.GetAsync()).LastCheckpoint?.Step);
+
+        // The run ends before its last checkpoint's report arrives (a broker backlog is consumed concurrently).
+        await _driver.CompleteAsync(first);
+        Assert.Equal(ReportOutcome.Applied, await stage.ReportCheckpointAsync(new RunCheckpointReport(first.Run.RunId, LifecycleDriver.Checkpoint(first, 30))));
+        Assert.Equal(ReportOutcome.Duplicate, await stage.ReportCheckpointAsync(new RunCheckpointReport(first.Run.RunId, LifecycleDriver.Checkpoint(first, 30))));
+        var ended = await stage.GetAsync();
+        Assert.Equal((StageStatus.Succeeded, 30L, 30L), (ended.Status, ended.LastCheckpoint?.Step, ended.Attempts[^1].LastCheckpoint?.Step));
+        Assert.Equal(ReportOutcome.Stale, await stage.ReportCheckpointAsync(new RunCheckpointReport("made-up-run", LifecycleDriver.Checkpoint(first, 40))));
+    }
+
+    [Fact]
     public async Task Progress_gives_an_eta_from_the_rate_seen_so_far()
     {
         await _driver.RegisterWorkerAsync("w1");
