@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Trainer.Worker.Bench;
 
 /// <summary>
-/// <c>bench --preset tiny|base|large [--steps N (tiny: 500, else 3)] [--batch-size N] [--warmup N]</c>: times BLIP pretraining steps of a
+/// <c>bench --preset tiny|base|large [--steps N (tiny: 500, else 3)] [--warmup N (tiny: 50, else 1)] [--batch-size N] [--warmup N]</c>: times BLIP pretraining steps of a
 /// preset's real shapes on this machine's CPU, with synthetic in-memory batches (the model side only: no decoding,
 /// tokenising or augmentation), and a large fp32 matmul as the achievable peak. Prints a JSON summary as its last line.
 /// </summary>
@@ -32,7 +32,8 @@ public static class PretrainBench
         var small = preset == "tiny";
         var batchSize = int.Parse(arguments.GetValueOrDefault("batch-size", small ? "32" : "4"), CultureInfo.InvariantCulture);
         var steps = int.Parse(arguments.GetValueOrDefault("steps", small ? "500" : "3"), CultureInfo.InvariantCulture);
-        var warmup = int.Parse(arguments.GetValueOrDefault("warmup", small ? "3" : "1"), CultureInfo.InvariantCulture);
+        // Resident memory settles (allocator arenas, the GC's heap) over the first few dozen steps; growth is measured after.
+        var warmup = int.Parse(arguments.GetValueOrDefault("warmup", small ? "50" : "1"), CultureInfo.InvariantCulture);
         var options = OptionsBinder.Read<BlipPretrainOptions>(
             kind, $$"""{"preset":"{{preset}}","batch_size":{{batchSize}},"epochs":1,"warmup_steps":1}""");
         var tokens = BlipSpecialTokens.BertBaseUncased;
