@@ -83,17 +83,27 @@ public static class BlipObjectives
     }
 
     /// <summary>
-    /// LM loss (LAVIS <c>BertLMHeadModel</c>): logits at positions 0 … L−2 predict the tokens at 1 … L−1; padding is
-    /// ignored; cross-entropy with label smoothing, averaged over the predicted tokens.
+    /// LM loss (LAVIS <c>BertLMHeadModel</c>): logits at positions 0 … L−2 predict the tokens at 1 … L−1; padding and
+    /// the first <paramref name="promptLength"/> positions are ignored; cross-entropy with label smoothing, averaged over
+    /// the predicted tokens.
     /// </summary>
     /// <param name="logits">Decoder logits (B, L, V).</param>
     /// <param name="decoderIds">Decoder input ids (B, L), [DEC] first.</param>
     /// <param name="mask">Attention mask (B, L).</param>
     /// <param name="labelSmoothing">Label smoothing, 0.1 in BLIP.</param>
-    public static Tensor LanguageModelling(Tensor logits, Tensor decoderIds, Tensor mask, double labelSmoothing)
+    /// <param name="promptLength">
+    /// Leading positions that are not targets: [DEC] and a prompt's tokens (LAVIS <c>blip_caption</c> sets
+    /// <c>decoder_targets[:, :prompt_length] = -100</c>); 0 in pretraining.
+    /// </param>
+    public static Tensor LanguageModelling(Tensor logits, Tensor decoderIds, Tensor mask, double labelSmoothing, int promptLength = 0)
     {
         using var scope = NewDisposeScope();
         var targets = decoderIds.masked_fill(mask.eq(0), -100);                       // (B, L)
+        if (promptLength > 0)
+        {
+            targets.narrow(1, 0, Math.Min(promptLength, targets.shape[1])).fill_(-100);
+        }
+
         var vocab = logits.shape[2];
         var predicted = logits.narrow(1, 0, logits.shape[1] - 1).reshape(-1, vocab);   // (B·(L−1), V)
         var shifted = targets.narrow(1, 1, targets.shape[1] - 1).reshape(-1);          // (B·(L−1))

@@ -40,9 +40,24 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     /// Builds the model with weights drawn from <paramref name="seed"/>: the same seed gives the same weights. Dropout and
     /// ITM negatives draw from <see cref="Randomness"/>, seeded from <paramref name="seed"/> too until reseeded.
     /// </summary>
-    public BlipPretrainModel(BlipModelConfig config, BlipSpecialTokens tokens, long seed)
+    /// <param name="config">Shapes and objective hyperparameters.</param>
+    /// <param name="tokens">The tokenizer's special ids.</param>
+    /// <param name="seed">Seed of the weights and, until reseeded, of <see cref="Randomness"/>.</param>
+    /// <param name="objectives">The objectives <see cref="forward"/> computes; parameters only the others reach are frozen.</param>
+    /// <param name="lmPromptLength">
+    /// Leading decoder positions ([DEC] and the prompt's tokens) excluded from the LM targets, so the loss covers the
+    /// caption only (LAVIS <c>blip_caption</c>'s <c>prompt_length</c>); 0 in pretraining.
+    /// </param>
+    public BlipPretrainModel(
+        BlipModelConfig config, BlipSpecialTokens tokens, long seed, BlipObjectiveSet objectives = BlipObjectiveSet.All, int lmPromptLength = 0)
         : base(nameof(BlipPretrainModel))
     {
+        if (objectives == 0 || (objectives & ~BlipObjectiveSet.All) != 0)
+        {
+            throw new ArgumentException($"objectives must be a non-empty combination of ITC, ITM and LM; got {objectives}", nameof(objectives));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(lmPromptLength);
         if (config.Text.EncoderWidth != config.Vision.Width)
         {
             throw new ArgumentException(
@@ -51,6 +66,8 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         }
 
         Config = config;
+        Objectives = objectives;
+        LmPromptLength = lmPromptLength;
         _tokens = tokens;
         using var init = new Generator(unchecked((ulong)seed));
         _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL);
@@ -82,9 +99,16 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
         CopyMomentumParameters();
         RegisterComponents();
+        FreezeUnreached();
     }
 
     public BlipModelConfig Config { get; }
+
+    /// <summary>The objectives <see cref="forward"/> computes.</summary>
+    public BlipObjectiveSet Objectives { get; }
+
+    /// <summary>Leading decoder positions excluded from the LM targets ([DEC] and the prompt).</summary>
+    public int LmPromptLength { get; }
 
     /// <summary>The source of dropout masks and ITM negatives; its state is part of a checkpoint.</summary>
     public Generator Randomness => _randomness;
@@ -106,54 +130,76 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     public IEnumerable<(Parameter Online, Parameter Momentum)> MomentumParameterPairs() =>
         _momentumPairs.SelectMany(pair => pair.Online.parameters().Zip(pair.Momentum.parameters()));
 
-    /// <summary>Runs the three objectives on <paramref name="batch"/>; <paramref name="alpha"/> is the ramped distillation weight.</summary>
+    /// <summary>
+    /// Runs the enabled objectives on <paramref name="batch"/>; <paramref name="alpha"/> is the ramped distillation
+    /// weight. A disabled objective costs nothing: none of its forward passes run.
+    /// </summary>
     public override BlipPretrainOutput forward(BlipPretrainBatch batch, double alpha)
     {
         batch.Validate();
         using var scope = NewDisposeScope();
-        using (no_grad())
+        var itcOn = Objectives.HasFlag(BlipObjectiveSet.Itc);
+        var itmOn = Objectives.HasFlag(BlipObjectiveSet.Itm);
+        if (itcOn || itmOn)
         {
-            temp.clamp_(MinTemperature, MaxTemperature);
+            using (no_grad())
+            {
+                temp.clamp_(MinTemperature, MaxTemperature);
+            }
         }
 
         var size = batch.Size;
-
-        // ---- ITC: unimodal image and text features against the momentum features and the queues.
         var imageEmbeds = visual_encoder.call(batch.Images);                                                 // (B, 1 + P, Dv)
-        var imageFeat = nn.functional.normalize(vision_proj.call(imageEmbeds.select(1, 0)), dim: -1);        // (B, E)
-        var textEmbeds = text_encoder.call(batch.TextIds, batch.TextMask, null);                            // (B, L, Dt)
-        var textFeat = nn.functional.normalize(text_proj.call(textEmbeds.select(1, 0)), dim: -1);           // (B, E)
-        Tensor imageFeatM, textFeatM;
-        using (no_grad())
+        Tensor? lossItc = null, lossItm = null, lossLm = null, imageFeatM = null, textFeatM = null;
+
+        if (itcOn || itmOn)
         {
-            var imageEmbedsM = visual_encoder_m.call(batch.Images);                                          // (B, 1 + P, Dv)
-            imageFeatM = nn.functional.normalize(vision_proj_m.call(imageEmbedsM.select(1, 0)), dim: -1);    // (B, E)
-            var textEmbedsM = text_encoder_m.call(batch.TextIds, batch.TextMask, null);                     // (B, L, Dt)
-            textFeatM = nn.functional.normalize(text_proj_m.call(textEmbedsM.select(1, 0)), dim: -1);       // (B, E)
+            // ---- ITC: unimodal image and text features against the momentum features and the queues.
+            var imageFeat = nn.functional.normalize(vision_proj.call(imageEmbeds.select(1, 0)), dim: -1);    // (B, E)
+            var textEmbeds = text_encoder.call(batch.TextIds, batch.TextMask, null);                        // (B, L, Dt)
+            var textFeat = nn.functional.normalize(text_proj.call(textEmbeds.select(1, 0)), dim: -1);       // (B, E)
+            Tensor simI2T, simT2I;
+            if (itcOn)
+            {
+                using (no_grad())
+                {
+                    var imageEmbedsM = visual_encoder_m.call(batch.Images);                                  // (B, 1 + P, Dv)
+                    imageFeatM = nn.functional.normalize(vision_proj_m.call(imageEmbedsM.select(1, 0)), dim: -1); // (B, E)
+                    var textEmbedsM = text_encoder_m.call(batch.TextIds, batch.TextMask, null);             // (B, L, Dt)
+                    textFeatM = nn.functional.normalize(text_proj_m.call(textEmbedsM.select(1, 0)), dim: -1); // (B, E)
+                }
+
+                var itc = BlipObjectives.Contrastive(imageFeat, textFeat, imageFeatM, textFeatM, image_queue, text_queue, temp, alpha);
+                lossItc = itc.Loss;
+                (simI2T, simT2I) = (itc.SimI2T.narrow(1, 0, size), itc.SimT2I.narrow(1, 0, size));
+            }
+            else
+            {
+                using (no_grad())
+                {
+                    simI2T = imageFeat.matmul(textFeat.t()) / temp;                                          // (B, B)
+                    simT2I = simI2T.t();                                                                     // (B, B)
+                }
+            }
+
+            if (itmOn)
+            {
+                lossItm = MatchingLoss(batch, imageEmbeds, simI2T, simT2I);
+            }
         }
 
-        var itc = BlipObjectives.Contrastive(imageFeat, textFeat, imageFeatM, textFeatM, image_queue, text_queue, temp, alpha);
+        if (Objectives.HasFlag(BlipObjectiveSet.Lm))
+        {
+            // ---- LM: the image-grounded causal decoder predicts each caption token after [DEC] (and after the prompt).
+            var decoderIds = WithFirstToken(batch.TextIds, _tokens.DecId);                                  // (B, L), [DEC] first
+            var logits = text_decoder.call(decoderIds, batch.TextMask, imageEmbeds);                        // (B, L, V)
+            lossLm = BlipObjectives.LanguageModelling(logits, decoderIds, batch.TextMask, Config.LabelSmoothing, LmPromptLength);
+        }
 
-        // ---- ITM: the image-grounded encoder on positives, then on a hard negative image per text and text per image.
-        var encoderIds = WithFirstToken(batch.TextIds, _tokens.EncId);                                      // (B, L), [ENC] first
-        var positive = text_encoder.call(encoderIds, batch.TextMask, imageEmbeds);                          // (B, L, Dt)
-        var (negativeImage, negativeText) = BlipObjectives.SampleHardNegatives(
-            itc.SimI2T.narrow(1, 0, size), itc.SimT2I.narrow(1, 0, size), batch.ImageIds, _randomness);
-        var textIdsAll = cat([encoderIds, encoderIds.index_select(0, negativeText)], dim: 0);               // (2B, L)
-        var textMaskAll = cat([batch.TextMask, batch.TextMask.index_select(0, negativeText)], dim: 0);      // (2B, L)
-        var imageEmbedsAll = cat([imageEmbeds.index_select(0, negativeImage), imageEmbeds], dim: 0);        // (2B, 1 + P, Dv)
-        var negative = text_encoder.call(textIdsAll, textMaskAll, imageEmbedsAll);                          // (2B, L, Dt)
-        var itmLogits = itm_head.call(cat([positive.select(1, 0), negative.select(1, 0)], dim: 0));          // (3B, 2)
-        var itmLabels = cat([ones(size, dtype: int64, device: itmLogits.device), zeros(2L * size, dtype: int64, device: itmLogits.device)]);
-        var lossItm = nn.functional.cross_entropy(itmLogits, itmLabels);
-
-        // ---- LM: the image-grounded causal decoder predicts each caption token after [DEC].
-        var decoderIds = WithFirstToken(batch.TextIds, _tokens.DecId);                                      // (B, L), [DEC] first
-        var logits = text_decoder.call(decoderIds, batch.TextMask, imageEmbeds);                            // (B, L, V)
-        var lossLm = BlipObjectives.LanguageModelling(logits, decoderIds, batch.TextMask, Config.LabelSmoothing);
-
-        var output = new BlipPretrainOutput(itc.Loss, lossItm, lossLm, imageFeatM, textFeatM);
-        foreach (var tensor in new[] { output.Loss, output.LossItc, output.LossItm, output.LossLm, output.ImageFeatM, output.TextFeatM })
+        var output = new BlipPretrainOutput(lossItc, lossItm, lossLm, imageFeatM, textFeatM);
+        // Loss is the single enabled loss itself when only one is: move each tensor out once.
+        var results = new[] { output.Loss, output.LossItc, output.LossItm, output.LossLm, output.ImageFeatM, output.TextFeatM };
+        foreach (var tensor in results.OfType<Tensor>().Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>())
         {
             tensor.MoveToOuterDisposeScope();
         }
@@ -242,6 +288,59 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>ITM: the image-grounded encoder on positives, then on a hard negative image per text and text per image.</summary>
+    private Tensor MatchingLoss(BlipPretrainBatch batch, Tensor imageEmbeds, Tensor simI2T, Tensor simT2I)
+    {
+        var size = batch.Size;
+        var encoderIds = WithFirstToken(batch.TextIds, _tokens.EncId);                                      // (B, L), [ENC] first
+        var positive = text_encoder.call(encoderIds, batch.TextMask, imageEmbeds);                          // (B, L, Dt)
+        var (negativeImage, negativeText) = BlipObjectives.SampleHardNegatives(simI2T, simT2I, batch.ImageIds, _randomness);
+        var textIdsAll = cat([encoderIds, encoderIds.index_select(0, negativeText)], dim: 0);               // (2B, L)
+        var textMaskAll = cat([batch.TextMask, batch.TextMask.index_select(0, negativeText)], dim: 0);      // (2B, L)
+        var imageEmbedsAll = cat([imageEmbeds.index_select(0, negativeImage), imageEmbeds], dim: 0);        // (2B, 1 + P, Dv)
+        var negative = text_encoder.call(textIdsAll, textMaskAll, imageEmbedsAll);                          // (2B, L, Dt)
+        var itmLogits = itm_head.call(cat([positive.select(1, 0), negative.select(1, 0)], dim: 0));          // (3B, 2)
+        var itmLabels = cat([ones(size, dtype: int64, device: itmLogits.device), zeros(2L * size, dtype: int64, device: itmLogits.device)]);
+        return nn.functional.cross_entropy(itmLogits, itmLabels);
+    }
+
+    /// <summary>
+    /// Freezes what no enabled objective reaches, so the optimiser holds only parameters that get gradients: LM alone
+    /// trains the image encoder and the decoder (with the encoder's embeddings, cross-attention and FFN it shares), but
+    /// not the encoder's own self-attention, the projections, the ITM head or the temperature.
+    /// </summary>
+    private void FreezeUnreached()
+    {
+        if (Objectives == BlipObjectiveSet.All)
+        {
+            return;
+        }
+
+        var reached = new HashSet<Parameter>(visual_encoder.parameters(), ReferenceEqualityComparer.Instance);
+        if (Objectives.HasFlag(BlipObjectiveSet.Itc))
+        {
+            reached.UnionWith(vision_proj.parameters().Concat(text_proj.parameters()).Append(temp));
+            reached.UnionWith(text_encoder.named_parameters()
+                .Where(entry => !entry.name.Contains(".crossattention.", StringComparison.Ordinal))
+                .Select(entry => entry.parameter));
+        }
+
+        if (Objectives.HasFlag(BlipObjectiveSet.Itm))
+        {
+            reached.UnionWith(text_encoder.parameters().Concat(itm_head.parameters()));
+        }
+
+        if (Objectives.HasFlag(BlipObjectiveSet.Lm))
+        {
+            reached.UnionWith(text_decoder.parameters());
+        }
+
+        foreach (var parameter in parameters().Where(parameter => !reached.Contains(parameter)))
+        {
+            parameter.requires_grad = false;
+        }
     }
 
     private static Tensor WithFirstToken(Tensor ids, long token)

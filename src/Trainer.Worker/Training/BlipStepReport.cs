@@ -13,22 +13,26 @@ public sealed record BlipStepReport
 
     public required int Epoch { get; init; }
 
+    /// <summary>The sum of the enabled objectives' losses.</summary>
     public required double Loss { get; init; }
 
-    public required double LossItc { get; init; }
+    /// <summary>Null when ITC is not trained; likewise for the other losses.</summary>
+    public required double? LossItc { get; init; }
 
-    public required double LossItm { get; init; }
+    public required double? LossItm { get; init; }
 
-    public required double LossLm { get; init; }
+    public required double? LossLm { get; init; }
 
     public required double LearningRate { get; init; }
 
     /// <summary>Global gradient norm before clipping.</summary>
     public required double GradNorm { get; init; }
 
-    public required double Temperature { get; init; }
+    /// <summary>ITC temperature; null without ITC.</summary>
+    public required double? Temperature { get; init; }
 
-    public required double Alpha { get; init; }
+    /// <summary>Ramped distillation weight; null without ITC.</summary>
+    public required double? Alpha { get; init; }
 
     /// <summary>Pairs per second over all replicas, for this step.</summary>
     public required double SamplesPerSecond { get; init; }
@@ -39,21 +43,35 @@ public sealed record BlipStepReport
     /// <summary>Share of the step spent waiting for batches (rank 0).</summary>
     public required double DataWaitShare { get; init; }
 
-    /// <summary>The metrics as reported to the orchestrator.</summary>
-    public IReadOnlyDictionary<string, double> Metrics() => new Dictionary<string, double>
+    /// <summary>The metrics as reported to the orchestrator; those of objectives not trained are left out.</summary>
+    public IReadOnlyDictionary<string, double> Metrics()
     {
-        ["loss"] = Loss,
-        ["loss_itc"] = LossItc,
-        ["loss_itm"] = LossItm,
-        ["loss_lm"] = LossLm,
-        ["lr"] = LearningRate,
-        ["grad_norm"] = GradNorm,
-        ["temp"] = Temperature,
-        ["alpha"] = Alpha,
-        ["samples_per_s"] = SamplesPerSecond,
-        ["step_s"] = StepSeconds,
-        ["data_wait_share"] = DataWaitShare,
-    };
+        var metrics = new Dictionary<string, double> { ["loss"] = Loss };
+        var optional = new (string Name, double? Value)[]
+        {
+            ("loss_itc", LossItc), ("loss_itm", LossItm), ("loss_lm", LossLm),
+        };
+        foreach (var (name, value) in optional)
+        {
+            if (value is { } present)
+            {
+                metrics[name] = present;
+            }
+        }
+
+        metrics["lr"] = LearningRate;
+        metrics["grad_norm"] = GradNorm;
+        if (Temperature is { } temperature && Alpha is { } alpha)
+        {
+            metrics["temp"] = temperature;
+            metrics["alpha"] = alpha;
+        }
+
+        metrics["samples_per_s"] = SamplesPerSecond;
+        metrics["step_s"] = StepSeconds;
+        metrics["data_wait_share"] = DataWaitShare;
+        return metrics;
+    }
 }
 
 /// <summary>

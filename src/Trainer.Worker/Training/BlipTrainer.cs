@@ -35,7 +35,7 @@ public sealed partial class BlipTrainer : IDisposable
         for (var rank = 0; rank < replicas; rank++)
         {
             // The same seed gives every replica the same weights; each draws its own dropout masks and negatives.
-            var model = new BlipPretrainModel(config, tokens, settings.Seed);
+            var model = new BlipPretrainModel(config, tokens, settings.Seed, settings.Objectives, settings.LmPromptLength);
             model.Randomness.manual_seed(RankSeed(settings.Seed, rank));
             var trainable = model.TrainableParameters().ToList();
             _replicas[rank] = new Replica(model, new NamedAdamW(trainable, settings.WeightDecay), [.. trainable.Select(entry => entry.Parameter)]);
@@ -54,10 +54,16 @@ public sealed partial class BlipTrainer : IDisposable
 
     /// <summary>
     /// Throws, naming the fix, unless the global micro-batch (<paramref name="batchSizePerReplica"/> × replicas) divides
-    /// the ITC queue: every step enqueues one global batch and the queue must wrap around exactly.
+    /// the ITC queue: every step enqueues one global batch and the queue must wrap around exactly. Without ITC there is
+    /// no queue to fill.
     /// </summary>
     public void CheckGlobalBatch(int batchSizePerReplica)
     {
+        if (!_settings.Objectives.HasFlag(BlipObjectiveSet.Itc))
+        {
+            return;
+        }
+
         var global = (long)batchSizePerReplica * _replicas.Length;
         var queue = Model.Config.QueueSize;
         if (global <= 0 || queue % global != 0)
@@ -246,8 +252,14 @@ public sealed partial class BlipTrainer : IDisposable
         using var scope = NewDisposeScope();
         var learningRate = plan.Schedule.At(position.Step, position.Epoch);
         var alpha = _settings.Alpha * Math.Min(1.0, (double)position.Step / plan.StepsPerEpoch);
-        replica.Model.MomentumUpdate();
-        var lossSums = zeros(3, dtype: float64);                                          // (itc, itm, lm)
+        var itcOn = _settings.Objectives.HasFlag(BlipObjectiveSet.Itc);
+        if (itcOn)
+        {
+            replica.Model.MomentumUpdate();
+        }
+
+        var enabled = EnabledObjectives();
+        var lossSums = zeros(enabled.Count, dtype: float64);                              // (enabled objectives), in the order ITC, ITM, LM
         for (var micro = 0; micro < accumulation; micro++)
         {
             var waitStarted = Stopwatch.GetTimestamp();
@@ -261,8 +273,12 @@ public sealed partial class BlipTrainer : IDisposable
             using var batch = batches.Current;
             var output = replica.Model.call(batch, alpha);
             (output.Loss / accumulation).backward();
-            replica.Model.DequeueAndEnqueue(reducer.AllGather(output.ImageFeatM), reducer.AllGather(output.TextFeatM));
-            lossSums.add_(stack([output.LossItc, output.LossItm, output.LossLm]).detach().to_type(float64));
+            if (itcOn)
+            {
+                replica.Model.DequeueAndEnqueue(reducer.AllGather(output.ImageFeatM!), reducer.AllGather(output.TextFeatM!));
+            }
+
+            lossSums.add_(stack(output.Losses).detach().to_type(float64));
         }
 
         var gradients = replica.Trainable.Select(parameter => parameter.grad ?? throw new InvalidOperationException(
@@ -273,26 +289,30 @@ public sealed partial class BlipTrainer : IDisposable
         replica.Optimizer.Step(learningRate);
         replica.Optimizer.ZeroGrad();
 
-        var losses = (reducer.AllGather(lossSums.unsqueeze(0)).mean([0]) / accumulation).data<double>().ToArray();
+        var averaged = (reducer.AllGather(lossSums.unsqueeze(0)).mean([0]) / accumulation).data<double>().ToArray();
+        double? LossOf(BlipObjectiveSet objective) => enabled.IndexOf(objective) is var index and >= 0 ? averaged[index] : null;
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         return new BlipStepReport
         {
             Step = position.Step + 1,
             TotalSteps = plan.TotalSteps,
             Epoch = position.Epoch,
-            LossItc = losses[0],
-            LossItm = losses[1],
-            LossLm = losses[2],
-            Loss = losses.Sum(),
+            LossItc = LossOf(BlipObjectiveSet.Itc),
+            LossItm = LossOf(BlipObjectiveSet.Itm),
+            LossLm = LossOf(BlipObjectiveSet.Lm),
+            Loss = averaged.Sum(),
             LearningRate = learningRate,
             GradNorm = gradNorm,
-            Temperature = replica.Model.Temperature.item<float>(),
-            Alpha = alpha,
+            Temperature = itcOn ? replica.Model.Temperature.item<float>() : null,
+            Alpha = itcOn ? alpha : null,
             StepSeconds = seconds,
             SamplesPerSecond = (double)plan.BatchSize * accumulation * reducer.WorldSize / seconds,
             DataWaitShare = waited.TotalSeconds / seconds,
         };
     }
+
+    private List<BlipObjectiveSet> EnabledObjectives() =>
+        [.. new[] { BlipObjectiveSet.Itc, BlipObjectiveSet.Itm, BlipObjectiveSet.Lm }.Where(objective => _settings.Objectives.HasFlag(objective))];
 
     private sealed record Replica(BlipPretrainModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable);
 

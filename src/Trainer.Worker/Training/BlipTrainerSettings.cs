@@ -1,4 +1,5 @@
 using Orchestrator.Contracts.Catalog.Options;
+using Trainer.Worker.Blip;
 
 namespace Trainer.Worker.Training;
 
@@ -37,6 +38,12 @@ public sealed record BlipTrainerSettings
 
     /// <summary>Peak weight of ITC's momentum-distillation targets, ramped up linearly over the first epoch.</summary>
     public double Alpha { get; init; } = 0.4;
+
+    /// <summary>The objectives trained: all three in pretraining, LM for a captioner, ITC + ITM for a retrieval model.</summary>
+    public BlipObjectiveSet Objectives { get; init; } = BlipObjectiveSet.All;
+
+    /// <summary>Leading decoder positions ([DEC] and the prompt's tokens) the LM loss leaves out; 0 without a prompt.</summary>
+    public int LmPromptLength { get; init; }
 
     public static BlipTrainerSettings From(BlipPretrainOptions options) => new()
     {

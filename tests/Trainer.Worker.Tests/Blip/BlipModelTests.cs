@@ -78,18 +78,18 @@ public sealed class BlipModelTests
 
         var output = model.call(batch, 0.4);
 
-        foreach (var loss in new[] { output.Loss, output.LossItc, output.LossItm, output.LossLm })
+        foreach (var loss in new[] { output.Loss, output.LossItc!, output.LossItm!, output.LossLm! })
         {
             Assert.Empty(loss.shape);
             Assert.True(double.IsFinite(loss.item<float>()));
             Assert.True(loss.requires_grad);
         }
 
-        Assert.Equal(output.LossItc.item<float>() + output.LossItm.item<float>() + output.LossLm.item<float>(), output.Loss.item<float>(), 4);
-        Assert.Equal([4L, 16], output.ImageFeatM.shape);
-        Assert.Equal([4L, 16], output.TextFeatM.shape);
-        Assert.False(output.ImageFeatM.requires_grad);
-        Assert.Equal(1.0, output.TextFeatM.norm(1).mean().item<float>(), 4);
+        Assert.Equal(output.LossItc!.item<float>() + output.LossItm!.item<float>() + output.LossLm!.item<float>(), output.Loss.item<float>(), 4);
+        Assert.Equal([4L, 16], output.ImageFeatM!.shape);
+        Assert.Equal([4L, 16], output.TextFeatM!.shape);
+        Assert.False(output.ImageFeatM!.requires_grad);
+        Assert.Equal(1.0, output.TextFeatM!.norm(1).mean().item<float>(), 4);
     }
 
     [Fact]

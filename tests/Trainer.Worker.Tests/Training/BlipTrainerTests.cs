@@ -158,15 +158,15 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
         double Mean(IEnumerable<BlipStepReport> window, Func<BlipStepReport, double> loss) => window.Average(loss);
         var first = reports.Take(10).ToList();
         var last = reports.TakeLast(10).ToList();
-        foreach (var (name, loss) in new (string, Func<BlipStepReport, double>)[] { ("itc", r => r.LossItc), ("itm", r => r.LossItm), ("lm", r => r.LossLm) })
+        foreach (var (name, loss) in new (string, Func<BlipStepReport, double>)[] { ("itc", r => r.LossItc!.Value), ("itm", r => r.LossItm!.Value), ("lm", r => r.LossLm!.Value) })
         {
             output.WriteLine($"{name}: first 10 steps {Mean(first, loss):F3}, last 10 {Mean(last, loss):F3}");
         }
 
         Assert.Equal(100, reports.Count);
-        Assert.True(Mean(last, r => r.LossLm) < 0.6 * Mean(first, r => r.LossLm));
-        Assert.True(Mean(last, r => r.LossItc) < 0.8 * Mean(first, r => r.LossItc));
-        Assert.True(Mean(last, r => r.LossItm) < 0.8 * Mean(first, r => r.LossItm));
+        Assert.True(Mean(last, r => r.LossLm!.Value) < 0.6 * Mean(first, r => r.LossLm!.Value));
+        Assert.True(Mean(last, r => r.LossItc!.Value) < 0.8 * Mean(first, r => r.LossItc!.Value));
+        Assert.True(Mean(last, r => r.LossItm!.Value) < 0.8 * Mean(first, r => r.LossItm!.Value));
         Assert.All(reports, report => Assert.True(double.IsFinite(report.Loss) && report.SamplesPerSecond > 0));
     }
 
