@@ -1,4 +1,5 @@
 using Orchestrator.Contracts.Catalog.Options;
+using Trainer.Worker.Blip;
 using Trainer.Worker.Training;
 
 namespace Trainer.Worker.Runners;
@@ -14,5 +15,5 @@ public sealed class BlipPretrainRunner(IBlipBatchSourceFactory data) : IStageRun
     public string Kind => "blip.pretrain";
 
     public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken) =>
-        BlipTrainingStage.RunAsync(context, data, context.GetOptions<BlipPretrainOptions>(), cancellationToken);
+        BlipTrainingStage.RunAsync(context, data, context.GetOptions<BlipPretrainOptions>(), BlipObjectiveSet.All, cancellationToken);
 }

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts.Catalog.Options;
+using Trainer.Worker.Blip;
 using Trainer.Worker.Training;
 
 namespace Trainer.Worker.Runners;
@@ -14,5 +15,5 @@ public sealed class BlipRetrievalFinetuneRunner(IBlipBatchSourceFactory data) : 
     public string Kind => "blip.finetune.retrieval";
 
     public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken) =>
-        BlipTrainingStage.RunAsync(context, data, context.GetOptions<BlipRetrievalOptions>(), cancellationToken);
+        BlipTrainingStage.RunAsync(context, data, context.GetOptions<BlipRetrievalOptions>(), BlipObjectiveSet.Itc | BlipObjectiveSet.Itm, cancellationToken);
 }

@@ -18,8 +18,9 @@ internal static class BlipTrainingStage
     /// <summary>Replicas trained in this process; more than one pays off only with one device per replica.</summary>
     private const int Replicas = 1;
 
+    /// <summary>Trains <paramref name="objectives"/> (the others are not computed, and what only they reach is frozen).</summary>
     public static async Task<StageRunResult> RunAsync(
-        StageRunContext context, IBlipBatchSourceFactory data, BlipPretrainOptions options, CancellationToken cancellationToken)
+        StageRunContext context, IBlipBatchSourceFactory data, BlipPretrainOptions options, BlipObjectiveSet objectives, CancellationToken cancellationToken)
     {
         if (context.Run.WorldSize > 1)
         {
@@ -34,7 +35,7 @@ internal static class BlipTrainingStage
 
         await using var opened = await data.OpenAsync(context, options, Replicas, cancellationToken);
         var config = BlipModelConfig.From(options, opened.VocabSize, opened.Tokens.PadId);
-        using var trainer = new BlipTrainer(config, opened.Tokens, BlipTrainerSettings.From(options), Replicas);
+        using var trainer = new BlipTrainer(config, opened.Tokens, BlipTrainerSettings.From(options) with { Objectives = objectives }, Replicas);
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
         await RestoreAsync(context, trainer, cancellationToken);
 
