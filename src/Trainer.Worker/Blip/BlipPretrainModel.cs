@@ -276,6 +276,12 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         return itm_head.call(hidden.select(1, 0)).softmax(-1).select(1, 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Image tokens (B, 1 + P, Dv) of the image encoder, which the decoder and the ITM encoder attend to.</summary>
+    public Tensor ImageEmbeddings(Tensor images) => visual_encoder.call(images);
+
+    /// <summary>The image-grounded decoder (<c>text_decoder</c>), for step-by-step decoding.</summary>
+    public BertLMHeadModel TextDecoder => text_decoder;
+
     /// <summary>Image-grounded decoder logits (B, L, V) for ids whose first token is replaced by [DEC].</summary>
     public Tensor DecoderLogits(Tensor textIds, Tensor textMask, Tensor imageEmbeds) =>
         text_decoder.call(WithFirstToken(textIds, _tokens.DecId), textMask, imageEmbeds);

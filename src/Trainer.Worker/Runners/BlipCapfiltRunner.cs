@@ -17,6 +17,9 @@ namespace Trainer.Worker.Runners;
 /// </summary>
 public sealed class BlipCapfiltRunner : IStageRunner
 {
+    /// <summary>The prompt the captioner continues, stripped from its captions (LAVIS's capfilt, and blip.finetune.caption's default).</summary>
+    private const string CaptionerPrompt = "a picture of ";
+
     public string Kind => "blip.capfilt";
 
     public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
@@ -79,7 +82,7 @@ public sealed class BlipCapfiltRunner : IStageRunner
         var filterFolder = Single(await context.FetchInputAsync("filter", cancellationToken), "filter").Directory;
         using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'");
         using var captioner = options.CaptionsPerImage > 0
-            ? new CapfiltCaptioner(Single(await context.FetchInputAsync("captioner", cancellationToken), "captioner").Directory, options)
+            ? new CapfiltCaptioner(Single(await context.FetchInputAsync("captioner", cancellationToken), "captioner").Directory, options, CaptionerPrompt)
             : null;
         using var dataset = BlipDataset.OpenFolder(webFolder, BadDataPolicy.Fail);
         var names = ImageNames(webFolder);
@@ -93,7 +96,7 @@ public sealed class BlipCapfiltRunner : IStageRunner
         {
             cancellationToken.ThrowIfCancellationRequested();
             var imageIds = plan.ImagesOf(shard);
-            var synthetic = captioner?.Sample(dataset, imageIds) ?? [.. imageIds.Select(_ => (IReadOnlyList<string>)[])];
+            var synthetic = captioner?.Sample(dataset, imageIds, shard) ?? [.. imageIds.Select(_ => (IReadOnlyList<string>)[])];
             var pairs = new List<(int ImageRow, string Caption, CaptionSource Source)>();
             for (var row = 0; row < imageIds.Count; row++)
             {

@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using Trainer.Worker.Blip.Decoding;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip.Med;
@@ -27,6 +28,17 @@ public sealed class BertAttention : nn.Module<Tensor, Tensor?, Tensor?, Tensor>
         var context = self.call(hidden_states, attention_mask, encoder_hidden_states);
         return output.call(context, hidden_states).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Incremental decoding: attention of the new tokens (rows, T, D) through <paramref name="cache"/> (see
+    /// <see cref="BertSelfAttention.ForwardCached"/>), with the residual output.
+    /// </summary>
+    public Tensor ForwardCached(Tensor hidden_states, Tensor? encoder_hidden_states, LayerKeyValues cache)
+    {
+        using var scope = NewDisposeScope();
+        var context = self.ForwardCached(hidden_states, encoder_hidden_states, cache);
+        return output.call(context, hidden_states).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>Scaled dot-product attention over query, key and value projections (LAVIS <c>BertSelfAttention</c>).</summary>
@@ -38,6 +50,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
     private readonly SeededDropout dropout;
     private readonly long _heads;
     private readonly long _headSize;
+    private readonly bool _isCrossAttention;
 
     public BertSelfAttention(MedConfig config, bool isCrossAttention, Generator initGenerator, Generator dropoutGenerator)
         : base(nameof(BertSelfAttention))
@@ -49,6 +62,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
 
         _heads = config.Heads;
         _headSize = config.HiddenSize / config.Heads;
+        _isCrossAttention = isCrossAttention;
         var sourceWidth = isCrossAttention ? config.EncoderWidth : config.HiddenSize;
         query = nn.Linear(config.HiddenSize, config.HiddenSize);
         key = nn.Linear(sourceWidth, config.HiddenSize);
@@ -78,6 +92,56 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
             .permute(0, 2, 1, 3)                                             // (B, L, heads, head_dim)
             .reshape(hidden_states.shape[0], hidden_states.shape[1], _heads * _headSize); // (B, L, D)
         return context.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Incremental decoding with a key/value cache. Self-attention: the new tokens (rows, T, D) attend to every cached
+    /// token and causally to each other, and their keys and values join the cache. Cross-attention: the image's keys
+    /// and values are computed from <paramref name="encoder_hidden_states"/> (images, S, Dv) on the first step only;
+    /// the rows of one image (image-major) are attended together against its keys, which are never copied per row.
+    /// </summary>
+    public Tensor ForwardCached(Tensor hidden_states, Tensor? encoder_hidden_states, LayerKeyValues cache)
+    {
+        using var scope = NewDisposeScope();
+        var (rows, length) = (hidden_states.shape[0], hidden_states.shape[1]);
+        var q = SplitHeads(query.call(hidden_states));                           // (rows, heads, T, head_dim)
+        Tensor context;
+        if (_isCrossAttention)
+        {
+            if (cache.ImageKeys is null)
+            {
+                var image = encoder_hidden_states ?? throw new ArgumentNullException(nameof(encoder_hidden_states), "the first step needs the image embeddings");
+                cache.SetImage(SplitHeads(key.call(image)), SplitHeads(value.call(image)));
+            }
+
+            var keys = cache.ImageKeys!;                                           // (images, heads, S, head_dim)
+            var images = keys.shape[0];
+            var perImage = rows / images;
+            var grouped = q.reshape(images, perImage, _heads, length, _headSize)   // (images, R, heads, T, head_dim)
+                .permute(0, 2, 1, 3, 4)                                            // (images, heads, R, T, head_dim)
+                .reshape(images, _heads, perImage * length, _headSize);            // (images, heads, R·T, head_dim)
+            var scores = grouped.matmul(keys.transpose(-1, -2)) / Math.Sqrt(_headSize); // (images, heads, R·T, S)
+            context = dropout.call(scores.softmax(-1)).matmul(cache.ImageValues!)  // (images, heads, R·T, head_dim)
+                .view(images, _heads, perImage, length, _headSize)                 // (images, heads, R, T, head_dim)
+                .permute(0, 2, 3, 1, 4);                                           // (images, R, T, heads, head_dim)
+        }
+        else
+        {
+            var (keys, values) = cache.Append(SplitHeads(key.call(hidden_states)), SplitHeads(value.call(hidden_states))); // (rows, heads, past + T, head_dim)
+            var scores = q.matmul(keys.transpose(-1, -2)) / Math.Sqrt(_headSize); // (rows, heads, T, past + T)
+            if (length > 1)
+            {
+                // New token i sees the past and new tokens 0 … i: the causal mask's last T rows, additive as in training.
+                var past = keys.shape[2] - length;
+                var allowed = ones(length, past + length, dtype: scores.dtype, device: scores.device).tril(past); // (T, past + T)
+                scores = scores + (1.0 - allowed) * -10000.0;
+            }
+
+            context = dropout.call(scores.softmax(-1)).matmul(values)             // (rows, heads, T, head_dim)
+                .permute(0, 2, 1, 3);                                              // (rows, T, heads, head_dim)
+        }
+
+        return context.reshape(rows, length, _heads * _headSize).MoveToOuterDisposeScope(); // (rows, T, D)
     }
 
     private Tensor SplitHeads(Tensor x) =>

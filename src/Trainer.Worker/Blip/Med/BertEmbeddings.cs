@@ -39,17 +39,23 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor>
         ?? throw new InvalidOperationException("the word embedding has no registered weight");
 
     /// <summary>Token ids (B, L) to embeddings (B, L, hidden).</summary>
-    public override Tensor forward(Tensor input_ids)
+    public override Tensor forward(Tensor input_ids) => Embed(input_ids, 0);
+
+    /// <summary>
+    /// Token ids (B, L) that follow <paramref name="pastLength"/> earlier tokens (incremental decoding) to embeddings
+    /// (B, L, hidden): their positions start at <paramref name="pastLength"/>.
+    /// </summary>
+    public Tensor Embed(Tensor input_ids, long pastLength)
     {
         var length = input_ids.shape[1];
-        if (length > position_ids.shape[1])
+        if (pastLength + length > position_ids.shape[1])
         {
             throw new ArgumentException(
-                $"captions of {length} tokens exceed the model's {position_ids.shape[1]} positions; lower max_text_length", nameof(input_ids));
+                $"captions of {pastLength + length} tokens exceed the model's {position_ids.shape[1]} positions; lower max_text_length (or max_length)", nameof(input_ids));
         }
 
         using var scope = NewDisposeScope();
-        var positions = position_ids.narrow(1, 0, length);                                   // (1, L)
+        var positions = position_ids.narrow(1, pastLength, length);                          // (1, L)
         var embeddings = word_embeddings.call(input_ids) + position_embeddings.call(positions); // (B, L, D)
         return dropout.call(LayerNorm.call(embeddings)).MoveToOuterDisposeScope();
     }

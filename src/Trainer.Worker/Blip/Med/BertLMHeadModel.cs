@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using Trainer.Worker.Blip.Decoding;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip.Med;
@@ -27,6 +28,20 @@ public sealed class BertLMHeadModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         using var scope = NewDisposeScope();
         var hidden = bert.call(input_ids, attention_mask, encoder_hidden_states); // (B, L, D)
         return cls.call(hidden).MoveToOuterDisposeScope();                        // (B, L, vocab)
+    }
+
+    /// <summary>Layers of the decoder: one key/value cache entry each.</summary>
+    public int Depth => bert.Depth;
+
+    /// <summary>
+    /// Incremental decoding: logits (rows, T, vocab) of the new tokens <paramref name="input_ids"/> (rows, T) given the
+    /// tokens already in <paramref name="cache"/>; image embeddings (images, S, Dv), rows image-major.
+    /// </summary>
+    public Tensor ForwardCached(Tensor input_ids, Tensor encoder_hidden_states, DecoderKeyValueCache cache)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = bert.ForwardCached(input_ids, encoder_hidden_states, cache); // (rows, T, D)
+        return cls.call(hidden).MoveToOuterDisposeScope();                        // (rows, T, vocab)
     }
 }
 

@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using Trainer.Worker.Blip.Decoding;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip.Med;
@@ -48,6 +49,15 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor?, Tensor>
             x = crossattention.call(x, null, encoder_hidden_states);
         }
 
+        return output.call(intermediate.call(x), x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Incremental decoding: new tokens (rows, T, D) through cached self- and cross-attention, then the FFN.</summary>
+    public Tensor ForwardCached(Tensor hidden_states, Tensor encoder_hidden_states, LayerKeyValues cache)
+    {
+        using var scope = NewDisposeScope();
+        var x = attention.ForwardCached(hidden_states, null, cache);
+        x = crossattention.ForwardCached(x, encoder_hidden_states, cache);
         return output.call(intermediate.call(x), x).MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using Trainer.Worker.Blip.Decoding;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip.Med;
@@ -37,6 +38,9 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Layers in the stack: the key/value cache holds one entry per layer.</summary>
+    public int Depth => encoder.Depth;
+
     /// <summary>The (shared) word embeddings, which the LM head ties its output weights to.</summary>
     public Parameter WordEmbeddings => embeddings.WordEmbeddings;
 
@@ -47,6 +51,25 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         var hidden = embeddings.call(input_ids);                                   // (B, L, D)
         var mask = ExtendedAttentionMask(attention_mask, _isDecoder, hidden.dtype); // (B, 1, 1 or L, L)
         return encoder.call(hidden, mask, encoder_hidden_states).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Incremental decoding (a decoder only): the last hidden states (rows, T, D) of <paramref name="input_ids"/>
+    /// (rows, T), the tokens after the <see cref="DecoderKeyValueCache.Length"/> already in <paramref name="cache"/>;
+    /// image embeddings (images, S, Dv) are read on the first step only.
+    /// </summary>
+    public Tensor ForwardCached(Tensor input_ids, Tensor encoder_hidden_states, DecoderKeyValueCache cache)
+    {
+        if (!_isDecoder)
+        {
+            throw new InvalidOperationException("only the causal decoder decodes incrementally; the encoder attends both ways");
+        }
+
+        using var scope = NewDisposeScope();
+        var hidden = embeddings.Embed(input_ids, cache.Length);                  // (rows, T, D)
+        hidden = encoder.ForwardCached(hidden, encoder_hidden_states, cache);
+        cache.Advance(input_ids.shape[1]);
+        return hidden.MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -98,4 +121,20 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor?, Tensor>
 
         return x.MoveToOuterDisposeScope();
     }
+
+    /// <summary>Incremental decoding through every layer, each with its own part of <paramref name="cache"/>.</summary>
+    public Tensor ForwardCached(Tensor hidden_states, Tensor encoder_hidden_states, DecoderKeyValueCache cache)
+    {
+        using var scope = NewDisposeScope();
+        var x = hidden_states;
+        for (var index = 0; index < layer.Count; index++)
+        {
+            x = layer[index].ForwardCached(x, encoder_hidden_states, cache.Layer(index));
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Layers in the stack.</summary>
+    public int Depth => layer.Count;
 }
