@@ -7,7 +7,8 @@ namespace Trainer.Worker.Capfilt;
 /// <summary>
 /// <c>scores.json</c>, the <c>scores</c> output of <c>blip.capfilt</c> and each of its shard checkpoints: every
 /// candidate pair with its ITM match probability, as a JSON list of <c>{"image", "caption", "source", "score"}</c>
-/// (<c>source</c> is <c>web</c> or <c>synthetic</c>), in web-image order, web caption before synthetic ones.
+/// (<c>source</c> is <c>web</c> or <c>synthetic</c>), in web-image order, web caption before synthetic ones. A synthetic
+/// caption may be empty (the captioner emitted nothing printable); it scores 0.
 /// </summary>
 public static class CapfiltScoresFile
 {
@@ -52,11 +53,12 @@ public static class CapfiltScoresFile
         for (var i = 0; i < candidates.Count; i++)
         {
             var candidate = candidates[i];
-            if (candidate is null || string.IsNullOrWhiteSpace(candidate.Image) || string.IsNullOrWhiteSpace(candidate.Caption) ||
+            if (candidate is null || string.IsNullOrWhiteSpace(candidate.Image) || candidate.Caption is null ||
+                (candidate.Source == CaptionSource.Web && string.IsNullOrWhiteSpace(candidate.Caption)) ||
                 !Enum.IsDefined(candidate.Source) || double.IsNaN(candidate.Score) || candidate.Score is < 0 or > 1)
             {
                 throw new InvalidDataException(
-                    $"{input}: entry {i} of {FileName} needs a non-empty image and caption, source web or synthetic, and a score in [0, 1]");
+                    $"{input}: entry {i} of {FileName} needs a non-empty image, a caption (non-empty for web), source web or synthetic, and a score in [0, 1]");
             }
         }
 

@@ -2,7 +2,7 @@ namespace Trainer.Worker.Capfilt;
 
 /// <summary>
 /// The filter's decision over scored candidates: pairs whose ITM match probability is at or above the threshold are
-/// kept. Metrics: candidates and kept pairs by source, the kept share of web and of synthetic captions, and, when
+/// kept (never one with an empty caption, which no dataset may hold). Metrics: candidates and kept pairs by source, the kept share of web and of synthetic captions, and, when
 /// the web dataset records which captions were corrupted, the filter's precision and recall at finding them (a web
 /// caption below the threshold counts as found corrupted).
 /// </summary>
@@ -15,7 +15,7 @@ public sealed record CapfiltSelection(IReadOnlyList<CapfiltCandidate> Kept, IRea
     /// </summary>
     public static CapfiltSelection Apply(IReadOnlyList<CapfiltCandidate> candidates, double threshold, CorruptedCaptions? corrupted)
     {
-        var kept = candidates.Where(candidate => candidate.Score >= threshold).ToList();
+        var kept = candidates.Where(candidate => candidate.Score >= threshold && !string.IsNullOrWhiteSpace(candidate.Caption)).ToList();
         var web = candidates.Count(candidate => candidate.Source == CaptionSource.Web);
         var synthetic = candidates.Count - web;
         var keptWeb = kept.Count(candidate => candidate.Source == CaptionSource.Web);

@@ -104,10 +104,16 @@ public sealed class BlipCapfiltRunner : IStageRunner
                 pairs.AddRange(synthetic[row].Select(caption => (row, caption, CaptionSource.Synthetic)));
             }
 
-            double[] scores;
+            // An empty synthetic caption (nothing printable was sampled) matches nothing: it scores 0 without the filter.
+            var scored = pairs.Select((pair, i) => (Pair: pair, Index: i)).Where(entry => !string.IsNullOrWhiteSpace(entry.Pair.Caption)).ToList();
+            var scores = new double[pairs.Count];
             using (var images = filter.LoadImages(dataset, imageIds))
             {
-                scores = filter.Score(images, [.. pairs.Select(pair => (pair.ImageRow, pair.Caption))]);
+                var values = filter.Score(images, [.. scored.Select(entry => (entry.Pair.ImageRow, entry.Pair.Caption))]);
+                for (var i = 0; i < scored.Count; i++)
+                {
+                    scores[scored[i].Index] = values[i];
+                }
             }
 
             shards.Add([.. pairs.Select((pair, i) => new CapfiltCandidate(names[imageIds[pair.ImageRow]], pair.Caption, pair.Source, scores[i]))]);

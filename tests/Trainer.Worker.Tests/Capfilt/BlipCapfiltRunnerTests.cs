@@ -9,7 +9,7 @@ namespace Trainer.Worker.Tests.Capfilt;
 
 public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<TinyBlipChain>
 {
-    private const int CaptionsPerImage = 0;
+    private const int CaptionsPerImage = 2;
 
     private static readonly string Options = $$"""{"captions_per_image":{{CaptionsPerImage}},"threshold":0.0,"shard_size":4,"seed":5}""";
 
@@ -52,6 +52,7 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
         var candidates = await ScoresAsync(scored);
         Assert.Equal(TinyBlipChain.WebImages * (1 + CaptionsPerImage), candidates.Count);
         Assert.Equal(TinyBlipChain.WebImages, candidates.Count(candidate => candidate.Source == CaptionSource.Web));
+        Assert.All(candidates, candidate => Assert.False(string.IsNullOrWhiteSpace(candidate.Caption)));
 
         // A new threshold on the earlier scores: the median, so some pairs go and some stay. The filter and captioner
         // are bound to an artifact the store does not have, so any attempt to score or generate again would fail.
@@ -86,7 +87,7 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
     }
 
     private IReadOnlyDictionary<string, IReadOnlyList<ArtifactReference>> Inputs() =>
-        StageChain.Inputs(("captioner", chain.Filter), ("filter", chain.Filter), ("web", chain.Web));
+        StageChain.Inputs(("captioner", chain.Captioner), ("filter", chain.Filter), ("web", chain.Web));
 
     private async Task<IReadOnlyList<CapfiltCandidate>> ScoresAsync(StageRunResult result) =>
         CapfiltScoresFile.Read(Path.Combine((await chain.Chain.Store.FetchAsync(result.Outputs["scores"])).Directory, CapfiltScoresFile.FileName), "scores");

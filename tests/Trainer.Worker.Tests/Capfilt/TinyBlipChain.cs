@@ -38,6 +38,9 @@ public sealed class TinyBlipChain : IAsyncLifetime
 
     public ArtifactReference Filter { get; private set; } = null!;
 
+    /// <summary>The model that writes synthetic captions.</summary>
+    public ArtifactReference Captioner { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         var (data, _) = await Chain.RunAsync(new SyntheticDatasetRunner(), "data",
@@ -49,6 +52,7 @@ public sealed class TinyBlipChain : IAsyncLifetime
         var (filter, _) = await Chain.RunAsync(new BlipRetrievalFinetuneRunner(Data), "filter",
             $$"""{ {{ModelOptions}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("init", Pretrained), ("train", Human)));
         Filter = filter.Outputs["checkpoint"];
+        Captioner = Pretrained;
     }
 
     public Task DisposeAsync()
