@@ -48,6 +48,7 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, DatasetImportRunner>());
         services.TryAddSingleton<IBlipBatchSourceFactory, BlipBatchSourceFactory>();
         services.AddBlipPretraining();
+        services.AddBlipCaptioning();
         services.TryAddSingleton<ReportPublisher>();
         services.TryAddSingleton<BusReadiness>();
         services.AddBusObserver(provider => provider.GetRequiredService<BusReadiness>());

@@ -26,12 +26,15 @@ public sealed class BlipDataLoader
     private readonly int _maxTextLength;
     private readonly int _prefetch;
     private readonly int _parallelism;
+    private readonly string _captionPrefix;
     private long _waitTicks;
 
     /// <summary>
     /// A loader of <paramref name="dataset"/> in <paramref name="sampler"/>'s order; captions padded to
     /// <paramref name="maxTextLength"/>; <paramref name="prefetch"/> batches prepared ahead; <paramref name="parallelism"/>
-    /// threads decode the images of one batch (by default half the cores, as training uses the rest).
+    /// threads decode the images of one batch (by default half the cores, as training uses the rest);
+    /// <paramref name="captionPrefix"/> is put before every caption as it is tokenized (a caption finetune's prompt,
+    /// as LAVIS <c>blip_caption</c> does); <see cref="BlipBatch.Captions"/> keep the captions as read.
     /// </summary>
     public BlipDataLoader(
         BlipDataset dataset,
@@ -40,7 +43,8 @@ public sealed class BlipDataLoader
         ImageTransform transform,
         int maxTextLength,
         int prefetch = DefaultPrefetch,
-        int? parallelism = null)
+        int? parallelism = null,
+        string captionPrefix = "")
     {
         if (sampler.DatasetSize != dataset.Count)
         {
@@ -56,6 +60,7 @@ public sealed class BlipDataLoader
         _maxTextLength = maxTextLength;
         _prefetch = prefetch;
         _parallelism = Math.Max(1, parallelism ?? Environment.ProcessorCount / 2);
+        _captionPrefix = captionPrefix;
     }
 
     public DistributedSampler Sampler { get; }
@@ -63,10 +68,12 @@ public sealed class BlipDataLoader
     /// <summary>
     /// The training loader for this rank: shuffled from <c>seed</c>, <c>batch_size</c> per rank with the tail dropped,
     /// random-resized crops to <c>image_size</c> (scale and flip from <see cref="BlipPretrainOptions"/> when the options
-    /// are those, else scale 0.5–1 without flips), captions padded to <c>max_text_length</c>.
+    /// are those, else scale 0.5–1 without flips), captions (after <paramref name="captionPrefix"/>) padded to
+    /// <c>max_text_length</c>.
     /// </summary>
     public static BlipDataLoader ForTraining(
-        BlipDataset dataset, BlipTokenizer tokenizer, TrainingOptions options, int rank = 0, int worldSize = 1, int prefetch = DefaultPrefetch)
+        BlipDataset dataset, BlipTokenizer tokenizer, TrainingOptions options, int rank = 0, int worldSize = 1, int prefetch = DefaultPrefetch,
+        string captionPrefix = "")
     {
         var (minScale, maxScale, flip) = options is BlipPretrainOptions pretrain
             ? (pretrain.CropMinScale, pretrain.CropMaxScale, pretrain.HorizontalFlip)
@@ -77,7 +84,8 @@ public sealed class BlipDataLoader
             new DistributedSampler(dataset.Count, options.BatchSize, options.Seed, rank, worldSize, shuffle: true, dropLast: true),
             ImageTransform.Train(options.ImageSize, minScale, maxScale, flip, options.Seed),
             options.MaxTextLength,
-            prefetch);
+            prefetch,
+            captionPrefix: captionPrefix);
     }
 
     /// <summary>
@@ -137,7 +145,7 @@ public sealed class BlipDataLoader
             var sample = samples[indices.Span[i]];
             imageIds[i] = sample.ImageId;
             captions[i] = sample.Caption;
-            _tokenizer.EncodePadded(sample.Caption, ids.AsSpan(i * _maxTextLength, _maxTextLength), mask.AsSpan(i * _maxTextLength, _maxTextLength));
+            _tokenizer.EncodePadded(_captionPrefix + sample.Caption, ids.AsSpan(i * _maxTextLength, _maxTextLength), mask.AsSpan(i * _maxTextLength, _maxTextLength));
         }
 
         var size = _transform.ImageSize;

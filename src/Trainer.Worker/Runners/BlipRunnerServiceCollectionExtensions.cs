@@ -18,4 +18,11 @@ public static class BlipRunnerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, BlipCapfiltRunner>());
         return services;
     }
+
+    /// <summary>Adds the <c>blip.finetune.caption</c> runner.</summary>
+    public static IServiceCollection AddBlipCaptioning(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, BlipCaptionRunner>());
+        return services;
+    }
 }

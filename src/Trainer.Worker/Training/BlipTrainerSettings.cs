@@ -45,7 +45,8 @@ public sealed record BlipTrainerSettings
     /// <summary>Leading decoder positions ([DEC] and the prompt's tokens) the LM loss leaves out; 0 without a prompt.</summary>
     public int LmPromptLength { get; init; }
 
-    public static BlipTrainerSettings From(BlipPretrainOptions options) => new()
+    /// <summary>The settings every training stage's options give.</summary>
+    public static BlipTrainerSettings From(TrainingOptions options) => new()
     {
         Epochs = options.Epochs,
         LearningRate = options.LearningRate,
@@ -57,6 +58,8 @@ public sealed record BlipTrainerSettings
         GradAccumulationSteps = options.GradAccumulationSteps,
         CheckpointEverySteps = options.CheckpointEverySteps,
         Seed = options.Seed,
-        Alpha = options.Alpha,
     };
+
+    /// <summary>Pretraining's settings: the common ones and the distillation weight.</summary>
+    public static BlipTrainerSettings From(BlipPretrainOptions options) => From((TrainingOptions)options) with { Alpha = options.Alpha };
 }

@@ -14,16 +14,16 @@ public sealed class BlipCaptionOptions : TrainingOptions
     [Option("Beams in beam search."), Range(1, 32)]
     public int BeamSize { get; set; } = 3;
 
-    [Option("Shortest caption, in tokens."), Range(0, 512)]
+    [Option("Shortest decoded sequence, in tokens, counting [DEC] and the prompt (as HuggingFace generate counts for BLIP)."), Range(0, 512)]
     public int MinLength { get; set; } = 5;
 
-    [Option("Longest caption, in tokens."), Range(1, 512)]
+    [Option("Longest decoded sequence, in tokens, counting [DEC] and the prompt (as HuggingFace generate counts for BLIP)."), Range(1, 512)]
     public int MaxLength { get; set; } = 20;
 
     [Option("Nucleus sampling: the smallest token set whose probability reaches top_p."), Range(0.01, 1.0)]
     public double TopP { get; set; } = 0.9;
 
-    [Option("Repetition penalty of nucleus sampling."), Range(1.0, 10.0)]
+    [Option("Repetition penalty of nucleus sampling (beam search uses none, as BLIP)."), Range(1.0, 10.0)]
     public double RepetitionPenalty { get; set; } = 1.1;
 
     [Option("Label smoothing of the LM loss."), Range(0.0, 0.5)]

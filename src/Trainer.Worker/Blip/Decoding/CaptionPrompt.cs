@@ -23,12 +23,19 @@ public sealed record CaptionPrompt
     public int Length => Ids.Count;
 
     /// <summary>
-    /// Tokenises <paramref name="prompt"/>; throws, naming the word and the fix, when a word is not in the vocabulary
-    /// (it would become [UNK], and the captioner would learn to follow a prompt it cannot read).
+    /// Tokenises <paramref name="prompt"/>; throws, naming the word and the fix, when a word is not in the vocabulary:
+    /// when it becomes [UNK], or when the vocabulary can only spell it letter by letter (a vocabulary built from a
+    /// dataset spells unseen words that way), since the pretrained model never read it as a word.
     /// </summary>
     public static CaptionPrompt Tokenize(BlipTokenizer tokenizer, string prompt)
     {
-        var unknown = tokenizer.Words(prompt).Where(word => tokenizer.Encode(word, 64).Contains(tokenizer.UnkId)).Distinct().ToList();
+        bool Unknown(string word)
+        {
+            var pieces = tokenizer.Encode(word, word.Length + 2)[1..^1];
+            return pieces.Contains(tokenizer.UnkId) || (word.Length > 1 && pieces.Length == word.Length);
+        }
+
+        var unknown = tokenizer.Words(prompt).Where(Unknown).Distinct().ToList();
         if (unknown.Count > 0)
         {
             throw new ArgumentException(

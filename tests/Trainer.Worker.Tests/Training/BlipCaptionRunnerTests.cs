@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Contracts.Catalog;
+using Orchestrator.Contracts.Catalog.Options;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Agent;
+using Trainer.Worker.Artifacts;
+using Trainer.Worker.Blip.Decoding;
+using Trainer.Worker.Data;
+using Trainer.Worker.Runners;
+using Trainer.Worker.Tests.Data;
+using Trainer.Worker.Training;
+
+namespace Trainer.Worker.Tests.Training;
+
+public sealed class BlipCaptionRunnerTests : IDisposable
+{
+    private const string Shape = """
+        "image_size":16,"patch_size":8,"vision_width":32,"vision_depth":1,"vision_heads":2,"text_width":32,"text_layers":1,"text_heads":2,"embed_dim":16
+        """;
+
+    private static readonly string PretrainJson = $$"""{{{Shape}},"epochs":1,"batch_size":8,"queue_size":16,"warmup_steps":1,"learning_rate":0.001}""";
+
+    private static readonly string CaptionJson = $$"""
+        {{{Shape}},"epochs":5,"batch_size":8,"warmup_steps":1,"learning_rate":0.003,"checkpoint_every_steps":4,"beam_size":2,"max_length":14}
+        """;
+
+    private readonly DataTestFolder _folder = new();
+    private readonly ConcurrentQueue<object> _published = new();
+
+    [Fact]
+    public async Task A_caption_finetune_learns_evaluates_writes_the_captioner_and_resumes_to_the_same_bits()
+    {
+        var data = DataRunContext.Create("dataset.synthetic", SyntheticDatasetTests.Options(seed: 3, images: 10, human: 32, test: 6, noise: 0), _folder.Root);
+        var splits = (await new SyntheticDatasetRunner().RunAsync(data.Context, CancellationToken.None)).Outputs;
+        var pretrained = await new BlipPretrainRunner(new BlipBatchSourceFactory()).RunAsync(
+            Context(data.Store, "blip.pretrain", PretrainJson, "pretrain-1", new() { ["train"] = [splits["human"]] }), CancellationToken.None);
+        var inputs = new Dictionary<string, IReadOnlyList<ArtifactReference>>
+        {
+            ["init"] = [pretrained.Outputs["checkpoint"]],
+            ["train"] = [splits["human"]],
+            ["eval"] = [splits["test"]],
+        };
+        var runner = new BlipCaptionRunner();
+
+        var result = await runner.RunAsync(Context(data.Store, "blip.finetune.caption", CaptionJson, "caption-1", inputs), CancellationToken.None);
+
+        // 32 pairs in batches of 8 for 5 epochs: 20 steps, LM alone, and the loss fell.
+        var progress = _published.OfType<StageRunProgressed>().Where(report => report.RunId == "caption-1").ToList();
+        Assert.Equal(20, progress.Count);
+        Assert.All(progress, report => Assert.False(report.Metrics.ContainsKey("loss_itc") || report.Metrics.ContainsKey("loss_itm")));
+        var first = progress.Take(4).Average(report => report.Metrics["loss_lm"]);
+        var last = progress.TakeLast(4).Average(report => report.Metrics["loss_lm"]);
+        Assert.True(last < 0.9 * first, $"loss_lm {first:F3} → {last:F3}");
+        Assert.InRange(result.Metrics["eval_bleu4"], 0.0, 1.0);
+        Assert.InRange(result.Metrics["eval_cider"], 0.0, 10.0);
+        Assert.Equal(6, result.Metrics["eval_images"]);
+
+        var output = await data.Store.FetchAsync(result.Outputs["checkpoint"]);
+        Assert.Equal("checkpoint.blip.captioner", result.Outputs["checkpoint"].Type);
+        Assert.Equal(
+            [CaptionerCheckpoint.CaptionerFile, BlipCheckpointFiles.Weights, CaptionerCheckpoint.SamplesFile, BlipCheckpointFiles.State, BlipVocabulary.FileName],
+            Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        using var samples = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output.Directory, CaptionerCheckpoint.SamplesFile)));
+        Assert.Equal(5, samples.RootElement.GetArrayLength());
+        Assert.All(samples.RootElement.EnumerateArray(), sample =>
+        {
+            Assert.EndsWith(".png", sample.GetProperty("image").GetString(), StringComparison.Ordinal);
+            Assert.Equal(2, sample.GetProperty("references").GetArrayLength());
+            Assert.NotNull(sample.GetProperty("generated").GetString());
+        });
+
+        // The captioner loads as the capfilt stage will load it, and writes a caption with its prompt.
+        using (var captioner = CaptionerCheckpoint.Load(output.Directory))
+        {
+            Assert.Equal("a picture of ", captioner.Prompt);
+            var generator = new CaptionGenerator(captioner.Model, captioner.Tokenizer, captioner.Prompt, new CaptionDecodingSettings { MaxLength = 14 });
+            using var images = TorchSharp.torch.zeros(2, 3, 16, 16);
+            Assert.Equal(2, generator.Generate(images).Count);
+        }
+
+        // A retry from the step-4 checkpoint ends with the same weights and the same captions.
+        var checkpoint = _published.OfType<CheckpointSaved>().First(report => report.RunId == "caption-1" && report.Step == 4).Checkpoint;
+        var resumed = await runner.RunAsync(Context(data.Store, "blip.finetune.caption", CaptionJson, "caption-2", inputs, checkpoint), CancellationToken.None);
+
+        var resumedOutput = await data.Store.FetchAsync(resumed.Outputs["checkpoint"]);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, BlipCheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, BlipCheckpointFiles.Weights)));
+        Assert.Equal(result.Metrics["eval_cider"], resumed.Metrics["eval_cider"]);
+    }
+
+    [Fact]
+    public async Task A_prompt_the_vocabulary_does_not_know_fails_before_training_naming_the_word()
+    {
+        var data = DataRunContext.Create("dataset.synthetic", SyntheticDatasetTests.Options(seed: 3, images: 10, human: 8, test: 2, noise: 0), _folder.Root);
+        var splits = (await new SyntheticDatasetRunner().RunAsync(data.Context, CancellationToken.None)).Outputs;
+        var pretrained = await new BlipPretrainRunner(new BlipBatchSourceFactory()).RunAsync(
+            Context(data.Store, "blip.pretrain", PretrainJson, "pretrain-1", new() { ["train"] = [splits["human"]] }), CancellationToken.None);
+        var json = CaptionJson.Replace("\"beam_size\":2", "\"prompt\":\"a photograph of \"", StringComparison.Ordinal);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => new BlipCaptionRunner().RunAsync(
+            Context(data.Store, "blip.finetune.caption", json, "caption-1", new() { ["init"] = [pretrained.Outputs["checkpoint"]], ["train"] = [splits["human"]] }),
+            CancellationToken.None));
+
+        Assert.Contains("'photograph'", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_published.OfType<StageRunProgressed>(), report => report.RunId == "caption-1");
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private StageRunContext Context(
+        IArtifactStore store, string kindName, string optionsJson, string runId, Dictionary<string, IReadOnlyList<ArtifactReference>> inputs, ArtifactReference? resumeFrom = null)
+    {
+        var kind = StageKindCatalog.Find(kindName)!;
+        var run = new StartStageRun
+        {
+            RunId = runId,
+            Attempt = 1,
+            ExperimentId = "exp-1",
+            StageId = kindName == "blip.pretrain" ? "pretrain" : "captioner",
+            Kind = kind.Name,
+            OptionsJson = optionsJson,
+            Inputs = inputs,
+            ResumeFrom = resumeFrom,
+            WorldSize = 1,
+            Rank = 0,
+            Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = runId },
+        };
+        var publisher = new ReportPublisher(
+            (message, _, _) =>
+            {
+                _published.Enqueue(message);
+                return Task.CompletedTask;
+            },
+            TimeProvider.System, NullLogger<ReportPublisher>.Instance, new ReportPublisherOptions());
+        var work = Directory.CreateDirectory(Path.Combine(_folder.Root, "work", runId)).FullName;
+        object options = kindName == "blip.pretrain"
+            ? OptionsBinder.Read<BlipPretrainOptions>(kind, optionsJson)
+            : OptionsBinder.Read<BlipCaptionOptions>(kind, optionsJson);
+        return new StageRunContext(
+            run, kind, options, "cpu", work, store, new CheckpointResolver(store, NullLogger<CheckpointResolver>.Instance), publisher,
+            TimeProvider.System, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
+    }
+}
