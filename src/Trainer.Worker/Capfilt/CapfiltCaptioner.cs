@@ -8,23 +8,24 @@ namespace Trainer.Worker.Capfilt;
 
 /// <summary>
 /// CapFilt's captioner: samples <c>captions_per_image</c> captions per web image with nucleus sampling (top-p,
-/// repetition penalty, min/max length as the options say; the captioner's prompt, stripped from the result). Each
+/// repetition penalty, min/max length as the options say) after the prompt the captioner was finetuned with, which is
+/// stripped from the result, as LAVIS's CapFilt does. Each
 /// shard draws from its own generator, seeded from (seed, shard), so a shard's captions do not depend on the shards
 /// before it and a resumed run draws what the interrupted one would have.
 /// </summary>
 public sealed class CapfiltCaptioner : IDisposable
 {
-    private readonly BlipCheckpointModel _captioner;
+    private readonly LoadedCaptioner _captioner;
     private readonly CaptionGenerator _generator;
     private readonly int _seed;
 
-    public CapfiltCaptioner(string checkpointFolder, BlipCapfiltOptions options, string prompt)
+    public CapfiltCaptioner(string checkpointFolder, BlipCapfiltOptions options)
     {
-        _captioner = BlipCheckpointModel.Load(checkpointFolder, "input 'captioner'");
+        _captioner = CaptionerCheckpoint.Load(checkpointFolder);
         _seed = options.Seed;
         try
         {
-            _generator = new CaptionGenerator(_captioner.Model, _captioner.Tokenizer, prompt, new CaptionDecodingSettings
+            _generator = new CaptionGenerator(_captioner.Model, _captioner.Tokenizer, _captioner.Prompt, new CaptionDecodingSettings
             {
                 Search = CaptionSearch.Nucleus,
                 SamplesPerImage = options.CaptionsPerImage,

@@ -17,9 +17,6 @@ namespace Trainer.Worker.Runners;
 /// </summary>
 public sealed class BlipCapfiltRunner : IStageRunner
 {
-    /// <summary>The prompt the captioner continues, stripped from its captions (LAVIS's capfilt, and blip.finetune.caption's default).</summary>
-    private const string CaptionerPrompt = "a picture of ";
-
     public string Kind => "blip.capfilt";
 
     public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
@@ -82,7 +79,7 @@ public sealed class BlipCapfiltRunner : IStageRunner
         var filterFolder = Single(await context.FetchInputAsync("filter", cancellationToken), "filter").Directory;
         using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'");
         using var captioner = options.CaptionsPerImage > 0
-            ? new CapfiltCaptioner(Single(await context.FetchInputAsync("captioner", cancellationToken), "captioner").Directory, options, CaptionerPrompt)
+            ? new CapfiltCaptioner(Single(await context.FetchInputAsync("captioner", cancellationToken), "captioner").Directory, options)
             : null;
         using var dataset = BlipDataset.OpenFolder(webFolder, BadDataPolicy.Fail);
         var names = ImageNames(webFolder);
