@@ -28,8 +28,8 @@ run_seed() {
 
 row() {
   local seed=$1
-  # The final JSON is the last output: from the last line that opens a JSON object to the end.
-  awk '/^\{/ { buffer = "" } { buffer = buffer $0 "\n" } END { printf "%s", buffer }' "$out/seed-$seed.log" > "$out/seed-$seed.json"
+  # The final JSON is the experiment's view on one line (log lines of the host's shutdown may follow it).
+  grep '^{"id":"exp-' "$out/seed-$seed.log" | tail -n 1 > "$out/seed-$seed.json" || true
   python3 - "$out/seed-$seed.json" "$seed" "$(cat "$out/seed-$seed.minutes")" <<'PY'
 import json, sys
 try:
@@ -42,8 +42,8 @@ def m(stage, key):
     value = (stages.get(stage, {}).get("metrics") or {}).get(key)
     return "–" if value is None else f"{value:.3f}"
 def steps(stage):
-    progress = stages.get(stage, {}).get("progress") or {}
-    return progress.get("step", "–")
+    checkpoint = stages.get(stage, {}).get("lastCheckpoint") or {}
+    return checkpoint.get("step", "–")
 c, p, r = "capfilt", "pretrain", "repretrain"
 print(f"| {sys.argv[2]} | {m(c, 'filter_precision')} | {m(c, 'filter_recall')} | {m(c, 'kept_web_share')} | {m(c, 'kept_synthetic_share')} "
       f"| {m(p, 'eval_i2t_r1')} / {m(p, 'eval_i2t_r5')} | {m(p, 'eval_t2i_r1')} / {m(p, 'eval_t2i_r5')} "

@@ -22,10 +22,6 @@ public sealed class BlipCapfiltRunner : IStageRunner
     public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
     {
         var options = context.GetOptions<BlipCapfiltOptions>();
-        if (options.MinLength > options.MaxLength)
-        {
-            throw new InvalidOperationException($"min_length {options.MinLength} is above max_length {options.MaxLength}; lower min_length");
-        }
 
         var web = Single(await context.FetchInputAsync("web", cancellationToken), "web");
         var earlier = await context.FetchInputAsync("scores", cancellationToken);
