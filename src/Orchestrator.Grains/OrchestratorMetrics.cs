@@ -1,4 +1,7 @@
 using System.Diagnostics.Metrics;
+using Orchestrator.Contracts.Catalog;
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Grains;
 
@@ -21,6 +24,18 @@ public static class OrchestratorMetrics
         Meter.CreateHistogram<double>("orchestrator.dispatch.latency", "s", "From a run becoming ready to its hand-off to the dispatcher.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
 
+    /// <summary>
+    /// From the first queued run of a stage (since it was last queued from Pending) to its end, tagged by kind and
+    /// the final status (Succeeded, Failed, Cancelled). Buckets run from a second to a week: dataset stages take
+    /// seconds, pretraining takes days.
+    /// </summary>
+    public static readonly Histogram<double> StageDuration =
+        Meter.CreateHistogram<double>("orchestrator.stage.duration", "s", "From a stage's first queued run to its end.",
+            advice: new InstrumentAdvice<double>
+            {
+                HistogramBucketBoundaries = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800],
+            });
+
     public static readonly Counter<long> WorkersRegistered =
         Meter.CreateCounter<long>("orchestrator.workers.registered", "{worker}", "Workers that registered.");
 
@@ -34,6 +49,7 @@ public static class OrchestratorMetrics
         Meter.CreateCounter<long>("orchestrator.stage.retries", "{retry}", "Stage runs retried after a retryable failure.");
 
     private static int _queueDepth;
+    private static IReadOnlyDictionary<ExperimentStatus, int>? _experiments;
 
     /// <summary>Runs waiting for workers, as last seen by the scheduler.</summary>
     public static int QueueDepth
@@ -42,8 +58,48 @@ public static class OrchestratorMetrics
         set => Volatile.Write(ref _queueDepth, value);
     }
 
+    /// <summary>
+    /// Experiments by status as the experiment index last counted them; null (nothing exported) until the silo
+    /// has read the index once.
+    /// </summary>
+    public static IReadOnlyDictionary<ExperimentStatus, int>? Experiments
+    {
+        get => Volatile.Read(ref _experiments);
+        set => Volatile.Write(ref _experiments, value);
+    }
+
     static OrchestratorMetrics()
     {
         Meter.CreateObservableGauge("orchestrator.queue.depth", () => QueueDepth, "{run}", "Runs waiting for workers.");
+        Meter.CreateObservableGauge("orchestrator.experiments", ObserveExperiments, "{experiment}", "Experiments by status, from the experiment index.");
     }
+
+    /// <summary>
+    /// Gives every counter its series at zero for each label value it can take, so a rate over a counter that has
+    /// not moved yet is 0 rather than missing, and the first increment is counted. Call once the exporter listens.
+    /// </summary>
+    public static void PublishZeros()
+    {
+        WorkersRegistered.Add(0);
+        WorkersLost.Add(0);
+        foreach (var reason in new[] { "stale", "duplicate" })
+        {
+            ReportsIgnored.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
+
+        foreach (var kind in StageKindCatalog.All)
+        {
+            Retries.Add(0, new KeyValuePair<string, object?>("kind", kind.Name));
+            foreach (var status in Enum.GetValues<StageStatus>())
+            {
+                StageTransitions.Add(0, new KeyValuePair<string, object?>("kind", kind.Name), new KeyValuePair<string, object?>("status", status.ToString()));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<int>> ObserveExperiments() =>
+        Experiments is { } counts
+            ? Enum.GetValues<ExperimentStatus>().Select(status =>
+                new Measurement<int>(counts.GetValueOrDefault(status), new KeyValuePair<string, object?>("status", status.ToString())))
+            : [];
 }

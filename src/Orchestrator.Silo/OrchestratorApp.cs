@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Silo.Api;
+using Orchestrator.Silo.Events;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Silo.Transport;
 using Trainer.Worker;
@@ -44,6 +45,7 @@ public static class OrchestratorApp
 
         builder.AddOrchestrator();
         builder.AddOrchestratorMetrics();
+        builder.AddOrchestratorLogsAndTraces();
         var inProcessWorker = (builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new()).RunsInProcessWorker;
         builder.Services.AddOrchestratorTransport(builder.Configuration, inProcessWorker ? bus => bus.AddWorkerConsumers() : null);
         if (inProcessWorker)
@@ -53,6 +55,7 @@ public static class OrchestratorApp
         }
 
         builder.Services.AddSingleton<ExperimentSubmitter>();
+        builder.Services.AddSingleton<ExperimentEventFeed>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(options => Configure(options.SerializerOptions));

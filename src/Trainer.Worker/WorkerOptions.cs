@@ -43,4 +43,10 @@ public sealed record WorkerOptions
 
     /// <summary>Where the worker serves <c>/healthz</c>.</summary>
     public string HealthUrl { get; init; } = "http://127.0.0.1:5090";
+
+    /// <summary>The port the worker serves its metrics on, at <c>/metrics</c> in Prometheus format; 0 (the default) serves none.</summary>
+    public int MetricsPort { get; init; }
+
+    /// <summary>The address the metrics port listens on: this machine only unless set, e.g. to <c>0.0.0.0</c> in a pod.</summary>
+    public string MetricsAddress { get; init; } = "127.0.0.1";
 }

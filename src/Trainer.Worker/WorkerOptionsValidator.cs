@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
@@ -56,6 +57,16 @@ public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOpti
         if (!Uri.TryCreate(options.HealthUrl, UriKind.Absolute, out var health) || health.Scheme is not ("http" or "https"))
         {
             errors.Add($"{key(nameof(WorkerOptions.HealthUrl))} is '{options.HealthUrl}'; set it to an http:// URL to serve /healthz on, e.g. http://0.0.0.0:5090");
+        }
+
+        if (options.MetricsPort is < 0 or > 65535)
+        {
+            errors.Add($"{key(nameof(WorkerOptions.MetricsPort))} is {options.MetricsPort}; set it to the port to serve /metrics on, 1 to 65535 (e.g. 9464), or 0 to serve none");
+        }
+
+        if (!IPAddress.TryParse(options.MetricsAddress, out _))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.MetricsAddress))} is '{options.MetricsAddress}'; set it to the IP address to serve /metrics on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Consumers;
 using Trainer.Worker.Data;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Training;
 
@@ -49,6 +50,8 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddSingleton<IBlipBatchSourceFactory, BlipBatchSourceFactory>();
         services.AddBlipPretraining();
         services.AddBlipCaptioning();
+        services.AddMetrics();
+        services.TryAddSingleton<WorkerMetrics>();
         services.TryAddSingleton<ReportPublisher>();
         services.TryAddSingleton<BusReadiness>();
         services.AddBusObserver(provider => provider.GetRequiredService<BusReadiness>());

@@ -16,12 +16,17 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
         ["Orchestrator:InProcessWorker"] = "false",
     };
 
+    /// <summary>More host configuration, e.g. a capturing logger provider.</summary>
+    public Action<IWebHostBuilder>? ConfigureHost { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);
         }
+
+        ConfigureHost?.Invoke(builder);
     }
 
     public static int FreePort()

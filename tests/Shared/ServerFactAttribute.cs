@@ -1,7 +1,7 @@
 namespace Orchestrator.Testing;
 
 /// <summary>
-/// A test that needs a real server (Redis, RabbitMQ, Azurite, Prometheus) started by <c>./scripts/test.sh</c>,
+/// A test that needs a real server or tool (Redis, RabbitMQ, Azurite, Prometheus, helm) started or installed by <c>./scripts/test.sh</c>,
 /// which exports its address in an <c>ORCH_TEST_*</c> variable. Under plain <c>dotnet test</c> the test is
 /// skipped with that instruction; under the test script (<c>ORCH_REQUIRE_SERVERS=1</c>) it always runs,
 /// and a missing server fails it rather than hiding it.
@@ -33,6 +33,7 @@ public static class TestServers
     public const string RabbitMqCtl = "ORCH_TEST_RABBITMQ_CTL";
     public const string AzuriteBlob = "ORCH_TEST_AZURITE_BLOB";
     public const string Prometheus = "ORCH_TEST_PROMETHEUS";
+    public const string Helm = "ORCH_TEST_HELM";
 
     public static bool Required => Environment.GetEnvironmentVariable("ORCH_REQUIRE_SERVERS") == "1";
 

@@ -43,7 +43,7 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
             {
                 await Task.Delay(options.Value.StepDelay, cancellationToken);
                 state = state.Next();
-                await context.ReportProgressAsync(state.Step, steps, metrics: new Dictionary<string, double> { ["value"] = state.Value });
+                await context.ReportProgressAsync(state.Step, steps, metrics: ProgressMetrics(state));
                 if (state.Step % checkpointEvery == 0 && state.Step < steps)
                 {
                     await SaveCheckpointAsync(context, stateDirectory, state);
@@ -85,6 +85,23 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
 
         return new StageRunResult { Outputs = outputs, Metrics = metrics };
     }
+
+    /// <summary>
+    /// The running value, and stand-ins for a training loop's values under the names the worker exports as its
+    /// training series (<see cref="ProgressMetricKeys"/>), so that a dashboard test finds every series.
+    /// </summary>
+    private Dictionary<string, double> ProgressMetrics(RunnerState state) => new()
+    {
+        ["value"] = state.Value,
+        [ProgressMetricKeys.Loss] = 3.0 / state.Step,
+        [ProgressMetricKeys.LossPrefix + "itc"] = 1.0 / state.Step,
+        [ProgressMetricKeys.LossPrefix + "itm"] = 1.0 / state.Step,
+        [ProgressMetricKeys.LossPrefix + "lm"] = 1.0 / state.Step,
+        [ProgressMetricKeys.LearningRate] = 1e-4,
+        [ProgressMetricKeys.SamplesPerSecond] = 8 / options.Value.StepDelay.TotalSeconds,
+        [ProgressMetricKeys.StepSeconds] = options.Value.StepDelay.TotalSeconds,
+        [ProgressMetricKeys.DataWaitShare] = 0.1,
+    };
 
     private static async Task SaveCheckpointAsync(StageRunContext context, string directory, RunnerState state)
     {

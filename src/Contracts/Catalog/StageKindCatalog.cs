@@ -180,6 +180,7 @@ public static class StageKindCatalog
                     values["momentum"] = 0.99;
                     values["alpha"] = 0.0;
                     values["learning_rate"] = 0.001;
+                    values["itm_hard_negative_share"] = 0.0;
                 }
                 else
                 {

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Telemetry;
 using Orchestrator.Grains.Artifacts;
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Stages;
 
@@ -11,7 +13,8 @@ namespace Orchestrator.Grains.Experiments;
 /// other); it queues each stage whose upstream stages have all succeeded, and derives its own status.
 /// A reminder re-reads every stage while it runs, so a notification lost in a crash only delays it. Only
 /// durable facts (status, end, cancellation) are written: the per-stage records are a cache of the stage
-/// grains' own state, rebuilt from them on activation, so a notification costs no write.
+/// grains' own state, rebuilt from them on activation, so a notification costs no write. Each status change is
+/// published as a live event of the experiment.
 /// </summary>
 public sealed class ExperimentGrain(
     [PersistentState("experiment", OrchestratorStorage.Name)] IPersistentState<ExperimentState> state,
@@ -61,7 +64,11 @@ public sealed class ExperimentGrain(
             record.ChangedAt = created;
         }
 
-        logger.LogInformation("Experiment {ExperimentId} '{Name}' created with {Stages} stages", this.GetPrimaryKeyString(), draft.Name, draft.Stages.Count);
+        using (ExperimentScope())
+        {
+            logger.LogInformation("Experiment {ExperimentId} '{Name}' created with {Stages} stages", this.GetPrimaryKeyString(), draft.Name, draft.Stages.Count);
+        }
+
         await AdvanceAsync();
         await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         return CreateOutcome.Created;
@@ -273,13 +280,20 @@ public sealed class ExperimentGrain(
 
         if (changed)
         {
-            logger.LogInformation("Experiment {ExperimentId} is {Status}", this.GetPrimaryKeyString(), status);
+            using (ExperimentScope())
+            {
+                logger.LogInformation("Experiment {ExperimentId} is {Status}", this.GetPrimaryKeyString(), status);
+            }
+
+            await this.PublishAsync(ExperimentEvent.ForExperiment(this.GetPrimaryKeyString(), status, time.GetUtcNow()), logger);
             if (status == ExperimentStatus.Running)
             {
                 await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
             }
         }
     }
+
+    private IDisposable? ExperimentScope() => logger.BeginScope(RunTelemetry.Scope(this.GetPrimaryKeyString()));
 
     private (ExperimentStatus, DateTimeOffset?, bool) Durable() => (Experiment.Status, Experiment.EndedAt, Experiment.Cancelled);
 

@@ -32,6 +32,11 @@ public sealed class ExperimentIndexGrain(
             Limit = limit,
         });
     }
+
+    public Task<Dictionary<ExperimentStatus, int>> CountByStatusAsync() =>
+        Task.FromResult(state.State.Experiments.Values
+            .GroupBy(summary => summary.Status)
+            .ToDictionary(group => group.Key, group => group.Count()));
 }
 
 /// <summary>Every experiment's latest summary, by id.</summary>

@@ -11,6 +11,10 @@ public interface IExperimentIndexGrain : IGrainWithIntegerKey
     /// <summary>Experiments newest first, optionally of one status.</summary>
     [ReadOnly, Alias("List")]
     Task<ExperimentPage> ListAsync(ExperimentStatus? status, int offset, int limit);
+
+    /// <summary>How many experiments are in each status (statuses with none are left out).</summary>
+    [ReadOnly, Alias("CountByStatus")]
+    Task<Dictionary<ExperimentStatus, int>> CountByStatusAsync();
 }
 
 /// <summary>A page of experiments and how many match in all.</summary>

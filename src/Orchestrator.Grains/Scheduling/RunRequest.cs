@@ -24,6 +24,9 @@ public sealed record RunRequest
 
     /// <summary>When the run became ready: its last input became available, or its retry backoff ended.</summary>
     [Id(10)] public required DateTimeOffset ReadyAt { get; init; }
+
+    /// <summary>The W3C trace context of the experiment's submission: the run's own trace links to it.</summary>
+    [Id(11)] public string? SubmissionTrace { get; init; }
 }
 
 /// <summary>A run handed to its workers: rank i runs on <c>WorkerIds[i]</c>.</summary>

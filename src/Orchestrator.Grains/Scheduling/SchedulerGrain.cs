@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orchestrator.Contracts.Telemetry;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Stages;
 
@@ -84,6 +85,7 @@ public sealed class SchedulerGrain(
         var now = time.GetUtcNow();
         if (_core.Adopt(assignment, now))
         {
+            using var scope = RunScope(assignment.Run);
             logger.LogInformation("Run {RunId} of {ExperimentId}/{StageId} adopted on {Workers}",
                 assignment.Run.RunId, assignment.Run.ExperimentId, assignment.Run.StageId, string.Join(", ", assignment.WorkerIds));
         }
@@ -143,6 +145,7 @@ public sealed class SchedulerGrain(
 
         foreach (var run in lost)
         {
+            using var scope = RunScope(run.Assignment.Run);
             logger.LogWarning("Worker {WorkerId} lost; run {RunId} of {ExperimentId}/{StageId} will be retried",
                 run.WorkerId, run.Assignment.Run.RunId, run.Assignment.Run.ExperimentId, run.Assignment.Run.StageId);
             OrchestratorMetrics.WorkersLost.Add(1);
@@ -159,10 +162,22 @@ public sealed class SchedulerGrain(
         foreach (var assignment in assignments)
         {
             OrchestratorMetrics.DispatchLatency.Record((time.GetUtcNow() - assignment.Run.ReadyAt).TotalSeconds, new KeyValuePair<string, object?>("kind", assignment.Run.Kind));
-            await dispatcher.StartAsync(assignment);
+            await StartRunAsync(assignment);
             await StageOf(assignment.Run).OnRunAssignedAsync(assignment.Run.RunId, assignment.WorkerIds, assignment.AssignedAt);
         }
     }
+
+    /// <summary>Sends the run to its workers as the root of the run's own trace (an async method of its own: see <see cref="OrchestratorTracing.StartRun"/>).</summary>
+    private async Task StartRunAsync(RunAssignment assignment)
+    {
+        using var activity = OrchestratorTracing.StartRun(assignment.Run);
+        using var scope = RunScope(assignment.Run);
+        logger.LogInformation("Run {RunId} (attempt {Attempt}) dispatched to {Workers}",
+            assignment.Run.RunId, assignment.Run.Attempt, string.Join(", ", assignment.WorkerIds));
+        await dispatcher.StartAsync(assignment);
+    }
+
+    private IDisposable? RunScope(RunRequest run) => logger.BeginScope(RunTelemetry.Scope(run.ExperimentId, run.StageId, run.RunId));
 
     private IStageGrain StageOf(RunRequest run) => GrainFactory.GetGrain<IStageGrain>(StageKey.Of(run.ExperimentId, run.StageId));
 }

@@ -1,6 +1,9 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Telemetry;
 using Orchestrator.Grains.Artifacts;
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
 
@@ -9,7 +12,9 @@ namespace Orchestrator.Grains.Stages;
 /// <summary>
 /// Drives one stage through Pending, Queued, Running and its end. Every method saves state, tells the
 /// scheduler or the experiment, and returns: nothing here waits for training. Reports are fenced by run
-/// id, so a report from a superseded run, or one delivered twice, changes nothing.
+/// id, so a report from a superseded run, or one delivered twice, changes nothing. Every status change and
+/// progress report is published as a live event of the experiment, and every log line about a run is written
+/// under the run's ids.
 /// </summary>
 public sealed class StageGrain(
     [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
@@ -32,6 +37,10 @@ public sealed class StageGrain(
 
         Stage.Definition = definition;
         Stage.Status = StageStatus.Pending;
+        Stage.ChangedAt = time.GetUtcNow();
+
+        // The submission's trace (the API request, through Orleans' activity propagation): each run's own trace links to it.
+        Stage.SubmissionTrace = Activity.Current is { IdFormat: ActivityIdFormat.W3C } submission ? submission.Id : null;
         await state.WriteStateAsync();
     }
 
@@ -88,6 +97,11 @@ public sealed class StageGrain(
             attempt.WorkerIds.Add(report.WorkerId);
         }
 
+        using (RunScope(report.RunId))
+        {
+            logger.LogInformation("Run {RunId} (attempt {Attempt}) started on worker {WorkerId}", report.RunId, attempt.Attempt, report.WorkerId);
+        }
+
         await TransitionAsync(StageStatus.Running);
         return ReportOutcome.Applied;
     }
@@ -125,6 +139,11 @@ public sealed class StageGrain(
         else
         {
             await state.WriteStateAsync();
+        }
+
+        if (ExperimentEvent.ForProgress(Definition.ExperimentId, View()) is { } progressed)
+        {
+            await this.PublishAsync(progressed, logger);
         }
 
         return ReportOutcome.Applied;
@@ -165,6 +184,11 @@ public sealed class StageGrain(
 
         Stage.Outputs = new Dictionary<string, ArtifactRef>(report.Outputs);
         Stage.CurrentRunId = null;
+        using (RunScope(report.RunId))
+        {
+            logger.LogInformation("Run {RunId} succeeded with outputs {Outputs}", report.RunId, string.Join(", ", report.Outputs.Keys));
+        }
+
         await TransitionAsync(StageStatus.Succeeded);
         await Scheduler.ReleaseAsync(report.RunId);
         return ReportOutcome.Applied;
@@ -295,6 +319,7 @@ public sealed class StageGrain(
         Resources = Definition.Resources,
         Priority = Definition.Priority,
         ReadyAt = readyAt,
+        SubmissionTrace = Stage.SubmissionTrace,
     };
 
     private async Task FailCurrentRunAsync(string error, bool retryable, ArtifactRef? lastCheckpoint)
@@ -316,8 +341,11 @@ public sealed class StageGrain(
             var backoff = retry.BackoffBefore(Stage.AttemptsInBudget + 1);
             Stage.RetryAt = time.GetUtcNow() + backoff;
             OrchestratorMetrics.Retries.Add(1, new KeyValuePair<string, object?>("kind", Definition.Kind));
-            logger.LogInformation("Stage {Stage} run {RunId} failed ({Error}); retrying in {Backoff}",
-                this.GetPrimaryKeyString(), attempt.RunId, error, backoff);
+            using (RunScope(attempt.RunId))
+            {
+                logger.LogInformation("Stage {Stage} run {RunId} failed ({Error}); retrying in {Backoff}",
+                    this.GetPrimaryKeyString(), attempt.RunId, error, backoff);
+            }
 
             // The wait is held on a reminder so that it survives a silo restart; the stage waits Queued.
             await TransitionAsync(StageStatus.Queued);
@@ -325,7 +353,11 @@ public sealed class StageGrain(
             return;
         }
 
-        logger.LogWarning("Stage {Stage} run {RunId} failed for good: {Error}", this.GetPrimaryKeyString(), attempt.RunId, error);
+        using (RunScope(attempt.RunId))
+        {
+            logger.LogWarning("Stage {Stage} run {RunId} failed for good: {Error}", this.GetPrimaryKeyString(), attempt.RunId, error);
+        }
+
         await TransitionAsync(StageStatus.Failed);
     }
 
@@ -354,7 +386,8 @@ public sealed class StageGrain(
 
     private async Task TransitionAsync(StageStatus status)
     {
-        var changed = Stage.Status != status;
+        var previous = Stage.Status;
+        var changed = previous != status;
         Stage.Status = status;
         if (changed)
         {
@@ -362,14 +395,32 @@ public sealed class StageGrain(
             Stage.ChangedAt = time.GetUtcNow();
             OrchestratorMetrics.StageTransitions.Add(1,
                 new KeyValuePair<string, object?>("kind", Definition.Kind), new KeyValuePair<string, object?>("status", status.ToString()));
+            RecordDuration(previous, status);
         }
 
         await state.WriteStateAsync();
         if (changed)
         {
+            // Published before the experiment hears of it, so readers see the stage change before the status it leads to.
+            await this.PublishAsync(ExperimentEvent.ForStage(Definition.ExperimentId, View()), logger);
             await GrainFactory.GetGrain<IExperimentGrain>(Definition.ExperimentId).OnStageChangedAsync(Change());
         }
     }
+
+    /// <summary>A stage that ends from Queued or Running took from its first queued run (of this round of attempts) until now.</summary>
+    private void RecordDuration(StageStatus previous, StageStatus status)
+    {
+        if (!previous.IsActive() || !status.IsTerminal() || Stage.AttemptsInBudget == 0 || Stage.Attempts.Count < Stage.AttemptsInBudget)
+        {
+            return;
+        }
+
+        var firstQueuedAt = Stage.Attempts[^Stage.AttemptsInBudget].QueuedAt;
+        OrchestratorMetrics.StageDuration.Record((Stage.ChangedAt - firstQueuedAt).TotalSeconds,
+            new KeyValuePair<string, object?>("kind", Definition.Kind), new KeyValuePair<string, object?>("status", status.ToString()));
+    }
+
+    private IDisposable? RunScope(string runId) => logger.BeginScope(RunTelemetry.Scope(Definition.ExperimentId, Definition.StageId, runId));
 
     private ReportOutcome? Fence(string runId)
     {
@@ -419,6 +470,7 @@ public sealed class StageGrain(
         Kind = Definition.Kind,
         Status = Stage.Status,
         Version = Stage.Version,
+        ChangedAt = Stage.ChangedAt,
         Upstream = Definition.Upstream,
         Attempts = Stage.Attempts,
         Inputs = Stage.Inputs,

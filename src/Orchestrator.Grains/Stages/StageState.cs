@@ -38,6 +38,9 @@ public sealed class StageState
 
     [Id(14)] public DateTimeOffset ChangedAt { get; set; }
 
+    /// <summary>The W3C trace context of the experiment's submission, which every run's trace links to; null when it was not traced.</summary>
+    [Id(15)] public string? SubmissionTrace { get; set; }
+
     public StageAttempt? CurrentAttempt =>
         CurrentRunId is null ? null : Attempts.LastOrDefault(attempt => attempt.RunId == CurrentRunId);
 }

@@ -20,6 +20,9 @@ public sealed record StageView
     [Id(11)] public long StaleReports { get; init; }
     [Id(12)] public long DuplicateReports { get; init; }
     [Id(13)] public long Version { get; init; }
+
+    /// <summary>When the status last changed.</summary>
+    [Id(14)] public DateTimeOffset ChangedAt { get; init; }
 }
 
 /// <summary>Progress of the running attempt, with the ETA when it can be estimated.</summary>

@@ -1,11 +1,15 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Stages;
+using Orchestrator.Silo.Events;
 
 namespace Orchestrator.Silo.Api;
 
-/// <summary><c>/api/v1/experiments</c>: submit, list, inspect, cancel, resume and rerun experiments.</summary>
+/// <summary><c>/api/v1/experiments</c>: submit, list, inspect, watch, cancel, resume and rerun experiments.</summary>
 public static class ExperimentsApi
 {
     public const int MaxPageSize = 500;
@@ -23,6 +27,17 @@ public static class ExperimentsApi
         api.MapPost("/{id}/resume", ResumeAsync).WithSummary("Re-run failed and cancelled stages from their last checkpoints.");
         api.MapPost("/{id}/stages/{stageId}/rerun", RerunAsync).WithSummary("Re-run a stage and everything downstream, reusing upstream outputs.");
         api.MapGet("/{id}/lineage", LineageAsync).WithSummary("Which artifact came from which stage run and which inputs.");
+        api.MapGet("/{id}/events", EventsAsync)
+            .WithSummary("Live events as server-sent events: the experiment's current state, then every status change and progress report until it ends.")
+            .WithDescription("""
+                text/event-stream. Each event has an `id:` (its number on this connection), an `event:` type and JSON `data:` (an ExperimentEvent):
+                `experiment` (the experiment's status), `stage` (a stage's status, with its version, run, attempt and error) and
+                `progress` (a running stage's step, total, epoch, samples/s and ETA). The stream starts with the current state of every
+                stage and of the experiment, and ends after an `experiment` event with a final status (Succeeded, Failed or Cancelled);
+                a client that connects after the end gets that state and the stream closes. A reconnecting client starts over from the
+                current state, so it needs no Last-Event-ID.
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -134,6 +149,29 @@ public static class ExperimentsApi
         Experiment(id, grains) is { } experiment && await experiment.GetLineageAsync() is { } lineage
             ? TypedResults.Ok(lineage)
             : NoSuchExperiment(id);
+
+    private static async Task<Results<ServerSentEventsResult<ExperimentEvent>, ProblemHttpResult>> EventsAsync(
+        string id, ExperimentEventFeed feed, HttpContext context)
+    {
+        if (!ExperimentIds.IsWellFormed(id) || !await feed.ExistsAsync(id))
+        {
+            return NoSuchExperiment(id);
+        }
+
+        return TypedResults.ServerSentEvents(ServerSentEvents(feed.ReadAsync(id, context.RequestAborted)));
+    }
+
+    private static async IAsyncEnumerable<SseItem<ExperimentEvent>> ServerSentEvents(IAsyncEnumerable<ExperimentEvent> events)
+    {
+        var number = 0;
+        await foreach (var change in events)
+        {
+            yield return new SseItem<ExperimentEvent>(change, change.Type.ToString().ToLowerInvariant())
+            {
+                EventId = (++number).ToString(CultureInfo.InvariantCulture),
+            };
+        }
+    }
 
     private static IExperimentGrain? Experiment(string id, IGrainFactory grains) =>
         ExperimentIds.IsWellFormed(id) ? grains.GetGrain<IExperimentGrain>(id) : null;

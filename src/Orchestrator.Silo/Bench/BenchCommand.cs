@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Orchestrator.Grains;
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Specs;
@@ -187,6 +188,7 @@ internal static class BenchCommand
         {
             silo.UseLocalhostClustering(options.SiloPort + 7, options.GatewayPort + 7);
             silo.AddOrchestratorMemoryStorage();
+            silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
             silo.UseInMemoryReminderService();
         });
         return builder.Build();

@@ -1,19 +1,20 @@
 using System.Text.Json;
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Specs;
 using Orchestrator.Grains.Stages;
 using Orchestrator.Silo.Api;
+using Orchestrator.Silo.Events;
 
 namespace Orchestrator.Silo.Cli;
 
 /// <summary>
-/// <c>--run FILE</c>: submits the DAG once the host is up and prints a line per stage event until the
-/// experiment ends. The caller prints the final JSON once the host has stopped, so it is the last output.
+/// <c>--run FILE</c>: submits the DAG once the host is up and prints a line per event of the experiment (the
+/// same events <c>GET /api/v1/experiments/{id}/events</c> serves) until it ends. The caller prints the final
+/// JSON once the host has stopped, so it is the last output.
 /// </summary>
 internal static class RunCommand
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
-
     /// <summary>The exit code (0 when the experiment succeeded) and the experiment's final JSON, if it was created.</summary>
     public static async Task<(int ExitCode, string? FinalJson)> RunAsync(WebApplication app, FileInfo file, CancellationToken cancellationToken)
     {
@@ -37,38 +38,28 @@ internal static class RunCommand
             return (1, null);
         }
 
-        var experiment = app.Services.GetRequiredService<IGrainFactory>().GetGrain<IExperimentGrain>(submitted.ExperimentId);
         Console.WriteLine($"experiment {submitted.ExperimentId} submitted from {file.Name}");
-        var seen = new Dictionary<string, string>();
-        while (true)
+        await foreach (var change in app.Services.GetRequiredService<ExperimentEventFeed>().ReadAsync(submitted.ExperimentId, cancellationToken))
         {
-            var view = (await experiment.GetAsync())!;
-            foreach (var stage in view.Stages)
-            {
-                var line = ProgressLine(stage);
-                if (!seen.TryGetValue(stage.Id, out var last) || last != line)
-                {
-                    seen[stage.Id] = line;
-                    Console.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss} {stage.Id,-16} {line}");
-                }
-            }
-
-            if (view.Status is ExperimentStatus.Succeeded or ExperimentStatus.Failed or ExperimentStatus.Cancelled)
-            {
-                return (view.Status == ExperimentStatus.Succeeded ? 0 : 1, JsonSerializer.Serialize(view, OrchestratorApp.Json));
-            }
-
-            await Task.Delay(PollInterval, cancellationToken);
+            Console.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss} {change.StageId ?? "experiment",-16} {Line(change)}");
         }
+
+        var view = await app.Services.GetRequiredService<IGrainFactory>().GetGrain<IExperimentGrain>(submitted.ExperimentId).GetAsync();
+        return view is null ? (1, null) : (view.Status == ExperimentStatus.Succeeded ? 0 : 1, JsonSerializer.Serialize(view, OrchestratorApp.Json));
     }
 
-    private static string ProgressLine(StageView stage)
+    private static string Line(ExperimentEvent change)
     {
-        var attempt = stage.Attempts.Count > 0 ? $" attempt {stage.Attempts[^1].Attempt}" : "";
-        var progress = stage.Progress is { } p
+        if (change.Type == ExperimentEventType.Experiment)
+        {
+            return change.ExperimentStatus.ToString()!;
+        }
+
+        var attempt = change.Attempt is { } number ? $" attempt {number}" : "";
+        var progress = change.Progress is { } p
             ? $" step {p.Step}{(p.TotalSteps is { } total ? $"/{total}" : "")}{(p.EtaSeconds is { } eta ? $" eta {eta:0}s" : "")}"
             : "";
-        var error = stage.Status == StageStatus.Failed && stage.Attempts.Count > 0 ? $": {stage.Attempts[^1].Error}" : "";
-        return $"{stage.Status}{attempt}{progress}{error}";
+        var error = change.StageStatus == StageStatus.Failed && change.Error is not null ? $": {change.Error}" : "";
+        return $"{change.StageStatus}{attempt}{progress}{error}";
     }
 }

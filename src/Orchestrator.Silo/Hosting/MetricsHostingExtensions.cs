@@ -1,16 +1,21 @@
 using OpenTelemetry.Metrics;
 using Orchestrator.Grains;
+using Trainer.Worker.Observability;
 
 namespace Orchestrator.Silo.Hosting;
 
-/// <summary>The silo's metrics: the orchestrator's own instruments and the host's, in Prometheus format at <c>/metrics</c>.</summary>
+/// <summary>
+/// The silo's metrics in Prometheus format at <c>/metrics</c>: the orchestrator's instruments, and the worker's when
+/// a worker runs in this process (standalone mode), and the runtime's (process memory, GC, CPU).
+/// </summary>
 public static class MetricsHostingExtensions
 {
     public static WebApplicationBuilder AddOrchestratorMetrics(this WebApplicationBuilder builder)
     {
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(OrchestratorMetrics.MeterName)
+            .AddMeter(OrchestratorMetrics.MeterName, WorkerMetrics.MeterName, WorkerMetricsHostingExtensions.RuntimeMeterName)
             .AddPrometheusExporter());
+        builder.Services.AddHostedService<ExperimentCountsPoller>();
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Orchestrator.Grains;
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Scheduling;
 using Orleans.Configuration;
 using Orleans.Storage;
@@ -30,6 +31,9 @@ public static class OrleansHostingExtensions
         builder.Services.AddKeyedSingleton(OrchestratorClock.Key, TimeProvider.System);
 
         var options = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();
+
+        // The stream agents announce every queue they take and drop at Information: two dozen lines per start and stop.
+        builder.Logging.AddFilter("Orleans.Streams", LogLevel.Warning);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(cluster =>
@@ -37,6 +41,10 @@ public static class OrleansHostingExtensions
                 cluster.ClusterId = options.ClusterId;
                 cluster.ServiceId = options.ServiceId;
             });
+
+            // Grain calls carry the caller's trace context (when traces are exported); experiments publish live events.
+            silo.AddActivityPropagation();
+            silo.AddExperimentEventStreams();
 
             if (options.Mode == OrchestratorMode.Cluster)
             {
@@ -47,6 +55,7 @@ public static class OrleansHostingExtensions
             {
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
                 silo.AddOrchestratorMemoryStorage();
+                silo.AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
                 silo.UseInMemoryReminderService();
             }
         });
@@ -72,13 +81,19 @@ public static class OrleansHostingExtensions
         var redis = ConfigurationOptions.Parse(options.Redis!);
         silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         silo.UseRedisClustering(clustering => clustering.ConfigurationOptions = redis.Clone());
-        silo.AddRedisGrainStorage(OrchestratorStorage.Name, storage => storage.Configure<IServiceProvider>((settings, services) =>
+        AddRedisStorage(silo, OrchestratorStorage.Name, redis);
+
+        // Stream subscriptions (of the live events' readers, on whichever silo serves them) are shared by the cluster.
+        AddRedisStorage(silo, ExperimentEventStreams.PubSubStore, redis);
+        silo.UseRedisReminderService(reminders => reminders.ConfigurationOptions = redis.Clone());
+    }
+
+    private static void AddRedisStorage(ISiloBuilder silo, string name, ConfigurationOptions redis) =>
+        silo.AddRedisGrainStorage(name, storage => storage.Configure<IServiceProvider>((settings, services) =>
         {
             settings.ConfigurationOptions = redis.Clone();
 
             // The Orleans serializer, so grain state keeps the version tolerance its [Id] attributes give it.
             settings.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>());
         }));
-        silo.UseRedisReminderService(reminders => reminders.ConfigurationOptions = redis.Clone());
-    }
 }

@@ -3,6 +3,7 @@ using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
 using Orchestrator.Contracts.Messages;
+using Orchestrator.Contracts.Telemetry;
 using Orchestrator.Grains.Scheduling;
 using Trainer.Worker.Transport;
 
@@ -44,6 +45,7 @@ internal sealed class MassTransitStageRunDispatcher(IBus endpoints, ILogger<Mass
 
     public async Task StartAsync(RunAssignment assignment, CancellationToken cancellationToken = default)
     {
+        using var scope = RunScope(assignment.Run);
         for (var rank = 0; rank < assignment.WorkerIds.Count; rank++)
         {
             var workerId = assignment.WorkerIds[rank];
@@ -55,12 +57,15 @@ internal sealed class MassTransitStageRunDispatcher(IBus endpoints, ILogger<Mass
     public async Task CancelAsync(RunAssignment assignment, IReadOnlyList<string> workerIds, string reason, CancellationToken cancellationToken = default)
     {
         var run = assignment.Run;
+        using var scope = RunScope(run);
         var message = new CancelStageRun { RunId = run.RunId, ExperimentId = run.ExperimentId, StageId = run.StageId, Reason = reason };
         foreach (var workerId in workerIds)
         {
             await _pipeline.ExecuteAsync(async token => await (await WorkerEndpointAsync(workerId)).Send(message, token), cancellationToken);
         }
     }
+
+    private IDisposable? RunScope(RunRequest run) => logger.BeginScope(RunTelemetry.Scope(run.ExperimentId, run.StageId, run.RunId));
 
     private Task<ISendEndpoint> WorkerEndpointAsync(string workerId) =>
         endpoints.GetSendEndpoint(new Uri($"queue:{TransportOptions.WorkerQueue(workerId)}"));

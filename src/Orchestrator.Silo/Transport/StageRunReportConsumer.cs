@@ -1,12 +1,15 @@
 using MassTransit;
 using Orchestrator.Contracts.Messages;
+using Orchestrator.Grains;
 using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Silo.Transport;
 
 /// <summary>
 /// Hands every report from a worker to its stage grain. The grain fences by run id, so a redelivered or
-/// superseded report changes nothing; this consumer only logs that it was ignored.
+/// superseded report changes nothing; this consumer only logs that it was ignored. Each report is handled in an
+/// activity of the run's trace (the worker's trace context comes in the message headers); its log lines carry
+/// the run's ids through the bus's <c>RunLogScopeFilter</c>.
 /// </summary>
 public sealed class StageRunReportConsumer(IGrainFactory grains, ILogger<StageRunReportConsumer> logger) :
     IConsumer<StageRunStarted>,
@@ -62,15 +65,11 @@ public sealed class StageRunReportConsumer(IGrainFactory grains, ILogger<StageRu
     private async Task ApplyAsync<T>(T message, Func<IStageGrain, Task<ReportOutcome>> apply)
         where T : IStageRunMessage
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object>
-        {
-            ["ExperimentId"] = message.ExperimentId,
-            ["StageId"] = message.StageId,
-            ["RunId"] = message.RunId,
-        });
+        using var activity = OrchestratorTracing.StartReport(typeof(T).Name, message.ExperimentId, message.StageId, message.RunId);
         var outcome = await apply(grains.GetGrain<IStageGrain>(StageKey.Of(message.ExperimentId, message.StageId)));
         if (outcome != ReportOutcome.Applied)
         {
+            activity?.SetTag("Outcome", outcome.ToString());
             logger.LogInformation("Ignored {Report} for run {RunId}: {Outcome}", typeof(T).Name, message.RunId, outcome);
         }
     }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Agent;
@@ -19,6 +20,7 @@ internal sealed class RunExecutor(
     IArtifactStore store,
     CheckpointResolver checkpoints,
     TimeProvider timeProvider,
+    WorkerMetrics metrics,
     ILoggerFactory loggerFactory)
 {
     private readonly ILogger<RunExecutor> _logger = loggerFactory.CreateLogger<RunExecutor>();
@@ -51,6 +53,7 @@ internal sealed class RunExecutor(
     private async Task<IStageRunMessage> RunAsync(RunEntry entry, string workDirectory)
     {
         var run = entry.Run;
+        using var series = metrics.StartRun(run);
         try
         {
             var (kind, runner) = registry.Find(run.Kind);
@@ -64,7 +67,7 @@ internal sealed class RunExecutor(
             var device = capacity.Value.Device;
             entry.Context = new StageRunContext(
                 run, kind, bound, device, workDirectory, store, checkpoints, publisher, timeProvider, options.ProgressInterval,
-                loggerFactory.CreateLogger(runner.GetType()), entry.Abort.Token);
+                loggerFactory.CreateLogger(runner.GetType()), entry.Abort.Token, series);
 
             await publisher.PublishAsync(new StageRunStarted
             {

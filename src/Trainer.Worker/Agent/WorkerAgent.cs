@@ -2,8 +2,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Messages;
+using Orchestrator.Contracts.Telemetry;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
+using Trainer.Worker.Telemetry;
 
 namespace Trainer.Worker.Agent;
 
@@ -50,6 +53,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
         BusReadiness bus,
         IArtifactStore store,
         TimeProvider timeProvider,
+        WorkerMetrics metrics,
         ILoggerFactory loggerFactory)
     {
         _options = options.Value;
@@ -58,10 +62,19 @@ public sealed class WorkerAgent : IHostedLifecycleService
         _bus = bus;
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<WorkerAgent>();
-        _capacity = new Lazy<WorkerCapacityInfo>(() => DeviceProbe.Capacity(_options, _logger));
+        _capacity = new Lazy<WorkerCapacityInfo>(() =>
+        {
+            var capacity = DeviceProbe.Capacity(_options, _logger);
+            if (capacity.Device == "cuda")
+            {
+                metrics.WatchGpuMemory(_logger);
+            }
+
+            return capacity;
+        });
         // Resuming goes through the resolver, so a corrupt checkpoint falls back to an older one that verifies.
         var checkpoints = new CheckpointResolver(store, loggerFactory.CreateLogger<CheckpointResolver>());
-        _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, loggerFactory);
+        _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, metrics, loggerFactory);
     }
 
     public string WorkerId => _options.WorkerId;
@@ -291,6 +304,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
     private async Task RunAsync(RunEntry entry)
     {
         using var scope = BeginRunScope(entry.Run);
+        using var activity = WorkerTracing.StartRun(entry.Run, WorkerId);
         var granted = false;
         try
         {
@@ -415,10 +429,5 @@ public sealed class WorkerAgent : IHostedLifecycleService
     private IDisposable? BeginRunScope(IStageRunMessage run) => _logger.BeginScope(RunScope(run));
 
     /// <summary>The ids every log line of a run carries.</summary>
-    private static Dictionary<string, object?> RunScope(IStageRunMessage run) => new()
-    {
-        ["ExperimentId"] = run.ExperimentId,
-        ["StageId"] = run.StageId,
-        ["RunId"] = run.RunId,
-    };
+    private static RunLogScope RunScope(IStageRunMessage run) => RunTelemetry.Scope(run);
 }

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Trainer.Worker.Bench;
 
 /// <summary>
-/// <c>bench --preset tiny|base|large [--steps N] [--batch-size N] [--warmup N]</c>: times BLIP pretraining steps of a
+/// <c>bench --preset tiny|base|large [--steps N (tiny: 500, else 3)] [--batch-size N] [--warmup N]</c>: times BLIP pretraining steps of a
 /// preset's real shapes on this machine's CPU, with synthetic in-memory batches (the model side only: no decoding,
 /// tokenising or augmentation), and a large fp32 matmul as the achievable peak. Prints a JSON summary as its last line.
 /// </summary>
@@ -31,7 +31,7 @@ public static class PretrainBench
 
         var small = preset == "tiny";
         var batchSize = int.Parse(arguments.GetValueOrDefault("batch-size", small ? "32" : "4"), CultureInfo.InvariantCulture);
-        var steps = int.Parse(arguments.GetValueOrDefault("steps", small ? "20" : "3"), CultureInfo.InvariantCulture);
+        var steps = int.Parse(arguments.GetValueOrDefault("steps", small ? "500" : "3"), CultureInfo.InvariantCulture);
         var warmup = int.Parse(arguments.GetValueOrDefault("warmup", small ? "3" : "1"), CultureInfo.InvariantCulture);
         var options = OptionsBinder.Read<BlipPretrainOptions>(
             kind, $$"""{"preset":"{{preset}}","batch_size":{{batchSize}},"epochs":1,"warmup_steps":1}""");
@@ -88,7 +88,10 @@ public static class PretrainBench
             ["step_flops_per_s"] = Math.Round(flops / stepSeconds),
             ["matmul_peak_flops_per_s"] = Math.Round(peak),
             ["mfu_vs_matmul"] = Math.Round(flops / stepSeconds / peak, 4),
-            ["rss_growth"] = rssAtEnd - rssAfterWarmup,
+            // Resident memory gained over the timed steps, as a share of what the process held after warm-up.
+            ["rss_growth"] = Math.Round((double)(rssAtEnd - rssAfterWarmup) / rssAfterWarmup, 4),
+            ["rss_after_warmup_bytes"] = rssAfterWarmup,
+            ["rss_growth_bytes"] = rssAtEnd - rssAfterWarmup,
             ["data"] = "synthetic in-memory tensors",
         };
         Console.WriteLine(JsonSerializer.Serialize(summary));

@@ -28,6 +28,12 @@ public sealed record BlipModelConfig
     /// <summary>Initial ITC temperature (the learnable <c>temp</c>), clamped to [0.001, 0.5] before every step.</summary>
     public double Temperature { get; init; } = 0.07;
 
+    /// <summary>
+    /// Share of ITM negatives drawn by ITC similarity; the rest are drawn uniformly from the batch's other images.
+    /// 1 in BLIP. A model trained from scratch learns ITM only with easier negatives mixed in (docs/decisions/blip-pretraining.md).
+    /// </summary>
+    public double ItmHardNegativeShare { get; init; } = 1.0;
+
     /// <summary>Label smoothing of the LM loss; LAVIS hard-codes 0.1 in BertLMHeadModel.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
@@ -58,5 +64,6 @@ public sealed record BlipModelConfig
         Momentum = options.Momentum,
         Temperature = options.Temperature,
         LabelSmoothing = options.LabelSmoothing,
+        ItmHardNegativeShare = options.ItmHardNegativeShare,
     };
 }

@@ -60,10 +60,16 @@ public static class BlipObjectives
     /// <param name="simT2I">In-batch text-to-image similarity (B, B).</param>
     /// <param name="imageIds">Image id of each pair.</param>
     /// <param name="generator">The draws' source of randomness.</param>
+    /// <param name="hardShare">
+    /// Weight of the similarity distribution in the draw; the rest is uniform over the allowed pairs. 1 (BLIP) draws
+    /// by similarity only; 0 draws uniformly.
+    /// </param>
     /// <returns>Index (B) of the negative image of each text and of the negative text of each image.</returns>
     public static (Tensor NegativeImageOfText, Tensor NegativeTextOfImage) SampleHardNegatives(
-        Tensor simI2T, Tensor simT2I, IReadOnlyList<long> imageIds, Generator generator)
+        Tensor simI2T, Tensor simT2I, IReadOnlyList<long> imageIds, Generator generator, double hardShare = 1.0)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(hardShare, 0.0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(hardShare, 1.0);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var ids = tensor(imageIds.ToArray(), device: simI2T.device);
@@ -75,12 +81,16 @@ public static class BlipObjectives
                 "batches need at least two distinct images (shuffle the data, or raise batch_size)");
         }
 
-        var weightsT2I = (simT2I.softmax(1) + 1e-4).masked_fill_(sameImage, 0);
-        var weightsI2T = (simI2T.softmax(1) + 1e-4).masked_fill_(sameImage, 0);
+        var weightsT2I = (Mix(simT2I.softmax(1), hardShare) + 1e-4).masked_fill_(sameImage, 0);
+        var weightsI2T = (Mix(simI2T.softmax(1), hardShare) + 1e-4).masked_fill_(sameImage, 0);
         var negativeImage = weightsT2I.multinomial(1, generator: generator).squeeze(1); // (B)
         var negativeText = weightsI2T.multinomial(1, generator: generator).squeeze(1);  // (B)
         return (negativeImage.MoveToOuterDisposeScope(), negativeText.MoveToOuterDisposeScope());
     }
+
+    /// <summary><paramref name="hardShare"/> × <paramref name="similarity"/> + the rest spread evenly over each row; unchanged at 1.</summary>
+    private static Tensor Mix(Tensor similarity, double hardShare) =>
+        hardShare >= 1.0 ? similarity : (hardShare * similarity) + ((1.0 - hardShare) / similarity.shape[1]);
 
     /// <summary>
     /// LM loss (LAVIS <c>BertLMHeadModel</c>): logits at positions 0 … L−2 predict the tokens at 1 … L−1; padding and

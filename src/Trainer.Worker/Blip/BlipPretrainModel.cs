@@ -302,7 +302,7 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         var size = batch.Size;
         var encoderIds = WithFirstToken(batch.TextIds, _tokens.EncId);                                      // (B, L), [ENC] first
         var positive = text_encoder.call(encoderIds, batch.TextMask, imageEmbeds);                          // (B, L, Dt)
-        var (negativeImage, negativeText) = BlipObjectives.SampleHardNegatives(simI2T, simT2I, batch.ImageIds, _randomness);
+        var (negativeImage, negativeText) = BlipObjectives.SampleHardNegatives(simI2T, simT2I, batch.ImageIds, _randomness, Config.ItmHardNegativeShare);
         var textIdsAll = cat([encoderIds, encoderIds.index_select(0, negativeText)], dim: 0);               // (2B, L)
         var textMaskAll = cat([batch.TextMask, batch.TextMask.index_select(0, negativeText)], dim: 0);      // (2B, L)
         var imageEmbedsAll = cat([imageEmbeds.index_select(0, negativeImage), imageEmbeds], dim: 0);        // (2B, 1 + P, Dv)

@@ -5,6 +5,7 @@ using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Observability;
 
 namespace Trainer.Worker.Runners;
 
@@ -23,6 +24,7 @@ public sealed class StageRunContext
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _progressInterval;
     private readonly CancellationToken _reportToken;
+    private readonly TrainingRunSeries? _series;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Task<IReadOnlyList<LocalArtifact>>> _inputs = new(StringComparer.Ordinal);
     private readonly HashSet<string> _artifactNames = new(StringComparer.Ordinal);
@@ -44,7 +46,8 @@ public sealed class StageRunContext
         TimeProvider timeProvider,
         TimeSpan progressInterval,
         ILogger logger,
-        CancellationToken reportToken)
+        CancellationToken reportToken,
+        TrainingRunSeries? series = null)
     {
         Run = run;
         Kind = kind;
@@ -59,6 +62,7 @@ public sealed class StageRunContext
         _timeProvider = timeProvider;
         _progressInterval = progressInterval;
         _reportToken = reportToken;
+        _series = series;
     }
 
     /// <summary>The assignment: ids, attempt, inputs, rank in the gang.</summary>
@@ -145,7 +149,8 @@ public sealed class StageRunContext
 
     /// <summary>
     /// Reports the run's progress. Reports closer together than the worker's progress interval are dropped, except
-    /// the one for the last step, so a runner may call this every step.
+    /// the one for the last step, so a runner may call this every step. Every report, dropped or not, updates the
+    /// worker's training series (metrics named as in <see cref="ProgressMetricKeys"/>).
     /// </summary>
     public Task ReportProgressAsync(
         long step,
@@ -154,6 +159,7 @@ public sealed class StageRunContext
         IReadOnlyDictionary<string, double>? metrics = null,
         double? samplesPerSecond = null)
     {
+        _series?.Record(step, metrics, samplesPerSecond);
         var now = _timeProvider.GetTimestamp();
         lock (_lock)
         {
@@ -187,7 +193,10 @@ public sealed class StageRunContext
     public async Task<ArtifactReference> SaveCheckpointAsync(string directory, long step, IReadOnlyDictionary<string, double>? metrics = null)
     {
         var draft = Draft(CheckpointType().Name, $"checkpoint-step-{step:D6}", metrics) with { Step = step };
+        var bytes = new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(file => file.Length);
+        var started = _timeProvider.GetTimestamp();
         var reference = await _store.CommitAsync(draft, directory, _reportToken);
+        _series?.RecordCheckpoint(_timeProvider.GetElapsedTime(started), bytes);
         var sha256 = reference.Sha256 ?? throw new InvalidOperationException(
             $"the artifact store returned checkpoint {reference.Uri} without the SHA-256 of its manifest; the store must set ArtifactReference.Sha256");
         lock (_lock)

@@ -1,3 +1,5 @@
+using Trainer.Worker.Runners;
+
 namespace Trainer.Worker.Training;
 
 /// <summary>Where a run is: optimiser steps taken, the current epoch, and the micro-batches of it each replica has read.</summary>
@@ -46,20 +48,20 @@ public sealed record BlipStepReport
     /// <summary>The metrics as reported to the orchestrator; those of objectives not trained are left out.</summary>
     public IReadOnlyDictionary<string, double> Metrics()
     {
-        var metrics = new Dictionary<string, double> { ["loss"] = Loss };
-        var optional = new (string Name, double? Value)[]
+        var metrics = new Dictionary<string, double> { [ProgressMetricKeys.Loss] = Loss };
+        var optional = new (string Objective, double? Value)[]
         {
-            ("loss_itc", LossItc), ("loss_itm", LossItm), ("loss_lm", LossLm),
+            ("itc", LossItc), ("itm", LossItm), ("lm", LossLm),
         };
-        foreach (var (name, value) in optional)
+        foreach (var (objective, value) in optional)
         {
             if (value is { } present)
             {
-                metrics[name] = present;
+                metrics[ProgressMetricKeys.LossPrefix + objective] = present;
             }
         }
 
-        metrics["lr"] = LearningRate;
+        metrics[ProgressMetricKeys.LearningRate] = LearningRate;
         metrics["grad_norm"] = GradNorm;
         if (Temperature is { } temperature && Alpha is { } alpha)
         {
@@ -67,9 +69,9 @@ public sealed record BlipStepReport
             metrics["alpha"] = alpha;
         }
 
-        metrics["samples_per_s"] = SamplesPerSecond;
-        metrics["step_s"] = StepSeconds;
-        metrics["data_wait_share"] = DataWaitShare;
+        metrics[ProgressMetricKeys.SamplesPerSecond] = SamplesPerSecond;
+        metrics[ProgressMetricKeys.StepSeconds] = StepSeconds;
+        metrics[ProgressMetricKeys.DataWaitShare] = DataWaitShare;
         return metrics;
     }
 }

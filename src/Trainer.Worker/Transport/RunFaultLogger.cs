@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Messages;
+using Orchestrator.Contracts.Telemetry;
 
 namespace Trainer.Worker.Transport;
 
@@ -21,6 +22,7 @@ public sealed class RunFaultLogger(ILogger<RunFaultLogger> logger) : IConsumeObs
     {
         if (context.Message is IStageRunMessage run)
         {
+            using var scope = logger.BeginScope(RunTelemetry.Scope(run));
             logger.LogError(exception, "{Message} for run {RunId} of {ExperimentId}/{StageId} faulted and goes to the error queue of {Endpoint}",
                 typeof(T).Name, run.RunId, run.ExperimentId, run.StageId, context.ReceiveContext.InputAddress);
         }

@@ -10,7 +10,9 @@ public static class TransportSetup
 {
     /// <summary>
     /// Adds the bus with the consumers <paramref name="addConsumers"/> registers, on the transport that
-    /// configuration section <see cref="TransportOptions.Section"/> names.
+    /// configuration section <see cref="TransportOptions.Section"/> names. Messages about a run are consumed under
+    /// a log scope with its ids (<see cref="RunLogScopeFilter{T}"/>); MassTransit carries the trace context in
+    /// their headers whenever its activity source ("MassTransit") is listened to.
     /// </summary>
     public static IServiceCollection AddTrainingTransport(
         this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator> addConsumers)
@@ -40,6 +42,7 @@ public static class TransportSetup
                         cfg.SetQuorumQueue();
                     }
 
+                    cfg.UseConsumeFilter(typeof(RunLogScopeFilter<>), context);
                     cfg.ConfigureEndpoints(context);
                 });
             }
@@ -48,6 +51,7 @@ public static class TransportSetup
                 bus.UsingInMemory((context, cfg) =>
                 {
                     cfg.PrefetchCount = options.PrefetchCount;
+                    cfg.UseConsumeFilter(typeof(RunLogScopeFilter<>), context);
                     cfg.ConfigureEndpoints(context);
                 });
             }

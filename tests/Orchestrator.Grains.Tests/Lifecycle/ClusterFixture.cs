@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Scheduling;
 using Orleans.TestingHost;
 
@@ -36,6 +37,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder silo)
         {
             silo.AddOrchestratorMemoryStorage();
+            silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<TimeProvider>(OrchestratorClock.Key, Time);
             silo.Services.AddSingleton<IStageRunDispatcher>(Dispatcher);

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace Orchestrator.Silo.Tests.Api;
 
@@ -56,6 +58,31 @@ public sealed class CatalogAndOperationsApiTests(ApiFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Counters_start_at_zero_and_experiments_are_counted_by_status_from_the_index()
+    {
+        using var content = new StringContent("name: m\nstages:\n  - { id: d, kind: dataset.synthetic }\n", System.Text.Encoding.UTF8, "application/yaml");
+        var created = await _client.PostAsync("/api/v1/experiments", content);
+        var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsync($"/api/v1/experiments/{id}/cancel", null)).StatusCode);
+
+        // The gauge is refreshed from the index every few seconds; a cancelled stage ends with a duration.
+        var metrics = await ScrapeUntilAsync(text =>
+            Regex.Match(text, "^orchestrator_experiments\\{otel_scope_name=\"Orchestrator\",status=\"Cancelled\"\\} ([0-9]+)", RegexOptions.Multiline) is { Success: true } cancelled
+            && int.Parse(cancelled.Groups[1].Value, CultureInfo.InvariantCulture) >= 1
+            && text.Contains("orchestrator_stage_duration_seconds_count{otel_scope_name=\"Orchestrator\",kind=\"dataset.synthetic\",status=\"Cancelled\"}", StringComparison.Ordinal));
+
+        foreach (var status in new[] { "Pending", "Running", "Succeeded", "Failed" })
+        {
+            Assert.Contains($"orchestrator_experiments{{otel_scope_name=\"Orchestrator\",status=\"{status}\"}} ", metrics, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("orchestrator_workers_lost_total{otel_scope_name=\"Orchestrator\"} 0", metrics, StringComparison.Ordinal);
+        Assert.Contains("orchestrator_reports_ignored_total{otel_scope_name=\"Orchestrator\",reason=\"stale\"} 0", metrics, StringComparison.Ordinal);
+        Assert.Contains("orchestrator_stage_retries_total{otel_scope_name=\"Orchestrator\",kind=\"blip2.stage2\"} 0", metrics, StringComparison.Ordinal);
+        Assert.Contains("orchestrator_stage_duration_seconds_bucket{otel_scope_name=\"Orchestrator\",kind=\"dataset.synthetic\",status=\"Cancelled\",le=\"604800\"}", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Workers_are_listed()
     {
         var snapshot = JsonNode.Parse(await _client.GetStringAsync("/api/v1/workers"))!;
@@ -71,5 +98,20 @@ public sealed class CatalogAndOperationsApiTests(ApiFixture fixture) : IClassFix
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    private async Task<string> ScrapeUntilAsync(Func<string, bool> done)
+    {
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var text = await _client.GetStringAsync("/metrics", cancellation.Token);
+            if (done(text))
+            {
+                return text;
+            }
+
+            await Task.Delay(200, cancellation.Token);
+        }
     }
 }

@@ -103,7 +103,7 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
     }
 
     /// <summary>Starts a worker process (the test host: the real agent with test runners) with artifacts in this test's container.</summary>
-    public ChildProcess StartWorker(string workerId, string stepDelay = "00:00:00.100")
+    public ChildProcess StartWorker(string workerId, string stepDelay = "00:00:00.100", params string[] extraArguments)
     {
         string[] arguments =
         [
@@ -123,6 +123,7 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
             $"--Artifacts:DataDirectory={Path.Combine(_root, workerId, "data")}",
             $"--TestRunners:StepDelay={stepDelay}",
             .. LoggingArguments,
+            .. extraArguments,
         ];
         return Track(ChildProcess.Start(workerId, BuiltHosts.Worker, arguments));
     }

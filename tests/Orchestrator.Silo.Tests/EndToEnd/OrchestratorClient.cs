@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
 
@@ -13,6 +15,7 @@ internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly HttpClient _http = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(15) };
+    private readonly HttpClient _events = new() { BaseAddress = baseAddress, Timeout = System.Threading.Timeout.InfiniteTimeSpan };
 
     public Uri BaseAddress => baseAddress;
 
@@ -28,8 +31,41 @@ internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
     public async Task<ExperimentView> GetAsync(string id) =>
         (await _http.GetFromJsonAsync<ExperimentView>($"/api/v1/experiments/{id}", OrchestratorApp.Json))!;
 
+    /// <summary>Reads the experiment's server-sent events until the silo ends the stream; fails after <paramref name="timeout"/>.</summary>
+    public async Task<List<(string Type, ExperimentEvent Data)>> ReadEventsAsync(string id, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        using var response = await _events.GetAsync($"/api/v1/experiments/{id}/events", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        response.EnsureSuccessStatusCode();
+        var events = new List<(string, ExperimentEvent)>();
+        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync(cancel.Token)).EnumerateAsync(cancel.Token))
+        {
+            events.Add((item.EventType, JsonSerializer.Deserialize<ExperimentEvent>(item.Data, OrchestratorApp.Json)!));
+        }
+
+        return events;
+    }
+
     public async Task<LineageView> LineageAsync(string id) =>
         (await _http.GetFromJsonAsync<LineageView>($"/api/v1/experiments/{id}/lineage", OrchestratorApp.Json))!;
+
+    /// <summary>The silo's <c>/metrics</c>, in Prometheus' text format.</summary>
+    public Task<string> MetricsAsync() => _http.GetStringAsync("/metrics");
+
+    /// <summary>Scrapes <c>/metrics</c> until it contains every one of <paramref name="lines"/> (the gauges refresh every few seconds).</summary>
+    public async Task<string> WaitForMetricsAsync(TimeSpan timeout, params string[] lines)
+    {
+        var clock = Stopwatch.StartNew();
+        var text = await MetricsAsync();
+        while (!lines.All(line => text.Contains(line, StringComparison.Ordinal)))
+        {
+            Assert.True(clock.Elapsed < timeout, $"/metrics did not show {string.Join(", ", lines)} within {timeout.TotalSeconds:0} s; it shows:\n{text}");
+            await Task.Delay(PollInterval);
+            text = await MetricsAsync();
+        }
+
+        return text;
+    }
 
     public async Task<SchedulerSnapshot> WorkersAsync() =>
         (await _http.GetFromJsonAsync<SchedulerSnapshot>("/api/v1/workers", OrchestratorApp.Json))!;
@@ -93,5 +129,9 @@ internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _events.Dispose();
+    }
 }

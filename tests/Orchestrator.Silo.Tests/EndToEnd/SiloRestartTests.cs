@@ -59,6 +59,11 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
         Assert.Equal(PretrainSteps, pretrain.Metrics["executed_steps"]);
         Assert.Equal(Dags.ValueAfter(PretrainSteps), pretrain.Metrics["value"]);
         Assert.Equal(Stage(ended, "pretrain").Outputs["checkpoint"], Assert.Single(Stage(ended, "continue").Inputs["init"]));
+
+        // The new silo counts experiments from the durable index, not from the transitions it has seen itself.
+        await restartedApi.WaitForMetricsAsync(Timeout,
+            "orchestrator_experiments{otel_scope_name=\"Orchestrator\",status=\"Succeeded\"} 1\n",
+            "orchestrator_experiments{otel_scope_name=\"Orchestrator\",status=\"Running\"} 0\n");
         e2e.Passed();
     }
 

@@ -51,12 +51,15 @@ internal sealed record SiloPorts(int Http, int Silo, int Gateway)
     }
 }
 
-/// <summary>Where the hosts the end-to-end tests start were built: beside this test project, in the same configuration.</summary>
+/// <summary>Where the hosts the end-to-end tests start were built (beside this test project, in the same configuration), and the repository's files.</summary>
 internal static class BuiltHosts
 {
     public static string Silo => Dll("src/Orchestrator.Silo", "Orchestrator.Silo");
 
     public static string Worker => Dll("tests/Trainer.Worker.TestHost", "Trainer.Worker.TestHost");
+
+    /// <summary>A file of the repository, e.g. <c>RepositoryFile("helm", "chart", "values.yaml")</c>.</summary>
+    public static string RepositoryFile(params string[] path) => Path.Combine([Root().FullName, .. path]);
 
     private static string Dll(string project, string assembly)
     {
@@ -64,14 +67,17 @@ internal static class BuiltHosts
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var framework = output.Name;
         var configuration = output.Parent!.Name;
-        var root = output;
+        return Path.Combine(Root().FullName, project, "bin", configuration, framework, assembly + ".dll");
+    }
+
+    private static DirectoryInfo Root()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Orchestrator.sln")))
         {
             root = root.Parent;
         }
 
-        return root is null
-            ? throw new InvalidOperationException($"no Orchestrator.sln above {AppContext.BaseDirectory}: the end-to-end tests run from the repository's build output")
-            : Path.Combine(root.FullName, project, "bin", configuration, framework, assembly + ".dll");
+        return root ?? throw new InvalidOperationException($"no Orchestrator.sln above {AppContext.BaseDirectory}: the end-to-end tests run from the repository's build output");
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Observability;
 using Trainer.Worker.Transport;
 
 namespace Trainer.Worker.Tests.Agent;
@@ -50,6 +51,8 @@ internal sealed class WorkerHarness : IAsyncDisposable
     public TempFolderArtifactStore Store { get; }
 
     public CapturingLoggerProvider Logs { get; }
+
+    public WorkerMetrics Metrics => _provider.GetRequiredService<WorkerMetrics>();
 
     public string WorkDirectory => Path.Combine(_root, "work");
 

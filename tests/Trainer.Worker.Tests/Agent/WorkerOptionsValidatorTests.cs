@@ -26,6 +26,8 @@ public sealed class WorkerOptionsValidatorTests
             ProgressInterval = TimeSpan.FromSeconds(-1),
             WorkDirectory = " ",
             HealthUrl = "localhost:5090",
+            MetricsPort = 70000,
+            MetricsAddress = "metrics.local",
         };
 
         var result = _validator.Validate(null, options);
@@ -41,6 +43,8 @@ public sealed class WorkerOptionsValidatorTests
                 "Worker:ProgressInterval is -00:00:01; set it to zero or more, e.g. 00:00:01",
                 "Worker:WorkDirectory is empty; set it to a writable folder for the runs' local files",
                 "Worker:HealthUrl is 'localhost:5090'; set it to an http:// URL to serve /healthz on, e.g. http://0.0.0.0:5090",
+                "Worker:MetricsPort is 70000; set it to the port to serve /metrics on, 1 to 65535 (e.g. 9464), or 0 to serve none",
+                "Worker:MetricsAddress is 'metrics.local'; set it to the IP address to serve /metrics on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
             ],
             result.Failures);
     }

@@ -61,6 +61,29 @@ public sealed class BlipObjectiveTests
         Assert.All(Enumerable.Range(2, 6), column => Assert.True(counts[0, column] > 0));
     }
 
+    [Theory]
+    [InlineData(1.0, 1950, 2050)]   // by similarity only: the favoured pair is drawn all but about 1e-4·3 of the time
+    [InlineData(0.0, 570, 770)]     // uniform over the three other images: about 2,000 / 3
+    [InlineData(0.5, 1350, 1500)]   // half and half: 0.5 + 0.5/4 = 0.625 of the weight on the favoured pair, of 0.875 allowed: 0.714, about 1,430
+    public void The_hard_share_mixes_the_similarity_draw_with_a_uniform_one(double hardShare, int low, int high)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(5);
+        long[] imageIds = [0, 1, 2, 3];
+        // Every row strongly favours pair 1 (row 1 favours 2): a similarity draw picks it, a uniform one does so a third of the time.
+        var similarity = zeros(4, 4);
+        similarity[.., 1] = tensor(40f);
+        similarity[1, 2] = tensor(40f);
+        var favoured = 0;
+        for (var draw = 0; draw < 2000; draw++)
+        {
+            var (negativeImage, _) = BlipObjectives.SampleHardNegatives(similarity, similarity, imageIds, generator, hardShare);
+            favoured += negativeImage[0].item<long>() == 1 ? 1 : 0;
+        }
+
+        Assert.InRange(favoured, low, high);
+    }
+
     [Fact]
     public void A_batch_of_one_image_is_refused_with_a_clear_error()
     {

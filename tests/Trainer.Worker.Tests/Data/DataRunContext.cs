@@ -29,7 +29,13 @@ internal sealed class DataRunContext
     /// <summary>Every report the run published, in order.</summary>
     public List<object> Reports { get; }
 
-    public static DataRunContext Create(string kind, object options, string root)
+    /// <summary>
+    /// A run of <paramref name="kind"/> as stage <paramref name="stageId"/>; a later stage passes the earlier run's
+    /// <paramref name="store"/> to read its outputs as <paramref name="inputs"/>.
+    /// </summary>
+    public static DataRunContext Create(
+        string kind, object options, string root, string stageId = "data",
+        IReadOnlyDictionary<string, IReadOnlyList<ArtifactReference>>? inputs = null, TempFolderArtifactStore? store = null)
     {
         var stageKind = StageKindCatalog.Find(kind) ?? throw new ArgumentException($"no kind {kind}", nameof(kind));
         var time = new FakeTimeProvider();
@@ -45,21 +51,21 @@ internal sealed class DataRunContext
                 return Task.CompletedTask;
             },
             time, NullLogger<ReportPublisher>.Instance, new ReportPublisherOptions());
-        var store = new TempFolderArtifactStore(Path.Combine(root, "store"), time);
-        var work = Path.Combine(root, "work");
+        store ??= new TempFolderArtifactStore(Path.Combine(root, "store"), time);
+        var work = Path.Combine(root, "work", stageId);
         Directory.CreateDirectory(work);
         var run = new StartStageRun
         {
-            RunId = "run-1",
+            RunId = $"run-{stageId}",
             Attempt = 1,
             ExperimentId = "exp-1",
-            StageId = "data",
+            StageId = stageId,
             Kind = kind,
             OptionsJson = OptionsBinder.ToJson(options).ToJsonString(),
-            Inputs = new Dictionary<string, IReadOnlyList<ArtifactReference>>(),
+            Inputs = inputs ?? new Dictionary<string, IReadOnlyList<ArtifactReference>>(),
             WorldSize = 1,
             Rank = 0,
-            Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = "run-1" },
+            Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = $"run-{stageId}" },
         };
         var context = new StageRunContext(
             run, stageKind, options, "cpu", work, store, new CheckpointResolver(store, NullLogger<CheckpointResolver>.Instance), publisher, time, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);

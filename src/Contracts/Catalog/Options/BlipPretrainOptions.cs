@@ -17,6 +17,9 @@ public class BlipPretrainOptions : TrainingOptions
     [Option("Initial ITC temperature (learnable, clamped)."), Range(0.001, 0.5)]
     public double Temperature { get; set; } = 0.07;
 
+    [Option("Share of ITM negatives drawn by ITC similarity (hard negatives, as in BLIP: 1); the rest are drawn uniformly from the batch's other images."), Range(0.0, 1.0)]
+    public double ItmHardNegativeShare { get; set; } = 1.0;
+
     [Option("Label smoothing of the LM loss."), Range(0.0, 0.5)]
     public double LabelSmoothing { get; set; } = 0.1;
 

@@ -37,14 +37,23 @@ public static class BeamSearch
         while (true)
         {
             var length = (int)sequences.shape[1];
-            var scores = logits.log_softmax(1);
-            scores = LogitsProcessing.RepetitionPenalty(scores, sequences, rules.RepetitionPenalty);
-            scores = LogitsProcessing.ForbidEndBefore(scores, length, rules);
-            var vocab = scores.shape[1];
-            var total = (scores + beamScores.unsqueeze(1)).view(images, beams * vocab); // (images, B·vocab)
-            var (topScores, topIndices) = total.topk(2 * beams, dim: 1);               // (images, 2B), best first
-            var candidateScores = topScores.cpu().data<float>().ToArray();
-            var candidateIndices = topIndices.cpu().data<long>().ToArray();
+            float[] candidateScores;
+            long[] candidateIndices;
+            long vocab;
+            using (NewDisposeScope())
+            {
+                // A step's vocabulary-sized tensors go at its end; the candidates are copied out.
+                var scores = logits.log_softmax(1);
+                scores = LogitsProcessing.RepetitionPenalty(scores, sequences, rules.RepetitionPenalty);
+                scores = LogitsProcessing.ForbidEndBefore(scores, length, rules);
+                vocab = scores.shape[1];
+                var total = (scores + beamScores.unsqueeze(1)).view(images, beams * vocab); // (images, B·vocab)
+                var (topScores, topIndices) = total.topk(2 * beams, dim: 1);               // (images, 2B), best first
+                candidateScores = topScores.cpu().data<float>().ToArray();
+                candidateIndices = topIndices.cpu().data<long>().ToArray();
+            }
+
+            logits.Dispose();
             var rows = sequences.cpu().data<long>().ToArray();
 
             var nextRows = new long[images * beams];

@@ -25,10 +25,17 @@ internal static class StepwiseDecoding
         var logits = session.Next(prompt);                                       // (rows, vocab)
         while (true)
         {
-            var scores = LogitsProcessing.RepetitionPenalty(logits, sequences, rules.RepetitionPenalty);
-            scores = LogitsProcessing.ForbidEndBefore(scores, sequences.shape[1], rules);
-            var next = choose(scores) * unfinished + rules.PadId * (1 - unfinished); // (rows)
-            sequences = cat([sequences, next.unsqueeze(1)], dim: 1);                 // (rows, T + 1)
+            Tensor next;                                                         // (rows)
+            using (NewDisposeScope())
+            {
+                // A step's vocabulary-sized tensors go at its end; only the chosen tokens stay.
+                var scores = LogitsProcessing.RepetitionPenalty(logits, sequences, rules.RepetitionPenalty);
+                scores = LogitsProcessing.ForbidEndBefore(scores, sequences.shape[1], rules);
+                next = (choose(scores) * unfinished + rules.PadId * (1 - unfinished)).MoveToOuterDisposeScope();
+            }
+
+            logits.Dispose();
+            sequences = cat([sequences, next.unsqueeze(1)], dim: 1);             // (rows, T + 1)
             unfinished = unfinished * next.ne(rules.SepId).to_type(int64);
             if (sequences.shape[1] >= rules.MaxLength || unfinished.max().item<long>() == 0)
             {

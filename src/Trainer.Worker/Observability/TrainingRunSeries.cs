@@ -1,0 +1,84 @@
+using System.Collections.Immutable;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Runners;
+
+namespace Trainer.Worker.Observability;
+
+/// <summary>
+/// One run's latest training values, as the worker exports them until the run ends (<see cref="Dispose"/>).
+/// Values the runner never reported are not exported: a dataset run has a step but no loss.
+/// </summary>
+public sealed class TrainingRunSeries : IDisposable
+{
+    private readonly WorkerMetrics _metrics;
+    private readonly string _kind;
+    private volatile Snapshot _latest = new(null, ImmutableDictionary<string, double>.Empty, null, null, null, null);
+
+    internal TrainingRunSeries(StartStageRun run, WorkerMetrics metrics)
+    {
+        _metrics = metrics;
+        _kind = run.Kind;
+        Tags =
+        [
+            new("experiment", run.ExperimentId),
+            new("stage", run.StageId),
+            new("kind", run.Kind),
+        ];
+    }
+
+    internal KeyValuePair<string, object?>[] Tags { get; }
+
+    internal double? Step => _latest.Step;
+
+    internal IReadOnlyDictionary<string, double> Losses => _latest.Losses;
+
+    internal double? LearningRate => _latest.LearningRate;
+
+    internal double? SamplesPerSecond => _latest.SamplesPerSecond;
+
+    internal double? StepSeconds => _latest.StepSeconds;
+
+    internal double? DataWaitShare => _latest.DataWaitShare;
+
+    /// <summary>Takes a progress report's values; metric names are those of <see cref="ProgressMetricKeys"/>.</summary>
+    public void Record(long step, IReadOnlyDictionary<string, double>? metrics, double? samplesPerSecond)
+    {
+        metrics ??= ImmutableDictionary<string, double>.Empty;
+        var losses = ImmutableDictionary.CreateBuilder<string, double>(StringComparer.Ordinal);
+        foreach (var (name, value) in metrics)
+        {
+            if (name == ProgressMetricKeys.Loss)
+            {
+                losses["total"] = value;
+            }
+            else if (name.StartsWith(ProgressMetricKeys.LossPrefix, StringComparison.Ordinal) && name.Length > ProgressMetricKeys.LossPrefix.Length)
+            {
+                losses[name[ProgressMetricKeys.LossPrefix.Length..]] = value;
+            }
+        }
+
+        _latest = new Snapshot(
+            step,
+            losses.ToImmutable(),
+            Value(metrics, ProgressMetricKeys.LearningRate),
+            samplesPerSecond ?? Value(metrics, ProgressMetricKeys.SamplesPerSecond),
+            Value(metrics, ProgressMetricKeys.StepSeconds),
+            Value(metrics, ProgressMetricKeys.DataWaitShare));
+    }
+
+    /// <summary>A checkpoint of <paramref name="bytes"/> was committed in <paramref name="duration"/>.</summary>
+    public void RecordCheckpoint(TimeSpan duration, long bytes) => _metrics.RecordCheckpoint(_kind, duration, bytes);
+
+    public void Dispose() => _metrics.EndRun(this);
+
+    private static double? Value(IReadOnlyDictionary<string, double> metrics, string name) =>
+        metrics.TryGetValue(name, out var value) ? value : null;
+
+    private sealed record Snapshot(
+        double? Step,
+        ImmutableDictionary<string, double> Losses,
+        double? LearningRate,
+        double? SamplesPerSecond,
+        double? StepSeconds,
+        double? DataWaitShare);
+}

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Orchestrator.Silo.Tests.EndToEnd;
+
+namespace Orchestrator.Silo.Tests.Cli;
+
+/// <summary><c>--standalone --run FILE</c> as a user runs it: a process that prints the experiment's events, then its JSON.</summary>
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("run-command-").FullName;
+
+    [Fact]
+    public async Task Run_prints_a_line_per_event_then_the_final_json_and_exits_0_when_the_experiment_succeeded()
+    {
+        var dag = Path.Combine(_folder, "dag.yaml");
+        await File.WriteAllTextAsync(dag, """
+            name: run-command
+            stages:
+              - id: data
+                kind: dataset.synthetic
+                config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 1 }
+              - id: more
+                kind: dataset.synthetic
+                needs: [data]
+                config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 2 }
+            """);
+
+        var (exitCode, lines) = await RunAsync(
+            "--standalone", "--run", dag, $"--urls=http://127.0.0.1:{SiloPorts.FreePort()}", $"--Orchestrator:SiloPort={SiloPorts.FreePort()}",
+            $"--Orchestrator:GatewayPort={SiloPorts.FreePort()}", $"--Artifacts:DataDirectory={Path.Combine(_folder, "artifacts")}",
+            $"--Worker:WorkDirectory={Path.Combine(_folder, "work")}");
+
+        Assert.Equal(0, exitCode);
+        Assert.Matches("^experiment exp-[0-9a-f]+ submitted from dag.yaml$", lines[0]);
+        var events = lines[1..^1].Select(line => line[9..]).ToList();
+        Assert.Equal("experiment       Succeeded", events[^1]);
+        // In lifecycle order; Queued can be skipped when the feed catches up from state on a loaded machine.
+        var more = events.Where(line => line.StartsWith("more ", StringComparison.Ordinal) && !line.Contains(" step ", StringComparison.Ordinal)).ToList();
+        Assert.Equal("more             Pending", more[0]);
+        Assert.Equal(["more             Running attempt 1", "more             Succeeded attempt 1"], more[^2..]);
+        Assert.True(more.Count == 3 || (more.Count == 4 && more[1] == "more             Queued attempt 1"), string.Join(" | ", more));
+        Assert.Contains(events, line => line.StartsWith("more             Running attempt 1 step ", StringComparison.Ordinal));
+        Assert.Equal("Succeeded", JsonNode.Parse(lines[^1])!["status"]!.GetValue<string>());
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static async Task<(int ExitCode, string[] Lines)> RunAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(BuiltHosts.Silo);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var standardError = process.StandardError.ReadToEndAsync(timeout.Token);
+        var standardOutput = await process.StandardOutput.ReadToEndAsync(timeout.Token);
+        await standardError;
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, standardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}

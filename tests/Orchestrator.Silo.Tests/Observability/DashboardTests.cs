@@ -1,0 +1,85 @@
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Silo.Tests.EndToEnd;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Silo.Tests.Observability;
+
+/// <summary>
+/// The Grafana dashboard against a real Prometheus that scrapes a silo and a worker while a DAG runs: every
+/// expression in it must find data, so the dashboard cannot refer to a metric that does not exist. Only the GPU
+/// row's DCGM exporter metrics may be missing (no GPU here).
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class DashboardTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob, TestServers.Prometheus)]
+    public async Task Every_dashboard_expression_finds_data_in_prometheus_scraping_a_silo_and_a_worker_during_a_run()
+    {
+        var queries = DashboardQueries.Read(await File.ReadAllTextAsync(BuiltHosts.RepositoryFile("helm", "blip-orchestrator", "dashboards", "blip-orchestrator.json")));
+        Assert.True(queries.Count >= 20, $"the dashboard has only {queries.Count} queries");
+
+        await using var e2e = await EndToEndEnvironment.StartAsync(output);
+        var silo = SiloPorts.Free();
+        var (_, api) = await e2e.StartSiloAsync("silo", silo, TimeSpan.FromSeconds(5));
+        var workerMetricsPort = SiloPorts.FreePort();
+        e2e.StartWorker(e2e.WorkerId(1), "00:00:00.250", $"--Worker:MetricsPort={workerMetricsPort}");
+        await using var prometheus = await PrometheusServer.StartAsync(new Dictionary<string, string>
+        {
+            ["orchestrator"] = $"127.0.0.1:{silo.Http}",
+            ["worker"] = $"127.0.0.1:{workerMetricsPort}",
+        });
+        e2e.Log("prometheus ready");
+
+        // 80 steps of 250 ms: the pretrain run trains for 20 s (longer on a loaded machine), a checkpoint every five
+        // steps; the queries run while it trains, because a run's series end with it.
+        var id = await api.SubmitAsync(Dags.DataThenPretrain(pretrainSteps: 80));
+        await api.WaitForAsync(id, "pretrain past its first checkpoint",
+            view => view.Stages.Single(stage => stage.Id == "pretrain").Progress?.Step >= 7, Timeout);
+        foreach (var ready in new[]
+        {
+            $"trainer_run_loss{{experiment=\"{id}\",stage=\"pretrain\"}}",
+            "trainer_checkpoint_written_bytes_total{kind=\"blip.pretrain\"}",
+            "orchestrator_stage_duration_seconds_count{kind=\"dataset.synthetic\",status=\"Succeeded\"}",
+            "orchestrator_experiments{status=\"Running\"} > 0",
+        })
+        {
+            await prometheus.WaitForDataAsync(ready, Timeout);
+        }
+
+        // Rates need two samples in their window: evaluate a few scrapes later, while the run still trains.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var at = DateTimeOffset.UtcNow;
+        Assert.Equal(ExperimentStatus.Running, (await api.GetAsync(id)).Status);
+        var variables = new Dictionary<string, string>
+        {
+            ["experiment"] = id,
+            ["stage"] = ".*",
+            ["datasource"] = "prometheus",
+            ["__rate_interval"] = "1m",
+        };
+        var missing = new List<string>();
+        foreach (var query in queries)
+        {
+            var expression = DashboardQueries.Substitute(query.Expression, variables);
+            var result = await prometheus.QueryAsync(expression, at);
+            var names = DashboardQueries.MetricNames(expression);
+            Assert.NotEmpty(names);
+            output.WriteLine($"{result.GetArrayLength(),3} series  {query.Panel}: {expression}");
+            if (result.GetArrayLength() == 0 && !names.All(name => name.StartsWith("DCGM_", StringComparison.Ordinal)))
+            {
+                missing.Add($"{query.Panel}: {expression} (reads {string.Join(", ", names)})");
+            }
+        }
+
+        Assert.True(missing.Count == 0, $"no data in Prometheus for:\n{string.Join('\n', missing)}\nPrometheus printed:\n{prometheus.Log}");
+        Assert.Contains(queries, query => DashboardQueries.MetricNames(query.Expression).Any(name => name.StartsWith("DCGM_", StringComparison.Ordinal)));
+
+        // The run's series were those of the running pretrain stage, and the experiment then ends as it should.
+        var loss = await prometheus.QueryAsync($"trainer_run_loss{{experiment=\"{id}\",stage=\"pretrain\",objective=\"total\"}}", at);
+        Assert.Equal("worker", Assert.Single(loss.EnumerateArray()).GetProperty("metric").GetProperty("job").GetString());
+        Assert.Equal(ExperimentStatus.Succeeded, (await api.WaitForEndAsync(id, Timeout)).Status);
+        e2e.Passed();
+    }
+}

@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Orchestrator.Contracts.Telemetry;
+
+namespace Orchestrator.Silo.Tests.Observability;
+
+/// <summary>One trace per stage run: dispatch in the scheduler, the run on the worker, the reports back in the orchestrator.</summary>
+public sealed class RunTraceTests : IDisposable
+{
+    private const string Dag = """
+        name: traces-test
+        stages:
+          - id: data
+            kind: dataset.synthetic
+            config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 1 }
+          - id: more
+            kind: dataset.synthetic
+            needs: [data]
+            config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 2 }
+        """;
+
+    /// <summary>What an exporter would listen to: ours, MassTransit's (it carries the context in message headers), Orleans' and ASP.NET Core's.</summary>
+    private static readonly string[] Sources = ["Orchestrator", "Trainer.Worker", "MassTransit", "Microsoft.Orleans.Application", "Microsoft.AspNetCore"];
+
+    private readonly ConcurrentQueue<Activity> _stopped = new();
+    private readonly ActivityListener _listener;
+
+    public RunTraceTests()
+    {
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => Sources.Contains(source.Name),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = _stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    [Fact]
+    public async Task The_worker_run_and_the_reports_continue_the_trace_of_the_runs_dispatch_which_links_to_the_submission()
+    {
+        using var host = new StandaloneHost();
+        var submission = ActivityTraceId.CreateRandom();
+        var id = await host.SubmitAsync(Dag, request => request.Headers.Add("traceparent", $"00-{submission}-{ActivitySpanId.CreateRandom()}-01"));
+        await host.ReadEventsAsync(id, TimeSpan.FromMinutes(2));
+        var view = await host.GetAsync(id);
+        var runs = view["stages"]!.AsArray()
+            .Select(stage => (Stage: stage!["id"]!.GetValue<string>(), Run: stage["attempts"]!.AsArray().Single()!["runId"]!.GetValue<string>()))
+            .ToList();
+
+        foreach (var (stage, run) in runs)
+        {
+            // The worker's run activity stops once its final report is out, which can be just after the experiment ended.
+            var activities = await ActivitiesOfAsync(run, a => a.Source.Name == "Trainer.Worker" && HasReport(run, "report StageRunCompleted"));
+
+            var dispatch = Assert.Single(activities, a => a.Source.Name == "Orchestrator" && a.DisplayName == $"run {stage}");
+            Assert.Equal(default, dispatch.ParentSpanId);
+            Assert.Equal(submission, Assert.Single(dispatch.Links).Context.TraceId);
+            AssertIds(dispatch, id, stage, run);
+
+            var worker = Assert.Single(activities, a => a.Source.Name == "Trainer.Worker");
+            Assert.Equal(dispatch.TraceId, worker.TraceId);
+            AssertIds(worker, id, stage, run);
+
+            var reports = activities.Where(a => a.Source.Name == "Orchestrator" && a.DisplayName.StartsWith("report ", StringComparison.Ordinal)).ToList();
+            Assert.Contains(reports, a => a.DisplayName == "report StageRunStarted");
+            Assert.Contains(reports, a => a.DisplayName == "report StageRunCompleted");
+            Assert.All(reports, report =>
+            {
+                Assert.Equal(dispatch.TraceId, report.TraceId);
+                AssertIds(report, id, stage, run);
+            });
+        }
+
+        Assert.NotEqual(_stopped.Single(a => a.DisplayName == $"run {runs[0].Stage}" && a.Source.Name == "Orchestrator" && Tag(a, RunTelemetry.RunId) == runs[0].Run).TraceId,
+            _stopped.Single(a => a.DisplayName == $"run {runs[1].Stage}" && a.Source.Name == "Orchestrator" && Tag(a, RunTelemetry.RunId) == runs[1].Run).TraceId);
+    }
+
+    public void Dispose() => _listener.Dispose();
+
+    private static void AssertIds(Activity activity, string experimentId, string stageId, string runId)
+    {
+        Assert.Equal(experimentId, Tag(activity, RunTelemetry.ExperimentId));
+        Assert.Equal(stageId, Tag(activity, RunTelemetry.StageId));
+        Assert.Equal(runId, Tag(activity, RunTelemetry.RunId));
+    }
+
+    private static string? Tag(Activity activity, string name) => activity.GetTagItem(name) as string;
+
+    private bool HasReport(string run, string name) => _stopped.Any(a => a.DisplayName == name && Tag(a, RunTelemetry.RunId) == run);
+
+    /// <summary>The stopped activities tagged with the run, once <paramref name="complete"/> holds for one of them (within 30 s).</summary>
+    private async Task<List<Activity>> ActivitiesOfAsync(string run, Func<Activity, bool> complete)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var activities = _stopped.Where(a => Tag(a, RunTelemetry.RunId) == run).ToList();
+            if (activities.Any(complete) || DateTime.UtcNow > deadline)
+            {
+                return activities;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}

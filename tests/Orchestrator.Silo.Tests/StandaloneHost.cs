@@ -1,0 +1,82 @@
+using System.Net.ServerSentEvents;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Silo.Tests.Observability;
+
+namespace Orchestrator.Silo.Tests;
+
+/// <summary>
+/// The standalone wiring in process: silo, API, in-memory bus and the in-process worker with its real runners,
+/// artifacts in a folder of its own, and every log line captured.
+/// </summary>
+public sealed class StandaloneHost : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("standalone-host-").FullName;
+    private readonly OrchestratorFactory _factory;
+
+    public StandaloneHost()
+    {
+        _factory = new OrchestratorFactory
+        {
+            ConfigureHost = host => host.ConfigureLogging(logging => logging.AddProvider(Logs).AddFilter("Orchestrator", LogLevel.Debug).AddFilter("Trainer", LogLevel.Debug).AddFilter("MassTransit", LogLevel.Debug)),
+        };
+        _factory.Settings["Orchestrator:InProcessWorker"] = "true";
+        _factory.Settings["Artifacts:DataDirectory"] = Path.Combine(_folder, "artifacts");
+        _factory.Settings["Worker:WorkDirectory"] = Path.Combine(_folder, "work");
+        _factory.Settings["Worker:WorkerId"] = "in-process";
+        _factory.Settings["Worker:HeartbeatInterval"] = "00:00:01";
+        Client = _factory.CreateClient();
+    }
+
+    public LogCapture Logs { get; } = new();
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _factory.Services;
+
+    /// <summary>Submits a DAG in YAML and returns the experiment's id.</summary>
+    public async Task<string> SubmitAsync(string yaml, Action<HttpRequestMessage>? configure = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/experiments") { Content = new StringContent(yaml, Encoding.UTF8, "application/yaml") };
+        configure?.Invoke(request);
+        var response = await Client.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+    }
+
+    /// <summary>Reads the experiment's server-sent events until the server ends the stream.</summary>
+    public async Task<List<SseItem<string>>> ReadEventsAsync(string experimentId, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        using var response = await Client.GetAsync($"/api/v1/experiments/{experimentId}/events", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        response.EnsureSuccessStatusCode();
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = new List<SseItem<string>>();
+        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync(cancel.Token)).EnumerateAsync(cancel.Token))
+        {
+            events.Add(item);
+        }
+
+        return events;
+    }
+
+    /// <summary>The experiment as the API shows it.</summary>
+    public async Task<JsonNode> GetAsync(string experimentId) =>
+        JsonNode.Parse(await Client.GetStringAsync($"/api/v1/experiments/{experimentId}"))!;
+
+    /// <summary>Stops the host (the worker drains, the bus stops): every line it will write is written after this.</summary>
+    public void Dispose()
+    {
+        _factory.Dispose();
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: the temp folder is the system's to clean up otherwise.
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using Microsoft.Extensions.DependencyInjection;
+using System.Diagnostics.Metrics;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Observability;
+using Trainer.Worker.Tests.Agent;
+using Trainer.Worker.Training;
+
+namespace Trainer.Worker.Tests.Observability;
+
+public sealed class WorkerMetricsTests
+{
+    private const string RunTags = "experiment=exp-1,kind=dataset.synthetic,stage=data";
+
+    [Fact]
+    public void A_step_report_becomes_the_runs_training_series_and_ending_the_run_removes_them()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
+        using var recorder = new MeterRecorder(metrics.Meter);
+        var step = new BlipStepReport
+        {
+            Step = 7, TotalSteps = 10, Epoch = 0, Loss = 6.5, LossItc = 1.5, LossItm = 2, LossLm = 3, LearningRate = 1e-4,
+            GradNorm = 9, Temperature = 0.07, Alpha = 0.4, SamplesPerSecond = 12.5, StepSeconds = 0.25, DataWaitShare = 0.1,
+        };
+
+        var series = metrics.StartRun(WorkerHarness.Run("run-1"));
+        Assert.Empty(recorder.Observe("trainer.run.step"));
+        series.Record(step.Step, step.Metrics(), step.SamplesPerSecond);
+
+        Assert.Equal([new("trainer.run.step", 7, RunTags)], recorder.Observe("trainer.run.step"));
+        Assert.Equal(
+            [("itc", 1.5), ("itm", 2.0), ("lm", 3.0), ("total", 6.5)],
+            recorder.Observe("trainer.run.loss").Select(loss => (Objective(loss.Tags), loss.Value)).Order());
+        Assert.Equal([new("trainer.run.learning_rate", 1e-4, RunTags)], recorder.Observe("trainer.run.learning_rate"));
+        Assert.Equal([new("trainer.run.samples", 12.5, RunTags)], recorder.Observe("trainer.run.samples"));
+        Assert.Equal([new("trainer.run.step.duration", 0.25, RunTags)], recorder.Observe("trainer.run.step.duration"));
+        Assert.Equal([new("trainer.run.data_wait.ratio", 0.1, RunTags)], recorder.Observe("trainer.run.data_wait.ratio"));
+
+        series.Dispose();
+        Assert.Empty(recorder.Observe("trainer.run.step"));
+        Assert.Empty(recorder.Observe("trainer.run.loss"));
+    }
+
+    [Fact]
+    public void A_run_that_reports_no_training_values_exports_its_step_only()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
+        using var recorder = new MeterRecorder(metrics.Meter);
+        using var series = metrics.StartRun(WorkerHarness.Run("run-1"));
+
+        series.Record(3, new Dictionary<string, double> { ["value"] = 6, ["loss_"] = 1 }, samplesPerSecond: null);
+
+        Assert.Equal([new("trainer.run.step", 3, RunTags)], recorder.Observe("trainer.run.step"));
+        Assert.Empty(recorder.Observe("trainer.run.loss"));
+        Assert.Empty(recorder.Observe("trainer.run.learning_rate"));
+        Assert.Empty(recorder.Observe("trainer.run.samples"));
+    }
+
+    [Fact]
+    public async Task A_running_run_is_fed_by_its_progress_reports_and_checkpoint_saves()
+    {
+        await using var worker = await WorkerHarness.StartAsync();
+        using var recorder = new MeterRecorder(worker.Metrics.Meter);
+        worker.Script.HoldBeforeStep = 3;
+
+        await worker.SendAsync(WorkerHarness.Run("run-1"));
+        var gate = worker.Script.Gate("run-1");
+        await worker.WaitAsync(gate.Reached.Task);
+
+        // Steps 1 and 2 are done (loss 1/step) and the checkpoint at step 2 holds one file of one byte ("2").
+        Assert.Equal([new("trainer.run.step", 2, RunTags)], recorder.Observe("trainer.run.step"));
+        Assert.Equal([new("trainer.run.loss", 0.5, "experiment=exp-1,kind=dataset.synthetic,objective=total,stage=data")], recorder.Observe("trainer.run.loss"));
+        Assert.Equal([new("trainer.checkpoint.written", 1, "kind=dataset.synthetic")], recorder.Recorded("trainer.checkpoint.written"));
+        // Timed on the worker's clock, which is fake here and stood still.
+        Assert.Equal([new("trainer.checkpoint.write.duration", 0, "kind=dataset.synthetic")], recorder.Recorded("trainer.checkpoint.write.duration"));
+
+        gate.Release.SetResult();
+        await worker.PublishedAsync<StageRunCompleted>(message => message.RunId == "run-1");
+        await worker.RunEndedAsync("run-1");
+        Assert.Empty(recorder.Observe("trainer.run.step"));
+        Assert.Empty(recorder.Observe("trainer.run.loss"));
+    }
+
+    [Fact]
+    public void Without_nvml_gpu_memory_is_not_reported_and_the_reason_is_logged()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
+        using var recorder = new MeterRecorder(metrics.Meter);
+        using var logs = new CapturingLoggerProvider();
+
+        metrics.WatchGpuMemory(logs.CreateLogger("gpu"));
+
+        Assert.Empty(recorder.Observe("trainer.gpu.memory.used"));
+        Assert.Contains(logs.Lines, line => line.Message.Contains("libnvidia-ml.so.1 is not loadable", StringComparison.Ordinal));
+    }
+
+    private static string Objective(string tags) =>
+        tags.Split(',').Single(tag => tag.StartsWith("objective=", StringComparison.Ordinal))["objective=".Length..];
+}
