@@ -265,6 +265,17 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         return itm_head.call(hidden.select(1, 0)).select(1, 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// ITM match probability (B): the softmax of the ITM head over (no match, match), class 1, for captions (with [CLS],
+    /// replaced here by [ENC]) against image tokens. CapFilt's filter keeps a pair when it reaches a threshold.
+    /// </summary>
+    public Tensor MatchProbability(Tensor textIds, Tensor textMask, Tensor imageEmbeds)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = text_encoder.call(WithFirstToken(textIds, _tokens.EncId), textMask, imageEmbeds);
+        return itm_head.call(hidden.select(1, 0)).softmax(-1).select(1, 1).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Image tokens (B, 1 + P, Dv) of the image encoder, which the decoder and the ITM encoder attend to.</summary>
     public Tensor ImageEmbeddings(Tensor images) => visual_encoder.call(images);
 

@@ -1,8 +1,5 @@
-using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
-using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Blip;
-using Trainer.Worker.Data;
 using Trainer.Worker.Training;
 
 namespace Trainer.Worker.Runners;
@@ -15,96 +12,8 @@ namespace Trainer.Worker.Runners;
 /// </summary>
 public sealed class BlipPretrainRunner(IBlipBatchSourceFactory data) : IStageRunner
 {
-    /// <summary>Replicas trained in this process; more than one pays off only with one device per replica.</summary>
-    private const int Replicas = 1;
-
     public string Kind => "blip.pretrain";
 
-    public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
-    {
-        var options = context.GetOptions<BlipPretrainOptions>();
-        if (context.Run.WorldSize > 1)
-        {
-            throw new NotSupportedException(
-                $"blip.pretrain runs on one worker (data parallel across replicas in its process); this run asks for a gang of {context.Run.WorldSize}; request workers: 1");
-        }
-
-        if (context.Device != "cpu")
-        {
-            context.Logger.LogWarning("Device {Device}: the BLIP model is not yet placed on accelerators; training on the CPU", context.Device);
-        }
-
-        await using var opened = await data.OpenAsync(context, options, Replicas, cancellationToken);
-        var config = BlipModelConfig.From(options, opened.VocabSize, opened.Tokens.PadId);
-        using var trainer = new BlipTrainer(config, opened.Tokens, BlipTrainerSettings.From(options), Replicas);
-        trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
-        await RestoreAsync(context, trainer, cancellationToken);
-
-        var hooks = new BlipTrainingHooks
-        {
-            CheckpointRoot = Path.Combine(context.WorkDirectory, "checkpoints"),
-            StepCompleted = report => context.ReportProgressAsync(report.Step, report.TotalSteps, report.Epoch, report.Metrics(), report.SamplesPerSecond),
-            CheckpointWritten = async (directory, position, metrics) =>
-            {
-                await context.SaveCheckpointAsync(directory, position.Step, metrics);
-                Directory.Delete(directory, recursive: true);
-            },
-        };
-        var summary = await trainer.TrainAsync(opened.Shards, hooks, cancellationToken: cancellationToken);
-        context.Logger.LogInformation("Pretraining finished at step {Step} of {Total}", summary.Position.Step, summary.TotalSteps);
-
-        var metrics = new Dictionary<string, double>(summary.LastStep?.Metrics() ?? new Dictionary<string, double>());
-        if (opened.Eval is { } eval)
-        {
-            var retrieval = BlipRetrievalEvaluation.Evaluate(trainer.Model, ReadAll(eval, cancellationToken), options.EvalTopK);
-            foreach (var (name, value) in retrieval.Metrics())
-            {
-                metrics[name] = value;
-            }
-
-            context.Logger.LogInformation(
-                "Retrieval on {Images} images and {Texts} captions: image→text R@1 {I2T:P1}, text→image R@1 {T2I:P1}",
-                retrieval.Images, retrieval.Texts, retrieval.ImageToTextR1, retrieval.TextToImageR1);
-        }
-
-        var output = Path.Combine(context.WorkDirectory, "output");
-        trainer.SaveCheckpoint(output, metrics);
-        // Downstream stages need the weights, the state (shapes, tokens) and the vocabulary, not the optimiser's moments.
-        File.Delete(Path.Combine(output, BlipCheckpointFiles.Optimizer));
-        if (opened.Vocabulary.Count > 0)
-        {
-            BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), opened.Vocabulary);
-        }
-
-        var checkpoint = await context.CommitOutputAsync("checkpoint", output, metrics, cancellationToken);
-        return new StageRunResult
-        {
-            Outputs = new Dictionary<string, ArtifactReference> { ["checkpoint"] = checkpoint },
-            Metrics = metrics,
-        };
-    }
-
-    private static async Task RestoreAsync(StageRunContext context, BlipTrainer trainer, CancellationToken cancellationToken)
-    {
-        if (await context.FetchResumeCheckpointAsync(cancellationToken) is { } resume)
-        {
-            var exact = trainer.LoadCheckpoint(resume.Directory);
-            context.Logger.LogInformation(
-                "Resumed at step {Step} (epoch {Epoch}, batch {Batch}){Exactness}", trainer.Position.Step, trainer.Position.Epoch,
-                trainer.Position.BatchInEpoch, exact ? "" : " with reseeded generators: the checkpoint had another number of replicas");
-            return;
-        }
-
-        var init = await context.FetchInputAsync("init", cancellationToken);
-        if (init.Count > 0)
-        {
-            var report = trainer.LoadInitialWeights(Path.Combine(init[0].Directory, BlipCheckpointFiles.Weights));
-            context.Logger.LogInformation(
-                "Started from {Init}: {Missing} tensors kept fresh, {Unexpected} ignored, adapted: {Adapted}",
-                init[0].Manifest.Draft.Name, report.Missing.Count, report.Unexpected.Count, string.Join("; ", report.Adapted));
-        }
-    }
-
-    private static IEnumerable<BlipPretrainBatch> ReadAll(IBlipBatchSource source, CancellationToken cancellationToken) =>
-        source.ReadEpochAsync(0, 0, cancellationToken).ToBlockingEnumerable(cancellationToken);
+    public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken) =>
+        BlipTrainingStage.RunAsync(context, data, context.GetOptions<BlipPretrainOptions>(), BlipObjectiveSet.All, cancellationToken);
 }

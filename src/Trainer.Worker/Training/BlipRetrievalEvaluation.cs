@@ -23,13 +23,12 @@ public sealed record RetrievalMetrics(
 
 /// <summary>
 /// BLIP's retrieval evaluation (LAVIS <c>compute_sim_matrix</c>): ITC similarity of every image with every caption; for
-/// each query its top-k candidates by ITC are re-scored with ITM (match logit + ITC similarity), the rest scored −100;
+/// each query its top-k candidates by ITC are re-scored with ITM (match logit + ITC similarity), the rest scored −100
+/// (<see cref="RetrievalRanking"/>);
 /// recall@1/5/10 for image→text (any of the image's captions counts) and text→image.
 /// </summary>
 public static class BlipRetrievalEvaluation
 {
-    private const double Unranked = -100.0;
-
     /// <summary>Evaluates <paramref name="model"/> on <paramref name="pairs"/> (pairs of one image share its id), in eval mode.</summary>
     public static RetrievalMetrics Evaluate(BlipPretrainModel model, IEnumerable<BlipPretrainBatch> pairs, int topK)
     {
@@ -79,17 +78,18 @@ public static class BlipRetrievalEvaluation
             var allTextMasks = stack(textMasks);                                       // (NT, L)
             var similarity = stack(imageFeats).matmul(stack(textFeats).t());           // (NI, NT)
 
-            var imageToText = Rescore(similarity, topK, (image, candidates) =>
+            var imageToText = RetrievalRanking.Rerank(Rows(similarity), topK, (image, candidates) => Scores(() =>
                 model.MatchScore(
-                    allTextIds.index_select(0, candidates), allTextMasks.index_select(0, candidates),
-                    allImageEmbeds[image].unsqueeze(0).expand(candidates.shape[0], -1, -1)));
-            var textToImage = Rescore(similarity.t(), topK, (text, candidates) =>
+                    allTextIds.index_select(0, Indices(candidates)), allTextMasks.index_select(0, Indices(candidates)),
+                    allImageEmbeds[image].unsqueeze(0).expand(candidates.Length, -1, -1))));
+            var textToImage = RetrievalRanking.Rerank(Rows(similarity.t()), topK, (text, candidates) => Scores(() =>
                 model.MatchScore(
-                    allTextIds[text].unsqueeze(0).expand(candidates.shape[0], -1), allTextMasks[text].unsqueeze(0).expand(candidates.shape[0], -1),
-                    allImageEmbeds.index_select(0, candidates)));
+                    allTextIds[text].unsqueeze(0).expand(candidates.Length, -1), allTextMasks[text].unsqueeze(0).expand(candidates.Length, -1),
+                    allImageEmbeds.index_select(0, Indices(candidates)))));
 
-            var i2t = Recall(imageToText, query => candidate => textImage[candidate] == imageIds[query]);
-            var t2i = Recall(textToImage, query => candidate => imageIds[candidate] == textImage[query]);
+            int[] cutoffs = [1, 5, 10];
+            var i2t = RetrievalRanking.Recall(RetrievalRanking.Ranks(imageToText, (query, candidate) => textImage[candidate] == imageIds[query]), cutoffs);
+            var t2i = RetrievalRanking.Recall(RetrievalRanking.Ranks(textToImage, (query, candidate) => imageIds[candidate] == textImage[query]), cutoffs);
             return new RetrievalMetrics(i2t[0], i2t[1], i2t[2], t2i[0], t2i[1], t2i[2], imageIds.Count, textImage.Count);
         }
         finally
@@ -98,45 +98,19 @@ public static class BlipRetrievalEvaluation
         }
     }
 
-    /// <summary>Scores (queries, candidates): ITM + ITC for each query's top-k by ITC, <see cref="Unranked"/> elsewhere.</summary>
-    private static double[][] Rescore(Tensor similarity, int topK, Func<long, Tensor, Tensor> matchScore)
+    private static double[][] Rows(Tensor matrix)
     {
-        var k = (int)Math.Min(topK, similarity.shape[1]);
-        var scores = new double[similarity.shape[0]][];
-        for (long query = 0; query < similarity.shape[0]; query++)
-        {
-            using var scope = NewDisposeScope();
-            var (values, candidates) = similarity[query].topk(k);
-            var rescored = (matchScore(query, candidates) + values).to_type(float64).data<double>().ToArray();
-            var indices = candidates.data<long>().ToArray();
-            var row = Enumerable.Repeat(Unranked, (int)similarity.shape[1]).ToArray();
-            for (var i = 0; i < k; i++)
-            {
-                row[indices[i]] = rescored[i];
-            }
-
-            scores[query] = row;
-        }
-
-        return scores;
+        var values = matrix.contiguous().to_type(float64).data<double>().ToArray();
+        var columns = (int)matrix.shape[1];
+        return [.. Enumerable.Range(0, (int)matrix.shape[0]).Select(row => values.AsSpan(row * columns, columns).ToArray())];
     }
 
-    /// <summary>Recall at 1, 5 and 10: the rank of the best-placed correct candidate, by descending score (ties by index).</summary>
-    private static double[] Recall(double[][] scores, Func<int, Func<int, bool>> isCorrect)
-    {
-        int[] cutoffs = [1, 5, 10];
-        var hits = new int[cutoffs.Length];
-        for (var query = 0; query < scores.Length; query++)
-        {
-            var correct = isCorrect(query);
-            var order = Enumerable.Range(0, scores[query].Length).OrderByDescending(candidate => scores[query][candidate]).ThenBy(candidate => candidate);
-            var rank = order.Select((candidate, position) => (candidate, position)).First(entry => correct(entry.candidate)).position;
-            for (var c = 0; c < cutoffs.Length; c++)
-            {
-                hits[c] += rank < cutoffs[c] ? 1 : 0;
-            }
-        }
+    private static Tensor Indices(int[] candidates) => tensor(candidates.Select(candidate => (long)candidate).ToArray());
 
-        return [.. hits.Select(hit => (double)hit / scores.Length)];
+    /// <summary>The scores <paramref name="score"/> computes, as doubles; its tensors are freed at once.</summary>
+    private static double[] Scores(Func<Tensor> score)
+    {
+        using var scope = NewDisposeScope();
+        return score().to_type(float64).data<double>().ToArray();
     }
 }

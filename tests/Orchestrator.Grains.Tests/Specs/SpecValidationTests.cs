@@ -5,34 +5,25 @@ namespace Orchestrator.Grains.Tests.Specs;
 
 public sealed class SpecValidationTests
 {
-    private const string CapfiltDag = """
-        name: blip-capfilt
-        stages:
-          - id: data
-            kind: dataset.synthetic
-            config: { images: 2000, web_noise: 0.4, seed: 7 }
-          - id: pretrain
-            kind: blip.pretrain
-            inputs: { train: data.web }
-            config: { preset: tiny, epochs: 3 }
-          - id: captioner
-            kind: blip.finetune.caption
-            inputs: { init: pretrain.checkpoint, train: data.human }
-          - id: filter
-            kind: blip.finetune.retrieval
-            inputs: { init: pretrain.checkpoint, train: data.human }
-          - id: capfilt
-            kind: blip.capfilt
-            inputs: { captioner: captioner.checkpoint, filter: filter.checkpoint, web: data.web }
-          - id: repretrain
-            kind: blip.pretrain
-            inputs: { train: [capfilt.dataset, data.human] }
-        """;
+    /// <summary>The CapFilt example (the design's DAG with the example's sizes), read from <c>examples/</c> at the repository root.</summary>
+    private static string CapfiltDag()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            var path = Path.Combine(folder.FullName, "examples", "blip-capfilt.yaml");
+            if (File.Exists(path))
+            {
+                return File.ReadAllText(path);
+            }
+        }
+
+        throw new FileNotFoundException("examples/blip-capfilt.yaml was not found above the test's folder");
+    }
 
     [Fact]
-    public void The_design_documents_capfilt_dag_is_valid_and_its_edges_come_from_references()
+    public void The_capfilt_example_is_valid_and_its_edges_come_from_references()
     {
-        var result = Validate(CapfiltDag);
+        var result = Validate(CapfiltDag());
 
         Assert.Empty(result.Errors);
         var upstream = result.Stages.ToDictionary(stage => stage.Spec.Id, stage => stage.Upstream);

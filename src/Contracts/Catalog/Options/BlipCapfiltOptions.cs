@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Orchestrator.Contracts.Catalog.Options;
 
 /// <summary>Options of <c>blip.capfilt</c>: the captioner samples captions, the filter keeps pairs whose ITM score reaches the threshold.</summary>
-public sealed class BlipCapfiltOptions
+public sealed class BlipCapfiltOptions : IValidatableObject
 {
     [Option("ITM match probability at or above which a pair is kept."), Range(0.0, 1.0)]
     public double Threshold { get; set; } = 0.5;
@@ -28,4 +28,12 @@ public sealed class BlipCapfiltOptions
 
     [Option("Seed of caption sampling.")]
     public int Seed { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MinLength > MaxLength)
+        {
+            yield return new ValidationResult($"min_length {MinLength} is above max_length {MaxLength}; lower min_length", [nameof(MinLength)]);
+        }
+    }
 }

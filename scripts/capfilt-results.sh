@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs examples/blip-capfilt.yaml in standalone mode once per seed (the dataset's seed; every other setting as in the
+# example) and prints a markdown row per seed: the filter's precision and recall at finding corrupted web captions,
+# the kept shares, and zero-shot retrieval on the clean test split of the first pretrain and of the re-pretrain.
+#   scripts/capfilt-results.sh 1 2 3
+# Each run's log and final JSON are kept in ${CAPFILT_RESULTS:-/tmp/capfilt-results}/seed-N.{log,json}. With
+# CAPFILT_PARALLEL=1 the seeds run at once (each silo on its own ports), otherwise one after another.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seeds=("$@")
+[ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
+out="${CAPFILT_RESULTS:-/tmp/capfilt-results}"
+mkdir -p "$out"
+dotnet build src/Orchestrator.Silo -c Release -v quiet -nologo >/dev/null
+
+run_seed() {
+  local seed=$1 index=$2
+  local spec="$out/blip-capfilt-seed-$seed.yaml"
+  # Only the dataset stage's seed changes: the seed on the line after "kind: dataset.synthetic".
+  awk -v seed="$seed" '/kind: dataset.synthetic/ { data = 1 } data && /seed:/ { sub(/seed: *[0-9]+/, "seed: " seed); data = 0 } { print }' \
+    examples/blip-capfilt.yaml > "$spec"
+  local started=$(date +%s)
+  nice dotnet run --project src/Orchestrator.Silo -c Release --no-build -- --standalone \
+    --urls "http://127.0.0.1:$((5180 + index))" --Orchestrator:SiloPort=$((11200 + index)) --Orchestrator:GatewayPort=$((30200 + index)) \
+    --Artifacts:DataDirectory="$out/artifacts-$seed" --run "$spec" > "$out/seed-$seed.log" 2>&1 || true
+  echo $(( ($(date +%s) - started + 30) / 60 )) > "$out/seed-$seed.minutes"
+}
+
+row() {
+  local seed=$1
+  # The final JSON is the experiment's view on one line (log lines of the host's shutdown may follow it).
+  grep '^{"id":"exp-' "$out/seed-$seed.log" | tail -n 1 > "$out/seed-$seed.json" || true
+  python3 - "$out/seed-$seed.json" "$seed" "$(cat "$out/seed-$seed.minutes")" <<'PY'
+import json, sys
+try:
+    view = json.load(open(sys.argv[1]))
+except ValueError:
+    print(f"| {sys.argv[2]} | run failed: no final JSON in its log |")
+    sys.exit(0)
+stages = {stage["id"]: stage for stage in view["stages"]}
+def m(stage, key):
+    value = (stages.get(stage, {}).get("metrics") or {}).get(key)
+    return "–" if value is None else f"{value:.3f}"
+def steps(stage):
+    checkpoint = stages.get(stage, {}).get("lastCheckpoint") or {}
+    return checkpoint.get("step", "–")
+c, p, r = "capfilt", "pretrain", "repretrain"
+print(f"| {sys.argv[2]} | {m(c, 'filter_precision')} | {m(c, 'filter_recall')} | {m(c, 'kept_web_share')} | {m(c, 'kept_synthetic_share')} "
+      f"| {m(p, 'eval_i2t_r1')} / {m(p, 'eval_i2t_r5')} | {m(p, 'eval_t2i_r1')} / {m(p, 'eval_t2i_r5')} "
+      f"| {m(r, 'eval_i2t_r1')} / {m(r, 'eval_i2t_r5')} | {m(r, 'eval_t2i_r1')} / {m(r, 'eval_t2i_r5')} | {steps(p)} / {steps(r)} | {sys.argv[3]} |")
+PY
+}
+
+index=0
+for seed in "${seeds[@]}"; do
+  if [ "${CAPFILT_PARALLEL:-0}" = 1 ]; then run_seed "$seed" "$index" & else run_seed "$seed" "$index"; fi
+  index=$((index + 1))
+done
+wait
+
+echo "| seed | filter precision | filter recall | kept web | kept synthetic | pretrain i2t R@1 / R@5 | pretrain t2i R@1 / R@5 | re-pretrain i2t R@1 / R@5 | re-pretrain t2i R@1 / R@5 | steps | minutes |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+for seed in "${seeds[@]}"; do row "$seed"; done

@@ -1,0 +1,66 @@
+namespace Trainer.Worker.Capfilt;
+
+/// <summary>
+/// The filter's decision over scored candidates: pairs whose ITM match probability is at or above the threshold are
+/// kept (never one with an empty caption, which no dataset may hold). Metrics: candidates and kept pairs by source, the kept share of web and of synthetic captions, and, when
+/// the web dataset records which captions were corrupted, the filter's precision and recall at finding them (a web
+/// caption below the threshold counts as found corrupted).
+/// </summary>
+public sealed record CapfiltSelection(IReadOnlyList<CapfiltCandidate> Kept, IReadOnlyDictionary<string, double> Metrics)
+{
+    /// <summary>
+    /// Applies <paramref name="threshold"/> to <paramref name="candidates"/>; <paramref name="corrupted"/> holds the
+    /// corrupted web captions (image path and caption) when the web dataset records them, else null. Precision is left
+    /// out when no web caption was flagged, recall when none was corrupted: neither is defined then.
+    /// </summary>
+    public static CapfiltSelection Apply(IReadOnlyList<CapfiltCandidate> candidates, double threshold, CorruptedCaptions? corrupted)
+    {
+        var kept = candidates.Where(candidate => candidate.Score >= threshold && !string.IsNullOrWhiteSpace(candidate.Caption)).ToList();
+        var web = candidates.Count(candidate => candidate.Source == CaptionSource.Web);
+        var synthetic = candidates.Count - web;
+        var keptWeb = kept.Count(candidate => candidate.Source == CaptionSource.Web);
+        var keptSynthetic = kept.Count - keptWeb;
+        var metrics = new Dictionary<string, double>
+        {
+            ["threshold"] = threshold,
+            ["candidates_web"] = web,
+            ["candidates_synthetic"] = synthetic,
+            ["kept_web"] = keptWeb,
+            ["kept_synthetic"] = keptSynthetic,
+            ["kept_pairs"] = kept.Count,
+        };
+        if (web > 0)
+        {
+            metrics["kept_web_share"] = (double)keptWeb / web;
+        }
+
+        if (synthetic > 0)
+        {
+            metrics["kept_synthetic_share"] = (double)keptSynthetic / synthetic;
+        }
+
+        if (corrupted is not null)
+        {
+            var webCandidates = candidates.Where(candidate => candidate.Source == CaptionSource.Web).ToList();
+            var isCorrupted = webCandidates.Select(candidate => corrupted.Contains(candidate.Image, candidate.Caption)).ToList();
+            var flagged = webCandidates.Select(candidate => candidate.Score < threshold).ToList();
+            var corruptedCount = isCorrupted.Count(value => value);
+            var flaggedCount = flagged.Count(value => value);
+            var found = isCorrupted.Zip(flagged).Count(pair => pair.First && pair.Second);
+            metrics["corrupted_web"] = corruptedCount;
+            metrics["flagged_web"] = flaggedCount;
+            metrics["flagged_corrupted"] = found;
+            if (flaggedCount > 0)
+            {
+                metrics["filter_precision"] = (double)found / flaggedCount;
+            }
+
+            if (corruptedCount > 0)
+            {
+                metrics["filter_recall"] = (double)found / corruptedCount;
+            }
+        }
+
+        return new CapfiltSelection(kept, metrics);
+    }
+}

@@ -1,0 +1,152 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Catalog.Options;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Artifacts;
+using Trainer.Worker.Capfilt;
+using Trainer.Worker.Data;
+using Trainer.Worker.Training;
+
+namespace Trainer.Worker.Runners;
+
+/// <summary>
+/// Runs <c>blip.capfilt</c>. For each web image the captioner samples <c>captions_per_image</c> captions (nucleus
+/// sampling, seeded per image); the filter scores the web caption and each synthetic one with its ITM match
+/// probability; pairs at or above <c>threshold</c> form the output <c>dataset</c>, and every candidate with its score
+/// the output <c>scores</c>. Web images are scored in shards of <c>shard_size</c>, each finished shard saved as a
+/// checkpoint, so a resumed run redoes none of them. Given input <c>scores</c>, only the threshold is applied again.
+/// </summary>
+public sealed class BlipCapfiltRunner : IStageRunner
+{
+    public string Kind => "blip.capfilt";
+
+    public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
+    {
+        var options = context.GetOptions<BlipCapfiltOptions>();
+
+        var web = Single(await context.FetchInputAsync("web", cancellationToken), "web");
+        var earlier = await context.FetchInputAsync("scores", cancellationToken);
+        IReadOnlyList<CapfiltCandidate> candidates;
+        string vocabulary;
+        if (earlier.Count > 0)
+        {
+            candidates = CapfiltScoresFile.Read(Path.Combine(Single(earlier, "scores").Directory, CapfiltScoresFile.FileName), "input 'scores'");
+            vocabulary = Path.Combine(web.Directory, BlipVocabulary.FileName);
+            context.Logger.LogInformation("Applying threshold {Threshold} to {Candidates} earlier scores; nothing is generated", options.Threshold, candidates.Count);
+        }
+        else
+        {
+            (candidates, vocabulary) = await ScoreAsync(context, options, web.Directory, cancellationToken);
+        }
+
+        if (!File.Exists(vocabulary))
+        {
+            throw new InvalidDataException(
+                $"input 'web' has no {BlipVocabulary.FileName}; with input 'scores' the vocabulary comes from the web dataset, so bind one that carries it (dataset.synthetic and dataset.import do)");
+        }
+
+        var selection = CapfiltSelection.Apply(candidates, options.Threshold, CorruptedCaptions.Read(web.Directory));
+        if (selection.Kept.Count == 0)
+        {
+            throw new InvalidOperationException(
+                $"no candidate reached threshold {options.Threshold} (highest score {candidates.Select(c => c.Score).DefaultIfEmpty(0).Max():F3}); lower the threshold");
+        }
+
+        context.Logger.LogInformation(
+            "Kept {Kept} of {Candidates} pairs at threshold {Threshold}: web share {Web:P1}, synthetic share {Synthetic:P1}",
+            selection.Kept.Count, candidates.Count, options.Threshold,
+            selection.Metrics.GetValueOrDefault("kept_web_share"), selection.Metrics.GetValueOrDefault("kept_synthetic_share"));
+
+        var datasetFolder = Path.Combine(context.WorkDirectory, "dataset");
+        CapfiltDatasetWriter.Write(datasetFolder, selection.Kept, web.Directory, vocabulary);
+        var scoresFolder = Directory.CreateDirectory(Path.Combine(context.WorkDirectory, "scores")).FullName;
+        CapfiltScoresFile.Write(Path.Combine(scoresFolder, CapfiltScoresFile.FileName), candidates);
+        var dataset = await context.CommitOutputAsync("dataset", datasetFolder, selection.Metrics, cancellationToken);
+        var scores = await context.CommitOutputAsync("scores", scoresFolder, selection.Metrics, cancellationToken);
+        return new StageRunResult
+        {
+            Outputs = new Dictionary<string, ArtifactReference> { ["dataset"] = dataset, ["scores"] = scores },
+            Metrics = selection.Metrics,
+        };
+    }
+
+    private static async Task<(IReadOnlyList<CapfiltCandidate> Candidates, string Vocabulary)> ScoreAsync(
+        StageRunContext context, BlipCapfiltOptions options, string webFolder, CancellationToken cancellationToken)
+    {
+        var filterFolder = Single(await context.FetchInputAsync("filter", cancellationToken), "filter").Directory;
+        using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'");
+        using var captioner = options.CaptionsPerImage > 0
+            ? new CapfiltCaptioner(Single(await context.FetchInputAsync("captioner", cancellationToken), "captioner").Directory, options)
+            : null;
+        using var dataset = BlipDataset.OpenFolder(webFolder, BadDataPolicy.Fail);
+        var names = ImageNames(webFolder);
+        var captionsOf = dataset.Samples.ToLookup(sample => sample.ImageId, sample => sample.Caption);
+        var filter = new CapfiltFilter(filterModel, options.MaxLength + 2);
+        var plan = new CapfiltShardPlan(
+            dataset.ImageCount, options.ShardSize, options.CaptionsPerImage, options.Seed, options.TopP, options.RepetitionPenalty, options.MinLength, options.MaxLength);
+
+        var shards = new List<IReadOnlyList<CapfiltCandidate>>(await ResumeAsync(context, plan, cancellationToken));
+        for (var shard = shards.Count; shard < plan.ShardCount; shard++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var imageIds = plan.ImagesOf(shard);
+            var synthetic = captioner?.Sample(dataset, imageIds, shard) ?? [.. imageIds.Select(_ => (IReadOnlyList<string>)[])];
+            var pairs = new List<(int ImageRow, string Caption, CaptionSource Source)>();
+            for (var row = 0; row < imageIds.Count; row++)
+            {
+                pairs.AddRange(captionsOf[imageIds[row]].Select(caption => (row, caption, CaptionSource.Web)));
+                pairs.AddRange(synthetic[row].Select(caption => (row, caption, CaptionSource.Synthetic)));
+            }
+
+            // An empty synthetic caption (nothing printable was sampled) matches nothing: it scores 0 without the filter.
+            var scored = pairs.Select((pair, i) => (Pair: pair, Index: i)).Where(entry => !string.IsNullOrWhiteSpace(entry.Pair.Caption)).ToList();
+            var scores = new double[pairs.Count];
+            using (var images = filter.LoadImages(dataset, imageIds))
+            {
+                var values = filter.Score(images, [.. scored.Select(entry => (entry.Pair.ImageRow, entry.Pair.Caption))]);
+                for (var i = 0; i < scored.Count; i++)
+                {
+                    scores[scored[i].Index] = values[i];
+                }
+            }
+
+            shards.Add([.. pairs.Select((pair, i) => new CapfiltCandidate(names[imageIds[pair.ImageRow]], pair.Caption, pair.Source, scores[i]))]);
+            var checkpoint = Path.Combine(context.WorkDirectory, "checkpoints", $"shard-{shard + 1:D5}");
+            new CapfiltShardCheckpoint(plan, shards).Write(checkpoint);
+            await context.SaveCheckpointAsync(checkpoint, shard + 1);
+            Directory.Delete(checkpoint, recursive: true);
+            await context.ReportProgressAsync(shard + 1, plan.ShardCount);
+        }
+
+        var web = Path.Combine(webFolder, BlipVocabulary.FileName);
+        return ([.. shards.SelectMany(shard => shard)], File.Exists(web) ? web : Path.Combine(filterFolder, BlipVocabulary.FileName));
+    }
+
+    /// <summary>The finished shards of the checkpoint this run resumes from, when it was cut and drawn as this run would.</summary>
+    private static async Task<IReadOnlyList<IReadOnlyList<CapfiltCandidate>>> ResumeAsync(
+        StageRunContext context, CapfiltShardPlan plan, CancellationToken cancellationToken)
+    {
+        if (await context.FetchResumeCheckpointAsync(cancellationToken) is not { } resume)
+        {
+            return [];
+        }
+
+        var checkpoint = CapfiltShardCheckpoint.Read(resume.Directory);
+        if (checkpoint is null || checkpoint.Plan != plan)
+        {
+            context.Logger.LogWarning(
+                "Checkpoint {Checkpoint} was not written with this run's shards and sampling ({Plan}); starting from the first shard", resume.Manifest.Draft.Name, plan);
+            return [];
+        }
+
+        context.Logger.LogInformation("Resumed after {Shards} of {Total} shards", checkpoint.Shards.Count, plan.ShardCount);
+        return checkpoint.Shards;
+    }
+
+    /// <summary>The dataset's image paths, as its annotation file names them, by image id.</summary>
+    private static IReadOnlyList<string> ImageNames(string folder) =>
+        BlipAnnotationReader.Read(Path.Combine(folder, BlipAnnotationReader.FileName), folder, BadDataPolicy.Fail).ImageNames;
+
+    private static LocalArtifact Single(IReadOnlyList<LocalArtifact> artifacts, string input) => artifacts.Count == 1
+        ? artifacts[0]
+        : throw new InvalidOperationException($"input '{input}' takes one artifact, but {artifacts.Count} are bound; bind one");
+}

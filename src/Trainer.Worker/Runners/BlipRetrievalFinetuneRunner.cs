@@ -1,0 +1,19 @@
+using Orchestrator.Contracts.Catalog.Options;
+using Trainer.Worker.Blip;
+using Trainer.Worker.Training;
+
+namespace Trainer.Worker.Runners;
+
+/// <summary>
+/// Runs <c>blip.finetune.retrieval</c>: ITC (with momentum distillation and the feature queue, as in pretraining) and
+/// ITM finetuning of the BLIP checkpoint bound to input <c>init</c>, with exact resume from the run's checkpoints;
+/// recall@1/5/10 both ways on input <c>eval</c>, ITC top-<c>eval_top_k</c> re-ranked by ITM. The output checkpoint
+/// (the CapFilt filter) carries the vocabulary of its init checkpoint.
+/// </summary>
+public sealed class BlipRetrievalFinetuneRunner(IBlipBatchSourceFactory data) : IStageRunner
+{
+    public string Kind => "blip.finetune.retrieval";
+
+    public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken) =>
+        BlipTrainingStage.RunAsync(context, data, context.GetOptions<BlipRetrievalOptions>(), BlipObjectiveSet.Itc | BlipObjectiveSet.Itm, cancellationToken);
+}

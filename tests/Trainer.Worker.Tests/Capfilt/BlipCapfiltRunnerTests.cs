@@ -1,0 +1,97 @@
+using System.Text.Json;
+using Orchestrator.Contracts.Catalog.Options;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Capfilt;
+using Trainer.Worker.Data;
+using Trainer.Worker.Runners;
+
+namespace Trainer.Worker.Tests.Capfilt;
+
+public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<TinyBlipChain>
+{
+    private const int CaptionsPerImage = 2;
+
+    private static readonly string Options = $$"""{"captions_per_image":{{CaptionsPerImage}},"threshold":0.0,"shard_size":4,"seed":5}""";
+
+    [Fact]
+    public async Task A_run_killed_after_its_first_shard_resumes_without_redoing_it_and_ends_as_an_uninterrupted_run()
+    {
+        var runner = new BlipCapfiltRunner();
+        var (straight, _) = await chain.Chain.RunAsync(runner, "capfilt", Options, Inputs());
+
+        using var cancel = new CancellationTokenSource();
+        string? killedRun = null;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            var (context, runId) = chain.Chain.Context(runner.Kind, "capfilt", Options, Inputs(), onReport: report =>
+            {
+                if (report is CheckpointSaved)
+                {
+                    cancel.Cancel();
+                }
+            });
+            killedRun = runId;
+            await runner.RunAsync(context, cancel.Token);
+        });
+        var first = Assert.Single(chain.Chain.Reports[killedRun!].OfType<CheckpointSaved>());
+        Assert.Equal(1, first.Step);
+
+        var (resumed, resumedRun) = await chain.Chain.RunAsync(runner, "capfilt", Options, Inputs(), resumeFrom: first.Checkpoint);
+
+        // 16 web images in shards of 4: the resumed run scores shards 2 to 4 only.
+        Assert.Equal([2L, 3L, 4L], chain.Chain.Reports[resumedRun].OfType<CheckpointSaved>().Select(report => report.Step));
+        Assert.Equal([2L, 3L, 4L], chain.Chain.Reports[resumedRun].OfType<StageRunProgressed>().Select(report => report.Step));
+        Assert.Equal(await ScoresBytesAsync(straight), await ScoresBytesAsync(resumed));
+        Assert.Equal(straight.Metrics, resumed.Metrics);
+    }
+
+    [Fact]
+    public async Task Every_candidate_is_scored_and_the_kept_pairs_are_exactly_those_at_or_above_the_threshold()
+    {
+        var (scored, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt", Options, Inputs());
+        var candidates = await ScoresAsync(scored);
+        Assert.Equal(TinyBlipChain.WebImages * (1 + CaptionsPerImage), candidates.Count);
+        Assert.Equal(TinyBlipChain.WebImages, candidates.Count(candidate => candidate.Source == CaptionSource.Web));
+        Assert.All(candidates, candidate => Assert.False(string.IsNullOrWhiteSpace(candidate.Caption)));
+
+        // A new threshold on the earlier scores: the median, so some pairs go and some stay. The filter and captioner
+        // are bound to an artifact the store does not have, so any attempt to score or generate again would fail.
+        var threshold = candidates.Select(candidate => candidate.Score).Order().ElementAt(candidates.Count / 2);
+        var missing = new ArtifactReference { Uri = "file:///nowhere/manifest.json", Type = "checkpoint.blip.retrieval", Sha256 = new string('0', 64) };
+        var (rethresholded, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
+            $$"""{"captions_per_image":{{CaptionsPerImage}},"threshold":{{threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}},"shard_size":4}""",
+            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", scored.Outputs["scores"])));
+
+        var kept = candidates.Where(candidate => candidate.Score >= threshold).ToList();
+        var dataset = await chain.Chain.Store.FetchAsync(rethresholded.Outputs["dataset"]);
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dataset.Directory, BlipAnnotationReader.FileName)));
+        Assert.Equal(
+            kept.Select(candidate => (candidate.Image, candidate.Caption)),
+            document.RootElement.EnumerateArray().Select(entry => (entry.GetProperty("image").GetString()!, entry.GetProperty("caption").GetString()!)));
+        Assert.Equal(candidates, await ScoresAsync(rethresholded));
+        Assert.Equal(kept.Count, rethresholded.Metrics["kept_pairs"]);
+        Assert.Equal((double)kept.Count(c => c.Source == CaptionSource.Web) / TinyBlipChain.WebImages, rethresholded.Metrics["kept_web_share"]);
+
+        // The dataset stands on its own: the loader reads it, with the web dataset's vocabulary and copies of the kept images.
+        using var opened = BlipDataset.OpenFolder(dataset.Directory, BadDataPolicy.Fail);
+        Assert.Equal(kept.Count, opened.Count);
+        Assert.Equal(kept.Select(candidate => candidate.Image).Distinct().Count(), opened.ImageCount);
+        var web = await chain.Chain.Store.FetchAsync(chain.Web);
+        Assert.Equal(
+            await File.ReadAllTextAsync(Path.Combine(web.Directory, BlipVocabulary.FileName)),
+            await File.ReadAllTextAsync(Path.Combine(dataset.Directory, BlipVocabulary.FileName)));
+
+        // The synthetic web split records its corrupted captions (round(16 × 0.4) = 6), so the filter's precision and recall are reported.
+        Assert.Equal(6, rethresholded.Metrics["corrupted_web"]);
+        Assert.Contains("filter_recall", rethresholded.Metrics.Keys);
+    }
+
+    private IReadOnlyDictionary<string, IReadOnlyList<ArtifactReference>> Inputs() =>
+        StageChain.Inputs(("captioner", chain.Captioner), ("filter", chain.Filter), ("web", chain.Web));
+
+    private async Task<IReadOnlyList<CapfiltCandidate>> ScoresAsync(StageRunResult result) =>
+        CapfiltScoresFile.Read(Path.Combine((await chain.Chain.Store.FetchAsync(result.Outputs["scores"])).Directory, CapfiltScoresFile.FileName), "scores");
+
+    private async Task<byte[]> ScoresBytesAsync(StageRunResult result) =>
+        await File.ReadAllBytesAsync(Path.Combine((await chain.Chain.Store.FetchAsync(result.Outputs["scores"])).Directory, CapfiltScoresFile.FileName));
+}

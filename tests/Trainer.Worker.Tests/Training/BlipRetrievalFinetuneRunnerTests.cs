@@ -1,0 +1,58 @@
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Data;
+using Trainer.Worker.Runners;
+using Trainer.Worker.Tests.Capfilt;
+using Trainer.Worker.Training;
+
+namespace Trainer.Worker.Tests.Training;
+
+public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : IClassFixture<TinyBlipChain>
+{
+    private static readonly string Options = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":2,"checkpoint_every_steps":2}""";
+
+    [Fact]
+    public async Task Finetunes_from_init_evaluates_reranked_recall_both_ways_and_a_resumed_run_ends_identical()
+    {
+        var runner = new BlipRetrievalFinetuneRunner(chain.Data);
+        var inputs = StageChain.Inputs(("init", chain.Pretrained), ("train", chain.Human), ("eval", chain.Test));
+
+        var (result, runId) = await chain.Chain.RunAsync(runner, "filter", Options, inputs);
+
+        // 8 human pairs in batches of 4 for 2 epochs: 4 steps, checkpoints at 2 and 4.
+        Assert.Equal([2L, 4L], chain.Chain.Reports[runId].OfType<CheckpointSaved>().Select(report => report.Step));
+        // 4 test images with 2 captions each: text→image recall@5 and image→text recall@10 cover every candidate.
+        Assert.Equal(1.0, result.Metrics["eval_t2i_r5"]);
+        Assert.Equal(1.0, result.Metrics["eval_i2t_r10"]);
+        Assert.InRange(result.Metrics["eval_i2t_r1"], 0.0, 1.0);
+        Assert.InRange(result.Metrics["eval_t2i_r1"], 0.0, 1.0);
+        Assert.Equal("checkpoint.blip.retrieval", result.Outputs["checkpoint"].Type);
+        var output = await chain.Chain.Store.FetchAsync(result.Outputs["checkpoint"]);
+        Assert.Equal(
+            [BlipCheckpointFiles.Weights, BlipCheckpointFiles.State, BlipVocabulary.FileName],
+            Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var pretrained = await chain.Chain.Store.FetchAsync(chain.Pretrained);
+        Assert.Equal(
+            await File.ReadAllTextAsync(Path.Combine(pretrained.Directory, BlipVocabulary.FileName)),
+            await File.ReadAllTextAsync(Path.Combine(output.Directory, BlipVocabulary.FileName)));
+
+        var checkpoint = chain.Chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 2).Checkpoint;
+        var (resumed, _) = await chain.Chain.RunAsync(runner, "filter", Options, inputs, resumeFrom: checkpoint);
+
+        var resumedOutput = await chain.Chain.Store.FetchAsync(resumed.Outputs["checkpoint"]);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, BlipCheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, BlipCheckpointFiles.Weights)));
+        Assert.Equal(result.Metrics["eval_r_mean"], resumed.Metrics["eval_r_mean"]);
+    }
+
+    [Fact]
+    public async Task Without_an_init_checkpoint_the_run_fails_naming_the_input()
+    {
+        var runner = new BlipRetrievalFinetuneRunner(chain.Data);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => chain.Chain.RunAsync(runner, "filter", Options, StageChain.Inputs(("train", chain.Human))));
+
+        Assert.Contains("input 'init'", error.Message, StringComparison.Ordinal);
+    }
+}
