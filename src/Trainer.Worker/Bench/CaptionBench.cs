@@ -25,14 +25,13 @@ public static class CaptionBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var arguments = Parse(args);
-        var preset = arguments.GetValueOrDefault("preset", "tiny");
-        var kind = StageKindCatalog.Find("blip.pretrain")!;
-        if (!kind.Presets.ContainsKey(preset))
+        var arguments = BenchArguments.Parse(args);
+        if (await BenchArguments.PresetAsync(arguments) is not { } preset)
         {
-            await Console.Error.WriteLineAsync($"unknown preset '{preset}'; use one of: {string.Join(", ", kind.Presets.Keys)}");
             return 2;
         }
+
+        var kind = StageKindCatalog.Find("blip.pretrain")!;
 
         if (!Enum.TryParse<CaptionSearch>(arguments.GetValueOrDefault("decoding", "beam"), ignoreCase: true, out var search))
         {
@@ -144,16 +143,5 @@ public static class CaptionBench
         string[] words = ["a", "picture", "of"];
         var fill = 30_524 - BlipTokenizer.SpecialTokens.Count - words.Length;
         return BlipTokenizer.FromTokens([.. BlipTokenizer.SpecialTokens, .. words, .. Enumerable.Range(0, fill).Select(i => $"w{i}")]);
-    }
-
-    private static Dictionary<string, string> Parse(string[] args)
-    {
-        var parsed = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length - 1; i += 2)
-        {
-            parsed[args[i].TrimStart('-')] = args[i + 1];
-        }
-
-        return parsed;
     }
 }

@@ -20,14 +20,13 @@ public static class PretrainBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var arguments = Parse(args);
-        var preset = arguments.GetValueOrDefault("preset", "tiny");
-        var kind = StageKindCatalog.Find("blip.pretrain")!;
-        if (!kind.Presets.ContainsKey(preset))
+        var arguments = BenchArguments.Parse(args);
+        if (await BenchArguments.PresetAsync(arguments) is not { } preset)
         {
-            await Console.Error.WriteLineAsync($"unknown preset '{preset}'; use one of: {string.Join(", ", kind.Presets.Keys)}");
             return 2;
         }
+
+        var kind = StageKindCatalog.Find("blip.pretrain")!;
 
         var small = preset == "tiny";
         var batchSize = int.Parse(arguments.GetValueOrDefault("batch-size", small ? "32" : "4"), CultureInfo.InvariantCulture);
@@ -116,16 +115,5 @@ public static class PretrainBench
         }
 
         return 2.0 * MatmulSide * MatmulSide * MatmulSide / best;
-    }
-
-    private static Dictionary<string, string> Parse(string[] args)
-    {
-        var parsed = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length - 1; i += 2)
-        {
-            parsed[args[i].TrimStart('-')] = args[i + 1];
-        }
-
-        return parsed;
     }
 }

@@ -35,9 +35,9 @@ public sealed class BlipBatchSourceFactory : IBlipBatchSourceFactory
             var shardOptions = new BlipPretrainOptions { BatchSize = options.BatchSize / replicas };
             CopyShape(options, shardOptions);
             var shards = Enumerable.Range(0, replicas)
-                .Select(rank => (IBlipBatchSource)new LoaderSource(BlipDataLoader.ForTraining(trainSet, tokenizer, shardOptions, rank, replicas)))
+                .Select(rank => (IBlipBatchSource)new BlipLoaderBatchSource(BlipDataLoader.ForTraining(trainSet, tokenizer, shardOptions, rank, replicas)))
                 .ToList();
-            var evalSource = evalSet is null ? null : new LoaderSource(BlipDataLoader.ForEvaluation(evalSet, tokenizer, options));
+            var evalSource = evalSet is null ? null : new BlipLoaderBatchSource(BlipDataLoader.ForEvaluation(evalSet, tokenizer, options));
             var opened = (Train: trainSet, Eval: evalSet);
             return new BlipRunData(
                 new BlipSpecialTokens(tokenizer.PadId, tokenizer.ClsId, tokenizer.SepId, tokenizer.EncId, tokenizer.DecId, tokenizer.MaskId, tokenizer.UnkId),
@@ -68,23 +68,6 @@ public sealed class BlipBatchSourceFactory : IBlipBatchSourceFactory
         foreach (var property in typeof(BlipPretrainOptions).GetProperties().Where(p => p.CanWrite && p.Name != nameof(BlipPretrainOptions.BatchSize)))
         {
             property.SetValue(to, property.GetValue(from));
-        }
-    }
-
-    /// <summary>A loader's batches as the trainer takes them; the tensors move to the pretraining batch, which the trainer disposes.</summary>
-    private sealed class LoaderSource(BlipDataLoader loader) : IBlipBatchSource
-    {
-        public int BatchSize => (int)loader.Sampler.BatchIndices(0, 0).Length;
-
-        public long BatchesPerEpoch => loader.BatchesPerEpoch;
-
-        public async IAsyncEnumerable<BlipPretrainBatch> ReadEpochAsync(
-            int epoch, long start, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            await foreach (var batch in loader.ReadEpochAsync(epoch, (int)start, cancellationToken))
-            {
-                yield return new BlipPretrainBatch(batch.Images, batch.TextIds, batch.TextMask, batch.ImageIds);
-            }
         }
     }
 }

@@ -29,13 +29,7 @@ internal sealed class DataRunContext
     /// <summary>Every report the run published, in order.</summary>
     public List<object> Reports { get; }
 
-    /// <summary>
-    /// A run of <paramref name="kind"/> as stage <paramref name="stageId"/>; a later stage passes the earlier run's
-    /// <paramref name="store"/> to read its outputs as <paramref name="inputs"/>.
-    /// </summary>
-    public static DataRunContext Create(
-        string kind, object options, string root, string stageId = "data",
-        IReadOnlyDictionary<string, IReadOnlyList<ArtifactReference>>? inputs = null, TempFolderArtifactStore? store = null)
+    public static DataRunContext Create(string kind, object options, string root)
     {
         var stageKind = StageKindCatalog.Find(kind) ?? throw new ArgumentException($"no kind {kind}", nameof(kind));
         var time = new FakeTimeProvider();
@@ -51,21 +45,21 @@ internal sealed class DataRunContext
                 return Task.CompletedTask;
             },
             time, NullLogger<ReportPublisher>.Instance, new ReportPublisherOptions());
-        store ??= new TempFolderArtifactStore(Path.Combine(root, "store"), time);
-        var work = Path.Combine(root, "work", stageId);
+        var store = new TempFolderArtifactStore(Path.Combine(root, "store"), time);
+        var work = Path.Combine(root, "work");
         Directory.CreateDirectory(work);
         var run = new StartStageRun
         {
-            RunId = $"run-{stageId}",
+            RunId = "run-1",
             Attempt = 1,
             ExperimentId = "exp-1",
-            StageId = stageId,
+            StageId = "data",
             Kind = kind,
             OptionsJson = OptionsBinder.ToJson(options).ToJsonString(),
-            Inputs = inputs ?? new Dictionary<string, IReadOnlyList<ArtifactReference>>(),
+            Inputs = new Dictionary<string, IReadOnlyList<ArtifactReference>>(),
             WorldSize = 1,
             Rank = 0,
-            Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = $"run-{stageId}" },
+            Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = "run-1" },
         };
         var context = new StageRunContext(
             run, stageKind, options, "cpu", work, store, new CheckpointResolver(store, NullLogger<CheckpointResolver>.Instance), publisher, time, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);

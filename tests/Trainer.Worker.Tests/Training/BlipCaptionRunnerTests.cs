@@ -1,11 +1,6 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Contracts.Catalog;
-using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Agent;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Blip.Decoding;
 using Trainer.Worker.Data;
 using Trainer.Worker.Runners;
@@ -27,15 +22,14 @@ public sealed class BlipCaptionRunnerTests : IDisposable
         """;
 
     private readonly DataTestFolder _folder = new();
-    private readonly ConcurrentQueue<object> _published = new();
+    private readonly StageChain _chain;
+
+    public BlipCaptionRunnerTests() => _chain = new StageChain(_folder.Root);
 
     [Fact]
     public async Task A_caption_finetune_learns_evaluates_writes_the_captioner_and_resumes_to_the_same_bits()
     {
-        var data = DataRunContext.Create("dataset.synthetic", SyntheticDatasetTests.Options(seed: 3, images: 10, human: 32, test: 6, noise: 0), _folder.Root);
-        var splits = (await new SyntheticDatasetRunner().RunAsync(data.Context, CancellationToken.None)).Outputs;
-        var pretrained = await new BlipPretrainRunner(new BlipBatchSourceFactory()).RunAsync(
-            Context(data.Store, "blip.pretrain", PretrainJson, "pretrain-1", new() { ["train"] = [splits["human"]] }), CancellationToken.None);
+        var (splits, pretrained) = await PretrainAsync(human: 32, test: 6);
         var inputs = new Dictionary<string, IReadOnlyList<ArtifactReference>>
         {
             ["init"] = [pretrained.Outputs["checkpoint"]],
@@ -44,10 +38,10 @@ public sealed class BlipCaptionRunnerTests : IDisposable
         };
         var runner = new BlipCaptionRunner();
 
-        var result = await runner.RunAsync(Context(data.Store, "blip.finetune.caption", CaptionJson, "caption-1", inputs), CancellationToken.None);
+        var (result, runId) = await _chain.RunAsync(runner, "captioner", CaptionJson, inputs);
 
         // 32 pairs in batches of 8 for 5 epochs: 20 steps, LM alone, and the loss fell.
-        var progress = _published.OfType<StageRunProgressed>().Where(report => report.RunId == "caption-1").ToList();
+        var progress = _chain.Reports[runId].OfType<StageRunProgressed>().ToList();
         Assert.Equal(20, progress.Count);
         Assert.All(progress, report => Assert.False(report.Metrics.ContainsKey("loss_itc") || report.Metrics.ContainsKey("loss_itm")));
         var first = progress.Take(4).Average(report => report.Metrics["loss_lm"]);
@@ -57,7 +51,7 @@ public sealed class BlipCaptionRunnerTests : IDisposable
         Assert.InRange(result.Metrics["eval_cider"], 0.0, 10.0);
         Assert.Equal(6, result.Metrics["eval_images"]);
 
-        var output = await data.Store.FetchAsync(result.Outputs["checkpoint"]);
+        var output = await _chain.Store.FetchAsync(result.Outputs["checkpoint"]);
         Assert.Equal("checkpoint.blip.captioner", result.Outputs["checkpoint"].Type);
         Assert.Equal(
             [CaptionerCheckpoint.CaptionerFile, BlipCheckpointFiles.Weights, CaptionerCheckpoint.SamplesFile, BlipCheckpointFiles.State, BlipVocabulary.FileName],
@@ -81,10 +75,10 @@ public sealed class BlipCaptionRunnerTests : IDisposable
         }
 
         // A retry from the step-4 checkpoint ends with the same weights and the same captions.
-        var checkpoint = _published.OfType<CheckpointSaved>().First(report => report.RunId == "caption-1" && report.Step == 4).Checkpoint;
-        var resumed = await runner.RunAsync(Context(data.Store, "blip.finetune.caption", CaptionJson, "caption-2", inputs, checkpoint), CancellationToken.None);
+        var checkpoint = _chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 4).Checkpoint;
+        var (resumed, _) = await _chain.RunAsync(runner, "captioner", CaptionJson, inputs, checkpoint);
 
-        var resumedOutput = await data.Store.FetchAsync(resumed.Outputs["checkpoint"]);
+        var resumedOutput = await _chain.Store.FetchAsync(resumed.Outputs["checkpoint"]);
         Assert.Equal(
             await File.ReadAllBytesAsync(Path.Combine(output.Directory, BlipCheckpointFiles.Weights)),
             await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, BlipCheckpointFiles.Weights)));
@@ -94,53 +88,27 @@ public sealed class BlipCaptionRunnerTests : IDisposable
     [Fact]
     public async Task A_prompt_the_vocabulary_does_not_know_fails_before_training_naming_the_word()
     {
-        var data = DataRunContext.Create("dataset.synthetic", SyntheticDatasetTests.Options(seed: 3, images: 10, human: 8, test: 2, noise: 0), _folder.Root);
-        var splits = (await new SyntheticDatasetRunner().RunAsync(data.Context, CancellationToken.None)).Outputs;
-        var pretrained = await new BlipPretrainRunner(new BlipBatchSourceFactory()).RunAsync(
-            Context(data.Store, "blip.pretrain", PretrainJson, "pretrain-1", new() { ["train"] = [splits["human"]] }), CancellationToken.None);
+        var (splits, pretrained) = await PretrainAsync(human: 8, test: 2);
+        var reports = new List<object>();
         var json = CaptionJson.Replace("\"beam_size\":2", "\"prompt\":\"a photograph of \"", StringComparison.Ordinal);
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => new BlipCaptionRunner().RunAsync(
-            Context(data.Store, "blip.finetune.caption", json, "caption-1", new() { ["init"] = [pretrained.Outputs["checkpoint"]], ["train"] = [splits["human"]] }),
-            CancellationToken.None));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => _chain.RunAsync(
+            new BlipCaptionRunner(), "captioner", json,
+            StageChain.Inputs(("init", pretrained.Outputs["checkpoint"]), ("train", splits["human"])), onReport: reports.Add));
 
         Assert.Contains("'photograph'", error.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(_published.OfType<StageRunProgressed>(), report => report.RunId == "caption-1");
+        Assert.DoesNotContain(reports, report => report is StageRunProgressed);
     }
 
     public void Dispose() => _folder.Dispose();
 
-    private StageRunContext Context(
-        IArtifactStore store, string kindName, string optionsJson, string runId, Dictionary<string, IReadOnlyList<ArtifactReference>> inputs, ArtifactReference? resumeFrom = null)
+    /// <summary>A synthetic dataset, and a tiny model pretrained one epoch on its human split.</summary>
+    private async Task<(IReadOnlyDictionary<string, ArtifactReference> Splits, StageRunResult Pretrained)> PretrainAsync(int human, int test)
     {
-        var kind = StageKindCatalog.Find(kindName)!;
-        var run = new StartStageRun
-        {
-            RunId = runId,
-            Attempt = 1,
-            ExperimentId = "exp-1",
-            StageId = kindName == "blip.pretrain" ? "pretrain" : "captioner",
-            Kind = kind.Name,
-            OptionsJson = optionsJson,
-            Inputs = inputs,
-            ResumeFrom = resumeFrom,
-            WorldSize = 1,
-            Rank = 0,
-            Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = runId },
-        };
-        var publisher = new ReportPublisher(
-            (message, _, _) =>
-            {
-                _published.Enqueue(message);
-                return Task.CompletedTask;
-            },
-            TimeProvider.System, NullLogger<ReportPublisher>.Instance, new ReportPublisherOptions());
-        var work = Directory.CreateDirectory(Path.Combine(_folder.Root, "work", runId)).FullName;
-        object options = kindName == "blip.pretrain"
-            ? OptionsBinder.Read<BlipPretrainOptions>(kind, optionsJson)
-            : OptionsBinder.Read<BlipCaptionOptions>(kind, optionsJson);
-        return new StageRunContext(
-            run, kind, options, "cpu", work, store, new CheckpointResolver(store, NullLogger<CheckpointResolver>.Instance), publisher,
-            TimeProvider.System, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
+        var dataOptions = OptionsBinder.ToJson(SyntheticDatasetTests.Options(seed: 3, images: 10, human: human, test: test, noise: 0)).ToJsonString();
+        var (data, _) = await _chain.RunAsync(new SyntheticDatasetRunner(), "data", dataOptions, StageChain.Inputs());
+        var (pretrained, _) = await _chain.RunAsync(
+            new BlipPretrainRunner(new BlipBatchSourceFactory()), "pretrain", PretrainJson, StageChain.Inputs(("train", data.Outputs["human"])));
+        return (data.Outputs, pretrained);
     }
 }

@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Catalog;
-using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Data;
 using Trainer.Worker.Runners;
@@ -21,27 +19,17 @@ public sealed class BlipLearningTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task The_tiny_preset_learns_rendered_scenes_every_loss_falls_and_held_out_retrieval_is_far_above_chance()
     {
-        var data = DataRunContext.Create(
-            "dataset.synthetic",
-            SyntheticDatasetTests.Options(seed: 7, images: 512, human: 8, test: TestImages, noise: 0.0),
-            _folder.Root);
-        var dataset = await new SyntheticDatasetRunner().RunAsync(data.Context, CancellationToken.None);
+        var chain = new StageChain(_folder.Root);
+        var dataOptions = SyntheticDatasetTests.Options(seed: 7, images: 512, human: 8, test: TestImages, noise: 0.0);
+        var (dataset, _) = await chain.RunAsync(new SyntheticDatasetRunner(), "data", OptionsBinder.ToJson(dataOptions).ToJsonString(), StageChain.Inputs());
 
-        var kind = StageKindCatalog.Find("blip.pretrain")!;
-        var config = new JsonObject { ["preset"] = "tiny", ["epochs"] = 30, ["batch_size"] = 32, ["warmup_steps"] = 10, ["checkpoint_every_steps"] = 1000 };
-        var options = (BlipPretrainOptions)OptionsBinder.Bind(kind, config, "").Options;
-        var pretrain = DataRunContext.Create(
-            kind.Name, options, _folder.Root, stageId: "pretrain",
-            inputs: new Dictionary<string, IReadOnlyList<ArtifactReference>>
-            {
-                ["train"] = [dataset.Outputs["web"]],
-                ["eval"] = [dataset.Outputs["test"]],
-            },
-            data.Store);
+        var (result, runId) = await chain.RunAsync(
+            new BlipPretrainRunner(new BlipBatchSourceFactory()),
+            "pretrain",
+            """{"preset":"tiny","epochs":30,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":1000}""",
+            StageChain.Inputs(("train", dataset.Outputs["web"]), ("eval", dataset.Outputs["test"])));
 
-        var result = await new BlipPretrainRunner(new BlipBatchSourceFactory()).RunAsync(pretrain.Context, CancellationToken.None);
-
-        var steps = pretrain.Reports.OfType<StageRunProgressed>().ToList();
+        var steps = chain.Reports[runId].OfType<StageRunProgressed>().ToList();
         Assert.Equal(480, steps.Count);
         // Measured on this machine kind (deterministic for the seeds): ITC 4.69 → 3.08, ITM 0.642 → 0.445 (its 1:2 prior
         // is 0.637), LM 4.35 → 1.83.

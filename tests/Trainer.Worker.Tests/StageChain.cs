@@ -8,7 +8,7 @@ using Trainer.Worker.Artifacts;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;
 
-namespace Trainer.Worker.Tests.Capfilt;
+namespace Trainer.Worker.Tests;
 
 /// <summary>
 /// Runs stage runners one after another on one temp-folder artifact store, the way the orchestrator would chain them:
