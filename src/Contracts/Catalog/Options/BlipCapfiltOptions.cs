@@ -17,10 +17,10 @@ public sealed class BlipCapfiltOptions : IValidatableObject
     [Option("Repetition penalty of the captioner."), Range(1.0, 10.0)]
     public double RepetitionPenalty { get; set; } = 1.1;
 
-    [Option("Shortest synthetic caption, in tokens."), Range(0, 512)]
+    [Option("Shortest synthetic caption, in tokens, counting [DEC] and the captioner's prompt (as HuggingFace generate counts for BLIP)."), Range(0, 512)]
     public int MinLength { get; set; } = 5;
 
-    [Option("Longest synthetic caption, in tokens."), Range(1, 512)]
+    [Option("Longest synthetic caption, in tokens, counting [DEC] and the captioner's prompt (as HuggingFace generate counts for BLIP)."), Range(1, 512)]
     public int MaxLength { get; set; } = 20;
 
     [Option("Web images per shard; finished shards are not redone when a run resumes."), Range(1, 1_000_000)]

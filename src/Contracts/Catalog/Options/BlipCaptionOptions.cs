@@ -38,7 +38,7 @@ public sealed class BlipCaptionOptions : TrainingOptions
 
         if (MinLength > MaxLength)
         {
-            yield return new ValidationResult($"min_length {MinLength} is above max_length {MaxLength}", [nameof(MinLength)]);
+            yield return new ValidationResult($"min_length {MinLength} is above max_length {MaxLength}; lower min_length", [nameof(MinLength)]);
         }
     }
 }
