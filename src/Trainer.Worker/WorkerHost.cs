@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Trainer.Worker.Artifacts;
+using Trainer.Worker.Observability;
+using Trainer.Worker.Telemetry;
+using Trainer.Worker.Transport;
+
+namespace Trainer.Worker;
+
+/// <summary>
+/// The worker process: transport, agent, runners, artifact store, logs, traces, metrics and the health endpoint.
+/// The test host builds the same process and only swaps runners through <c>configureServices</c>.
+/// </summary>
+public static class WorkerHost
+{
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.WebHost.UseUrls(builder.Configuration[$"{WorkerOptions.Section}:{nameof(WorkerOptions.HealthUrl)}"] ?? new WorkerOptions().HealthUrl);
+
+        // A health probe every few seconds would otherwise write five lines each time.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddConsoleLogFormat(builder.Configuration);
+        builder.Services.AddRunTracing(builder.Configuration, "trainer-worker");
+
+        builder.Services.AddTrainingTransport(builder.Configuration, bus => bus.AddWorkerConsumers());
+        builder.Services.AddTrainerWorker(builder.Configuration);
+        builder.Services.AddArtifactStore(builder.Configuration);
+        builder.AddWorkerMetrics();
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapGet("/healthz", (IOptions<WorkerOptions> options) => Results.Ok(new { status = "ok", worker = options.Value.WorkerId }));
+        app.MapWorkerMetrics();
+        return app;
+    }
+}
