@@ -31,6 +31,16 @@ public static class OrchestratorTracing
         return activity;
     }
 
+    /// <summary>
+    /// Starts the activity of sending one of a run's messages (<paramref name="message"/> is its type's name) from the
+    /// dispatcher's outbox, as a child of the run's dispatch (<paramref name="dispatch"/>), which has ended by then.
+    /// </summary>
+    public static Activity? StartSend(string message, ActivityContext dispatch, RunRequest run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return Source.StartActivity(ActivityKind.Producer, dispatch, Tags(run.ExperimentId, run.StageId, run.RunId), name: $"send {message}");
+    }
+
     /// <summary>Starts the activity of handling a report of a run, as a child of the current (consume) activity.</summary>
     public static Activity? StartReport(string report, string experimentId, string stageId, string runId) =>
         Source.StartActivity(ActivityKind.Consumer, default, Tags(experimentId, stageId, runId), name: $"report {report}");

@@ -13,17 +13,24 @@ namespace Orchestrator.Grains.Experiments;
 /// other); it queues each stage whose upstream stages have all succeeded, and derives its own status.
 /// A reminder re-reads every stage while it runs, so a notification lost in a crash only delays it. Only
 /// durable facts (status, end, cancellation) are written: the per-stage records are a cache of the stage
-/// grains' own state, rebuilt from them on activation, so a notification costs no write. Each status change is
-/// published as a live event of the experiment.
+/// grains' own state, rebuilt from them on activation, so a notification costs no write. It is the only
+/// publisher of the experiment's live events, and publishes them only while a reader watches: a stage's change is
+/// published when the experiment learns of it, after the stages it made ready are queued, and before the
+/// experiment status it leads to.
 /// </summary>
 public sealed class ExperimentGrain(
     [PersistentState("experiment", OrchestratorStorage.Name)] IPersistentState<ExperimentState> state,
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
+    CreationGate creations,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain, IRemindable
 {
     internal const string ReconcileReminder = "reconcile";
 
+    /// <summary>The longest a reader may ask events to be published for without renewing.</summary>
+    public static readonly TimeSpan MaxWatchLease = TimeSpan.FromMinutes(10);
+
     private (ExperimentStatus, DateTimeOffset?, bool) _written;
+    private DateTimeOffset _watchedUntil = DateTimeOffset.MinValue;
 
     private ExperimentState Experiment => state.State;
 
@@ -43,6 +50,7 @@ public sealed class ExperimentGrain(
             return Experiment.SpecHash == draft.SpecHash ? CreateOutcome.AlreadyExisted : CreateOutcome.Conflict;
         }
 
+        using var slot = await creations.EnterAsync();
         var now = time.GetUtcNow();
         Experiment.Name = draft.Name;
         Experiment.Labels = draft.Labels;
@@ -88,10 +96,9 @@ public sealed class ExperimentGrain(
             Experiment.Cancelled = true;
             foreach (var stage in Experiment.Stages)
             {
-                var record = Experiment.StageRecords[stage.StageId];
-                if (!record.Status.IsTerminal())
+                if (!Experiment.StageRecords[stage.StageId].Status.IsTerminal())
                 {
-                    record.Status = await Stage(stage.StageId).CancelAsync();
+                    await LearnAsync(await Stage(stage.StageId).CancelAsync());
                 }
             }
 
@@ -109,14 +116,11 @@ public sealed class ExperimentGrain(
         }
 
         Experiment.Cancelled = false;
-        var now = time.GetUtcNow();
         foreach (var stage in Experiment.Stages)
         {
-            var record = Experiment.StageRecords[stage.StageId];
-            if (record.Status is StageStatus.Failed or StageStatus.Cancelled or StageStatus.Skipped)
+            if (Experiment.StageRecords[stage.StageId].Status is StageStatus.Failed or StageStatus.Cancelled or StageStatus.Skipped)
             {
-                record.Status = await Stage(stage.StageId).ResumeAsync();
-                record.ChangedAt = now;
+                await LearnAsync(await Stage(stage.StageId).ResumeAsync());
             }
         }
 
@@ -132,14 +136,9 @@ public sealed class ExperimentGrain(
         }
 
         Experiment.Cancelled = false;
-        var now = time.GetUtcNow();
         foreach (var stage in Downstream(stageId))
         {
-            await Stage(stage).RerunAsync();
-            var record = Experiment.StageRecords[stage];
-            record.Status = StageStatus.Pending;
-            record.Outputs = [];
-            record.ChangedAt = now;
+            await LearnAsync(await Stage(stage).RerunAsync());
         }
 
         await AdvanceAsync();
@@ -184,7 +183,29 @@ public sealed class ExperimentGrain(
         }
 
         Apply(record, change);
-        await AdvanceAsync();
+
+        // The stages this change made ready are queued first: that is the dispatch path; the events can wait.
+        var queued = await QueueReadyStagesAsync();
+        await PublishAsync(change.Event);
+        await LearnAsync(queued);
+        await UpdateStatusAsync();
+    }
+
+    public async Task OnStageProgressedAsync(ExperimentEvent progress)
+    {
+        if (Experiment.StageRecords.TryGetValue(progress.StageId!, out var record) && progress.Version >= record.Version)
+        {
+            await PublishAsync(progress);
+        }
+    }
+
+    public Task WatchAsync(TimeSpan lease)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(lease, MaxWatchLease);
+        var until = time.GetUtcNow() + lease;
+        _watchedUntil = until > _watchedUntil ? until : _watchedUntil;
+        return Task.CompletedTask;
     }
 
     public async Task CatchUpAsync()
@@ -224,14 +245,7 @@ public sealed class ExperimentGrain(
     private async Task ReconcileAsync()
     {
         var changes = await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).GetChangeAsync()));
-        foreach (var change in changes)
-        {
-            var record = Experiment.StageRecords[change.StageId];
-            if (change.Version > record.Version)
-            {
-                Apply(record, change);
-            }
-        }
+        await LearnAsync(changes);
 
         await Task.WhenAll(changes.Where(change => change.Status.IsActive()).Select(change => Stage(change.StageId).EnsureScheduledAsync()));
         await AdvanceAsync();
@@ -240,26 +254,48 @@ public sealed class ExperimentGrain(
     /// <summary>Queues every Pending stage whose upstream stages have all succeeded, then updates the status.</summary>
     private async Task AdvanceAsync()
     {
-        if (!Experiment.Cancelled)
+        await LearnAsync(await QueueReadyStagesAsync());
+        await UpdateStatusAsync();
+    }
+
+    /// <summary>
+    /// Queues every Pending stage whose upstream stages have all succeeded, one after another in spec order (so they
+    /// reach the scheduler's first-come-first-served queue in that order); returns what they became.
+    /// </summary>
+    private async Task<List<StageChange>> QueueReadyStagesAsync()
+    {
+        var queued = new List<StageChange>();
+        if (Experiment.Cancelled)
         {
-            foreach (var stage in Experiment.Stages)
+            return queued;
+        }
+
+        foreach (var stage in Experiment.Stages)
+        {
+            var record = Experiment.StageRecords[stage.StageId];
+            var upstream = stage.Upstream.Select(id => Experiment.StageRecords[id]).ToList();
+            if (record.Status == StageStatus.Pending && upstream.All(up => up.Status == StageStatus.Succeeded))
             {
-                var record = Experiment.StageRecords[stage.StageId];
-                var upstream = stage.Upstream.Select(id => Experiment.StageRecords[id]).ToList();
-                if (record.Status != StageStatus.Pending || upstream.Any(up => up.Status != StageStatus.Succeeded))
-                {
-                    continue;
-                }
-
                 var readyAt = upstream.Select(up => up.ChangedAt).Append(record.ChangedAt).Max();
-
-                // Optimistic: the stage's own notification (a newer version) confirms or corrects it.
-                record.Status = StageStatus.Queued;
-                await Stage(stage.StageId).QueueAsync(ResolveInputs(stage), readyAt);
+                queued.Add(await Stage(stage.StageId).QueueAsync(ResolveInputs(stage), readyAt));
             }
         }
 
-        await UpdateStatusAsync();
+        return queued;
+    }
+
+    /// <summary>Takes in each stage change newer than what the experiment knows, and publishes its event.</summary>
+    private async Task LearnAsync(params IEnumerable<StageChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            var record = Experiment.StageRecords[change.StageId];
+            if (change.Version > record.Version)
+            {
+                Apply(record, change);
+                await PublishAsync(change.Event);
+            }
+        }
     }
 
     private async Task UpdateStatusAsync()
@@ -285,13 +321,17 @@ public sealed class ExperimentGrain(
                 logger.LogInformation("Experiment {ExperimentId} is {Status}", this.GetPrimaryKeyString(), status);
             }
 
-            await this.PublishAsync(ExperimentEvent.ForExperiment(this.GetPrimaryKeyString(), status, time.GetUtcNow()), logger);
+            await PublishAsync(ExperimentEvent.ForExperiment(this.GetPrimaryKeyString(), status, time.GetUtcNow()));
             if (status == ExperimentStatus.Running)
             {
                 await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
             }
         }
     }
+
+    /// <summary>Publishes a live event while a reader watches (<see cref="WatchAsync"/>).</summary>
+    private Task PublishAsync(ExperimentEvent change) =>
+        time.GetUtcNow() < _watchedUntil ? this.PublishAsync(change, logger) : Task.CompletedTask;
 
     private IDisposable? ExperimentScope() => logger.BeginScope(RunTelemetry.Scope(this.GetPrimaryKeyString()));
 

@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Grains.Experiments;
@@ -37,4 +38,15 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <summary>A stage changed status; the experiment advances the DAG.</summary>
     [OneWay, Alias("OnStageChanged")]
     Task OnStageChangedAsync(StageChange change);
+
+    /// <summary>
+    /// A reader is following the experiment's live events: they are published for <paramref name="lease"/> from now
+    /// (renewed by calling again). With no reader, nothing is published, and a change costs no stream traffic.
+    /// </summary>
+    [Alias("Watch")]
+    Task WatchAsync(TimeSpan lease);
+
+    /// <summary>A stage's run progressed; the experiment publishes the event unless the stage has moved on since.</summary>
+    [OneWay, Alias("OnStageProgressed")]
+    Task OnStageProgressedAsync(ExperimentEvent progress);
 }

@@ -13,9 +13,10 @@ public interface IStageGrain : IGrainWithStringKey, IRemindable
     /// <summary>
     /// Its inputs are available (the last since <paramref name="readyAt"/>): creates a run with these
     /// artifacts and hands it to the scheduler. Only a Pending stage is queued, so repeating it is harmless.
+    /// Returns the stage as it now is, as do the other calls the experiment makes.
     /// </summary>
     [Alias("Queue")]
-    Task QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt);
+    Task<StageChange> QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt);
 
     /// <summary>Announces the current run to the scheduler again: queued, or out on its workers. Harmless when it knows it.</summary>
     [Alias("EnsureScheduled")]
@@ -59,13 +60,13 @@ public interface IStageGrain : IGrainWithStringKey, IRemindable
 
     /// <summary>Stops the stage: an active run is cancelled on its workers, a Pending stage is Skipped.</summary>
     [Alias("Cancel")]
-    Task<StageStatus> CancelAsync();
+    Task<StageChange> CancelAsync();
 
     /// <summary>A Failed, Cancelled or Skipped stage returns to Pending, keeping its last checkpoint to resume from.</summary>
     [Alias("Resume")]
-    Task<StageStatus> ResumeAsync();
+    Task<StageChange> ResumeAsync();
 
     /// <summary>Returns the stage to Pending with no outputs and no checkpoint, cancelling a run in flight.</summary>
     [Alias("Rerun")]
-    Task RerunAsync();
+    Task<StageChange> RerunAsync();
 }

@@ -13,8 +13,8 @@ namespace Orchestrator.Grains.Stages;
 /// Drives one stage through Pending, Queued, Running and its end. Every method saves state, tells the
 /// scheduler or the experiment, and returns: nothing here waits for training. Reports are fenced by run
 /// id, so a report from a superseded run, or one delivered twice, changes nothing. Every status change and
-/// progress report is published as a live event of the experiment, and every log line about a run is written
-/// under the run's ids.
+/// progress report goes to the experiment, which publishes it as a live event, and every log line about a run is
+/// written under the run's ids.
 /// </summary>
 public sealed class StageGrain(
     [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
@@ -44,16 +44,16 @@ public sealed class StageGrain(
         await state.WriteStateAsync();
     }
 
-    public async Task QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt)
+    public async Task<StageChange> QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt)
     {
-        if (Stage.Status != StageStatus.Pending)
+        if (Stage.Status == StageStatus.Pending)
         {
-            return;
+            Stage.Inputs = inputs;
+            Stage.AttemptsInBudget = 0;
+            await StartAttemptAsync(readyAt);
         }
 
-        Stage.Inputs = inputs;
-        Stage.AttemptsInBudget = 0;
-        await StartAttemptAsync(readyAt);
+        return Change();
     }
 
     public async Task EnsureScheduledAsync()
@@ -143,7 +143,7 @@ public sealed class StageGrain(
 
         if (ExperimentEvent.ForProgress(Definition.ExperimentId, View()) is { } progressed)
         {
-            await this.PublishAsync(progressed, logger);
+            await Experiment.OnStageProgressedAsync(progressed);
         }
 
         return ReportOutcome.Applied;
@@ -243,7 +243,7 @@ public sealed class StageGrain(
         await FailCurrentRunAsync(reason, retryable: true, lastCheckpoint: null);
     }
 
-    public async Task<StageStatus> CancelAsync()
+    public async Task<StageChange> CancelAsync()
     {
         switch (Stage.Status)
         {
@@ -256,20 +256,20 @@ public sealed class StageGrain(
                 break;
         }
 
-        return Stage.Status;
+        return Change();
     }
 
-    public async Task<StageStatus> ResumeAsync()
+    public async Task<StageChange> ResumeAsync()
     {
         if (Stage.Status is StageStatus.Failed or StageStatus.Cancelled or StageStatus.Skipped)
         {
             await TransitionAsync(StageStatus.Pending);
         }
 
-        return Stage.Status;
+        return Change();
     }
 
-    public async Task RerunAsync()
+    public async Task<StageChange> RerunAsync()
     {
         if (Stage.Status.IsActive())
         {
@@ -281,6 +281,7 @@ public sealed class StageGrain(
         Stage.Progress = null;
         Stage.Metrics = [];
         await TransitionAsync(StageStatus.Pending);
+        return Change();
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -307,6 +308,8 @@ public sealed class StageGrain(
 
     private ISchedulerGrain Scheduler => GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
 
+    private IExperimentGrain Experiment => GrainFactory.GetGrain<IExperimentGrain>(Definition.ExperimentId);
+
     private async Task StartAttemptAsync(DateTimeOffset readyAt)
     {
         var now = time.GetUtcNow();
@@ -316,8 +319,9 @@ public sealed class StageGrain(
         Stage.CurrentRunId = runId;
         Stage.Progress = null;
         Stage.Attempts.Add(new StageAttempt { Attempt = number, RunId = runId, QueuedAt = now, ResumedFrom = Stage.LastCheckpoint });
-        await TransitionAsync(StageStatus.Queued);
-        await Scheduler.EnqueueAsync(Request(Stage.CurrentAttempt!, readyAt));
+
+        // The run reaches the scheduler before the experiment hears of it: this is the dispatch path.
+        await TransitionAsync(StageStatus.Queued, () => Scheduler.EnqueueAsync(Request(Stage.CurrentAttempt!, readyAt)));
     }
 
     private RunRequest Request(StageAttempt attempt, DateTimeOffset readyAt) => new()
@@ -398,7 +402,11 @@ public sealed class StageGrain(
         attempt.Outcome = outcome;
     }
 
-    private async Task TransitionAsync(StageStatus status)
+    /// <summary>
+    /// Records the status, writes the state, runs <paramref name="afterWrite"/> (the hand-off to the scheduler of a
+    /// queued run), then tells the experiment, which publishes the change as a live event.
+    /// </summary>
+    private async Task TransitionAsync(StageStatus status, Func<Task>? afterWrite = null)
     {
         var previous = Stage.Status;
         var changed = previous != status;
@@ -413,11 +421,14 @@ public sealed class StageGrain(
         }
 
         await state.WriteStateAsync();
+        if (afterWrite is not null)
+        {
+            await afterWrite();
+        }
+
         if (changed)
         {
-            // Published before the experiment hears of it, so readers see the stage change before the status it leads to.
-            await this.PublishAsync(ExperimentEvent.ForStage(Definition.ExperimentId, View()), logger);
-            await GrainFactory.GetGrain<IExperimentGrain>(Definition.ExperimentId).OnStageChangedAsync(Change());
+            await Experiment.OnStageChangedAsync(Change());
         }
     }
 
@@ -476,6 +487,7 @@ public sealed class StageGrain(
         Version = Stage.Version,
         At = Stage.ChangedAt,
         Outputs = Stage.Outputs,
+        Event = ExperimentEvent.ForStage(Definition.ExperimentId, View()),
     };
 
     private StageView View() => new()

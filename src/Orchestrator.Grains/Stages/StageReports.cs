@@ -1,4 +1,5 @@
 using Orchestrator.Grains.Artifacts;
+using Orchestrator.Grains.Events;
 
 namespace Orchestrator.Grains.Stages;
 
@@ -57,7 +58,10 @@ public enum ReportOutcome
     Superseded,
 }
 
-/// <summary>What a stage tells its experiment when its status changes.</summary>
+/// <summary>
+/// What a stage tells its experiment when its status changes, with the live event for it: the experiment
+/// publishes the event when it learns of the change, so readers see events in the order the experiment learned them.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("StageChange")]
 public sealed record StageChange
 {
@@ -66,4 +70,5 @@ public sealed record StageChange
     [Id(2)] public Dictionary<string, ArtifactRef> Outputs { get; init; } = [];
     [Id(3)] public required long Version { get; init; }
     [Id(4)] public required DateTimeOffset At { get; init; }
+    [Id(5)] public required ExperimentEvent Event { get; init; }
 }

@@ -26,6 +26,12 @@ internal static class BenchCommand
         var workers = new Option<int>("--workers") { Description = "Simulated workers.", DefaultValueFactory = _ => 16 };
         var slots = new Option<int>("--slots") { Description = "Slots per simulated worker.", DefaultValueFactory = _ => 64 };
         var timeout = new Option<int>("--timeout-seconds") { Description = "Give up after this long.", DefaultValueFactory = _ => 600 };
+        var creations = new Option<int>("--concurrent-creations")
+        {
+            Description = "Experiments the silo creates at once (Experiments:ConcurrentCreations).",
+            DefaultValueFactory = _ => new ExperimentOptions().ConcurrentCreations,
+        };
+        var watch = new Option<bool>("--watch") { Description = "Have a reader watch every experiment, so every change is also published as a live event." };
         var transport = new Option<string>("--transport")
         {
             Description = "inmemory: the executor reports straight to the grains; rabbitmq: runs and reports cross a real broker.",
@@ -39,6 +45,8 @@ internal static class BenchCommand
             workers,
             slots,
             timeout,
+            creations,
+            watch,
             transport,
             rabbitMq,
         };
@@ -49,7 +57,7 @@ internal static class BenchCommand
                 result.AddError("--transport rabbitmq needs --rabbitmq amqp://USER:PASS@HOST:PORT/");
             }
         });
-        foreach (var option in new[] { experiments, workers, slots, timeout })
+        foreach (var option in new[] { experiments, workers, slots, timeout, creations })
         {
             option.Validators.Add(result =>
             {
@@ -61,18 +69,21 @@ internal static class BenchCommand
         }
 
         command.SetAction((parse, cancellationToken) => RunAsync(
-            parse.GetValue(experiments), parse.GetValue(workers), parse.GetValue(slots), TimeSpan.FromSeconds(parse.GetValue(timeout)),
-            parse.GetValue(transport) == "rabbitmq" ? new Uri(parse.GetValue(rabbitMq)!) : null, cancellationToken));
+            new BenchSettings(
+                parse.GetValue(experiments), parse.GetValue(workers), parse.GetValue(slots), TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                parse.GetValue(creations), parse.GetValue(watch),
+                parse.GetValue(transport) == "rabbitmq" ? new Uri(parse.GetValue(rabbitMq)!) : null),
+            cancellationToken));
         return command;
     }
 
     /// <summary>With a broker, one simulated worker takes every run on its own queue.</summary>
     public const string RabbitWorkerId = "bench-rabbit";
 
-    private static async Task<int> RunAsync(
-        int experiments, int workers, int slots, TimeSpan timeout, Uri? rabbitMq, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(BenchSettings settings, CancellationToken cancellationToken)
     {
-        using var host = BuildHost(rabbitMq);
+        var (experiments, workers, slots, _, _, _, rabbitMq) = settings;
+        using var host = BuildHost(settings);
         await host.StartAsync(cancellationToken);
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         var executor = host.Services.GetRequiredService<InstantExecutor>();
@@ -95,14 +106,14 @@ internal static class BenchCommand
 
         // A warm-up round first, so the figures are of jitted code, not of the JIT.
         var warmUp = Math.Clamp(experiments / 10, 1, 100);
-        if (!await DriveAsync(grains, index, "warm", warmUp, warmUp, timeout, cancellationToken))
+        if (!await DriveAsync(grains, index, "warm", warmUp, warmUp, settings, cancellationToken))
         {
             return 1;
         }
 
         using var recorder = new LatencyRecorder();
         var clock = Stopwatch.StartNew();
-        if (!await DriveAsync(grains, index, "bench", experiments, warmUp + experiments, timeout, cancellationToken))
+        if (!await DriveAsync(grains, index, "bench", experiments, warmUp + experiments, settings, cancellationToken))
         {
             return 1;
         }
@@ -116,6 +127,8 @@ internal static class BenchCommand
         {
             transport = rabbitMq is null ? "inmemory" : "rabbitmq",
             experiments,
+            concurrent_creations = settings.ConcurrentCreations,
+            watched = settings.Watch,
             stages = experiments * BenchDag.Stages,
             transitions = recorder.Transitions,
             elapsed_s = Math.Round(clock.Elapsed.TotalSeconds, 3),
@@ -130,7 +143,7 @@ internal static class BenchCommand
 
     /// <summary>Submits <paramref name="count"/> experiments at once and waits until <paramref name="succeededInAll"/> have succeeded.</summary>
     private static async Task<bool> DriveAsync(
-        IGrainFactory grains, IExperimentIndexGrain index, string prefix, int count, int succeededInAll, TimeSpan timeout, CancellationToken cancellationToken)
+        IGrainFactory grains, IExperimentIndexGrain index, string prefix, int count, int succeededInAll, BenchSettings settings, CancellationToken cancellationToken)
     {
         // Validation is the API's cost, not the cluster's: drafts are prepared before the submissions.
         var drafts = Enumerable.Range(0, count)
@@ -139,18 +152,27 @@ internal static class BenchCommand
             .ToList();
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(drafts, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken },
-            async (draft, _) => await grains.GetGrain<IExperimentGrain>(draft.Id).CreateAsync(draft.Draft));
+            async (draft, _) =>
+            {
+                var experiment = grains.GetGrain<IExperimentGrain>(draft.Id);
+                if (settings.Watch)
+                {
+                    await experiment.WatchAsync(ExperimentGrain.MaxWatchLease);
+                }
+
+                await experiment.CreateAsync(draft.Draft);
+            });
         while (true)
         {
-            var succeeded = (await index.ListAsync(ExperimentStatus.Succeeded, 0, 1)).Total;
+            var succeeded = (await index.CountByStatusAsync()).GetValueOrDefault(ExperimentStatus.Succeeded);
             if (succeeded >= succeededInAll)
             {
                 return true;
             }
 
-            if (clock.Elapsed > timeout)
+            if (clock.Elapsed > settings.Timeout)
             {
-                await Console.Error.WriteLineAsync($"bench: only {succeeded} of {succeededInAll} experiments succeeded in {timeout.TotalSeconds} s");
+                await Console.Error.WriteLineAsync($"bench: only {succeeded} of {succeededInAll} experiments succeeded in {settings.Timeout.TotalSeconds} s");
                 return false;
             }
 
@@ -158,11 +180,15 @@ internal static class BenchCommand
         }
     }
 
-    private static IHost BuildHost(Uri? rabbitMq)
+    private static IHost BuildHost(BenchSettings settings)
     {
+        var rabbitMq = settings.RabbitMq;
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddKeyedSingleton(OrchestratorClock.Key, TimeProvider.System);
+        builder.Services.AddSingleton(Options.Create(new ExperimentOptions { ConcurrentCreations = settings.ConcurrentCreations }));
+        builder.Services.AddSingleton<CreationGate>();
+        builder.Services.AddSingleton(settings);
         if (rabbitMq is not null)
         {
             // Durable queues, persistent messages and publisher confirms, as in production.
@@ -194,3 +220,7 @@ internal static class BenchCommand
         return builder.Build();
     }
 }
+
+/// <summary>What one benchmark run drives, and how.</summary>
+internal sealed record BenchSettings(
+    int Experiments, int Workers, int Slots, TimeSpan Timeout, int ConcurrentCreations, bool Watch, Uri? RabbitMq);

@@ -26,12 +26,15 @@ internal sealed class InstantRunConsumer : IConsumer<StartStageRun>
     }
 }
 
-/// <summary>Listens on the simulated worker's own queue, many runs at once.</summary>
+/// <summary>
+/// Listens on the simulated worker's own queue, one run at a time per simulated worker (a real worker takes one
+/// run from its queue at a time), so the broker bench simulates as many workers as the in-memory one.
+/// </summary>
 internal sealed class InstantRunConsumerDefinition : ConsumerDefinition<InstantRunConsumer>
 {
-    public InstantRunConsumerDefinition()
+    public InstantRunConsumerDefinition(BenchSettings settings)
     {
         EndpointName = Trainer.Worker.Transport.TransportOptions.WorkerQueue(BenchCommand.RabbitWorkerId);
-        ConcurrentMessageLimit = 64;
+        ConcurrentMessageLimit = settings.Workers;
     }
 }

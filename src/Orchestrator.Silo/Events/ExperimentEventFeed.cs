@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Orchestrator.Grains.Events;
@@ -8,13 +9,17 @@ namespace Orchestrator.Silo.Events;
 
 /// <summary>
 /// An experiment's events for one reader (the events API, <c>--run</c>): what it is now, then every change as
-/// the grains publish it on the experiment's stream, until a final status. Every few seconds without an event
-/// it re-reads the experiment, so an event lost with a silo costs a delay, not a change, and an end is never missed.
+/// the experiment publishes it on its stream, until a final status. The experiment publishes only while someone
+/// watches, so the feed renews its watch as it reads. Every few seconds without an event it re-reads the
+/// experiment, so an event lost with a silo costs a delay, not a change, and an end is never missed.
 /// </summary>
 public sealed class ExperimentEventFeed(IClusterClient cluster)
 {
     /// <summary>How long the feed waits for a live event before it re-reads the experiment.</summary>
     public static readonly TimeSpan CatchUpInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long each watch asks the experiment to publish; the feed renews it at a third of that.</summary>
+    public static readonly TimeSpan WatchLease = TimeSpan.FromSeconds(30);
 
     /// <summary>Whether the experiment exists.</summary>
     public async Task<bool> ExistsAsync(string experimentId) => await cluster.GetGrain<IExperimentGrain>(experimentId).GetAsync() is not null;
@@ -34,6 +39,9 @@ public sealed class ExperimentEventFeed(IClusterClient cluster)
             .SubscribeAsync((change, _) => live.Writer.WriteAsync(change).AsTask());
         try
         {
+            // Watching before the first read, for the same reason.
+            await experiment.WatchAsync(WatchLease);
+            var watched = Stopwatch.StartNew();
             var tracker = new ExperimentEventTracker();
             var view = await experiment.GetAsync();
             while (view is not null)
@@ -46,6 +54,12 @@ public sealed class ExperimentEventFeed(IClusterClient cluster)
                 view = null;
                 while (!tracker.Ended && view is null)
                 {
+                    if (watched.Elapsed >= WatchLease / 3)
+                    {
+                        await experiment.WatchAsync(WatchLease);
+                        watched.Restart();
+                    }
+
                     if (await WaitForLiveEventAsync(live.Reader, cancellationToken))
                     {
                         var change = await live.Reader.ReadAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using System.Net;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Events;
+using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
 using Orleans.Configuration;
 using Orleans.Storage;
@@ -28,6 +29,11 @@ public static class OrleansHostingExtensions
             .BindConfiguration(SchedulerOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<ExperimentOptions>()
+            .BindConfiguration(ExperimentOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<CreationGate>();
         builder.Services.AddKeyedSingleton(OrchestratorClock.Key, TimeProvider.System);
 
         var options = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();

@@ -11,12 +11,17 @@ public static class TransportHostingExtensions
     public static IServiceCollection AddOrchestratorTransport(
         this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator>? addMoreConsumers = null)
     {
-        services.AddSingleton<IStageRunDispatcher, MassTransitStageRunDispatcher>();
-        return services.AddTrainingTransport(configuration, bus =>
+        services.AddTrainingTransport(configuration, bus =>
         {
             bus.AddConsumer<StageRunReportConsumer, StageRunReportConsumerDefinition>();
             bus.AddConsumer<WorkerPresenceConsumer, WorkerPresenceConsumerDefinition>();
             addMoreConsumers?.Invoke(bus);
         });
+
+        // Added after the bus, so it stops first and sends what its outboxes hold while the bus is still up.
+        services.AddSingleton<MassTransitStageRunDispatcher>();
+        services.AddSingleton<IStageRunDispatcher>(provider => provider.GetRequiredService<MassTransitStageRunDispatcher>());
+        services.AddHostedService(provider => provider.GetRequiredService<MassTransitStageRunDispatcher>());
+        return services;
     }
 }

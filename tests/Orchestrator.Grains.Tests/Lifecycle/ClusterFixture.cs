@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Grains.Events;
+using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
 using Orleans.TestingHost;
 
@@ -40,6 +41,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<TimeProvider>(OrchestratorClock.Key, Time);
+            silo.Services.AddSingleton<CreationGate>();
             silo.Services.AddSingleton<IStageRunDispatcher>(Dispatcher);
 
             // The check timer never fires during a test: tests call CheckWorkersAsync after moving the fake clock.
