@@ -27,6 +27,7 @@ public sealed partial class BlipTrainer : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(settings.MaxSteps);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.GradAccumulationSteps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.CheckpointEverySteps, 1);
         _settings = settings;
@@ -109,9 +110,10 @@ public sealed partial class BlipTrainer : IDisposable
 
         try
         {
-            var totalSteps = stepsPerEpoch * _settings.Epochs;
+            var totalSteps = _settings.MaxSteps > 0 ? _settings.MaxSteps : stepsPerEpoch * _settings.Epochs;
             var plan = new RunPlan(
                 stepsPerEpoch,
+                (int)((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch),
                 totalSteps,
                 new LearningRateScheduler(_settings.LearningRate, _settings.MinLearningRate, _settings.WarmupSteps, totalSteps, _settings.Schedule),
                 hooks ?? new BlipTrainingHooks(),
@@ -182,14 +184,14 @@ public sealed partial class BlipTrainer : IDisposable
         replica.Model.train();
         try
         {
-            while (position.Epoch < _settings.Epochs)
+            while (position.Epoch < plan.Epochs)
             {
                 // Cancellation is honoured at step boundaries, where a checkpoint can be written, not inside a data
                 // wait; a failing rank does interrupt the others' waits.
                 var batches = source.ReadEpochAsync(position.Epoch, position.BatchInEpoch, group.Aborted).GetAsyncEnumerator(group.Aborted);
                 try
                 {
-                    while (position.BatchInEpoch / accumulation < plan.StepsPerEpoch)
+                    while (position.BatchInEpoch / accumulation < plan.StepsPerEpoch && position.Step < plan.TotalSteps)
                     {
                         if (plan.StopAtStep is { } stop && position.Step >= stop)
                         {
@@ -316,7 +318,8 @@ public sealed partial class BlipTrainer : IDisposable
 
     private sealed record Replica(BlipPretrainModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable);
 
-    private sealed record RunPlan(long StepsPerEpoch, long TotalSteps, LearningRateScheduler Schedule, BlipTrainingHooks Hooks, long? StopAtStep, int BatchSize);
+    /// <summary>One run's length and helpers: <paramref name="Epochs"/> passes, the last one cut short at <paramref name="TotalSteps"/>.</summary>
+    private sealed record RunPlan(long StepsPerEpoch, int Epochs, long TotalSteps, LearningRateScheduler Schedule, BlipTrainingHooks Hooks, long? StopAtStep, int BatchSize);
 
     private sealed record RankOutcome(BlipStepReport? LastStep, string? LastCheckpoint);
 }

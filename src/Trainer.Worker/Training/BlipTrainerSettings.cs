@@ -9,6 +9,9 @@ public sealed record BlipTrainerSettings
     /// <summary>Passes over the data.</summary>
     public int Epochs { get; init; } = 1;
 
+    /// <summary>Optimiser steps to train for, in as many passes over the data as that takes; 0 leaves it to <see cref="Epochs"/>.</summary>
+    public int MaxSteps { get; init; }
+
     /// <summary>Peak learning rate (LAVIS init_lr 3e-4 for BLIP pretraining).</summary>
     public double LearningRate { get; init; } = 3e-4;
 
@@ -49,6 +52,7 @@ public sealed record BlipTrainerSettings
     public static BlipTrainerSettings From(TrainingOptions options) => new()
     {
         Epochs = options.Epochs,
+        MaxSteps = options.MaxSteps,
         LearningRate = options.LearningRate,
         MinLearningRate = options.MinLearningRate,
         WeightDecay = options.WeightDecay,

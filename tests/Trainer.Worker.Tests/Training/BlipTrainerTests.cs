@@ -108,6 +108,40 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_step_budget_trains_exactly_that_many_steps_across_epochs_whatever_epochs_says()
+    {
+        using var data = TrainingFixtures.Data();
+        var settings = TrainingFixtures.Settings(epochs: 1) with { MaxSteps = 6, CheckpointEverySteps = 100 };
+        using var trainer = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, settings);
+        var reports = new List<BlipStepReport>();
+        var checkpoints = new List<TrainingPosition>();
+        var hooks = new BlipTrainingHooks
+        {
+            CheckpointRoot = Path.Combine(_folder, "budget"),
+            StepCompleted = report =>
+            {
+                reports.Add(report);
+                return Task.CompletedTask;
+            },
+            CheckpointWritten = (_, position, _) =>
+            {
+                checkpoints.Add(position);
+                return Task.CompletedTask;
+            },
+        };
+
+        // 4 steps per epoch: the budget of 6 takes all of the first epoch and half of the second.
+        var summary = await trainer.TrainAsync([TrainingFixtures.Shard(data.Batches, batchSize: 4, batchesPerEpoch: 4)], hooks);
+
+        Assert.Equal([1, 2, 3, 4, 5, 6], reports.Select(report => report.Step));
+        Assert.Equal([0, 0, 0, 0, 1, 1], reports.Select(report => report.Epoch));
+        Assert.All(reports, report => Assert.Equal(6, report.TotalSteps));
+        Assert.Equal(6, summary.TotalSteps);
+        Assert.Equal(new TrainingPosition(6, 2, 0), trainer.Position);
+        Assert.Equal([new TrainingPosition(6, 2, 0)], checkpoints);
+    }
+
+    [Fact]
     public async Task Cancelling_stops_at_a_step_boundary_after_writing_a_checkpoint()
     {
         using var data = TrainingFixtures.Data();

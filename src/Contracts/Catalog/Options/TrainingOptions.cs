@@ -41,6 +41,9 @@ public abstract class TrainingOptions : IValidatableObject
     [Option("Passes over the training data."), Range(1, 10_000)]
     public int Epochs { get; set; } = 3;
 
+    [Option("Optimiser steps to train for, whatever the data's size: the data is passed over as often as that takes and epochs is not used. 0 leaves the length to epochs."), Range(0, 100_000_000)]
+    public int MaxSteps { get; set; }
+
     [Option("Samples per step on each worker."), Range(1, 65_536)]
     public int BatchSize { get; set; } = 32;
 
