@@ -14,17 +14,7 @@ namespace Orchestrator.Silo.Tests.Api;
 /// </summary>
 public sealed class ExperimentEventWatchTests(StandaloneHost host) : IClassFixture<StandaloneHost>
 {
-    private const string TwoStages = """
-        name: watch-test
-        stages:
-          - id: first
-            kind: dataset.synthetic
-            config: { images: 20, human_images: 10, test_images: 10, image_size: 16, seed: 1 }
-          - id: second
-            kind: dataset.synthetic
-            needs: [first]
-            config: { images: 20, human_images: 10, test_images: 10, image_size: 16, seed: 2 }
-        """;
+    private static readonly string TwoStages = SmallDags.TwoDatasetsInARow("watch-test");
 
     [Fact]
     public async Task An_experiment_nobody_watches_publishes_nothing_and_a_watched_one_publishes_every_change_before_the_status_it_leads_to()
@@ -50,7 +40,7 @@ public sealed class ExperimentEventWatchTests(StandaloneHost host) : IClassFixtu
         Assert.Empty(unwatched);
         var events = watched.ToList();
         Assert.All(events, change => Assert.Equal(watchedId, change.ExperimentId));
-        foreach (var stage in new[] { "first", "second" })
+        foreach (var stage in new[] { "data", "more" })
         {
             var statuses = events.Where(change => change.Type == ExperimentEventType.Stage && change.StageId == stage).Select(change => change.StageStatus.ToString());
             Assert.Equal(["Queued", "Running", "Succeeded"], statuses);
@@ -59,7 +49,7 @@ public sealed class ExperimentEventWatchTests(StandaloneHost host) : IClassFixtu
         // The second stage is queued only after the first succeeded, and the experiment ends after its last stage.
         var order = events.Select(change => change.Type == ExperimentEventType.Experiment ? $"experiment {change.ExperimentStatus}" : $"{change.StageId} {change.StageStatus}")
             .Where(name => !name.EndsWith("Running", StringComparison.Ordinal) || name.StartsWith("experiment", StringComparison.Ordinal)).ToList();
-        Assert.Equal(["first Queued", "first Succeeded", "second Queued", "second Succeeded", "experiment Succeeded"], order);
+        Assert.Equal(["data Queued", "data Succeeded", "more Queued", "more Succeeded", "experiment Succeeded"], order);
         Assert.True(events[^1].IsFinal);
     }
 

@@ -8,17 +8,7 @@ namespace Orchestrator.Silo.Tests.Api;
 public sealed class ExperimentEventsApiTests(StandaloneHost host) : IClassFixture<StandaloneHost>
 {
     /// <summary>Two stages in a row; the first is large enough that a reader connects while it runs.</summary>
-    private const string TwoStages = """
-        name: events-test
-        stages:
-          - id: data
-            kind: dataset.synthetic
-            config: { images: 1500, human_images: 10, test_images: 10, image_size: 16, seed: 1 }
-          - id: more
-            kind: dataset.synthetic
-            needs: [data]
-            config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 2 }
-        """;
+    private static readonly string TwoStages = SmallDags.TwoDatasetsInARow("events-test", firstImages: 1500);
 
     private static readonly string[] StatusOrder = ["Pending", "Queued", "Running", "Succeeded"];
 
@@ -70,7 +60,7 @@ public sealed class ExperimentEventsApiTests(StandaloneHost host) : IClassFixtur
     [Fact]
     public async Task A_reader_that_connects_after_the_end_gets_the_final_state_and_the_stream_closes()
     {
-        var id = await host.SubmitAsync(TwoStages.Replace("images: 1500", "images: 100", StringComparison.Ordinal));
+        var id = await host.SubmitAsync(SmallDags.TwoDatasetsInARow("events-test"));
         await host.ReadEventsAsync(id, TimeSpan.FromMinutes(2));
 
         var events = await host.ReadEventsAsync(id, TimeSpan.FromSeconds(30));

@@ -13,17 +13,7 @@ public sealed class RunCommandTests : IDisposable
     public async Task Run_prints_a_line_per_event_then_the_final_json_and_exits_0_when_the_experiment_succeeded()
     {
         var dag = Path.Combine(_folder, "dag.yaml");
-        await File.WriteAllTextAsync(dag, """
-            name: run-command
-            stages:
-              - id: data
-                kind: dataset.synthetic
-                config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 1 }
-              - id: more
-                kind: dataset.synthetic
-                needs: [data]
-                config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 2 }
-            """);
+        await File.WriteAllTextAsync(dag, SmallDags.TwoDatasetsInARow("run-command"));
 
         var (exitCode, lines) = await RunAsync(
             "--standalone", "--run", dag, $"--urls=http://127.0.0.1:{SiloPorts.FreePort()}", $"--Orchestrator:SiloPort={SiloPorts.FreePort()}",

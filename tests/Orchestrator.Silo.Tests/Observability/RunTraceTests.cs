@@ -7,17 +7,7 @@ namespace Orchestrator.Silo.Tests.Observability;
 /// <summary>One trace per stage run: dispatch in the scheduler, the run on the worker, the reports back in the orchestrator.</summary>
 public sealed class RunTraceTests : IDisposable
 {
-    private const string Dag = """
-        name: traces-test
-        stages:
-          - id: data
-            kind: dataset.synthetic
-            config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 1 }
-          - id: more
-            kind: dataset.synthetic
-            needs: [data]
-            config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 2 }
-        """;
+    private static readonly string Dag = SmallDags.TwoDatasetsInARow("traces-test");
 
     /// <summary>What an exporter would listen to: ours, MassTransit's (it carries the context in message headers), Orleans' and ASP.NET Core's.</summary>
     private static readonly string[] Sources = ["Orchestrator", "Trainer.Worker", "MassTransit", "Microsoft.Orleans.Application", "Microsoft.AspNetCore"];
