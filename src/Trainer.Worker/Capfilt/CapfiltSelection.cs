@@ -4,7 +4,7 @@ namespace Trainer.Worker.Capfilt;
 /// The filter's decision over scored candidates: pairs whose ITM match probability is at or above the threshold are
 /// kept (never one with an empty caption, which no dataset may hold). Metrics: candidates and kept pairs by source, the kept share of web and of synthetic captions, and, when
 /// the web dataset records which captions were corrupted, the filter's precision and recall at finding them (a web
-/// caption below the threshold counts as found corrupted).
+/// caption below the threshold counts as found corrupted), and its recall for each kind of corruption recorded.
 /// </summary>
 public sealed record CapfiltSelection(IReadOnlyList<CapfiltCandidate> Kept, IReadOnlyDictionary<string, double> Metrics)
 {
@@ -58,6 +58,16 @@ public sealed record CapfiltSelection(IReadOnlyList<CapfiltCandidate> Kept, IRea
             if (corruptedCount > 0)
             {
                 metrics["filter_recall"] = (double)found / corruptedCount;
+            }
+
+            // Which corruptions the filter finds, where the record says what each was: filter_recall_colour, ...
+            var byKind = webCandidates.Zip(flagged)
+                .Select(pair => (Kind: corrupted.KindOf(pair.First.Image, pair.First.Caption), Flagged: pair.Second))
+                .Where(pair => pair.Kind is not null)
+                .GroupBy(pair => pair.Kind!, StringComparer.Ordinal);
+            foreach (var kind in byKind)
+            {
+                metrics[$"filter_recall_{kind.Key}"] = (double)kind.Count(pair => pair.Flagged) / kind.Count();
             }
         }
 

@@ -10,14 +10,23 @@ namespace Trainer.Worker.Capfilt;
 /// </summary>
 public sealed class CorruptedCaptions
 {
-    private readonly HashSet<(string Image, string Caption)> _pairs;
+    private readonly Dictionary<(string Image, string Caption), string?> _kinds;
 
-    public CorruptedCaptions(IEnumerable<(string Image, string Caption)> pairs) =>
-        _pairs = [.. pairs.Select(pair => (pair.Image, BlipAnnotationReader.Normalize(pair.Caption)))];
+    public CorruptedCaptions(IEnumerable<(string Image, string Caption)> pairs)
+        : this(pairs.Select(pair => (pair.Image, pair.Caption, (string?)null)))
+    {
+    }
 
-    public int Count => _pairs.Count;
+    /// <summary>Corrupted captions with the kind of corruption each got (unrelated, colour, shape, ...), where recorded.</summary>
+    public CorruptedCaptions(IEnumerable<(string Image, string Caption, string? Kind)> pairs) =>
+        _kinds = pairs.ToDictionary(pair => (pair.Image, BlipAnnotationReader.Normalize(pair.Caption)), pair => pair.Kind);
 
-    public bool Contains(string image, string caption) => _pairs.Contains((image, BlipAnnotationReader.Normalize(caption)));
+    public int Count => _kinds.Count;
+
+    public bool Contains(string image, string caption) => _kinds.ContainsKey((image, BlipAnnotationReader.Normalize(caption)));
+
+    /// <summary>The kind of corruption of a corrupted caption, or null when it is not corrupted or its kind was not recorded.</summary>
+    public string? KindOf(string image, string caption) => _kinds.GetValueOrDefault((image, BlipAnnotationReader.Normalize(caption)));
 
     /// <summary>The corrupted captions recorded in <paramref name="datasetFolder"/>, or null when it records none (no corruption file).</summary>
     public static CorruptedCaptions? Read(string datasetFolder)
@@ -32,7 +41,10 @@ public sealed class CorruptedCaptions
         {
             using var document = JsonDocument.Parse(File.ReadAllText(path));
             var entries = document.RootElement.GetProperty("entries").EnumerateArray()
-                .Select(entry => (entry.GetProperty("image").GetString()!, entry.GetProperty("caption").GetString()!))
+                .Select(entry => (
+                    entry.GetProperty("image").GetString()!,
+                    entry.GetProperty("caption").GetString()!,
+                    entry.TryGetProperty("kind", out var kind) ? kind.GetString() : null))
                 .ToList();
             return new CorruptedCaptions(entries);
         }

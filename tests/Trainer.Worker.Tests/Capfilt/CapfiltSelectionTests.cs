@@ -63,6 +63,20 @@ public sealed class CapfiltSelectionTests
     }
 
     [Fact]
+    public void Recall_is_also_reported_for_each_kind_of_corruption_the_record_names()
+    {
+        CorruptedCaptions corrupted = new([("images/1.png", "a blue square", "colour"), ("images/2.png", "two yellow stars", "count"), ("images/3.png", "a black cross", null)]);
+
+        var selection = CapfiltSelection.Apply(Candidates, threshold: 0.5, corrupted);
+
+        // Flagged below 0.5: images 1 (colour) and 3 (kind not recorded); image 2 (count) scored 0.60 and was kept.
+        Assert.Equal(1.0, selection.Metrics["filter_recall_colour"]);
+        Assert.Equal(0.0, selection.Metrics["filter_recall_count"]);
+        Assert.Equal(2.0 / 3.0, selection.Metrics["filter_recall"]);
+        Assert.DoesNotContain(selection.Metrics.Keys, key => key.StartsWith("filter_recall_", StringComparison.Ordinal) && key is not "filter_recall_colour" and not "filter_recall_count");
+    }
+
+    [Fact]
     public void Without_a_corruption_record_or_synthetic_captions_those_metrics_are_left_out()
     {
         var webOnly = Candidates.Where(candidate => candidate.Source == CaptionSource.Web).ToList();
