@@ -112,6 +112,7 @@ internal static class BenchCommand
         }
 
         using var recorder = new LatencyRecorder();
+        using var pauses = new PauseMonitor();
         var clock = Stopwatch.StartNew();
         if (!await DriveAsync(grains, index, "bench", experiments, warmUp + experiments, settings, cancellationToken))
         {
@@ -119,6 +120,7 @@ internal static class BenchCommand
         }
 
         clock.Stop();
+        var (longestPause, gcPause, collections) = (pauses.LongestGapMs, pauses.GcPauseMs, pauses.Collections);
         await stop.CancelAsync();
         await reporting;
         await host.StopAsync(CancellationToken.None);
@@ -137,6 +139,9 @@ internal static class BenchCommand
             dispatch_p50_ms = Math.Round(recorder.DispatchPercentileMs(50), 3),
             dispatch_p99_ms = Math.Round(recorder.DispatchPercentileMs(99), 3),
             dispatch_max_ms = Math.Round(recorder.DispatchPercentileMs(100), 3),
+            longest_process_pause_ms = Math.Round(longestPause, 1),
+            gc_pause_ms = Math.Round(gcPause, 1),
+            gc_collections = collections,
         }));
         return 0;
     }
