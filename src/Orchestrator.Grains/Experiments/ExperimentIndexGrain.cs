@@ -1,20 +1,35 @@
+using Microsoft.Extensions.Logging;
+
 namespace Orchestrator.Grains.Experiments;
 
-/// <summary>Keeps one summary per experiment.</summary>
+/// <summary>
+/// Keeps one summary per experiment. Its state holds every summary, so a write costs as much as there are experiments:
+/// upserts are therefore written together. An upsert changes the state at once (lists see it) and makes sure a write
+/// follows; upserts that arrive before that write starts, or while it runs, share it or the next one. The grain is
+/// reentrant so that they can arrive while a write is under way; every method runs to its first await without
+/// interleaving, so the state is never read half-changed.
+/// </summary>
+[Reentrant]
 public sealed class ExperimentIndexGrain(
-    [PersistentState("experiment-index", OrchestratorStorage.Name)] IPersistentState<ExperimentIndexState> state) : Grain, IExperimentIndexGrain
+    [PersistentState("experiment-index", OrchestratorStorage.Name)] IPersistentState<ExperimentIndexState> state,
+    ILogger<ExperimentIndexGrain> logger) : Grain, IExperimentIndexGrain
 {
     public const long Key = 0;
 
-    public async Task UpsertAsync(ExperimentSummary summary)
+    private Task? _writing;
+    private bool _unwritten;
+
+    public Task UpsertAsync(ExperimentSummary summary)
     {
         if (state.State.Experiments.TryGetValue(summary.Id, out var known) && known == summary)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         state.State.Experiments[summary.Id] = summary;
-        await state.WriteStateAsync();
+        _unwritten = true;
+        _writing ??= WriteWhileChangedAsync();
+        return Task.CompletedTask;
     }
 
     public Task<ExperimentPage> ListAsync(ExperimentStatus? status, int offset, int limit)
@@ -37,6 +52,32 @@ public sealed class ExperimentIndexGrain(
         Task.FromResult(state.State.Experiments.Values
             .GroupBy(summary => summary.Status)
             .ToDictionary(group => group.Key, group => group.Count()));
+
+    /// <summary>
+    /// Writes until no change is left unwritten. It first yields, so that upserts already waiting in the grain's queue
+    /// join the first write. A failed write is logged and left for the next upsert to retry, with everything.
+    /// </summary>
+    private async Task WriteWhileChangedAsync()
+    {
+        try
+        {
+            await Task.Yield();
+            while (_unwritten)
+            {
+                _unwritten = false;
+                await state.WriteStateAsync();
+            }
+        }
+        catch (Exception exception)
+        {
+            _unwritten = true;
+            logger.LogError(exception, "The experiment index could not be written; the next change writes it again");
+        }
+        finally
+        {
+            _writing = null;
+        }
+    }
 }
 
 /// <summary>Every experiment's latest summary, by id.</summary>
