@@ -21,7 +21,7 @@ namespace Orchestrator.Silo.Transport;
 /// the run assigned, and the worker's heartbeat, which will not list it, gets it declared lost and retried; so does
 /// a message still in an outbox when the silo dies.
 /// </summary>
-internal sealed class MassTransitStageRunDispatcher : IStageRunDispatcher, IHostedService
+internal sealed class MassTransitStageRunDispatcher : IStageRunDispatcher, IHostedService, IDisposable
 {
     /// <summary>Outboxes sent from in parallel, each in order.</summary>
     public const int Lanes = 16;
@@ -106,6 +106,8 @@ internal sealed class MassTransitStageRunDispatcher : IStageRunDispatcher, IHost
             await _sending;
         }
     }
+
+    public void Dispose() => _stopping.Dispose();
 
     private void Hand(RunRequest run, string workerId, object message)
     {
