@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
-using Orchestrator.Silo.Tests.Observability;
 
 namespace Orchestrator.Silo.Tests;
 

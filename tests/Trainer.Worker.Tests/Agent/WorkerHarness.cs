@@ -28,7 +28,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
     private readonly ServiceProvider _provider;
     private readonly string _root;
 
-    private WorkerHarness(ServiceProvider provider, string root, RunnerScript script, FakeTimeProvider time, CapturingLoggerProvider logs)
+    private WorkerHarness(ServiceProvider provider, string root, RunnerScript script, FakeTimeProvider time, LogCapture logs)
     {
         _provider = provider;
         _root = root;
@@ -50,7 +50,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
     public TempFolderArtifactStore Store { get; }
 
-    public CapturingLoggerProvider Logs { get; }
+    public LogCapture Logs { get; }
 
     public WorkerMetrics Metrics => _provider.GetRequiredService<WorkerMetrics>();
 
@@ -75,7 +75,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
         var time = new FakeTimeProvider();
         var script = new RunnerScript();
-        var logs = new CapturingLoggerProvider();
+        var logs = new LogCapture();
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddProvider(logs));
         services.AddSingleton<TimeProvider>(time);

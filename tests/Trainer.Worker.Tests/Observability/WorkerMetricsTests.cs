@@ -88,7 +88,7 @@ public sealed class WorkerMetricsTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
         using var recorder = new MeterRecorder(metrics.Meter);
-        using var logs = new CapturingLoggerProvider();
+        using var logs = new LogCapture();
 
         metrics.WatchGpuMemory(logs.CreateLogger("gpu"));
 

@@ -3,7 +3,6 @@ using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Tests.Agent;
 using Trainer.Worker.Transport;
 
 namespace Trainer.Worker.Tests.Transport;
@@ -13,7 +12,7 @@ public sealed class RunFaultLoggerTests
     [Fact]
     public async Task A_faulted_run_message_is_logged_with_its_ids_and_moved_to_the_error_queue()
     {
-        var logs = new CapturingLoggerProvider();
+        var logs = new LogCapture();
         await using var provider = new ServiceCollection()
             .AddLogging(logging => logging.AddProvider(logs))
             .AddMassTransitTestHarness(bus =>
@@ -40,7 +39,7 @@ public sealed class RunFaultLoggerTests
         Assert.StartsWith("StageRunFailed for run r-7 of exp-1/pretrain faulted and goes to the error queue of ", line.Message, StringComparison.Ordinal);
     }
 
-    private static bool IsFaultLine(LogLine line) => line.Category == typeof(RunFaultLogger).FullName;
+    private static bool IsFaultLine(CapturedLine line) => line.Category == typeof(RunFaultLogger).FullName;
 
     private sealed class ThrowingConsumer : IConsumer<StageRunFailed>
     {

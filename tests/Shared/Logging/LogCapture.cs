@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Orchestrator.Silo.Tests.Observability;
+namespace Orchestrator.Testing;
 
-/// <summary>Keeps every log line of a host with its level, message template and the properties of the scopes around it.</summary>
+/// <summary>Keeps every log line of a host with its level, message template and the properties of the scopes around it (shared by the test projects that check log lines).</summary>
 public sealed class LogCapture : ILoggerProvider, ISupportExternalScope
 {
     private readonly ConcurrentQueue<CapturedLine> _lines = new();
