@@ -50,7 +50,7 @@ public sealed class StageGrain(
         {
             Stage.Inputs = inputs;
             Stage.AttemptsInBudget = 0;
-            await StartAttemptAsync(readyAt);
+            await StartAttemptAsync(readyAt, Notice.ByAnswer);
         }
 
         return Change();
@@ -248,11 +248,11 @@ public sealed class StageGrain(
         switch (Stage.Status)
         {
             case StageStatus.Pending:
-                await TransitionAsync(StageStatus.Skipped);
+                await TransitionAsync(StageStatus.Skipped, Notice.ByAnswer);
                 break;
             case StageStatus.Queued or StageStatus.Running:
                 await StopCurrentRunAsync("cancelled by the user");
-                await TransitionAsync(StageStatus.Cancelled);
+                await TransitionAsync(StageStatus.Cancelled, Notice.ByAnswer);
                 break;
         }
 
@@ -263,7 +263,7 @@ public sealed class StageGrain(
     {
         if (Stage.Status is StageStatus.Failed or StageStatus.Cancelled or StageStatus.Skipped)
         {
-            await TransitionAsync(StageStatus.Pending);
+            await TransitionAsync(StageStatus.Pending, Notice.ByAnswer);
         }
 
         return Change();
@@ -280,7 +280,7 @@ public sealed class StageGrain(
         Stage.LastCheckpoint = null;
         Stage.Progress = null;
         Stage.Metrics = [];
-        await TransitionAsync(StageStatus.Pending);
+        await TransitionAsync(StageStatus.Pending, Notice.ByAnswer);
         return Change();
     }
 
@@ -300,7 +300,7 @@ public sealed class StageGrain(
             }
 
             Stage.RetryAt = null;
-            await StartAttemptAsync(retryAt);
+            await StartAttemptAsync(retryAt, Notice.ByCall);
         }
 
         await UnregisterRetryReminderAsync();
@@ -310,7 +310,7 @@ public sealed class StageGrain(
 
     private IExperimentGrain Experiment => GrainFactory.GetGrain<IExperimentGrain>(Definition.ExperimentId);
 
-    private async Task StartAttemptAsync(DateTimeOffset readyAt)
+    private async Task StartAttemptAsync(DateTimeOffset readyAt, Notice notice)
     {
         var now = time.GetUtcNow();
         var number = Stage.Attempts.Count + 1;
@@ -321,7 +321,7 @@ public sealed class StageGrain(
         Stage.Attempts.Add(new StageAttempt { Attempt = number, RunId = runId, QueuedAt = now, ResumedFrom = Stage.LastCheckpoint });
 
         // The run reaches the scheduler before the experiment hears of it: this is the dispatch path.
-        await TransitionAsync(StageStatus.Queued, () => Scheduler.EnqueueAsync(Request(Stage.CurrentAttempt!, readyAt)));
+        await TransitionAsync(StageStatus.Queued, notice, () => Scheduler.EnqueueAsync(Request(Stage.CurrentAttempt!, readyAt)));
     }
 
     private RunRequest Request(StageAttempt attempt, DateTimeOffset readyAt) => new()
@@ -404,9 +404,10 @@ public sealed class StageGrain(
 
     /// <summary>
     /// Records the status, writes the state, runs <paramref name="afterWrite"/> (the hand-off to the scheduler of a
-    /// queued run), then tells the experiment, which publishes the change as a live event.
+    /// queued run), then tells the experiment (unless it asked for the change and learns it from the answer), which
+    /// publishes the change as a live event.
     /// </summary>
-    private async Task TransitionAsync(StageStatus status, Func<Task>? afterWrite = null)
+    private async Task TransitionAsync(StageStatus status, Notice notice = Notice.ByCall, Func<Task>? afterWrite = null)
     {
         var previous = Stage.Status;
         var changed = previous != status;
@@ -426,10 +427,21 @@ public sealed class StageGrain(
             await afterWrite();
         }
 
-        if (changed)
+        if (changed && notice == Notice.ByCall)
         {
             await Experiment.OnStageChangedAsync(Change());
         }
+    }
+
+    /// <summary>
+    /// How the experiment learns of a transition: by a call (a report, a loss, a retry), or by the answer to its own
+    /// request (queue, cancel, resume, rerun), where a call as well would be one more message through the experiment's
+    /// queue, ahead of the changes that are news to it.
+    /// </summary>
+    private enum Notice
+    {
+        ByCall,
+        ByAnswer,
     }
 
     /// <summary>A stage that ends from Queued or Running took from its first queued run (of this round of attempts) until now.</summary>

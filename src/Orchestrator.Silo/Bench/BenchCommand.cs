@@ -101,7 +101,8 @@ internal static class BenchCommand
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reporting = executor.RunAsync(loops: 32, stop.Token);
+        // One reporting loop per simulated worker: each reports its runs one after another, as a worker would.
+        var reporting = executor.RunAsync(loops: workers, stop.Token);
         var index = grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key);
 
         // A warm-up round first, so the figures are of jitted code, not of the JIT.
@@ -211,7 +212,12 @@ internal static class BenchCommand
         builder.Services.AddSingleton<InstantExecutor>();
         if (rabbitMq is null)
         {
+            builder.Services.AddSingleton<IInstantReports, GrainInstantReports>();
             builder.Services.AddSingleton<IStageRunDispatcher>(services => services.GetRequiredService<InstantExecutor>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IInstantReports, BusInstantReports>();
         }
 
         var options = new OrchestratorOptions();

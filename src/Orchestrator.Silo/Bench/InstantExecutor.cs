@@ -1,25 +1,51 @@
 using System.Threading.Channels;
 using Orchestrator.Contracts.Catalog;
-using Orchestrator.Grains.Artifacts;
 using Orchestrator.Grains.Scheduling;
-using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Silo.Bench;
 
-/// <summary>
-/// Stands in for workers in the benchmark: every assignment is reported started and completed at once, with
-/// one artifact per output its kind declares. Reports are made from background loops, never from inside
-/// <see cref="StartAsync"/>: the scheduler is waiting in that call and the report must reach it afterwards.
-/// </summary>
-internal sealed class InstantExecutor(IGrainFactory grains) : IStageRunDispatcher
+/// <summary>A run as the benchmark's simulated workers see it.</summary>
+internal sealed record InstantRun(string ExperimentId, string StageId, string RunId, string Kind, string WorkerId, int Rank)
 {
-    private readonly Channel<RunAssignment> _assignments = Channel.CreateUnbounded<RunAssignment>();
-    private long _completed;
+    /// <summary>The artifact reference of each output the run's kind declares, by output name.</summary>
+    public IEnumerable<(string Name, string Uri, string Type)> Outputs() =>
+        StageKindCatalog.Find(Kind)!.Outputs.Select(output => (output.Name, $"bench://{RunId}/{output.Name}", output.Type.Name));
+}
 
-    public long Completed => Interlocked.Read(ref _completed);
+/// <summary>Where the simulated workers' reports go: straight to the stage grains, or through the broker.</summary>
+internal interface IInstantReports
+{
+    Task StartedAsync(InstantRun run);
 
-    public Task StartAsync(RunAssignment assignment, CancellationToken cancellationToken = default) =>
-        _assignments.Writer.WriteAsync(assignment, cancellationToken).AsTask();
+    Task CompletedAsync(InstantRun run);
+}
+
+/// <summary>
+/// Stands in for workers in the benchmark, the way a real worker agent behaves: a run is accepted at once (so a
+/// broker message is acknowledged on accept) and reported started and completed from background loops, with one
+/// artifact per output its kind declares. In memory it is the dispatcher itself; over a broker the simulated
+/// worker's consumer hands it the runs it receives (<see cref="InstantRunConsumer"/>). Reports are never made from
+/// inside <see cref="StartAsync"/>: the scheduler is waiting in that call and the report must reach it afterwards.
+/// </summary>
+internal sealed class InstantExecutor(IInstantReports reports) : IStageRunDispatcher
+{
+    private readonly Channel<InstantRun> _runs = Channel.CreateUnbounded<InstantRun>();
+
+    /// <summary>Takes <paramref name="run"/> for reporting and returns at once.</summary>
+    public void Accept(InstantRun run)
+    {
+        if (!_runs.Writer.TryWrite(run))
+        {
+            throw new InvalidOperationException($"The benchmark's executor has stopped; run {run.RunId} was not accepted.");
+        }
+    }
+
+    public Task StartAsync(RunAssignment assignment, CancellationToken cancellationToken = default)
+    {
+        var run = assignment.Run;
+        Accept(new InstantRun(run.ExperimentId, run.StageId, run.RunId, run.Kind, assignment.WorkerIds[0], Rank: 0));
+        return Task.CompletedTask;
+    }
 
     public Task CancelAsync(RunAssignment assignment, IReadOnlyList<string> workerIds, string reason, CancellationToken cancellationToken = default) =>
         Task.CompletedTask;
@@ -32,19 +58,10 @@ internal sealed class InstantExecutor(IGrainFactory grains) : IStageRunDispatche
     {
         try
         {
-            await foreach (var assignment in _assignments.Reader.ReadAllAsync(cancellationToken))
+            await foreach (var run in _runs.Reader.ReadAllAsync(cancellationToken))
             {
-                var run = assignment.Run;
-                var stage = grains.GetGrain<IStageGrain>(StageKey.Of(run.ExperimentId, run.StageId));
-                await stage.ReportStartedAsync(new RunStartedReport(run.RunId, assignment.WorkerIds[0]));
-                await stage.ReportCompletedAsync(new RunCompletedReport
-                {
-                    RunId = run.RunId,
-                    Outputs = StageKindCatalog.Find(run.Kind)!.Outputs.ToDictionary(
-                        output => output.Name,
-                        output => new ArtifactRef { Uri = $"bench://{run.RunId}/{output.Name}", Type = output.Type.Name, RunId = run.RunId }),
-                });
-                Interlocked.Increment(ref _completed);
+                await reports.StartedAsync(run);
+                await reports.CompletedAsync(run);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

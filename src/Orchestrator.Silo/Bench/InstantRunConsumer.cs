@@ -1,35 +1,24 @@
 using MassTransit;
-using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 
 namespace Orchestrator.Silo.Bench;
 
 /// <summary>
-/// The benchmark's worker side of the broker: answers every run it receives on the simulated worker's queue
-/// with a started and a completed report, published back through the broker like a real worker's.
+/// The benchmark's worker side of the broker: accepts every run it receives on the simulated worker's queue, as a
+/// real worker agent does (the message is acknowledged on accept), and leaves the reports to
+/// <see cref="InstantExecutor"/>, which publishes them back through the broker.
 /// </summary>
-internal sealed class InstantRunConsumer : IConsumer<StartStageRun>
+internal sealed class InstantRunConsumer(InstantExecutor executor) : IConsumer<StartStageRun>
 {
-    public async Task Consume(ConsumeContext<StartStageRun> context)
+    public Task Consume(ConsumeContext<StartStageRun> context)
     {
         var run = context.Message;
-        await context.Publish(new StageRunStarted { RunId = run.RunId, ExperimentId = run.ExperimentId, StageId = run.StageId, WorkerId = BenchCommand.RabbitWorkerId, Rank = run.Rank });
-        await context.Publish(new StageRunCompleted
-        {
-            RunId = run.RunId,
-            ExperimentId = run.ExperimentId,
-            StageId = run.StageId,
-            Outputs = StageKindCatalog.Find(run.Kind)!.Outputs.ToDictionary(
-                output => output.Name,
-                output => new ArtifactReference { Uri = $"bench://{run.RunId}/{output.Name}", Type = output.Type.Name }),
-        });
+        executor.Accept(new InstantRun(run.ExperimentId, run.StageId, run.RunId, run.Kind, BenchCommand.RabbitWorkerId, run.Rank));
+        return Task.CompletedTask;
     }
 }
 
-/// <summary>
-/// Listens on the simulated worker's own queue, one run at a time per simulated worker (a real worker takes one
-/// run from its queue at a time), so the broker bench simulates as many workers as the in-memory one.
-/// </summary>
+/// <summary>Listens on the simulated worker's own queue.</summary>
 internal sealed class InstantRunConsumerDefinition : ConsumerDefinition<InstantRunConsumer>
 {
     public InstantRunConsumerDefinition(BenchSettings settings)

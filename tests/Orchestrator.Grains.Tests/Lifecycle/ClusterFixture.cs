@@ -10,13 +10,15 @@ namespace Orchestrator.Grains.Tests.Lifecycle;
 
 /// <summary>
 /// One in-process test cluster for every lifecycle test: memory storage and reminders, a fake clock for
-/// the grains' lifecycle time, and a recording dispatcher in place of the transport. Tests keep out of
+/// the grains' lifecycle time, a recording dispatcher in place of the transport, and a count of the calls each grain
+/// receives. Tests keep out of
 /// each other's way by giving their workers and stages a label of their own.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public static readonly FakeTimeProvider Time = new(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
     public static readonly RecordingDispatcher Dispatcher = new();
+    public static readonly GrainCallCounter Calls = new();
     public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(30);
 
     public TestCluster Cluster { get; private set; } = null!;
@@ -40,6 +42,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddOrchestratorMemoryStorage();
             silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
             silo.UseInMemoryReminderService();
+            silo.AddIncomingGrainCallFilter(Calls.CountAsync);
             silo.Services.AddKeyedSingleton<TimeProvider>(OrchestratorClock.Key, Time);
             silo.Services.AddSingleton<CreationGate>();
             silo.Services.AddSingleton<IStageRunDispatcher>(Dispatcher);

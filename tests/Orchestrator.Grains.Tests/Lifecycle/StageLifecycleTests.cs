@@ -45,6 +45,24 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task The_experiment_is_told_only_of_the_stage_changes_it_did_not_ask_for()
+    {
+        await _driver.RegisterWorkerAsync("w1");
+        var id = await _driver.SubmitAsync(Chain);
+        foreach (var stage in new[] { "data", "pretrain", "caption" })
+        {
+            await _driver.CompleteAsync(await _driver.Dispatcher.WaitForStartAsync(id, stage));
+        }
+
+        await _driver.WaitForAsync(id, view => view.Status == ExperimentStatus.Succeeded);
+
+        // Each stage was queued by the experiment, which learnt that from the answer; its start and its success came
+        // from the worker's reports, and each of those is one call to the experiment: two per stage, not three.
+        var experiment = _driver.Experiment(id).GetGrainId();
+        Assert.Equal(3 * 2, ClusterFixture.Calls.Count(experiment, nameof(IExperimentGrain.OnStageChangedAsync)));
+    }
+
+    [Fact]
     public async Task A_retryable_failure_waits_out_an_exponential_backoff_and_resumes_from_the_last_checkpoint()
     {
         await _driver.RegisterWorkerAsync("w1");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Orchestrator.Silo.Tests.EndToEnd;
 
@@ -15,7 +14,7 @@ public sealed class RunCommandTests : IDisposable
         var dag = Path.Combine(_folder, "dag.yaml");
         await File.WriteAllTextAsync(dag, SmallDags.TwoDatasetsInARow("run-command"));
 
-        var (exitCode, lines) = await RunAsync(
+        var (exitCode, lines) = await SiloCommand.RunAsync(
             "--standalone", "--run", dag, $"--urls=http://127.0.0.1:{SiloPorts.FreePort()}", $"--Orchestrator:SiloPort={SiloPorts.FreePort()}",
             $"--Orchestrator:GatewayPort={SiloPorts.FreePort()}", $"--Artifacts:DataDirectory={Path.Combine(_folder, "artifacts")}",
             $"--Worker:WorkDirectory={Path.Combine(_folder, "work")}");
@@ -34,22 +33,4 @@ public sealed class RunCommandTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    private static async Task<(int ExitCode, string[] Lines)> RunAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(BuiltHosts.Silo);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var standardError = process.StandardError.ReadToEndAsync(timeout.Token);
-        var standardOutput = await process.StandardOutput.ReadToEndAsync(timeout.Token);
-        await standardError;
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, standardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-    }
 }

@@ -1,0 +1,57 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Silo.Tests.EndToEnd;
+
+namespace Orchestrator.Silo.Tests.Cli;
+
+/// <summary>
+/// <c>bench</c> as the benchmark is run (docs/benchmarks.md), small: every stage of every experiment is dispatched
+/// once and goes Queued, Running, Succeeded, in memory and through a real broker, where the simulated workers
+/// acknowledge each run on accept and publish their reports back like real workers.
+/// </summary>
+public sealed class BenchCommandTests
+{
+    private const int Experiments = 20;
+    private const int StagesPerExperiment = 7;
+
+    [Fact]
+    public async Task The_in_memory_bench_dispatches_every_stage_once_and_prints_its_figures()
+    {
+        var figures = await BenchAsync();
+
+        Assert.Equal("inmemory", figures["transport"]!.GetValue<string>());
+    }
+
+    [ServerFact(TestServers.RabbitMq, TestServers.RabbitMqCtl)]
+    public async Task The_bench_through_RabbitMQ_dispatches_every_stage_once_and_prints_its_figures()
+    {
+        var vhost = $"bench-{Guid.NewGuid():N}";
+        await RabbitMqControl.RunAsync("add_vhost", vhost);
+        await RabbitMqControl.RunAsync("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*");
+        try
+        {
+            var broker = new UriBuilder(TestServers.Get(TestServers.RabbitMq)) { Path = vhost }.Uri;
+            var figures = await BenchAsync("--transport", "rabbitmq", "--rabbitmq", broker.ToString());
+
+            Assert.Equal("rabbitmq", figures["transport"]!.GetValue<string>());
+        }
+        finally
+        {
+            await RabbitMqControl.RunAsync("delete_vhost", vhost);
+        }
+    }
+
+    /// <summary>Runs the bench and checks what any transport must print; returns the figures.</summary>
+    private static async Task<JsonNode> BenchAsync(params string[] transport)
+    {
+        var (exitCode, lines) = await SiloCommand.RunAsync(["bench", "--experiments", $"{Experiments}", .. transport]);
+
+        Assert.Equal(0, exitCode);
+        var figures = JsonNode.Parse(lines[^1])!;
+        Assert.Equal(Experiments * StagesPerExperiment, figures["stages"]!.GetValue<int>());
+        Assert.Equal(Experiments * StagesPerExperiment, figures["dispatches"]!.GetValue<int>());
+        Assert.Equal(Experiments * StagesPerExperiment * 3, figures["transitions"]!.GetValue<long>());
+        var (p50, p99, max) = (figures["dispatch_p50_ms"]!.GetValue<double>(), figures["dispatch_p99_ms"]!.GetValue<double>(), figures["dispatch_max_ms"]!.GetValue<double>());
+        Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, $"dispatch p50 {p50}, p99 {p99}, max {max} ms");
+        return figures;
+    }
+}

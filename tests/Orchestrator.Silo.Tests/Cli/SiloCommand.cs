@@ -1,0 +1,27 @@
+using System.Diagnostics;
+using Orchestrator.Silo.Tests.EndToEnd;
+
+namespace Orchestrator.Silo.Tests.Cli;
+
+/// <summary>The built silo run as a user runs it from the command line.</summary>
+internal static class SiloCommand
+{
+    /// <summary>Runs the silo with <paramref name="arguments"/> to its exit (at most three minutes); returns its exit code and standard output's lines.</summary>
+    public static async Task<(int ExitCode, string[] Lines)> RunAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(BuiltHosts.Silo);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var standardError = process.StandardError.ReadToEndAsync(timeout.Token);
+        var standardOutput = await process.StandardOutput.ReadToEndAsync(timeout.Token);
+        await standardError;
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, standardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
