@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Trainer.Worker.Agent;
 
 /// <summary>Which exceptions from a run are worth another attempt.</summary>
@@ -12,6 +14,12 @@ internal static class RunFailures
         // Nobody asked this run to stop (that case is reported as cancelled or shutting down before we get here),
         // so the cancellation is a timeout below the runner, e.g. in a store call.
         OperationCanceledException => (exception.Message, true),
+
+        // An error from libtorch itself (TorchSharp raises exactly this type). A deterministic one, such as a shape
+        // mismatch, fails again at once and uses up the stage's few attempts; a transient one (a native scalar freed
+        // mid-call, an allocation failure) would otherwise end a long run for good instead of resuming it from its
+        // last checkpoint.
+        ExternalException when exception.GetType() == typeof(ExternalException) => ($"libtorch: {exception.Message}", true),
         _ => (exception.Message, false),
     };
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using Trainer.Worker.Blip.Med;
 using Trainer.Worker.Blip.Vit;
@@ -212,10 +213,12 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var momentum = Config.Momentum;
+        // Native scalars held through the loop (see NamedAdamW.Step for why not implicit ones).
+        using var momentum = Config.Momentum.ToScalar();
+        using var onlineShare = (1.0 - Config.Momentum).ToScalar();
         foreach (var (online, copy) in MomentumParameterPairs())
         {
-            copy.mul_(momentum).add_(online.mul(1.0 - momentum));
+            copy.mul_(momentum).add_(online.mul(onlineShare));
         }
     }
 

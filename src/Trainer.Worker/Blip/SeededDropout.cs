@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip;
@@ -29,7 +30,9 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
         }
 
         using var scope = NewDisposeScope();
-        var keep = rand(input.shape, dtype: input.dtype, device: input.device, generator: _generator).ge_(_probability);
-        return input.mul(keep).mul_(1.0 / (1.0 - _probability)).MoveToOuterDisposeScope();
+        using var probability = _probability.ToScalar();
+        using var scale = (1.0 / (1.0 - _probability)).ToScalar();
+        var keep = rand(input.shape, dtype: input.dtype, device: input.device, generator: _generator).ge_(probability);
+        return input.mul(keep).mul_(scale).MoveToOuterDisposeScope();
     }
 }

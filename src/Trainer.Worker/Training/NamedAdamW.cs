@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -55,8 +56,19 @@ public sealed class NamedAdamW : IDisposable
         using var noGrad = no_grad();
         StepCount++;
         var biasCorrection1 = 1 - Math.Pow(Beta1, StepCount);
-        var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, StepCount));
-        var stepSize = learningRate / biasCorrection1;
+
+        // The step's constants as native scalars held for the whole loop. A scalar made implicitly from a double for
+        // one call is garbage as soon as its handle is passed, and TorchSharp does not keep it alive through the
+        // native call: a collection then can free it mid-call (libtorch's "Unknown scalar type", seen once after
+        // about 4,500 steps). Held here, each is freed only after the loop.
+        using var decayed = (1 - learningRate * WeightDecay).ToScalar();
+        using var beta1 = Beta1.ToScalar();
+        using var gradShare1 = (1 - Beta1).ToScalar();
+        using var beta2 = Beta2.ToScalar();
+        using var gradShare2 = (1 - Beta2).ToScalar();
+        using var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, StepCount)).ToScalar();
+        using var epsilon = Epsilon.ToScalar();
+        using var negativeStepSize = (-learningRate / biasCorrection1).ToScalar();
         foreach (var slot in _slots)
         {
             var grad = slot.Parameter.grad;
@@ -65,11 +77,16 @@ public sealed class NamedAdamW : IDisposable
                 continue;
             }
 
-            slot.Parameter.mul_(1 - learningRate * slot.WeightDecay);
-            slot.ExpAvg.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-            slot.ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
-            var denominator = (slot.ExpAvgSq.sqrt() / biasCorrection2Sqrt).add_(Epsilon);
-            slot.Parameter.addcdiv_(slot.ExpAvg, denominator, value: -stepSize);
+            // Parameters without decay would be multiplied by exactly 1.
+            if (slot.WeightDecay != 0.0)
+            {
+                slot.Parameter.mul_(decayed);
+            }
+
+            slot.ExpAvg.mul_(beta1).add_(grad, alpha: gradShare1);
+            slot.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, value: gradShare2);
+            var denominator = slot.ExpAvgSq.sqrt().div_(biasCorrection2Sqrt).add_(epsilon);
+            slot.Parameter.addcdiv_(slot.ExpAvg, denominator, value: negativeStepSize);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Orchestrator.Contracts.Specs;
@@ -95,6 +96,8 @@ public sealed class StageRunFailureTests
     [InlineData("timeout", true)]
     [InlineData("unrequested-cancellation", true)]
     [InlineData("aggregate-of-io", true)]
+    [InlineData("libtorch", true)]
+    [InlineData("win32", false)]
     [InlineData("invalid-operation", false)]
     [InlineData("artifact-corrupt", false)]
     [InlineData("invalid-options", false)]
@@ -109,6 +112,8 @@ public sealed class StageRunFailureTests
             "timeout" => new TimeoutException("the problem"),
             "unrequested-cancellation" => new TaskCanceledException("the problem"),
             "aggregate-of-io" => new AggregateException(new IOException("the problem")),
+            "libtorch" => new ExternalException("the problem"),
+            "win32" => new System.ComponentModel.Win32Exception(2, "the problem"),
             "invalid-operation" => new InvalidOperationException("the problem"),
             "artifact-corrupt" => new ArtifactCorruptException("file:///a", "the problem"),
             "invalid-options" => new InvalidOptionsException("k", [new SpecError("/x", "the problem")]),
