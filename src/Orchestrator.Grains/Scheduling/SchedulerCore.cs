@@ -134,6 +134,9 @@ public sealed class SchedulerCore(SchedulerState state)
         return assignments;
     }
 
+    /// <summary>How long a run taken back from a lost worker is remembered, in case the worker comes back still running it.</summary>
+    public static readonly TimeSpan TakenBackLifetime = TimeSpan.FromDays(1);
+
     /// <summary>Declares workers silent for longer than <paramref name="timeout"/> lost, and takes back their runs.</summary>
     public List<LostRun> DetectLost(DateTimeOffset now, TimeSpan timeout)
     {
@@ -141,10 +144,41 @@ public sealed class SchedulerCore(SchedulerState state)
         foreach (var worker in State.Workers.Values.Where(worker => !worker.Lost && now - worker.LastHeartbeatAt > timeout))
         {
             worker.Lost = true;
-            lost.AddRange(TakeRunsOf(worker.WorkerId));
+            var runs = TakeRunsOf(worker.WorkerId);
+            foreach (var run in runs)
+            {
+                State.TakenBack[(run.Assignment.Run.RunId, run.WorkerId)] = new TakenBackRun(run.Assignment, now);
+            }
+
+            lost.AddRange(runs);
         }
 
         return lost;
+    }
+
+    /// <summary>
+    /// The runs a heartbeat of <paramref name="workerId"/> lists that were taken back from it when it was declared
+    /// lost: the worker came back (a network partition, a paused VM) still running them, but their stages have
+    /// retried elsewhere or failed, so they only burn the worker's slots and must be cancelled. Each is returned at
+    /// every such heartbeat until the worker stops listing it, so a cancel lost on the way is sent again. Runs
+    /// remembered for longer than <see cref="TakenBackLifetime"/> are forgotten.
+    /// </summary>
+    public List<RunAssignment> Superseded(string workerId, IReadOnlyCollection<string> activeRunIds, DateTimeOffset now)
+    {
+        var superseded = new List<RunAssignment>();
+        foreach (var (key, run) in State.TakenBack.ToList())
+        {
+            if (now - run.At > TakenBackLifetime || (key.WorkerId == workerId && !activeRunIds.Contains(key.RunId)))
+            {
+                State.TakenBack.Remove(key);
+            }
+            else if (key.WorkerId == workerId && !State.Running.ContainsKey(key.RunId))
+            {
+                superseded.Add(run.Assignment);
+            }
+        }
+
+        return superseded;
     }
 
     /// <summary>

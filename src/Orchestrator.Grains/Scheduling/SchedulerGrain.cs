@@ -61,6 +61,14 @@ public sealed class SchedulerGrain(
         }
 
         var lost = _core.Reconcile(workerId, activeRunIds, now, options.Value.HeartbeatTimeout);
+        foreach (var superseded in _core.Superseded(workerId, activeRunIds, now))
+        {
+            using var scope = RunScope(superseded.Run);
+            logger.LogWarning("Worker {WorkerId} is back and still running {RunId}, which was taken back when the worker was lost; cancelling it",
+                workerId, superseded.Run.RunId);
+            await dispatcher.CancelAsync(superseded, [workerId], $"run {superseded.Run.RunId} was taken back when worker {workerId} was lost; its stage has moved on");
+        }
+
         await DispatchAsync(now, lost);
     }
 

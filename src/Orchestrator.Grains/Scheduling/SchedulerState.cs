@@ -27,8 +27,17 @@ public sealed class SchedulerState
     /// </summary>
     public Dictionary<(string RunId, string WorkerId), DateTimeOffset> MissingSince { get; } = [];
 
+    /// <summary>
+    /// Runs taken back from workers declared lost, by run and worker, for <see cref="SchedulerCore.TakenBackLifetime"/>:
+    /// a lost worker that comes back still running one of them is told to cancel it, since its stage has moved on.
+    /// </summary>
+    public Dictionary<(string RunId, string WorkerId), TakenBackRun> TakenBack { get; } = [];
+
     public long NextSequence { get; set; }
 }
+
+/// <summary>A run taken back from a lost worker, and when.</summary>
+public sealed record TakenBackRun(RunAssignment Assignment, DateTimeOffset At);
 
 /// <summary>A worker the scheduler knows, and when it last heard from it.</summary>
 public sealed class WorkerRecord

@@ -186,7 +186,7 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_lost_worker_fails_its_run_as_retryable_and_the_retry_goes_to_another_worker_from_the_checkpoint()
+    public async Task A_lost_worker_fails_its_run_as_retryable_the_retry_goes_to_another_worker_from_the_checkpoint_and_the_old_run_is_cancelled_when_it_returns()
     {
         await _driver.RegisterWorkerAsync("w1");
         var id = await _driver.SubmitAsync(Chain);
@@ -211,7 +211,11 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
         Assert.Equal([_driver.WorkerId("w2")], second.WorkerIds);
         Assert.Equal(checkpoint, second.Run.ResumeFrom);
 
-        // The lost worker comes back and reports the old run: fenced.
+        // The lost worker comes back still running the old run: it is told to cancel it, and its report is fenced.
+        await _driver.RegisterWorkerAsync("w1", 1, first.Run.RunId);
+        var cancel = Assert.Single(_driver.Dispatcher.Cancelled(first.Run.RunId));
+        Assert.Equal([_driver.WorkerId("w1")], cancel.WorkerIds);
+        Assert.Empty(_driver.Dispatcher.Cancelled(second.Run.RunId));
         Assert.Equal(ReportOutcome.Stale, await _driver.Stage(first).ReportCompletedAsync(new RunCompletedReport { RunId = first.Run.RunId, Outputs = [] }));
         await _driver.CompleteAsync(second);
         var view = await _driver.WaitForAsync(id, view => LifecycleDriver.StageOf(view, "data").Status == StageStatus.Succeeded);

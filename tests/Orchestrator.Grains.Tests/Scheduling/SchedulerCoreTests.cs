@@ -77,6 +77,45 @@ public sealed class SchedulerCoreTests
     }
 
     [Fact]
+    public void A_lost_worker_that_comes_back_still_running_a_taken_back_run_is_told_to_cancel_it_until_it_drops_it()
+    {
+        var timeout = TimeSpan.FromSeconds(30);
+        _core.Heartbeat("w1", Cpu(slots: 2), T0);
+        _core.Heartbeat("w2", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("r1"));
+        _core.Enqueue(Run("r2"));
+        _core.Enqueue(Run("r3"));
+        var placed = _core.AssignReady(T0).ToDictionary(run => run.Run.RunId, run => run.WorkerIds.Single());
+        Assert.Equal(new Dictionary<string, string> { ["r1"] = "w1", ["r2"] = "w1", ["r3"] = "w2" }, placed);
+        List<string> onW1 = ["r1", "r2"];
+        _core.Heartbeat("w2", Cpu(slots: 1), T0.AddSeconds(20));
+        Assert.Equal(onW1, _core.DetectLost(T0.AddSeconds(31), timeout).Select(lost => lost.Assignment.Run.RunId).Order(StringComparer.Ordinal));
+
+        // Back with both: both are cancelled; the other worker's heartbeat cancels nothing.
+        _core.Heartbeat("w1", Cpu(slots: 2), T0.AddSeconds(40));
+        Assert.Equal(onW1, Assigned(_core.Superseded("w1", onW1, T0.AddSeconds(40))).Order(StringComparer.Ordinal));
+        Assert.Empty(_core.Superseded("w2", ["r3"], T0.AddSeconds(40)));
+
+        // It dropped one: only the other is cancelled again, and once dropped, neither comes back.
+        Assert.Equal(["r2"], Assigned(_core.Superseded("w1", ["r2"], T0.AddSeconds(50))));
+        Assert.Empty(_core.Superseded("w1", [], T0.AddSeconds(60)));
+        Assert.Empty(_core.Superseded("w1", onW1, T0.AddSeconds(70)));
+        Assert.Empty(_core.State.TakenBack);
+    }
+
+    [Fact]
+    public void A_taken_back_run_is_forgotten_after_a_day()
+    {
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("r1"));
+        _core.AssignReady(T0);
+        Assert.Single(_core.DetectLost(T0.AddMinutes(1), TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(["r1"], Assigned(_core.Superseded("w1", ["r1"], T0.AddMinutes(1) + SchedulerCore.TakenBackLifetime)));
+        Assert.Empty(_core.Superseded("w1", ["r1"], T0.AddMinutes(1) + SchedulerCore.TakenBackLifetime + TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
     public void A_silent_worker_is_lost_after_the_timeout_with_its_runs_and_gets_nothing_more()
     {
         var timeout = TimeSpan.FromSeconds(30);
