@@ -42,5 +42,12 @@ dotnet test Orchestrator.sln -c Release --logger "console;verbosity=normal" "$@"
 # One closing line over every test project: "N passed, N failed, N skipped".
 total() { grep -E "^[[:space:]]+$1: [0-9]+" "$log" | awk '{ sum += $2 } END { print sum + 0 }'; }
 echo "test.sh: dotnet test exited with $rc" >&2
-echo "$(total Passed) passed, $(total Failed) failed, $(total Skipped) skipped"
+summary="$(total Passed) passed, $(total Failed) failed, $(total Skipped) skipped"
+# A test project that failed to build runs no tests and adds nothing to the counts: say so rather than look green.
+ran=$(grep -cE "^Total tests: [0-9]+" "$log" || true)
+expected=$(ls tests/*.Tests/*.Tests.csproj | wc -l)
+if [ "$ran" -lt "$expected" ]; then
+  summary="$summary; only $ran of $expected test projects ran (build errors above)"
+fi
+echo "$summary"
 exit "$rc"
