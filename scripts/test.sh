@@ -40,7 +40,7 @@ log=.test-services/dotnet-test.log
 dotnet test Orchestrator.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || rc=$?
 
 # One closing line over every test project: "N passed, N failed, N skipped".
-total() { grep -E "^[[:space:]]+$1: [0-9]+" "$log" | awk '{ sum += $2 } END { print sum + 0 }'; }
+total() { { grep -E "^[[:space:]]+$1: [0-9]+" "$log" || true; } | awk '{ sum += $2 } END { print sum + 0 }'; }
 echo "test.sh: dotnet test exited with $rc" >&2
 summary="$(total Passed) passed, $(total Failed) failed, $(total Skipped) skipped"
 # A test project that failed to build runs no tests and adds nothing to the counts: say so rather than look green.
