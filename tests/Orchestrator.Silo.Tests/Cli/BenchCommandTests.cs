@@ -5,7 +5,7 @@ namespace Orchestrator.Silo.Tests.Cli;
 
 /// <summary>
 /// <c>bench</c> as the benchmark is run (docs/benchmarks.md), small: every stage of every experiment is dispatched
-/// once and goes Queued, Running, Succeeded, in memory and through a real broker, where the simulated workers
+/// once and ends Succeeded, in memory and through a real broker, where the simulated workers
 /// acknowledge each run on accept and publish their reports back like real workers.
 /// </summary>
 public sealed class BenchCommandTests
@@ -19,6 +19,7 @@ public sealed class BenchCommandTests
         var figures = await BenchAsync();
 
         Assert.Equal("inmemory", figures["transport"]!.GetValue<string>());
+        Assert.Equal(Experiments * StagesPerExperiment * 3, figures["transitions"]!.GetValue<long>());
     }
 
     [ServerFact(TestServers.RabbitMq, TestServers.RabbitMqCtl)]
@@ -33,6 +34,10 @@ public sealed class BenchCommandTests
             var figures = await BenchAsync("--transport", "rabbitmq", "--rabbitmq", broker.ToString());
 
             Assert.Equal("rabbitmq", figures["transport"]!.GetValue<string>());
+
+            // Over the broker a run's completed report can overtake its started one (reports are consumed
+            // concurrently); the stage then goes from Queued straight to Succeeded, one transition fewer.
+            Assert.InRange(figures["transitions"]!.GetValue<long>(), Experiments * StagesPerExperiment * 2, Experiments * StagesPerExperiment * 3);
         }
         finally
         {
@@ -49,7 +54,6 @@ public sealed class BenchCommandTests
         var figures = JsonNode.Parse(lines[^1])!;
         Assert.Equal(Experiments * StagesPerExperiment, figures["stages"]!.GetValue<int>());
         Assert.Equal(Experiments * StagesPerExperiment, figures["dispatches"]!.GetValue<int>());
-        Assert.Equal(Experiments * StagesPerExperiment * 3, figures["transitions"]!.GetValue<long>());
         var (p50, p99, max) = (figures["dispatch_p50_ms"]!.GetValue<double>(), figures["dispatch_p99_ms"]!.GetValue<double>(), figures["dispatch_max_ms"]!.GetValue<double>());
         Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, $"dispatch p50 {p50}, p99 {p99}, max {max} ms");
         return figures;
