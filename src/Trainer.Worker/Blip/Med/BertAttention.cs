@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using Trainer.Worker.Blip.Decoding;
 using static TorchSharp.torch;
@@ -50,6 +51,9 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
     private readonly SeededDropout dropout;
     private readonly long _heads;
     private readonly long _headSize;
+
+    /// <summary>√head_dim, held by the module for the life of the model (see <see cref="RootedScalars"/>).</summary>
+    private readonly Scalar _scoreDivisor;
     private readonly bool _isCrossAttention;
 
     public BertSelfAttention(MedConfig config, bool isCrossAttention, Generator initGenerator, Generator dropoutGenerator)
@@ -62,6 +66,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
 
         _heads = config.Heads;
         _headSize = config.HiddenSize / config.Heads;
+        _scoreDivisor = Math.Sqrt(_headSize).ToScalar();
         _isCrossAttention = isCrossAttention;
         var sourceWidth = isCrossAttention ? config.EncoderWidth : config.HiddenSize;
         query = nn.Linear(config.HiddenSize, config.HiddenSize);
@@ -81,10 +86,10 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
         var q = SplitHeads(query.call(hidden_states));                       // (B, heads, L, head_dim)
         var k = SplitHeads(key.call(source));                                // (B, heads, S, head_dim)
         var v = SplitHeads(value.call(source));                              // (B, heads, S, head_dim)
-        var scores = q.matmul(k.transpose(-1, -2)) / Math.Sqrt(_headSize);  // (B, heads, L, S)
+        var scores = q.matmul(k.transpose(-1, -2)).div(_scoreDivisor);      // (B, heads, L, S)
         if (attention_mask is not null)
         {
-            scores = scores + attention_mask;
+            scores = scores.Plus(attention_mask);
         }
 
         var probabilities = dropout.call(scores.softmax(-1));
@@ -120,7 +125,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
             var grouped = q.reshape(images, perImage, _heads, length, _headSize)   // (images, R, heads, T, head_dim)
                 .permute(0, 2, 1, 3, 4)                                            // (images, heads, R, T, head_dim)
                 .reshape(images, _heads, perImage * length, _headSize);            // (images, heads, R·T, head_dim)
-            var scores = grouped.matmul(keys.transpose(-1, -2)) / Math.Sqrt(_headSize); // (images, heads, R·T, S)
+            var scores = grouped.matmul(keys.transpose(-1, -2)).div(_scoreDivisor); // (images, heads, R·T, S)
             context = dropout.call(scores.softmax(-1)).matmul(cache.ImageValues!)  // (images, heads, R·T, head_dim)
                 .view(images, _heads, perImage, length, _headSize)                 // (images, heads, R, T, head_dim)
                 .permute(0, 2, 3, 1, 4);                                           // (images, R, T, heads, head_dim)
@@ -128,13 +133,13 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
         else
         {
             var (keys, values) = cache.Append(SplitHeads(key.call(hidden_states)), SplitHeads(value.call(hidden_states))); // (rows, heads, past + T, head_dim)
-            var scores = q.matmul(keys.transpose(-1, -2)) / Math.Sqrt(_headSize); // (rows, heads, T, past + T)
+            var scores = q.matmul(keys.transpose(-1, -2)).div(_scoreDivisor); // (rows, heads, T, past + T)
             if (length > 1)
             {
                 // New token i sees the past and new tokens 0 … i: the causal mask's last T rows, additive as in training.
                 var past = keys.shape[2] - length;
                 var allowed = ones(length, past + length, dtype: scores.dtype, device: scores.device).tril(past); // (T, past + T)
-                scores = scores + (1.0 - allowed) * -10000.0;
+                scores = scores.Plus(allowed.neg().add_(RootedScalars.One).mul_(RootedScalars.Blocked));
             }
 
             context = dropout.call(scores.softmax(-1)).matmul(values)             // (rows, heads, T, head_dim)
@@ -169,6 +174,6 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden_states, Tensor input_tensor)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.call(dropout.call(dense.call(hidden_states)) + input_tensor).MoveToOuterDisposeScope();
+        return LayerNorm.call(dropout.call(dense.call(hidden_states)).Plus(input_tensor)).MoveToOuterDisposeScope();
     }
 }

@@ -56,7 +56,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor>
 
         using var scope = NewDisposeScope();
         var positions = position_ids.narrow(1, pastLength, length);                          // (1, L)
-        var embeddings = word_embeddings.call(input_ids) + position_embeddings.call(positions); // (B, L, D)
+        var embeddings = word_embeddings.call(input_ids).Plus(position_embeddings.call(positions)); // (B, L, D)
         return dropout.call(LayerNorm.call(embeddings)).MoveToOuterDisposeScope();
     }
 }

@@ -102,6 +102,6 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden_states, Tensor input_tensor)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.call(dropout.call(dense.call(hidden_states)) + input_tensor).MoveToOuterDisposeScope();
+        return LayerNorm.call(dropout.call(dense.call(hidden_states)).Plus(input_tensor)).MoveToOuterDisposeScope();
     }
 }

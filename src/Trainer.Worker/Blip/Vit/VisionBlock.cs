@@ -24,8 +24,8 @@ public sealed class VisionBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = x + attn.call(norm1.call(x));
-        x = x + mlp.call(norm2.call(x));
+        x = x.Plus(attn.call(norm1.call(x)));
+        x = x.Plus(mlp.call(norm2.call(x)));
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -50,7 +50,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var patches = patch_embed.call(images);                                         // (B, P, D)
         var cls = cls_token.expand(patches.shape[0], -1, -1);                          // (B, 1, D)
-        var x = cat([cls, patches], dim: 1) + pos_embed.narrow(1, 0, patches.shape[1] + 1); // (B, 1 + P, D)
+        var x = cat([cls, patches], dim: 1).Plus(pos_embed.narrow(1, 0, patches.shape[1] + 1)); // (B, 1 + P, D)
         foreach (var block in blocks)
         {
             x = block.call(x);
