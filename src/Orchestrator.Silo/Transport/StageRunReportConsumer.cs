@@ -80,6 +80,8 @@ public sealed class StageRunReportConsumer(IGrainFactory grains, ILogger<StageRu
 /// Sixteen are handled at once: each is a short grain call, and a backlog waits its turn in the broker's queue,
 /// which is first-come-first-served, rather than in the silo's thread pool, where it would delay the hand-offs of
 /// runs already in the cluster (64 at once put the dispatch p99 at 32–39 ms, 16 at 23–27 ms: docs/benchmarks.md).
+/// Fewer is worse: at 8 the reports fall behind, runs hold their slots for longer, and new runs wait for one (p99
+/// 34–178 ms); 32 is no better than 16.
 /// </summary>
 public sealed class StageRunReportConsumerDefinition : ConsumerDefinition<StageRunReportConsumer>
 {
