@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Silo.Api;
 
 namespace Orchestrator.Silo.Tests;
 
@@ -26,8 +27,12 @@ public sealed class StandaloneHost : IDisposable
         _factory.Settings["Worker:WorkDirectory"] = Path.Combine(_folder, "work");
         _factory.Settings["Worker:WorkerId"] = "in-process";
         _factory.Settings["Worker:HeartbeatInterval"] = "00:00:01";
+        _factory.Settings["Orchestrator:EventKeepAlive"] = KeepAlive.ToString();
         Client = _factory.CreateClient();
     }
+
+    /// <summary>How long an events stream stays quiet before a keep-alive: short, so a test sees several.</summary>
+    public static readonly TimeSpan KeepAlive = TimeSpan.FromMilliseconds(200);
 
     public LogCapture Logs { get; } = new();
 
@@ -45,20 +50,32 @@ public sealed class StandaloneHost : IDisposable
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
     }
 
-    /// <summary>Reads the experiment's server-sent events until the server ends the stream.</summary>
+    /// <summary>Reads the experiment's server-sent events until the server ends the stream, leaving out keep-alives.</summary>
     public async Task<List<SseItem<string>>> ReadEventsAsync(string experimentId, TimeSpan timeout)
+    {
+        var events = new List<SseItem<string>>();
+        await foreach (var item in StreamEventsAsync(experimentId, timeout))
+        {
+            if (item.EventType != ExperimentsApi.KeepAliveEvent)
+            {
+                events.Add(item);
+            }
+        }
+
+        return events;
+    }
+
+    /// <summary>The experiment's server-sent events as they come, keep-alives included, for at most <paramref name="timeout"/>.</summary>
+    public async IAsyncEnumerable<SseItem<string>> StreamEventsAsync(string experimentId, TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
         using var response = await Client.GetAsync($"/api/v1/experiments/{experimentId}/events", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
         response.EnsureSuccessStatusCode();
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        var events = new List<SseItem<string>>();
         await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync(cancel.Token)).EnumerateAsync(cancel.Token))
         {
-            events.Add(item);
+            yield return item;
         }
-
-        return events;
     }
 
     /// <summary>The experiment as the API shows it.</summary>

@@ -1,11 +1,15 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Orchestrator.Grains;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Stages;
 using Orchestrator.Silo.Events;
+using Orchestrator.Silo.Hosting;
 
 namespace Orchestrator.Silo.Api;
 
@@ -35,7 +39,8 @@ public static class ExperimentsApi
                 `progress` (a running stage's step, total, epoch, samples/s and ETA). The stream starts with the current state of every
                 stage and of the experiment, and ends after an `experiment` event with a final status (Succeeded, Failed or Cancelled);
                 a client that connects after the end gets that state and the stream closes. A reconnecting client starts over from the
-                current state, so it needs no Last-Event-ID.
+                current state, so it needs no Last-Event-ID. A stream quiet for Orchestrator:EventKeepAlive (15 s) gets a `keep-alive`
+                event with empty data and no id, so proxies keep an idle connection open.
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
@@ -150,26 +155,64 @@ public static class ExperimentsApi
             ? TypedResults.Ok(lineage)
             : NoSuchExperiment(id);
 
-    private static async Task<Results<ServerSentEventsResult<ExperimentEvent>, ProblemHttpResult>> EventsAsync(
-        string id, ExperimentEventFeed feed, HttpContext context)
+    private static async Task<Results<ServerSentEventsResult<ExperimentEvent?>, ProblemHttpResult>> EventsAsync(
+        string id, ExperimentEventFeed feed, IOptions<OrchestratorOptions> options, [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
+        HttpContext context)
     {
         if (!ExperimentIds.IsWellFormed(id) || !await feed.ExistsAsync(id))
         {
             return NoSuchExperiment(id);
         }
 
-        return TypedResults.ServerSentEvents(ServerSentEvents(feed.ReadAsync(id, context.RequestAborted)));
+        var events = feed.ReadAsync(id, context.RequestAborted);
+        return TypedResults.ServerSentEvents(ServerSentEvents(events, options.Value.EventKeepAlive, time, context.RequestAborted));
     }
 
-    private static async IAsyncEnumerable<SseItem<ExperimentEvent>> ServerSentEvents(IAsyncEnumerable<ExperimentEvent> events)
+    /// <summary>The name of the event a quiet stream gets every <see cref="OrchestratorOptions.EventKeepAlive"/>; it has no data and no id.</summary>
+    public const string KeepAliveEvent = "keep-alive";
+
+    /// <summary>Numbers the events; when none has come for <paramref name="keepAlive"/>, sends a keep-alive (without a number).</summary>
+    private static async IAsyncEnumerable<SseItem<ExperimentEvent?>> ServerSentEvents(
+        IAsyncEnumerable<ExperimentEvent> events, TimeSpan keepAlive, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var number = 0;
-        await foreach (var change in events)
+        var reader = events.GetAsyncEnumerator(cancellationToken);
+        var next = reader.MoveNextAsync().AsTask();
+        try
         {
-            yield return new SseItem<ExperimentEvent>(change, change.Type.ToString().ToLowerInvariant())
+            while (true)
             {
-                EventId = (++number).ToString(CultureInfo.InvariantCulture),
-            };
+                using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    var wait = Task.Delay(keepAlive, time, quiet.Token);
+                    var first = await Task.WhenAny(next, wait);
+                    await quiet.CancelAsync();
+                    if (first != next)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        yield return new SseItem<ExperimentEvent?>(null, KeepAliveEvent);
+                        continue;
+                    }
+                }
+
+                if (!await next)
+                {
+                    yield break;
+                }
+
+                var change = reader.Current;
+                yield return new SseItem<ExperimentEvent?>(change, change.Type.ToString().ToLowerInvariant())
+                {
+                    EventId = (++number).ToString(CultureInfo.InvariantCulture),
+                };
+                next = reader.MoveNextAsync().AsTask();
+            }
+        }
+        finally
+        {
+            // An async iterator must not be disposed while a MoveNextAsync is pending: the request's end cancels it.
+            await next.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            await reader.DisposeAsync();
         }
     }
 

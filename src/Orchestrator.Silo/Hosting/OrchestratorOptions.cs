@@ -31,6 +31,13 @@ public sealed record OrchestratorOptions
     public bool? InProcessWorker { get; init; }
 
     public bool RunsInProcessWorker => InProcessWorker ?? Mode == OrchestratorMode.Standalone;
+
+    /// <summary>
+    /// An events stream quiet for this long gets a <c>keep-alive</c> event, so proxies and load balancers that close
+    /// idle connections (often after 60 s) keep it open while a stage waits for a worker.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Orchestrator:EventKeepAlive must be from 10 ms to 10 minutes, e.g. 00:00:15")]
+    public TimeSpan EventKeepAlive { get; init; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>Where the orchestrator's state lives.</summary>

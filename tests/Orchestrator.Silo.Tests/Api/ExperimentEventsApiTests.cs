@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text.Json.Nodes;
+using Orchestrator.Silo.Api;
 
 namespace Orchestrator.Silo.Tests.Api;
 
@@ -68,6 +69,37 @@ public sealed class ExperimentEventsApiTests(StandaloneHost host) : IClassFixtur
         Assert.Equal(
             [("stage", "data", "Succeeded"), ("stage", "more", "Succeeded"), ("experiment", null, "Succeeded")],
             events.Select(item => Describe(item)).ToList());
+    }
+
+    [Fact]
+    public async Task A_quiet_stream_gets_keep_alives_without_ids_between_its_numbered_events()
+    {
+        // No worker offers a GPU here, so the stage waits queued and the stream has nothing to say.
+        var id = await host.SubmitAsync("""
+            name: keep-alive-test
+            stages:
+              - id: data
+                kind: dataset.synthetic
+                config: { images: 10, human_images: 10, test_images: 10, image_size: 16, seed: 1 }
+                resources: { device: cuda }
+            """);
+
+        var events = new List<SseItem<string>>();
+        await foreach (var item in host.StreamEventsAsync(id, TimeSpan.FromMinutes(1)))
+        {
+            events.Add(item);
+            if (events.Count(e => e.EventType == ExperimentsApi.KeepAliveEvent) == 3)
+            {
+                break;
+            }
+        }
+
+        var numbered = events.Where(e => e.EventType != ExperimentsApi.KeepAliveEvent).ToList();
+        Assert.Equal([("stage", "data", "Queued"), ("experiment", null, "Running")], numbered.Select(Describe).ToList());
+        Assert.Equal(["1", "2"], numbered.Select(e => e.EventId));
+        Assert.All(events.Where(e => e.EventType == ExperimentsApi.KeepAliveEvent), keepAlive => Assert.Equal((null, ""), (keepAlive.EventId, keepAlive.Data)));
+        Assert.Equal(ExperimentsApi.KeepAliveEvent, events[^1].EventType);
+        await host.Client.PostAsync($"/api/v1/experiments/{id}/cancel", null);
     }
 
     [Theory]

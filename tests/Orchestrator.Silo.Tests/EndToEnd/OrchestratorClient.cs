@@ -6,6 +6,7 @@ using System.Text.Json;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
+using Orchestrator.Silo.Api;
 
 namespace Orchestrator.Silo.Tests.EndToEnd;
 
@@ -31,7 +32,7 @@ internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
     public async Task<ExperimentView> GetAsync(string id) =>
         (await _http.GetFromJsonAsync<ExperimentView>($"/api/v1/experiments/{id}", OrchestratorApp.Json))!;
 
-    /// <summary>Reads the experiment's server-sent events until the silo ends the stream; fails after <paramref name="timeout"/>.</summary>
+    /// <summary>Reads the experiment's server-sent events, keep-alives left out, until the silo ends the stream; fails after <paramref name="timeout"/>.</summary>
     public async Task<List<(string Type, ExperimentEvent Data)>> ReadEventsAsync(string id, TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
@@ -40,7 +41,10 @@ internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
         var events = new List<(string, ExperimentEvent)>();
         await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync(cancel.Token)).EnumerateAsync(cancel.Token))
         {
-            events.Add((item.EventType, JsonSerializer.Deserialize<ExperimentEvent>(item.Data, OrchestratorApp.Json)!));
+            if (item.EventType != ExperimentsApi.KeepAliveEvent)
+            {
+                events.Add((item.EventType, JsonSerializer.Deserialize<ExperimentEvent>(item.Data, OrchestratorApp.Json)!));
+            }
         }
 
         return events;
