@@ -138,8 +138,8 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
             {
                 // New token i sees the past and new tokens 0 … i: the causal mask's last T rows, additive as in training.
                 var past = keys.shape[2] - length;
-                var allowed = ones(length, past + length, dtype: scores.dtype, device: scores.device).tril(past); // (T, past + T)
-                scores = scores.Plus(allowed.neg().add_(RootedScalars.One).mul_(RootedScalars.Blocked));
+                var blocked = ones(length, past + length, dtype: scores.dtype, device: scores.device).triu(past + 1); // (T, past + T)
+                scores = scores.Plus(blocked.mul_(RootedScalars.Blocked));
             }
 
             context = dropout.call(scores.softmax(-1)).matmul(values)             // (rows, heads, T, head_dim)
