@@ -34,6 +34,13 @@ public sealed record BlipModelConfig
     /// </summary>
     public double ItmHardNegativeShare { get; init; } = 1.0;
 
+    /// <summary>
+    /// Share of images whose ITM negative caption is their own with one word swapped (<see cref="CaptionSwaps"/>)
+    /// instead of another caption of the batch. 0 in BLIP; an addition for data whose captions differ in single words
+    /// (docs/decisions/capfilt.md).
+    /// </summary>
+    public double ItmSwapNegativeShare { get; init; }
+
     /// <summary>Label smoothing of the LM loss; LAVIS hard-codes 0.1 in BertLMHeadModel.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
@@ -65,5 +72,6 @@ public sealed record BlipModelConfig
         Temperature = options.Temperature,
         LabelSmoothing = options.LabelSmoothing,
         ItmHardNegativeShare = options.ItmHardNegativeShare,
+        ItmSwapNegativeShare = options.ItmSwapNegativeShare,
     };
 }

@@ -88,6 +88,63 @@ public static class BlipObjectives
         return (negativeImage.MoveToOuterDisposeScope(), negativeText.MoveToOuterDisposeScope());
     }
 
+    /// <summary>
+    /// The ITM negative caption of each image: the batch's caption <paramref name="negativeText"/> names or, for images
+    /// whose first draw falls below <paramref name="swapShare"/>, the image's own caption with one word swapped by
+    /// <paramref name="swaps"/> (an image whose caption has no swappable word keeps the drawn caption).
+    /// </summary>
+    /// <param name="textIds">Caption ids (B, L), int64.</param>
+    /// <param name="textMask">Attention mask (B, L), int64; a swap keeps the caption's length, so its mask too.</param>
+    /// <param name="negativeText">Index (B) of each image's in-batch negative caption.</param>
+    /// <param name="draws">Uniform draws in [0, 1), (B, 3): whether to swap, which position, which word.</param>
+    /// <param name="swaps">The one-word edits learnt from the training captions.</param>
+    /// <param name="swapShare">Share of images whose negative is swapped, in [0, 1].</param>
+    /// <returns>The negative captions' ids and masks (B, L) on <paramref name="textIds"/>' device, and how many were swapped.</returns>
+    public static (Tensor Ids, Tensor Mask, int Swapped) NegativeTexts(
+        Tensor textIds, Tensor textMask, Tensor negativeText, Tensor draws, CaptionSwaps swaps, double swapShare)
+    {
+        using var scope = NewDisposeScope();
+        var size = (int)textIds.shape[0];
+        var length = (int)textIds.shape[1];
+        var ids = Read<long>(textIds);
+        var mask = Read<long>(textMask);
+        var drawn = Read<long>(negativeText);
+        var u = Read<double>(draws.to_type(ScalarType.Float64));
+        var negativeIds = new long[ids.Length];
+        var negativeMask = new long[mask.Length];
+        var swapped = 0;
+        for (var i = 0; i < size; i++)
+        {
+            var target = negativeIds.AsSpan(i * length, length);
+            if (u[3 * i] < swapShare)
+            {
+                ids.AsSpan(i * length, length).CopyTo(target);
+                var tokens = mask.AsSpan(i * length, length).Count(1L);
+                if (swaps.TrySwap(target, tokens, u[(3 * i) + 1], u[(3 * i) + 2]))
+                {
+                    swapped++;
+                    mask.AsSpan(i * length, length).CopyTo(negativeMask.AsSpan(i * length, length));
+                    continue;
+                }
+            }
+
+            var source = (int)drawn[i];
+            ids.AsSpan(source * length, length).CopyTo(target);
+            mask.AsSpan(source * length, length).CopyTo(negativeMask.AsSpan(i * length, length));
+        }
+
+        var device = textIds.device;
+        return (tensor(negativeIds, [size, length], device: device).MoveToOuterDisposeScope(),
+            tensor(negativeMask, [size, length], device: device).MoveToOuterDisposeScope(), swapped);
+    }
+
+    private static T[] Read<T>(Tensor values)
+        where T : unmanaged
+    {
+        // Within the caller's dispose scope, which frees the copies (detach always makes a new handle, so never the input).
+        return values.detach().cpu().contiguous().data<T>().ToArray();
+    }
+
     /// <summary><paramref name="hardShare"/> × <paramref name="similarity"/> + the rest spread evenly over each row; unchanged at 1.</summary>
     private static Tensor Mix(Tensor similarity, double hardShare) =>
         hardShare >= 1.0 ? similarity : (hardShare * similarity) + ((1.0 - hardShare) / similarity.shape[1]);

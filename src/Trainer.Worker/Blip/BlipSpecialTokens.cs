@@ -13,6 +13,9 @@ namespace Trainer.Worker.Blip;
 /// <param name="UnkId">[UNK]: unused by the model itself.</param>
 public sealed record BlipSpecialTokens(long PadId, long ClsId, long SepId, long EncId, long DecId, long MaskId, long UnkId)
 {
+    /// <summary>Every special id, in the record's order.</summary>
+    public IReadOnlyList<long> All => [PadId, ClsId, SepId, EncId, DecId, MaskId, UnkId];
+
     /// <summary>bert-base-uncased ids with LAVIS's additions: [DEC] = 30522 (bos), [ENC] = 30523; vocabulary 30524.</summary>
     public static BlipSpecialTokens BertBaseUncased { get; } = new(
         PadId: 0, ClsId: 101, SepId: 102, EncId: 30523, DecId: 30522, MaskId: 103, UnkId: 100);

@@ -46,6 +46,7 @@ public sealed class BlipBatchSourceFactory : IBlipBatchSourceFactory
                 evalSource)
             {
                 Vocabulary = vocabulary,
+                TrainCaptionIds = () => trainSet.Samples.Select(sample => (IReadOnlyList<long>)tokenizer.Encode(sample.Caption, options.MaxTextLength)),
                 Release = () =>
                 {
                     opened.Train.Dispose();

@@ -35,7 +35,8 @@ internal static class BlipTrainingStage
 
         await using var opened = await data.OpenAsync(context, options, Replicas, cancellationToken);
         var config = BlipModelConfig.From(options, opened.VocabSize, opened.Tokens.PadId);
-        using var trainer = new BlipTrainer(config, opened.Tokens, BlipTrainerSettings.From(options) with { Objectives = objectives }, Replicas);
+        var settings = BlipTrainerSettings.From(options) with { Objectives = objectives };
+        using var trainer = new BlipTrainer(config, opened.Tokens, settings, Replicas, LearnSwaps(context, opened, options, objectives));
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
         await RestoreAsync(context, trainer, cancellationToken);
 
@@ -81,6 +82,30 @@ internal static class BlipTrainingStage
             Outputs = new Dictionary<string, ArtifactReference> { ["checkpoint"] = checkpoint },
             Metrics = metrics,
         };
+    }
+
+    /// <summary>The one-word edits of the training captions, when ITM draws swapped negatives; null otherwise.</summary>
+    private static CaptionSwaps? LearnSwaps(StageRunContext context, BlipRunData opened, BlipPretrainOptions options, BlipObjectiveSet objectives)
+    {
+        if (options.ItmSwapNegativeShare <= 0 || !objectives.HasFlag(BlipObjectiveSet.Itm))
+        {
+            return null;
+        }
+
+        var captions = opened.TrainCaptionIds().ToList();
+        var swaps = CaptionSwaps.Learn(captions, opened.Tokens.All);
+        var editable = swaps.EditableShare(captions);
+        context.Logger.LogInformation(
+            "ITM swaps one word in {Share:P0} of negative captions: {Contexts} contexts have alternatives, {Editable:P1} of {Captions} training captions can be edited",
+            options.ItmSwapNegativeShare, swaps.Contexts, editable, captions.Count);
+        if (editable == 0)
+        {
+            throw new InvalidDataException(
+                $"itm_swap_negative_share is {options.ItmSwapNegativeShare}, but no word of the {captions.Count} training captions has another word seen " +
+                "between the same two neighbours, so no caption can be edited; set itm_swap_negative_share to 0 for this data");
+        }
+
+        return swaps;
     }
 
     private static async Task RestoreAsync(StageRunContext context, BlipTrainer trainer, CancellationToken cancellationToken)

@@ -23,7 +23,12 @@ public sealed partial class BlipTrainer : IDisposable
     private TrainingPosition _position = new(0, 0, 0);
     private int _running;
 
-    public BlipTrainer(BlipModelConfig config, BlipSpecialTokens tokens, BlipTrainerSettings settings, int replicas = 1)
+    /// <param name="config">The model's shapes and objective hyperparameters.</param>
+    /// <param name="tokens">The tokenizer's special ids.</param>
+    /// <param name="settings">How to optimise; written into every checkpoint.</param>
+    /// <param name="replicas">Data-parallel replicas in this process.</param>
+    /// <param name="captionSwaps">The one-word edits of the training captions, when the config's <c>ItmSwapNegativeShare</c> is above 0.</param>
+    public BlipTrainer(BlipModelConfig config, BlipSpecialTokens tokens, BlipTrainerSettings settings, int replicas = 1, CaptionSwaps? captionSwaps = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1);
@@ -36,7 +41,7 @@ public sealed partial class BlipTrainer : IDisposable
         for (var rank = 0; rank < replicas; rank++)
         {
             // The same seed gives every replica the same weights; each draws its own dropout masks and negatives.
-            var model = new BlipPretrainModel(config, tokens, settings.Seed, settings.Objectives, settings.LmPromptLength);
+            var model = new BlipPretrainModel(config, tokens, settings.Seed, settings.Objectives, settings.LmPromptLength, captionSwaps);
             model.Randomness.manual_seed(RankSeed(settings.Seed, rank));
             var trainable = model.TrainableParameters().ToList();
             _replicas[rank] = new Replica(model, new NamedAdamW(trainable, settings.WeightDecay), [.. trainable.Select(entry => entry.Parameter)]);

@@ -28,6 +28,12 @@ public sealed record BlipRunData(BlipSpecialTokens Tokens, int VocabSize, IReadO
     /// <summary>The tokenizer's vocabulary, one token a line as in <c>vocab.txt</c>; written beside the weights so later stages read token ids the same way.</summary>
     public IReadOnlyList<string> Vocabulary { get; init; } = [];
 
+    /// <summary>
+    /// The training captions' token ids ([CLS] … [SEP], unpadded, as the batches encode them), read when called:
+    /// what <see cref="CaptionSwaps"/> learns its one-word edits from.
+    /// </summary>
+    public Func<IEnumerable<IReadOnlyList<long>>> TrainCaptionIds { get; init; } = () => [];
+
     /// <summary>Releases the data side's resources (background workers, open files).</summary>
     public Func<ValueTask>? Release { get; init; }
 

@@ -96,6 +96,40 @@ public sealed class BlipObjectiveTests
     }
 
     [Fact]
+    public void Swapped_negatives_edit_the_images_own_caption_and_the_rest_keep_the_drawn_caption()
+    {
+        using var scope = NewDisposeScope();
+        // [CLS] 1, [SEP] 2, [PAD] 0; "a red circle", "a blue circle", "there is", "a red square" (padded to 5).
+        long[][] captions = [[1, 10, 11, 13, 2], [1, 10, 12, 13, 2], [1, 15, 16, 2], [1, 10, 11, 14, 2]];
+        var swaps = CaptionSwaps.Learn(captions, [0, 1, 2]);
+        var ids = tensor(new long[] { 1, 10, 11, 13, 2, 1, 10, 12, 13, 2, 1, 15, 16, 2, 0, 1, 10, 11, 14, 2 }, [4, 5]);
+        var mask = ids.ne(0).to_type(ScalarType.Int64);
+        var drawn = tensor(new long[] { 1, 0, 3, 2 });
+        // Rows 0 and 2 are drawn for a swap (0.1 < 0.5), rows 1 and 3 are not (0.9). Row 0 swaps its first editable
+        // word (red → blue); row 2, "there is", has none and keeps its drawn caption, row 3 of the batch.
+        var draws = tensor(new[] { 0.1, 0.0, 0.0, 0.9, 0.0, 0.0, 0.1, 0.0, 0.0, 0.9, 0.0, 0.0 }, [4, 3]);
+
+        var (negativeIds, negativeMask, swapped) = BlipObjectives.NegativeTexts(ids, mask, drawn, draws, swaps, swapShare: 0.5);
+
+        Assert.Equal(1, swapped);
+        Assert.Equal(new long[] { 1, 10, 12, 13, 2 }, negativeIds[0].data<long>().ToArray());
+        Assert.Equal(ids[0].data<long>().ToArray(), negativeIds[1].data<long>().ToArray());
+        Assert.Equal(ids[3].data<long>().ToArray(), negativeIds[2].data<long>().ToArray());
+        Assert.Equal(ids[2].data<long>().ToArray(), negativeIds[3].data<long>().ToArray());
+        Assert.Equal(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 }, negativeMask.flatten().data<long>().ToArray());
+        Assert.Equal(ids.shape, negativeIds.shape);
+    }
+
+    [Fact]
+    public void A_model_with_swapped_negatives_needs_the_swaps()
+    {
+        var config = TinyBlip.Config() with { ItmSwapNegativeShare = 0.5 };
+
+        var error = Assert.Throws<ArgumentException>(() => new BlipPretrainModel(config, TinyBlip.Tokens, seed: 1));
+        Assert.Contains("CaptionSwaps.Learn", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Momentum_update_moves_each_copy_by_one_minus_m_towards_its_online_parameter()
     {
         using var model = TinyBlip.Model();

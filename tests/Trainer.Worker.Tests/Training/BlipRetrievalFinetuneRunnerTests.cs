@@ -46,6 +46,26 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
     }
 
     [Fact]
+    public async Task Swapped_negatives_are_learnt_from_the_training_captions_and_change_what_the_filter_learns()
+    {
+        var runner = new BlipRetrievalFinetuneRunner(chain.Data);
+        var inputs = StageChain.Inputs(("init", chain.Pretrained), ("train", chain.Web), ("train", chain.Human));
+        const string Plain = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100}""";
+        const string Swapped = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100,"itm_swap_negative_share":1.0}""";
+
+        var (plain, _) = await chain.Chain.RunAsync(runner, "filter", Plain, inputs);
+        var (swapped, _) = await chain.Chain.RunAsync(runner, "filter", Swapped, inputs);
+
+        // Same seed, data and steps: only the ITM negatives differ, so the ITM loss and the weights do.
+        Assert.NotEqual(plain.Metrics["loss_itm"], swapped.Metrics["loss_itm"]);
+        var plainWeights = await chain.Chain.Store.FetchAsync(plain.Outputs["checkpoint"]);
+        var swappedWeights = await chain.Chain.Store.FetchAsync(swapped.Outputs["checkpoint"]);
+        Assert.NotEqual(
+            await File.ReadAllBytesAsync(Path.Combine(plainWeights.Directory, BlipCheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(swappedWeights.Directory, BlipCheckpointFiles.Weights)));
+    }
+
+    [Fact]
     public async Task Without_an_init_checkpoint_the_run_fails_naming_the_input()
     {
         var runner = new BlipRetrievalFinetuneRunner(chain.Data);

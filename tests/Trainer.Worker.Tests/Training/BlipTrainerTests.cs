@@ -9,20 +9,24 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("blip-trainer-").FullName;
 
-    [Fact]
-    public async Task Resuming_from_a_checkpoint_gives_the_same_bits_as_training_straight_through()
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.5)] // swapped ITM negatives draw from the model's generator, which the checkpoint holds
+    public async Task Resuming_from_a_checkpoint_gives_the_same_bits_as_training_straight_through(double swapShare)
     {
         using var data = TrainingFixtures.Data();
+        var config = TinyBlip.Config() with { ItmSwapNegativeShare = swapShare };
         var settings = TrainingFixtures.Settings(epochs: 2, accumulation: 2) with { CheckpointEverySteps = 3 };
+        var swaps = TrainingFixtures.FirstWordSwaps();
         var shard = TrainingFixtures.Shard(data.Batches, batchSize: 4, batchesPerEpoch: 8); // 4 steps per epoch
 
         // 6 steps straight, across the epoch boundary.
-        using var straight = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, settings);
+        using var straight = new BlipTrainer(config, TinyBlip.Tokens, settings, captionSwaps: swaps);
         await straight.TrainAsync([shard], stopAtStep: 6);
 
         // 3 steps, the in-training checkpoint at step 3, then a fresh trainer from it for 3 more.
         string? written = null;
-        using (var first = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, settings))
+        using (var first = new BlipTrainer(config, TinyBlip.Tokens, settings, captionSwaps: swaps))
         {
             var hooks = new BlipTrainingHooks
             {
@@ -38,7 +42,7 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
 
         Assert.NotNull(written);
         Assert.Equal(3, BlipCheckpointFiles.ReadState(written).Step);
-        using var resumed = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, settings);
+        using var resumed = new BlipTrainer(config, TinyBlip.Tokens, settings, captionSwaps: swaps);
         Assert.True(resumed.LoadCheckpoint(written));
         Assert.Equal(new TrainingPosition(3, 0, 6), resumed.Position);
         await resumed.TrainAsync([shard], stopAtStep: 6);

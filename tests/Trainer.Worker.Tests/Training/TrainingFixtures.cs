@@ -1,4 +1,5 @@
 using Trainer.Worker.Bench;
+using Trainer.Worker.Blip;
 using Trainer.Worker.Tests.Blip;
 using Trainer.Worker.Training;
 using static TorchSharp.torch;
@@ -44,6 +45,15 @@ internal static class TrainingFixtures
     }
 
     public static TinyData Data() => new();
+
+    /// <summary>Swaps learnt from every two-word caption of the tiny vocabulary: any first word can be replaced.</summary>
+    public static CaptionSwaps FirstWordSwaps()
+    {
+        var words = Enumerable.Range(7, TinyBlip.VocabSize - 7).Select(id => (long)id).ToList();
+        var tokens = TinyBlip.Tokens;
+        return CaptionSwaps.Learn(
+            words.SelectMany(first => words.Select(second => (IReadOnlyList<long>)[tokens.ClsId, first, second, tokens.SepId])), tokens.All);
+    }
 
     internal sealed class TinyData : IDisposable
     {

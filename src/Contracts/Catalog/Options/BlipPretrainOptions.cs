@@ -20,6 +20,9 @@ public class BlipPretrainOptions : TrainingOptions
     [Option("Share of ITM negatives drawn by ITC similarity (hard negatives, as in BLIP: 1); the rest are drawn uniformly from the batch's other images."), Range(0.0, 1.0)]
     public double ItmHardNegativeShare { get; set; } = 1.0;
 
+    [Option("Share of images whose ITM negative caption is their own with one word replaced by another word the training captions use between the same two neighbours (\"a red circle\" → \"a blue circle\"); the rest are drawn from the batch. 0 in BLIP; raise it when captions differ in single words the filter must check."), Range(0.0, 1.0)]
+    public double ItmSwapNegativeShare { get; set; }
+
     [Option("Label smoothing of the LM loss."), Range(0.0, 0.5)]
     public double LabelSmoothing { get; set; } = 0.1;
 
