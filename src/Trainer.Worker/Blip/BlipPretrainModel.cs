@@ -50,7 +50,10 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     /// Leading decoder positions ([DEC] and the prompt's tokens) excluded from the LM targets, so the loss covers the
     /// caption only (LAVIS <c>blip_caption</c>'s <c>prompt_length</c>); 0 in pretraining.
     /// </param>
-    /// <param name="captionSwaps">The one-word edits of the training captions; needed when the config's <c>ItmSwapNegativeShare</c> is above 0.</param>
+    /// <param name="captionSwaps">
+    /// The one-word edits of the training captions; training ITM needs them when the config's <c>ItmSwapNegativeShare</c>
+    /// is above 0, scoring a trained model does not.
+    /// </param>
     public BlipPretrainModel(
         BlipModelConfig config, BlipSpecialTokens tokens, long seed, BlipObjectiveSet objectives = BlipObjectiveSet.All, int lmPromptLength = 0,
         CaptionSwaps? captionSwaps = null)
@@ -69,16 +72,9 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
                 nameof(config));
         }
 
-        if (config.ItmSwapNegativeShare > 0 && captionSwaps is null)
-        {
-            throw new ArgumentException(
-                $"ItmSwapNegativeShare is {config.ItmSwapNegativeShare}, but no caption swaps were given; learn them from the training captions (CaptionSwaps.Learn)",
-                nameof(captionSwaps));
-        }
-
         Config = config;
         Objectives = objectives;
-        _captionSwaps = config.ItmSwapNegativeShare > 0 ? captionSwaps : null;
+        _captionSwaps = captionSwaps;
         LmPromptLength = lmPromptLength;
         _tokens = tokens;
         using var init = new Generator(unchecked((ulong)seed));
@@ -317,9 +313,9 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         var encoderIds = WithFirstToken(batch.TextIds, _tokens.EncId);                                      // (B, L), [ENC] first
         var positive = text_encoder.call(encoderIds, batch.TextMask, imageEmbeds);                          // (B, L, Dt)
         var (negativeImage, negativeText) = BlipObjectives.SampleHardNegatives(simI2T, simT2I, batch.ImageIds, _randomness, Config.ItmHardNegativeShare);
-        var (negativeIds, negativeMask) = _captionSwaps is null
-            ? (encoderIds.index_select(0, negativeText), batch.TextMask.index_select(0, negativeText))
-            : SwappedNegatives(batch, negativeText);
+        var (negativeIds, negativeMask) = Config.ItmSwapNegativeShare > 0
+            ? SwappedNegatives(batch, negativeText)
+            : (encoderIds.index_select(0, negativeText), batch.TextMask.index_select(0, negativeText));
         var textIdsAll = cat([encoderIds, negativeIds], dim: 0);                                              // (2B, L)
         var textMaskAll = cat([batch.TextMask, negativeMask], dim: 0);                                        // (2B, L)
         var imageEmbedsAll = cat([imageEmbeds.index_select(0, negativeImage), imageEmbeds], dim: 0);        // (2B, 1 + P, Dv)
@@ -332,8 +328,10 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     /// <summary>Each image's negative caption, its own with one word swapped for <see cref="BlipModelConfig.ItmSwapNegativeShare"/> of them, [ENC] first.</summary>
     private (Tensor Ids, Tensor Mask) SwappedNegatives(BlipPretrainBatch batch, Tensor negativeText)
     {
+        var swaps = _captionSwaps ?? throw new InvalidOperationException(
+            $"ItmSwapNegativeShare is {Config.ItmSwapNegativeShare}, but the model was built without caption swaps; learn them from the training captions (CaptionSwaps.Learn)");
         var draws = rand([batch.Size, 3], dtype: float64, generator: _randomness);
-        var (ids, mask, _) = BlipObjectives.NegativeTexts(batch.TextIds, batch.TextMask, negativeText, draws, _captionSwaps!, Config.ItmSwapNegativeShare);
+        var (ids, mask, _) = BlipObjectives.NegativeTexts(batch.TextIds, batch.TextMask, negativeText, draws, swaps, Config.ItmSwapNegativeShare);
         return (WithFirstToken(ids, _tokens.EncId), mask);
     }
 

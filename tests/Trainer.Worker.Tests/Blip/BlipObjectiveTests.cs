@@ -121,11 +121,17 @@ public sealed class BlipObjectiveTests
     }
 
     [Fact]
-    public void A_model_with_swapped_negatives_needs_the_swaps()
+    public void A_model_trained_with_swapped_negatives_needs_the_swaps_to_train_but_not_to_score()
     {
-        var config = TinyBlip.Config() with { ItmSwapNegativeShare = 0.5 };
+        using var data = TinyBlip.Data();
+        using var batch = data.Batch(4, 0);
+        using var model = new BlipPretrainModel(TinyBlip.Config() with { ItmSwapNegativeShare = 0.5 }, TinyBlip.Tokens, seed: 1);
+        using var scope = NewDisposeScope();
 
-        var error = Assert.Throws<ArgumentException>(() => new BlipPretrainModel(config, TinyBlip.Tokens, seed: 1));
+        var score = model.MatchProbability(batch.TextIds, batch.TextMask, model.ImageEmbeddings(batch.Images));
+        var error = Assert.Throws<InvalidOperationException>(() => model.call(batch, 0.0));
+
+        Assert.Equal([4L], score.shape);
         Assert.Contains("CaptionSwaps.Learn", error.Message, StringComparison.Ordinal);
     }
 

@@ -63,6 +63,10 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
         Assert.NotEqual(
             await File.ReadAllBytesAsync(Path.Combine(plainWeights.Directory, BlipCheckpointFiles.Weights)),
             await File.ReadAllBytesAsync(Path.Combine(swappedWeights.Directory, BlipCheckpointFiles.Weights)));
+
+        // CapFilt loads the filter to score pairs: the swaps were needed for training only.
+        using var filter = BlipCheckpointModel.Load(swappedWeights.Directory, "input 'filter'");
+        Assert.Equal(1.0, filter.Model.Config.ItmSwapNegativeShare);
     }
 
     [Fact]
