@@ -60,7 +60,21 @@ public sealed class BlipPretrainRunnerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private StageRunContext Context(string runId, ArtifactReference? resumeFrom)
+    [Fact]
+    public async Task Swapped_negatives_on_captions_without_a_swappable_word_fail_before_training_naming_the_option()
+    {
+        // The stand-in data side lists no training captions, so there is nothing to learn swaps from.
+        var runner = new BlipPretrainRunner(new SyntheticData());
+        var options = OptionsJson.TrimEnd().TrimEnd('}') + ""","itm_swap_negative_share":0.5}""";
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => runner.RunAsync(Context("run-swaps", resumeFrom: null, options), CancellationToken.None));
+
+        Assert.Contains("itm_swap_negative_share is 0.5", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set itm_swap_negative_share to 0", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_published.OfType<StageRunProgressed>());
+    }
+
+    private StageRunContext Context(string runId, ArtifactReference? resumeFrom, string optionsJson = OptionsJson)
     {
         var kind = StageKindCatalog.Find("blip.pretrain")!;
         var run = new StartStageRun
@@ -86,7 +100,7 @@ public sealed class BlipPretrainRunnerTests : IDisposable
             TimeProvider.System, NullLogger<ReportPublisher>.Instance, new ReportPublisherOptions());
         var work = Directory.CreateDirectory(Path.Combine(_root, "work", runId)).FullName;
         return new StageRunContext(
-            run, kind, OptionsBinder.Read<BlipPretrainOptions>(kind, OptionsJson), "cpu", work, _store, new CheckpointResolver(_store, NullLogger<CheckpointResolver>.Instance), publisher,
+            run, kind, OptionsBinder.Read<BlipPretrainOptions>(kind, optionsJson), "cpu", work, _store, new CheckpointResolver(_store, NullLogger<CheckpointResolver>.Instance), publisher,
             TimeProvider.System, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
     }
 
