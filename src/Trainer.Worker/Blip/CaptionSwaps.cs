@@ -65,7 +65,8 @@ public sealed class CaptionSwaps
         var count = 0;
         for (var i = 1; i < length - 1; i++)
         {
-            if (Alternatives(ids, i) is { } options && options.Length > (Array.IndexOf(options, ids[i]) >= 0 ? 1 : 0))
+            // A context is kept only with two or more tokens, so it always offers one besides the token already there.
+            if (Alternatives(ids, i) is not null)
             {
                 positions[count++] = i;
             }
