@@ -4,12 +4,15 @@
 # the kept shares, and zero-shot retrieval on the clean test split of the first pretrain and of the re-pretrain.
 #   scripts/capfilt-results.sh 1 2 3
 # Each run's log and final JSON are kept in ${CAPFILT_RESULTS:-/tmp/capfilt-results}/seed-N.{log,json}. With
-# CAPFILT_PARALLEL=1 the seeds run at once (each silo on its own ports), otherwise one after another.
+# CAPFILT_PARALLEL=1 the seeds run at once (each silo on its own ports), otherwise one after another. CAPFILT_SPEC=FILE
+# runs another experiment spec of the same shape (stage ids data, pretrain, capfilt, repretrain) instead of the example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
 out="${CAPFILT_RESULTS:-/tmp/capfilt-results}"
+source_spec="${CAPFILT_SPEC:-examples/blip-capfilt.yaml}"
+[ -f "$source_spec" ] || { echo "capfilt-results: CAPFILT_SPEC '$source_spec' does not exist; give the path of an experiment spec" >&2; exit 2; }
 mkdir -p "$out"
 dotnet build src/Orchestrator.Silo -c Release -v quiet -nologo >/dev/null
 
@@ -18,7 +21,7 @@ run_seed() {
   local spec="$out/blip-capfilt-seed-$seed.yaml"
   # Only the dataset stage's seed changes: the seed on the line after "kind: dataset.synthetic".
   awk -v seed="$seed" '/kind: dataset.synthetic/ { data = 1 } data && /seed:/ { sub(/seed: *[0-9]+/, "seed: " seed); data = 0 } { print }' \
-    examples/blip-capfilt.yaml > "$spec"
+    "$source_spec" > "$spec"
   local started=$(date +%s)
   nice dotnet run --project src/Orchestrator.Silo -c Release --no-build -- --standalone \
     --urls "http://127.0.0.1:$((5180 + index))" --Orchestrator:SiloPort=$((11200 + index)) --Orchestrator:GatewayPort=$((30200 + index)) \

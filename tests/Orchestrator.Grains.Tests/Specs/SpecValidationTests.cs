@@ -6,18 +6,21 @@ namespace Orchestrator.Grains.Tests.Specs;
 public sealed class SpecValidationTests
 {
     /// <summary>The CapFilt example (the design's DAG with the example's sizes), read from <c>examples/</c> at the repository root.</summary>
-    private static string CapfiltDag()
+    private static string CapfiltDag() => Example("blip-capfilt.yaml");
+
+    /// <summary>An example spec, read from <c>examples/</c> at the repository root.</summary>
+    private static string Example(string name)
     {
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
         {
-            var path = Path.Combine(folder.FullName, "examples", "blip-capfilt.yaml");
+            var path = Path.Combine(folder.FullName, "examples", name);
             if (File.Exists(path))
             {
                 return File.ReadAllText(path);
             }
         }
 
-        throw new FileNotFoundException("examples/blip-capfilt.yaml was not found above the test's folder");
+        throw new FileNotFoundException($"examples/{name} was not found above the test's folder");
     }
 
     [Fact]
@@ -31,6 +34,17 @@ public sealed class SpecValidationTests
         Assert.Equal(["capfilt", "data"], upstream["repretrain"]);
         Assert.Equal(7, result.Stages[0].ResolvedOptions["seed"]!.GetValue<int>());
         Assert.Equal(64, result.Stages[1].ResolvedOptions["queue_size"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData("blip-capfilt.yaml")]
+    [InlineData("blip-capfilt-long.yaml")]
+    [InlineData("tiny-blip.yaml")]
+    public void Every_example_is_a_valid_spec(string name)
+    {
+        var result = Validate(Example(name));
+
+        Assert.Empty(result.Errors);
     }
 
     [Fact]
