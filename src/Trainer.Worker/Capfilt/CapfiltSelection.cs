@@ -41,33 +41,24 @@ public sealed record CapfiltSelection(IReadOnlyList<CapfiltCandidate> Kept, IRea
 
         if (corrupted is not null)
         {
-            var webCandidates = candidates.Where(candidate => candidate.Source == CaptionSource.Web).ToList();
-            var isCorrupted = webCandidates.Select(candidate => corrupted.Contains(candidate.Image, candidate.Caption)).ToList();
-            var flagged = webCandidates.Select(candidate => candidate.Score < threshold).ToList();
-            var corruptedCount = isCorrupted.Count(value => value);
-            var flaggedCount = flagged.Count(value => value);
-            var found = isCorrupted.Zip(flagged).Count(pair => pair.First && pair.Second);
-            metrics["corrupted_web"] = corruptedCount;
-            metrics["flagged_web"] = flaggedCount;
-            metrics["flagged_corrupted"] = found;
-            if (flaggedCount > 0)
+            var outcome = CapfiltFilterCurve.At(candidates, corrupted, threshold);
+            metrics["corrupted_web"] = outcome.Corrupted;
+            metrics["flagged_web"] = outcome.Flagged;
+            metrics["flagged_corrupted"] = outcome.FlaggedCorrupted;
+            if (outcome.Precision is { } precision)
             {
-                metrics["filter_precision"] = (double)found / flaggedCount;
+                metrics["filter_precision"] = precision;
             }
 
-            if (corruptedCount > 0)
+            if (outcome.Recall is { } recall)
             {
-                metrics["filter_recall"] = (double)found / corruptedCount;
+                metrics["filter_recall"] = recall;
             }
 
             // Which corruptions the filter finds, where the record says what each was: filter_recall_colour, ...
-            var byKind = webCandidates.Zip(flagged)
-                .Select(pair => (Kind: corrupted.KindOf(pair.First.Image, pair.First.Caption), Flagged: pair.Second))
-                .Where(pair => pair.Kind is not null)
-                .GroupBy(pair => pair.Kind!, StringComparer.Ordinal);
-            foreach (var kind in byKind)
+            foreach (var (kind, recallOfKind) in outcome.RecallByKind)
             {
-                metrics[$"filter_recall_{kind.Key}"] = (double)kind.Count(pair => pair.Flagged) / kind.Count();
+                metrics[$"filter_recall_{kind}"] = recallOfKind;
             }
         }
 

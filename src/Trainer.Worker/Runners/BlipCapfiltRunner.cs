@@ -12,7 +12,8 @@ namespace Trainer.Worker.Runners;
 /// Runs <c>blip.capfilt</c>. For each web image the captioner samples <c>captions_per_image</c> captions (nucleus
 /// sampling, seeded per image); the filter scores the web caption and each synthetic one with its ITM match
 /// probability; pairs at or above <c>threshold</c> form the output <c>dataset</c>, and every candidate with its score
-/// the output <c>scores</c>. Web images are scored in shards of <c>shard_size</c>, each finished shard saved as a
+/// the output <c>scores</c>, with the filter's precision and recall at a grid of thresholds where the web dataset
+/// records its corrupted captions (<see cref="CapfiltFilterCurve"/>). Web images are scored in shards of <c>shard_size</c>, each finished shard saved as a
 /// checkpoint, so a resumed run redoes none of them. Given input <c>scores</c>, only the threshold is applied again.
 /// </summary>
 public sealed class BlipCapfiltRunner : IStageRunner
@@ -44,7 +45,8 @@ public sealed class BlipCapfiltRunner : IStageRunner
                 $"input 'web' has no {BlipVocabulary.FileName}; with input 'scores' the vocabulary comes from the web dataset, so bind one that carries it (dataset.synthetic and dataset.import do)");
         }
 
-        var selection = CapfiltSelection.Apply(candidates, options.Threshold, CorruptedCaptions.Read(web.Directory));
+        var corrupted = CorruptedCaptions.Read(web.Directory);
+        var selection = CapfiltSelection.Apply(candidates, options.Threshold, corrupted);
         if (selection.Kept.Count == 0)
         {
             throw new InvalidOperationException(
@@ -60,6 +62,13 @@ public sealed class BlipCapfiltRunner : IStageRunner
         CapfiltDatasetWriter.Write(datasetFolder, selection.Kept, web.Directory, vocabulary);
         var scoresFolder = Directory.CreateDirectory(Path.Combine(context.WorkDirectory, "scores")).FullName;
         CapfiltScoresFile.Write(Path.Combine(scoresFolder, CapfiltScoresFile.FileName), candidates);
+        if (corrupted is not null)
+        {
+            var curve = CapfiltFilterCurve.Compute(candidates, corrupted, CapfiltFilterCurve.Thresholds);
+            CapfiltFilterCurve.Write(Path.Combine(scoresFolder, CapfiltFilterCurve.FileName), curve);
+            context.Logger.LogInformation("Filter precision/recall at finding corrupted web captions, by threshold: {Curve}", CapfiltFilterCurve.Describe(curve));
+        }
+
         var dataset = await context.CommitOutputAsync("dataset", datasetFolder, selection.Metrics, cancellationToken);
         var scores = await context.CommitOutputAsync("scores", scoresFolder, selection.Metrics, cancellationToken);
         return new StageRunResult

@@ -84,6 +84,17 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
         // The synthetic web split records its corrupted captions (round(16 × 0.4) = 6), so the filter's precision and recall are reported.
         Assert.Equal(6, rethresholded.Metrics["corrupted_web"]);
         Assert.Contains("filter_recall", rethresholded.Metrics.Keys);
+
+        // Beside the scores, what every threshold of the grid would have done, from the same scores and record.
+        var scoresFolder = (await chain.Chain.Store.FetchAsync(rethresholded.Outputs["scores"])).Directory;
+        using var curveDocument = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(scoresFolder, CapfiltFilterCurve.FileName)));
+        var curve = curveDocument.RootElement.EnumerateArray().ToList();
+        Assert.Equal(CapfiltFilterCurve.Thresholds, curve.Select(point => point.GetProperty("threshold").GetDouble()));
+        var webCandidates = candidates.Where(candidate => candidate.Source == CaptionSource.Web).ToList();
+        Assert.Equal(
+            CapfiltFilterCurve.Thresholds.Select(threshold => webCandidates.Count(candidate => candidate.Score < threshold)),
+            curve.Select(point => point.GetProperty("flagged").GetInt32()));
+        Assert.All(curve, point => Assert.Equal(6, point.GetProperty("corrupted").GetInt32()));
     }
 
     private IReadOnlyDictionary<string, IReadOnlyList<ArtifactReference>> Inputs() =>
