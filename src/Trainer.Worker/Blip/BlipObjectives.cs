@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip;
@@ -11,6 +12,9 @@ public sealed record ContrastiveResult(Tensor Loss, Tensor SimI2T, Tensor SimT2I
 /// <summary>The pieces of BLIP's objectives that are worth testing on their own.</summary>
 public static class BlipObjectives
 {
+    /// <summary>Added to every draw weight of an ITM negative, as in LAVIS, so a pair of similarity 0 can still be drawn.</summary>
+    private static readonly Scalar DrawFloor = 1e-4.ToScalar();
+
     /// <summary>
     /// ITC with momentum distillation (LAVIS <c>BlipPretrain.forward</c>, "ITC"): similarities of the online features
     /// against the momentum features of the batch followed by the queue, each divided by <paramref name="temperature"/>;
@@ -39,15 +43,17 @@ public static class BlipObjectives
             var simI2TM = imageFeatM.matmul(textFeatAll) / temperature;          // (B, B + Q)
             var simT2IM = textFeatM.matmul(imageFeatAll) / temperature;          // (B, B + Q)
             var hardTargets = eye(batch, simI2TM.shape[1], dtype: simI2TM.dtype, device: simI2TM.device);
-            i2tTargets = alpha * simI2TM.softmax(1) + (1 - alpha) * hardTargets;
-            t2iTargets = alpha * simT2IM.softmax(1) + (1 - alpha) * hardTargets;
+            using var softShare = alpha.ToScalar();
+            using var hardShare = (1 - alpha).ToScalar();
+            i2tTargets = simI2TM.softmax(1).mul(softShare).Plus(hardTargets.mul(hardShare));
+            t2iTargets = simT2IM.softmax(1).mul(softShare).Plus(hardTargets.mul(hardShare));
         }
 
         var simI2T = imageFeat.matmul(textFeatAll) / temperature;                // (B, B + Q)
         var simT2I = textFeat.matmul(imageFeatAll) / temperature;                // (B, B + Q)
         var lossI2T = -(simI2T.log_softmax(1) * i2tTargets).sum(1).mean();
         var lossT2I = -(simT2I.log_softmax(1) * t2iTargets).sum(1).mean();
-        var loss = (lossI2T + lossT2I) / 2;
+        var loss = lossI2T.Plus(lossT2I).div(RootedScalars.Two);
         return new ContrastiveResult(loss.MoveToOuterDisposeScope(), simI2T.MoveToOuterDisposeScope(), simT2I.MoveToOuterDisposeScope());
     }
 
@@ -81,8 +87,8 @@ public static class BlipObjectives
                 "batches need at least two distinct images (shuffle the data, or raise batch_size)");
         }
 
-        var weightsT2I = (Mix(simT2I.softmax(1), hardShare) + 1e-4).masked_fill_(sameImage, 0);
-        var weightsI2T = (Mix(simI2T.softmax(1), hardShare) + 1e-4).masked_fill_(sameImage, 0);
+        var weightsT2I = Mix(simT2I.softmax(1), hardShare).add(DrawFloor).masked_fill_(sameImage, RootedScalars.Zero);
+        var weightsI2T = Mix(simI2T.softmax(1), hardShare).add(DrawFloor).masked_fill_(sameImage, RootedScalars.Zero);
         var negativeImage = weightsT2I.multinomial(1, generator: generator).squeeze(1); // (B)
         var negativeText = weightsI2T.multinomial(1, generator: generator).squeeze(1);  // (B)
         return (negativeImage.MoveToOuterDisposeScope(), negativeText.MoveToOuterDisposeScope());
@@ -146,8 +152,17 @@ public static class BlipObjectives
     }
 
     /// <summary><paramref name="hardShare"/> × <paramref name="similarity"/> + the rest spread evenly over each row; unchanged at 1.</summary>
-    private static Tensor Mix(Tensor similarity, double hardShare) =>
-        hardShare >= 1.0 ? similarity : (hardShare * similarity) + ((1.0 - hardShare) / similarity.shape[1]);
+    private static Tensor Mix(Tensor similarity, double hardShare)
+    {
+        if (hardShare >= 1.0)
+        {
+            return similarity;
+        }
+
+        using var share = hardShare.ToScalar();
+        using var spread = ((1.0 - hardShare) / similarity.shape[1]).ToScalar();
+        return similarity.mul(share).add(spread);
+    }
 
     /// <summary>
     /// LM loss (LAVIS <c>BertLMHeadModel</c>): logits at positions 0 … L−2 predict the tokens at 1 … L−1; padding and
@@ -165,10 +180,10 @@ public static class BlipObjectives
     public static Tensor LanguageModelling(Tensor logits, Tensor decoderIds, Tensor mask, double labelSmoothing, int promptLength = 0)
     {
         using var scope = NewDisposeScope();
-        var targets = decoderIds.masked_fill(mask.eq(0), -100);                       // (B, L)
+        var targets = decoderIds.masked_fill(mask.eq(RootedScalars.Zero), RootedScalars.IgnoredLabel); // (B, L)
         if (promptLength > 0)
         {
-            targets.narrow(1, 0, Math.Min(promptLength, targets.shape[1])).fill_(-100);
+            targets.narrow(1, 0, Math.Min(promptLength, targets.shape[1])).fill_(RootedScalars.IgnoredLabel);
         }
 
         var vocab = logits.shape[2];

@@ -13,8 +13,8 @@ namespace Trainer.Worker.Blip;
 /// </summary>
 public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, BlipPretrainOutput>
 {
-    private const double MinTemperature = 0.001;
-    private const double MaxTemperature = 0.5;
+    /// <summary>The range the learnt temperature is clamped to before each forward pass, as in LAVIS (0.001 to 0.5).</summary>
+    private static readonly (Scalar Min, Scalar Max) TemperatureRange = (0.001.ToScalar(), 0.5.ToScalar());
 
     private readonly VisionTransformer visual_encoder;
     private readonly BertModel text_encoder;
@@ -152,7 +152,7 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         {
             using (no_grad())
             {
-                temp.clamp_(MinTemperature, MaxTemperature);
+                temp.clamp_(TemperatureRange.Min, TemperatureRange.Max);
             }
         }
 
@@ -247,7 +247,8 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         var pointer = queue_ptr.item<long>();
         image_queue.narrow(1, pointer, count).copy_(imageFeats.t());
         text_queue.narrow(1, pointer, count).copy_(textFeats.t());
-        queue_ptr.fill_((pointer + count) % Config.QueueSize);
+        using var next = ((pointer + count) % Config.QueueSize).ToScalar();
+        queue_ptr.fill_(next);
     }
 
     /// <summary>Image tokens (B, 1 + P, Dv) and the normalised ITC image feature (B, E).</summary>
@@ -375,7 +376,8 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     private static Tensor WithFirstToken(Tensor ids, long token)
     {
         var replaced = ids.clone();
-        replaced.select(1, 0).fill_(token);
+        using var value = token.ToScalar();
+        replaced.select(1, 0).fill_(value);
         return replaced;
     }
 

@@ -31,7 +31,7 @@ public sealed record BlipPretrainOutput(Tensor? LossItc, Tensor? LossItm, Tensor
         var sum = present[0];
         for (var i = 1; i < present.Count; i++)
         {
-            sum = sum + present[i];
+            sum = sum.Plus(present[i]);
         }
 
         return sum;

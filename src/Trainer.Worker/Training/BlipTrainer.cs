@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TorchSharp;
 using Trainer.Worker.Blip;
 using static TorchSharp.torch;
 
@@ -256,6 +257,7 @@ public sealed partial class BlipTrainer : IDisposable
         var started = Stopwatch.GetTimestamp();
         var waited = TimeSpan.Zero;
         var accumulation = _settings.GradAccumulationSteps;
+        using var accumulationScalar = accumulation.ToScalar();
         using var scope = NewDisposeScope();
         var learningRate = plan.Schedule.At(position.Step, position.Epoch);
         var alpha = _settings.Alpha * Math.Min(1.0, (double)position.Step / plan.StepsPerEpoch);
@@ -279,13 +281,13 @@ public sealed partial class BlipTrainer : IDisposable
             waited += Stopwatch.GetElapsedTime(waitStarted);
             using var batch = batches.Current;
             var output = replica.Model.call(batch, alpha);
-            (output.Loss / accumulation).backward();
+            output.Loss.div(accumulationScalar).backward();
             if (itcOn)
             {
                 replica.Model.DequeueAndEnqueue(reducer.AllGather(output.ImageFeatM!), reducer.AllGather(output.TextFeatM!));
             }
 
-            lossSums.add_(stack(output.Losses).detach().to_type(float64));
+            lossSums.add_(stack(output.Losses).detach().to_type(float64), RootedScalars.One);
         }
 
         var gradients = replica.Trainable.Select(parameter => parameter.grad ?? throw new InvalidOperationException(
@@ -296,7 +298,7 @@ public sealed partial class BlipTrainer : IDisposable
         replica.Optimizer.Step(learningRate);
         replica.Optimizer.ZeroGrad();
 
-        var averaged = (reducer.AllGather(lossSums.unsqueeze(0)).mean([0]) / accumulation).data<double>().ToArray();
+        var averaged = reducer.AllGather(lossSums.unsqueeze(0)).mean([0]).div(accumulationScalar).data<double>().ToArray();
         double? LossOf(BlipObjectiveSet objective) => enabled.IndexOf(objective) is var index and >= 0 ? averaged[index] : null;
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         return new BlipStepReport

@@ -1,3 +1,5 @@
+using TorchSharp;
+using Trainer.Worker.Blip;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Training;
@@ -65,15 +67,16 @@ public sealed class InProcessGradientGroup : IDisposable
             group.Meet();
             // Every rank sums the same tensors in the same order, so every rank gets the same bits.
             var means = new Tensor[gradients.Count];
+            using var worldSize = WorldSize.ToScalar();
             for (var i = 0; i < gradients.Count; i++)
             {
                 var sum = group._published[0]![i].clone();
                 for (var other = 1; other < WorldSize; other++)
                 {
-                    sum.add_(group._published[other]![i]);
+                    sum.add_(group._published[other]![i], RootedScalars.One);
                 }
 
-                means[i] = sum.div_(WorldSize);
+                means[i] = sum.div_(worldSize);
             }
 
             // Nobody writes its gradients until everybody has read them.
