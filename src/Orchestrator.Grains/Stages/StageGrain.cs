@@ -14,9 +14,9 @@ namespace Orchestrator.Grains.Stages;
 /// scheduler or the experiment, and returns: nothing here waits for training. Reports are fenced by run
 /// id, so a report from a superseded run, or one delivered twice, changes nothing. Every status change and
 /// progress report goes to the experiment, which publishes it as a live event, and every log line about a run is
-/// written under the run's ids.
+/// written under the run's ids. The reports' handlers are in StageGrain.Reports.cs.
 /// </summary>
-public sealed class StageGrain(
+public sealed partial class StageGrain(
     [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     ILogger<StageGrain> logger) : Grain, IStageGrain
@@ -77,148 +77,6 @@ public sealed class StageGrain(
     public Task<StageView> GetAsync() => Task.FromResult(View());
 
     public Task<StageChange> GetChangeAsync() => Task.FromResult(Change());
-
-    public async Task<ReportOutcome> ReportStartedAsync(RunStartedReport report)
-    {
-        if (Fence(report.RunId) is { } fenced)
-        {
-            return fenced;
-        }
-
-        var attempt = Stage.CurrentAttempt!;
-        if (attempt.StartedAt is not null)
-        {
-            return Duplicate();
-        }
-
-        attempt.StartedAt = time.GetUtcNow();
-        if (!attempt.WorkerIds.Contains(report.WorkerId))
-        {
-            attempt.WorkerIds.Add(report.WorkerId);
-        }
-
-        using (RunScope(report.RunId))
-        {
-            logger.LogInformation("Run {RunId} (attempt {Attempt}) started on worker {WorkerId}", report.RunId, attempt.Attempt, report.WorkerId);
-        }
-
-        await TransitionAsync(StageStatus.Running);
-        return ReportOutcome.Applied;
-    }
-
-    public async Task<ReportOutcome> ReportProgressAsync(RunProgressReport report)
-    {
-        if (Fence(report.RunId) is { } fenced)
-        {
-            return fenced;
-        }
-
-        var now = time.GetUtcNow();
-        if (Stage.Progress is { } progress && report.Step <= progress.Step)
-        {
-            return Duplicate();
-        }
-
-        Stage.Progress ??= new StageProgress { FirstStep = report.Step, FirstStepAt = now };
-        Stage.Progress.Step = report.Step;
-        Stage.Progress.TotalSteps = report.TotalSteps ?? Stage.Progress.TotalSteps;
-        Stage.Progress.Epoch = report.Epoch ?? Stage.Progress.Epoch;
-        Stage.Progress.SamplesPerSecond = report.SamplesPerSecond ?? Stage.Progress.SamplesPerSecond;
-        Stage.Progress.UpdatedAt = now;
-        foreach (var (name, value) in report.Metrics)
-        {
-            Stage.Metrics[name] = value;
-        }
-
-        if (Stage.Status == StageStatus.Queued)
-        {
-            // Progress can overtake the started report; either one means the run is running.
-            Stage.CurrentAttempt!.StartedAt ??= now;
-            await TransitionAsync(StageStatus.Running);
-        }
-        else
-        {
-            await state.WriteStateAsync();
-        }
-
-        if (ExperimentEvent.ForProgress(Definition.ExperimentId, View()) is { } progressed)
-        {
-            await Experiment.OnStageProgressedAsync(progressed);
-        }
-
-        return ReportOutcome.Applied;
-    }
-
-    /// <summary>
-    /// Reports are consumed concurrently, so a run's checkpoints can arrive out of order, even after the report that
-    /// ended the run (a broker that was down delivers a backlog at once). The newest checkpoint wins whenever it comes,
-    /// as long as it belongs to the stage's latest attempt.
-    /// </summary>
-    public async Task<ReportOutcome> ReportCheckpointAsync(RunCheckpointReport report)
-    {
-        if (Stage.Attempts is not [.., var attempt] || attempt.RunId != report.RunId)
-        {
-            return Fence(report.RunId) ?? throw new InvalidOperationException($"run {report.RunId} is current but not the latest attempt");
-        }
-
-        if (attempt.LastCheckpoint is { } known)
-        {
-            if (known.Uri == report.Checkpoint.Uri)
-            {
-                return Duplicate();
-            }
-
-            if ((known.Step ?? long.MinValue) >= (report.Checkpoint.Step ?? long.MinValue))
-            {
-                OrchestratorMetrics.ReportsIgnored.Add(1, new KeyValuePair<string, object?>("reason", "superseded"));
-                return ReportOutcome.Superseded;
-            }
-        }
-
-        Stage.LastCheckpoint = report.Checkpoint;
-        attempt.LastCheckpoint = report.Checkpoint;
-        await state.WriteStateAsync();
-        return ReportOutcome.Applied;
-    }
-
-    public async Task<ReportOutcome> ReportCompletedAsync(RunCompletedReport report)
-    {
-        if (Fence(report.RunId) is { } fenced)
-        {
-            return fenced;
-        }
-
-        var attempt = Stage.CurrentAttempt!;
-        EndAttempt(attempt, StageStatus.Succeeded);
-        attempt.Metrics = new Dictionary<string, double>(report.Metrics);
-        foreach (var (name, value) in report.Metrics)
-        {
-            Stage.Metrics[name] = value;
-        }
-
-        Stage.Outputs = new Dictionary<string, ArtifactRef>(report.Outputs);
-        Stage.CurrentRunId = null;
-        using (RunScope(report.RunId))
-        {
-            logger.LogInformation("Run {RunId} succeeded with outputs {Outputs}", report.RunId, string.Join(", ", report.Outputs.Keys));
-        }
-
-        await TransitionAsync(StageStatus.Succeeded);
-        await Scheduler.ReleaseAsync(report.RunId);
-        return ReportOutcome.Applied;
-    }
-
-    public async Task<ReportOutcome> ReportFailedAsync(RunFailedReport report)
-    {
-        if (Fence(report.RunId) is { } fenced)
-        {
-            return fenced;
-        }
-
-        await FailCurrentRunAsync(report.Error, report.Retryable, report.LastCheckpoint);
-        await Scheduler.ReleaseAsync(report.RunId);
-        return ReportOutcome.Applied;
-    }
 
     public async Task OnRunAssignedAsync(string runId, List<string> workerIds, DateTimeOffset assignedAt)
     {
@@ -458,31 +316,6 @@ public sealed class StageGrain(
     }
 
     private IDisposable? RunScope(string runId) => logger.BeginScope(RunTelemetry.Scope(Definition.ExperimentId, Definition.StageId, runId));
-
-    private ReportOutcome? Fence(string runId)
-    {
-        if (Stage.CurrentRunId == runId)
-        {
-            return null;
-        }
-
-        // A finished run's repeated report is a duplicate; anything else from another run is stale.
-        if (Stage.Attempts is [.., var last] && last.RunId == runId && last.Outcome is not null)
-        {
-            return Duplicate();
-        }
-
-        Stage.StaleReports++;
-        OrchestratorMetrics.ReportsIgnored.Add(1, new KeyValuePair<string, object?>("reason", "stale"));
-        return ReportOutcome.Stale;
-    }
-
-    private ReportOutcome Duplicate()
-    {
-        Stage.DuplicateReports++;
-        OrchestratorMetrics.ReportsIgnored.Add(1, new KeyValuePair<string, object?>("reason", "duplicate"));
-        return ReportOutcome.Duplicate;
-    }
 
     private async Task UnregisterRetryReminderAsync()
     {

@@ -235,7 +235,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
 
     private async Task DrainOnceAsync(List<RunEntry> stopping, List<RunEntry> signalled, Task deadline, CancellationToken cancellationToken)
     {
-        _logger.LogInformation("Worker {WorkerId} draining {Runs} runs", WorkerId, stopping.Count);
+        _logger.LogInformation("Worker {WorkerId} draining {Runs} runs; each has {DrainTimeout} to save a checkpoint and stop", WorkerId, stopping.Count, _options.DrainTimeout);
         signalled.ForEach(entry => entry.Cancellation.Cancel());
 
         var stopped = Task.WhenAll(stopping.Select(entry => entry.Execution));
