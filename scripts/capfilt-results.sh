@@ -6,6 +6,7 @@
 # Each run's log and final JSON are kept in ${CAPFILT_RESULTS:-/tmp/capfilt-results}/seed-N.{log,json}. With
 # CAPFILT_PARALLEL=1 the seeds run at once (each silo on its own ports), otherwise one after another. CAPFILT_SPEC=FILE
 # runs another experiment spec of the same shape (stage ids data, pretrain, capfilt, repretrain) instead of the example.
+# A second table gives precision and recall at other thresholds, from the capfilt stage's filter-curve.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=("$@")
@@ -67,3 +68,26 @@ wait
 echo "| seed | filter precision | filter recall | recall by kind | kept web | kept synthetic | pretrain i2t R@1 / R@5 | pretrain t2i R@1 / R@5 | re-pretrain i2t R@1 / R@5 | re-pretrain t2i R@1 / R@5 | mean recall | steps | minutes |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for seed in "${seeds[@]}"; do row "$seed"; done
+
+# What other thresholds would have done, from each run's filter-curve.json (beside capfilt's scores).
+echo
+echo "| seed | P / R at 0.3 | at 0.4 | at 0.5 | at 0.6 | at 0.7 |"
+echo "|---|---|---|---|---|---|"
+for seed in "${seeds[@]}"; do
+  python3 - "$out/artifacts-$seed" "$seed" <<'PY'
+import glob, json, os, sys
+curves = sorted(glob.glob(f"{sys.argv[1]}/artifacts/*/capfilt/*/scores/filter-curve.json"), key=os.path.getmtime)
+if not curves:
+    print(f"| {sys.argv[2]} | no filter-curve.json (the run failed, or its web dataset records no corruptions) |")
+    sys.exit(0)
+points = {round(point["threshold"], 2): point for point in json.load(open(curves[-1]))}
+def cell(threshold):
+    point = points.get(threshold)
+    if point is None:
+        return "–"
+    precision = "–" if point["precision"] is None else f"{point['precision']:.3f}"
+    recall = "–" if point["recall"] is None else f"{point['recall']:.3f}"
+    return f"{precision} / {recall}"
+print(f"| {sys.argv[2]} | " + " | ".join(cell(t) for t in (0.3, 0.4, 0.5, 0.6, 0.7)) + " |")
+PY
+done
