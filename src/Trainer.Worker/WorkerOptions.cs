@@ -38,6 +38,13 @@ public sealed record WorkerOptions
     /// Training loops report every step, and a broker should not carry thousands of messages a second.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Threads libtorch uses for one operation (its intra-op pool); 0 (the default) keeps libtorch's choice, one per
+    /// core. Set it when several workers share a machine: their pools then split the cores instead of each spinning on
+    /// all of them (three training processes on 2 cores made a third of one process's progress; docs/decisions.md).
+    /// </summary>
+    public int TorchThreads { get; init; }
+
     /// <summary>Where runs keep their local files (one folder per run, removed when the run ends).</summary>
     public string WorkDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "trainer-worker");
 

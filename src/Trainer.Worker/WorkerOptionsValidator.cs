@@ -49,6 +49,11 @@ public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOpti
             errors.Add($"{key(nameof(WorkerOptions.ProgressInterval))} is {options.ProgressInterval}; set it to zero or more, e.g. 00:00:01");
         }
 
+        if (options.TorchThreads is < 0 or > 1024)
+        {
+            errors.Add($"{key(nameof(WorkerOptions.TorchThreads))} is {options.TorchThreads}; set it to the threads one operation may use, 1 to 1024 (e.g. the cores divided by the workers sharing them), or 0 for libtorch's default");
+        }
+
         if (string.IsNullOrWhiteSpace(options.WorkDirectory))
         {
             errors.Add($"{key(nameof(WorkerOptions.WorkDirectory))} is empty; set it to a writable folder for the runs' local files");

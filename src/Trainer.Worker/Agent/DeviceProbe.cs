@@ -34,6 +34,20 @@ internal static class DeviceProbe
         }
     }
 
+    /// <summary>
+    /// Sizes libtorch's intra-op thread pool to <see cref="WorkerOptions.TorchThreads"/> when it is set, for the whole
+    /// process; returns the pool's size then, and null when libtorch keeps its default (TorchSharp is not loaded for it).
+    /// </summary>
+    public static int? ApplyTorchThreads(WorkerOptions options) =>
+        options.TorchThreads > 0 ? SetTorchThreads(options.TorchThreads) : null;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int SetTorchThreads(int threads)
+    {
+        TorchSharp.torch.set_num_threads(threads);
+        return TorchSharp.torch.get_num_threads();
+    }
+
     // Kept out of line so TorchSharp is loaded only when the device is 'auto'.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool ProbeCuda() => TorchSharp.torch.cuda.is_available();

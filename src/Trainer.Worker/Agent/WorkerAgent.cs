@@ -177,6 +177,11 @@ public sealed class WorkerAgent : IHostedLifecycleService
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var capacity = Capacity;
+        if (DeviceProbe.ApplyTorchThreads(_options) is { } threads)
+        {
+            _logger.LogInformation("libtorch uses {Threads} threads per operation (Worker:TorchThreads)", threads);
+        }
+
         _heartbeatTimer = new PeriodicTimer(_options.HeartbeatInterval, _timeProvider);
         _heartbeats = Task.Run(() => HeartbeatLoopAsync(_heartbeatTimer, _heartbeatStop.Token), CancellationToken.None);
         _logger.LogInformation("Worker {WorkerId} started: {Slots} slots on {Device} ({DeviceName}); runs {Kinds}",

@@ -87,8 +87,8 @@ public static class BlipObjectives
                 "batches need at least two distinct images (shuffle the data, or raise batch_size)");
         }
 
-        var weightsT2I = Mix(simT2I.softmax(1), hardShare).add(DrawFloor).masked_fill_(sameImage, RootedScalars.Zero);
-        var weightsI2T = Mix(simI2T.softmax(1), hardShare).add(DrawFloor).masked_fill_(sameImage, RootedScalars.Zero);
+        var weightsT2I = Mix(simT2I.softmax(1), hardShare).Plus(DrawFloor).masked_fill_(sameImage, RootedScalars.Zero);
+        var weightsI2T = Mix(simI2T.softmax(1), hardShare).Plus(DrawFloor).masked_fill_(sameImage, RootedScalars.Zero);
         var negativeImage = weightsT2I.multinomial(1, generator: generator).squeeze(1); // (B)
         var negativeText = weightsI2T.multinomial(1, generator: generator).squeeze(1);  // (B)
         return (negativeImage.MoveToOuterDisposeScope(), negativeText.MoveToOuterDisposeScope());
@@ -161,7 +161,7 @@ public static class BlipObjectives
 
         using var share = hardShare.ToScalar();
         using var spread = ((1.0 - hardShare) / similarity.shape[1]).ToScalar();
-        return similarity.mul(share).add(spread);
+        return similarity.mul(share).Plus(spread);
     }
 
     /// <summary>

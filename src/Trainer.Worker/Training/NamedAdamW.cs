@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Trainer.Worker.Blip;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Training;
@@ -60,7 +61,7 @@ public sealed class NamedAdamW : IDisposable
         // The step's constants as native scalars held for the whole loop. A scalar made implicitly from a double for
         // one call is garbage as soon as its handle is passed, and TorchSharp does not keep it alive through the
         // native call: a collection then can free it mid-call (libtorch's "Unknown scalar type", seen once after
-        // about 4,500 steps). Held here, each is freed only after the loop.
+        // about 4,500 steps). Held here, each is freed only after the loop; add_ gets an explicit alpha for the same reason.
         using var decayed = (1 - learningRate * WeightDecay).ToScalar();
         using var beta1 = Beta1.ToScalar();
         using var gradShare1 = (1 - Beta1).ToScalar();
@@ -85,7 +86,7 @@ public sealed class NamedAdamW : IDisposable
 
             slot.ExpAvg.mul_(beta1).add_(grad, alpha: gradShare1);
             slot.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, value: gradShare2);
-            var denominator = slot.ExpAvgSq.sqrt().div_(biasCorrection2Sqrt).add_(epsilon);
+            var denominator = slot.ExpAvgSq.sqrt().div_(biasCorrection2Sqrt).add_(epsilon, RootedScalars.One);
             slot.Parameter.addcdiv_(slot.ExpAvg, denominator, value: negativeStepSize);
         }
     }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip.Decoding;
@@ -29,7 +30,8 @@ public static class BeamSearch
         var sequences = prompt.repeat_interleave(beams, dim: 0);                   // (images·B, P)
         // Only the first beam of an image is live at the start, or all B would pick the same tokens.
         var beamScores = zeros(images, beams, dtype: float32, device: device);
-        beamScores.narrow(1, 1, beams - 1).fill_(-1e9);
+        using var dead = (-1e9).ToScalar();
+        beamScores.narrow(1, 1, beams - 1).fill_(dead);
         beamScores = beamScores.view(-1);                                          // (images·B)
         var hypotheses = Enumerable.Range(0, images).Select(_ => new Hypotheses(beams)).ToArray();
         var done = new bool[images];

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip.Decoding;
@@ -18,7 +19,8 @@ public static class LogitsProcessing
 
         using var scope = NewDisposeScope();
         var seen = scores.gather(1, sequences);                                   // (rows, T)
-        var penalised = where(seen.lt(0), seen * penalty, seen / penalty);
+        using var factor = penalty.ToScalar();
+        var penalised = where(seen.lt(RootedScalars.Zero), seen.mul(factor), seen.div(factor));
         return scores.clone().scatter_(1, sequences, penalised).MoveToOuterDisposeScope();
     }
 
@@ -31,7 +33,7 @@ public static class LogitsProcessing
         }
 
         var forbidden = scores.clone();
-        forbidden.select(1, rules.SepId).fill_(double.NegativeInfinity);
+        forbidden.select(1, rules.SepId).fill_(RootedScalars.NegativeInfinity);
         return forbidden;
     }
 
@@ -45,7 +47,7 @@ public static class LogitsProcessing
 
         using var scope = NewDisposeScope();
         var kth = scores.topk(k, dim: 1).values.narrow(1, k - 1, 1);             // (rows, 1)
-        return scores.masked_fill(scores.lt(kth), double.NegativeInfinity).MoveToOuterDisposeScope();
+        return scores.masked_fill(scores.lt(kth), RootedScalars.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -63,10 +65,11 @@ public static class LogitsProcessing
         using var scope = NewDisposeScope();
         var (sorted, order) = scores.sort(dim: 1, descending: true);              // (rows, vocab)
         var cumulative = sorted.softmax(1).cumsum(1);
-        var removeSorted = cumulative.gt(topP);
+        using var threshold = topP.ToScalar();
+        var removeSorted = cumulative.gt(threshold);
         // Shift right: the token that crosses top_p is kept, and so is the first.
         removeSorted = cat([zeros_like(removeSorted.narrow(1, 0, 1)), removeSorted.narrow(1, 0, removeSorted.shape[1] - 1)], dim: 1);
         var remove = removeSorted.scatter(1, order, removeSorted);
-        return scores.masked_fill(remove, double.NegativeInfinity).MoveToOuterDisposeScope();
+        return scores.masked_fill(remove, RootedScalars.NegativeInfinity).MoveToOuterDisposeScope();
     }
 }

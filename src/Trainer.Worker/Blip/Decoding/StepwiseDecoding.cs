@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Blip.Decoding;
@@ -22,6 +23,8 @@ internal static class StepwiseDecoding
         using var noGrad = no_grad();
         var sequences = prompt;                                                  // (rows, T)
         var unfinished = ones(prompt.shape[0], dtype: int64, device: prompt.device); // (rows)
+        using var pad = rules.PadId.ToScalar();
+        using var sep = rules.SepId.ToScalar();
         var logits = session.Next(prompt);                                       // (rows, vocab)
         while (true)
         {
@@ -31,12 +34,13 @@ internal static class StepwiseDecoding
                 // A step's vocabulary-sized tensors go at its end; only the chosen tokens stay.
                 var scores = LogitsProcessing.RepetitionPenalty(logits, sequences, rules.RepetitionPenalty);
                 scores = LogitsProcessing.ForbidEndBefore(scores, sequences.shape[1], rules);
-                next = (choose(scores) * unfinished + rules.PadId * (1 - unfinished)).MoveToOuterDisposeScope();
+                // chosen · unfinished + [PAD] · (1 − unfinished), with scalars held for the call (see RootedScalars).
+                next = choose(scores).mul(unfinished).Plus(unfinished.neg().Plus(RootedScalars.One).mul_(pad)).MoveToOuterDisposeScope();
             }
 
             logits.Dispose();
             sequences = cat([sequences, next.unsqueeze(1)], dim: 1);             // (rows, T + 1)
-            unfinished = unfinished * next.ne(rules.SepId).to_type(int64);
+            unfinished = unfinished.mul(next.ne(sep).to_type(int64));
             if (sequences.shape[1] >= rules.MaxLength || unfinished.max().item<long>() == 0)
             {
                 break;

@@ -87,7 +87,8 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
             allowed = lowerTriangle.unsqueeze(0).unsqueeze(0) * allowed;       // (B, 1, L, L)
         }
 
-        return ((1.0 - allowed) * -10000.0).MoveToOuterDisposeScope();
+        // (1 − allowed) · −10000, with scalars that are never freed (see RootedScalars).
+        return allowed.neg().Plus(RootedScalars.One).mul_(RootedScalars.Blocked).MoveToOuterDisposeScope();
     }
 }
 
