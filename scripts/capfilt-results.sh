@@ -4,7 +4,8 @@
 # the kept shares, and zero-shot retrieval on the clean test split of the first pretrain and of the re-pretrain.
 #   scripts/capfilt-results.sh 1 2 3
 # Each run's log and final JSON are kept in ${CAPFILT_RESULTS:-/tmp/capfilt-results}/seed-N.{log,json}. With
-# CAPFILT_PARALLEL=1 the seeds run at once (each silo on its own ports), otherwise one after another. CAPFILT_SPEC=FILE
+# CAPFILT_PARALLEL=1 the seeds run at once (each silo on its own ports, libtorch's threads split between them),
+# otherwise one after another, which is faster on a machine with few cores (docs/decisions.md). CAPFILT_SPEC=FILE
 # runs another experiment spec of the same shape (stage ids data, pretrain, capfilt, repretrain) instead of the example.
 # A second table gives precision and recall at other thresholds, from the capfilt stage's filter-curve.json.
 set -euo pipefail
@@ -24,9 +25,12 @@ run_seed() {
   awk -v seed="$seed" '/kind: dataset.synthetic/ { data = 1 } data && /seed:/ { sub(/seed: *[0-9]+/, "seed: " seed); data = 0 } { print }' \
     "$source_spec" > "$spec"
   local started=$(date +%s)
+  # Runs at once share the cores: each libtorch pool gets its part, so no run's threads spin waiting for the cores.
+  local threads=0
+  [ "${CAPFILT_PARALLEL:-0}" = 1 ] && threads=$(( $(nproc) / ${#seeds[@]} > 0 ? $(nproc) / ${#seeds[@]} : 1 ))
   nice dotnet run --project src/Orchestrator.Silo -c Release --no-build -- --standalone \
     --urls "http://127.0.0.1:$((5180 + index))" --Orchestrator:SiloPort=$((11200 + index)) --Orchestrator:GatewayPort=$((30200 + index)) \
-    --Artifacts:DataDirectory="$out/artifacts-$seed" --run "$spec" > "$out/seed-$seed.log" 2>&1 || true
+    --Worker:TorchThreads=$threads --Artifacts:DataDirectory="$out/artifacts-$seed" --run "$spec" > "$out/seed-$seed.log" 2>&1 || true
   echo $(( ($(date +%s) - started + 30) / 60 )) > "$out/seed-$seed.minutes"
 }
 

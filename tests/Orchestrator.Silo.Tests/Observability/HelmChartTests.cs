@@ -21,7 +21,7 @@ public sealed class HelmChartTests
     [ServerFact(TestServers.Helm)]
     public async Task The_rendered_chart_carries_the_dashboard_for_the_grafana_sidecar_and_the_metrics_ports()
     {
-        var rendered = await HelmAsync("template", "demo", Chart, "--set", "worker.metricsPort=9500");
+        var rendered = await HelmAsync("template", "demo", Chart, "--set", "worker.metricsPort=9500", "--set", "worker.torchThreads=4");
         var documents = Documents(rendered);
 
         var dashboards = Single(documents, "ConfigMap", "demo-blip-orchestrator-dashboards");
@@ -36,6 +36,7 @@ public sealed class HelmChartTests
         Assert.Equal("1", Scalar(container, "resources", "limits", "nvidia.com/gpu"));
         Assert.Equal("9500", Env(container, "Worker__MetricsPort"));
         Assert.Equal("0.0.0.0", Env(container, "Worker__MetricsAddress"));
+        Assert.Equal("4", Env(container, "Worker__TorchThreads"));
 
         var silo = Single(documents, "Deployment", "demo-blip-orchestrator-silo");
         Assert.Equal("5080", Scalar(silo, "spec", "template", "metadata", "annotations", "prometheus.io/port"));
