@@ -225,7 +225,7 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         using var onlineShare = (1.0 - Config.Momentum).ToScalar();
         foreach (var (online, copy) in MomentumParameterPairs())
         {
-            copy.mul_(momentum).add_(online.mul(onlineShare));
+            copy.mul_(momentum).add_(online.mul(onlineShare), RootedScalars.One);
         }
     }
 
