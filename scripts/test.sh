@@ -44,7 +44,8 @@ total() { { grep -E "^[[:space:]]+$1: [0-9]+" "$log" || true; } | awk '{ sum += 
 echo "test.sh: dotnet test exited with $rc" >&2
 summary="$(total Passed) passed, $(total Failed) failed, $(total Skipped) skipped"
 # A test project that failed to build runs no tests and adds nothing to the counts: say so rather than look green.
-ran=$(grep -cE "^Total tests: [0-9]+" "$log" || true)
+# A project whose tests a --filter left out says "No test matches": it built and ran.
+ran=$(( $(grep -cE "^Total tests: [0-9]+" "$log" || true) + $(grep -c "No test matches the given testcase filter" "$log" || true) ))
 expected=$(ls tests/*.Tests/*.Tests.csproj | wc -l)
 if [ "$ran" -lt "$expected" ]; then
   summary="$summary; only $ran of $expected test projects ran (build errors above)"

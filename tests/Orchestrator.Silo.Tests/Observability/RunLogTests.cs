@@ -23,7 +23,8 @@ public sealed class RunLogTests
     private static readonly string[] NotAboutARun =
     [
         "Worker {WorkerId} registered: {Slots} slots, {Device}",
-        "Worker {WorkerId} draining {Runs} runs",
+        "Worker {WorkerId} draining {Runs} runs; each has {DrainTimeout} to save a checkpoint and stop",
+        "libtorch uses {Threads} threads per operation (Worker:TorchThreads)",
         "Worker {WorkerId} deregistered",
 
         // The scheduler activates lazily, so on a loaded machine it may do so after the experiment was submitted.
