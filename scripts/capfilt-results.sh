@@ -4,8 +4,9 @@
 # the kept shares, and zero-shot retrieval on the clean test split of the first pretrain and of the re-pretrain.
 #   scripts/capfilt-results.sh 1 2 3
 # Each run's log and final JSON are kept in ${CAPFILT_RESULTS:-/tmp/capfilt-results}/seed-N.{log,json}. With
-# CAPFILT_PARALLEL=1 the seeds run at once (each silo on its own ports, libtorch's threads split between them),
-# otherwise one after another, which is faster on a machine with few cores (docs/decisions.md). CAPFILT_SPEC=FILE
+# CAPFILT_PARALLEL=1 the seeds run at once, each silo on its own ports with its share of the cores for libtorch's
+# threads (two seeds at one thread each trained 2.7 times as fast as one seed with libtorch's default of two threads:
+# docs/decisions.md), otherwise one after another. CAPFILT_SPEC=FILE
 # runs another experiment spec of the same shape (stage ids data, pretrain, capfilt, repretrain) instead of the example.
 # A second table gives precision and recall at other thresholds, from the capfilt stage's filter-curve.json.
 set -euo pipefail
