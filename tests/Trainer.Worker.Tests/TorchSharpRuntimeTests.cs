@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -83,6 +85,38 @@ public sealed class TorchSharpRuntimeTests
         // 3x4 + 4 hidden, 4x2 + 2 output: every element was checked, none silently skipped.
         Assert.Equal(26, checkedElements);
         Assert.Contains(analytic.Values.SelectMany(g => g), g => Math.Abs(g) > 1e-3);
+    }
+
+    /// <summary>
+    /// The build links package files into outputs (CreateHardLinksForCopyLocalIfPossible) and then patches the output's
+    /// libLibTorchSharp.so. The patch must replace the link, not write through it: the NuGet cache keeps the file as
+    /// shipped, and the output differs from it in exactly the weak flag of one version requirement.
+    /// </summary>
+    [Fact]
+    public void The_output_library_is_patched_and_the_package_cache_copy_is_not()
+    {
+        const string relative = "runtimes/linux-x64/native/libLibTorchSharp.so";
+        const byte verFlgWeak = 0x2;
+        var output = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, relative));
+        var cache = File.ReadAllBytes(PackageCachePath(relative));
+
+        Assert.Equal(cache.Length, output.Length);
+        var differing = Enumerable.Range(0, cache.Length).Where(i => cache[i] != output[i]).ToList();
+        var offset = Assert.Single(differing);
+        Assert.Equal(0, cache[offset] & verFlgWeak);
+        Assert.Equal(cache[offset] | verFlgWeak, output[offset]);
+    }
+
+    /// <summary>Where the package that brings <paramref name="relative"/> keeps it in the NuGet cache, from this output's deps.json.</summary>
+    private static string PackageCachePath(string relative)
+    {
+        var packageRoot = typeof(TorchSharpRuntimeTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(attribute => attribute.Key == "NuGetPackageRoot").Value;
+        Assert.False(string.IsNullOrEmpty(packageRoot), "the test project records no NuGetPackageRoot");
+        var deps = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Trainer.Worker.Tests.deps.json")))!;
+        var target = deps["targets"]!.AsObject().Single().Value!.AsObject();
+        var package = target.Single(library => library.Value?["runtimeTargets"]?.AsObject().ContainsKey(relative) == true).Key;
+        return Path.Combine(packageRoot!, deps["libraries"]![package]!["path"]!.GetValue<string>(), relative);
     }
 
     private static Tensor Loss(TinyMlp mlp, Tensor input, Tensor target) =>
