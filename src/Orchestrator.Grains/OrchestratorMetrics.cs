@@ -42,6 +42,9 @@ public static class OrchestratorMetrics
     public static readonly Counter<long> WorkersLost =
         Meter.CreateCounter<long>("orchestrator.workers.lost", "{worker}", "Workers declared lost after their heartbeats stopped.");
 
+    public static readonly Counter<long> TransportOutages =
+        Meter.CreateCounter<long>("orchestrator.transport.outages", "{outage}", "Times heartbeats could not arrive (the broker was unreachable); nobody is declared lost meanwhile.");
+
     public static readonly Counter<long> ReportsIgnored =
         Meter.CreateCounter<long>("orchestrator.reports.ignored", "{report}", "Stale or duplicate reports that changed nothing, tagged by reason.");
 
@@ -82,6 +85,7 @@ public static class OrchestratorMetrics
     {
         WorkersRegistered.Add(0);
         WorkersLost.Add(0);
+        TransportOutages.Add(0);
         foreach (var reason in new[] { "stale", "duplicate", "superseded" })
         {
             ReportsIgnored.Add(0, new KeyValuePair<string, object?>("reason", reason));

@@ -137,11 +137,53 @@ public sealed class SchedulerCore(SchedulerState state)
     /// <summary>How long a run taken back from a lost worker is remembered, in case the worker comes back still running it.</summary>
     public static readonly TimeSpan TakenBackLifetime = TimeSpan.FromDays(1);
 
-    /// <summary>Declares workers silent for longer than <paramref name="timeout"/> lost, and takes back their runs.</summary>
-    public List<LostRun> DetectLost(DateTimeOffset now, TimeSpan timeout)
+    /// <summary>
+    /// Records that heartbeats cannot arrive: until <see cref="Hearing"/>, nobody's silence is their own. Returns
+    /// true when this begins an outage.
+    /// </summary>
+    public bool Deaf(DateTimeOffset now)
+    {
+        if (State.DeafSince is not null)
+        {
+            return false;
+        }
+
+        State.DeafSince = now;
+        return true;
+    }
+
+    /// <summary>
+    /// Records that heartbeats can arrive; when this ends an outage, returns how long it lasted. Every worker then
+    /// has the reconnect grace of <see cref="DetectLost"/> to be heard again.
+    /// </summary>
+    public TimeSpan? Hearing(DateTimeOffset now)
+    {
+        if (State.DeafSince is not { } since)
+        {
+            return null;
+        }
+
+        State.DeafSince = null;
+        State.HearingSince = now;
+        return now - since;
+    }
+
+    /// <summary>
+    /// Declares workers silent for longer than <paramref name="timeout"/> lost, and takes back their runs. Nobody is
+    /// lost during an outage (<see cref="Deaf"/>), nor until <paramref name="reconnectGrace"/> (or the timeout, if
+    /// longer) has passed since it ended.
+    /// </summary>
+    public List<LostRun> DetectLost(DateTimeOffset now, TimeSpan timeout, TimeSpan reconnectGrace = default)
     {
         var lost = new List<LostRun>();
-        foreach (var worker in State.Workers.Values.Where(worker => !worker.Lost && now - worker.LastHeartbeatAt > timeout))
+        var sinceOutage = now - State.HearingSince;
+        if (State.DeafSince is not null || sinceOutage <= timeout || sinceOutage <= reconnectGrace)
+        {
+            return lost;
+        }
+
+        var silent = State.Workers.Values.Where(worker => !worker.Lost && now - worker.LastHeartbeatAt > timeout).ToList();
+        foreach (var worker in silent)
         {
             worker.Lost = true;
             var runs = TakeRunsOf(worker.WorkerId);

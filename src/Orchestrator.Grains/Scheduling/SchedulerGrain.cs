@@ -16,6 +16,7 @@ namespace Orchestrator.Grains.Scheduling;
 /// </summary>
 public sealed class SchedulerGrain(
     IStageRunDispatcher dispatcher,
+    ITransportHealth transport,
     IOptions<SchedulerOptions> options,
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
@@ -129,7 +130,26 @@ public sealed class SchedulerGrain(
     public async Task CheckWorkersAsync()
     {
         var now = time.GetUtcNow();
-        var lost = _core.DetectLost(now, options.Value.HeartbeatTimeout);
+        var status = transport.Check();
+        if (!status.Receiving)
+        {
+            // Nothing sent now would arrive either, so queued runs wait too.
+            if (_core.Deaf(now))
+            {
+                logger.LogWarning("Heartbeats cannot arrive ({Transport}); no worker is declared lost until they can", status.Description);
+                OrchestratorMetrics.TransportOutages.Add(1);
+            }
+
+            return;
+        }
+
+        if (_core.Hearing(now) is { } outage)
+        {
+            logger.LogInformation("Heartbeats can arrive again after {OutageSeconds:0.#} s; each worker has {GraceSeconds:0.#} s to be heard before it is declared lost",
+                outage.TotalSeconds, Math.Max(options.Value.HeartbeatTimeout.TotalSeconds, options.Value.ReconnectGrace.TotalSeconds));
+        }
+
+        var lost = _core.DetectLost(now, options.Value.HeartbeatTimeout, options.Value.ReconnectGrace);
         if (lost.Count > 0 || _core.State.Queue.Count > 0)
         {
             await DispatchAsync(now, lost);

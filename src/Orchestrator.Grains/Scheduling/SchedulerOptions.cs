@@ -11,6 +11,14 @@ public sealed record SchedulerOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// After a broker outage, how long each worker has to be heard again before it is declared lost (the heartbeat
+    /// timeout if that is longer). Workers reconnect on their own schedule: MassTransit backs off up to 30 s between
+    /// attempts, so a worker may be heard well after the orchestrator itself has reconnected.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ReconnectGrace { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How often the scheduler looks for silent workers.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(2);

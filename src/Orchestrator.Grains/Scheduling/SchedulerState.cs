@@ -34,6 +34,12 @@ public sealed class SchedulerState
     public Dictionary<(string RunId, string WorkerId), TakenBackRun> TakenBack { get; } = [];
 
     public long NextSequence { get; set; }
+
+    /// <summary>Since when heartbeats cannot arrive (the transport is down); null while they can.</summary>
+    public DateTimeOffset? DeafSince { get; set; }
+
+    /// <summary>When heartbeats could arrive again after the last outage: nobody is declared lost for a grace after it.</summary>
+    public DateTimeOffset HearingSince { get; set; }
 }
 
 /// <summary>A run taken back from a lost worker, and when.</summary>

@@ -214,6 +214,7 @@ internal static class BenchCommand
         {
             builder.Services.AddSingleton<IInstantReports, GrainInstantReports>();
             builder.Services.AddSingleton<IStageRunDispatcher>(services => services.GetRequiredService<InstantExecutor>());
+            builder.Services.AddSingleton<ITransportHealth>(services => services.GetRequiredService<InstantExecutor>());
         }
         else
         {

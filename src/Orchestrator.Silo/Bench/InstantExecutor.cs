@@ -27,7 +27,7 @@ internal interface IInstantReports
 /// worker's consumer hands it the runs it receives (<see cref="InstantRunConsumer"/>). Reports are never made from
 /// inside <see cref="StartAsync"/>: the scheduler is waiting in that call and the report must reach it afterwards.
 /// </summary>
-internal sealed class InstantExecutor(IInstantReports reports) : IStageRunDispatcher
+internal sealed class InstantExecutor(IInstantReports reports) : IStageRunDispatcher, ITransportHealth
 {
     private readonly Channel<InstantRun> _runs = Channel.CreateUnbounded<InstantRun>();
 
@@ -39,6 +39,9 @@ internal sealed class InstantExecutor(IInstantReports reports) : IStageRunDispat
             throw new InvalidOperationException($"The benchmark's executor has stopped; run {run.RunId} was not accepted.");
         }
     }
+
+    /// <summary>In memory there is no broker to lose: the simulated workers beat once and are always heard.</summary>
+    public TransportStatus Check() => new(true, "the benchmark's simulated workers, in process");
 
     public Task StartAsync(RunAssignment assignment, CancellationToken cancellationToken = default)
     {

@@ -22,6 +22,7 @@ public static class TransportHostingExtensions
         services.AddSingleton<MassTransitStageRunDispatcher>();
         services.AddSingleton<IStageRunDispatcher>(provider => provider.GetRequiredService<MassTransitStageRunDispatcher>());
         services.AddHostedService(provider => provider.GetRequiredService<MassTransitStageRunDispatcher>());
+        services.AddSingleton<ITransportHealth, BusTransportHealth>();
         return services;
     }
 }

@@ -39,9 +39,12 @@ public sealed class WorkerPresenceConsumer(IGrainFactory grains, IHostApplicatio
 /// <summary>Heartbeats are frequent and idempotent: short retries only.</summary>
 public sealed class WorkerPresenceConsumerDefinition : ConsumerDefinition<WorkerPresenceConsumer>
 {
+    /// <summary>The queue heartbeats arrive on.</summary>
+    public const string QueueName = "orchestrator-workers";
+
     public WorkerPresenceConsumerDefinition()
     {
-        EndpointName = "orchestrator-workers";
+        EndpointName = QueueName;
         ConcurrentMessageLimit = 16;
     }
 

@@ -18,8 +18,10 @@ public sealed class ClusterFixture : IAsyncLifetime
 {
     public static readonly FakeTimeProvider Time = new(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
     public static readonly RecordingDispatcher Dispatcher = new();
+    public static readonly SwitchableTransportHealth Transport = new();
     public static readonly GrainCallCounter Calls = new();
     public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan ReconnectGrace = TimeSpan.FromSeconds(45);
 
     public TestCluster Cluster { get; private set; } = null!;
 
@@ -46,9 +48,10 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddKeyedSingleton<TimeProvider>(OrchestratorClock.Key, Time);
             silo.Services.AddSingleton<CreationGate>();
             silo.Services.AddSingleton<IStageRunDispatcher>(Dispatcher);
+            silo.Services.AddSingleton<ITransportHealth>(Transport);
 
             // The check timer never fires during a test: tests call CheckWorkersAsync after moving the fake clock.
-            silo.Services.AddSingleton(Options.Create(new SchedulerOptions { HeartbeatTimeout = HeartbeatTimeout, CheckInterval = TimeSpan.FromMinutes(10) }));
+            silo.Services.AddSingleton(Options.Create(new SchedulerOptions { HeartbeatTimeout = HeartbeatTimeout, ReconnectGrace = ReconnectGrace, CheckInterval = TimeSpan.FromMinutes(10) }));
         }
     }
 }

@@ -223,6 +223,41 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_broker_outage_loses_no_worker_and_afterwards_a_silent_worker_is_lost_once_the_reconnect_grace_has_passed()
+    {
+        await _driver.RegisterWorkerAsync("w1");
+        var id = await _driver.SubmitAsync(Chain);
+        var run = await _driver.Dispatcher.WaitForStartAsync(id, "data");
+        await _driver.Stage(run).ReportStartedAsync(new RunStartedReport(run.Run.RunId, run.WorkerIds[0]));
+
+        ClusterFixture.Transport.Down();
+        try
+        {
+            ClusterFixture.Time.Advance(TimeSpan.FromSeconds(5));
+            await _driver.Scheduler.CheckWorkersAsync();
+            ClusterFixture.Time.Advance(TimeSpan.FromMinutes(10));
+            await _driver.Scheduler.CheckWorkersAsync();
+        }
+        finally
+        {
+            ClusterFixture.Transport.Up();
+        }
+
+        await _driver.Scheduler.CheckWorkersAsync();
+        ClusterFixture.Time.Advance(ClusterFixture.ReconnectGrace);
+        await _driver.Scheduler.CheckWorkersAsync();
+        Assert.Contains((await _driver.Scheduler.GetSnapshotAsync()).Workers, worker => worker.WorkerId == _driver.WorkerId("w1") && !worker.Lost);
+        var stage = await _driver.Stage(run).GetAsync();
+        Assert.Equal((StageStatus.Running, 1), (stage.Status, stage.Attempts.Count));
+        Assert.Empty(_driver.Dispatcher.Cancelled(run.Run.RunId));
+
+        ClusterFixture.Time.Advance(TimeSpan.FromSeconds(1));
+        await _driver.Scheduler.CheckWorkersAsync();
+        var lost = await _driver.WaitForAsync(id, view => LifecycleDriver.StageOf(view, "data").RetryAt is not null);
+        Assert.Equal($"worker {_driver.WorkerId("w1")} was lost: no heartbeat for 30 s", LifecycleDriver.StageOf(lost, "data").Attempts[0].Error);
+    }
+
+    [Fact]
     public async Task A_gang_is_assigned_all_its_workers_at_once_or_none()
     {
         await _driver.RegisterWorkerAsync("w1");

@@ -104,6 +104,52 @@ public sealed class SchedulerCoreTests
     }
 
     [Fact]
+    public void During_an_outage_nobody_is_lost_and_afterwards_workers_have_the_reconnect_grace_to_be_heard()
+    {
+        var (timeout, grace) = (TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60));
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Heartbeat("w2", Cpu(slots: 1), T0);
+        _core.Enqueue(Run("r1"));
+        _core.AssignReady(T0);
+
+        Assert.True(_core.Deaf(T0.AddSeconds(10)));
+        Assert.False(_core.Deaf(T0.AddSeconds(20)));
+        Assert.Empty(_core.DetectLost(T0.AddMinutes(10), timeout, grace));
+        Assert.False(_core.State.Workers["w1"].Lost);
+
+        // Heard again at T0 + 10 min, 590 s after the outage was first seen.
+        var heard = T0.AddMinutes(10);
+        Assert.Equal(TimeSpan.FromSeconds(590), _core.Hearing(heard));
+        Assert.Null(_core.Hearing(heard.AddSeconds(5)));
+        _core.Heartbeat("w2", Cpu(slots: 1), heard.AddSeconds(40));
+        Assert.Empty(_core.DetectLost(heard.AddSeconds(60), timeout, grace));
+
+        var lost = Assert.Single(_core.DetectLost(heard.AddSeconds(61), timeout, grace));
+        Assert.Equal(("r1", "w1"), (lost.Assignment.Run.RunId, lost.WorkerId));
+        Assert.False(_core.State.Workers["w2"].Lost);
+
+        // After the grace, the heartbeat timeout alone decides again.
+        _core.DetectLost(heard.AddSeconds(70), timeout, grace);
+        Assert.False(_core.State.Workers["w2"].Lost);
+        _core.DetectLost(heard.AddSeconds(71), timeout, grace);
+        Assert.True(_core.State.Workers["w2"].Lost);
+    }
+
+    [Fact]
+    public void A_grace_shorter_than_the_timeout_still_gives_every_worker_the_timeout_after_an_outage()
+    {
+        var timeout = TimeSpan.FromSeconds(30);
+        _core.Heartbeat("w1", Cpu(slots: 1), T0);
+        _core.Deaf(T0.AddSeconds(1));
+        _core.Hearing(T0.AddSeconds(100));
+
+        _core.DetectLost(T0.AddSeconds(130), timeout, TimeSpan.FromSeconds(5));
+        Assert.False(_core.State.Workers["w1"].Lost);
+        _core.DetectLost(T0.AddSeconds(131), timeout, TimeSpan.FromSeconds(5));
+        Assert.True(_core.State.Workers["w1"].Lost);
+    }
+
+    [Fact]
     public void A_taken_back_run_is_forgotten_after_a_day()
     {
         _core.Heartbeat("w1", Cpu(slots: 1), T0);

@@ -77,6 +77,7 @@ public sealed class CatalogAndOperationsApiTests(ApiFixture fixture) : IClassFix
         }
 
         Assert.Contains("orchestrator_workers_lost_total{otel_scope_name=\"Orchestrator\"} 0", metrics, StringComparison.Ordinal);
+        Assert.Contains("orchestrator_transport_outages_total{otel_scope_name=\"Orchestrator\"} 0", metrics, StringComparison.Ordinal);
         Assert.Contains("orchestrator_reports_ignored_total{otel_scope_name=\"Orchestrator\",reason=\"stale\"} 0", metrics, StringComparison.Ordinal);
         Assert.Contains("orchestrator_stage_retries_total{otel_scope_name=\"Orchestrator\",kind=\"blip2.stage2\"} 0", metrics, StringComparison.Ordinal);
         Assert.Contains("orchestrator_stage_duration_seconds_bucket{otel_scope_name=\"Orchestrator\",kind=\"dataset.synthetic\",status=\"Cancelled\",le=\"604800\"}", metrics, StringComparison.Ordinal);

@@ -10,6 +10,9 @@ public sealed class BrokerRestartTests(ITestOutputHelper output)
 {
     /// <summary>Six seconds of steps: enough that the run is still going while the broker is down.</summary>
     private const int PretrainSteps = 60;
+
+    /// <summary>Twenty seconds of steps: the run outlasts an outage of twice a five-second heartbeat timeout.</summary>
+    private const int LongPretrainSteps = 200;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
     [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
@@ -46,6 +49,48 @@ public sealed class BrokerRestartTests(ITestOutputHelper output)
         Assert.Equal(PretrainSteps, pretrain.Attempts[0].Metrics["executed_steps"]);
         Assert.Equal(PretrainSteps - 5, pretrain.LastCheckpoint?.Step);
         Assert.False(process.Printed("could not be published and is lost"));
+        e2e.Passed();
+    }
+
+    /// <summary>
+    /// Without the scheduler's view of the transport, every worker would be declared lost once the broker had been
+    /// down for a heartbeat timeout, and its run retried although it never stopped.
+    /// </summary>
+    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    public async Task A_broker_outage_longer_than_the_heartbeat_timeout_loses_no_worker()
+    {
+        var heartbeatTimeout = TimeSpan.FromSeconds(5);
+        await using var e2e = await EndToEndEnvironment.StartAsync(output);
+        // Workers reconnect on MassTransit's backoff, which can leave a worker unheard for several seconds after the
+        // silo has reconnected: the grace covers that, while the outage itself is twice the timeout.
+        var (silo, api) = await e2e.StartSiloAsync("silo", SiloPorts.Free(), heartbeatTimeout, "--Scheduler:ReconnectGrace=00:00:30");
+        var worker = e2e.WorkerId(1);
+        e2e.StartWorker(worker);
+        var id = await api.SubmitAsync(Dags.DataThenPretrain(LongPretrainSteps));
+        await api.WaitForAsync(id, "a checkpoint of pretrain", view => Pretrain(view).LastCheckpoint is not null, Timeout);
+
+        await RabbitMqControl.RunAsync("stop_app");
+        e2e.Log("broker stopped");
+        try
+        {
+            await silo.WaitForLineAsync("Heartbeats cannot arrive", Timeout);
+            // The outage has to outlast the timeout; there is nothing to wait for but the clock.
+            await Task.Delay(2 * heartbeatTimeout);
+        }
+        finally
+        {
+            await RabbitMqControl.RunAsync("start_app");
+            e2e.Log("broker started");
+        }
+
+        var heard = await silo.WaitForLineAsync("Heartbeats can arrive again", Timeout);
+        Assert.EndsWith("each worker has 30 s to be heard before it is declared lost", heard, StringComparison.Ordinal);
+        var ended = await api.WaitForEndAsync(id, Timeout);
+
+        Assert.Equal(ExperimentStatus.Succeeded, ended.Status);
+        Assert.All(ended.Stages, stage => Assert.Equal(StageStatus.Succeeded, Assert.Single(stage.Attempts).Outcome));
+        Assert.Equal(LongPretrainSteps, Pretrain(ended).Attempts[0].Metrics["executed_steps"]);
+        Assert.False(silo.Printed("lost;"));
         e2e.Passed();
     }
 

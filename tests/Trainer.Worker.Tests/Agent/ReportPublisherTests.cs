@@ -61,6 +61,42 @@ public sealed class ReportPublisherTests
     }
 
     [Fact]
+    public async Task A_publish_that_never_finishes_is_published_again_after_the_attempt_timeout_however_often_it_takes()
+    {
+        var time = new FakeTimeProvider();
+        var attempts = 0;
+        var delivered = 0;
+        var hung = new TaskCompletionSource();
+        // More stalls than the retry for failures allows: stalls have a retry of their own.
+        var stalls = Immediate.MaxRetryAttempts + 2;
+        var publisher = new ReportPublisher(
+            (_, _, _) =>
+            {
+                if (Interlocked.Increment(ref attempts) <= stalls)
+                {
+                    return hung.Task;
+                }
+
+                delivered++;
+                return Task.CompletedTask;
+            },
+            time, NullLogger<ReportPublisher>.Instance, Immediate);
+
+        var publishing = publisher.PublishAsync(Report, CancellationToken.None);
+        for (var attempt = 1; attempt <= stalls; attempt++)
+        {
+            await WaitForAttemptsAsync(() => Volatile.Read(ref attempts), attempt);
+            time.Advance(Immediate.AttemptTimeout - TimeSpan.FromTicks(1));
+            Assert.Equal(attempt, Volatile.Read(ref attempts));
+            Assert.False(publishing.IsCompleted);
+            time.Advance(TimeSpan.FromTicks(1));
+        }
+
+        await publishing.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((stalls + 1, 1), (attempts, delivered));
+    }
+
+    [Fact]
     public async Task A_cancelled_publish_is_not_retried()
     {
         var attempts = 0;
@@ -76,5 +112,16 @@ public sealed class ReportPublisherTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => publisher.PublishAsync(Report, cancellation.Token));
         Assert.True(attempts <= 1);
+    }
+
+    /// <summary>Retries run on the thread pool once the fake clock fires; waits (in real time, bounded) for the next attempt.</summary>
+    private static async Task WaitForAttemptsAsync(Func<int> attempts, int expected)
+    {
+        var limit = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (attempts() < expected)
+        {
+            Assert.True(DateTime.UtcNow < limit, $"attempt {expected} did not start");
+            await Task.Delay(1);
+        }
     }
 }
