@@ -27,19 +27,9 @@ public sealed class BrokerRestartTests(ITestOutputHelper output)
         var id = await api.SubmitAsync(Dags.DataThenPretrain(PretrainSteps));
         await api.WaitForAsync(id, "a checkpoint of pretrain", view => Pretrain(view).LastCheckpoint is not null, Timeout);
 
-        await RabbitMqControl.RunAsync("stop_app");
-        e2e.Log("broker stopped");
-        try
-        {
-            // The worker has tried to reconnect and failed: its reports since then wait for the broker (MassTransit
-            // retries a send until the connection is back), while the runner goes on stepping.
-            await process.WaitForLineAsync("Connection Failed", Timeout);
-        }
-        finally
-        {
-            await RabbitMqControl.RunAsync("start_app");
-            e2e.Log("broker started");
-        }
+        // The worker has tried to reconnect and failed: its reports since then wait for the broker (MassTransit
+        // retries a send until the connection is back), while the runner goes on stepping.
+        await WhileBrokerStoppedAsync(e2e, () => process.WaitForLineAsync("Connection Failed", Timeout));
 
         var ended = await api.WaitForEndAsync(id, Timeout);
 
@@ -69,19 +59,12 @@ public sealed class BrokerRestartTests(ITestOutputHelper output)
         var id = await api.SubmitAsync(Dags.DataThenPretrain(LongPretrainSteps));
         await api.WaitForAsync(id, "a checkpoint of pretrain", view => Pretrain(view).LastCheckpoint is not null, Timeout);
 
-        await RabbitMqControl.RunAsync("stop_app");
-        e2e.Log("broker stopped");
-        try
+        await WhileBrokerStoppedAsync(e2e, async () =>
         {
             await silo.WaitForLineAsync("Heartbeats cannot arrive", Timeout);
             // The outage has to outlast the timeout; there is nothing to wait for but the clock.
             await Task.Delay(2 * heartbeatTimeout);
-        }
-        finally
-        {
-            await RabbitMqControl.RunAsync("start_app");
-            e2e.Log("broker started");
-        }
+        });
 
         var heard = await silo.WaitForLineAsync("Heartbeats can arrive again", Timeout);
         Assert.EndsWith("each worker has 30 s to be heard before it is declared lost", heard, StringComparison.Ordinal);
@@ -92,6 +75,22 @@ public sealed class BrokerRestartTests(ITestOutputHelper output)
         Assert.Equal(LongPretrainSteps, Pretrain(ended).Attempts[0].Metrics["executed_steps"]);
         Assert.False(silo.Printed("lost;"));
         e2e.Passed();
+    }
+
+    /// <summary>Stops the RabbitMQ application, runs <paramref name="whileDown"/>, and starts it again whatever happened.</summary>
+    private static async Task WhileBrokerStoppedAsync(EndToEndEnvironment e2e, Func<Task> whileDown)
+    {
+        await RabbitMqControl.RunAsync("stop_app");
+        e2e.Log("broker stopped");
+        try
+        {
+            await whileDown();
+        }
+        finally
+        {
+            await RabbitMqControl.RunAsync("start_app");
+            e2e.Log("broker started");
+        }
     }
 
     private static StageView Pretrain(ExperimentView view) => view.Stages.Single(stage => stage.Id == "pretrain");
