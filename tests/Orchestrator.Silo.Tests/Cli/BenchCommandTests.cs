@@ -48,7 +48,7 @@ public sealed class BenchCommandTests
     /// <summary>Runs the bench and checks what any transport must print; returns the figures.</summary>
     private static async Task<JsonNode> BenchAsync(params string[] transport)
     {
-        var (exitCode, lines) = await SiloCommand.RunAsync(["bench", "--experiments", $"{Experiments}", .. transport]);
+        var (exitCode, lines, _) = await SiloCommand.RunAsync(["bench", "--experiments", $"{Experiments}", .. transport]);
 
         Assert.Equal(0, exitCode);
         var figures = JsonNode.Parse(lines[^1])!;

@@ -6,8 +6,8 @@ namespace Orchestrator.Silo.Tests.Cli;
 /// <summary>The built silo run as a user runs it from the command line.</summary>
 internal static class SiloCommand
 {
-    /// <summary>Runs the silo with <paramref name="arguments"/> to its exit (at most three minutes); returns its exit code and standard output's lines.</summary>
-    public static async Task<(int ExitCode, string[] Lines)> RunAsync(params string[] arguments)
+    /// <summary>Runs the silo with <paramref name="arguments"/> to its exit (at most three minutes); returns its exit code, standard output's lines and standard error.</summary>
+    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(BuiltHosts.Silo);
@@ -20,8 +20,8 @@ internal static class SiloCommand
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var standardError = process.StandardError.ReadToEndAsync(timeout.Token);
         var standardOutput = await process.StandardOutput.ReadToEndAsync(timeout.Token);
-        await standardError;
+        var errors = await standardError;
         await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, standardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        return (process.ExitCode, standardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries), errors);
     }
 }
