@@ -13,5 +13,4 @@ if (args is ["bench", ..])
     return await PretrainBench.RunAsync(args[1..]);
 }
 
-WorkerHost.Build(args).Run();
-return 0;
+return await WorkerHost.RunAsync(() => WorkerHost.Build(args));

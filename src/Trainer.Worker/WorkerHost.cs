@@ -17,6 +17,15 @@ namespace Trainer.Worker;
 /// </summary>
 public static class WorkerHost
 {
+    /// <summary>Builds the host with <paramref name="build"/> and runs it to its end; settings it refuses are printed instead (<see cref="StartupSettings"/>).</summary>
+    public static Task<int> RunAsync(Func<WebApplication> build) => StartupSettings.GuardAsync(async () =>
+    {
+        await using var app = build();
+        StartupSettings.Validate(app.Services);
+        await app.RunAsync();
+        return 0;
+    });
+
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Microsoft.Extensions.Options;
+using Trainer.Worker;
 
 namespace Orchestrator.Silo.Cli;
 
@@ -28,45 +28,13 @@ internal static class OrchestratorCommandLine
         return root;
     }
 
-    /// <summary>The exit code of a host that refused its settings.</summary>
-    public const int InvalidConfigurationExitCode = 2;
-
-    /// <summary>
-    /// The settings' failures as one message (instead of a stack trace) when <paramref name="exception"/> is options
-    /// validation refusing them at start, alone or several at once; otherwise null.
-    /// </summary>
-    public static string? ConfigurationError(Exception exception)
-    {
-        var refused = exception is AggregateException aggregate ? aggregate.InnerExceptions : [exception];
-        if (refused.Count == 0 || !refused.All(inner => inner is OptionsValidationException))
-        {
-            return null;
-        }
-
-        var failures = refused.Cast<OptionsValidationException>().SelectMany(inner => inner.Failures).Select(failure => "  " + failure);
-        return "The configuration is invalid:\n" + string.Join('\n', failures) +
-            "\nFix each setting named above: --Section:Key=value on the command line, or Section__Key in the environment.";
-    }
-
-    private static async Task<int> ServeAsync(bool standalone, FileInfo? run, string[] hostArgs, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await ServeOrRunAsync(standalone, run, hostArgs, cancellationToken);
-        }
-        catch (Exception exception) when (ConfigurationError(exception) is { } message)
-        {
-            await Console.Error.WriteLineAsync(message);
-            return InvalidConfigurationExitCode;
-        }
-    }
+    private static Task<int> ServeAsync(bool standalone, FileInfo? run, string[] hostArgs, CancellationToken cancellationToken) =>
+        StartupSettings.GuardAsync(() => ServeOrRunAsync(standalone, run, hostArgs, cancellationToken));
 
     private static async Task<int> ServeOrRunAsync(bool standalone, FileInfo? run, string[] hostArgs, CancellationToken cancellationToken)
     {
         await using var app = OrchestratorApp.Build(hostArgs, standalone, logsToStandardError: run is not null);
-
-        // The settings are checked before anything starts (the host would check them only after the silo had).
-        app.Services.GetService<IStartupValidator>()?.Validate();
+        StartupSettings.Validate(app.Services);
         if (run is null)
         {
             await app.RunAsync(cancellationToken);

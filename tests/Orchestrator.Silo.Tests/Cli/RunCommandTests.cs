@@ -32,25 +32,5 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal("Succeeded", JsonNode.Parse(lines[^1])!["status"]!.GetValue<string>());
     }
 
-    [Fact]
-    public async Task Settings_that_fail_validation_are_named_on_standard_error_with_exit_code_2_and_no_stack_trace()
-    {
-        var dag = Path.Combine(_folder, "dag.yaml");
-        await File.WriteAllTextAsync(dag, SmallDags.TwoDatasetsInARow("bad-settings"));
-
-        var (exitCode, lines, errors) = await SiloCommand.RunAsync(
-            "--standalone", "--run", dag, $"--urls=http://127.0.0.1:{SiloPorts.FreePort()}", $"--Orchestrator:SiloPort={SiloPorts.FreePort()}",
-            $"--Orchestrator:GatewayPort={SiloPorts.FreePort()}", $"--Artifacts:DataDirectory={Path.Combine(_folder, "artifacts")}",
-            "--Scheduler:ReconnectGrace=02:00:00", "--Scheduler:HeartbeatTimeout=00:00:00");
-
-        Assert.Equal(2, exitCode);
-        Assert.Empty(lines);
-        Assert.StartsWith("The configuration is invalid:\n", errors, StringComparison.Ordinal);
-        Assert.Contains("'ReconnectGrace' with the error: 'The field ReconnectGrace must be between 00:00:00 and 01:00:00.'", errors, StringComparison.Ordinal);
-        Assert.Contains("'HeartbeatTimeout' with the error: 'The field HeartbeatTimeout must be between 00:00:01 and 01:00:00.'", errors, StringComparison.Ordinal);
-        Assert.Contains("Fix each setting named above: --Section:Key=value on the command line, or Section__Key in the environment.", errors, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
-    }
-
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }

@@ -7,10 +7,13 @@ namespace Orchestrator.Silo.Tests.Cli;
 internal static class SiloCommand
 {
     /// <summary>Runs the silo with <paramref name="arguments"/> to its exit (at most three minutes); returns its exit code, standard output's lines and standard error.</summary>
-    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] arguments) => RunHostAsync(BuiltHosts.Silo, arguments);
+
+    /// <summary>Runs the built host <paramref name="host"/> (a dll of <see cref="BuiltHosts"/>) as <see cref="RunAsync"/> runs the silo.</summary>
+    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunHostAsync(string host, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(BuiltHosts.Silo);
+        start.ArgumentList.Add(host);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
