@@ -2,8 +2,9 @@ namespace Orchestrator.Grains.Scheduling;
 
 /// <summary>
 /// Whether workers' heartbeats can reach the orchestrator, as its transport sees it. A broker outage silences every
-/// worker at once; the scheduler declares nobody lost while it lasts, and afterwards gives each worker a full heartbeat
-/// timeout to be heard again (docs/decisions.md, "A broker outage is not a lost worker").
+/// worker at once; the scheduler declares nobody lost while it lasts, and afterwards gives each worker
+/// <see cref="SchedulerOptions.ReconnectGrace"/> to be heard again (docs/decisions.md, "A broker outage is not a lost
+/// worker").
 /// </summary>
 public interface ITransportHealth
 {
