@@ -16,9 +16,7 @@ public sealed class InvalidSettingsTests : IDisposable
         await File.WriteAllTextAsync(dag, SmallDags.TwoDatasetsInARow("bad-settings"));
 
         var (exitCode, lines, errors) = await SiloCommand.RunAsync(
-            "--standalone", "--run", dag, $"--urls=http://127.0.0.1:{SiloPorts.FreePort()}", $"--Orchestrator:SiloPort={SiloPorts.FreePort()}",
-            $"--Orchestrator:GatewayPort={SiloPorts.FreePort()}", $"--Artifacts:DataDirectory={Path.Combine(_folder, "artifacts")}",
-            "--Scheduler:ReconnectGrace=02:00:00", "--Scheduler:HeartbeatTimeout=00:00:00");
+            [.. SiloCommand.StandaloneRun(dag, _folder), "--Scheduler:ReconnectGrace=02:00:00", "--Scheduler:HeartbeatTimeout=00:00:00"]);
 
         Assert.Equal(2, exitCode);
         Assert.Empty(lines);

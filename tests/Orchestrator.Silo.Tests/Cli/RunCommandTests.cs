@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Orchestrator.Silo.Tests.EndToEnd;
 
 namespace Orchestrator.Silo.Tests.Cli;
 
@@ -14,10 +13,7 @@ public sealed class RunCommandTests : IDisposable
         var dag = Path.Combine(_folder, "dag.yaml");
         await File.WriteAllTextAsync(dag, SmallDags.TwoDatasetsInARow("run-command"));
 
-        var (exitCode, lines, _) = await SiloCommand.RunAsync(
-            "--standalone", "--run", dag, $"--urls=http://127.0.0.1:{SiloPorts.FreePort()}", $"--Orchestrator:SiloPort={SiloPorts.FreePort()}",
-            $"--Orchestrator:GatewayPort={SiloPorts.FreePort()}", $"--Artifacts:DataDirectory={Path.Combine(_folder, "artifacts")}",
-            $"--Worker:WorkDirectory={Path.Combine(_folder, "work")}");
+        var (exitCode, lines, _) = await SiloCommand.RunAsync(SiloCommand.StandaloneRun(dag, _folder));
 
         Assert.Equal(0, exitCode);
         Assert.Matches("^experiment exp-[0-9a-f]+ submitted from dag.yaml$", lines[0]);

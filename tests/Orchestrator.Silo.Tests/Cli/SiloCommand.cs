@@ -6,6 +6,17 @@ namespace Orchestrator.Silo.Tests.Cli;
 /// <summary>The built silo run as a user runs it from the command line.</summary>
 internal static class SiloCommand
 {
+    /// <summary>
+    /// <c>--standalone --run <paramref name="dag"/></c> on free ports, with artifacts and the in-process worker's work
+    /// under <paramref name="folder"/>.
+    /// </summary>
+    public static string[] StandaloneRun(string dag, string folder) =>
+    [
+        "--standalone", "--run", dag, $"--urls=http://127.0.0.1:{SiloPorts.FreePort()}", $"--Orchestrator:SiloPort={SiloPorts.FreePort()}",
+        $"--Orchestrator:GatewayPort={SiloPorts.FreePort()}", $"--Artifacts:DataDirectory={Path.Combine(folder, "artifacts")}",
+        $"--Worker:WorkDirectory={Path.Combine(folder, "work")}",
+    ];
+
     /// <summary>Runs the silo with <paramref name="arguments"/> to its exit (at most three minutes); returns its exit code, standard output's lines and standard error.</summary>
     public static Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] arguments) => RunHostAsync(BuiltHosts.Silo, arguments);
 
