@@ -11,5 +11,9 @@ public interface ITransportHealth
     TransportStatus Check();
 }
 
-/// <summary>Whether heartbeats can arrive, and the transport's own account of why (for the log).</summary>
-public sealed record TransportStatus(bool Receiving, string Description);
+/// <summary>
+/// Whether heartbeats can arrive, and the transport's own account of why (for the log). <paramref name="Settling"/>:
+/// the transport is not receiving because the silo is starting or stopping, which protects workers as an outage does
+/// but is no outage to report.
+/// </summary>
+public sealed record TransportStatus(bool Receiving, string Description, bool Settling = false);

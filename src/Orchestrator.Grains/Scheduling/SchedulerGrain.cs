@@ -26,6 +26,7 @@ public sealed class SchedulerGrain(
     private readonly SchedulerCore _core = new(new SchedulerState());
     private readonly HashSet<string> _recovering = [];
     private DateTimeOffset _recoveryDeadline;
+    private bool _outageReported;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -134,17 +135,19 @@ public sealed class SchedulerGrain(
         if (!status.Receiving)
         {
             // Nothing sent now would arrive either, so queued runs wait too.
-            if (_core.Deaf(now))
+            if (_core.Deaf(now) && !status.Settling)
             {
                 logger.LogWarning("Heartbeats cannot arrive ({Transport}); no worker is declared lost until they can", status.Description);
                 OrchestratorMetrics.TransportOutages.Add(1);
+                _outageReported = true;
             }
 
             return;
         }
 
-        if (_core.Hearing(now) is { } outage)
+        if (_core.Hearing(now) is { } outage && _outageReported)
         {
+            _outageReported = false;
             logger.LogInformation("Heartbeats can arrive again after {OutageSeconds:0.#} s; each worker has {GraceSeconds:0.#} s to be heard before it is declared lost",
                 outage.TotalSeconds, Math.Max(options.Value.HeartbeatTimeout.TotalSeconds, options.Value.ReconnectGrace.TotalSeconds));
         }

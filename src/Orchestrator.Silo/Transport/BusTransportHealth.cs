@@ -7,23 +7,26 @@ namespace Orchestrator.Silo.Transport;
 /// The health of the receive endpoint heartbeats arrive on (<see cref="WorkerPresenceConsumerDefinition.QueueName"/>),
 /// as MassTransit reports it, for the scheduler's <see cref="ITransportHealth"/>. When the broker goes away that
 /// endpoint stops or faults, while the bus as a whole may still call itself degraded rather than unhealthy; so only a
-/// healthy presence endpoint counts as receiving, and a bus without one (not started yet) does not.
+/// healthy presence endpoint counts as receiving, and a bus without one does not. Before the endpoint is first healthy
+/// (the bus starts after the silo) and once the silo is stopping (the bus stops first), not receiving is
+/// <see cref="TransportStatus.Settling"/>, not an outage.
 /// </summary>
-public sealed class BusTransportHealth(IBusControl bus) : ITransportHealth
+public sealed class BusTransportHealth(IBusControl bus, IHostApplicationLifetime lifetime) : ITransportHealth
 {
+    private volatile bool _receivedOnce;
+
     public TransportStatus Check()
     {
         var health = bus.CheckHealth();
-        foreach (var endpoint in health.Endpoints.Values)
-        {
-            if (endpoint.InputAddress.AbsolutePath.Split('/')[^1] == WorkerPresenceConsumerDefinition.QueueName)
-            {
-                return new TransportStatus(
-                    endpoint.Status == BusHealthStatus.Healthy,
-                    $"heartbeat endpoint {endpoint.Status}: {endpoint.Description}; bus {health.Status}: {health.Description}");
-            }
-        }
-
-        return new TransportStatus(false, $"no heartbeat endpoint; bus {health.Status}: {health.Description}");
+        var endpoint = health.Endpoints.Values
+            .Where(endpoint => endpoint.InputAddress.AbsolutePath.Split('/')[^1] == WorkerPresenceConsumerDefinition.QueueName)
+            .Select(endpoint => (EndpointHealthResult?)endpoint)
+            .FirstOrDefault();
+        var receiving = endpoint?.Status == BusHealthStatus.Healthy;
+        _receivedOnce |= receiving;
+        var description = endpoint is { } found
+            ? $"heartbeat endpoint {found.Status}: {found.Description}; bus {health.Status}: {health.Description}"
+            : $"no heartbeat endpoint; bus {health.Status}: {health.Description}";
+        return new TransportStatus(receiving, description, Settling: !_receivedOnce || lifetime.ApplicationStopping.IsCancellationRequested);
     }
 }

@@ -31,6 +31,8 @@ public sealed class RunLogTests
         "Scheduler activated: waiting for {Experiments} running experiments to announce their runs",
         "Scheduler recovered its runs from the stages; assigning again",
         "Experiments {Experiments} did not announce their runs in time; assigning anyway",
+        "Heartbeats cannot arrive ({Transport}); no worker is declared lost until they can",
+        "Heartbeats can arrive again after {OutageSeconds:0.#} s; each worker has {GraceSeconds:0.#} s to be heard before it is declared lost",
     ];
 
     /// <summary>The messages about a run: MassTransit's SEND and RECEIVE lines that name one of them concern that run.</summary>
