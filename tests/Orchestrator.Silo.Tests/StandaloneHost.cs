@@ -16,7 +16,8 @@ public sealed class StandaloneHost : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("standalone-host-").FullName;
     private readonly OrchestratorFactory _factory;
 
-    public StandaloneHost()
+    /// <param name="settings">Configuration to add or override, e.g. a RabbitMQ transport instead of the in-memory bus.</param>
+    public StandaloneHost(IReadOnlyDictionary<string, string?>? settings = null)
     {
         _factory = new OrchestratorFactory
         {
@@ -28,6 +29,11 @@ public sealed class StandaloneHost : IDisposable
         _factory.Settings["Worker:WorkerId"] = "in-process";
         _factory.Settings["Worker:HeartbeatInterval"] = "00:00:01";
         _factory.Settings["Orchestrator:EventKeepAlive"] = KeepAlive.ToString();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _factory.Settings[key] = value;
+        }
+
         Client = _factory.CreateClient();
     }
 

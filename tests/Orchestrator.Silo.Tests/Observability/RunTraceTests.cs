@@ -1,10 +1,18 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Contracts.Telemetry;
+using Orchestrator.Silo.Tests.EndToEnd;
+using Xunit.Abstractions;
 
 namespace Orchestrator.Silo.Tests.Observability;
 
-/// <summary>One trace per stage run: dispatch in the scheduler, the run on the worker, the reports back in the orchestrator.</summary>
+/// <summary>
+/// One trace per stage run: dispatch in the scheduler, the run on the worker, the reports back in the orchestrator.
+/// In the end-to-end collection because one test uses the shared broker, which another test there restarts.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
 public sealed class RunTraceTests : IDisposable
 {
     private static readonly string Dag = SmallDags.TwoDatasetsInARow("traces-test");
@@ -15,8 +23,11 @@ public sealed class RunTraceTests : IDisposable
     private readonly ConcurrentQueue<Activity> _stopped = new();
     private readonly ActivityListener _listener;
 
-    public RunTraceTests()
+    private readonly ITestOutputHelper _output;
+
+    public RunTraceTests(ITestOutputHelper output)
     {
+        _output = output;
         _listener = new ActivityListener
         {
             ShouldListenTo = source => Sources.Contains(source.Name),
@@ -30,6 +41,31 @@ public sealed class RunTraceTests : IDisposable
     public async Task The_worker_run_and_the_reports_continue_the_trace_of_the_runs_dispatch_which_links_to_the_submission()
     {
         using var host = new StandaloneHost();
+        await AssertOneTracePerRunAsync(host);
+    }
+
+    /// <summary>
+    /// The same over a real broker: the trace context crosses RabbitMQ in the messages' headers both ways (dispatch to
+    /// the worker, reports to the orchestrator), not in memory. The worker runs in the silo's process, so one listener
+    /// sees both sides, but each message is consumed from a RabbitMQ queue.
+    /// </summary>
+    [ServerFact(TestServers.RabbitMq, TestServers.RabbitMqCtl)]
+    public async Task Over_RabbitMQ_the_worker_run_and_the_reports_continue_the_trace_of_the_runs_dispatch()
+    {
+        await using var environment = await EndToEndEnvironment.StartAsync(_output);
+        using (var host = new StandaloneHost(new Dictionary<string, string?> { ["Transport:Kind"] = "RabbitMq", ["Transport:RabbitMq"] = environment.RabbitMq }))
+        {
+            Assert.Equal("rabbitmq", host.Services.GetRequiredService<IBus>().Address.Scheme);
+            await AssertOneTracePerRunAsync(host);
+        }
+
+        environment.Passed();
+    }
+
+    public void Dispose() => _listener.Dispose();
+
+    private async Task AssertOneTracePerRunAsync(StandaloneHost host)
+    {
         var submission = ActivityTraceId.CreateRandom();
         var id = await host.SubmitAsync(Dag, request => request.Headers.Add("traceparent", $"00-{submission}-{ActivitySpanId.CreateRandom()}-01"));
         await host.ReadEventsAsync(id, TimeSpan.FromMinutes(2));
@@ -65,8 +101,6 @@ public sealed class RunTraceTests : IDisposable
         Assert.NotEqual(_stopped.Single(a => a.DisplayName == $"run {runs[0].Stage}" && a.Source.Name == "Orchestrator" && Tag(a, RunTelemetry.RunId) == runs[0].Run).TraceId,
             _stopped.Single(a => a.DisplayName == $"run {runs[1].Stage}" && a.Source.Name == "Orchestrator" && Tag(a, RunTelemetry.RunId) == runs[1].Run).TraceId);
     }
-
-    public void Dispose() => _listener.Dispose();
 
     private static void AssertIds(Activity activity, string experimentId, string stageId, string runId)
     {
