@@ -41,6 +41,12 @@ public sealed record BlipModelConfig
     /// </summary>
     public double ItmSwapNegativeShare { get; init; }
 
+    /// <summary>
+    /// One-word swaps drawn per swapped negative; the ITM head, in evaluation mode and without gradients, keeps the one
+    /// it scores highest. 1 draws a single swap. An addition to BLIP (docs/decisions/capfilt.md).
+    /// </summary>
+    public int ItmSwapCandidates { get; init; } = 1;
+
     /// <summary>Label smoothing of the LM loss; LAVIS hard-codes 0.1 in BertLMHeadModel.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
@@ -73,5 +79,6 @@ public sealed record BlipModelConfig
         LabelSmoothing = options.LabelSmoothing,
         ItmHardNegativeShare = options.ItmHardNegativeShare,
         ItmSwapNegativeShare = options.ItmSwapNegativeShare,
+        ItmSwapCandidates = options.ItmSwapCandidates,
     };
 }

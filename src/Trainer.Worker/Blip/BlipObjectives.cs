@@ -105,8 +105,8 @@ public static class BlipObjectives
     /// <param name="draws">Uniform draws in [0, 1), (B, 3): whether to swap, which position, which word.</param>
     /// <param name="swaps">The one-word edits learnt from the training captions.</param>
     /// <param name="swapShare">Share of images whose negative is swapped, in [0, 1].</param>
-    /// <returns>The negative captions' ids and masks (B, L) on <paramref name="textIds"/>' device, and how many were swapped.</returns>
-    public static (Tensor Ids, Tensor Mask, int Swapped) NegativeTexts(
+    /// <returns>The negative captions' ids and masks (B, L) on <paramref name="textIds"/>' device, and the rows swapped, in order.</returns>
+    public static (Tensor Ids, Tensor Mask, int[] SwappedRows) NegativeTexts(
         Tensor textIds, Tensor textMask, Tensor negativeText, Tensor draws, CaptionSwaps swaps, double swapShare)
     {
         using var scope = NewDisposeScope();
@@ -118,7 +118,7 @@ public static class BlipObjectives
         var u = Read<double>(draws.to_type(ScalarType.Float64));
         var negativeIds = new long[ids.Length];
         var negativeMask = new long[mask.Length];
-        var swapped = 0;
+        var swapped = new List<int>();
         for (var i = 0; i < size; i++)
         {
             var target = negativeIds.AsSpan(i * length, length);
@@ -128,7 +128,7 @@ public static class BlipObjectives
                 var tokens = mask.AsSpan(i * length, length).Count(1L);
                 if (swaps.TrySwap(target, tokens, u[(3 * i) + 1], u[(3 * i) + 2]))
                 {
-                    swapped++;
+                    swapped.Add(i);
                     mask.AsSpan(i * length, length).CopyTo(negativeMask.AsSpan(i * length, length));
                     continue;
                 }
@@ -141,7 +141,62 @@ public static class BlipObjectives
 
         var device = textIds.device;
         return (tensor(negativeIds, [size, length], device: device).MoveToOuterDisposeScope(),
-            tensor(negativeMask, [size, length], device: device).MoveToOuterDisposeScope(), swapped);
+            tensor(negativeMask, [size, length], device: device).MoveToOuterDisposeScope(), [.. swapped]);
+    }
+
+    /// <summary>
+    /// More one-word swaps of the captions in <paramref name="rows"/>, each made from the caption itself: candidate j
+    /// of row s uses draws (s, 2j) for the position and (s, 2j + 1) for the word, as in <see cref="CaptionSwaps.TrySwap"/>.
+    /// Every row must have a swappable word (the rows <see cref="NegativeTexts"/> swapped do).
+    /// </summary>
+    /// <param name="textIds">Caption ids (B, L), int64.</param>
+    /// <param name="textMask">Attention mask (B, L), int64.</param>
+    /// <param name="rows">The rows to swap, S of them.</param>
+    /// <param name="draws">Uniform draws in [0, 1), (S, 2 × candidates).</param>
+    /// <param name="swaps">The one-word edits learnt from the training captions.</param>
+    /// <returns>Ids (candidates × S, L), candidate by candidate: row j × S + s is candidate j of <paramref name="rows"/>[s].</returns>
+    public static Tensor SwapAlternatives(Tensor textIds, Tensor textMask, IReadOnlyList<int> rows, Tensor draws, CaptionSwaps swaps)
+    {
+        using var scope = NewDisposeScope();
+        var length = (int)textIds.shape[1];
+        var candidates = (int)draws.shape[1] / 2;
+        var ids = Read<long>(textIds);
+        var mask = Read<long>(textMask);
+        var u = Read<double>(draws.to_type(ScalarType.Float64));
+        var alternatives = new long[candidates * rows.Count * length];
+        for (var j = 0; j < candidates; j++)
+        {
+            for (var s = 0; s < rows.Count; s++)
+            {
+                var caption = ids.AsSpan(rows[s] * length, length);
+                var target = alternatives.AsSpan(((j * rows.Count) + s) * length, length);
+                caption.CopyTo(target);
+                var tokens = mask.AsSpan(rows[s] * length, length).Count(1L);
+                var draw = (s * 2 * candidates) + (2 * j);
+                if (!swaps.TrySwap(target, tokens, u[draw], u[draw + 1]))
+                {
+                    throw new ArgumentException($"row {rows[s]} of the batch has no swappable word", nameof(rows));
+                }
+            }
+        }
+
+        return tensor(alternatives, [candidates * rows.Count, length], device: textIds.device).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// For each of <paramref name="rows"/> rows, its candidate with the highest score (the first of equals): the likeliest
+    /// match is the hardest negative.
+    /// </summary>
+    /// <param name="candidates">Candidates (K × S, L), candidate by candidate: row j × S + s is candidate j of row s.</param>
+    /// <param name="scores">Each candidate's score (K × S).</param>
+    /// <param name="rows">S, the number of rows.</param>
+    /// <returns>The chosen candidates (S, L).</returns>
+    public static Tensor Hardest(Tensor candidates, Tensor scores, int rows)
+    {
+        using var scope = NewDisposeScope();
+        var best = Read<long>(scores.view(-1, rows).argmax(0));
+        var picks = tensor(best.Select((candidate, row) => (candidate * rows) + row).ToArray(), device: candidates.device);
+        return candidates.index_select(0, picks).MoveToOuterDisposeScope();
     }
 
     private static T[] Read<T>(Tensor values)

@@ -315,7 +315,7 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         var positive = text_encoder.call(encoderIds, batch.TextMask, imageEmbeds);                          // (B, L, Dt)
         var (negativeImage, negativeText) = BlipObjectives.SampleHardNegatives(simI2T, simT2I, batch.ImageIds, _randomness, Config.ItmHardNegativeShare);
         var (negativeIds, negativeMask) = Config.ItmSwapNegativeShare > 0
-            ? SwappedNegatives(batch, negativeText)
+            ? SwappedNegatives(batch, negativeText, imageEmbeds)
             : (encoderIds.index_select(0, negativeText), batch.TextMask.index_select(0, negativeText));
         var textIdsAll = cat([encoderIds, negativeIds], dim: 0);                                              // (2B, L)
         var textMaskAll = cat([batch.TextMask, negativeMask], dim: 0);                                        // (2B, L)
@@ -327,13 +327,44 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     }
 
     /// <summary>Each image's negative caption, its own with one word swapped for <see cref="BlipModelConfig.ItmSwapNegativeShare"/> of them, [ENC] first.</summary>
-    private (Tensor Ids, Tensor Mask) SwappedNegatives(BlipPretrainBatch batch, Tensor negativeText)
+    private (Tensor Ids, Tensor Mask) SwappedNegatives(BlipPretrainBatch batch, Tensor negativeText, Tensor imageEmbeds)
     {
         var swaps = _captionSwaps ?? throw new InvalidOperationException(
             $"ItmSwapNegativeShare is {Config.ItmSwapNegativeShare}, but the model was built without caption swaps; learn them from the training captions (CaptionSwaps.Learn)");
         var draws = rand([batch.Size, 3], dtype: float64, generator: _randomness);
-        var (ids, mask, _) = BlipObjectives.NegativeTexts(batch.TextIds, batch.TextMask, negativeText, draws, swaps, Config.ItmSwapNegativeShare);
+        var (ids, mask, swapped) = BlipObjectives.NegativeTexts(batch.TextIds, batch.TextMask, negativeText, draws, swaps, Config.ItmSwapNegativeShare);
+        if (Config.ItmSwapCandidates > 1 && swapped.Length > 0)
+        {
+            ids = HardestSwaps(batch, ids, swapped, imageEmbeds, swaps);
+        }
+
         return (WithFirstToken(ids, _tokens.EncId), mask);
+    }
+
+    /// <summary>
+    /// <paramref name="negativeIds"/> with each swapped row replaced by the likeliest match, to the ITM head, of
+    /// <see cref="BlipModelConfig.ItmSwapCandidates"/> swaps of its caption (the one already drawn and more): hard
+    /// negatives among the swaps, as BLIP draws its in-batch negatives by similarity. Swaps the model already rejects
+    /// from the text alone or at a glance (a plural after "a", another colour) give way to those it cannot yet check.
+    /// Scored in evaluation mode, so dropout draws nothing and training's randomness is the same for any candidate count.
+    /// </summary>
+    private Tensor HardestSwaps(BlipPretrainBatch batch, Tensor negativeIds, int[] swapped, Tensor imageEmbeds, CaptionSwaps swaps)
+    {
+        var count = Config.ItmSwapCandidates;
+        var device = negativeIds.device;
+        var rows = tensor(swapped.Select(row => (long)row).ToArray(), device: device);
+        var draws = rand([swapped.Length, 2 * (count - 1)], dtype: float64, generator: _randomness);
+        var candidates = cat([negativeIds.index_select(0, rows), BlipObjectives.SwapAlternatives(batch.TextIds, batch.TextMask, swapped, draws, swaps)], dim: 0); // (K·S, L)
+        Tensor scores;
+        using (no_grad())
+        {
+            var training = text_encoder.training;
+            text_encoder.eval();
+            scores = MatchProbability(candidates, batch.TextMask.index_select(0, rows).repeat(count, 1), imageEmbeds.detach().index_select(0, rows).repeat(count, 1, 1));
+            text_encoder.train(training);
+        }
+
+        return negativeIds.index_copy(0, rows, BlipObjectives.Hardest(candidates, scores, swapped.Length));
     }
 
     /// <summary>

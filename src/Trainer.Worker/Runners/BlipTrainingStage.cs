@@ -96,8 +96,8 @@ internal static class BlipTrainingStage
         var swaps = CaptionSwaps.Learn(captions, opened.Tokens.All);
         var editable = swaps.EditableShare(captions);
         context.Logger.LogInformation(
-            "ITM swaps one word in {Share:P0} of negative captions: {Contexts} contexts have alternatives, {Editable:P1} of {Captions} training captions can be edited",
-            options.ItmSwapNegativeShare, swaps.Contexts, editable, captions.Count);
+            "ITM swaps one word in {Share:P0} of negative captions, keeping the hardest of {Candidates} swaps: {Contexts} contexts have alternatives, {Editable:P1} of {Captions} training captions can be edited",
+            options.ItmSwapNegativeShare, options.ItmSwapCandidates, swaps.Contexts, editable, captions.Count);
         if (editable == 0)
         {
             throw new InvalidDataException(

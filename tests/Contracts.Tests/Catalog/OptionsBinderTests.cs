@@ -64,6 +64,19 @@ public sealed class OptionsBinderTests
     }
 
     [Fact]
+    public void Several_swap_candidates_without_swapped_negatives_are_rejected_with_the_fix()
+    {
+        var error = Assert.Single(OptionsBinder.Bind(Pretrain, new JsonObject { ["itm_swap_candidates"] = 4 }, "/c").Errors);
+        var swapped = OptionsBinder.Bind(Pretrain, new JsonObject { ["itm_swap_candidates"] = 4, ["itm_swap_negative_share"] = 0.5 }, "/c");
+
+        Assert.Equal("/c/itm_swap_candidates", error.Path);
+        Assert.Equal(
+            "itm_swap_candidates is 4, but itm_swap_negative_share is 0, so no caption is swapped; raise itm_swap_negative_share or set itm_swap_candidates to 1",
+            error.Message);
+        Assert.Empty(swapped.Errors);
+    }
+
+    [Fact]
     public void An_unknown_preset_names_the_known_ones()
     {
         var error = Assert.Single(OptionsBinder.Bind(Pretrain, new JsonObject { ["preset"] = "huge" }, "/c").Errors);

@@ -111,13 +111,68 @@ public sealed class BlipObjectiveTests
 
         var (negativeIds, negativeMask, swapped) = BlipObjectives.NegativeTexts(ids, mask, drawn, draws, swaps, swapShare: 0.5);
 
-        Assert.Equal(1, swapped);
+        Assert.Equal([0], swapped);
         Assert.Equal(new long[] { 1, 10, 12, 13, 2 }, negativeIds[0].data<long>().ToArray());
         Assert.Equal(ids[0].data<long>().ToArray(), negativeIds[1].data<long>().ToArray());
         Assert.Equal(ids[3].data<long>().ToArray(), negativeIds[2].data<long>().ToArray());
         Assert.Equal(ids[2].data<long>().ToArray(), negativeIds[3].data<long>().ToArray());
         Assert.Equal(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 }, negativeMask.flatten().data<long>().ToArray());
         Assert.Equal(ids.shape, negativeIds.shape);
+    }
+
+    [Fact]
+    public void Swap_alternatives_are_made_from_each_rows_own_caption_candidate_by_candidate()
+    {
+        using var scope = NewDisposeScope();
+        // "a red circle", "a blue circle", "a red square", "a blue square": red/blue between "a" and either shape,
+        // circle/square between either colour and [SEP], so each caption has two editable positions.
+        long[][] captions = [[1, 10, 11, 13, 2], [1, 10, 12, 13, 2], [1, 10, 11, 14, 2], [1, 10, 12, 14, 2]];
+        var swaps = CaptionSwaps.Learn(captions, [0, 1, 2]);
+        var ids = tensor(captions.SelectMany(caption => caption).ToArray(), [4, 5]);
+        var mask = ones_like(ids);
+        // Rows 2 and 0, two candidates each (position draw, word draw): a position draw of 0.0 picks the colour, 0.9
+        // the shape. Row 2 ("a red square") draws colour then shape; row 0 ("a red circle") shape then colour.
+        var draws = tensor(new[] { 0.0, 0.0, 0.9, 0.0, 0.9, 0.0, 0.0, 0.0 }, [2, 4]);
+
+        var alternatives = BlipObjectives.SwapAlternatives(ids, mask, [2, 0], draws, swaps);
+
+        Assert.Equal(
+            new long[]
+            {
+                1, 10, 12, 14, 2, // candidate 0 of row 2: a blue square
+                1, 10, 11, 14, 2, // candidate 0 of row 0: a red square
+                1, 10, 11, 13, 2, // candidate 1 of row 2: a red circle
+                1, 10, 12, 13, 2, // candidate 1 of row 0: a blue circle
+            },
+            alternatives.flatten().data<long>().ToArray());
+        Assert.Equal(captions.SelectMany(caption => caption).ToArray(), ids.flatten().data<long>().ToArray());
+    }
+
+    [Fact]
+    public void A_row_without_a_swappable_word_has_no_swap_alternatives()
+    {
+        using var scope = NewDisposeScope();
+        long[][] captions = [[1, 10, 11, 13, 2], [1, 10, 12, 13, 2], [1, 15, 16, 2, 0]];
+        var swaps = CaptionSwaps.Learn(captions, [0, 1, 2]);
+        var ids = tensor(captions.SelectMany(caption => caption).ToArray(), [3, 5]);
+
+        var error = Assert.Throws<ArgumentException>(() => BlipObjectives.SwapAlternatives(ids, ids.ne(0).to_type(ScalarType.Int64), [2], zeros(1, 2, dtype: float64), swaps));
+
+        Assert.Contains("row 2 of the batch has no swappable word", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_hardest_candidate_of_each_row_is_the_one_scored_likeliest_to_match()
+    {
+        using var scope = NewDisposeScope();
+        // Three candidates of two rows, candidate by candidate: ids 100 + 10j + s name candidate j of row s.
+        var candidates = tensor(new long[] { 100, 101, 110, 111, 120, 121 }, [6, 1]);
+        // Row 0 scores 0.2, 0.7, 0.1 (candidate 1 wins); row 1 scores 0.6, 0.3, 0.6 (a tie: the first, candidate 0).
+        var scores = tensor(new[] { 0.2f, 0.6f, 0.7f, 0.3f, 0.1f, 0.6f });
+
+        var hardest = BlipObjectives.Hardest(candidates, scores, rows: 2);
+
+        Assert.Equal(new long[] { 110, 101 }, hardest.flatten().data<long>().ToArray());
     }
 
     [Fact]

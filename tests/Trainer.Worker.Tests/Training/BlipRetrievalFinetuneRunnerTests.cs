@@ -52,12 +52,15 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
         var inputs = StageChain.Inputs(("init", chain.Pretrained), ("train", chain.Web), ("train", chain.Human));
         const string Plain = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100}""";
         const string Swapped = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100,"itm_swap_negative_share":1.0}""";
+        const string Hardest = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100,"itm_swap_negative_share":1.0,"itm_swap_candidates":4}""";
 
         var (plain, _) = await chain.Chain.RunAsync(runner, "filter", Plain, inputs);
         var (swapped, _) = await chain.Chain.RunAsync(runner, "filter", Swapped, inputs);
+        var (hardest, _) = await chain.Chain.RunAsync(runner, "filter", Hardest, inputs);
 
         // Same seed, data and steps: only the ITM negatives differ, so the ITM loss and the weights do.
         Assert.NotEqual(plain.Metrics["loss_itm"], swapped.Metrics["loss_itm"]);
+        Assert.NotEqual(swapped.Metrics["loss_itm"], hardest.Metrics["loss_itm"]);
         var plainWeights = await chain.Chain.Store.FetchAsync(plain.Outputs["checkpoint"]);
         var swappedWeights = await chain.Chain.Store.FetchAsync(swapped.Outputs["checkpoint"]);
         Assert.NotEqual(
@@ -67,6 +70,8 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
         // CapFilt loads the filter to score pairs: the swaps were needed for training only.
         using var filter = BlipCheckpointModel.Load(swappedWeights.Directory, "input 'filter'");
         Assert.Equal(1.0, filter.Model.Config.ItmSwapNegativeShare);
+        using var hardestFilter = BlipCheckpointModel.Load((await chain.Chain.Store.FetchAsync(hardest.Outputs["checkpoint"])).Directory, "input 'filter'");
+        Assert.Equal(4, hardestFilter.Model.Config.ItmSwapCandidates);
     }
 
     [Fact]

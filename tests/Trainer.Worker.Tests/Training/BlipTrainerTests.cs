@@ -10,12 +10,13 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("blip-trainer-").FullName;
 
     [Theory]
-    [InlineData(0.0)]
-    [InlineData(0.5)] // swapped ITM negatives draw from the model's generator, which the checkpoint holds
-    public async Task Resuming_from_a_checkpoint_gives_the_same_bits_as_training_straight_through(double swapShare)
+    [InlineData(0.0, 1)]
+    [InlineData(0.5, 1)] // swapped ITM negatives draw from the model's generator, which the checkpoint holds
+    [InlineData(0.5, 3)] // so do the hardest of three swaps, scored with dropout off
+    public async Task Resuming_from_a_checkpoint_gives_the_same_bits_as_training_straight_through(double swapShare, int swapCandidates)
     {
         using var data = TrainingFixtures.Data();
-        var config = TinyBlip.Config() with { ItmSwapNegativeShare = swapShare };
+        var config = TinyBlip.Config() with { ItmSwapNegativeShare = swapShare, ItmSwapCandidates = swapCandidates };
         var settings = TrainingFixtures.Settings(epochs: 2, accumulation: 2) with { CheckpointEverySteps = 3 };
         var swaps = TrainingFixtures.FirstWordSwaps();
         var shard = TrainingFixtures.Shard(data.Batches, batchSize: 4, batchesPerEpoch: 8); // 4 steps per epoch

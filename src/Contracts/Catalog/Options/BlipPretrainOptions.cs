@@ -23,6 +23,9 @@ public class BlipPretrainOptions : TrainingOptions
     [Option("Share of images whose ITM negative caption is their own with one word replaced by another word the training captions use between the same two neighbours (\"a red circle\" → \"a blue circle\"); the rest are drawn from the batch. 0 in BLIP; raise it when captions differ in single words the filter must check."), Range(0.0, 1.0)]
     public double ItmSwapNegativeShare { get; set; }
 
+    [Option("One-word swaps drawn for each swapped negative caption; the ITM head keeps the one it scores as the likeliest match, so training dwells on the words it cannot yet check in the image. 1 keeps a single uniform swap."), Range(1, 16)]
+    public int ItmSwapCandidates { get; set; } = 1;
+
     [Option("Label smoothing of the LM loss."), Range(0.0, 0.5)]
     public double LabelSmoothing { get; set; } = 0.1;
 
@@ -50,6 +53,13 @@ public class BlipPretrainOptions : TrainingOptions
             yield return new ValidationResult(
                 $"batch_size {BatchSize} must divide queue_size {QueueSize}; e.g. queue_size {QueueSize / BatchSize * BatchSize + BatchSize}",
                 [nameof(QueueSize)]);
+        }
+
+        if (ItmSwapCandidates > 1 && ItmSwapNegativeShare <= 0)
+        {
+            yield return new ValidationResult(
+                $"itm_swap_candidates is {ItmSwapCandidates}, but itm_swap_negative_share is 0, so no caption is swapped; raise itm_swap_negative_share or set itm_swap_candidates to 1",
+                [nameof(ItmSwapCandidates)]);
         }
 
         if (CropMinScale > CropMaxScale)
