@@ -346,7 +346,8 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     /// <see cref="BlipModelConfig.ItmSwapCandidates"/> swaps of its caption (the one already drawn and more): hard
     /// negatives among the swaps, as BLIP draws its in-batch negatives by similarity. Swaps the model already rejects
     /// from the text alone or at a glance (a plural after "a", another colour) give way to those it cannot yet check.
-    /// Scored in evaluation mode, so dropout draws nothing and training's randomness is the same for any candidate count.
+    /// Scored without gradients and in evaluation mode, so the scores are the model's own and dropout's generator draws
+    /// nothing for them; the extra swaps are drawn from the model's generator, which a checkpoint holds.
     /// </summary>
     private Tensor HardestSwaps(BlipPretrainBatch batch, Tensor negativeIds, int[] swapped, Tensor imageEmbeds, CaptionSwaps swaps)
     {
