@@ -16,8 +16,13 @@ public sealed class StandaloneHost : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("standalone-host-").FullName;
     private readonly OrchestratorFactory _factory;
 
-    /// <param name="settings">Configuration to add or override, e.g. a RabbitMQ transport instead of the in-memory bus.</param>
-    public StandaloneHost(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>The standalone wiring as configured by default; xUnit builds class fixtures with it, their only public constructor.</summary>
+    public StandaloneHost()
+        : this(new Dictionary<string, string?>())
+    {
+    }
+
+    private StandaloneHost(IReadOnlyDictionary<string, string?> settings)
     {
         _factory = new OrchestratorFactory
         {
@@ -29,7 +34,7 @@ public sealed class StandaloneHost : IDisposable
         _factory.Settings["Worker:WorkerId"] = "in-process";
         _factory.Settings["Worker:HeartbeatInterval"] = "00:00:01";
         _factory.Settings["Orchestrator:EventKeepAlive"] = KeepAlive.ToString();
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        foreach (var (key, value) in settings)
         {
             _factory.Settings[key] = value;
         }
@@ -45,6 +50,9 @@ public sealed class StandaloneHost : IDisposable
     public HttpClient Client { get; }
 
     public IServiceProvider Services => _factory.Services;
+
+    /// <summary>The standalone wiring with <paramref name="settings"/> added or overridden, e.g. a RabbitMQ transport instead of the in-memory bus.</summary>
+    public static StandaloneHost With(IReadOnlyDictionary<string, string?> settings) => new(settings);
 
     /// <summary>Submits a DAG in YAML and returns the experiment's id.</summary>
     public async Task<string> SubmitAsync(string yaml, Action<HttpRequestMessage>? configure = null)

@@ -53,7 +53,7 @@ public sealed class RunTraceTests : IDisposable
     public async Task Over_RabbitMQ_the_worker_run_and_the_reports_continue_the_trace_of_the_runs_dispatch()
     {
         await using var environment = await EndToEndEnvironment.StartAsync(_output);
-        using (var host = new StandaloneHost(new Dictionary<string, string?> { ["Transport:Kind"] = "RabbitMq", ["Transport:RabbitMq"] = environment.RabbitMq }))
+        using (var host = StandaloneHost.With(new Dictionary<string, string?> { ["Transport:Kind"] = "RabbitMq", ["Transport:RabbitMq"] = environment.RabbitMq }))
         {
             Assert.Equal("rabbitmq", host.Services.GetRequiredService<IBus>().Address.Scheme);
             await AssertOneTracePerRunAsync(host);
