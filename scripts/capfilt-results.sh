@@ -56,7 +56,8 @@ def steps(stage):
 c, p, r = "capfilt", "pretrain", "repretrain"
 kinds = ", ".join(f"{key[len('filter_recall_'):]} {m(c, key)}" for key in sorted(stages.get(c, {}).get("metrics") or {})
                   if key.startswith("filter_recall_"))
-print(f"| {sys.argv[2]} | {m(c, 'filter_precision')} | {m(c, 'filter_recall')} | {kinds or '–'} | {m(c, 'kept_web_share')} | {m(c, 'kept_synthetic_share')} "
+print(f"| {sys.argv[2]} | {m(c, 'filter_precision')} | {m(c, 'filter_recall')} | {m(c, 'filter_break_even')} at {m(c, 'filter_break_even_score')} "
+      f"| {m(c, 'filter_average_precision')} | {kinds or '–'} | {m(c, 'kept_web_share')} | {m(c, 'kept_synthetic_share')} "
       f"| {m(p, 'eval_i2t_r1')} / {m(p, 'eval_i2t_r5')} | {m(p, 'eval_t2i_r1')} / {m(p, 'eval_t2i_r5')} "
       f"| {m(r, 'eval_i2t_r1')} / {m(r, 'eval_i2t_r5')} | {m(r, 'eval_t2i_r1')} / {m(r, 'eval_t2i_r5')} "
       f"| {m(p, 'eval_r_mean')} / {m(r, 'eval_r_mean')} | {steps(p)} / {steps(r)} | {sys.argv[3]} |")
@@ -70,8 +71,8 @@ for seed in "${seeds[@]}"; do
 done
 wait
 
-echo "| seed | filter precision | filter recall | recall by kind | kept web | kept synthetic | pretrain i2t R@1 / R@5 | pretrain t2i R@1 / R@5 | re-pretrain i2t R@1 / R@5 | re-pretrain t2i R@1 / R@5 | mean recall | steps | minutes |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| seed | filter precision | filter recall | filter break-even (P = R), at score | filter average precision | recall by kind | kept web | kept synthetic | pretrain i2t R@1 / R@5 | pretrain t2i R@1 / R@5 | re-pretrain i2t R@1 / R@5 | re-pretrain t2i R@1 / R@5 | mean recall | steps | minutes |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for seed in "${seeds[@]}"; do row "$seed"; done
 
 # What other thresholds would have done, from each run's filter-curve.json (beside capfilt's scores).

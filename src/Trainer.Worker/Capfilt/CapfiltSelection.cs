@@ -4,7 +4,8 @@ namespace Trainer.Worker.Capfilt;
 /// The filter's decision over scored candidates: pairs whose ITM match probability is at or above the threshold are
 /// kept (never one with an empty caption, which no dataset may hold). Metrics: candidates and kept pairs by source, the kept share of web and of synthetic captions, and, when
 /// the web dataset records which captions were corrupted, the filter's precision and recall at finding them (a web
-/// caption below the threshold counts as found corrupted), and its recall for each kind of corruption recorded.
+/// caption below the threshold counts as found corrupted), its recall for each kind of corruption recorded, and how
+/// well its scores rank the corrupted captions first, whatever the threshold (<see cref="FilterRanking"/>).
 /// </summary>
 public sealed record CapfiltSelection(IReadOnlyList<CapfiltCandidate> Kept, IReadOnlyDictionary<string, double> Metrics)
 {
@@ -59,6 +60,13 @@ public sealed record CapfiltSelection(IReadOnlyList<CapfiltCandidate> Kept, IRea
             foreach (var (kind, recallOfKind) in outcome.RecallByKind)
             {
                 metrics[$"filter_recall_{kind}"] = recallOfKind;
+            }
+
+            if (FilterRanking.Of(candidates, corrupted) is { } ranking)
+            {
+                metrics["filter_average_precision"] = ranking.AveragePrecision;
+                metrics["filter_break_even"] = ranking.BreakEven;
+                metrics["filter_break_even_score"] = ranking.BreakEvenScore;
             }
         }
 

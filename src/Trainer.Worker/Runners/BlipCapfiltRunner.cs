@@ -67,6 +67,12 @@ public sealed class BlipCapfiltRunner : IStageRunner
             var curve = CapfiltFilterCurve.Compute(candidates, corrupted, CapfiltFilterCurve.Thresholds);
             CapfiltFilterCurve.Write(Path.Combine(scoresFolder, CapfiltFilterCurve.FileName), curve);
             context.Logger.LogInformation("Filter precision/recall at finding corrupted web captions, by threshold: {Curve}", CapfiltFilterCurve.Describe(curve));
+            if (selection.Metrics.TryGetValue("filter_break_even", out var breakEven))
+            {
+                context.Logger.LogInformation(
+                    "Filter ranking, whatever the threshold: average precision {AveragePrecision:F3}; precision = recall = {BreakEven:F3} flagging scores up to {BreakEvenScore:F3}",
+                    selection.Metrics["filter_average_precision"], breakEven, selection.Metrics["filter_break_even_score"]);
+            }
         }
 
         var dataset = await context.CommitOutputAsync("dataset", datasetFolder, selection.Metrics, cancellationToken);

@@ -84,6 +84,11 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
         // The synthetic web split records its corrupted captions (round(16 × 0.4) = 6), so the filter's precision and recall are reported.
         Assert.Equal(6, rethresholded.Metrics["corrupted_web"]);
         Assert.Contains("filter_recall", rethresholded.Metrics.Keys);
+        // How the scores rank the corrupted captions does not depend on the threshold.
+        foreach (var metric in new[] { "filter_average_precision", "filter_break_even", "filter_break_even_score" })
+        {
+            Assert.Equal(scored.Metrics[metric], rethresholded.Metrics[metric]);
+        }
 
         // Beside the scores, what every threshold of the grid would have done, from the same scores and record.
         var scoresFolder = (await chain.Chain.Store.FetchAsync(rethresholded.Outputs["scores"])).Directory;

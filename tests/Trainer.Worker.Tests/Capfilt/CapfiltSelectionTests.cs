@@ -63,6 +63,21 @@ public sealed class CapfiltSelectionTests
     }
 
     [Fact]
+    public void The_filters_ranking_is_reported_the_same_at_every_threshold()
+    {
+        // Web scores, lowest first: 0.20 (corrupted), 0.40, 0.60 (corrupted), 0.90: AP = 1/2 × 1 + 1/2 × 2/3 = 5/6;
+        // the 2 lowest hold 1 corrupted caption, the higher at 0.40 (FilterRankingTests works these through).
+        foreach (var threshold in new[] { 0.0, 0.5, 0.65 })
+        {
+            var metrics = CapfiltSelection.Apply(Candidates, threshold, Corrupted).Metrics;
+
+            Assert.Equal(5.0 / 6.0, metrics["filter_average_precision"], 12);
+            Assert.Equal(0.5, metrics["filter_break_even"]);
+            Assert.Equal(0.40, metrics["filter_break_even_score"]);
+        }
+    }
+
+    [Fact]
     public void Recall_is_also_reported_for_each_kind_of_corruption_the_record_names()
     {
         CorruptedCaptions corrupted = new([("images/1.png", "a blue square", "colour"), ("images/2.png", "two yellow stars", "count"), ("images/3.png", "a black cross", null)]);
@@ -87,6 +102,7 @@ public sealed class CapfiltSelectionTests
         Assert.DoesNotContain("kept_synthetic_share", selection.Metrics.Keys);
         Assert.DoesNotContain("filter_precision", selection.Metrics.Keys);
         Assert.DoesNotContain("filter_recall", selection.Metrics.Keys);
+        Assert.DoesNotContain("filter_average_precision", selection.Metrics.Keys);
     }
 
     [Fact]
