@@ -20,7 +20,16 @@ public sealed record StageKind
     /// <summary>Named sets of option values; a spec picks one with the <c>preset</c> option and may override any value.</summary>
     public IReadOnlyDictionary<string, JsonObject> Presets { get; init; } = new Dictionary<string, JsonObject>();
 
+    /// <summary>Options that need an input: when one is set, the stage must bind at least one of its inputs.</summary>
+    public IReadOnlyList<OptionNeed> OptionNeeds { get; init; } = [];
+
     public InputSlot? FindInput(string name) => Inputs.FirstOrDefault(input => input.Name == name);
 
     public OutputSlot? FindOutput(string name) => Outputs.FirstOrDefault(output => output.Name == name);
 }
+
+/// <summary>
+/// When option <paramref name="Option"/> (snake_case) is set, at least one of <paramref name="AnyOfInputs"/> must be
+/// bound; <paramref name="Why"/> ends the error a spec without them gets.
+/// </summary>
+public sealed record OptionNeed(string Option, IReadOnlyList<string> AnyOfInputs, string Why);

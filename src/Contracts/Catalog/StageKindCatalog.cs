@@ -90,6 +90,7 @@ public static class StageKindCatalog
                     new("filter", [ArtifactType.RetrievalCheckpoint], "Scores every caption with ITM."),
                     datasetIn("web", "The web images and their captions."),
                     new("scores", [ArtifactType.CapfiltScores], "Earlier scores: only the threshold is applied again.") { Optional = true },
+                    datasetIn("calibration", "Clean image-caption pairs (e.g. the test split): the filter scores them, reports the share the threshold would reject, and clean_reject_share sets the threshold from them.") with { Optional = true },
                 ],
                 Outputs =
                 [
@@ -97,6 +98,11 @@ public static class StageKindCatalog
                     new("scores", ArtifactType.CapfiltScores, "Every candidate caption and its score."),
                 ],
                 OptionsType = typeof(BlipCapfiltOptions),
+                OptionNeeds =
+                [
+                    new("clean_reject_share", ["calibration", "scores"],
+                        "the threshold is set from the filter's scores of clean pairs; bind input 'calibration' to a clean dataset (e.g. the test split), or 'scores' from a run that had one"),
+                ],
             },
             new()
             {

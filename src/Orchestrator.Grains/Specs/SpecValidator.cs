@@ -56,7 +56,9 @@ public static partial class SpecValidator
             CheckRetry(stage.Retry, $"{path}/retry", errors);
             var bound = OptionsBinder.Bind(kind, stage.Config, $"{path}/config");
             errors.AddRange(bound.Errors);
-            validated.Add(new ValidatedStage(stage, kind, OptionsBinder.ToJson(bound.Options), [.. upstream]));
+            var resolved = OptionsBinder.ToJson(bound.Options);
+            CheckOptionNeeds(stage, kind, resolved, path, errors);
+            validated.Add(new ValidatedStage(stage, kind, resolved, [.. upstream]));
         }
 
         errors.AddRange(FindCycles(spec, validated));
@@ -119,6 +121,14 @@ public static partial class SpecValidator
         foreach (var missing in kind.Inputs.Where(slot => !slot.Optional && !stage.Inputs.ContainsKey(slot.Name)))
         {
             errors.Add(new SpecError($"{path}/inputs", $"kind {kind.Name} needs input '{missing.Name}' ({missing.Description} Accepts: {Names(missing.Accepts.Select(a => a.Name))})"));
+        }
+    }
+
+    private static void CheckOptionNeeds(StageSpec stage, StageKind kind, JsonObject resolved, string path, List<SpecError> errors)
+    {
+        foreach (var need in kind.OptionNeeds.Where(need => resolved[need.Option] is not null && !need.AnyOfInputs.Any(stage.Inputs.ContainsKey)))
+        {
+            errors.Add(new SpecError($"{path}/config/{need.Option}", $"{need.Option} is set, so kind {kind.Name} needs input {string.Join(" or ", need.AnyOfInputs.Select(input => $"'{input}'"))}: {need.Why}"));
         }
     }
 

@@ -15,6 +15,8 @@ namespace Trainer.Worker.Runners;
 /// the output <c>scores</c>, with the filter's precision and recall at a grid of thresholds where the web dataset
 /// records its corrupted captions (<see cref="CapfiltFilterCurve"/>). Web images are scored in shards of <c>shard_size</c>, each finished shard saved as a
 /// checkpoint, so a resumed run redoes none of them. Given input <c>scores</c>, only the threshold is applied again.
+/// Given input <c>calibration</c>, a clean dataset, the filter scores its pairs too; the run reports the share of them
+/// the threshold rejects, and <c>clean_reject_share</c> sets the threshold from them (<see cref="CapfiltCalibration"/>).
 /// </summary>
 public sealed class BlipCapfiltRunner : IStageRunner
 {
@@ -27,17 +29,29 @@ public sealed class BlipCapfiltRunner : IStageRunner
         var web = Single(await context.FetchInputAsync("web", cancellationToken), "web");
         var earlier = await context.FetchInputAsync("scores", cancellationToken);
         IReadOnlyList<CapfiltCandidate> candidates;
+        IReadOnlyList<CalibrationScore>? calibration = null;
         string vocabulary;
         if (earlier.Count > 0)
         {
-            candidates = CapfiltScoresFile.Read(Path.Combine(Single(earlier, "scores").Directory, CapfiltScoresFile.FileName), "input 'scores'");
+            var earlierFolder = Single(earlier, "scores").Directory;
+            candidates = CapfiltScoresFile.Read(Path.Combine(earlierFolder, CapfiltScoresFile.FileName), "input 'scores'");
+            calibration = CapfiltCalibration.Read(earlierFolder, "input 'scores'");
             vocabulary = Path.Combine(web.Directory, BlipVocabulary.FileName);
-            context.Logger.LogInformation("Applying threshold {Threshold} to {Candidates} earlier scores; nothing is generated", options.Threshold, candidates.Count);
+            context.Logger.LogInformation("Thresholding {Candidates} earlier scores; nothing is generated", candidates.Count);
         }
         else
         {
             (candidates, vocabulary) = await ScoreAsync(context, options, web.Directory, cancellationToken);
         }
+
+        var calibrationInput = await context.FetchInputAsync("calibration", cancellationToken);
+        if (calibrationInput.Count > 0)
+        {
+            calibration = await ScoreCalibrationAsync(context, Single(calibrationInput, "calibration").Directory, options, cancellationToken);
+        }
+
+        var calibrationScores = calibration?.Select(pair => pair.Score).ToList();
+        var threshold = Threshold(options, calibrationScores);
 
         if (!File.Exists(vocabulary))
         {
@@ -46,22 +60,33 @@ public sealed class BlipCapfiltRunner : IStageRunner
         }
 
         var corrupted = CorruptedCaptions.Read(web.Directory);
-        var selection = CapfiltSelection.Apply(candidates, options.Threshold, corrupted);
+        var selection = CapfiltSelection.Apply(candidates, threshold, corrupted, calibrationScores);
         if (selection.Kept.Count == 0)
         {
             throw new InvalidOperationException(
-                $"no candidate reached threshold {options.Threshold} (highest score {candidates.Select(c => c.Score).DefaultIfEmpty(0).Max():F3}); lower the threshold");
+                $"no candidate reached threshold {threshold} (highest score {candidates.Select(c => c.Score).DefaultIfEmpty(0).Max():F3}); lower the threshold");
+        }
+
+        if (calibrationScores is not null)
+        {
+            context.Logger.LogInformation(
+                "Threshold {Threshold:F4} rejects {Rejected:P1} of the {Pairs} clean calibration pairs", threshold, selection.Metrics["calibration_rejected_share"], calibrationScores.Count);
         }
 
         context.Logger.LogInformation(
             "Kept {Kept} of {Candidates} pairs at threshold {Threshold}: web share {Web:P1}, synthetic share {Synthetic:P1}",
-            selection.Kept.Count, candidates.Count, options.Threshold,
+            selection.Kept.Count, candidates.Count, threshold,
             selection.Metrics.GetValueOrDefault("kept_web_share"), selection.Metrics.GetValueOrDefault("kept_synthetic_share"));
 
         var datasetFolder = Path.Combine(context.WorkDirectory, "dataset");
         CapfiltDatasetWriter.Write(datasetFolder, selection.Kept, web.Directory, vocabulary);
         var scoresFolder = Directory.CreateDirectory(Path.Combine(context.WorkDirectory, "scores")).FullName;
         CapfiltScoresFile.Write(Path.Combine(scoresFolder, CapfiltScoresFile.FileName), candidates);
+        if (calibration is not null)
+        {
+            CapfiltCalibration.Write(Path.Combine(scoresFolder, CapfiltCalibration.FileName), calibration);
+        }
+
         if (corrupted is not null)
         {
             var curve = CapfiltFilterCurve.Compute(candidates, corrupted, CapfiltFilterCurve.Thresholds);
@@ -134,6 +159,25 @@ public sealed class BlipCapfiltRunner : IStageRunner
 
         var web = Path.Combine(webFolder, BlipVocabulary.FileName);
         return ([.. shards.SelectMany(shard => shard)], File.Exists(web) ? web : Path.Combine(filterFolder, BlipVocabulary.FileName));
+    }
+
+    /// <summary><c>threshold</c>, or with <c>clean_reject_share</c> the score that share of the clean calibration pairs falls below.</summary>
+    private static double Threshold(BlipCapfiltOptions options, IReadOnlyList<double>? calibration) => options.CleanRejectShare switch
+    {
+        null => options.Threshold,
+        { } share when calibration is not null => CapfiltCalibration.Threshold(calibration, share),
+        _ => throw new InvalidOperationException(
+            $"clean_reject_share is set, but input 'calibration' is not bound and input 'scores' holds no {CapfiltCalibration.FileName}; bind input 'calibration' to a clean dataset (e.g. the test split)"),
+    };
+
+    private static async Task<IReadOnlyList<CalibrationScore>> ScoreCalibrationAsync(
+        StageRunContext context, string calibrationFolder, BlipCapfiltOptions options, CancellationToken cancellationToken)
+    {
+        var filterFolder = Single(await context.FetchInputAsync("filter", cancellationToken), "filter").Directory;
+        using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'");
+        var scores = CapfiltCalibration.Score(new CapfiltFilter(filterModel, options.MaxLength + 2), calibrationFolder);
+        context.Logger.LogInformation("Scored {Pairs} clean calibration pairs", scores.Count);
+        return scores;
     }
 
     /// <summary>The finished shards of the checkpoint this run resumes from, when it was cut and drawn as this run would.</summary>

@@ -93,6 +93,13 @@ public sealed class SpecValidationTests
         - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
         - { id: c, kind: blip.finetune.caption, inputs: { init: [p.checkpoint], train: d.human } }
         """, "/stages/2/inputs/init", "takes one artifact, not a list")]
+    [InlineData("option without the input it needs", """
+        - { id: d, kind: dataset.synthetic }
+        - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
+        - { id: f, kind: blip.finetune.retrieval, inputs: { init: p.checkpoint, train: d.human } }
+        - { id: c, kind: blip.finetune.caption, inputs: { init: p.checkpoint, train: d.human } }
+        - { id: x, kind: blip.capfilt, inputs: { captioner: c.checkpoint, filter: f.checkpoint, web: d.web }, config: { clean_reject_share: 0.1 } }
+        """, "/stages/4/config/clean_reject_share", "clean_reject_share is set, so kind blip.capfilt needs input 'calibration' or 'scores'")]
     [InlineData("unknown option", """
         - { id: d, kind: dataset.synthetic, config: { imagez: 3 } }
         """, "/stages/0/config/imagez", "did you mean 'images'?")]
@@ -128,6 +135,22 @@ public sealed class SpecValidationTests
         var errors = Validate($"name: {@case.Replace(' ', '-')}\nstages:\n{Indent(stages)}").Errors;
 
         Assert.Contains(errors, error => error.Path == path && error.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_option_that_needs_an_input_is_valid_with_either_of_them()
+    {
+        const string stages = """
+            - { id: d, kind: dataset.synthetic }
+            - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
+            - { id: f, kind: blip.finetune.retrieval, inputs: { init: p.checkpoint, train: d.human } }
+            - { id: c, kind: blip.finetune.caption, inputs: { init: p.checkpoint, train: d.human } }
+            - { id: x, kind: blip.capfilt, inputs: { captioner: c.checkpoint, filter: f.checkpoint, web: d.web, calibration: d.test }, config: { clean_reject_share: 0.1 } }
+            - { id: y, kind: blip.capfilt, inputs: { captioner: c.checkpoint, filter: f.checkpoint, web: d.web, scores: x.scores }, config: { clean_reject_share: 0.2 } }
+            - { id: z, kind: blip.capfilt, inputs: { captioner: c.checkpoint, filter: f.checkpoint, web: d.web, calibration: d.test } }
+            """;
+
+        Assert.Empty(Validate($"name: calibrated\nstages:\n{Indent(stages)}").Errors);
     }
 
     [Fact]

@@ -102,6 +102,47 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
         Assert.All(curve, point => Assert.Equal(6, point.GetProperty("corrupted").GetInt32()));
     }
 
+    [Fact]
+    public async Task A_clean_reject_share_sets_the_threshold_from_the_calibration_pairs_and_a_later_run_reuses_their_scores()
+    {
+        // The test split: 4 images, 2 clean captions each. Share 0.25 of 8 rejects 2: the threshold is the 3rd lowest score.
+        var (calibrated, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
+            $$"""{"captions_per_image":{{CaptionsPerImage}},"clean_reject_share":0.25,"shard_size":4,"seed":5}""",
+            StageChain.Inputs(("captioner", chain.Captioner), ("filter", chain.Filter), ("web", chain.Web), ("calibration", chain.Test)));
+
+        var scoresFolder = (await chain.Chain.Store.FetchAsync(calibrated.Outputs["scores"])).Directory;
+        var calibration = CapfiltCalibration.Read(scoresFolder, "scores")!;
+        var test = await chain.Chain.Store.FetchAsync(chain.Test);
+        using (var testSet = BlipDataset.OpenFolder(test.Directory, BadDataPolicy.Fail))
+        {
+            Assert.Equal(testSet.Samples.Select(sample => sample.Caption), calibration.Select(pair => pair.Caption));
+        }
+
+        var ordered = calibration.Select(pair => pair.Score).Order().ToList();
+        Assert.Equal(8, ordered.Count);
+        Assert.Equal(ordered[2], calibrated.Metrics["threshold"]);
+        Assert.Equal(8, calibrated.Metrics["calibration_pairs"]);
+        Assert.Equal(ordered.Count(score => score < ordered[2]) / 8.0, calibrated.Metrics["calibration_rejected_share"]);
+        var candidates = await ScoresAsync(calibrated);
+        Assert.Equal(candidates.Count(candidate => candidate.Score >= ordered[2]), calibrated.Metrics["kept_pairs"]);
+
+        // A new share on the earlier scores takes the calibration scores kept beside them: the filter is bound to an
+        // artifact the store does not have, so scoring anything again would fail.
+        var missing = new ArtifactReference { Uri = "file:///nowhere/manifest.json", Type = "checkpoint.blip.retrieval", Sha256 = new string('0', 64) };
+        var (again, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
+            $$"""{"captions_per_image":{{CaptionsPerImage}},"clean_reject_share":0.5,"shard_size":4}""",
+            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", calibrated.Outputs["scores"])));
+        Assert.Equal(ordered[4], again.Metrics["threshold"]);
+        Assert.Equal(calibration, CapfiltCalibration.Read((await chain.Chain.Store.FetchAsync(again.Outputs["scores"])).Directory, "scores"));
+
+        // Earlier scores made without a calibration input cannot set the threshold this way, and the error says what to bind.
+        var (uncalibrated, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt", Options, Inputs());
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
+            $$"""{"captions_per_image":{{CaptionsPerImage}},"clean_reject_share":0.5,"shard_size":4}""",
+            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", uncalibrated.Outputs["scores"]))));
+        Assert.Contains($"input 'scores' holds no {CapfiltCalibration.FileName}; bind input 'calibration'", error.Message);
+    }
+
     private IReadOnlyDictionary<string, IReadOnlyList<ArtifactReference>> Inputs() =>
         StageChain.Inputs(("captioner", chain.Captioner), ("filter", chain.Filter), ("web", chain.Web));
 

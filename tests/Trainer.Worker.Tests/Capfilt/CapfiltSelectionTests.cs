@@ -33,6 +33,19 @@ public sealed class CapfiltSelectionTests
     }
 
     [Fact]
+    public void With_clean_calibration_scores_the_share_of_them_the_threshold_rejects_is_reported()
+    {
+        var selection = CapfiltSelection.Apply(Candidates, threshold: 0.5, Corrupted, calibration: [0.3, 0.5, 0.8, 0.95]);
+        var without = CapfiltSelection.Apply(Candidates, threshold: 0.5, Corrupted);
+
+        // Below 0.5: only 0.3 of the 4 clean pairs (0.5 itself is kept, as a candidate at the threshold is).
+        Assert.Equal(4, selection.Metrics["calibration_pairs"]);
+        Assert.Equal(0.25, selection.Metrics["calibration_rejected_share"]);
+        Assert.DoesNotContain("calibration_pairs", without.Metrics.Keys);
+        Assert.Equal(without.Kept, selection.Kept);
+    }
+
+    [Fact]
     public void Kept_shares_and_the_filters_precision_and_recall_at_finding_corrupted_web_captions()
     {
         var selection = CapfiltSelection.Apply(Candidates, threshold: 0.5, Corrupted);

@@ -8,6 +8,9 @@ public sealed class BlipCapfiltOptions : IValidatableObject
     [Option("ITM match probability at or above which a pair is kept."), Range(0.0, 1.0)]
     public double Threshold { get; set; } = 0.5;
 
+    [Option("Share of the clean pairs of input 'calibration' to reject: when set, the threshold is the score that share of them falls below, and 'threshold' is not used. Needs input 'calibration', or input 'scores' from a run that had one."), Range(0.0, 0.5)]
+    public double? CleanRejectShare { get; set; }
+
     [Option("Synthetic captions sampled per web image."), Range(0, 64)]
     public int CaptionsPerImage { get; set; } = 1;
 
