@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs examples/blip-capfilt.yaml in standalone mode once per seed (the dataset's seed; every other setting as in the
-# example) and prints a markdown row per seed: the filter's precision and recall at finding corrupted web captions,
+# example) and prints a markdown row per seed: the threshold applied and the share of clean calibration pairs it
+# rejects (where the capfilt stage has input calibration), the filter's precision and recall at finding corrupted web captions,
 # the kept shares, and zero-shot retrieval on the clean test split of the first pretrain and of the re-pretrain.
 #   scripts/capfilt-results.sh 1 2 3
 # Each run's log and final JSON are kept in ${CAPFILT_RESULTS:-/tmp/capfilt-results}/seed-N.{log,json}. With
@@ -56,7 +57,7 @@ def steps(stage):
 c, p, r = "capfilt", "pretrain", "repretrain"
 kinds = ", ".join(f"{key[len('filter_recall_'):]} {m(c, key)}" for key in sorted(stages.get(c, {}).get("metrics") or {})
                   if key.startswith("filter_recall_"))
-print(f"| {sys.argv[2]} | {m(c, 'filter_precision')} | {m(c, 'filter_recall')} | {m(c, 'filter_break_even')} at {m(c, 'filter_break_even_score')} "
+print(f"| {sys.argv[2]} | {m(c, 'threshold')} | {m(c, 'calibration_rejected_share')} | {m(c, 'filter_precision')} | {m(c, 'filter_recall')} | {m(c, 'filter_break_even')} at {m(c, 'filter_break_even_score')} "
       f"| {m(c, 'filter_average_precision')} | {kinds or '–'} | {m(c, 'kept_web_share')} | {m(c, 'kept_synthetic_share')} "
       f"| {m(p, 'eval_i2t_r1')} / {m(p, 'eval_i2t_r5')} | {m(p, 'eval_t2i_r1')} / {m(p, 'eval_t2i_r5')} "
       f"| {m(r, 'eval_i2t_r1')} / {m(r, 'eval_i2t_r5')} | {m(r, 'eval_t2i_r1')} / {m(r, 'eval_t2i_r5')} "
@@ -71,8 +72,8 @@ for seed in "${seeds[@]}"; do
 done
 wait
 
-echo "| seed | filter precision | filter recall | filter break-even (P = R), at score | filter average precision | recall by kind | kept web | kept synthetic | pretrain i2t R@1 / R@5 | pretrain t2i R@1 / R@5 | re-pretrain i2t R@1 / R@5 | re-pretrain t2i R@1 / R@5 | mean recall | steps | minutes |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| seed | threshold | clean test pairs rejected | filter precision | filter recall | filter break-even (P = R), at score | filter average precision | recall by kind | kept web | kept synthetic | pretrain i2t R@1 / R@5 | pretrain t2i R@1 / R@5 | re-pretrain i2t R@1 / R@5 | re-pretrain t2i R@1 / R@5 | mean recall | steps | minutes |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for seed in "${seeds[@]}"; do row "$seed"; done
 
 # What other thresholds would have done, from each run's filter-curve.json (beside capfilt's scores).
