@@ -1,6 +1,6 @@
-using Orchestrator.Contracts.Catalog.Options;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Orchestrator.Contracts.Catalog.Options;
 using Trainer.Worker.Data;
 
 namespace Trainer.Worker.Capfilt;
