@@ -64,7 +64,8 @@ public sealed class BlipCapfiltRunner : IStageRunner
         if (selection.Kept.Count == 0)
         {
             throw new InvalidOperationException(
-                $"no candidate reached threshold {threshold} (highest score {candidates.Select(c => c.Score).DefaultIfEmpty(0).Max():F3}); lower the threshold");
+                $"no candidate reached threshold {threshold} (highest score {candidates.Select(c => c.Score).DefaultIfEmpty(0).Max():F3}); " +
+                (options.CleanRejectShare is null ? "lower threshold" : "lower clean_reject_share, which sets the threshold from input 'calibration'"));
         }
 
         if (calibrationScores is not null)
