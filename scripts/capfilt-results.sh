@@ -9,7 +9,10 @@
 # threads (two seeds at one thread each trained 2.7 times as fast as one seed with libtorch's default of two threads:
 # docs/decisions.md), otherwise one after another. CAPFILT_SPEC=FILE
 # runs another experiment spec of the same shape (stage ids data, pretrain, capfilt, repretrain) instead of the example.
-# A second table gives precision and recall at other thresholds, from the capfilt stage's filter-curve.json.
+# A second table gives precision and recall at other thresholds, from the capfilt stage's filter-curve.json. Where the
+# spec trains each pretrain again at other training seeds (stages pretrain_seedK and repretrain_seedK, as
+# examples/blip-capfilt-long.yaml does), a third table gives recall@1 at every training seed, its mean over them, and
+# whether the re-pretrain's mean is higher in both directions: claim (b) as docs/results.md (round 14) fixes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=("$@")
@@ -96,5 +99,40 @@ def cell(threshold):
     recall = "–" if point["recall"] is None else f"{point['recall']:.3f}"
     return f"{precision} / {recall}"
 print(f"| {sys.argv[2]} | " + " | ".join(cell(t) for t in (0.3, 0.4, 0.5, 0.6, 0.7)) + " |")
+PY
+done
+
+echo
+echo "| seed | training seeds | first pretrain i2t R@1 | re-pretrain i2t R@1 | first pretrain t2i R@1 | re-pretrain t2i R@1 | mean i2t R@1, first → re-pretrain | mean t2i R@1, first → re-pretrain | re-pretrain higher both ways |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for seed in "${seeds[@]}"; do
+  python3 - "$out/seed-$seed.json" "$seed" <<'PY'
+import json, re, sys
+try:
+    view = json.load(open(sys.argv[1]))
+except ValueError:
+    print(f"| {sys.argv[2]} | run failed: no final JSON in its log |")
+    sys.exit(0)
+metrics = {stage["id"]: stage.get("metrics") or {} for stage in view["stages"]}
+# Training seed 0 is the stage without a suffix; seed K is the stage with _seedK, where the spec has both.
+training_seeds = [0] + sorted(int(match.group(1)) for stage in metrics
+                              if (match := re.fullmatch(r"pretrain_seed(\d+)", stage)) and f"repretrain_seed{match.group(1)}" in metrics)
+def stage(prefix, training_seed):
+    return prefix if training_seed == 0 else f"{prefix}_seed{training_seed}"
+def recalls(prefix, key):
+    return [metrics.get(stage(prefix, s), {}).get(key) for s in training_seeds]
+def cell(values):
+    return " / ".join("–" if v is None else f"{v:.3f}" for v in values)
+means, cells = [], []
+for key in ("eval_i2t_r1", "eval_t2i_r1"):
+    first, again = recalls("pretrain", key), recalls("repretrain", key)
+    cells += [cell(first), cell(again)]
+    if None in first or None in again:
+        means.append(None)
+        continue
+    means.append((sum(first) / len(first), sum(again) / len(again)))
+arrows = ["–" if pair is None else f"{pair[0]:.4f} → {pair[1]:.4f}" for pair in means]
+verdict = "–" if None in means else ("yes" if all(again > first for first, again in means) else "no")
+print(f"| {sys.argv[2]} | {', '.join(map(str, training_seeds))} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {arrows[0]} | {arrows[1]} | {verdict} |")
 PY
 done
