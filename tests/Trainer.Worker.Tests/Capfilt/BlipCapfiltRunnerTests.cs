@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Artifacts;
 using Trainer.Worker.Capfilt;
 using Trainer.Worker.Data;
 using Trainer.Worker.Runners;
@@ -141,6 +142,40 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
             $$"""{"captions_per_image":{{CaptionsPerImage}},"clean_reject_share":0.5,"shard_size":4}""",
             StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", uncalibrated.Outputs["scores"]))));
         Assert.Contains($"input 'scores' holds no {CapfiltCalibration.FileName}; bind input 'calibration'", error.Message);
+    }
+
+    [Fact]
+    public async Task A_threshold_that_no_candidate_reaches_fails_the_run_and_names_the_option_to_lower()
+    {
+        var (scored, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt", Options, Inputs());
+        var candidates = await ScoresAsync(scored);
+        var highest = candidates.Max(candidate => candidate.Score);
+        Assert.True(highest < 1.0, $"the tiny filter's highest score is {highest}; the test needs a threshold above it");
+        var above = Math.BitIncrement(highest);
+        var missing = new ArtifactReference { Uri = "file:///nowhere/manifest.json", Type = "checkpoint.blip.retrieval", Sha256 = new string('0', 64) };
+
+        // A fixed threshold just above the highest earlier score.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
+            $$"""{"captions_per_image":{{CaptionsPerImage}},"threshold":{{above.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}},"shard_size":4}""",
+            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", scored.Outputs["scores"]))));
+        Assert.Equal($"no candidate reached threshold {above} (highest score {highest:F3}); lower threshold", error.Message);
+
+        // A threshold set by clean_reject_share, from calibration scores that are all above every candidate: the advice
+        // names the option that set it, not 'threshold', which is not used then.
+        var folder = Directory.CreateTempSubdirectory("capfilt-scores-").FullName;
+        CapfiltScoresFile.Write(Path.Combine(folder, CapfiltScoresFile.FileName), candidates);
+        CapfiltCalibration.Write(Path.Combine(folder, CapfiltCalibration.FileName),
+            [new CalibrationScore("test-0.png", "a red circle", above), new CalibrationScore("test-1.png", "a blue square", 1.0)]);
+        var calibrated = await chain.Chain.Store.CommitAsync(
+            new ArtifactDraft { Type = scored.Outputs["scores"].Type, ExperimentId = "exp-1", StageId = "capfilt", RunId = "run-by-hand", Name = "scores", OptionsHash = "" },
+            folder);
+        Directory.Delete(folder, recursive: true);
+        error = await Assert.ThrowsAsync<InvalidOperationException>(() => chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
+            $$"""{"captions_per_image":{{CaptionsPerImage}},"clean_reject_share":0.0,"shard_size":4}""",
+            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", calibrated))));
+        Assert.Equal(
+            $"no candidate reached threshold {above} (highest score {highest:F3}); lower clean_reject_share, which sets the threshold from input 'calibration'",
+            error.Message);
     }
 
     private IReadOnlyDictionary<string, IReadOnlyList<ArtifactReference>> Inputs() =>
