@@ -14,6 +14,12 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
 
     private static readonly string Options = $$"""{"captions_per_image":{{CaptionsPerImage}},"threshold":0.0,"shard_size":4,"seed":5}""";
 
+    /// <summary>
+    /// A checkpoint the store does not have: a run given it as captioner or filter fails if it tries to generate or score.
+    /// </summary>
+    private static readonly ArtifactReference Missing =
+        new() { Uri = "file:///nowhere/manifest.json", Type = "checkpoint.blip.retrieval", Sha256 = new string('0', 64) };
+
     [Fact]
     public async Task A_run_killed_after_its_first_shard_resumes_without_redoing_it_and_ends_as_an_uninterrupted_run()
     {
@@ -58,10 +64,9 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
         // A new threshold on the earlier scores: the median, so some pairs go and some stay. The filter and captioner
         // are bound to an artifact the store does not have, so any attempt to score or generate again would fail.
         var threshold = candidates.Select(candidate => candidate.Score).Order().ElementAt(candidates.Count / 2);
-        var missing = new ArtifactReference { Uri = "file:///nowhere/manifest.json", Type = "checkpoint.blip.retrieval", Sha256 = new string('0', 64) };
         var (rethresholded, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
             $$"""{"captions_per_image":{{CaptionsPerImage}},"threshold":{{threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}},"shard_size":4}""",
-            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", scored.Outputs["scores"])));
+            StageChain.Inputs(("captioner", Missing), ("filter", Missing), ("web", chain.Web), ("scores", scored.Outputs["scores"])));
 
         var kept = candidates.Where(candidate => candidate.Score >= threshold).ToList();
         var dataset = await chain.Chain.Store.FetchAsync(rethresholded.Outputs["dataset"]);
@@ -129,10 +134,9 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
 
         // A new share on the earlier scores takes the calibration scores kept beside them: the filter is bound to an
         // artifact the store does not have, so scoring anything again would fail.
-        var missing = new ArtifactReference { Uri = "file:///nowhere/manifest.json", Type = "checkpoint.blip.retrieval", Sha256 = new string('0', 64) };
         var (again, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
             $$"""{"captions_per_image":{{CaptionsPerImage}},"clean_reject_share":0.5,"shard_size":4}""",
-            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", calibrated.Outputs["scores"])));
+            StageChain.Inputs(("captioner", Missing), ("filter", Missing), ("web", chain.Web), ("scores", calibrated.Outputs["scores"])));
         Assert.Equal(ordered[4], again.Metrics["threshold"]);
         Assert.Equal(calibration, CapfiltCalibration.Read((await chain.Chain.Store.FetchAsync(again.Outputs["scores"])).Directory, "scores"));
 
@@ -140,7 +144,7 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
         var (uncalibrated, _) = await chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt", Options, Inputs());
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
             $$"""{"captions_per_image":{{CaptionsPerImage}},"clean_reject_share":0.5,"shard_size":4}""",
-            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", uncalibrated.Outputs["scores"]))));
+            StageChain.Inputs(("captioner", Missing), ("filter", Missing), ("web", chain.Web), ("scores", uncalibrated.Outputs["scores"]))));
         Assert.Contains($"input 'scores' holds no {CapfiltCalibration.FileName}; bind input 'calibration'", error.Message);
     }
 
@@ -152,12 +156,11 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
         var highest = candidates.Max(candidate => candidate.Score);
         Assert.True(highest < 1.0, $"the tiny filter's highest score is {highest}; the test needs a threshold above it");
         var above = Math.BitIncrement(highest);
-        var missing = new ArtifactReference { Uri = "file:///nowhere/manifest.json", Type = "checkpoint.blip.retrieval", Sha256 = new string('0', 64) };
 
         // A fixed threshold just above the highest earlier score.
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
             $$"""{"captions_per_image":{{CaptionsPerImage}},"threshold":{{above.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}},"shard_size":4}""",
-            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", scored.Outputs["scores"]))));
+            StageChain.Inputs(("captioner", Missing), ("filter", Missing), ("web", chain.Web), ("scores", scored.Outputs["scores"]))));
         Assert.Equal($"no candidate reached threshold {above} (highest score {highest:F3}); lower threshold", error.Message);
 
         // A threshold set by clean_reject_share, from calibration scores that are all above every candidate: the advice
@@ -172,7 +175,7 @@ public sealed class BlipCapfiltRunnerTests(TinyBlipChain chain) : IClassFixture<
         Directory.Delete(folder, recursive: true);
         error = await Assert.ThrowsAsync<InvalidOperationException>(() => chain.Chain.RunAsync(new BlipCapfiltRunner(), "capfilt",
             $$"""{"captions_per_image":{{CaptionsPerImage}},"clean_reject_share":0.0,"shard_size":4}""",
-            StageChain.Inputs(("captioner", missing), ("filter", missing), ("web", chain.Web), ("scores", calibrated))));
+            StageChain.Inputs(("captioner", Missing), ("filter", Missing), ("web", chain.Web), ("scores", calibrated))));
         Assert.Equal(
             $"no candidate reached threshold {above} (highest score {highest:F3}); lower clean_reject_share, which sets the threshold from input 'calibration'",
             error.Message);
