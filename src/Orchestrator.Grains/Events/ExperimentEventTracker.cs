@@ -5,8 +5,8 @@ namespace Orchestrator.Grains.Events;
 /// <summary>
 /// What one reader of an experiment's events has seen. Live events and snapshots of the experiment both pass
 /// through it, so a reader gets each change once and in order whichever told it first: a stage event only when
-/// the stage's version grew, a progress event only for a later step of a run, an experiment event only when
-/// the status changed. A snapshot fills in what the live stream lost (events are best-effort; the grains'
+/// the stage's version grew, a progress event only for a later step of a run whose status is still the stage's
+/// latest, an experiment event only when the status changed. A snapshot fills in what the live stream lost (events are best-effort; the grains'
 /// state is the truth).
 /// </summary>
 public sealed class ExperimentEventTracker
@@ -47,6 +47,13 @@ public sealed class ExperimentEventTracker
                 _stageVersions[change.StageId!] = change.Version ?? 0;
                 return true;
             case ExperimentEventType.Progress:
+                // Progress carries the version of the status it was made in. Once a later status has been passed on
+                // (the run ended, say, told by a snapshot while the stream still held the run's last steps), it is old.
+                if (_stageVersions.TryGetValue(change.StageId!, out var statusVersion) && change.Version < statusVersion)
+                {
+                    return false;
+                }
+
                 var step = change.Progress!.Step;
                 if (_progress.TryGetValue(change.StageId!, out var seen) && seen.RunId == change.RunId && step <= seen.Step)
                 {

@@ -54,6 +54,22 @@ public sealed class ExperimentEventTrackerTests
     }
 
     [Fact]
+    public void Progress_of_a_run_whose_end_a_snapshot_told_first_is_dropped()
+    {
+        // On a loaded machine the stream can deliver a run's last steps after the feed's catch-up read saw the stage
+        // succeed; passed on, they would put progress after the stage's Succeeded.
+        var tracker = new ExperimentEventTracker();
+        tracker.CatchUp(View(ExperimentStatus.Running, Stage("a", StageStatus.Running, 2, step: 5)));
+        Assert.Equal([ExperimentEventType.Stage], tracker.CatchUp(View(ExperimentStatus.Running, Stage("a", StageStatus.Succeeded, 3))).Select(change => change.Type));
+
+        Assert.False(tracker.Accept(ExperimentEvent.ForProgress("exp", Stage("a", StageStatus.Running, 2, step: 6))!));
+
+        // A later run (after a rerun, say) makes progress at the version of its own Running, and that is news.
+        Assert.True(tracker.Accept(ExperimentEvent.ForStage("exp", Stage("a", StageStatus.Running, 5, run: "r2"))));
+        Assert.True(tracker.Accept(ExperimentEvent.ForProgress("exp", Stage("a", StageStatus.Running, 5, step: 1, run: "r2"))!));
+    }
+
+    [Fact]
     public void Failed_and_cancelled_are_final_like_succeeded()
     {
         Assert.True(ExperimentEvent.ForExperiment("exp", ExperimentStatus.Failed, T0).IsFinal);
