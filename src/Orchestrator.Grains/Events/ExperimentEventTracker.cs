@@ -6,8 +6,8 @@ namespace Orchestrator.Grains.Events;
 /// What one reader of an experiment's events has seen. Live events and snapshots of the experiment both pass
 /// through it, so a reader gets each change once and in order whichever told it first: a stage event only when
 /// the stage's version grew, a progress event only for a later step of a run whose status is still the stage's
-/// latest, an experiment event only when the status changed. A snapshot fills in what the live stream lost (events are best-effort; the grains'
-/// state is the truth).
+/// latest, an experiment event only when the status changed. A snapshot fills in what the live stream lost (events
+/// are best-effort; the grains' state is the truth).
 /// </summary>
 public sealed class ExperimentEventTracker
 {
