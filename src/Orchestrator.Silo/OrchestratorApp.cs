@@ -48,12 +48,15 @@ public static class OrchestratorApp
         builder.AddOrchestratorLogsAndTraces();
         var inProcessWorker = (builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new()).RunsInProcessWorker;
         builder.Services.AddOrchestratorTransport(builder.Configuration, inProcessWorker ? bus => bus.AddWorkerConsumers() : null);
+        IReadOnlyList<string> localImportRoots = [];
         if (inProcessWorker)
         {
+            localImportRoots = DefaultImportRoots(builder.Configuration);
             builder.Services.AddTrainerWorker(builder.Configuration);
             builder.Services.AddArtifactStore(builder.Configuration);
         }
 
+        builder.Services.AddSingleton(provider => new ImportRootsSource(provider.GetRequiredService<IGrainFactory>(), localImportRoots));
         builder.Services.AddSingleton<ExperimentSubmitter>();
         builder.Services.AddSingleton<ExperimentEventFeed>();
         builder.Services.AddProblemDetails();
@@ -69,6 +72,26 @@ public static class OrchestratorApp
         app.MapExperimentsApiV1();
         app.MapStageKindsApiV1();
         return app;
+    }
+
+    /// <summary>
+    /// The in-process worker's import roots: as configured (<c>Worker:ImportRoots</c>), or else the user's home and the
+    /// artifact data folder, which a user running the demo on their own machine may read anyway. A cluster worker has
+    /// none unless configured.
+    /// </summary>
+    private static IReadOnlyList<string> DefaultImportRoots(ConfigurationManager configuration)
+    {
+        var section = $"{WorkerOptions.Section}:{nameof(WorkerOptions.ImportRoots)}";
+        var configured = configuration.GetSection(section).Get<List<string>>() ?? [];
+        if (configured.Count > 0)
+        {
+            return configured;
+        }
+
+        var artifacts = configuration.GetSection(ArtifactStoreOptions.Section).Get<ArtifactStoreOptions>() ?? new ArtifactStoreOptions();
+        string[] roots = [.. new[] { Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), artifacts.DataDirectory }.Where(root => root.Length > 0)];
+        configuration.AddInMemoryCollection(roots.Select((root, index) => KeyValuePair.Create($"{section}:{index}", (string?)root)));
+        return roots;
     }
 
     private static JsonSerializerOptions Configure(JsonSerializerOptions options)

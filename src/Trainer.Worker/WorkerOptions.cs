@@ -27,6 +27,14 @@ public sealed record WorkerOptions
     /// <summary>Free-form facts the scheduler may match on, e.g. <c>--Worker:Labels:zone=eu</c>.</summary>
     public Dictionary<string, string> Labels { get; init; } = [];
 
+    /// <summary>
+    /// Absolute folders under which imports (<c>dataset.import</c>, <c>model.import</c>) may read, e.g.
+    /// <c>--Worker:ImportRoots:0=/data/coco</c>. None by default: a worker reads nothing outside the artifact store
+    /// unless told where. The standalone host adds the user's home and the artifact folder when none are set.
+    /// The worker advertises them when it registers, and the orchestrator refuses an import path outside all of them.
+    /// </summary>
+    public List<string> ImportRoots { get; init; } = [];
+
     /// <summary>How often the worker tells the scheduler it is alive; the scheduler declares it lost after a few misses.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -54,6 +54,11 @@ public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOpti
             errors.Add($"{key(nameof(WorkerOptions.TorchThreads))} is {options.TorchThreads}; set it to the threads one operation may use, 1 to 1024 (e.g. the cores divided by the workers sharing them), or 0 for libtorch's default");
         }
 
+        foreach (var root in options.ImportRoots.Where(root => !Path.IsPathFullyQualified(root)))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.ImportRoots))} holds '{root}', which is not an absolute path; give each import root as an absolute folder, e.g. --Worker:ImportRoots:0=/data/coco");
+        }
+
         if (string.IsNullOrWhiteSpace(options.WorkDirectory))
         {
             errors.Add($"{key(nameof(WorkerOptions.WorkDirectory))} is empty; set it to a writable folder for the runs' local files");

@@ -46,6 +46,7 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StageRunnerRegistry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, SyntheticDatasetRunner>());
+        services.TryAddSingleton<ImportRootGuard>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, DatasetImportRunner>());
         services.TryAddSingleton<IBlipBatchSourceFactory, BlipBatchSourceFactory>();
         services.AddBlipPretraining();

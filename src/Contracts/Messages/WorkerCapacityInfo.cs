@@ -16,4 +16,7 @@ public sealed record WorkerCapacityInfo
     public double MemoryGib { get; init; }
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Absolute folders under which the worker reads import sources (<c>Worker:ImportRoots</c>); empty when it reads none.</summary>
+    public IReadOnlyList<string> ImportRoots { get; init; } = [];
 }

@@ -12,6 +12,9 @@ public sealed record ResourceNeeds
 
     [Id(3)] public double MemoryGib { get; init; }
     [Id(4)] public Dictionary<string, string> Labels { get; init; } = [];
+
+    /// <summary>Files the run reads from its worker's file system (an import's sources): only a worker with a root above each may take it.</summary>
+    [Id(5)] public List<string> ImportPaths { get; init; } = [];
 }
 
 /// <summary>What a worker offers.</summary>
@@ -26,8 +29,12 @@ public sealed record WorkerCapacity
     [Id(2)] public double MemoryGib { get; init; }
     [Id(3)] public Dictionary<string, string> Labels { get; init; } = [];
 
+    /// <summary>Absolute folders under which the worker reads import sources.</summary>
+    [Id(4)] public List<string> ImportRoots { get; init; } = [];
+
     public bool Offers(ResourceNeeds needs) =>
         (needs.Device == "any" || string.Equals(needs.Device, Device, StringComparison.OrdinalIgnoreCase))
         && (needs.MemoryGib <= 0 || MemoryGib >= needs.MemoryGib)
-        && needs.Labels.All(label => Labels.TryGetValue(label.Key, out var value) && value == label.Value);
+        && needs.Labels.All(label => Labels.TryGetValue(label.Key, out var value) && value == label.Value)
+        && needs.ImportPaths.All(path => Contracts.Catalog.ImportRoots.Containing(path, ImportRoots) is not null);
 }

@@ -22,4 +22,11 @@ public sealed record SchedulerOptions
     /// <summary>How often the scheduler looks for silent workers.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The most workers one stage may ask for (<c>resources.workers</c>); a larger gang is refused at submission
+    /// instead of waiting forever. Set it to the number of workers the cluster can grow to.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxGangSize { get; init; } = 64;
 }

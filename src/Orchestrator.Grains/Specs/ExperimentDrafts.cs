@@ -13,15 +13,19 @@ public static class ExperimentDrafts
 {
     private static readonly JsonSerializerOptions SpecJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static DraftResult Prepare(string text, SpecFormat format, string experimentId)
+    /// <summary>Reads and prepares <paramref name="text"/> under the default <see cref="SubmissionRules"/> (no import roots).</summary>
+    public static DraftResult Prepare(string text, SpecFormat format, string experimentId) =>
+        Prepare(SpecReader.Read(text, format), experimentId, new SubmissionRules());
+
+    /// <summary>Prepares a spec already read, checking it against what the cluster can satisfy.</summary>
+    public static DraftResult Prepare(SpecReadResult read, string experimentId, SubmissionRules rules)
     {
-        var read = SpecReader.Read(text, format);
         if (read.Spec is null || read.Errors.Count > 0)
         {
             return new DraftResult(null, read.Errors);
         }
 
-        var validated = SpecValidator.Validate(read.Spec);
+        var validated = SpecValidator.Validate(read.Spec, rules);
         if (!validated.IsValid)
         {
             return new DraftResult(null, validated.Errors);
@@ -58,6 +62,7 @@ public static class ExperimentDrafts
             Device = stage.Spec.Resources.Device.ToString().ToLowerInvariant(),
             MemoryGib = stage.Spec.Resources.MemoryGib,
             Labels = new Dictionary<string, string>(stage.Spec.Resources.Labels),
+            ImportPaths = [.. SpecValidator.ImportPaths(stage)],
         },
         Retry = new RetrySettings
         {

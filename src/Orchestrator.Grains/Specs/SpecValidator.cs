@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Orchestrator.Contracts.Catalog;
@@ -14,7 +15,8 @@ public static partial class SpecValidator
 {
     public const int MaxStages = 500;
 
-    public static SpecValidationResult Validate(ExperimentSpec spec)
+    /// <summary>Validates <paramref name="spec"/> against the catalog and against what the cluster can satisfy (<paramref name="rules"/>).</summary>
+    public static SpecValidationResult Validate(ExperimentSpec spec, SubmissionRules rules)
     {
         var errors = new List<SpecError>();
         if (string.IsNullOrWhiteSpace(spec.Name))
@@ -52,10 +54,11 @@ public static partial class SpecValidator
             var upstream = new SortedSet<string>(StringComparer.Ordinal);
             CheckInputs(stage, kind, byId, path, upstream, errors);
             CheckNeeds(stage, byId, path, upstream, errors);
-            CheckResources(stage.Resources, $"{path}/resources", errors);
+            CheckResources(stage.Resources, $"{path}/resources", rules, errors);
             CheckRetry(stage.Retry, $"{path}/retry", errors);
             var bound = OptionsBinder.Bind(kind, stage.Config, $"{path}/config");
             errors.AddRange(bound.Errors);
+            CheckImportPaths(kind, bound.Options, $"{path}/config", rules.ImportRoots, errors);
             var resolved = OptionsBinder.ToJson(bound.Options);
             CheckOptionNeeds(stage, kind, resolved, path, errors);
             validated.Add(new ValidatedStage(stage, kind, resolved, [.. upstream]));
@@ -185,11 +188,53 @@ public static partial class SpecValidator
         }
     }
 
-    private static void CheckResources(ResourceRequest resources, string path, List<SpecError> errors)
+    /// <summary>Whether some stage of <paramref name="spec"/> reads files from a worker's file system, so its paths need the workers' import roots.</summary>
+    public static bool ReadsImportPaths(ExperimentSpec spec) =>
+        spec.Stages.Any(stage => StageKindCatalog.Find(stage.Kind) is { } kind && ImportPathProperties(kind).Any());
+
+    /// <summary>The import paths a validated stage reads (its <see cref="ImportPathAttribute"/> options that are set).</summary>
+    public static IEnumerable<string> ImportPaths(ValidatedStage stage) =>
+        ImportPathProperties(stage.Kind)
+            .Select(property => stage.ResolvedOptions[OptionsBinder.OptionName(property)]?.GetValue<string>())
+            .OfType<string>()
+            .Where(path => path.Length > 0);
+
+    private static IEnumerable<PropertyInfo> ImportPathProperties(StageKind kind) =>
+        OptionsBinder.OptionProperties(kind.OptionsType).Where(property => property.IsDefined(typeof(ImportPathAttribute)));
+
+    private static void CheckImportPaths(StageKind kind, object options, string path, IReadOnlyList<string> roots, List<SpecError> errors)
+    {
+        foreach (var property in ImportPathProperties(kind))
+        {
+            var name = OptionsBinder.OptionName(property);
+            if (property.GetValue(options) is not string { Length: > 0 } value)
+            {
+                continue;
+            }
+
+            if (!System.IO.Path.IsPathFullyQualified(value))
+            {
+                errors.Add(new SpecError($"{path}/{name}",
+                    $"{name} '{value}' is not an absolute path; give the absolute path of the file under one of the workers' import roots: {ImportRoots.Describe(roots)}"));
+            }
+            else if (ImportRoots.Containing(value, roots) is null)
+            {
+                errors.Add(new SpecError($"{path}/{name}",
+                    $"{name} '{value}' is outside every import root of the workers ({ImportRoots.Describe(roots)}); put the files under one of them, or start the workers with --Worker:ImportRoots:0=<folder>"));
+            }
+        }
+    }
+
+    private static void CheckResources(ResourceRequest resources, string path, SubmissionRules rules, List<SpecError> errors)
     {
         if (resources.Workers < 1)
         {
             errors.Add(new SpecError($"{path}/workers", $"workers is {resources.Workers}; a run needs at least 1 worker"));
+        }
+        else if (resources.Workers > rules.MaxGangSize)
+        {
+            errors.Add(new SpecError($"{path}/workers",
+                $"workers is {resources.Workers}, more than the largest gang this cluster runs ({rules.MaxGangSize}, Scheduler:MaxGangSize); ask for at most {rules.MaxGangSize} workers"));
         }
 
         if (resources.Slots < 1)

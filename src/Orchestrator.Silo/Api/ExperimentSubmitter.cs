@@ -1,16 +1,27 @@
+using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Specs;
 using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Specs;
 
 namespace Orchestrator.Silo.Api;
 
-/// <summary>Submits a spec: validates it as a whole, and creates the experiment only when it has no error.</summary>
-public sealed class ExperimentSubmitter(IGrainFactory grains)
+/// <summary>
+/// Submits a spec: validates it as a whole, against the catalog and against what the cluster can satisfy (gang
+/// size, the workers' import roots), and creates the experiment only when it has no error.
+/// </summary>
+public sealed class ExperimentSubmitter(IGrainFactory grains, ImportRootsSource importRoots, IOptions<SchedulerOptions> scheduler)
 {
     public async Task<SubmitResult> SubmitAsync(string text, SpecFormat format, string? idempotencyKey)
     {
         var id = idempotencyKey is null ? ExperimentIds.New() : ExperimentIds.FromIdempotencyKey(idempotencyKey);
-        var prepared = ExperimentDrafts.Prepare(text, format, id);
+        var read = SpecReader.Read(text, format);
+        var rules = new SubmissionRules
+        {
+            MaxGangSize = scheduler.Value.MaxGangSize,
+            ImportRoots = read.Spec is { } spec && SpecValidator.ReadsImportPaths(spec) ? await importRoots.GetAsync() : [],
+        };
+        var prepared = ExperimentDrafts.Prepare(read, id, rules);
         if (prepared.Draft is null)
         {
             return new SubmitResult(id, null, prepared.Errors);

@@ -30,6 +30,7 @@ internal static class MessageMapping
         Device = capacity.Device,
         MemoryGib = capacity.MemoryGib,
         Labels = new Dictionary<string, string>(capacity.Labels),
+        ImportRoots = [.. capacity.ImportRoots],
     };
 
     public static StartStageRun ToStartMessage(this RunAssignment assignment, int rank)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 
 namespace Trainer.Worker.Agent;
@@ -17,6 +18,7 @@ internal static class DeviceProbe
             DeviceName = options.DeviceName is { Length: > 0 } name ? name : device == "cpu" ? CpuModel() : "",
             MemoryGib = options.MemoryGib > 0 ? options.MemoryGib : device == "cpu" ? RamGib() : 0,
             Labels = new Dictionary<string, string>(options.Labels),
+            ImportRoots = [.. options.ImportRoots.Select(ImportRoots.Normalize)],
         };
     }
 

@@ -11,9 +11,12 @@ namespace Trainer.Worker.Runners;
 /// Runs <c>dataset.import</c>: reads a BLIP annotation file against its image root, checks every entry (the image
 /// exists and decodes, the captions are non-empty) under <c>on_bad_data</c>, and commits a dataset artifact: the
 /// images copied under <c>images/</c> (keeping their paths relative to the root), a normalised
-/// <c>annotations.json</c> (usable entries only, captions trimmed) and a <c>vocab.txt</c> of its captions.
+/// <c>annotations.json</c> (usable entries only, captions trimmed) and a <c>vocab.txt</c> of its captions. The
+/// annotation file, the image root and every image are opened at their real paths, which must lie under the
+/// worker's import roots (<see cref="ImportRootGuard"/>); an image that leaves them fails the run whatever
+/// <c>on_bad_data</c> says, since it is a refusal, not bad data.
 /// </summary>
-public sealed class DatasetImportRunner : IStageRunner
+public sealed class DatasetImportRunner(ImportRootGuard guard) : IStageRunner
 {
     private const int ProgressEvery = 100;
 
@@ -28,7 +31,10 @@ public sealed class DatasetImportRunner : IStageRunner
     public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
     {
         var options = context.GetOptions<DatasetImportOptions>();
-        var annotations = BlipAnnotationReader.Read(options.Annotations, options.ImageRoot, options.OnBadData, ImageDecoding.Check, cancellationToken);
+        var annotationFile = guard.Resolve(options.Annotations, "annotations");
+        var imageRoot = guard.Resolve(options.ImageRoot, "image_root");
+        var annotations = BlipAnnotationReader.Read(
+            annotationFile, imageRoot, options.OnBadData, image => ImageDecoding.Check(guard.Resolve(image, "image")), cancellationToken);
         foreach (var skipped in annotations.Skipped)
         {
             context.Logger.LogWarning("Skipped: {Entry}", skipped);

@@ -49,6 +49,19 @@ public sealed class SchedulerCoreTests
     }
 
     [Fact]
+    public void An_import_goes_only_to_a_worker_with_an_import_root_above_every_path_it_reads()
+    {
+        _core.Heartbeat("no-roots", Cpu(slots: 1), T0);
+        _core.Heartbeat("other-root", new WorkerCapacity { Slots = 1, Device = "cpu", ImportRoots = ["/data/other"] }, T0);
+        _core.Enqueue(Run("import", needs: new ResourceNeeds { ImportPaths = ["/data/coco/annotations.json", "/data/coco/images"] }));
+
+        Assert.Empty(_core.AssignReady(T0));
+
+        _core.Heartbeat("coco", new WorkerCapacity { Slots = 1, Device = "cpu", ImportRoots = ["/data/other", "/data/coco"] }, T0);
+        Assert.Equal(["coco"], Assert.Single(_core.AssignReady(T0)).WorkerIds);
+    }
+
+    [Fact]
     public void Workers_must_offer_the_device_memory_and_labels_a_run_asks_for()
     {
         _core.Heartbeat("cpu", Cpu(slots: 4), T0);

@@ -94,7 +94,7 @@ public sealed class SpecValidationTests
         Assert.True(pretrain.Inputs["train"].IsList);
         Assert.Equal(new RetryPolicy { MaxAttempts = 5, InitialBackoff = TimeSpan.FromSeconds(2), Multiplier = 3, MaxBackoff = TimeSpan.FromMinutes(1) }, pretrain.Retry);
         Assert.Equal(4, pretrain.Priority);
-        Assert.Empty(SpecValidator.Validate(read.Spec).Errors);
+        Assert.Empty(SpecValidator.Validate(read.Spec, new SubmissionRules()).Errors);
     }
 
     [Theory]
@@ -140,6 +140,12 @@ public sealed class SpecValidationTests
     [InlineData("non-positive workers", """
         - { id: d, kind: dataset.synthetic, resources: { workers: 0 } }
         """, "/stages/0/resources/workers", "workers is 0; a run needs at least 1 worker")]
+    [InlineData("a gang larger than the cluster runs", """
+        - { id: d, kind: dataset.synthetic, resources: { workers: 1000000 } }
+        """, "/stages/0/resources/workers", "workers is 1000000, more than the largest gang this cluster runs (64, Scheduler:MaxGangSize); ask for at most 64 workers")]
+    [InlineData("an import when no worker has import roots", """
+        - { id: i, kind: dataset.import, config: { annotations: /etc/passwd, image_root: /etc } }
+        """, "/stages/0/config/annotations", "annotations '/etc/passwd' is outside every import root of the workers ((none: no worker is configured with Worker:ImportRoots))")]
     [InlineData("non-positive slots", """
         - { id: d, kind: dataset.synthetic, resources: { slots: -2 } }
         """, "/stages/0/resources/slots", "slots is -2")]
@@ -267,11 +273,36 @@ public sealed class SpecValidationTests
         Assert.Equal("/stages/0/config/images", Assert.Single(errors).Path);
     }
 
+    [Fact]
+    public void Import_paths_must_be_absolute_and_under_a_root_once_dots_are_resolved_and_the_stage_needs_a_worker_with_that_root()
+    {
+        var rules = new SubmissionRules { ImportRoots = ["/data/imports", "/home/me/"] };
+        string Problem(string annotations) => string.Join("; ", SpecValidator.Validate(
+            SpecReader.Read($"name: n\nstages:\n  - {{ id: i, kind: dataset.import, config: {{ annotations: '{annotations}', image_root: /data/imports }} }}", SpecFormat.Yaml).Spec!,
+            rules).Errors.Select(error => $"{error.Path}: {error.Message}"));
+
+        Assert.Equal("", Problem("/data/imports/coco/annotations.json"));
+        Assert.Equal("", Problem("/home/me/a.json"));
+        Assert.Equal(
+            "/stages/0/config/annotations: annotations '/data/imports/../../etc/passwd' is outside every import root of the workers (/data/imports, /home/me/); " +
+            "put the files under one of them, or start the workers with --Worker:ImportRoots:0=<folder>",
+            Problem("/data/imports/../../etc/passwd"));
+        Assert.StartsWith("/stages/0/config/annotations: annotations '/data/imports2/a.json' is outside every import root", Problem("/data/imports2/a.json"));
+        Assert.Equal(
+            "/stages/0/config/annotations: annotations 'coco/a.json' is not an absolute path; give the absolute path of the file under one of the workers' import roots: /data/imports, /home/me/",
+            Problem("coco/a.json"));
+
+        var stage = Assert.Single(SpecValidator.Validate(
+            SpecReader.Read("name: n\nstages:\n  - { id: i, kind: dataset.import, config: { annotations: /data/imports/a.json, image_root: /data/imports } }", SpecFormat.Yaml).Spec!,
+            rules).Stages);
+        Assert.Equal(["/data/imports/a.json", "/data/imports"], SpecValidator.ImportPaths(stage));
+    }
+
     private static SpecValidationResult Validate(string yaml)
     {
         var read = SpecReader.Read(yaml, SpecFormat.Yaml);
         Assert.NotNull(read.Spec);
-        var validated = SpecValidator.Validate(read.Spec);
+        var validated = SpecValidator.Validate(read.Spec, new SubmissionRules());
         return validated with { Errors = [.. read.Errors, .. validated.Errors] };
     }
 

@@ -7,8 +7,11 @@ namespace Orchestrator.Silo.Tests.Observability;
 /// <summary>Every log line about a run carries the run's experiment, stage and run ids, on the orchestrator and on the worker.</summary>
 public sealed class RunLogTests
 {
-    /// <summary>One stage that succeeds, and one whose annotation file is missing: it fails for good.</summary>
-    private const string Dag = """
+    /// <summary>
+    /// One stage that succeeds, and one whose annotation file is missing: it fails for good. The missing folder is under
+    /// the user's home, one of the standalone worker's default import roots, so the submission is accepted.
+    /// </summary>
+    private static readonly string Dag = $$"""
         name: logs-test
         stages:
           - id: data
@@ -16,8 +19,10 @@ public sealed class RunLogTests
             config: { images: 100, human_images: 10, test_images: 10, image_size: 16, seed: 1 }
           - id: broken
             kind: dataset.import
-            config: { annotations: /nonexistent/annotations.json, image_root: /nonexistent }
+            config: { annotations: {{Missing}}/annotations.json, image_root: {{Missing}} }
         """;
+
+    private static string Missing => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), "nonexistent-import-for-run-log-tests");
 
     /// <summary>Lines of the project's own code that are about the worker or the scheduler as a whole, never about one run.</summary>
     private static readonly string[] NotAboutARun =

@@ -77,7 +77,7 @@ public sealed class DataStageRunnerTests : IDisposable
             new { image = "photos/a.png", caption = "red" });
         var run = DataRunContext.Create("dataset.import", ImportOptions(BadDataPolicy.Fail), _folder.Root);
 
-        var result = await new DatasetImportRunner().RunAsync(run.Context, CancellationToken.None);
+        var result = await new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None);
 
         var local = await run.Store.FetchAsync(Assert.Single(result.Outputs).Value);
         Assert.Equal(File.ReadAllBytes(_folder.PathOf("source/photos/a.png")), File.ReadAllBytes(Path.Combine(local.Directory, "images/photos/a.png")));
@@ -96,7 +96,7 @@ public sealed class DataStageRunnerTests : IDisposable
         WriteSourceWithMissingImage();
         var run = DataRunContext.Create("dataset.import", ImportOptions(BadDataPolicy.Skip), _folder.Root);
 
-        var result = await new DatasetImportRunner().RunAsync(run.Context, CancellationToken.None);
+        var result = await new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None);
 
         var manifest = Assert.Single(await run.Store.ListAsync("exp-1", "data"));
         Assert.Equal("dataset", manifest.Draft.Name);
@@ -110,13 +110,43 @@ public sealed class DataStageRunnerTests : IDisposable
         WriteSourceWithMissingImage();
         var run = DataRunContext.Create("dataset.import", ImportOptions(BadDataPolicy.Fail), _folder.Root);
 
-        var error = await Assert.ThrowsAsync<BadDataException>(() => new DatasetImportRunner().RunAsync(run.Context, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<BadDataException>(() => new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
 
         Assert.Equal(new BadDataEntry(_folder.PathOf("source/ann.json"), 1, "gone.png", null, $"the image file '{_folder.PathOf("source/gone.png")}' does not exist"), error.Entry);
         Assert.Empty(await run.Store.ListAsync("exp-1", "data"));
     }
 
+    [Fact]
+    public async Task The_import_runner_refuses_an_image_linked_out_of_the_import_roots_even_under_skip()
+    {
+        _folder.WritePng("source/a.png", 8, 8, SKColors.Red);
+        var outside = _folder.WritePng("elsewhere/secret.png", 8, 8, SKColors.Blue);
+        File.CreateSymbolicLink(_folder.PathOf("source/b.png"), outside);
+        _folder.WriteAnnotations("source/ann.json", new { image = "a.png", caption = "red" }, new { image = "b.png", caption = "blue" });
+        var run = DataRunContext.Create("dataset.import", ImportOptions(BadDataPolicy.Skip), _folder.Root);
+
+        var error = await Assert.ThrowsAsync<ImportPathRefusedException>(() => new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
+
+        Assert.StartsWith($"image '{_folder.PathOf("source/b.png")}' resolves to '{outside}', outside every import root; this worker reads imports only under its import roots: {_folder.PathOf("source")} (Worker:ImportRoots)", error.Message);
+        Assert.Empty(await run.Store.ListAsync("exp-1", "data"));
+    }
+
+    [Fact]
+    public async Task The_import_runner_refuses_an_annotation_file_outside_the_import_roots()
+    {
+        var annotations = _folder.WriteAnnotations("elsewhere/ann.json", new { image = "a.png", caption = "red" });
+        var options = new DatasetImportOptions { Annotations = annotations, ImageRoot = _folder.PathOf("source") };
+        var run = DataRunContext.Create("dataset.import", options, _folder.Root);
+
+        var error = await Assert.ThrowsAsync<ImportPathRefusedException>(() => new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
+
+        Assert.StartsWith($"annotations '{annotations}' is outside every import root; this worker reads imports only under its import roots: {_folder.PathOf("source")}", error.Message);
+    }
+
     public void Dispose() => _folder.Dispose();
+
+    /// <summary>A worker whose one import root is the test's <c>source</c> folder.</summary>
+    private ImportRootGuard Guard() => new([_folder.PathOf("source")]);
 
     private DatasetImportOptions ImportOptions(BadDataPolicy policy) =>
         new() { Annotations = _folder.PathOf("source/ann.json"), ImageRoot = _folder.PathOf("source"), OnBadData = policy };
