@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Silo.Api;
 using Orchestrator.Silo.Events;
+using Microsoft.Extensions.Options;
 using Orchestrator.Silo.Hosting;
+using Orchestrator.Silo.Security;
 using Orchestrator.Silo.Transport;
 using Trainer.Worker;
 using Trainer.Worker.Artifacts;
@@ -44,6 +46,7 @@ public static class OrchestratorApp
         }
 
         builder.AddOrchestrator();
+        builder.AddOrchestratorSecurity((builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new()).Mode);
         builder.AddOrchestratorMetrics();
         builder.AddOrchestratorLogsAndTraces();
         var inProcessWorker = (builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new()).RunsInProcessWorker;
@@ -66,11 +69,13 @@ public static class OrchestratorApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi();
+        app.UseOrchestratorSecurity();
+        app.MapOpenApi().AllowAnonymous();
         app.MapOperationsApi();
-        app.MapOrchestratorMetrics();
+        app.MapOrchestratorMetrics(app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.ProtectMetrics);
         app.MapExperimentsApiV1();
         app.MapStageKindsApiV1();
+        app.MapAuthApiV1();
         return app;
     }
 

@@ -11,6 +11,9 @@ public sealed record ExperimentDraft
     [Id(2)] public required string SpecJson { get; init; }
     [Id(3)] public required string SpecHash { get; init; }
     [Id(4)] public required List<StageDefinition> Stages { get; init; }
+
+    /// <summary>Who submitted it: the caller's id (e.g. <c>key:alice</c>), <c>anonymous</c> on an open API, <c>local</c> from the command line.</summary>
+    [Id(5)] public string SubmittedBy { get; init; } = "";
 }
 
 /// <summary>What creating an experiment did.</summary>

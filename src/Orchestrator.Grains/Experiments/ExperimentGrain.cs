@@ -56,6 +56,7 @@ public sealed class ExperimentGrain(
         Experiment.Labels = draft.Labels;
         Experiment.SpecJson = draft.SpecJson;
         Experiment.SpecHash = draft.SpecHash;
+        Experiment.SubmittedBy = draft.SubmittedBy;
         Experiment.Stages = draft.Stages;
         Experiment.CreatedAt = now;
         Experiment.Status = ExperimentStatus.Running;
@@ -396,6 +397,7 @@ public sealed class ExperimentGrain(
             EndedAt = Experiment.EndedAt,
             Labels = Experiment.Labels,
             Stages = [.. stages],
+            SubmittedBy = Experiment.SubmittedBy,
         };
     }
 
@@ -407,6 +409,7 @@ public sealed class ExperimentGrain(
         CreatedAt = Experiment.CreatedAt!.Value,
         EndedAt = Experiment.EndedAt,
         Stages = Experiment.Stages.Count,
+        SubmittedBy = Experiment.SubmittedBy,
     };
 
     private IStageGrain Stage(string stageId) => GrainFactory.GetGrain<IStageGrain>(StageKey.Of(this.GetPrimaryKeyString(), stageId));

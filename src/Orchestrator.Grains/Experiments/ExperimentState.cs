@@ -28,6 +28,9 @@ public sealed class ExperimentState
 
     [Id(9)] public bool Cancelled { get; set; }
 
+    /// <summary>Who submitted it (<see cref="ExperimentDraft.SubmittedBy"/>); empty for experiments created before callers were recorded.</summary>
+    [Id(10)] public string SubmittedBy { get; set; } = "";
+
     public bool Exists => CreatedAt is not null;
 }
 

@@ -14,6 +14,9 @@ public sealed record ExperimentView
     [Id(4)] public DateTimeOffset? EndedAt { get; init; }
     [Id(5)] public required Dictionary<string, string> Labels { get; init; }
     [Id(6)] public required List<StageView> Stages { get; init; }
+
+    /// <summary>The caller that submitted it; only it, or a caller with the <c>operate</c> scope, may cancel, resume or rerun it.</summary>
+    [Id(7)] public string SubmittedBy { get; init; } = "";
 }
 
 /// <summary>An experiment in a listing.</summary>
@@ -26,6 +29,7 @@ public sealed record ExperimentSummary
     [Id(3)] public required DateTimeOffset CreatedAt { get; init; }
     [Id(4)] public DateTimeOffset? EndedAt { get; init; }
     [Id(5)] public required int Stages { get; init; }
+    [Id(6)] public string SubmittedBy { get; init; } = "";
 }
 
 /// <summary>Which artifact came from which stage run, made from which inputs.</summary>

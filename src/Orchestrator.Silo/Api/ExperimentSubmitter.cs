@@ -12,9 +12,10 @@ namespace Orchestrator.Silo.Api;
 /// </summary>
 public sealed class ExperimentSubmitter(IGrainFactory grains, ImportRootsSource importRoots, IOptions<SchedulerOptions> scheduler)
 {
-    public async Task<SubmitResult> SubmitAsync(string text, SpecFormat format, string? idempotencyKey)
+    /// <summary>Submits as <paramref name="caller"/>, who owns the experiment and scopes <paramref name="idempotencyKey"/>.</summary>
+    public async Task<SubmitResult> SubmitAsync(string text, SpecFormat format, string? idempotencyKey, string caller)
     {
-        var id = idempotencyKey is null ? ExperimentIds.New() : ExperimentIds.FromIdempotencyKey(idempotencyKey);
+        var id = idempotencyKey is null ? ExperimentIds.New() : ExperimentIds.FromIdempotencyKey(idempotencyKey, caller);
         var read = SpecReader.Read(text, format);
         var rules = new SubmissionRules
         {
@@ -27,7 +28,7 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, ImportRootsSource 
             return new SubmitResult(id, null, prepared.Errors);
         }
 
-        var outcome = await grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft);
+        var outcome = await grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft with { SubmittedBy = caller });
         return new SubmitResult(id, outcome, []);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -10,6 +11,7 @@ using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Stages;
 using Orchestrator.Silo.Events;
 using Orchestrator.Silo.Hosting;
+using Orchestrator.Silo.Security;
 
 namespace Orchestrator.Silo.Api;
 
@@ -20,18 +22,24 @@ public static class ExperimentsApi
 
     public static IEndpointRouteBuilder MapExperimentsApiV1(this IEndpointRouteBuilder app)
     {
+        // Each endpoint states its policy: a policy on the group would be required on top of the endpoint's.
         var api = app.MapGroup("/api/v1/experiments").WithTags("Experiments");
         // No Accepts metadata: it would make routing answer other content types with a bare 415, not our problem details.
         api.MapPost("/", CreateAsync)
+            .RequireAuthorization(SecurityHostingExtensions.Submit)
             .WithDescription("The body is the experiment DAG as application/json or application/yaml (1 MiB at most); GET /api/v1/stage-kinds lists the kinds and their options.")
             .WithSummary("Submit an experiment DAG (JSON or YAML). An Idempotency-Key header makes a retried POST return the same experiment.");
-        api.MapGet("/", ListAsync).WithSummary("List experiments, newest first, optionally of one status.");
-        api.MapGet("/{id}", GetAsync).WithSummary("An experiment with every stage: status, attempts, outputs, progress and metrics.");
-        api.MapPost("/{id}/cancel", CancelAsync).WithSummary("Cancel active runs and skip stages that have not run.");
-        api.MapPost("/{id}/resume", ResumeAsync).WithSummary("Re-run failed and cancelled stages from their last checkpoints.");
-        api.MapPost("/{id}/stages/{stageId}/rerun", RerunAsync).WithSummary("Re-run a stage and everything downstream, reusing upstream outputs.");
-        api.MapGet("/{id}/lineage", LineageAsync).WithSummary("Which artifact came from which stage run and which inputs.");
+        api.MapGet("/", ListAsync).RequireAuthorization(SecurityHostingExtensions.Read).WithSummary("List experiments, newest first, optionally of one status.");
+        api.MapGet("/{id}", GetAsync).RequireAuthorization(SecurityHostingExtensions.Read).WithSummary("An experiment with every stage: status, attempts, outputs, progress and metrics.");
+        api.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(SecurityHostingExtensions.SubmitOrOperate)
+            .WithSummary("Cancel active runs and skip stages that have not run. Needs 'operate', or 'submit' for one's own experiment.");
+        api.MapPost("/{id}/resume", ResumeAsync).RequireAuthorization(SecurityHostingExtensions.SubmitOrOperate)
+            .WithSummary("Re-run failed and cancelled stages from their last checkpoints. Needs 'operate', or 'submit' for one's own experiment.");
+        api.MapPost("/{id}/stages/{stageId}/rerun", RerunAsync).RequireAuthorization(SecurityHostingExtensions.SubmitOrOperate)
+            .WithSummary("Re-run a stage and everything downstream, reusing upstream outputs. Needs 'operate', or 'submit' for one's own experiment.");
+        api.MapGet("/{id}/lineage", LineageAsync).RequireAuthorization(SecurityHostingExtensions.Read).WithSummary("Which artifact came from which stage run and which inputs.");
         api.MapGet("/{id}/events", EventsAsync)
+            .RequireAuthorization(SecurityHostingExtensions.Read)
             .WithSummary("Live events as server-sent events: the experiment's current state, then every status change and progress report until it ends.")
             .WithDescription("""
                 text/event-stream. Each event has an `id:` (its number on this connection), an `event:` type and JSON `data:` (an ExperimentEvent):
@@ -47,7 +55,7 @@ public static class ExperimentsApi
     }
 
     private static async Task<Results<Created<ExperimentView>, ProblemHttpResult>> CreateAsync(
-        HttpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, ExperimentSubmitter submitter, IGrainFactory grains)
+        HttpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, ExperimentSubmitter submitter, IGrainFactory grains, ClaimsPrincipal user)
     {
         if (idempotencyKey is { Length: 0 or > ExperimentIds.MaxIdempotencyKeyLength })
         {
@@ -60,7 +68,7 @@ public static class ExperimentsApi
             return body.Problem;
         }
 
-        var submitted = await submitter.SubmitAsync(body.Text, body.Format, idempotencyKey);
+        var submitted = await submitter.SubmitAsync(body.Text, body.Format, idempotencyKey, user.CallerId());
         switch (submitted.Outcome)
         {
             case null:
@@ -105,11 +113,16 @@ public static class ExperimentsApi
             ? TypedResults.Ok(view)
             : NoSuchExperiment(id);
 
-    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> CancelAsync(string id, IGrainFactory grains)
+    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> CancelAsync(string id, IGrainFactory grains, ClaimsPrincipal user)
     {
         if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
         {
             return NoSuchExperiment(id);
+        }
+
+        if (NotTheCallers(before, user, "cancelling") is { } forbidden)
+        {
+            return forbidden;
         }
 
         if (before.Status is ExperimentStatus.Succeeded or ExperimentStatus.Cancelled)
@@ -120,11 +133,16 @@ public static class ExperimentsApi
         return TypedResults.Ok((await experiment.CancelAsync())!);
     }
 
-    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> ResumeAsync(string id, IGrainFactory grains)
+    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> ResumeAsync(string id, IGrainFactory grains, ClaimsPrincipal user)
     {
         if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
         {
             return NoSuchExperiment(id);
+        }
+
+        if (NotTheCallers(before, user, "resuming") is { } forbidden)
+        {
+            return forbidden;
         }
 
         if (!before.Stages.Any(stage => stage.Status is StageStatus.Failed or StageStatus.Cancelled or StageStatus.Skipped))
@@ -135,11 +153,16 @@ public static class ExperimentsApi
         return TypedResults.Ok((await experiment.ResumeAsync())!);
     }
 
-    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> RerunAsync(string id, string stageId, IGrainFactory grains)
+    private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> RerunAsync(string id, string stageId, IGrainFactory grains, ClaimsPrincipal user)
     {
         if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
         {
             return NoSuchExperiment(id);
+        }
+
+        if (NotTheCallers(before, user, "rerunning a stage of") is { } forbidden)
+        {
+            return forbidden;
         }
 
         if (before.Stages.All(stage => stage.Id != stageId))
@@ -214,6 +237,19 @@ public static class ExperimentsApi
             await next.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             await reader.DisposeAsync();
         }
+    }
+
+    /// <summary>A 403 unless the caller may operate on anyone's experiments or submitted this one.</summary>
+    private static ProblemHttpResult? NotTheCallers(ExperimentView experiment, ClaimsPrincipal user, string action)
+    {
+        if (user.HasScope(Scopes.Operate) || experiment.SubmittedBy == user.CallerId())
+        {
+            return null;
+        }
+
+        ApiMetrics.Rejected(ApiMetrics.Forbidden);
+        return Problems.Forbidden(
+            $"Experiment {experiment.Id} was submitted by '{experiment.SubmittedBy}', not by '{user.CallerId()}'; {action} another caller's experiment needs the 'operate' scope.");
     }
 
     private static IExperimentGrain? Experiment(string id, IGrainFactory grains) =>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
+using Orchestrator.Silo.Security;
 
 namespace Orchestrator.Silo.Api;
 
@@ -9,11 +10,13 @@ public static class OperationsApi
 {
     public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => TypedResults.Text("ok")).WithTags("Operations").WithSummary("The process is alive.");
-        app.MapGet("/readyz", ReadyAsync).WithTags("Operations").WithSummary("The silo answers grain calls.");
+        // Probes carry no credential and must not be throttled.
+        app.MapGet("/healthz", () => TypedResults.Text("ok")).WithTags("Operations").WithSummary("The process is alive.").AllowAnonymous().DisableRateLimiting();
+        app.MapGet("/readyz", ReadyAsync).WithTags("Operations").WithSummary("The silo answers grain calls.").AllowAnonymous().DisableRateLimiting();
         app.MapGet("/api/v1/workers", (IGrainFactory grains) => grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetSnapshotAsync())
             .WithTags("Workers")
-            .WithSummary("Registered workers with free slots and runs, queue depth.");
+            .WithSummary("Registered workers with free slots and runs, queue depth.")
+            .RequireAuthorization(SecurityHostingExtensions.Read);
         return app;
     }
 

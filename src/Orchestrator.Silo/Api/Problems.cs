@@ -20,6 +20,15 @@ internal static class Problems
     public static ProblemHttpResult BadRequest(string detail) =>
         Problem(StatusCodes.Status400BadRequest, "bad-request", "The request is invalid", detail);
 
+    public static ProblemHttpResult Unauthorized(string detail) =>
+        Problem(StatusCodes.Status401Unauthorized, "unauthenticated", "A credential is needed", detail);
+
+    public static ProblemHttpResult Forbidden(string detail) =>
+        Problem(StatusCodes.Status403Forbidden, "forbidden", "The caller may not do this", detail);
+
+    public static ProblemHttpResult TooManyRequests(string detail) =>
+        Problem(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests", detail);
+
     public static ProblemHttpResult NotFound(string detail) =>
         Problem(StatusCodes.Status404NotFound, "not-found", "Not found", detail);
 

@@ -13,7 +13,8 @@ public static class StageKindsApi
         var views = StageKindCatalog.All.Select(Describe).ToList();
         app.MapGet("/api/v1/stage-kinds", () => TypedResults.Ok(views))
             .WithTags("Stage kinds")
-            .WithSummary("Every stage kind: inputs, outputs, options with defaults, and presets.");
+            .WithSummary("Every stage kind: inputs, outputs, options with defaults, and presets.")
+            .RequireAuthorization(Security.SecurityHostingExtensions.Read);
         return app;
     }
 

@@ -5,6 +5,7 @@ using Orchestrator.Grains.Specs;
 using Orchestrator.Grains.Stages;
 using Orchestrator.Silo.Api;
 using Orchestrator.Silo.Events;
+using Orchestrator.Silo.Security;
 
 namespace Orchestrator.Silo.Cli;
 
@@ -26,7 +27,7 @@ internal static class RunCommand
 
         var format = file.Extension.ToLowerInvariant() is ".yaml" or ".yml" ? SpecFormat.Yaml : SpecFormat.Json;
         var submitted = await app.Services.GetRequiredService<ExperimentSubmitter>()
-            .SubmitAsync(await File.ReadAllTextAsync(file.FullName, cancellationToken), format, idempotencyKey: null);
+            .SubmitAsync(await File.ReadAllTextAsync(file.FullName, cancellationToken), format, idempotencyKey: null, Callers.Local);
         if (submitted.Outcome is null)
         {
             await Console.Error.WriteLineAsync($"--run: {file.Name} is not a valid experiment:");

@@ -19,9 +19,19 @@ public static class MetricsHostingExtensions
         return builder;
     }
 
-    public static IEndpointRouteBuilder MapOrchestratorMetrics(this IEndpointRouteBuilder app)
+    /// <summary>Serves <c>/metrics</c>, unthrottled, open unless <paramref name="protect"/> (<c>Auth:ProtectMetrics</c>), when it needs the <c>read</c> scope.</summary>
+    public static IEndpointRouteBuilder MapOrchestratorMetrics(this IEndpointRouteBuilder app, bool protect)
     {
-        app.MapPrometheusScrapingEndpoint();
+        var endpoint = app.MapPrometheusScrapingEndpoint().DisableRateLimiting();
+        if (protect)
+        {
+            endpoint.RequireAuthorization(Security.SecurityHostingExtensions.Read);
+        }
+        else
+        {
+            endpoint.AllowAnonymous();
+        }
+
         return app;
     }
 }

@@ -1,0 +1,32 @@
+using System.Diagnostics.Metrics;
+using Orchestrator.Grains;
+
+namespace Orchestrator.Silo.Security;
+
+/// <summary>The API's own instruments, on the orchestrator's meter.</summary>
+public static class ApiMetrics
+{
+    public const string SpecBudget = "spec_budget";
+    public const string Unauthenticated = "unauthenticated";
+    public const string Forbidden = "forbidden";
+    public const string RateLimited = "rate_limited";
+
+    /// <summary>The reasons a request is refused before it does anything, each a series from the start so dashboards show zeros.</summary>
+    public static readonly IReadOnlyList<string> Reasons = [SpecBudget, Unauthenticated, Forbidden, RateLimited];
+
+    private static readonly Meter Meter = new(OrchestratorMetrics.MeterName);
+
+    private static readonly Counter<long> RejectedRequests =
+        Meter.CreateCounter<long>("orchestrator.api.rejected", "{request}", "Requests refused before they did anything, by reason: a spec over its parsing budget (400), no or a refused credential (401), a missing scope or another caller's experiment (403), over the rate limit (429).");
+
+    public static void Rejected(string reason) => RejectedRequests.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Makes every reason's series exist at zero.</summary>
+    public static void Initialise()
+    {
+        foreach (var reason in Reasons)
+        {
+            RejectedRequests.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
+}
