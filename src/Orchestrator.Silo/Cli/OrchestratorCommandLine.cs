@@ -23,6 +23,7 @@ internal static class OrchestratorCommandLine
         };
         root.TreatUnmatchedTokensAsErrors = false;
         root.Subcommands.Add(Bench.BenchCommand.Create());
+        root.Subcommands.Add(ApiKeyCommand.Create());
         root.SetAction((parse, cancellationToken) =>
             ServeAsync(parse.GetValue(standalone), parse.GetValue(run), [.. parse.UnmatchedTokens], cancellationToken));
         return root;

@@ -87,10 +87,14 @@ public static class SecurityHostingExtensions
     /// <summary>Authentication, then the rate limit (so it counts per caller), then each endpoint's policy.</summary>
     public static WebApplication UseOrchestratorSecurity(this WebApplication app)
     {
-        // Said once the host has started, so settings it refuses are reported first and alone.
-        app.Lifetime.ApplicationStarted.Register(() => LogAccess(app.Services));
+        // Once the host has started: settings it refuses are then reported first and alone, and the metrics exporter
+        // listens, so the zero counts are not recorded into nothing.
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            LogAccess(app.Services);
+            ApiMetrics.Initialise();
+        });
 
-        ApiMetrics.Initialise();
         app.Services.GetRequiredService<ApiKeyStore>().All();
         app.UseAuthentication();
         app.UseRateLimiter();

@@ -46,5 +46,27 @@ public sealed class InvalidSettingsTests : IDisposable
         Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("the API would run open to anyone who reaches it (cluster mode); configure Auth:ApiKeys, Auth:ApiKeysFile (e.g. a mounted secret) or Auth:Jwt:Authority, or set Auth:Mode=Open to run without authentication on purpose",
+        "--Orchestrator:Mode=Cluster", "--Orchestrator:Redis=127.0.0.1:1", "--Transport:Kind=RabbitMq", "--Transport:RabbitMq=amqp://guest:guest@127.0.0.1:1/")]
+    [InlineData("the API would run open to anyone who reaches it (listening on http://0.0.0.0:{port}); configure Auth:ApiKeys",
+        "--standalone", "--urls=http://0.0.0.0:{port}")]
+    [InlineData("Auth:Mode is Required but no credential is configured; set Auth:ApiKeys, Auth:ApiKeysFile or Auth:Jwt:Authority",
+        "--standalone", "--Auth:Mode=Required")]
+    [InlineData("Auth:ApiKeys entry 0 ('ci'): hash must be the SHA-256 of the key as 64 hex digits (apikey create prints it), not the key itself",
+        "--standalone", "--Auth:ApiKeys:0:Id=ci", "--Auth:ApiKeys:0:Hash=bo_secret", "--Auth:ApiKeys:0:Scopes:0=submit")]
+    public async Task The_silo_refuses_to_serve_an_open_api_beyond_a_loopback_standalone_host_and_names_the_settings(string message, params string[] arguments)
+    {
+        var port = SiloPorts.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] common = [$"--urls=http://127.0.0.1:{port}", $"--Orchestrator:SiloPort={SiloPorts.FreePort()}", $"--Orchestrator:GatewayPort={SiloPorts.FreePort()}",
+            $"--Artifacts:DataDirectory={Path.Combine(_folder, "artifacts")}", $"--Worker:WorkDirectory={Path.Combine(_folder, "work")}"];
+
+        var (exitCode, _, errors) = await SiloCommand.RunAsync([.. common, .. arguments.Select(argument => argument.Replace("{port}", port, StringComparison.Ordinal))]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("  " + message.Replace("{port}", port, StringComparison.Ordinal), errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }

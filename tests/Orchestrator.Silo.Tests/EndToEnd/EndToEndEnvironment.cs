@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Azure.Storage.Blobs;
+using Orchestrator.Silo.Security;
 using Xunit.Abstractions;
 
 namespace Orchestrator.Silo.Tests.EndToEnd;
@@ -47,6 +48,17 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
     /// <summary>Names this test's vhost, Orleans cluster and service, and blob container.</summary>
     public string Id { get; }
 
+    /// <summary>The key the test's own clients send: it has the <c>admin</c> scope.</summary>
+    public string AdminKey { get; } = ApiKeyEntries.NewKey();
+
+    /// <summary>The silos' keys file (<c>Auth:ApiKeysFile</c>), read again within 200 ms of a change; it starts with <see cref="AdminKey"/> alone.</summary>
+    public string KeysFile => Path.Combine(_root, "keys.json");
+
+    /// <summary>Replaces the silos' keys: <see cref="AdminKey"/> (as <c>e2e-admin</c>) and <paramref name="entries"/>.</summary>
+    public void WriteKeys(params ApiKeyEntry[] entries) =>
+        File.WriteAllText(KeysFile, JsonSerializer.Serialize<ApiKeyEntry[]>(
+            [new ApiKeyEntry { Id = "e2e-admin", Hash = ApiKeyEntries.Hash(AdminKey), Scopes = [Scopes.Admin] }, .. entries]));
+
     public string RabbitMq => TestServers.Get(TestServers.RabbitMq).TrimEnd('/') + "/" + Id;
 
     public BlobContainerClient Container { get; }
@@ -54,6 +66,7 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
     public static async Task<EndToEndEnvironment> StartAsync(ITestOutputHelper output)
     {
         var environment = new EndToEndEnvironment(output);
+        environment.WriteKeys();
         await RabbitMqControl.RunAsync("add_vhost", environment.Id);
         await RabbitMqControl.RunAsync("set_permissions", "-p", environment.Id, "guest", ".*", ".*", ".*");
         return environment;
@@ -83,12 +96,13 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
             $"--Transport:RabbitMq={RabbitMq}",
             $"--Scheduler:HeartbeatTimeout={heartbeatTimeout:c}",
             "--Scheduler:CheckInterval=00:00:00.500",
+            $"--Auth:ApiKeysFile={KeysFile}",
+            "--Auth:KeysFileCheckInterval=00:00:00.200",
             .. LoggingArguments,
             .. extraArguments,
         ];
         var process = Track(ChildProcess.Start(name, BuiltHosts.Silo, arguments));
-        var api = new OrchestratorClient(new Uri($"http://127.0.0.1:{ports.Http}"));
-        _clients.Add(api);
+        var api = Client(ports, AdminKey);
 
         var clock = Stopwatch.StartNew();
         while (!await api.IsReadyAsync())
@@ -100,6 +114,14 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
 
         Log($"{name} ready after {clock.Elapsed.TotalSeconds:0.0} s");
         return (process, api);
+    }
+
+    /// <summary>A client of the silo at <paramref name="ports"/> that sends <paramref name="apiKey"/> (none when null); disposed with the environment.</summary>
+    public OrchestratorClient Client(SiloPorts ports, string? apiKey)
+    {
+        var client = new OrchestratorClient(new Uri($"http://127.0.0.1:{ports.Http}"), apiKey);
+        _clients.Add(client);
+        return client;
     }
 
     /// <summary>Starts a worker process (the test host: the real agent with test runners) with artifacts in this test's container.</summary>

@@ -10,13 +10,19 @@ using Orchestrator.Silo.Api;
 
 namespace Orchestrator.Silo.Tests.EndToEnd;
 
-/// <summary>The orchestrator's HTTP API as the end-to-end tests use it; every wait polls with a deadline.</summary>
-internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
+/// <summary>
+/// The orchestrator's HTTP API as the end-to-end tests use it, with an API key (<paramref name="apiKey"/>) on every
+/// request when given; every wait polls with a deadline.
+/// </summary>
+internal sealed class OrchestratorClient(Uri baseAddress, string? apiKey = null) : IDisposable
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
-    private readonly HttpClient _http = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(15) };
-    private readonly HttpClient _events = new() { BaseAddress = baseAddress, Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    private readonly HttpClient _http = Keyed(new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(15) }, apiKey);
+    private readonly HttpClient _events = Keyed(new() { BaseAddress = baseAddress, Timeout = System.Threading.Timeout.InfiniteTimeSpan }, apiKey);
+
+    /// <summary>The client itself, for requests the methods here do not make (and to see their status codes).</summary>
+    public HttpClient Http => _http;
 
     public Uri BaseAddress => baseAddress;
 
@@ -131,6 +137,16 @@ internal sealed class OrchestratorClient(Uri baseAddress) : IDisposable
         {
             return false;
         }
+    }
+
+    private static HttpClient Keyed(HttpClient client, string? apiKey)
+    {
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Add(Orchestrator.Silo.Security.ApiKeyAuthenticationHandler.Header, apiKey);
+        }
+
+        return client;
     }
 
     public void Dispose()

@@ -32,6 +32,9 @@ public sealed class DashboardTests(ITestOutputHelper output)
         });
         e2e.Log("prometheus ready");
 
+        // A request without a credential, so the refused-requests panel has a count above zero to show.
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await e2e.Client(silo, apiKey: null).Http.GetAsync("/api/v1/experiments")).StatusCode);
+
         // 80 steps of 250 ms: the pretrain run trains for 20 s (longer on a loaded machine), a checkpoint every five
         // steps; the queries run while it trains, because a run's series end with it.
         var id = await api.SubmitAsync(Dags.DataThenPretrain(pretrainSteps: 80));
@@ -43,6 +46,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
             "trainer_checkpoint_written_bytes_total{kind=\"blip.pretrain\"}",
             "orchestrator_stage_duration_seconds_count{kind=\"dataset.synthetic\",status=\"Succeeded\"}",
             "orchestrator_experiments{status=\"Running\"} > 0",
+            "orchestrator_api_rejected_total{reason=\"unauthenticated\"} > 0",
         })
         {
             await prometheus.WaitForDataAsync(ready, Timeout);

@@ -158,5 +158,23 @@ public sealed class ApiKeyTests : IDisposable
         Assert.DoesNotContain("hash", keys.ToJsonString(), StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task Refusals_are_counted_by_reason_on_the_metrics_and_every_reason_is_a_series_from_the_start()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _api.SendAsync(HttpMethod.Get, "/api/v1/experiments", role: null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _api.SendAsync(HttpMethod.Get, "/api/v1/auth/keys", "reader")).StatusCode);
+
+        var metrics = await (await _api.SendAsync(HttpMethod.Get, "/metrics", role: null)).Content.ReadAsStringAsync();
+        double Count(string reason) => double.Parse(
+            metrics.Split('\n').Single(line => line.StartsWith("orchestrator_api_rejected_total{", StringComparison.Ordinal) && line.Contains($"reason=\"{reason}\"", StringComparison.Ordinal))
+                .Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+        // The counters are process-wide and other tests run beside this one, so only lower bounds hold.
+        Assert.True(Count(ApiMetrics.Unauthenticated) >= 1);
+        Assert.True(Count(ApiMetrics.Forbidden) >= 1);
+        Assert.True(Count(ApiMetrics.RateLimited) >= 0);
+        Assert.True(Count(ApiMetrics.SpecBudget) >= 0);
+    }
+
     public void Dispose() => _api.Dispose();
 }
