@@ -24,6 +24,15 @@ app.kubernetes.io/component: {{ .component }}
 {{ include "blip-orchestrator.fullname" . }}-connections
 {{- end -}}
 
+{{- define "blip-orchestrator.apiKeysSecretName" -}}
+{{ .Values.auth.existingSecret | default (printf "%s-api-keys" (include "blip-orchestrator.fullname" .)) }}
+{{- end -}}
+
+{{/* Whether the silos mount a keys file: keys given in values, or a Secret of the user's. */}}
+{{- define "blip-orchestrator.apiKeysFile" -}}
+{{- if or .Values.auth.apiKeys .Values.auth.existingSecret -}}true{{- end -}}
+{{- end -}}
+
 {{/* Transport and artifact settings, the same for silos and workers. */}}
 {{- define "blip-orchestrator.sharedEnv" -}}
 - name: Transport__Kind

@@ -46,6 +46,44 @@ public sealed class HelmChartTests
         Single(documents, "Service", "demo-blip-orchestrator-silo");
     }
 
+    [ServerFact(TestServers.Helm)]
+    public async Task Api_keys_given_as_values_become_a_mounted_secret_of_hashes_and_jwt_and_open_settings_reach_the_silo()
+    {
+        var documents = Documents(await HelmAsync("template", "demo", Chart,
+            "--set", "auth.apiKeys[0].id=ci", "--set", $"auth.apiKeys[0].hash={new string('a', 64)}", "--set", "auth.apiKeys[0].scopes[0]=submit",
+            "--set", "auth.jwt.authority=https://login.example.com/realms/ml", "--set", "auth.jwt.audience=blip-orchestrator",
+            "--set", "worker.importRoots[0]=/data/coco", "--set", "silo.maxGangSize=8"));
+
+        var secret = Single(documents, "Secret", "demo-blip-orchestrator-api-keys");
+        var keys = JsonNode.Parse(Scalar(secret, "stringData", "keys.json")!)!.AsArray();
+        Assert.Equal("""[{"hash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","id":"ci","scopes":["submit"]}]""", keys.ToJsonString());
+        var silo = Single(documents, "Deployment", "demo-blip-orchestrator-silo");
+        var container = (YamlMappingNode)((YamlSequenceNode)Node(silo, "spec", "template", "spec", "containers"))[0];
+        Assert.Equal("/etc/blip-orchestrator/auth/keys.json", Env(container, "Auth__ApiKeysFile"));
+        Assert.Equal("/etc/blip-orchestrator/auth", Scalar((YamlMappingNode)((YamlSequenceNode)Node(container, "volumeMounts"))[0], "mountPath"));
+        var volume = (YamlMappingNode)((YamlSequenceNode)Node(silo, "spec", "template", "spec", "volumes"))[0];
+        Assert.Equal("demo-blip-orchestrator-api-keys", Scalar(volume, "secret", "secretName"));
+        Assert.Equal("https://login.example.com/realms/ml", Env(container, "Auth__Jwt__Authority"));
+        Assert.Equal("blip-orchestrator", Env(container, "Auth__Jwt__Audience"));
+        Assert.Equal("8", Env(container, "Scheduler__MaxGangSize"));
+        Assert.Null(Env(container, "Auth__Mode"));
+        var worker = (YamlMappingNode)((YamlSequenceNode)Node(Single(documents, "Deployment", "demo-blip-orchestrator-worker"), "spec", "template", "spec", "containers"))[0];
+        Assert.Equal("/data/coco", Env(worker, "Worker__ImportRoots__0"));
+    }
+
+    [ServerFact(TestServers.Helm)]
+    public async Task A_secret_of_the_users_is_mounted_as_it_is_and_an_open_api_must_be_asked_for()
+    {
+        var documents = Documents(await HelmAsync("template", "demo", Chart, "--set", "auth.existingSecret=team-api-keys", "--set", "auth.open=true"));
+
+        Assert.DoesNotContain(documents, document => Scalar(document, "kind") == "Secret" && Scalar(document, "metadata", "name") == "demo-blip-orchestrator-api-keys");
+        var silo = Single(documents, "Deployment", "demo-blip-orchestrator-silo");
+        var volume = (YamlMappingNode)((YamlSequenceNode)Node(silo, "spec", "template", "spec", "volumes"))[0];
+        Assert.Equal("team-api-keys", Scalar(volume, "secret", "secretName"));
+        var container = (YamlMappingNode)((YamlSequenceNode)Node(silo, "spec", "template", "spec", "containers"))[0];
+        Assert.Equal("Open", Env(container, "Auth__Mode"));
+    }
+
     private static async Task<string> HelmAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo(TestServers.Get(TestServers.Helm)) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -77,6 +115,9 @@ public sealed class HelmChartTests
 
     private static string? Scalar(YamlNode node, params string[] path) => ((YamlScalarNode)Node(node, path)).Value;
 
+    /// <summary>The value of environment variable <paramref name="name"/>, or null when the container does not set it.</summary>
     private static string? Env(YamlMappingNode container, string name) =>
-        Scalar(((YamlSequenceNode)Node(container, "env")).Children.OfType<YamlMappingNode>().Single(variable => Scalar(variable, "name") == name), "value");
+        ((YamlSequenceNode)Node(container, "env")).Children.OfType<YamlMappingNode>().SingleOrDefault(variable => Scalar(variable, "name") == name) is { } variable
+            ? Scalar(variable, "value")
+            : null;
 }
