@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
 using Orchestrator.Silo.Api;
 using Orchestrator.Silo.Events;
-using Microsoft.Extensions.Options;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Silo.Security;
 using Orchestrator.Silo.Transport;
@@ -45,11 +45,12 @@ public static class OrchestratorApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        var orchestrator = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new();
         builder.AddOrchestrator();
-        builder.AddOrchestratorSecurity((builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new()).Mode);
+        builder.AddOrchestratorSecurity(orchestrator.Mode);
         builder.AddOrchestratorMetrics();
         builder.AddOrchestratorLogsAndTraces();
-        var inProcessWorker = (builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new()).RunsInProcessWorker;
+        var inProcessWorker = orchestrator.RunsInProcessWorker;
         builder.Services.AddOrchestratorTransport(builder.Configuration, inProcessWorker ? bus => bus.AddWorkerConsumers() : null);
         IReadOnlyList<string> localImportRoots = [];
         if (inProcessWorker)
