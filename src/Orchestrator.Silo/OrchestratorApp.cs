@@ -54,7 +54,7 @@ public static class OrchestratorApp
             builder.Services.AddArtifactStore(builder.Configuration);
         }
 
-        builder.Services.AddSingleton<ExperimentSubmitter>();
+        builder.Services.AddExperimentSubmissions();
         builder.Services.AddSingleton<ExperimentEventFeed>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

@@ -13,12 +13,17 @@ public static class ExperimentDrafts
 {
     private static readonly JsonSerializerOptions SpecJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static DraftResult Prepare(string text, SpecFormat format, string experimentId)
+    /// <summary>Prepares <paramref name="text"/> within the default <see cref="SpecLimits"/>.</summary>
+    public static DraftResult Prepare(string text, SpecFormat format, string experimentId) =>
+        Prepare(text, format, experimentId, SpecLimits.Default);
+
+    /// <summary>Reads <paramref name="text"/> within <paramref name="limits"/>, validates it and resolves its options.</summary>
+    public static DraftResult Prepare(string text, SpecFormat format, string experimentId, SpecLimits limits)
     {
-        var read = SpecReader.Read(text, format);
+        var read = SpecReader.Read(text, format, limits);
         if (read.Spec is null || read.Errors.Count > 0)
         {
-            return new DraftResult(null, read.Errors);
+            return new DraftResult(null, read.Errors) { ExceededLimit = read.ExceededLimit };
         }
 
         var validated = SpecValidator.Validate(read.Spec);
@@ -71,4 +76,8 @@ public static class ExperimentDrafts
 }
 
 /// <summary>A draft ready to create, or the errors that stop it.</summary>
-public sealed record DraftResult(ExperimentDraft? Draft, IReadOnlyList<SpecError> Errors);
+public sealed record DraftResult(ExperimentDraft? Draft, IReadOnlyList<SpecError> Errors)
+{
+    /// <summary>The <see cref="SpecLimits"/> setting that stopped reading the spec, e.g. <c>SpecLimits:MaxNodes</c>; null if none did.</summary>
+    public string? ExceededLimit { get; init; }
+}

@@ -1,19 +1,23 @@
+using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Specs;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Specs;
 
 namespace Orchestrator.Silo.Api;
 
-/// <summary>Submits a spec: validates it as a whole, and creates the experiment only when it has no error.</summary>
-public sealed class ExperimentSubmitter(IGrainFactory grains)
+/// <summary>
+/// Submits a spec: reads it within the host's <see cref="SpecLimits"/>, validates it as a whole, and creates the
+/// experiment only when it has no error.
+/// </summary>
+public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimits> limits)
 {
     public async Task<SubmitResult> SubmitAsync(string text, SpecFormat format, string? idempotencyKey)
     {
         var id = idempotencyKey is null ? ExperimentIds.New() : ExperimentIds.FromIdempotencyKey(idempotencyKey);
-        var prepared = ExperimentDrafts.Prepare(text, format, id);
+        var prepared = ExperimentDrafts.Prepare(text, format, id, limits.Value);
         if (prepared.Draft is null)
         {
-            return new SubmitResult(id, null, prepared.Errors);
+            return new SubmitResult(id, null, prepared.Errors) { ExceededLimit = prepared.ExceededLimit };
         }
 
         var outcome = await grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft);
@@ -22,4 +26,11 @@ public sealed class ExperimentSubmitter(IGrainFactory grains)
 }
 
 /// <summary>The experiment id and what creating it did, or the spec's errors (then nothing was created).</summary>
-public sealed record SubmitResult(string ExperimentId, CreateOutcome? Outcome, IReadOnlyList<SpecError> Errors);
+public sealed record SubmitResult(string ExperimentId, CreateOutcome? Outcome, IReadOnlyList<SpecError> Errors)
+{
+    /// <summary>
+    /// The <see cref="SpecLimits"/> setting that stopped reading the spec, e.g. <c>SpecLimits:MaxNodes</c>, so refusals
+    /// can be counted by reason; null if none did.
+    /// </summary>
+    public string? ExceededLimit { get; init; }
+}
