@@ -61,7 +61,15 @@ internal static class SpecFields
 
         if (node is JsonValue value && value.GetValueKind() == JsonValueKind.Number)
         {
-            return JsonSerializer.SerializeToElement(value).GetDouble();
+            // JSON can write numbers past double's range (1e400); they read as infinity, which no setting means.
+            var number = JsonSerializer.SerializeToElement(value).GetDouble();
+            if (double.IsFinite(number))
+            {
+                return number;
+            }
+
+            errors.Add(new SpecError($"{path}/{key}", $"'{key}' is {Describe(node)}, out of the range of numbers; give a number such as 2.5"));
+            return null;
         }
 
         errors.Add(new SpecError($"{path}/{key}", $"'{key}' must be a number, but is {Describe(node)}"));
@@ -79,7 +87,15 @@ internal static class SpecFields
         {
             if (value.GetValueKind() == JsonValueKind.Number)
             {
-                return TimeSpan.FromSeconds(JsonSerializer.SerializeToElement(value).GetDouble());
+                // TimeSpan overflows past about 29,000 years; Durations.TryParse allows half that, and so does this.
+                var seconds = JsonSerializer.SerializeToElement(value).GetDouble();
+                if (double.IsFinite(seconds) && Math.Abs(seconds) <= TimeSpan.MaxValue.TotalSeconds / 2)
+                {
+                    return TimeSpan.FromSeconds(seconds);
+                }
+
+                errors.Add(new SpecError($"{path}/{key}", $"'{key}' of {Describe(node)} seconds is too long a duration; give one such as 30s, 5m or 1h"));
+                return null;
             }
 
             if (value.GetValueKind() == JsonValueKind.String && Durations.TryParse(value.GetValue<string>(), out var duration))

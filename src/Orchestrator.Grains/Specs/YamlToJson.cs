@@ -33,7 +33,7 @@ internal sealed class YamlToJson(ParseBudget budget) : ISpecPosition
         var converter = new YamlToJson(budget);
         var parser = new Parser(new StringReader(yaml));
         var documents = 0;
-        while (parser.MoveNext())
+        while (MoveNext(parser))
         {
             switch (parser.Current)
             {
@@ -58,6 +58,24 @@ internal sealed class YamlToJson(ParseBudget budget) : ISpecPosition
         }
 
         return converter._root;
+    }
+
+    /// <summary>
+    /// The next event; YamlDotNet's scanner throws <see cref="InvalidOperationException"/> instead of a
+    /// <see cref="YamlException"/> on some broken text, e.g. <c>x: [a</c> and <c>b</c> on the next line
+    /// (aaubry/YamlDotNet#541), which is the user's syntax error all the same.
+    /// </summary>
+    private static bool MoveNext(Parser parser)
+    {
+        try
+        {
+            return parser.MoveNext();
+        }
+        catch (InvalidOperationException)
+        {
+            var after = parser.Current?.End ?? Mark.Empty;
+            throw new SpecFormatException($"the text after line {after.Line}, column {after.Column} cannot be read as YAML; look for an unclosed '[' or '{{' or a broken line there");
+        }
     }
 
     /// <inheritdoc/>

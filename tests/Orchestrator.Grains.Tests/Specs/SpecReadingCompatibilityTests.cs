@@ -1,4 +1,5 @@
 using Orchestrator.Grains.Specs;
+using Orchestrator.Testing.Fuzz;
 
 namespace Orchestrator.Grains.Tests.Specs;
 

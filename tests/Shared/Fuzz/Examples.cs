@@ -1,7 +1,7 @@
-namespace Orchestrator.Grains.Tests.Specs;
+namespace Orchestrator.Testing.Fuzz;
 
 /// <summary>The example specs in <c>examples/</c> at the repository root, found from the test's output folder upwards.</summary>
-internal static class Examples
+public static class Examples
 {
     public static string Folder { get; } = Find();
 
