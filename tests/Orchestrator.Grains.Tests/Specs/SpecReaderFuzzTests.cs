@@ -35,7 +35,7 @@ public sealed class SpecReaderFuzzTests(ITestOutputHelper output)
         foreach (var number in run.CaseNumbers(4000))
         {
             var input = Next(run.CaseRandom(number));
-            run.Case(number, input.Description, input.Text, () => Check(input));
+            run.Case(number, input.Description, input.Text, () => run.Count(Check(input)));
         }
 
         run.Finish();
@@ -48,7 +48,7 @@ public sealed class SpecReaderFuzzTests(ITestOutputHelper output)
         foreach (var number in run.CaseNumbers(2500))
         {
             var input = SpecTrees.Draw(run.CaseRandom(number));
-            run.Case(number, input.Description, input.Text, () => Check(input));
+            run.Case(number, input.Description, input.Text, () => run.Count(Check(input)));
         }
 
         run.Finish();
@@ -65,7 +65,8 @@ public sealed class SpecReaderFuzzTests(ITestOutputHelper output)
         _ => SpecMutations.ReplaceValues(random, Corpus),
     };
 
-    private static void Check(FuzzInput input)
+    /// <summary>Checks the invariants on one input; returns how it ended: valid, invalid, or the limit that stopped it.</summary>
+    private static string Check(FuzzInput input)
     {
         var limits = SpecLimits.Default;
         var read = SpecReader.Read(input.Text, input.Format, limits);
@@ -88,6 +89,7 @@ public sealed class SpecReaderFuzzTests(ITestOutputHelper output)
         Assert.Equal(prepared.Draft is null, prepared.Errors.Count > 0);
         Assert.Equal(read.ExceededLimit, prepared.ExceededLimit);
         Assert.InRange(prepared.Errors.Sum(error => (long)error.Message.Length + error.Path.Length), 0, 4L * limits.MaxBytes);
+        return prepared.ExceededLimit ?? (prepared.Draft is null ? "invalid" : "valid");
     }
 
     /// <summary>The validation tests' error cases as whole specs, read from their <c>InlineData</c>.</summary>

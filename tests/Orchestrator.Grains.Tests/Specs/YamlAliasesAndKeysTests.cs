@@ -94,6 +94,18 @@ public sealed class YamlAliasesAndKeysTests
     }
 
     [Fact]
+    public void A_json_string_that_escapes_half_a_surrogate_pair_is_an_error_not_an_exception_later()
+    {
+        var read = SpecReader.Read("""{ "name": "\uD800", "stages": [] }""", SpecFormat.Json);
+
+        Assert.Null(read.Spec);
+        Assert.Equal(
+            new SpecError("", "the body is not valid JSON (the string at '/name' is not text (Cannot read incomplete UTF-16 JSON text as string with missing low surrogate.); " +
+                "remove the lone \\uD800-\\uDFFF escape); send a JSON object, or YAML with Content-Type application/yaml"),
+            Assert.Single(read.Errors));
+    }
+
+    [Fact]
     public void A_quoted_merge_key_is_an_ordinary_key()
     {
         var read = SpecReader.Read("name: n\nstages: []\n'<<': { a: 1 }", SpecFormat.Yaml);

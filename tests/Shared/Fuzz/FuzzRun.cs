@@ -22,6 +22,7 @@ internal sealed class FuzzRun(string suite, ITestOutputHelper output)
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<string> _failures = [];
+    private readonly SortedDictionary<string, int> _outcomes = new(StringComparer.Ordinal);
     private int _failed;
 
     public int Seed { get; } = Setting("SPEC_FUZZ_SEED") ?? DefaultSeed;
@@ -73,12 +74,16 @@ internal sealed class FuzzRun(string suite, ITestOutputHelper output)
         }
     }
 
+    /// <summary>Counts an outcome (a status code, an error kind) for the summary, to show what the cases reached.</summary>
+    public void Count(string outcome) => _outcomes[outcome] = _outcomes.GetValueOrDefault(outcome) + 1;
+
     /// <summary>Prints the summary, then fails the test with every broken invariant if there was one.</summary>
     public void Finish()
     {
+        var outcomes = string.Join(", ", _outcomes.Select(outcome => $"{outcome.Key} {outcome.Value}"));
         var summary = string.Create(CultureInfo.InvariantCulture,
             $"fuzz {suite}: {Cases} cases in {_clock.Elapsed.TotalSeconds:0.0} s, seed {Seed} (replay: SPEC_FUZZ_SEED={Seed}); " +
-            $"slowest case {Slowest.TotalMilliseconds:0.0} ms: {SlowestCase}; {_failed} failed");
+            $"slowest case {Slowest.TotalMilliseconds:0.0} ms: {SlowestCase}; {_failed} failed; outcomes: {outcomes}");
         output.WriteLine(summary);
         Console.WriteLine(summary);
         if (_failed > 0)
