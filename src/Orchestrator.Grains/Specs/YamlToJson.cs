@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
@@ -7,8 +6,7 @@ namespace Orchestrator.Grains.Specs;
 
 /// <summary>
 /// Turns a YAML document into the JSON tree a JSON spec would give, so both formats go through one reader.
-/// Plain scalars are typed as YAML 1.2's core schema types them (null, booleans, integers, floats);
-/// quoted scalars are always strings.
+/// Scalars are typed by <see cref="YamlScalars"/>.
 /// </summary>
 /// <remarks>
 /// It reads YamlDotNet's event stream and builds the tree with a stack of open collections, never by recursion, and
@@ -88,7 +86,7 @@ internal sealed class YamlToJson(ParseBudget budget) : ISpecPosition
     private void Add(Scalar scalar)
     {
         budget.AddScalar(scalar.Value.Length, this);
-        var value = ConvertScalar(scalar.Value, scalar.Style);
+        var value = YamlScalars.Convert(scalar.Value, scalar.Style);
         Remember(scalar.Anchor, new Anchored(value, scalar.Value, Nodes: 1, scalar.Value.Length, Height: 0));
         if (ExpectsKey)
         {
@@ -233,29 +231,6 @@ internal sealed class YamlToJson(ParseBudget budget) : ISpecPosition
         new($"a mapping key at line {line} is not a plain value; write keys as names");
 
     private static string Shorten(string text) => text.Length <= 80 ? text : $"{text[..80]}...";
-
-    private static JsonValue? ConvertScalar(string text, ScalarStyle style)
-    {
-        if (style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded)
-        {
-            return JsonValue.Create(text);
-        }
-
-        return text switch
-        {
-            "" or "~" or "null" or "Null" or "NULL" => null,
-            "true" or "True" or "TRUE" => JsonValue.Create(true),
-            "false" or "False" or "FALSE" => JsonValue.Create(false),
-            _ when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer) => JsonValue.Create(integer),
-            _ when IsFloat(text) => JsonValue.Create(double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture)),
-            _ => JsonValue.Create(text),
-        };
-    }
-
-    private static bool IsFloat(string text) =>
-        text.Length > 0 && (char.IsDigit(text[0]) || text[0] is '-' or '+' or '.')
-        && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-        && double.IsFinite(value);
 
     /// <summary>
     /// An anchored node and what copying it costs: its <paramref name="Nodes"/>, <paramref name="Characters"/> and
