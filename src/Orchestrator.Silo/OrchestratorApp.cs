@@ -60,8 +60,7 @@ public static class OrchestratorApp
             builder.Services.AddArtifactStore(builder.Configuration);
         }
 
-        builder.Services.AddSingleton(provider => new ImportRootsSource(provider.GetRequiredService<IGrainFactory>(), localImportRoots));
-        builder.Services.AddSingleton<ExperimentSubmitter>();
+        builder.Services.AddExperimentSubmissions(localImportRoots);
         builder.Services.AddSingleton<ExperimentEventFeed>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

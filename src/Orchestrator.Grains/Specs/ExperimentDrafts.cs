@@ -13,16 +13,20 @@ public static class ExperimentDrafts
 {
     private static readonly JsonSerializerOptions SpecJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>Reads and prepares <paramref name="text"/> under the default <see cref="SubmissionRules"/> (no import roots).</summary>
+    /// <summary>Reads and prepares <paramref name="text"/> within the default <see cref="SpecLimits"/> and <see cref="SubmissionRules"/> (no import roots).</summary>
     public static DraftResult Prepare(string text, SpecFormat format, string experimentId) =>
-        Prepare(SpecReader.Read(text, format), experimentId, new SubmissionRules());
+        Prepare(SpecReader.Read(text, format, SpecLimits.Default), experimentId, new SubmissionRules());
 
-    /// <summary>Prepares a spec already read, checking it against what the cluster can satisfy.</summary>
+    /// <summary>Reads <paramref name="text"/> within <paramref name="limits"/> and prepares it under the default <see cref="SubmissionRules"/>.</summary>
+    public static DraftResult Prepare(string text, SpecFormat format, string experimentId, SpecLimits limits) =>
+        Prepare(SpecReader.Read(text, format, limits), experimentId, new SubmissionRules());
+
+    /// <summary>Prepares a spec already read (within its limits), checking it against what the cluster can satisfy.</summary>
     public static DraftResult Prepare(SpecReadResult read, string experimentId, SubmissionRules rules)
     {
         if (read.Spec is null || read.Errors.Count > 0)
         {
-            return new DraftResult(null, read.Errors);
+            return new DraftResult(null, read.Errors) { ExceededLimit = read.ExceededLimit };
         }
 
         var validated = SpecValidator.Validate(read.Spec, rules);
@@ -76,4 +80,8 @@ public static class ExperimentDrafts
 }
 
 /// <summary>A draft ready to create, or the errors that stop it.</summary>
-public sealed record DraftResult(ExperimentDraft? Draft, IReadOnlyList<SpecError> Errors);
+public sealed record DraftResult(ExperimentDraft? Draft, IReadOnlyList<SpecError> Errors)
+{
+    /// <summary>The <see cref="SpecLimits"/> setting that stopped reading the spec, e.g. <c>SpecLimits:MaxNodes</c>; null if none did.</summary>
+    public string? ExceededLimit { get; init; }
+}

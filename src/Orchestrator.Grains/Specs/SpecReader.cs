@@ -1,8 +1,7 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Specs;
-using YamlDotNet.Core;
+using static Orchestrator.Grains.Specs.SpecFields;
 
 namespace Orchestrator.Grains.Specs;
 
@@ -13,49 +12,37 @@ namespace Orchestrator.Grains.Specs;
 /// </summary>
 public static class SpecReader
 {
-    public const int MaxSpecBytes = 1024 * 1024;
-
     private static readonly string[] RootKeys = ["name", "stages", "labels"];
     private static readonly string[] StageKeys = ["id", "kind", "inputs", "needs", "config", "resources", "retry", "priority"];
     private static readonly string[] ResourceKeys = ["workers", "slots", "device", "memory_gib", "labels"];
     private static readonly string[] RetryKeys = ["max_attempts", "initial_backoff", "multiplier", "max_backoff"];
 
-    /// <summary>Reads <paramref name="text"/>; the spec is null when an error makes it unreadable as a whole.</summary>
-    public static SpecReadResult Read(string text, SpecFormat format)
+    /// <summary>Reads <paramref name="text"/> within the default <see cref="SpecLimits"/>.</summary>
+    public static SpecReadResult Read(string text, SpecFormat format) => Read(text, format, SpecLimits.Default);
+
+    /// <summary>
+    /// Reads <paramref name="text"/>, stopping with one error as soon as it would pass one of <paramref name="limits"/>;
+    /// the spec is null when an error makes it unreadable as a whole.
+    /// </summary>
+    public static SpecReadResult Read(string text, SpecFormat format, SpecLimits limits)
     {
+        var parsed = SpecText.Parse(text, format, limits);
         var errors = new List<SpecError>();
-        if (Encoding.UTF8.GetByteCount(text) > MaxSpecBytes)
+        ExperimentSpec? spec = null;
+        if (parsed.Error is not null)
         {
-            errors.Add(new SpecError("", $"the spec is {Encoding.UTF8.GetByteCount(text)} bytes, over the limit of {MaxSpecBytes} (1 MiB); split the experiment"));
-            return new SpecReadResult(null, errors);
+            errors.Add(parsed.Error);
         }
-
-        JsonNode? root;
-        try
+        else if (parsed.Root is JsonObject document)
         {
-            root = format == SpecFormat.Json
-                ? JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
-                : YamlToJson.Convert(text);
+            spec = ReadExperiment(document, errors);
         }
-        catch (JsonException exception)
-        {
-            errors.Add(new SpecError("", $"the body is not valid JSON ({exception.Message}); send a JSON object, or YAML with Content-Type application/yaml"));
-            return new SpecReadResult(null, errors);
-        }
-        catch (Exception exception) when (exception is YamlException or SpecFormatException)
-        {
-            errors.Add(new SpecError("", $"the body is not valid YAML ({exception.Message}); fix the syntax at the place named"));
-            return new SpecReadResult(null, errors);
-        }
-
-        if (root is not JsonObject document)
+        else
         {
             errors.Add(new SpecError("", "the spec must be an object with 'name' and 'stages'"));
-            return new SpecReadResult(null, errors);
         }
 
-        var spec = ReadExperiment(document, errors);
-        return new SpecReadResult(spec, errors);
+        return new SpecReadResult(spec, errors) { Nodes = parsed.Nodes, Depth = parsed.Depth, ExceededLimit = parsed.ExceededLimit };
     }
 
     private static ExperimentSpec ReadExperiment(JsonObject document, List<SpecError> errors)
@@ -237,127 +224,20 @@ public static class SpecReader
             MaxBackoff = Duration(map, "max_backoff", path, errors) ?? defaults.MaxBackoff,
         };
     }
-
-    private static void UnknownKeys(JsonObject map, string path, string[] known, string what, List<SpecError> errors)
-    {
-        foreach (var key in map.Select(pair => pair.Key).Where(key => !known.Contains(key)))
-        {
-            errors.Add(new SpecError($"{path}/{key}", $"unknown field '{key}' in {what}; known fields: {string.Join(", ", known)}"));
-        }
-    }
-
-    private static string? String(JsonObject map, string key, string path, List<SpecError> errors, bool required = false)
-    {
-        switch (map[key])
-        {
-            case null when required:
-                errors.Add(new SpecError($"{path}/{key}", $"'{key}' is missing"));
-                return null;
-            case null:
-                return null;
-            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                return value.GetValue<string>();
-            case var other:
-                errors.Add(new SpecError($"{path}/{key}", $"'{key}' must be a string, but is {Describe(other)}"));
-                return null;
-        }
-    }
-
-    private static int? Integer(JsonObject map, string key, string path, List<SpecError> errors)
-    {
-        if (map[key] is not { } node)
-        {
-            return null;
-        }
-
-        if (node is JsonValue value && value.GetValueKind() == JsonValueKind.Number
-            && JsonSerializer.SerializeToElement(value).TryGetInt32(out var integer))
-        {
-            return integer;
-        }
-
-        errors.Add(new SpecError($"{path}/{key}", $"'{key}' must be a whole number, but is {Describe(node)}"));
-        return null;
-    }
-
-    private static double? Number(JsonObject map, string key, string path, List<SpecError> errors)
-    {
-        if (map[key] is not { } node)
-        {
-            return null;
-        }
-
-        if (node is JsonValue value && value.GetValueKind() == JsonValueKind.Number)
-        {
-            return JsonSerializer.SerializeToElement(value).GetDouble();
-        }
-
-        errors.Add(new SpecError($"{path}/{key}", $"'{key}' must be a number, but is {Describe(node)}"));
-        return null;
-    }
-
-    private static TimeSpan? Duration(JsonObject map, string key, string path, List<SpecError> errors)
-    {
-        if (map[key] is not { } node)
-        {
-            return null;
-        }
-
-        if (node is JsonValue value)
-        {
-            if (value.GetValueKind() == JsonValueKind.Number)
-            {
-                return TimeSpan.FromSeconds(JsonSerializer.SerializeToElement(value).GetDouble());
-            }
-
-            if (value.GetValueKind() == JsonValueKind.String && Durations.TryParse(value.GetValue<string>(), out var duration))
-            {
-                return duration;
-            }
-        }
-
-        errors.Add(new SpecError($"{path}/{key}", $"'{key}' must be a duration such as 500ms, 30s, 5m or 1h (or a number of seconds), but is {Describe(node)}"));
-        return null;
-    }
-
-    private static Dictionary<string, string> StringMap(JsonObject map, string key, string path, List<SpecError> errors)
-    {
-        var result = new Dictionary<string, string>();
-        switch (map[key])
-        {
-            case null:
-                break;
-            case JsonObject labels:
-                foreach (var (name, value) in labels)
-                {
-                    if (value is JsonValue scalar && scalar.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
-                    {
-                        result[name] = scalar.GetValueKind() == JsonValueKind.String ? scalar.GetValue<string>() : scalar.ToJsonString();
-                    }
-                    else
-                    {
-                        errors.Add(new SpecError($"{path}/{key}/{name}", $"label '{name}' must be a plain value, but is {Describe(value)}"));
-                    }
-                }
-
-                break;
-            case var other:
-                errors.Add(new SpecError($"{path}/{key}", $"'{key}' must map names to values, but is {Describe(other)}"));
-                break;
-        }
-
-        return result;
-    }
-
-    internal static string Describe(JsonNode? node) => node switch
-    {
-        null => "null",
-        JsonObject => "an object",
-        JsonArray => "a list",
-        JsonValue value when value.GetValueKind() == JsonValueKind.String => $"the string \"{value.GetValue<string>()}\"",
-        _ => node.ToJsonString(),
-    };
 }
 
 /// <summary>The spec read from a request, and every structural problem found.</summary>
-public sealed record SpecReadResult(ExperimentSpec? Spec, IReadOnlyList<SpecError> Errors);
+public sealed record SpecReadResult(ExperimentSpec? Spec, IReadOnlyList<SpecError> Errors)
+{
+    /// <summary>
+    /// The nodes (mappings, lists, keys and values, alias copies included) the reader built before it finished or
+    /// stopped; never more than <see cref="SpecLimits.MaxNodes"/>.
+    /// </summary>
+    public int Nodes { get; init; }
+
+    /// <summary>The deepest nesting of lists and mappings the reader built; never more than <see cref="SpecLimits.MaxDepth"/>.</summary>
+    public int Depth { get; init; }
+
+    /// <summary>The <see cref="SpecLimits"/> setting that stopped the read, e.g. <c>SpecLimits:MaxNodes</c>; null if none did.</summary>
+    public string? ExceededLimit { get; init; }
+}

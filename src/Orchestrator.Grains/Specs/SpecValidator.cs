@@ -15,6 +15,8 @@ public static partial class SpecValidator
 {
     public const int MaxStages = 500;
 
+    private const int MaxNamesListed = 20;
+
     /// <summary>Validates <paramref name="spec"/> against the catalog and against what the cluster can satisfy (<paramref name="rules"/>).</summary>
     public static SpecValidationResult Validate(ExperimentSpec spec, SubmissionRules rules)
     {
@@ -31,7 +33,10 @@ public static partial class SpecValidator
 
         if (spec.Stages.Count > MaxStages)
         {
+            // Checking each stage of a spec this size costs what its stages times its errors cost (each error may list
+            // the stages); the one error that matters is this one.
             errors.Add(new SpecError("/stages", $"the experiment has {spec.Stages.Count} stages, over the limit of {MaxStages}; split it"));
+            return new SpecValidationResult([], errors);
         }
 
         var byId = IndexStages(spec, errors);
@@ -351,10 +356,16 @@ public static partial class SpecValidator
         return parts.Length > 2 && parts[1] == "stages" && int.TryParse(parts[2], out var index) ? index : -1;
     }
 
+    /// <summary>Names for a message: at most <see cref="MaxNamesListed"/>, so that many errors about a big spec stay small.</summary>
     private static string Names(IEnumerable<string> names)
     {
         var list = names.ToList();
-        return list.Count == 0 ? "(none)" : string.Join(", ", list);
+        return list.Count switch
+        {
+            0 => "(none)",
+            <= MaxNamesListed => string.Join(", ", list),
+            _ => $"{string.Join(", ", list.Take(MaxNamesListed))} and {list.Count - MaxNamesListed} more",
+        };
     }
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,63}$")]

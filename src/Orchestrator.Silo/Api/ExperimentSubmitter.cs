@@ -7,16 +7,17 @@ using Orchestrator.Grains.Specs;
 namespace Orchestrator.Silo.Api;
 
 /// <summary>
-/// Submits a spec: validates it as a whole, against the catalog and against what the cluster can satisfy (gang
-/// size, the workers' import roots), and creates the experiment only when it has no error.
+/// Submits a spec: reads it within the host's <see cref="SpecLimits"/>, validates it as a whole, against the catalog
+/// and against what the cluster can satisfy (gang size, the workers' import roots), and creates the experiment only
+/// when it has no error.
 /// </summary>
-public sealed class ExperimentSubmitter(IGrainFactory grains, ImportRootsSource importRoots, IOptions<SchedulerOptions> scheduler)
+public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimits> limits, ImportRootsSource importRoots, IOptions<SchedulerOptions> scheduler)
 {
     /// <summary>Submits as <paramref name="caller"/>, who owns the experiment and scopes <paramref name="idempotencyKey"/>.</summary>
     public async Task<SubmitResult> SubmitAsync(string text, SpecFormat format, string? idempotencyKey, string caller)
     {
         var id = idempotencyKey is null ? ExperimentIds.New() : ExperimentIds.FromIdempotencyKey(idempotencyKey, caller);
-        var read = SpecReader.Read(text, format);
+        var read = SpecReader.Read(text, format, limits.Value);
         var rules = new SubmissionRules
         {
             MaxGangSize = scheduler.Value.MaxGangSize,
@@ -25,7 +26,7 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, ImportRootsSource 
         var prepared = ExperimentDrafts.Prepare(read, id, rules);
         if (prepared.Draft is null)
         {
-            return new SubmitResult(id, null, prepared.Errors);
+            return new SubmitResult(id, null, prepared.Errors) { ExceededLimit = prepared.ExceededLimit };
         }
 
         var outcome = await grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft with { SubmittedBy = caller });
@@ -34,4 +35,11 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, ImportRootsSource 
 }
 
 /// <summary>The experiment id and what creating it did, or the spec's errors (then nothing was created).</summary>
-public sealed record SubmitResult(string ExperimentId, CreateOutcome? Outcome, IReadOnlyList<SpecError> Errors);
+public sealed record SubmitResult(string ExperimentId, CreateOutcome? Outcome, IReadOnlyList<SpecError> Errors)
+{
+    /// <summary>
+    /// The <see cref="SpecLimits"/> setting that stopped reading the spec, e.g. <c>SpecLimits:MaxNodes</c>, so refusals
+    /// can be counted by reason; null if none did.
+    /// </summary>
+    public string? ExceededLimit { get; init; }
+}

@@ -71,6 +71,9 @@ public static class ExperimentsApi
         var submitted = await submitter.SubmitAsync(body.Text, body.Format, idempotencyKey, user.CallerId());
         switch (submitted.Outcome)
         {
+            case null when submitted.ExceededLimit is not null:
+                ApiMetrics.Rejected(ApiMetrics.SpecBudget);
+                return Problems.InvalidSpec(submitted.Errors);
             case null:
                 return Problems.InvalidSpec(submitted.Errors);
             case CreateOutcome.Conflict:

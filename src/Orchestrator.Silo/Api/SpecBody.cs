@@ -1,11 +1,12 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Specs;
 
 namespace Orchestrator.Silo.Api;
 
-/// <summary>Reads a submitted spec's body and format, within the size limit.</summary>
+/// <summary>Reads a submitted spec's body and format, within the size limit (<c>SpecLimits:MaxBytes</c>).</summary>
 internal static class SpecBody
 {
     private static readonly string[] YamlTypes = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
@@ -28,9 +29,11 @@ internal static class SpecBody
             return SpecBodyResult.Failed(Problems.UnsupportedMediaType($"Content-Type '{request.ContentType}' is not a spec format; send application/json or application/yaml."));
         }
 
-        if (request.ContentLength > SpecReader.MaxSpecBytes)
+        // From the request's services, so the endpoint's signature stays as it is.
+        var maxBytes = request.HttpContext.RequestServices.GetRequiredService<IOptions<SpecLimits>>().Value.MaxBytes;
+        if (request.ContentLength > maxBytes)
         {
-            return SpecBodyResult.Failed(TooLarge(request.ContentLength.Value));
+            return SpecBodyResult.Failed(TooLarge(request.ContentLength.Value, maxBytes));
         }
 
         using var buffer = new MemoryStream();
@@ -39,9 +42,9 @@ internal static class SpecBody
         while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
         {
             buffer.Write(chunk, 0, read);
-            if (buffer.Length > SpecReader.MaxSpecBytes)
+            if (buffer.Length > maxBytes)
             {
-                return SpecBodyResult.Failed(TooLarge(buffer.Length));
+                return SpecBodyResult.Failed(TooLarge(buffer.Length, maxBytes));
             }
         }
 
@@ -60,8 +63,11 @@ internal static class SpecBody
         }
     }
 
-    private static ProblemHttpResult TooLarge(long bytes) =>
-        Problems.TooLarge($"The spec is over {bytes} bytes; the limit is {SpecReader.MaxSpecBytes} bytes (1 MiB). Split the experiment.");
+    private static ProblemHttpResult TooLarge(long bytes, int maxBytes)
+    {
+        Security.ApiMetrics.Rejected(Security.ApiMetrics.SpecBudget);
+        return Problems.TooLarge($"The spec is over {bytes} bytes; the limit is {maxBytes} bytes ({SpecLimits.Setting(nameof(SpecLimits.MaxBytes))}). Split the experiment or raise the limit.");
+    }
 }
 
 /// <summary>The spec's text and format, or the problem that stopped reading it.</summary>

@@ -17,6 +17,7 @@ namespace Orchestrator.Silo.Bench;
 /// <c>bench --experiments N</c>: drives N concurrent experiments of the seven-stage BLIP DAG through the real
 /// grains, with <see cref="InstantExecutor"/> standing in for workers, and prints one JSON line last:
 /// stage transitions per second and dispatch latency (a run's last input available → handed to the dispatcher).
+/// <c>bench alias-bomb</c> (<see cref="AliasBombBench"/>) measures what a hostile spec costs a running host instead.
 /// </summary>
 internal static class BenchCommand
 {
@@ -50,6 +51,7 @@ internal static class BenchCommand
             transport,
             rabbitMq,
         };
+        command.Subcommands.Add(AliasBombBench.Create());
         command.Validators.Add(result =>
         {
             if (result.GetValue(transport) == "rabbitmq" && !Uri.TryCreate(result.GetValue(rabbitMq), UriKind.Absolute, out _))

@@ -17,7 +17,7 @@ public static class ApiMetrics
     private static readonly Meter Meter = new(OrchestratorMetrics.MeterName);
 
     private static readonly Counter<long> RejectedRequests =
-        Meter.CreateCounter<long>("orchestrator.api.rejected", "{request}", "Requests refused before they did anything, by reason: a spec over its parsing budget (400), no or a refused credential (401), a missing scope or another caller's experiment (403), over the rate limit (429).");
+        Meter.CreateCounter<long>("orchestrator.api.rejected", "{request}", "Requests refused before they did anything, by reason: a spec over its parsing budget (400, or 413 past SpecLimits:MaxBytes), no or a refused credential (401), a missing scope or another caller's experiment (403), over the rate limit (429).");
 
     public static void Rejected(string reason) => RejectedRequests.Add(1, new KeyValuePair<string, object?>("reason", reason));
 

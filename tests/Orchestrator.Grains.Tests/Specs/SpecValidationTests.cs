@@ -241,7 +241,7 @@ public sealed class SpecValidationTests
     [InlineData("{ not json", SpecFormat.Json, "the body is not valid JSON")]
     [InlineData("name: [unclosed", SpecFormat.Yaml, "the body is not valid YAML")]
     [InlineData("[1, 2]", SpecFormat.Json, "the spec must be an object with 'name' and 'stages'")]
-    [InlineData("name: a\nname: b\nstages: []", SpecFormat.Yaml, "the body is not valid YAML (Duplicate key")]
+    [InlineData("name: a\nname: b\nstages: []", SpecFormat.Yaml, "the body is not valid YAML (the key 'name' at line 2 is given already in the mapping that starts at line 1; keep one of them)")]
     public void Unreadable_text_gets_one_clear_error(string text, SpecFormat format, string message)
     {
         var read = SpecReader.Read(text, format);
@@ -253,8 +253,8 @@ public sealed class SpecValidationTests
     [Fact]
     public void Specs_over_the_limits_are_refused()
     {
-        var huge = SpecReader.Read(new string(' ', SpecReader.MaxSpecBytes + 1), SpecFormat.Json);
-        Assert.Contains("over the limit of 1048576 (1 MiB)", Assert.Single(huge.Errors).Message, StringComparison.Ordinal);
+        var huge = SpecReader.Read(new string(' ', SpecLimits.Default.MaxBytes + 1), SpecFormat.Json);
+        Assert.Contains("over the limit of 1048576 (SpecLimits:MaxBytes); split the experiment or raise the limit", Assert.Single(huge.Errors).Message, StringComparison.Ordinal);
 
         var stages = string.Concat(Enumerable.Range(0, SpecValidator.MaxStages + 1).Select(i => $"  - {{ id: s{i}, kind: dataset.synthetic }}\n"));
         var errors = Validate($"name: big\nstages:\n{stages}").Errors;

@@ -6,7 +6,8 @@ namespace Orchestrator.Silo.Tests.Cli;
 /// <summary>
 /// <c>bench</c> as the benchmark is run (docs/benchmarks.md), small: every stage of every experiment is dispatched
 /// once and ends Succeeded, in memory and through a real broker, where the simulated workers
-/// acknowledge each run on accept and publish their reports back like real workers.
+/// acknowledge each run on accept and publish their reports back like real workers; and <c>bench alias-bomb</c>
+/// against a standalone host in a child process.
 /// </summary>
 public sealed class BenchCommandTests
 {
@@ -43,6 +44,20 @@ public sealed class BenchCommandTests
         {
             await RabbitMqControl.RunAsync("delete_vhost", vhost);
         }
+    }
+
+    [Fact]
+    public async Task The_alias_bomb_bench_gets_a_400_from_a_standalone_host_in_a_child_process_and_prints_its_figures()
+    {
+        var (exitCode, lines, _) = await SiloCommand.RunAsync("bench", "alias-bomb");
+
+        Assert.Equal(0, exitCode);
+        var figures = JsonNode.Parse(lines[^1])!;
+        Assert.Equal(400, figures["status"]!.GetValue<int>());
+        Assert.Equal("answered", figures["outcome"]!.GetValue<string>());
+        Assert.Equal(9, figures["levels"]!.GetValue<int>());
+        Assert.True(figures["rss_before_mb"]!.GetValue<double>() > 0);
+        Assert.StartsWith("alias-bomb: 529 bytes, 9 levels x 9", lines[0], StringComparison.Ordinal);
     }
 
     /// <summary>Runs the bench and checks what any transport must print; returns the figures.</summary>

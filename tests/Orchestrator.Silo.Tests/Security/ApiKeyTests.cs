@@ -163,6 +163,9 @@ public sealed class ApiKeyTests : IDisposable
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await _api.SendAsync(HttpMethod.Get, "/api/v1/experiments", role: null)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await _api.SendAsync(HttpMethod.Get, "/api/v1/auth/keys", "reader")).StatusCode);
+        var bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + string.Concat(Enumerable.Range(1, 8).Select(level =>
+            $"{(char)('a' + level)}: &{(char)('a' + level)} [{string.Join(", ", Enumerable.Repeat($"*{(char)('a' + level - 1)}", 9))}]\n"));
+        Assert.Equal(HttpStatusCode.BadRequest, (await _api.SendAsync(HttpMethod.Post, "/api/v1/experiments", "alice", bomb)).StatusCode);
 
         var metrics = await (await _api.SendAsync(HttpMethod.Get, "/metrics", role: null)).Content.ReadAsStringAsync();
         double Count(string reason) => double.Parse(
@@ -173,7 +176,7 @@ public sealed class ApiKeyTests : IDisposable
         Assert.True(Count(ApiMetrics.Unauthenticated) >= 1);
         Assert.True(Count(ApiMetrics.Forbidden) >= 1);
         Assert.True(Count(ApiMetrics.RateLimited) >= 0);
-        Assert.True(Count(ApiMetrics.SpecBudget) >= 0);
+        Assert.True(Count(ApiMetrics.SpecBudget) >= 1);
     }
 
     public void Dispose() => _api.Dispose();
