@@ -6,10 +6,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Consumers;
-using Trainer.Worker.Data;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
-using Trainer.Worker.Training;
 
 namespace Trainer.Worker;
 

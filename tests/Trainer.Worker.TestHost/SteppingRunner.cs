@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners;
+using VisionLanguage.Training;
 
 namespace Trainer.Worker.TestHost;
 

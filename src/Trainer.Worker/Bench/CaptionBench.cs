@@ -3,10 +3,12 @@ using System.Globalization;
 using System.Text.Json;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Catalog.Options;
-using Trainer.Worker.Blip;
-using Trainer.Worker.Blip.Decoding;
-using Trainer.Worker.Data;
-using Trainer.Worker.Data.Synthetic;
+using Trainer.Worker.Runners;
+using VisionLanguage.Data;
+using VisionLanguage.Data.Synthetic;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Models.Decoding;
+using VisionLanguage.Tasks.Captioning;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Bench;
@@ -52,7 +54,7 @@ public static class CaptionBench
         var options = OptionsBinder.Read<BlipPretrainOptions>(kind, $$"""{"preset":"{{preset}}"}""");
         var tokenizer = small ? SyntheticTokenizer() : BertSizedTokenizer();
         var tokens = new BlipSpecialTokens(tokenizer.PadId, tokenizer.ClsId, tokenizer.SepId, tokenizer.EncId, tokenizer.DecId, tokenizer.MaskId, tokenizer.UnkId);
-        var config = BlipModelConfig.From(options, tokenizer.VocabSize, tokens.PadId);
+        var config = BlipOptionsMapping.ModelConfig(options, tokenizer.VocabSize, tokens.PadId);
         using var model = new BlipPretrainModel(config, tokens, seed: 1, BlipObjectiveSet.Lm);
         var settings = new CaptionDecodingSettings { Search = search, MinLength = maxLength, MaxLength = maxLength };
         var rowsPerImage = search switch { CaptionSearch.Beam => settings.BeamSize, CaptionSearch.Nucleus => settings.SamplesPerImage, _ => 1 };
@@ -135,7 +137,7 @@ public static class CaptionBench
 
     /// <summary>The tiny preset's real vocabulary: the synthetic dataset's (as examples/tiny-blip.yaml trains with).</summary>
     private static BlipTokenizer SyntheticTokenizer() =>
-        BlipTokenizer.FromTokens(SyntheticDataset.Plan(new SyntheticDatasetOptions { Images = 500, HumanImages = 50, TestImages = 50 }).Vocabulary);
+        BlipTokenizer.FromTokens(SyntheticDataset.Plan(new SyntheticDatasetSettings { Images = 500, HumanImages = 50, TestImages = 50, WebNoise = 0.4, ImageSize = 64, Seed = 0 }).Vocabulary);
 
     /// <summary>A vocabulary of BERT's size (30,524 with [DEC] and [ENC]) that knows the prompt's words.</summary>
     private static BlipTokenizer BertSizedTokenizer()

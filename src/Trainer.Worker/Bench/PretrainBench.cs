@@ -3,8 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Catalog.Options;
-using Trainer.Worker.Blip;
-using Trainer.Worker.Training;
+using Trainer.Worker.Runners;
+using VisionLanguage.Data;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Training;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Bench;
@@ -36,7 +38,7 @@ public static class PretrainBench
         var options = OptionsBinder.Read<BlipPretrainOptions>(
             kind, $$"""{"preset":"{{preset}}","batch_size":{{batchSize}},"epochs":1,"warmup_steps":1}""");
         var tokens = BlipSpecialTokens.BertBaseUncased;
-        var config = BlipModelConfig.From(options, vocabSize: 30_524, tokens.PadId);
+        var config = BlipOptionsMapping.ModelConfig(options, vocabSize: 30_524, tokens.PadId);
 
         Console.WriteLine($"preset {preset}: images {options.ImageSize}px/{options.PatchSize}, ViT {options.VisionWidth}x{options.VisionDepth}, " +
             $"text {options.TextWidth}x{options.TextLayers}, queue {options.QueueSize}, batch {batchSize}, {get_num_threads()} torch threads");
@@ -44,7 +46,7 @@ public static class PretrainBench
         Console.WriteLine($"fp32 matmul {MatmulSide}²: {peakBefore / 1e9:F1} GFLOP/s");
 
         using var data = new SyntheticPretrainBatches(config, tokens, classes: 16, options.MaxTextLength, seed: 1);
-        using var trainer = new BlipTrainer(config, tokens, BlipTrainerSettings.From(options));
+        using var trainer = new BlipTrainer(config, tokens, BlipOptionsMapping.Trainer(options));
         var parameters = trainer.Model.TrainableParameters().Sum(entry => entry.Parameter.numel());
         Console.WriteLine($"trainable parameters: {parameters / 1e6:F1} M");
         var source = new InMemoryBlipBatchSource(batchSize, warmup + steps, (_, index) => data.Batch(batchSize, index));

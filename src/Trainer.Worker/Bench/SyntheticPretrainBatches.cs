@@ -1,4 +1,4 @@
-using Trainer.Worker.Blip;
+using VisionLanguage.Models.Blip;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Bench;

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Runners;
+using VisionLanguage.Training;
 
 namespace Trainer.Worker.Observability;
 

@@ -2,9 +2,9 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Artifacts;
-using Trainer.Worker.Capfilt;
-using Trainer.Worker.Data;
-using Trainer.Worker.Training;
+using VisionLanguage.Data;
+using VisionLanguage.Tasks;
+using VisionLanguage.Tasks.Capfilt;
 
 namespace Trainer.Worker.Runners;
 
@@ -116,9 +116,9 @@ public sealed class BlipCapfiltRunner : IStageRunner
         var filterFolder = Single(await context.FetchInputAsync("filter", cancellationToken), "filter").Directory;
         using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'");
         using var captioner = options.CaptionsPerImage > 0
-            ? new CapfiltCaptioner(Single(await context.FetchInputAsync("captioner", cancellationToken), "captioner").Directory, options)
+            ? new CapfiltCaptioner(Single(await context.FetchInputAsync("captioner", cancellationToken), "captioner").Directory, BlipOptionsMapping.CapfiltDecoding(options), options.Seed)
             : null;
-        using var dataset = BlipDataset.OpenFolder(webFolder, BadDataPolicy.Fail);
+        using var dataset = BlipDataset.OpenFolder(webFolder, VisionLanguage.Data.BadDataPolicy.Fail);
         var names = ImageNames(webFolder);
         var captionsOf = dataset.Samples.ToLookup(sample => sample.ImageId, sample => sample.Caption);
         var filter = new CapfiltFilter(filterModel, options.MaxLength + 2);
@@ -204,7 +204,7 @@ public sealed class BlipCapfiltRunner : IStageRunner
 
     /// <summary>The dataset's image paths, as its annotation file names them, by image id.</summary>
     private static IReadOnlyList<string> ImageNames(string folder) =>
-        BlipAnnotationReader.Read(Path.Combine(folder, BlipAnnotationReader.FileName), folder, BadDataPolicy.Fail).ImageNames;
+        BlipAnnotationReader.Read(Path.Combine(folder, BlipAnnotationReader.FileName), folder, VisionLanguage.Data.BadDataPolicy.Fail).ImageNames;
 
     private static LocalArtifact Single(IReadOnlyList<LocalArtifact> artifacts, string input) => artifacts.Count == 1
         ? artifacts[0]

@@ -2,11 +2,11 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Artifacts;
-using Trainer.Worker.Blip;
-using Trainer.Worker.Blip.Decoding;
-using Trainer.Worker.Data;
-using Trainer.Worker.Evaluation;
-using Trainer.Worker.Training;
+using VisionLanguage.Data;
+using VisionLanguage.Evaluation;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Tasks.Captioning;
+using VisionLanguage.Training;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Runners;
@@ -62,15 +62,15 @@ public sealed class BlipCaptionRunner : IStageRunner
             Vision = initState.Model.Vision with { ImageSize = options.ImageSize },
             LabelSmoothing = options.LabelSmoothing,
         };
-        var settings = BlipTrainerSettings.From(options) with { Objectives = BlipObjectiveSet.Lm, LmPromptLength = prompt.Length };
+        var settings = BlipOptionsMapping.Trainer(options) with { Objectives = BlipObjectiveSet.Lm, LmPromptLength = prompt.Length };
         using var trainer = new BlipTrainer(config, initState.Tokens, settings, Replicas);
-        var captioner = new CaptionGenerator(trainer.Model, tokenizer, options.Prompt, CaptionDecodingSettings.From(options));
+        var captioner = new CaptionGenerator(trainer.Model, tokenizer, options.Prompt, BlipOptionsMapping.Decoding(options));
 
         var train = await context.FetchInputAsync("train", cancellationToken);
         var eval = await context.FetchInputAsync("eval", cancellationToken);
-        using var trainSet = BlipDataset.Open([.. train.Select(artifact => BlipDatasetSource.Folder(artifact.Directory))], options.OnBadData);
-        using var evalSet = eval.Count > 0 ? BlipDataset.Open([.. eval.Select(artifact => BlipDatasetSource.Folder(artifact.Directory))], options.OnBadData) : null;
-        var shard = new BlipLoaderBatchSource(BlipDataLoader.ForTraining(trainSet, tokenizer, options, captionPrefix: options.Prompt));
+        using var trainSet = BlipDataset.Open([.. train.Select(artifact => BlipDatasetSource.Folder(artifact.Directory))], BlipOptionsMapping.BadData(options.OnBadData));
+        using var evalSet = eval.Count > 0 ? BlipDataset.Open([.. eval.Select(artifact => BlipDatasetSource.Folder(artifact.Directory))], BlipOptionsMapping.BadData(options.OnBadData)) : null;
+        var shard = new BlipLoaderBatchSource(BlipDataLoader.ForTraining(trainSet, tokenizer, BlipOptionsMapping.Loader(options), captionPrefix: options.Prompt));
         await RestoreAsync(context, trainer, init, cancellationToken);
 
         var hooks = new BlipTrainingHooks

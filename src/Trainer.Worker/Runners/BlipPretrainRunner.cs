@@ -1,6 +1,6 @@
 using Orchestrator.Contracts.Catalog.Options;
-using Trainer.Worker.Blip;
-using Trainer.Worker.Training;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Training;
 
 namespace Trainer.Worker.Runners;
 

@@ -1,6 +1,5 @@
 using Orchestrator.Contracts.Catalog.Options;
-using Trainer.Worker.Blip;
-using Trainer.Worker.Training;
+using VisionLanguage.Models.Blip;
 
 namespace Trainer.Worker.Runners;
 

@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Blip;
-using Trainer.Worker.Data;
-using Trainer.Worker.Training;
+using VisionLanguage.Data;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Tasks.Retrieval;
+using VisionLanguage.Training;
 
 namespace Trainer.Worker.Runners;
 
@@ -34,8 +35,8 @@ internal static class BlipTrainingStage
         }
 
         await using var opened = await data.OpenAsync(context, options, Replicas, cancellationToken);
-        var config = BlipModelConfig.From(options, opened.VocabSize, opened.Tokens.PadId);
-        var settings = BlipTrainerSettings.From(options) with { Objectives = objectives };
+        var config = BlipOptionsMapping.ModelConfig(options, opened.VocabSize, opened.Tokens.PadId);
+        var settings = BlipOptionsMapping.Trainer(options) with { Objectives = objectives };
         using var trainer = new BlipTrainer(config, opened.Tokens, settings, Replicas, LearnSwaps(context, opened, options, objectives));
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
         await RestoreAsync(context, trainer, cancellationToken);

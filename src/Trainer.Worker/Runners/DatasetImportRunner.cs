@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Data;
+using VisionLanguage.Data;
 
 namespace Trainer.Worker.Runners;
 
@@ -34,7 +34,7 @@ public sealed class DatasetImportRunner(ImportRootGuard guard) : IStageRunner
         var annotationFile = guard.Resolve(options.Annotations, "annotations");
         var imageRoot = guard.Resolve(options.ImageRoot, "image_root");
         var annotations = BlipAnnotationReader.Read(
-            annotationFile, imageRoot, options.OnBadData, image => ImageDecoding.Check(guard.Resolve(image, "image")), cancellationToken);
+            annotationFile, imageRoot, BlipOptionsMapping.BadData(options.OnBadData), image => ImageDecoding.Check(guard.Resolve(image, "image")), cancellationToken);
         foreach (var skipped in annotations.Skipped)
         {
             context.Logger.LogWarning("Skipped: {Entry}", skipped);

@@ -150,7 +150,7 @@ public sealed class StageRunContext
     /// <summary>
     /// Reports the run's progress. Reports closer together than the worker's progress interval are dropped, except
     /// the one for the last step, so a runner may call this every step. Every report, dropped or not, updates the
-    /// worker's training series (metrics named as in <see cref="ProgressMetricKeys"/>).
+    /// worker's training series (metrics named as in <see cref="VisionLanguage.Training.ProgressMetricKeys"/>).
     /// </summary>
     public Task ReportProgressAsync(
         long step,

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Data.Synthetic;
+using VisionLanguage.Data.Synthetic;
 
 namespace Trainer.Worker.Runners;
 
@@ -17,7 +17,7 @@ public sealed class SyntheticDatasetRunner : IStageRunner
     public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
     {
         var options = context.GetOptions<SyntheticDatasetOptions>();
-        var dataset = SyntheticDataset.Plan(options);
+        var dataset = SyntheticDataset.Plan(BlipOptionsMapping.Synthetic(options));
         var total = dataset.Splits.Sum(split => split.Items.Count);
         var done = 0;
         var outputs = new Dictionary<string, ArtifactReference>(StringComparer.Ordinal);

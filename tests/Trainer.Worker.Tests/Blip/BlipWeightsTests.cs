@@ -1,6 +1,6 @@
-using Trainer.Worker.Blip;
-using Trainer.Worker.Blip.Vit;
-using Trainer.Worker.Training;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Models.Vit;
+using VisionLanguage.Models.Weights;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Tests.Blip;

@@ -1,4 +1,4 @@
-using Trainer.Worker.Blip;
+using VisionLanguage.Models.Blip;
 
 namespace Trainer.Worker.Tests.Blip;
 

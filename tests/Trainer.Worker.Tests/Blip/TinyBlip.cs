@@ -1,7 +1,7 @@
 using Trainer.Worker.Bench;
-using Trainer.Worker.Blip;
-using Trainer.Worker.Blip.Med;
-using Trainer.Worker.Blip.Vit;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Models.Med;
+using VisionLanguage.Models.Vit;
 
 namespace Trainer.Worker.Tests.Blip;
 

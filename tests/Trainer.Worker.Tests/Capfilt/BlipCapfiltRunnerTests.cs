@@ -1,10 +1,9 @@
 using System.Text.Json;
-using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Artifacts;
-using Trainer.Worker.Capfilt;
-using Trainer.Worker.Data;
 using Trainer.Worker.Runners;
+using VisionLanguage.Data;
+using VisionLanguage.Tasks.Capfilt;
 
 namespace Trainer.Worker.Tests.Capfilt;
 

@@ -1,4 +1,4 @@
-using Trainer.Worker.Capfilt;
+using VisionLanguage.Tasks.Capfilt;
 
 namespace Trainer.Worker.Tests.Capfilt;
 

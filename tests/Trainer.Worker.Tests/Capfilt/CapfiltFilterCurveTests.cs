@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Trainer.Worker.Capfilt;
+using VisionLanguage.Tasks.Capfilt;
 
 namespace Trainer.Worker.Tests.Capfilt;
 

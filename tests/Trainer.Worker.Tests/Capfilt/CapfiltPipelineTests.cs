@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Trainer.Worker.Capfilt;
-using Trainer.Worker.Data;
 using Trainer.Worker.Runners;
+using VisionLanguage.Data;
+using VisionLanguage.Tasks.Capfilt;
 
 namespace Trainer.Worker.Tests.Capfilt;
 

@@ -1,5 +1,4 @@
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Data;
 using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Tests.Capfilt;

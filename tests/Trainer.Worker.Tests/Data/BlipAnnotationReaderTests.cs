@@ -1,6 +1,5 @@
-using Orchestrator.Contracts.Catalog.Options;
 using SkiaSharp;
-using Trainer.Worker.Data;
+using VisionLanguage.Data;
 
 namespace Trainer.Worker.Tests.Data;
 

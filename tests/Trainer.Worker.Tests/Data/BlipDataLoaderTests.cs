@@ -1,7 +1,6 @@
-using Orchestrator.Contracts.Catalog.Options;
 using TorchSharp;
-using Trainer.Worker.Data;
-using Trainer.Worker.Data.Synthetic;
+using VisionLanguage.Data;
+using VisionLanguage.Data.Synthetic;
 
 namespace Trainer.Worker.Tests.Data;
 
@@ -186,10 +185,7 @@ public sealed class BlipDataLoaderTests : IDisposable
     {
         using var dataset = await SyntheticFolderAsync(SyntheticDataset.Human, images: 20);
         var tokenizer = BlipTokenizer.FromVocabFile(_folder.PathOf($"{SyntheticDataset.Human}/vocab.txt"));
-        var options = new BlipPretrainOptions
-        {
-            BatchSize = 4, ImageSize = 16, PatchSize = 8, MaxTextLength = 12, Seed = 3, CropMinScale = 0.3, CropMaxScale = 0.6, HorizontalFlip = true,
-        };
+        var options = new LoaderSettings { BatchSize = 4, ImageSize = 16, MaxTextLength = 12, Seed = 3, CropMinScale = 0.3, CropMaxScale = 0.6, HorizontalFlip = true };
 
         var loader = BlipDataLoader.ForTraining(dataset, tokenizer, options, rank: 1, worldSize: 2);
         var manual = new BlipDataLoader(
@@ -208,7 +204,7 @@ public sealed class BlipDataLoaderTests : IDisposable
     {
         using var dataset = await SyntheticFolderAsync(SyntheticDataset.Test, images: 5);
         var tokenizer = BlipTokenizer.FromVocabFile(_folder.PathOf($"{SyntheticDataset.Test}/vocab.txt"));
-        var options = new BlipPretrainOptions { BatchSize = 4, ImageSize = 16, PatchSize = 8, MaxTextLength = 12 };
+        var options = new LoaderSettings { BatchSize = 4, ImageSize = 16, MaxTextLength = 12, Seed = 0 };
 
         var loader = BlipDataLoader.ForEvaluation(dataset, tokenizer, options);
         var batches = new List<BlipBatch>();

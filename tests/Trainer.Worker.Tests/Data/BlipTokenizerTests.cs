@@ -1,4 +1,4 @@
-using Trainer.Worker.Data;
+using VisionLanguage.Data;
 
 namespace Trainer.Worker.Tests.Data;
 

@@ -1,6 +1,6 @@
-using Trainer.Worker.Data.Synthetic;
-using PlacementKind = Trainer.Worker.Data.Synthetic.Placement;
-using RelationKind = Trainer.Worker.Data.Synthetic.Relation;
+using VisionLanguage.Data.Synthetic;
+using PlacementKind = VisionLanguage.Data.Synthetic.Placement;
+using RelationKind = VisionLanguage.Data.Synthetic.Relation;
 
 namespace Trainer.Worker.Tests.Data;
 

@@ -2,9 +2,9 @@ using System.Text.Json;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using SkiaSharp;
-using Trainer.Worker.Data;
-using Trainer.Worker.Data.Synthetic;
 using Trainer.Worker.Runners;
+using VisionLanguage.Data;
+using VisionLanguage.Data.Synthetic;
 
 namespace Trainer.Worker.Tests.Data;
 
@@ -15,7 +15,7 @@ public sealed class DataStageRunnerTests : IDisposable
     [Fact]
     public async Task The_synthetic_runner_commits_web_human_and_test_datasets_with_their_metrics()
     {
-        var options = SyntheticDatasetTests.Options(seed: 7, images: 50, human: 20, test: 10, noise: 0.3);
+        var options = SyntheticDatasetTests.StageOptions(seed: 7, images: 50, human: 20, test: 10, noise: 0.3);
         var run = DataRunContext.Create("dataset.synthetic", options, _folder.Root);
 
         var result = await new SyntheticDatasetRunner().RunAsync(run.Context, CancellationToken.None);
@@ -43,7 +43,7 @@ public sealed class DataStageRunnerTests : IDisposable
 
             // What was committed is a dataset the training pipeline opens and tokenizes.
             var local = await run.Store.FetchAsync(manifest.Reference);
-            using var dataset = BlipDataset.OpenFolder(local.Directory, BadDataPolicy.Fail);
+            using var dataset = BlipDataset.OpenFolder(local.Directory, VisionLanguage.Data.BadDataPolicy.Fail);
             var tokenizer = BlipTokenizer.FromVocabFile(Path.Combine(local.Directory, BlipVocabulary.FileName));
             Assert.Equal((images, captions), (dataset.ImageCount, dataset.Count));
             Assert.All(dataset.Samples, sample => Assert.DoesNotContain(tokenizer.UnkId, tokenizer.Encode(sample.Caption, 32)));
@@ -57,7 +57,7 @@ public sealed class DataStageRunnerTests : IDisposable
     [Fact]
     public async Task The_synthetic_runner_stops_when_cancelled()
     {
-        var run = DataRunContext.Create("dataset.synthetic", SyntheticDatasetTests.Options(seed: 1, images: 600), _folder.Root);
+        var run = DataRunContext.Create("dataset.synthetic", SyntheticDatasetTests.StageOptions(seed: 1, images: 600), _folder.Root);
         using var cancellation = new CancellationTokenSource();
         await cancellation.CancelAsync();
 
@@ -75,7 +75,7 @@ public sealed class DataStageRunnerTests : IDisposable
             new { image = "photos/a.png", caption = " a red  photo " },
             new { image = "b.png", caption = new[] { "a blue photo", "blue" } },
             new { image = "photos/a.png", caption = "red" });
-        var run = DataRunContext.Create("dataset.import", ImportOptions(BadDataPolicy.Fail), _folder.Root);
+        var run = DataRunContext.Create("dataset.import", ImportOptions(Orchestrator.Contracts.Catalog.Options.BadDataPolicy.Fail), _folder.Root);
 
         var result = await new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None);
 
@@ -94,7 +94,7 @@ public sealed class DataStageRunnerTests : IDisposable
     public async Task The_import_runner_skips_and_counts_bad_entries_under_skip()
     {
         WriteSourceWithMissingImage();
-        var run = DataRunContext.Create("dataset.import", ImportOptions(BadDataPolicy.Skip), _folder.Root);
+        var run = DataRunContext.Create("dataset.import", ImportOptions(Orchestrator.Contracts.Catalog.Options.BadDataPolicy.Skip), _folder.Root);
 
         var result = await new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None);
 
@@ -108,7 +108,7 @@ public sealed class DataStageRunnerTests : IDisposable
     public async Task The_import_runner_fails_on_a_bad_entry_under_fail_naming_it()
     {
         WriteSourceWithMissingImage();
-        var run = DataRunContext.Create("dataset.import", ImportOptions(BadDataPolicy.Fail), _folder.Root);
+        var run = DataRunContext.Create("dataset.import", ImportOptions(Orchestrator.Contracts.Catalog.Options.BadDataPolicy.Fail), _folder.Root);
 
         var error = await Assert.ThrowsAsync<BadDataException>(() => new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
 
@@ -123,7 +123,7 @@ public sealed class DataStageRunnerTests : IDisposable
         var outside = _folder.WritePng("elsewhere/secret.png", 8, 8, SKColors.Blue);
         File.CreateSymbolicLink(_folder.PathOf("source/b.png"), outside);
         _folder.WriteAnnotations("source/ann.json", new { image = "a.png", caption = "red" }, new { image = "b.png", caption = "blue" });
-        var run = DataRunContext.Create("dataset.import", ImportOptions(BadDataPolicy.Skip), _folder.Root);
+        var run = DataRunContext.Create("dataset.import", ImportOptions(Orchestrator.Contracts.Catalog.Options.BadDataPolicy.Skip), _folder.Root);
 
         var error = await Assert.ThrowsAsync<ImportPathRefusedException>(() => new DatasetImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
 
@@ -148,7 +148,7 @@ public sealed class DataStageRunnerTests : IDisposable
     /// <summary>A worker whose one import root is the test's <c>source</c> folder.</summary>
     private ImportRootGuard Guard() => new([_folder.PathOf("source")]);
 
-    private DatasetImportOptions ImportOptions(BadDataPolicy policy) =>
+    private DatasetImportOptions ImportOptions(Orchestrator.Contracts.Catalog.Options.BadDataPolicy policy) =>
         new() { Annotations = _folder.PathOf("source/ann.json"), ImageRoot = _folder.PathOf("source"), OnBadData = policy };
 
     private void WriteSourceWithMissingImage()

@@ -1,5 +1,5 @@
 using SkiaSharp;
-using Trainer.Worker.Data;
+using VisionLanguage.Data;
 
 namespace Trainer.Worker.Tests.Data;
 

@@ -1,4 +1,4 @@
-using Trainer.Worker.Data;
+using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Tests.Data;
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Orchestrator.Contracts.Catalog.Options;
 using SkiaSharp;
-using Trainer.Worker.Data;
-using Trainer.Worker.Data.Synthetic;
+using VisionLanguage.Data;
+using VisionLanguage.Data.Synthetic;
 
 namespace Trainer.Worker.Tests.Data;
 
@@ -187,10 +187,14 @@ public sealed class SyntheticDatasetTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    internal static SyntheticDatasetOptions Options(int seed, int images = 60, int human = 12, int test = 10, double noise = 0.4) =>
+    internal static SyntheticDatasetSettings Options(int seed, int images = 60, int human = 12, int test = 10, double noise = 0.4) =>
         new() { Images = images, HumanImages = human, TestImages = test, WebNoise = noise, ImageSize = 64, Seed = seed };
 
-    private async Task<SortedDictionary<string, string>> WriteAllAsync(SyntheticDatasetOptions options, string name)
+    /// <summary>The same dataset as <see cref="Options"/> describes, as the options of a <c>dataset.synthetic</c> stage.</summary>
+    internal static SyntheticDatasetOptions StageOptions(int seed, int images = 60, int human = 12, int test = 10, double noise = 0.4) =>
+        new() { Images = images, HumanImages = human, TestImages = test, WebNoise = noise, ImageSize = 64, Seed = seed };
+
+    private async Task<SortedDictionary<string, string>> WriteAllAsync(SyntheticDatasetSettings options, string name)
     {
         var dataset = SyntheticDataset.Plan(options);
         foreach (var split in dataset.Splits)

@@ -1,4 +1,4 @@
-using Trainer.Worker.Evaluation;
+using VisionLanguage.Evaluation;
 
 namespace Trainer.Worker.Tests.Evaluation;
 

@@ -1,9 +1,9 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Tests.Agent;
-using Trainer.Worker.Training;
+using VisionLanguage.Training;
 
 namespace Trainer.Worker.Tests.Observability;
 

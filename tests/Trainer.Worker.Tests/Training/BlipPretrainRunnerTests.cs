@@ -3,14 +3,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Agent;
+using Trainer.Worker.Artifacts;
 using Trainer.Worker.Bench;
-using Trainer.Worker.Blip;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;
 using Trainer.Worker.Tests.Blip;
-using Trainer.Worker.Training;
+using VisionLanguage.Data;
+using VisionLanguage.Training;
 
 namespace Trainer.Worker.Tests.Training;
 
@@ -109,7 +109,7 @@ public sealed class BlipPretrainRunnerTests : IDisposable
     {
         public Task<BlipRunData> OpenAsync(StageRunContext context, BlipPretrainOptions options, int replicas, CancellationToken cancellationToken)
         {
-            var config = BlipModelConfig.From(options, TinyBlip.VocabSize, TinyBlip.Tokens.PadId);
+            var config = BlipOptionsMapping.ModelConfig(options, TinyBlip.VocabSize, TinyBlip.Tokens.PadId);
             var batches = new SyntheticPretrainBatches(config, TinyBlip.Tokens, classes: 6, options.MaxTextLength, options.Seed);
             var size = options.BatchSize / replicas;
             IBlipBatchSource[] shards = [.. Enumerable.Range(0, replicas).Select(rank =>

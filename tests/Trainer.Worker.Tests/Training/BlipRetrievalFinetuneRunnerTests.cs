@@ -1,8 +1,9 @@
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Data;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Capfilt;
-using Trainer.Worker.Training;
+using VisionLanguage.Data;
+using VisionLanguage.Tasks;
+using VisionLanguage.Training;
 
 namespace Trainer.Worker.Tests.Training;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Trainer.Worker.Tests.Blip;
-using Trainer.Worker.Training;
+using VisionLanguage.Data;
+using VisionLanguage.Training;
 using Xunit.Abstractions;
 
 namespace Trainer.Worker.Tests.Training;

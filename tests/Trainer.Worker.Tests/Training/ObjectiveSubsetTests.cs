@@ -1,6 +1,6 @@
-using Trainer.Worker.Blip;
 using Trainer.Worker.Tests.Blip;
-using Trainer.Worker.Training;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Training;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Tests.Training;

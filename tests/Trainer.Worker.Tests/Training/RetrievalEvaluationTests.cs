@@ -1,5 +1,5 @@
 using Trainer.Worker.Tests.Blip;
-using Trainer.Worker.Training;
+using VisionLanguage.Tasks.Retrieval;
 
 namespace Trainer.Worker.Tests.Training;
 

@@ -1,4 +1,4 @@
-using Trainer.Worker.Training;
+using VisionLanguage.Evaluation;
 
 namespace Trainer.Worker.Tests.Training;
 

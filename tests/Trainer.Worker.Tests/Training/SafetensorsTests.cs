@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Trainer.Worker.Training;
+using VisionLanguage.Models.Weights;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Tests.Training;

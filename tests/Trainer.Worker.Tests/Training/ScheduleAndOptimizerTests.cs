@@ -1,6 +1,5 @@
-using Orchestrator.Contracts.Catalog.Options;
 using TorchSharp.Modules;
-using Trainer.Worker.Training;
+using VisionLanguage.Training;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Tests.Training;

@@ -1,7 +1,9 @@
 using Trainer.Worker.Bench;
-using Trainer.Worker.Blip;
 using Trainer.Worker.Tests.Blip;
-using Trainer.Worker.Training;
+using VisionLanguage.Data;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Models.Weights;
+using VisionLanguage.Training;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Tests.Training;

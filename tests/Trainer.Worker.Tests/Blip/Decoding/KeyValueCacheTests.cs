@@ -1,6 +1,7 @@
-using Trainer.Worker.Blip;
-using Trainer.Worker.Blip.Decoding;
-using Trainer.Worker.Data;
+using VisionLanguage.Data;
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Models.Decoding;
+using VisionLanguage.Tasks.Captioning;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Tests.Blip.Decoding;

@@ -1,4 +1,4 @@
-using Trainer.Worker.Blip.Decoding;
+using VisionLanguage.Models.Decoding;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Tests.Blip.Decoding;

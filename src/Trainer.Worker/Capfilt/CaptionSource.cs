@@ -1,8 +1,0 @@
-namespace Trainer.Worker.Capfilt;
-
-/// <summary>Where a CapFilt candidate caption came from: the web dataset, or the captioner.</summary>
-public enum CaptionSource
-{
-    Web,
-    Synthetic,
-}

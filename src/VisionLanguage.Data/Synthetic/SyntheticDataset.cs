@@ -1,0 +1,143 @@
+namespace VisionLanguage.Data.Synthetic;
+
+/// <summary>How one web caption was corrupted; <see cref="SourceImage"/> is the image an unrelated caption was taken from.</summary>
+public sealed record CaptionCorruption(int Index, string Image, CorruptionKind Kind, string Caption, string Original, string? SourceImage);
+
+/// <summary>One image of a split: its scene, the captions written for it, and how its caption was corrupted, if it was.</summary>
+public sealed record SyntheticItem(int Index, string Image, Scene Scene, IReadOnlyList<string> Captions, CaptionCorruption? Corruption);
+
+/// <summary>
+/// The synthetic dataset of <c>dataset.synthetic</c>, planned in full before anything is drawn: three splits of
+/// scenes and captions, and the vocabulary of all their captions. <c>web</c> has <see cref="SyntheticDatasetSettings.Images"/>
+/// images with exactly round(images × web_noise) corrupted captions (half, on average, another scene's caption;
+/// the rest one attribute wrong); <c>human</c> and <c>test</c> are clean, and each test image has two captions.
+/// Every scene and caption is drawn from its own stream of (seed, split, index), so the plan, and the bytes written,
+/// depend on the seed alone.
+/// </summary>
+public sealed class SyntheticDataset
+{
+    public const string Web = "web";
+    public const string Human = "human";
+    public const string Test = "test";
+
+    private const long CaptionStream = 0x43415054; // "CAPT"
+    private const long NoiseStream = 0x4e4f4953;   // "NOIS"
+    private const int TestCaptionsPerImage = 2;
+    private const long WebStream = 1;
+    private const long HumanStream = 2;
+    private const long TestStream = 3;
+
+    private SyntheticDataset(int imageSize, IReadOnlyList<SyntheticSplit> splits)
+    {
+        ImageSize = imageSize;
+        Splits = splits;
+        Vocabulary = BlipVocabulary.Build(splits.SelectMany(split => split.Items).SelectMany(item => item.Captions));
+    }
+
+    public int ImageSize { get; }
+
+    /// <summary>web, human, test: the kind's output names.</summary>
+    public IReadOnlyList<SyntheticSplit> Splits { get; }
+
+    /// <summary>The vocabulary of every caption of every split; each split carries it as <c>vocab.txt</c>.</summary>
+    public IReadOnlyList<string> Vocabulary { get; }
+
+    public SyntheticSplit this[string name] => Splits.Single(split => split.Name == name);
+
+    public static SyntheticDataset Plan(SyntheticDatasetSettings options)
+    {
+        var web = PlanSplit(WebStream, options.Images, options.Seed, captionsPerImage: 1);
+        web = Corrupt(web, options.WebNoise, options.Seed);
+        var human = PlanSplit(HumanStream, options.HumanImages, options.Seed, captionsPerImage: 1);
+        var test = PlanSplit(TestStream, options.TestImages, options.Seed, captionsPerImage: TestCaptionsPerImage);
+        return new SyntheticDataset(options.ImageSize, [new(Web, web, options.ImageSize, captionLists: false), new(Human, human, options.ImageSize, captionLists: false),
+            new(Test, test, options.ImageSize, captionLists: true)]);
+    }
+
+    /// <summary>The number of corrupted web captions for <paramref name="images"/> and <paramref name="noise"/>: round half away from zero.</summary>
+    public static int CorruptedCount(int images, double noise) => (int)Math.Round(images * noise, MidpointRounding.AwayFromZero);
+
+    private static List<SyntheticItem> PlanSplit(long stream, int count, int seed, int captionsPerImage)
+    {
+        var items = new List<SyntheticItem>(count);
+        for (var index = 0; index < count; index++)
+        {
+            var scene = SceneSampler.Sample(DataRandom.For(seed, stream, index));
+            var templates = Templates(seed, stream, index);
+            var captions = new string[captionsPerImage];
+            for (var c = 0; c < captions.Length; c++)
+            {
+                captions[c] = SceneCaptioner.Caption(scene.Description, templates[c]);
+            }
+
+            items.Add(new SyntheticItem(index, ImageName(index), scene, captions, Corruption: null));
+        }
+
+        return items;
+    }
+
+    /// <summary>The templates of an image's captions, in order: distinct, so two captions of one image differ.</summary>
+    private static int[] Templates(int seed, long stream, int index)
+    {
+        var templates = new int[SceneCaptioner.TemplateCount];
+        for (var t = 0; t < templates.Length; t++)
+        {
+            templates[t] = t;
+        }
+
+        DataRandom.For(seed, stream, CaptionStream, index).Shuffle(templates.AsSpan());
+        return templates;
+    }
+
+    private static List<SyntheticItem> Corrupt(List<SyntheticItem> items, double noise, int seed)
+    {
+        var corrupted = CorruptedCount(items.Count, noise);
+        var order = new int[items.Count];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        DataRandom.For(seed, NoiseStream).Shuffle(order.AsSpan());
+        foreach (var index in order.AsSpan(0, corrupted))
+        {
+            var item = items[index];
+            var random = DataRandom.For(seed, NoiseStream, index);
+            var original = item.Captions[0];
+            var truths = SceneCaptioner.TrueCaptions(item.Scene.Description);
+            CaptionCorruption corruption;
+            if (random.NextBool())
+            {
+                // Another scene's planned caption (even when that one is corrupted too), never one true of this scene as well.
+                int source;
+                do
+                {
+                    source = random.Next(items.Count);
+                }
+                while (source == index || truths.Contains(Planned(items[source])));
+
+                corruption = new CaptionCorruption(index, item.Image, CorruptionKind.Unrelated, Planned(items[source]), original, items[source].Image);
+            }
+            else
+            {
+                var kind = random.Pick(SceneCaptioner.Corruptible(item.Scene.Description));
+                var wrong = SceneCaptioner.Corrupt(item.Scene.Description, kind, random);
+                var template = Templates(seed, WebStream, index)[0];
+                corruption = new CaptionCorruption(index, item.Image, kind, SceneCaptioner.Caption(wrong, template), original, SourceImage: null);
+                if (truths.Contains(corruption.Caption))
+                {
+                    throw new InvalidOperationException($"corrupting the {kind} of '{original}' gave '{corruption.Caption}', which is still true");
+                }
+            }
+
+            items[index] = item with { Captions = [corruption.Caption], Corruption = corruption };
+        }
+
+        return items;
+    }
+
+    /// <summary>The caption an item was planned with, before any corruption.</summary>
+    private static string Planned(SyntheticItem item) => item.Corruption?.Original ?? item.Captions[0];
+
+    private static string ImageName(int index) => $"images/{index:D6}.png";
+}

@@ -1,0 +1,36 @@
+using VisionLanguage.Models.Med;
+using static TorchSharp.torch;
+
+namespace VisionLanguage.Models.Decoding;
+
+/// <summary>
+/// Incremental decoding with a key/value cache: each step runs only the new tokens through the decoder; self-attention
+/// reads the cached keys and values of earlier tokens, cross-attention the image's, computed on the first step.
+/// </summary>
+public sealed class CachedDecoderSession : IDecoderSession
+{
+    private readonly BertLMHeadModel _decoder;
+    private readonly Tensor _imageEmbeds;
+    private readonly DecoderKeyValueCache _cache;
+
+    /// <param name="decoder">The image-grounded decoder, in eval mode.</param>
+    /// <param name="imageEmbeds">Image tokens (images, S, Dv), one entry per image (not per row); the caller keeps them alive.</param>
+    /// <param name="rowsPerImage">Rows decoded per image.</param>
+    public CachedDecoderSession(BertLMHeadModel decoder, Tensor imageEmbeds, long rowsPerImage)
+    {
+        _decoder = decoder;
+        _imageEmbeds = imageEmbeds;
+        _cache = new DecoderKeyValueCache(decoder.Depth, rowsPerImage);
+    }
+
+    public Tensor Next(Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var logits = _decoder.ForwardCached(tokens, _imageEmbeds, _cache); // (rows, T, vocab)
+        return logits.select(1, -1).MoveToOuterDisposeScope();             // (rows, vocab)
+    }
+
+    public void Reorder(Tensor rows) => _cache.Reorder(rows);
+
+    public void Dispose() => _cache.Dispose();
+}

@@ -1,0 +1,130 @@
+using VisionLanguage.Models.Blip;
+using VisionLanguage.Models.Vit;
+using static TorchSharp.torch;
+
+namespace VisionLanguage.Models.Weights;
+
+/// <summary>What loading weights did: names the file lacked, names the model lacks, and tensors adapted on the way.</summary>
+public sealed record WeightsLoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, IReadOnlyList<string> Adapted);
+
+/// <summary>
+/// A BLIP model's weights as safetensors, under the model's state-dict names (LAVIS names): every parameter, including
+/// the momentum copies, and every persistent buffer, including the ITC queues and their pointer. A tensor shared under
+/// several names (the decoder's embeddings, cross-attention and FFN are the encoder's) is stored once, under its first
+/// name, as HuggingFace does; loading fills every name of it.
+/// </summary>
+public static class BlipWeights
+{
+    /// <summary>The state-dict entries, each distinct tensor once, in state-dict order.</summary>
+    public static IEnumerable<(string Name, Tensor Tensor)> DistinctState(nn.Module model)
+    {
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, tensor) in model.state_dict())
+        {
+            if (seen.Add(tensor))
+            {
+                yield return (name, tensor);
+            }
+        }
+    }
+
+    public static void Save(nn.Module model, string path) =>
+        Safetensors.Save(path, DistinctState(model), new Dictionary<string, string> { ["format"] = "pt" });
+
+    /// <summary>
+    /// Copies the tensors of <paramref name="path"/> into <paramref name="model"/>. ViT position embeddings of another
+    /// image size are resized (LAVIS <c>interpolate_pos_embed</c>). Strict loading (exact resume) requires every
+    /// name and shape to match; otherwise (starting from another model's checkpoint) unknown names are ignored, tensors
+    /// the file lacks keep their values, and ITC queues of another length are left as they are, with the pointer at 0.
+    /// </summary>
+    public static WeightsLoadReport Load(BlipPretrainModel model, string path, bool strict)
+    {
+        var source = Safetensors.Load(path);
+        try
+        {
+            return Load(model, source, strict, path);
+        }
+        finally
+        {
+            foreach (var tensor in source.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    private static WeightsLoadReport Load(BlipPretrainModel model, Dictionary<string, Tensor> source, bool strict, string path)
+    {
+        var target = model.state_dict();
+        var loaded = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var missing = new List<string>();
+        var adapted = new List<string>();
+        var problems = new List<string>();
+        var queueSkipped = false;
+        using var noGrad = no_grad();
+        foreach (var (name, tensor) in target)
+        {
+            if (!source.TryGetValue(name, out var value))
+            {
+                if (!loaded.Contains(tensor))
+                {
+                    missing.Add(name);
+                }
+
+                continue;
+            }
+
+            using var scope = NewDisposeScope();
+            if (name.EndsWith(".pos_embed", StringComparison.Ordinal) && !value.shape.SequenceEqual(tensor.shape))
+            {
+                value = PositionEmbeddingResize.Resize(value, model.Config.Vision.GridSize);
+                adapted.Add($"{name}: position embeddings resized to a {model.Config.Vision.GridSize}x{model.Config.Vision.GridSize} grid");
+            }
+
+            if (!value.shape.SequenceEqual(tensor.shape))
+            {
+                if (!strict && name is "image_queue" or "text_queue")
+                {
+                    queueSkipped = true;
+                    adapted.Add($"{name}: the checkpoint's queue [{string.Join(", ", value.shape)}] does not fit [{string.Join(", ", tensor.shape)}]; kept the fresh queue");
+                    continue;
+                }
+
+                problems.Add($"{name}: checkpoint [{string.Join(", ", value.shape)}], model [{string.Join(", ", tensor.shape)}]");
+                continue;
+            }
+
+            tensor.copy_(value);
+            loaded.Add(tensor);
+        }
+
+        if (queueSkipped && target.TryGetValue("queue_ptr", out var pointer))
+        {
+            pointer.zero_();
+        }
+
+        var unexpected = source.Keys.Where(name => !target.ContainsKey(name)).Order(StringComparer.Ordinal).ToList();
+        if (strict)
+        {
+            problems.AddRange(unexpected.Take(5).Select(name => $"{name}: in the checkpoint but not in the model"));
+            if (unexpected.Count > 5)
+            {
+                problems.Add($"and {unexpected.Count - 5} more names in the checkpoint but not in the model");
+            }
+
+            if (missing.Count > 0)
+            {
+                problems.Add($"{missing.Count} names of the model not in the checkpoint, e.g. {string.Join(", ", missing.Take(3))}");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException(
+                $"{path} does not fit this model (is it from another preset or vocabulary?): {string.Join("; ", problems.Take(12))}" +
+                (problems.Count > 12 ? $"; and {problems.Count - 12} more" : ""));
+        }
+
+        return new WeightsLoadReport(missing, unexpected, adapted);
+    }
+}

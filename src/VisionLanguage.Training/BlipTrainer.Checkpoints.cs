@@ -1,0 +1,142 @@
+using VisionLanguage.Models.Weights;
+using static TorchSharp.torch;
+
+namespace VisionLanguage.Training;
+
+/// <summary>The trainer's checkpoints: written by rank 0 during training or between calls, read before training.</summary>
+public sealed partial class BlipTrainer
+{
+    /// <summary>Starts from another model's weights (LAVIS <c>load_from_pretrained</c>): names that do not fit are skipped.</summary>
+    public WeightsLoadReport LoadInitialWeights(string safetensorsPath)
+    {
+        WeightsLoadReport? report = null;
+        foreach (var replica in _replicas)
+        {
+            report = BlipWeights.Load(replica.Model, safetensorsPath, strict: false);
+        }
+
+        return report!;
+    }
+
+    /// <summary>
+    /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> or during training: weights, queues, optimiser
+    /// moments, position and each replica's generator. Returns false when the checkpoint had another number of replicas,
+    /// so the generators were reseeded and the continuation is valid but not bitwise the uninterrupted run's.
+    /// </summary>
+    public bool LoadCheckpoint(string directory)
+    {
+        EnsureIdle();
+        var state = BlipCheckpointFiles.ReadState(directory);
+        if (state.SamplerSeed != _settings.Seed)
+        {
+            throw new InvalidDataException(
+                $"checkpoint {directory} was trained with seed {state.SamplerSeed}, this run has seed {_settings.Seed}; resume with the same seed, or start fresh");
+        }
+
+        var optimizerPath = Path.Combine(directory, BlipCheckpointFiles.Optimizer);
+        var moments = Safetensors.Load(optimizerPath);
+        try
+        {
+            foreach (var replica in _replicas)
+            {
+                BlipWeights.Load(replica.Model, Path.Combine(directory, BlipCheckpointFiles.Weights), strict: true);
+                replica.Optimizer.LoadState(moments, state.OptimizerStep, optimizerPath);
+            }
+        }
+        finally
+        {
+            foreach (var tensor in moments.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+
+        var exact = state.RngStates.Count == _replicas.Length;
+        for (var rank = 0; rank < _replicas.Length; rank++)
+        {
+            var generator = _replicas[rank].Model.Randomness;
+            if (exact)
+            {
+                using var saved = tensor(Convert.FromBase64String(state.RngStates[rank]));
+                generator.set_state(saved);
+            }
+            else
+            {
+                generator.manual_seed(RankSeed(_settings.Seed, rank) ^ state.Step);
+            }
+        }
+
+        Volatile.Write(ref _position, new TrainingPosition(state.Step, state.Epoch, state.BatchInEpoch));
+        return exact;
+    }
+
+    /// <summary>Writes a checkpoint of the current state into <paramref name="directory"/>; only between training calls.</summary>
+    public void SaveCheckpoint(string directory, IReadOnlyDictionary<string, double>? metrics = null)
+    {
+        EnsureIdle();
+        var states = _replicas.Select(replica =>
+        {
+            using var state = replica.Model.Randomness.get_state();
+            return state.bytes.ToArray();
+        }).ToList();
+        WriteCheckpoint(directory, Position, states, metrics);
+    }
+
+    private void Checkpoint(int rank, IGradientReducer reducer, Replica replica, TrainingPosition position, BlipStepReport? last, RunPlan plan, ref string? lastCheckpoint)
+    {
+        if (plan.Hooks.CheckpointRoot is not { } root)
+        {
+            return;
+        }
+
+        using var scope = NewDisposeScope();
+        var generatorStates = reducer.AllGather(replica.Model.Randomness.get_state().unsqueeze(0)); // (replicas, state bytes)
+        if (rank != 0)
+        {
+            return;
+        }
+
+        var states = Enumerable.Range(0, reducer.WorldSize).Select(r => generatorStates[r].contiguous().bytes.ToArray()).ToList();
+        var directory = Path.Combine(root, $"step-{position.Step:D8}");
+        for (var n = 2; Directory.Exists(directory); n++)
+        {
+            directory = Path.Combine(root, $"step-{position.Step:D8}-{n}");
+        }
+
+        Directory.CreateDirectory(directory);
+        var metrics = last?.Metrics() ?? new Dictionary<string, double>();
+        WriteCheckpoint(directory, position, states, metrics);
+        lastCheckpoint = directory;
+        plan.Hooks.CheckpointWritten?.Invoke(directory, position, metrics).GetAwaiter().GetResult();
+    }
+
+    private void WriteCheckpoint(string directory, TrainingPosition position, IReadOnlyList<byte[]> generatorStates, IReadOnlyDictionary<string, double>? metrics)
+    {
+        Directory.CreateDirectory(directory);
+        var replica = _replicas[0];
+        BlipWeights.Save(replica.Model, Path.Combine(directory, BlipCheckpointFiles.Weights));
+        Safetensors.Save(Path.Combine(directory, BlipCheckpointFiles.Optimizer), replica.Optimizer.StateTensors());
+        BlipCheckpointFiles.WriteState(directory, new BlipTrainerState
+        {
+            Step = position.Step,
+            Epoch = position.Epoch,
+            BatchInEpoch = position.BatchInEpoch,
+            SamplerSeed = _settings.Seed,
+            Replicas = _replicas.Length,
+            OptimizerStep = replica.Optimizer.StepCount,
+            RngStates = [.. generatorStates.Select(Convert.ToBase64String)],
+            Model = replica.Model.Config,
+            Tokens = _tokens,
+            Settings = _settings,
+            Metrics = metrics ?? new Dictionary<string, double>(),
+        });
+    }
+
+    private void EnsureIdle()
+    {
+        if (Volatile.Read(ref _running) == 1)
+        {
+            throw new InvalidOperationException("the trainer is training; checkpoints are saved and loaded between training calls");
+        }
+    }
+}
