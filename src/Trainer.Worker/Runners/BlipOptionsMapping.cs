@@ -13,7 +13,7 @@ namespace Trainer.Worker.Runners;
 /// From a stage kind's options (the orchestrator's wire types) to the vision-language libraries' own settings: the
 /// one place where the two vocabularies meet, so the libraries stay usable without the orchestrator.
 /// </summary>
-internal static class BlipOptionsMapping
+public static class BlipOptionsMapping
 {
     /// <summary>The model of a stage's options: the preset's shapes (already applied by the binder) and the text vocabulary.</summary>
     public static BlipModelConfig ModelConfig(BlipPretrainOptions options, int vocabSize, long padTokenId) => new()

@@ -1,4 +1,4 @@
-using Trainer.Worker.Bench;
+using VisionLanguage.Data.Synthetic;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Med;
 using VisionLanguage.Models.Vit;

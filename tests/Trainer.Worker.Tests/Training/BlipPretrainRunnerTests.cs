@@ -5,11 +5,11 @@ using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Artifacts;
-using Trainer.Worker.Bench;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;
 using Trainer.Worker.Tests.Blip;
 using VisionLanguage.Data;
+using VisionLanguage.Data.Synthetic;
 using VisionLanguage.Training;
 
 namespace Trainer.Worker.Tests.Training;

@@ -1,6 +1,6 @@
-using Trainer.Worker.Bench;
 using Trainer.Worker.Tests.Blip;
 using VisionLanguage.Data;
+using VisionLanguage.Data.Synthetic;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Weights;
 using VisionLanguage.Training;

@@ -1,6 +1,5 @@
-using VisionLanguage.Models.Blip;
 
-namespace Trainer.Worker.Bench;
+namespace VisionLanguage.Models.Blip;
 
 /// <summary>
 /// The matrix-multiply FLOPs of one BLIP pretraining step, counted from the shapes (2 per multiply-add; embeddings,

@@ -11,7 +11,7 @@ using VisionLanguage.Models.Decoding;
 using VisionLanguage.Tasks.Captioning;
 using static TorchSharp.torch;
 
-namespace Trainer.Worker.Bench;
+namespace VisionLanguage.Bench;
 
 /// <summary>
 /// <c>bench caption --preset tiny|base|large [--images N] [--rounds N] [--decoding beam|greedy|nucleus] [--max-length N] [--threads N]</c>:

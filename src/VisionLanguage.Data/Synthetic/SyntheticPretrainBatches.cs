@@ -1,7 +1,7 @@
 using VisionLanguage.Models.Blip;
 using static TorchSharp.torch;
 
-namespace Trainer.Worker.Bench;
+namespace VisionLanguage.Data.Synthetic;
 
 /// <summary>
 /// In-memory batches for the model-side bench and tests, not a dataset: each of a few classes has a fixed random image

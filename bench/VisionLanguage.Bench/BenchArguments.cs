@@ -1,6 +1,6 @@
 using Orchestrator.Contracts.Catalog;
 
-namespace Trainer.Worker.Bench;
+namespace VisionLanguage.Bench;
 
 /// <summary>The benches' command line: <c>--name value</c> pairs, and the preset they measure.</summary>
 internal static class BenchArguments

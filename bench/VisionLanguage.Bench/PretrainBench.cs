@@ -5,11 +5,12 @@ using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Catalog.Options;
 using Trainer.Worker.Runners;
 using VisionLanguage.Data;
+using VisionLanguage.Data.Synthetic;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Training;
 using static TorchSharp.torch;
 
-namespace Trainer.Worker.Bench;
+namespace VisionLanguage.Bench;
 
 /// <summary>
 /// <c>bench --preset tiny|base|large [--steps N (tiny: 500, else 3)] [--warmup N (tiny: 50, else 1)] [--batch-size N] [--warmup N]</c>: times BLIP pretraining steps of a
