@@ -8,6 +8,7 @@ using Orchestrator.Silo.Security;
 using Orchestrator.Silo.Transport;
 using Trainer.Worker;
 using Trainer.Worker.Artifacts;
+using Trainer.Worker.Runners;
 
 namespace Orchestrator.Silo;
 
@@ -52,15 +53,15 @@ public static class OrchestratorApp
         builder.AddOrchestratorLogsAndTraces();
         var inProcessWorker = orchestrator.RunsInProcessWorker;
         builder.Services.AddOrchestratorTransport(builder.Configuration, inProcessWorker ? bus => bus.AddWorkerConsumers() : null);
-        IReadOnlyList<string> localImportRoots = [];
         if (inProcessWorker)
         {
-            localImportRoots = DefaultImportRoots(builder.Configuration);
+            var importRoots = DefaultImportRoots(builder.Configuration);
             builder.Services.AddTrainerWorker(builder.Configuration);
             builder.Services.AddArtifactStore(builder.Configuration);
+            builder.Services.AddSingleton(provider => new LocalWorker(importRoots, provider.GetRequiredService<StageRunnerRegistry>().Kinds));
         }
 
-        builder.Services.AddExperimentSubmissions(localImportRoots);
+        builder.Services.AddExperimentSubmissions();
         builder.Services.AddSingleton<ExperimentEventFeed>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

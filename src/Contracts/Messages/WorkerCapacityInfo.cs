@@ -19,4 +19,7 @@ public sealed record WorkerCapacityInfo
 
     /// <summary>Absolute folders under which the worker reads import sources (<c>Worker:ImportRoots</c>); empty when it reads none.</summary>
     public IReadOnlyList<string> ImportRoots { get; init; } = [];
+
+    /// <summary>The stage kinds the worker has runners for; the scheduler places no other kind on it.</summary>
+    public IReadOnlyList<string> StageKinds { get; init; } = [];
 }

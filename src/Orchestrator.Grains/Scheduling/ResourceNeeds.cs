@@ -32,6 +32,12 @@ public sealed record WorkerCapacity
     /// <summary>Absolute folders under which the worker reads import sources.</summary>
     [Id(4)] public List<string> ImportRoots { get; init; } = [];
 
+    /// <summary>The stage kinds the worker runs; empty when it runs none (or registered before workers said).</summary>
+    [Id(5)] public List<string> StageKinds { get; init; } = [];
+
+    /// <summary>Whether the worker has a runner for <paramref name="kind"/>.</summary>
+    public bool Runs(string kind) => StageKinds.Contains(kind, StringComparer.Ordinal);
+
     public bool Offers(ResourceNeeds needs) =>
         (needs.Device == "any" || string.Equals(needs.Device, Device, StringComparison.OrdinalIgnoreCase))
         && (needs.MemoryGib <= 0 || MemoryGib >= needs.MemoryGib)

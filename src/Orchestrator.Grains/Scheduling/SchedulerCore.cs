@@ -105,7 +105,7 @@ public sealed class SchedulerCore(SchedulerState state)
         {
             var needs = queued.Request.Resources;
             var gang = State.Workers.Values
-                .Where(worker => !worker.Lost && free[worker.WorkerId] >= needs.Slots && worker.Capacity.Offers(needs))
+                .Where(worker => !worker.Lost && free[worker.WorkerId] >= needs.Slots && worker.Capacity.Runs(queued.Request.Kind) && worker.Capacity.Offers(needs))
                 .OrderByDescending(worker => free[worker.WorkerId])
                 .ThenBy(worker => worker.WorkerId, StringComparer.Ordinal)
                 .Take(needs.Workers)

@@ -56,6 +56,12 @@ public static partial class SpecValidator
                 continue;
             }
 
+            if (rules.RunnableKinds is { } runnable && !runnable.Contains(kind.Name))
+            {
+                errors.Add(new SpecError($"{path}/kind",
+                    $"no worker here runs kind {kind.Name}: this host's worker runs {Names(runnable.Order(StringComparer.Ordinal))}; run the experiment on a cluster whose workers run {kind.Name}"));
+            }
+
             var upstream = new SortedSet<string>(StringComparer.Ordinal);
             CheckInputs(stage, kind, byId, path, upstream, errors);
             CheckNeeds(stage, byId, path, upstream, errors);

@@ -13,4 +13,10 @@ public sealed record SubmissionRules
 
     /// <summary>The folders under which some worker reads import sources; an import path outside all of them is refused.</summary>
     public IReadOnlyList<string> ImportRoots { get; init; } = [];
+
+    /// <summary>
+    /// The stage kinds some worker will run, when that is known for good (one process, one worker); null in a cluster,
+    /// where a stage of a kind no worker runs yet waits queued for one.
+    /// </summary>
+    public IReadOnlyCollection<string>? RunnableKinds { get; init; }
 }

@@ -8,10 +8,10 @@ namespace Orchestrator.Silo.Api;
 
 /// <summary>
 /// Submits a spec: reads it within the host's <see cref="SpecLimits"/>, validates it as a whole, against the catalog
-/// and against what the cluster can satisfy (gang size, the workers' import roots), and creates the experiment only
-/// when it has no error.
+/// and against what the cluster can satisfy (gang size, the workers' import roots, in standalone mode the kinds its
+/// worker runs), and creates the experiment only when it has no error.
 /// </summary>
-public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimits> limits, ImportRootsSource importRoots, IOptions<SchedulerOptions> scheduler)
+public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimits> limits, WorkerCapabilities workers, IOptions<SchedulerOptions> scheduler)
 {
     /// <summary>Submits as <paramref name="caller"/>, who owns the experiment and scopes <paramref name="idempotencyKey"/>.</summary>
     public async Task<SubmitResult> SubmitAsync(string text, SpecFormat format, string? idempotencyKey, string caller)
@@ -21,7 +21,10 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimit
         var rules = new SubmissionRules
         {
             MaxGangSize = scheduler.Value.MaxGangSize,
-            ImportRoots = read.Spec is { } spec && SpecValidator.ReadsImportPaths(spec) ? await importRoots.GetAsync() : [],
+            ImportRoots = read.Spec is { } spec && SpecValidator.ReadsImportPaths(spec) ? await workers.ImportRootsAsync() : [],
+
+            // In one process the in-process worker is the only worker there will be: a kind it does not run never runs.
+            RunnableKinds = workers.Local?.StageKinds,
         };
         var prepared = ExperimentDrafts.Prepare(read, id, rules);
         if (prepared.Draft is null)

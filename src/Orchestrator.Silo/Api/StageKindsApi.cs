@@ -5,15 +5,22 @@ using Orchestrator.Contracts.Catalog;
 
 namespace Orchestrator.Silo.Api;
 
-/// <summary><c>/api/v1/stage-kinds</c>: what each kind consumes and produces, and every option with its default.</summary>
+/// <summary>
+/// <c>/api/v1/stage-kinds</c>: what each kind consumes and produces, every option with its default, and whether some
+/// registered worker runs it now (a stage of a kind none runs waits queued in a cluster, and is refused in standalone mode).
+/// </summary>
 public static class StageKindsApi
 {
     public static IEndpointRouteBuilder MapStageKindsApiV1(this IEndpointRouteBuilder app)
     {
         var views = StageKindCatalog.All.Select(Describe).ToList();
-        app.MapGet("/api/v1/stage-kinds", () => TypedResults.Ok(views))
+        app.MapGet("/api/v1/stage-kinds", async (WorkerCapabilities workers) =>
+            {
+                var runnable = await workers.StageKindsAsync();
+                return TypedResults.Ok(views.Select(view => view with { Runnable = runnable.Contains(view.Name) }).ToList());
+            })
             .WithTags("Stage kinds")
-            .WithSummary("Every stage kind: inputs, outputs, options with defaults, and presets.")
+            .WithSummary("Every stage kind: inputs, outputs, options with defaults, presets, and whether some registered worker runs it.")
             .RequireAuthorization(Security.SecurityHostingExtensions.Read);
         return app;
     }
@@ -56,7 +63,11 @@ public static class StageKindsApi
 
 /// <summary>A stage kind as the catalog endpoint shows it.</summary>
 public sealed record StageKindView(
-    string Name, string Description, List<InputView> Inputs, List<OutputView> Outputs, List<OptionView> Options, Dictionary<string, JsonObject> Presets);
+    string Name, string Description, List<InputView> Inputs, List<OutputView> Outputs, List<OptionView> Options, Dictionary<string, JsonObject> Presets)
+{
+    /// <summary>Whether some registered worker (or this host's own) runs the kind now.</summary>
+    public bool Runnable { get; init; }
+}
 
 /// <summary>An input of a stage kind: the artifact types it accepts.</summary>
 public sealed record InputView(string Name, List<string> Accepts, bool Optional, bool List, string Description);

@@ -31,6 +31,7 @@ internal static class MessageMapping
         MemoryGib = capacity.MemoryGib,
         Labels = new Dictionary<string, string>(capacity.Labels),
         ImportRoots = [.. capacity.ImportRoots],
+        StageKinds = [.. capacity.StageKinds],
     };
 
     public static StartStageRun ToStartMessage(this RunAssignment assignment, int rank)

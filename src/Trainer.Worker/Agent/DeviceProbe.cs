@@ -8,7 +8,7 @@ namespace Trainer.Worker.Agent;
 /// <summary>Turns <see cref="WorkerOptions"/> into the capacity the worker offers, asking TorchSharp only for <c>auto</c>.</summary>
 internal static class DeviceProbe
 {
-    public static WorkerCapacityInfo Capacity(WorkerOptions options, ILogger logger)
+    public static WorkerCapacityInfo Capacity(WorkerOptions options, IReadOnlyList<string> stageKinds, ILogger logger)
     {
         var device = options.Device == "auto" ? (CudaAvailable(logger) ? "cuda" : "cpu") : options.Device;
         return new WorkerCapacityInfo
@@ -19,6 +19,7 @@ internal static class DeviceProbe
             MemoryGib = options.MemoryGib > 0 ? options.MemoryGib : device == "cpu" ? RamGib() : 0,
             Labels = new Dictionary<string, string>(options.Labels),
             ImportRoots = [.. options.ImportRoots.Select(ImportRoots.Normalize)],
+            StageKinds = stageKinds,
         };
     }
 

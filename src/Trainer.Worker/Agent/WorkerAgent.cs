@@ -64,7 +64,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
         _logger = loggerFactory.CreateLogger<WorkerAgent>();
         _capacity = new Lazy<WorkerCapacityInfo>(() =>
         {
-            var capacity = DeviceProbe.Capacity(_options, _logger);
+            var capacity = DeviceProbe.Capacity(_options, _registry.Kinds, _logger);
             if (capacity.Device == "cuda")
             {
                 metrics.WatchGpuMemory(_logger);

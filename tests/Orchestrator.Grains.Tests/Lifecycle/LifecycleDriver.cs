@@ -18,8 +18,12 @@ public sealed class LifecycleDriver(ClusterFixture fixture)
 
     public ISchedulerGrain Scheduler => fixture.Grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
 
-    public Task RegisterWorkerAsync(string workerId, int slots = 1, params string[] activeRunIds) =>
-        Scheduler.HeartbeatAsync(WorkerId(workerId), new WorkerCapacity { Slots = slots, Device = "cpu", Labels = new() { ["test"] = Label } }, [.. activeRunIds]);
+    /// <summary>Registers a worker (or beats for it) that runs every kind of the catalog, or only <paramref name="kinds"/>.</summary>
+    public Task RegisterWorkerAsync(string workerId, int slots = 1, string[]? kinds = null, params string[] activeRunIds) =>
+        Scheduler.HeartbeatAsync(
+            WorkerId(workerId),
+            new WorkerCapacity { Slots = slots, Device = "cpu", Labels = new() { ["test"] = Label }, StageKinds = [.. kinds ?? StageKindCatalog.All.Select(kind => kind.Name)] },
+            [.. activeRunIds]);
 
     public string WorkerId(string name) => $"{name}-{Label}";
 

@@ -1,7 +1,7 @@
-using Orleans.Core.Internal;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Stages;
+using Orleans.Core.Internal;
 
 namespace Orchestrator.Grains.Tests.Lifecycle;
 
@@ -23,7 +23,7 @@ public sealed class SchedulerRecoveryTests(ClusterFixture fixture)
         var queuedRunId = (await _driver.Stage(id, "b").GetAsync()).Attempts.Single().RunId;
 
         await _driver.Scheduler.Cast<IGrainManagementExtension>().DeactivateOnIdle();
-        await _driver.RegisterWorkerAsync("w1", slots: 1, running.Run.RunId);
+        await _driver.RegisterWorkerAsync("w1", slots: 1, kinds: null, running.Run.RunId);
 
         // Activation asks running experiments to catch up; their stages announce their runs again.
         var worker = await WaitForWorkerAsync(view => view.RunIds.SequenceEqual([running.Run.RunId]));

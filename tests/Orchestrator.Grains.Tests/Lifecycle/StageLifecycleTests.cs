@@ -45,6 +45,22 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_stage_of_a_kind_no_registered_worker_runs_stays_queued_until_a_worker_that_runs_it_registers()
+    {
+        await _driver.RegisterWorkerAsync("imports-only", slots: 4, kinds: ["dataset.import"]);
+        var id = await _driver.SubmitAsync(Chain);
+
+        await _driver.Scheduler.CheckWorkersAsync();
+        var waiting = await _driver.WaitForAsync(id, view => LifecycleDriver.StageOf(view, "data").Status == StageStatus.Queued);
+        Assert.Empty(_driver.Dispatcher.StartedFor(id));
+        Assert.Equal(ExperimentStatus.Running, waiting.Status);
+
+        await _driver.RegisterWorkerAsync("synthetic", kinds: ["dataset.synthetic"]);
+        var data = await _driver.Dispatcher.WaitForStartAsync(id, "data");
+        Assert.Equal([_driver.WorkerId("synthetic")], data.WorkerIds);
+    }
+
+    [Fact]
     public async Task The_experiment_is_told_only_of_the_stage_changes_it_did_not_ask_for()
     {
         await _driver.RegisterWorkerAsync("w1");
@@ -212,7 +228,7 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
         Assert.Equal(checkpoint, second.Run.ResumeFrom);
 
         // The lost worker comes back still running the old run: it is told to cancel it, and its report is fenced.
-        await _driver.RegisterWorkerAsync("w1", 1, first.Run.RunId);
+        await _driver.RegisterWorkerAsync("w1", 1, kinds: null, first.Run.RunId);
         var cancel = Assert.Single(_driver.Dispatcher.Cancelled(first.Run.RunId));
         Assert.Equal([_driver.WorkerId("w1")], cancel.WorkerIds);
         Assert.Empty(_driver.Dispatcher.Cancelled(second.Run.RunId));

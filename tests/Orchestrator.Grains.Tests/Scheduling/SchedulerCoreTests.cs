@@ -49,15 +49,29 @@ public sealed class SchedulerCoreTests
     }
 
     [Fact]
+    public void A_run_goes_only_to_a_worker_that_runs_its_kind_and_waits_while_none_does()
+    {
+        _core.Heartbeat("other-kinds", new WorkerCapacity { Slots = 4, Device = "cpu", StageKinds = ["blip.pretrain", "dataset.import"] }, T0);
+        _core.Heartbeat("legacy", new WorkerCapacity { Slots = 4, Device = "cpu" }, T0);
+        _core.Enqueue(Run("synthetic"));
+
+        Assert.Empty(_core.AssignReady(T0));
+        Assert.Single(_core.State.Queue);
+
+        _core.Heartbeat("synthetic-worker", Cpu(slots: 1), T0);
+        Assert.Equal(["synthetic-worker"], Assert.Single(_core.AssignReady(T0)).WorkerIds);
+    }
+
+    [Fact]
     public void An_import_goes_only_to_a_worker_with_an_import_root_above_every_path_it_reads()
     {
         _core.Heartbeat("no-roots", Cpu(slots: 1), T0);
-        _core.Heartbeat("other-root", new WorkerCapacity { Slots = 1, Device = "cpu", ImportRoots = ["/data/other"] }, T0);
+        _core.Heartbeat("other-root", new WorkerCapacity { Slots = 1, Device = "cpu", StageKinds = ["dataset.synthetic"], ImportRoots = ["/data/other"] }, T0);
         _core.Enqueue(Run("import", needs: new ResourceNeeds { ImportPaths = ["/data/coco/annotations.json", "/data/coco/images"] }));
 
         Assert.Empty(_core.AssignReady(T0));
 
-        _core.Heartbeat("coco", new WorkerCapacity { Slots = 1, Device = "cpu", ImportRoots = ["/data/other", "/data/coco"] }, T0);
+        _core.Heartbeat("coco", new WorkerCapacity { Slots = 1, Device = "cpu", StageKinds = ["dataset.synthetic"], ImportRoots = ["/data/other", "/data/coco"] }, T0);
         Assert.Equal(["coco"], Assert.Single(_core.AssignReady(T0)).WorkerIds);
     }
 
@@ -65,8 +79,8 @@ public sealed class SchedulerCoreTests
     public void Workers_must_offer_the_device_memory_and_labels_a_run_asks_for()
     {
         _core.Heartbeat("cpu", Cpu(slots: 4), T0);
-        _core.Heartbeat("gpu-small", new WorkerCapacity { Slots = 1, Device = "cuda", MemoryGib = 16 }, T0);
-        _core.Heartbeat("gpu-big", new WorkerCapacity { Slots = 1, Device = "cuda", MemoryGib = 80, Labels = new() { ["zone"] = "a" } }, T0);
+        _core.Heartbeat("gpu-small", new WorkerCapacity { Slots = 1, Device = "cuda", StageKinds = ["dataset.synthetic"], MemoryGib = 16 }, T0);
+        _core.Heartbeat("gpu-big", new WorkerCapacity { Slots = 1, Device = "cuda", StageKinds = ["dataset.synthetic"], MemoryGib = 80, Labels = new() { ["zone"] = "a" } }, T0);
         _core.Enqueue(Run("needs-80g", needs: new ResourceNeeds { Device = "cuda", MemoryGib = 40, Labels = new() { ["zone"] = "a" } }));
         _core.Enqueue(Run("any-cuda", needs: new ResourceNeeds { Device = "cuda" }));
         _core.Enqueue(Run("wrong-zone", needs: new ResourceNeeds { Labels = new() { ["zone"] = "b" } }));
@@ -265,7 +279,7 @@ public sealed class SchedulerCoreTests
 
     private static List<string> Assigned(List<RunAssignment> assignments) => [.. assignments.Select(a => a.Run.RunId)];
 
-    private static WorkerCapacity Cpu(int slots) => new() { Slots = slots, Device = "cpu" };
+    private static WorkerCapacity Cpu(int slots) => new() { Slots = slots, Device = "cpu", StageKinds = ["dataset.synthetic"] };
 
     private static RunRequest Run(string runId, int priority = 0, int workers = 1, ResourceNeeds? needs = null) => new()
     {

@@ -105,7 +105,7 @@ public sealed class SpecLimitsApiTests(ApiFixture fixture) : IClassFixture<ApiFi
     {
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection([new($"SpecLimits:{key}", value)]).Build())
-            .AddExperimentSubmissions(localImportRoots: []);
+            .AddExperimentSubmissions();
         using var provider = services.BuildServiceProvider();
 
         var refused = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<SpecLimits>>().Value);

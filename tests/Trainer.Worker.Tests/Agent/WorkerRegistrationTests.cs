@@ -20,6 +20,9 @@ public sealed class WorkerRegistrationTests
         Assert.Equal("test", Assert.Single(registration.Capacity.Labels, label => label.Key == "zone").Value);
         Assert.Single(registration.Capacity.Labels);
 
+        // The kinds it has runners for: here the one scripted runner, which stands in for dataset.synthetic.
+        Assert.Equal(["dataset.synthetic"], registration.Capacity.StageKinds);
+
         worker.Time.Advance(WorkerHarness.HeartbeatInterval);
         var idle = await worker.HeartbeatAsync(1);
         Assert.Equal(WorkerHarness.WorkerId, idle.WorkerId);
