@@ -5,6 +5,7 @@ using SkiaSharp;
 using Trainer.Worker.Runners;
 using VisionLanguage.Data;
 using VisionLanguage.Data.Synthetic;
+using VisionLanguage.Testing;
 
 namespace Trainer.Worker.Tests.Data;
 
@@ -15,7 +16,7 @@ public sealed class DataStageRunnerTests : IDisposable
     [Fact]
     public async Task The_synthetic_runner_commits_web_human_and_test_datasets_with_their_metrics()
     {
-        var options = SyntheticDatasetTests.StageOptions(seed: 7, images: 50, human: 20, test: 10, noise: 0.3);
+        var options = SyntheticStageOptions.Of(seed: 7, images: 50, human: 20, test: 10, noise: 0.3);
         var run = DataRunContext.Create("dataset.synthetic", options, _folder.Root);
 
         var result = await new SyntheticDatasetRunner().RunAsync(run.Context, CancellationToken.None);
@@ -57,7 +58,7 @@ public sealed class DataStageRunnerTests : IDisposable
     [Fact]
     public async Task The_synthetic_runner_stops_when_cancelled()
     {
-        var run = DataRunContext.Create("dataset.synthetic", SyntheticDatasetTests.StageOptions(seed: 1, images: 600), _folder.Root);
+        var run = DataRunContext.Create("dataset.synthetic", SyntheticStageOptions.Of(seed: 1, images: 600), _folder.Root);
         using var cancellation = new CancellationTokenSource();
         await cancellation.CancelAsync();
 

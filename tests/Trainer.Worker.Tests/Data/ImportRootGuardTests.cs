@@ -1,4 +1,5 @@
 using Trainer.Worker.Runners;
+using VisionLanguage.Testing;
 
 namespace Trainer.Worker.Tests.Data;
 

@@ -6,6 +6,7 @@ using Trainer.Worker.Tests.Data;
 using VisionLanguage.Data;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Tasks.Captioning;
+using VisionLanguage.Testing;
 using VisionLanguage.Training;
 
 namespace Trainer.Worker.Tests.Training;
@@ -106,7 +107,7 @@ public sealed class BlipCaptionRunnerTests : IDisposable
     /// <summary>A synthetic dataset, and a tiny model pretrained one epoch on its human split.</summary>
     private async Task<(IReadOnlyDictionary<string, ArtifactReference> Splits, StageRunResult Pretrained)> PretrainAsync(int human, int test)
     {
-        var dataOptions = OptionsBinder.ToJson(SyntheticDatasetTests.StageOptions(seed: 3, images: 10, human: human, test: test, noise: 0)).ToJsonString();
+        var dataOptions = OptionsBinder.ToJson(SyntheticStageOptions.Of(seed: 3, images: 10, human: human, test: test, noise: 0)).ToJsonString();
         var (data, _) = await _chain.RunAsync(new SyntheticDatasetRunner(), "data", dataOptions, StageChain.Inputs());
         var (pretrained, _) = await _chain.RunAsync(
             new BlipPretrainRunner(new BlipBatchSourceFactory()), "pretrain", PretrainJson, StageChain.Inputs(("train", data.Outputs["human"])));

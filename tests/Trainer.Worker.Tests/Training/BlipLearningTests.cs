@@ -2,6 +2,7 @@ using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Data;
+using VisionLanguage.Testing;
 using Xunit.Abstractions;
 
 namespace Trainer.Worker.Tests.Training;
@@ -19,7 +20,7 @@ public sealed class BlipLearningTests(ITestOutputHelper output) : IDisposable
     public async Task The_tiny_preset_learns_rendered_scenes_every_loss_falls_and_held_out_retrieval_is_far_above_chance()
     {
         var chain = new StageChain(_folder.Root);
-        var dataOptions = SyntheticDatasetTests.StageOptions(seed: 7, images: 512, human: 8, test: TestImages, noise: 0.0);
+        var dataOptions = SyntheticStageOptions.Of(seed: 7, images: 512, human: 8, test: TestImages, noise: 0.0);
         var (dataset, _) = await chain.RunAsync(new SyntheticDatasetRunner(), "data", OptionsBinder.ToJson(dataOptions).ToJsonString(), StageChain.Inputs());
 
         var (result, runId) = await chain.RunAsync(

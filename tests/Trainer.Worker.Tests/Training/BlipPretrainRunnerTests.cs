@@ -7,9 +7,9 @@ using Trainer.Worker.Agent;
 using Trainer.Worker.Artifacts;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;
-using Trainer.Worker.Tests.Blip;
 using VisionLanguage.Data;
 using VisionLanguage.Data.Synthetic;
+using VisionLanguage.Testing;
 using VisionLanguage.Training;
 
 namespace Trainer.Worker.Tests.Training;
