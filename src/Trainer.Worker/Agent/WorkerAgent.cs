@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Messages;
 using Orchestrator.Contracts.Telemetry;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Telemetry;
