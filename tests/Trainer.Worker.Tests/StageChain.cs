@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;
 

@@ -3,7 +3,7 @@ using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Orchestrator.Contracts.Specs;
 using Trainer.Worker.Agent;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
 using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Tests.Agent;

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
 using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Tests.Agent;

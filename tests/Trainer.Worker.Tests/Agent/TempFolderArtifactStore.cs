@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
 
 namespace Trainer.Worker.Tests.Agent;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
 using Trainer.Worker.Capfilt;
 using Trainer.Worker.Data;
 using Trainer.Worker.Runners;

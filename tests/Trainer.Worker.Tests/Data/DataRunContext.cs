@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;

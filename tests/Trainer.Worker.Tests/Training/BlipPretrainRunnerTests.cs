@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Bench;
 using Trainer.Worker.Blip;
