@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using MassTransit;
-using Polly;
-using Polly.Retry;
-using Polly.CircuitBreaker;
 using Orchestrator.Contracts.Messages;
 using Orchestrator.Contracts.Telemetry;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Scheduling;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
 
 namespace Orchestrator.Silo.Transport;
 

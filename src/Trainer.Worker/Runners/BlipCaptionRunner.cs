@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Orchestrator.Artifacts;
 using Trainer.Worker.Blip;
 using Trainer.Worker.Blip.Decoding;
 using Trainer.Worker.Data;

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Orchestrator.Contracts.Messages;
 using Orchestrator.Artifacts;
+using Orchestrator.Contracts.Messages;
 
 namespace Trainer.Worker.Tests.Agent;
 

@@ -4,9 +4,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
-using Orchestrator.Artifacts;
 using Trainer.Worker.Observability;
 
 namespace Trainer.Worker.Tests.Agent;

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Orchestrator.Contracts.Messages;
 using Orchestrator.Artifacts;
+using Orchestrator.Contracts.Messages;
 using Orchestrator.Hosting.Transport;
 
 namespace Trainer.Worker.Tests.Agent;
