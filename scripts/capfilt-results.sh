@@ -21,7 +21,7 @@ out="${CAPFILT_RESULTS:-/tmp/capfilt-results}"
 source_spec="${CAPFILT_SPEC:-examples/blip-capfilt.yaml}"
 [ -f "$source_spec" ] || { echo "capfilt-results: CAPFILT_SPEC '$source_spec' does not exist; give the path of an experiment spec" >&2; exit 2; }
 mkdir -p "$out"
-dotnet build src/Orchestrator.Silo -c Release -v quiet -nologo >/dev/null
+dotnet build src/Orchestrator.Standalone -c Release -v quiet -nologo >/dev/null
 
 run_seed() {
   local seed=$1 index=$2
@@ -33,7 +33,7 @@ run_seed() {
   # Runs at once share the cores: each libtorch pool gets its part, so no run's threads spin waiting for the cores.
   local threads=0
   [ "${CAPFILT_PARALLEL:-0}" = 1 ] && threads=$(( $(nproc) / ${#seeds[@]} > 0 ? $(nproc) / ${#seeds[@]} : 1 ))
-  nice dotnet run --project src/Orchestrator.Silo -c Release --no-build -- --standalone \
+  nice dotnet run --project src/Orchestrator.Standalone -c Release --no-build -- \
     --urls "http://127.0.0.1:$((5180 + index))" --Orchestrator:SiloPort=$((11200 + index)) --Orchestrator:GatewayPort=$((30200 + index)) \
     --Worker:TorchThreads=$threads --Artifacts:DataDirectory="$out/artifacts-$seed" --run "$spec" > "$out/seed-$seed.log" 2>&1 || true
   echo $(( ($(date +%s) - started + 30) / 60 )) > "$out/seed-$seed.minutes"

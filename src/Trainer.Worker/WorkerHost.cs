@@ -4,10 +4,12 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Trainer.Worker.Artifacts;
+using Orchestrator.Artifacts;
+using Orchestrator.Hosting;
+using Orchestrator.Hosting.Telemetry;
+using Orchestrator.Hosting.Transport;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Telemetry;
-using Trainer.Worker.Transport;
 
 namespace Trainer.Worker;
 
@@ -33,8 +35,7 @@ public static class WorkerHost
 
         // A health probe every few seconds would otherwise write five lines each time.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddConsoleLogFormat(builder.Configuration);
-        builder.Services.AddRunTracing(builder.Configuration, "trainer-worker");
+        builder.AddLogsAndTraces("trainer-worker", WorkerTracing.SourceName);
 
         builder.Services.AddTrainingTransport(builder.Configuration, bus => bus.AddWorkerConsumers());
         builder.Services.AddTrainerWorker(builder.Configuration);

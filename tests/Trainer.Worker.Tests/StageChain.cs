@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;
 

@@ -95,10 +95,10 @@ public sealed class TorchSharpRuntimeTests
     [Fact]
     public void The_output_library_is_patched_and_the_package_cache_copy_is_not()
     {
-        const string relative = "runtimes/linux-x64/native/libLibTorchSharp.so";
         const byte verFlgWeak = 0x2;
-        var output = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, relative));
-        var cache = File.ReadAllBytes(PackageCachePath(relative));
+        var (inOutput, inCache) = LibTorchSharpPaths();
+        var output = File.ReadAllBytes(inOutput);
+        var cache = File.ReadAllBytes(inCache);
 
         Assert.Equal(cache.Length, output.Length);
         var differing = Enumerable.Range(0, cache.Length).Where(i => cache[i] != output[i]).ToList();
@@ -107,16 +107,31 @@ public sealed class TorchSharpRuntimeTests
         Assert.Equal(cache[offset] | verFlgWeak, output[offset]);
     }
 
-    /// <summary>Where the package that brings <paramref name="relative"/> keeps it in the NuGet cache, from this output's deps.json.</summary>
-    private static string PackageCachePath(string relative)
+    /// <summary>
+    /// Where libLibTorchSharp.so is in this output and in the NuGet cache, from this output's deps.json. The build is for
+    /// linux-x64 (Directory.Build.props), so the package's runtimes/linux-x64/native file sits flat in the output; a
+    /// RID-neutral build would keep it under runtimes/ (a runtime target rather than a native asset).
+    /// </summary>
+    private static (string InOutput, string InCache) LibTorchSharpPaths()
     {
         var packageRoot = typeof(TorchSharpRuntimeTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(attribute => attribute.Key == "NuGetPackageRoot").Value;
         Assert.False(string.IsNullOrEmpty(packageRoot), "the test project records no NuGetPackageRoot");
         var deps = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "VisionLanguage.Models.Tests.deps.json")))!;
-        var target = deps["targets"]!.AsObject().Single().Value!.AsObject();
-        var package = target.Single(library => library.Value?["runtimeTargets"]?.AsObject().ContainsKey(relative) == true).Key;
-        return Path.Combine(packageRoot!, deps["libraries"]![package]!["path"]!.GetValue<string>(), relative);
+        var target = deps["targets"]![deps["runtimeTarget"]!["name"]!.GetValue<string>()]!.AsObject();
+        foreach (var (package, library) in target)
+        {
+            foreach (var (kind, flat) in new[] { ("native", true), ("runtimeTargets", false) })
+            {
+                if (library?[kind]?.AsObject().Select(asset => asset.Key).FirstOrDefault(asset => asset.EndsWith("/libLibTorchSharp.so", StringComparison.Ordinal)) is { } relative)
+                {
+                    var inOutput = Path.Combine(AppContext.BaseDirectory, flat ? Path.GetFileName(relative) : relative);
+                    return (inOutput, Path.Combine(packageRoot!, deps["libraries"]![package]!["path"]!.GetValue<string>(), relative));
+                }
+            }
+        }
+
+        throw new InvalidOperationException("no package in VisionLanguage.Models.Tests.deps.json brings libLibTorchSharp.so");
     }
 
     private static Tensor Loss(TinyMlp mlp, Tensor input, Tensor target) =>

@@ -1,6 +1,6 @@
 namespace Orchestrator.Contracts.Messages;
 
-/// <summary>A reference to an artifact in the artifact store: its manifest's URI, its type and hash.</summary>
+/// <summary>A reference to an artifact in the artifact store: its manifest's URI, its type, its manifest's hash and its content digest.</summary>
 public sealed record ArtifactReference
 {
     /// <summary>The manifest's location, e.g. <c>file:///var/lib/orchestrator/artifacts/...</c> or a blob URI.</summary>
@@ -14,4 +14,12 @@ public sealed record ArtifactReference
 
     /// <summary>The training step of a checkpoint.</summary>
     public long? Step { get; init; }
+
+    /// <summary>
+    /// The artifact's content address: <c>sha256:</c> and the hex SHA-256 over its files' relative paths and SHA-256s
+    /// only (docs/decisions/house-layout.md), so two artifacts with the same files have the same digest whichever run
+    /// committed them and when. Unlike <see cref="Sha256"/>, which covers the whole manifest (run, time, metrics), it
+    /// names what the artifact holds. Absent from senders that predate it.
+    /// </summary>
+    public string? ContentDigest { get; init; }
 }

@@ -18,4 +18,10 @@ public sealed record ArtifactRef
 
     /// <summary>The training step a checkpoint was taken at.</summary>
     [Id(4)] public long? Step { get; init; }
+
+    /// <summary>
+    /// The artifact's content address (<c>sha256:…</c> over its files' paths and hashes), when the producer reported it:
+    /// equal for two artifacts with the same files, whichever run made them. <see cref="Sha256"/> is the manifest's.
+    /// </summary>
+    [Id(5)] public string? ContentDigest { get; init; }
 }

@@ -1,15 +1,15 @@
 using Orchestrator.Grains;
-using Trainer.Worker.Telemetry;
+using Orchestrator.Hosting.Telemetry;
 
 namespace Orchestrator.Silo.Hosting;
 
-/// <summary>The silo's log format and traces: the settings the worker reads too (<see cref="ObservabilityHostingExtensions"/>).</summary>
+/// <summary>The silo's log format and traces: the settings every host reads (<see cref="ObservabilityHostingExtensions"/>).</summary>
 public static class LogsAndTracesHostingExtensions
 {
-    public static WebApplicationBuilder AddOrchestratorLogsAndTraces(this WebApplicationBuilder builder)
+    /// <summary>Adds the orchestrator's and Orleans' activity sources, and <paramref name="moreSources"/> (an in-process worker's).</summary>
+    public static WebApplicationBuilder AddOrchestratorLogsAndTraces(this WebApplicationBuilder builder, IReadOnlyList<string> moreSources)
     {
-        builder.Logging.AddConsoleLogFormat(builder.Configuration);
-        builder.Services.AddRunTracing(builder.Configuration, "orchestrator", OrchestratorTracing.SourceName, "Microsoft.Orleans.Application");
+        builder.AddLogsAndTraces("orchestrator", [OrchestratorTracing.SourceName, "Microsoft.Orleans.Application", .. moreSources]);
         return builder;
     }
 }

@@ -1,20 +1,17 @@
-using OpenTelemetry.Metrics;
 using Orchestrator.Grains;
-using Trainer.Worker.Observability;
+using Orchestrator.Hosting;
 
 namespace Orchestrator.Silo.Hosting;
 
 /// <summary>
-/// The silo's metrics in Prometheus format at <c>/metrics</c>: the orchestrator's instruments, and the worker's when
-/// a worker runs in this process (standalone mode), and the runtime's (process memory, GC, CPU).
+/// The silo's metrics in Prometheus format at <c>/metrics</c>: the orchestrator's instruments, an in-process worker's
+/// when one runs in this process (the standalone host names its meters), and the runtime's (process memory, GC, CPU).
 /// </summary>
 public static class MetricsHostingExtensions
 {
-    public static WebApplicationBuilder AddOrchestratorMetrics(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddOrchestratorMetrics(this WebApplicationBuilder builder, IReadOnlyList<string> moreMeters)
     {
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(OrchestratorMetrics.MeterName, WorkerMetrics.MeterName, WorkerMetricsHostingExtensions.RuntimeMeterName)
-            .AddPrometheusExporter());
+        builder.Services.AddPrometheusMetrics([OrchestratorMetrics.MeterName, .. moreMeters]);
         builder.Services.AddHostedService<ExperimentCountsPoller>();
         return builder;
     }

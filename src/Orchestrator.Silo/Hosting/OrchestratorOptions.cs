@@ -27,7 +27,10 @@ public sealed record OrchestratorOptions
     /// <summary>The address silos advertise to each other; loopback unless set.</summary>
     public string AdvertisedAddress { get; init; } = "127.0.0.1";
 
-    /// <summary>Run a worker inside this process; unset means: in standalone mode, yes; in a cluster, no.</summary>
+    /// <summary>
+    /// Run a worker inside this process; unset means: in standalone mode, yes; in a cluster, no. Only a host that holds a
+    /// worker (the standalone host) can: the cluster silo refuses <c>true</c> and ignores the standalone default.
+    /// </summary>
     public bool? InProcessWorker { get; init; }
 
     public bool RunsInProcessWorker => InProcessWorker ?? Mode == OrchestratorMode.Standalone;

@@ -15,11 +15,18 @@ public static class OrleansHostingExtensions
     /// <summary>Orleans' <see cref="ClusterMembershipOptions"/> by their property names, e.g. <c>--Orchestrator:Membership:ProbeTimeout=00:00:02</c>.</summary>
     public const string MembershipSection = $"{OrchestratorOptions.Section}:Membership";
 
-    public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
+    /// <summary>
+    /// Adds the silo and its options; <paramref name="workerComposed"/> says whether the host holds a worker it can run in
+    /// process (the standalone host), without which <c>Orchestrator:InProcessWorker=true</c> is refused.
+    /// </summary>
+    public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder, bool workerComposed)
     {
         builder.Services.AddOptions<OrchestratorOptions>()
             .BindConfiguration(OrchestratorOptions.Section)
             .ValidateDataAnnotations()
+            .Validate(options => workerComposed || options.InProcessWorker != true,
+                "Orchestrator:InProcessWorker is true, but this host holds no worker: run the standalone host for a worker in process " +
+                "(dotnet run --project src/Orchestrator.Standalone), or leave the setting out and start workers beside the silo (Transport:Kind=RabbitMq)")
             .Validate(options => options.Mode != OrchestratorMode.Cluster || !string.IsNullOrWhiteSpace(options.Redis),
                 "Orchestrator:Redis is required in cluster mode: give the Redis server, e.g. --Orchestrator:Redis=127.0.0.1:6379")
             .Validate(options => IPAddress.TryParse(options.AdvertisedAddress, out _),

@@ -1,10 +1,11 @@
 using MassTransit;
+using Orchestrator.Contracts.Messages;
 using Orchestrator.Grains.Scheduling;
 
 namespace Orchestrator.Silo.Transport;
 
 /// <summary>
-/// The health of the receive endpoint heartbeats arrive on (<see cref="WorkerPresenceConsumerDefinition.QueueName"/>),
+/// The health of the receive endpoint heartbeats arrive on (<see cref="QueueNames.OrchestratorWorkers"/>),
 /// as MassTransit reports it, for the scheduler's <see cref="ITransportHealth"/>. When the broker goes away that
 /// endpoint stops or faults, while the bus as a whole may still call itself degraded rather than unhealthy; so only a
 /// healthy presence endpoint counts as receiving, and a bus without one does not. Before the endpoint is first healthy
@@ -19,7 +20,7 @@ public sealed class BusTransportHealth(IBusControl bus, IHostApplicationLifetime
     {
         var health = bus.CheckHealth();
         var endpoint = health.Endpoints.Values
-            .Where(endpoint => endpoint.InputAddress.AbsolutePath.Split('/')[^1] == WorkerPresenceConsumerDefinition.QueueName)
+            .Where(endpoint => endpoint.InputAddress.AbsolutePath.Split('/')[^1] == QueueNames.OrchestratorWorkers)
             .Select(endpoint => (EndpointHealthResult?)endpoint)
             .FirstOrDefault();
         var receiving = endpoint?.Status == BusHealthStatus.Healthy;

@@ -1,14 +1,13 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using MassTransit;
-using Polly;
-using Polly.Retry;
-using Polly.CircuitBreaker;
 using Orchestrator.Contracts.Messages;
 using Orchestrator.Contracts.Telemetry;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Scheduling;
-using Trainer.Worker.Transport;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
 
 namespace Orchestrator.Silo.Transport;
 
@@ -129,7 +128,7 @@ internal sealed class MassTransitStageRunDispatcher : IStageRunDispatcher, IHost
             using var scope = RunScope(delivery.Run);
             try
             {
-                var endpoint = await _endpoints.GetSendEndpoint(new Uri($"queue:{TransportOptions.WorkerQueue(delivery.WorkerId)}"));
+                var endpoint = await _endpoints.GetSendEndpoint(new Uri($"queue:{QueueNames.Worker(delivery.WorkerId)}"));
                 await _pipeline.ExecuteAsync(async token => await endpoint.Send(delivery.Message, token), _stopping.Token);
             }
             catch (Exception exception)

@@ -14,6 +14,7 @@ internal static class MessageMapping
         Sha256 = reference.Sha256,
         Step = reference.Step,
         RunId = runId,
+        ContentDigest = reference.ContentDigest,
     };
 
     public static ArtifactReference ToMessage(this ArtifactRef artifact) => new()
@@ -22,6 +23,7 @@ internal static class MessageMapping
         Type = artifact.Type,
         Sha256 = artifact.Sha256,
         Step = artifact.Step,
+        ContentDigest = artifact.ContentDigest,
     };
 
     public static WorkerCapacity ToGrain(this WorkerCapacityInfo capacity) => new()

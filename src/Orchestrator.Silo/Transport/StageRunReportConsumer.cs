@@ -87,7 +87,7 @@ public sealed class StageRunReportConsumerDefinition : ConsumerDefinition<StageR
 {
     public StageRunReportConsumerDefinition()
     {
-        EndpointName = "orchestrator-reports";
+        EndpointName = QueueNames.OrchestratorReports;
         ConcurrentMessageLimit = 16;
     }
 

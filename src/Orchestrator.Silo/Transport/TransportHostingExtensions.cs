@@ -1,6 +1,6 @@
 using MassTransit;
 using Orchestrator.Grains.Scheduling;
-using Trainer.Worker.Transport;
+using Orchestrator.Hosting.Transport;
 
 namespace Orchestrator.Silo.Transport;
 

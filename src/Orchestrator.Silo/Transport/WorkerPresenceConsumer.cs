@@ -39,12 +39,9 @@ public sealed class WorkerPresenceConsumer(IGrainFactory grains, IHostApplicatio
 /// <summary>Heartbeats are frequent and idempotent: short retries only.</summary>
 public sealed class WorkerPresenceConsumerDefinition : ConsumerDefinition<WorkerPresenceConsumer>
 {
-    /// <summary>The queue heartbeats arrive on.</summary>
-    public const string QueueName = "orchestrator-workers";
-
     public WorkerPresenceConsumerDefinition()
     {
-        EndpointName = QueueName;
+        EndpointName = QueueNames.OrchestratorWorkers;
         ConcurrentMessageLimit = 16;
     }
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
 

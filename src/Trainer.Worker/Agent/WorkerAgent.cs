@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Messages;
 using Orchestrator.Contracts.Telemetry;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Telemetry;

@@ -1,5 +1,5 @@
 using MassTransit;
-using Trainer.Worker.Transport;
+using Orchestrator.Contracts.Messages;
 
 namespace Trainer.Worker.Consumers;
 
@@ -9,7 +9,7 @@ internal static class WorkerQueueEndpoint
     public static void Configure(IEndpointRegistrationConfigurator endpoint, WorkerOptions options)
     {
         // The id the worker registers with names its queue, so the scheduler's sends always reach it.
-        endpoint.Name = TransportOptions.WorkerQueue(options.WorkerId);
+        endpoint.Name = QueueNames.Worker(options.WorkerId);
 
         // In order, so a CancelStageRun sent after a StartStageRun finds the run recorded. Each message only
         // records or flags a run in memory, so one at a time costs nothing.

@@ -4,8 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using OpenTelemetry.Metrics;
+using Orchestrator.Hosting;
 
 namespace Trainer.Worker.Observability;
 
@@ -16,9 +15,6 @@ namespace Trainer.Worker.Observability;
 /// </summary>
 public static class WorkerMetricsHostingExtensions
 {
-    /// <summary>The .NET runtime's built-in meter: working set, GC heap, CPU time.</summary>
-    public const string RuntimeMeterName = "System.Runtime";
-
     /// <summary>Call after the health URL is set: the metrics port is added to the URLs the host listens on.</summary>
     public static WebApplicationBuilder AddWorkerMetrics(this WebApplicationBuilder builder)
     {
@@ -31,9 +27,7 @@ public static class WorkerMetricsHostingExtensions
         var host = IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address;
         var urls = builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey);
         builder.WebHost.UseUrls([.. (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries), $"http://{host}:{port}"]);
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(WorkerMetrics.MeterName, RuntimeMeterName)
-            .AddPrometheusExporter());
+        builder.Services.AddPrometheusMetrics([WorkerMetrics.MeterName]);
         return builder;
     }
 

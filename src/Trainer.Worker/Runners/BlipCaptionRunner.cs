@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
 using VisionLanguage.Data;
 using VisionLanguage.Evaluation;
 using VisionLanguage.Models.Blip;

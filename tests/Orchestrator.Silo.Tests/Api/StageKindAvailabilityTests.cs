@@ -7,9 +7,9 @@ using Orchestrator.Grains.Scheduling;
 namespace Orchestrator.Silo.Tests.Api;
 
 /// <summary>
-/// Which stage kinds can run is a fact of the registered workers: the catalog says which kinds some worker runs; a silo
-/// without a worker of its own accepts any kind (its stage waits queued for a worker that runs it), while the
-/// standalone host, whose one worker is known, refuses a kind that worker does not run.
+/// Which stage kinds can run is a fact of the registered workers: the catalog says which kinds some worker runs, and a
+/// silo without a worker of its own accepts any kind (its stage waits queued for a worker that runs it). The standalone
+/// host's side is in Orchestrator.Standalone.Tests.
 /// </summary>
 public sealed class StageKindAvailabilityTests
 {
@@ -37,27 +37,6 @@ public sealed class StageKindAvailabilityTests
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal("Queued", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["stages"]![0]!["status"]!.GetValue<string>());
-    }
-
-    [Fact]
-    public async Task The_standalone_host_refuses_a_kind_its_worker_does_not_run_and_its_catalog_says_so()
-    {
-        using var host = new StandaloneHost();
-
-        var response = await host.Client.PostAsync("/api/v1/experiments", Yaml("""
-            name: no-runner
-            stages:
-              - { id: data, kind: dataset.synthetic, config: { images: 10 } }
-              - { id: qformer, kind: blip2.stage1, inputs: { train: data.web } }
-            """));
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var errors = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["errors"]!.AsArray();
-        var kind = Assert.Single(errors, error => error!["path"]!.GetValue<string>() == "/stages/1/kind")!;
-        Assert.StartsWith("no worker here runs kind blip2.stage1: this host's worker runs ", kind["message"]!.GetValue<string>());
-        Assert.Contains("blip.pretrain", kind["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.True(await RunnableAsync(host.Client, "blip.pretrain"));
-        Assert.False(await RunnableAsync(host.Client, "blip2.stage1"));
     }
 
     private static async Task<bool> RunnableAsync(HttpClient client, string kind) =>

@@ -2,7 +2,7 @@ using Orchestrator.Silo.Tests.EndToEnd;
 
 namespace Orchestrator.Silo.Tests.Cli;
 
-/// <summary>Settings a host refuses, as a user meets them: one message naming each on standard error, exit code 2, nothing started.</summary>
+/// <summary>Settings the silo and the worker refuse, as a user meets them: one message naming each on standard error, exit code 2, nothing started.</summary>
 public sealed class InvalidSettingsTests : IDisposable
 {
     private const string Fix = "Fix each setting named above: --Section:Key=value on the command line, or Section__Key in the environment.";
@@ -10,30 +10,9 @@ public sealed class InvalidSettingsTests : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("invalid-settings-").FullName;
 
     [Fact]
-    public async Task The_silo_names_every_refused_setting_and_exits_2_before_it_starts()
-    {
-        var dag = Path.Combine(_folder, "dag.yaml");
-        await File.WriteAllTextAsync(dag, SmallDags.TwoDatasetsInARow("bad-settings"));
-
-        var (exitCode, lines, errors) = await SiloCommand.RunAsync(
-            [.. SiloCommand.StandaloneRun(dag, _folder), "--Scheduler:ReconnectGrace=02:00:00", "--Scheduler:HeartbeatTimeout=00:00:00"]);
-
-        Assert.Equal(2, exitCode);
-        Assert.Empty(lines);
-        Assert.Equal(
-            [
-                "The configuration is invalid:",
-                "  DataAnnotation validation failed for 'SchedulerOptions' members: 'HeartbeatTimeout' with the error: 'The field HeartbeatTimeout must be between 00:00:01 and 01:00:00.'.",
-                "  DataAnnotation validation failed for 'SchedulerOptions' members: 'ReconnectGrace' with the error: 'The field ReconnectGrace must be between 00:00:00 and 01:00:00.'.",
-                Fix,
-            ],
-            errors.TrimEnd().Split('\n'));
-    }
-
-    [Fact]
     public async Task The_worker_names_every_refused_setting_and_exits_2_before_it_starts()
     {
-        var (exitCode, _, errors) = await SiloCommand.RunHostAsync(
+        var (exitCode, _, errors) = await BuiltHosts.RunAsync(
             BuiltHosts.Worker, "--Worker:Slots=0", "--Worker:TorchThreads=-1", $"--Worker:HealthUrl=http://127.0.0.1:{SiloPorts.FreePort()}",
             $"--Worker:WorkDirectory={Path.Combine(_folder, "work")}");
 
@@ -50,11 +29,9 @@ public sealed class InvalidSettingsTests : IDisposable
     [InlineData("the API would run open to anyone who reaches it (cluster mode); configure Auth:ApiKeys, Auth:ApiKeysFile (e.g. a mounted secret) or Auth:Jwt:Authority, or set Auth:Mode=Open to run without authentication on purpose",
         "--Orchestrator:Mode=Cluster", "--Orchestrator:Redis=127.0.0.1:1", "--Transport:Kind=RabbitMq", "--Transport:RabbitMq=amqp://guest:guest@127.0.0.1:1/")]
     [InlineData("the API would run open to anyone who reaches it (listening on http://0.0.0.0:{port}); configure Auth:ApiKeys",
-        "--standalone", "--urls=http://0.0.0.0:{port}")]
-    [InlineData("Auth:Mode is Required but no credential is configured; set Auth:ApiKeys, Auth:ApiKeysFile or Auth:Jwt:Authority",
-        "--standalone", "--Auth:Mode=Required")]
-    [InlineData("Auth:ApiKeys entry 0 ('ci'): hash must be the SHA-256 of the key as 64 hex digits (apikey create prints it), not the key itself",
-        "--standalone", "--Auth:ApiKeys:0:Id=ci", "--Auth:ApiKeys:0:Hash=bo_secret", "--Auth:ApiKeys:0:Scopes:0=submit")]
+        "--urls=http://0.0.0.0:{port}")]
+    [InlineData("Orchestrator:InProcessWorker is true, but this host holds no worker: run the standalone host for a worker in process (dotnet run --project src/Orchestrator.Standalone)",
+        "--Orchestrator:InProcessWorker=true")]
     public async Task The_silo_refuses_to_serve_an_open_api_beyond_a_loopback_standalone_host_and_names_the_settings(string message, params string[] arguments)
     {
         var port = SiloPorts.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -66,6 +43,19 @@ public sealed class InvalidSettingsTests : IDisposable
         Assert.Equal(2, exitCode);
         Assert.Contains("  " + message.Replace("{port}", port, StringComparison.Ordinal), errors, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
+    }
+
+    /// <summary>The one-process host has moved out of the silo: the old flag gets a pointer to it, not a silo without a worker.</summary>
+    [Fact]
+    public async Task The_silo_refuses_the_standalone_flag_and_names_the_standalone_host()
+    {
+        var (exitCode, lines, errors) = await SiloCommand.RunAsync(["--standalone", .. SiloCommand.FreePorts()]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(lines);
+        Assert.Equal(
+            "--standalone: the silo no longer holds a worker; the one-process host is its own project: dotnet run --project src/Orchestrator.Standalone -c Release (add -- --run FILE to run a DAG).",
+            errors.TrimEnd());
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);

@@ -1,5 +1,6 @@
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Silo.Tests.EndToEnd;
+using Orchestrator.Testing.Observability;
 using Xunit.Abstractions;
 
 namespace Orchestrator.Silo.Tests.Observability;

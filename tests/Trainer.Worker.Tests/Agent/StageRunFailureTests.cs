@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Orchestrator.Contracts.Specs;
 using Trainer.Worker.Agent;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Tests.Agent;

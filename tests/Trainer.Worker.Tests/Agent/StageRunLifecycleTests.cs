@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Tests.Agent;

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
 
 namespace Trainer.Worker.Tests.Agent;
 

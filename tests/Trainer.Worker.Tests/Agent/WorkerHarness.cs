@@ -4,11 +4,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Agent;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Observability;
-using Trainer.Worker.Transport;
 
 namespace Trainer.Worker.Tests.Agent;
 
@@ -123,7 +122,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
     public async Task SendAsync<T>(T message)
         where T : class
     {
-        var endpoint = await Bus.Bus.GetSendEndpoint(new Uri($"queue:{TransportOptions.WorkerQueue(WorkerId)}"));
+        var endpoint = await Bus.Bus.GetSendEndpoint(new Uri($"queue:{QueueNames.Worker(WorkerId)}"));
         await endpoint.Send(message);
     }
 

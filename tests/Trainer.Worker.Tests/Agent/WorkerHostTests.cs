@@ -4,9 +4,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
-using Trainer.Worker.Transport;
+using Orchestrator.Hosting.Transport;
 
 namespace Trainer.Worker.Tests.Agent;
 
@@ -51,7 +51,7 @@ public sealed class WorkerHostTests
         await host.StartAsync().WaitAsync(Timeout);
 
         Assert.Equal("host-worker", (await recorded.Registered.Task.WaitAsync(Timeout)).WorkerId);
-        var queue = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{TransportOptions.WorkerQueue("host-worker")}"));
+        var queue = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.Worker("host-worker")}"));
         await queue.Send(WorkerHarness.Run("run-1"));
         var completed = await recorded.Completed.Task.WaitAsync(Timeout);
         Assert.Equal(("run-1", "dataset"), (completed.RunId, completed.Outputs["web"].Type));

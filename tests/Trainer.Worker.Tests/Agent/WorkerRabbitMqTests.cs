@@ -3,8 +3,9 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Trainer.Worker.Artifacts;
-using Trainer.Worker.Transport;
+using Orchestrator.Artifacts;
+using Orchestrator.Contracts.Messages;
+using Orchestrator.Hosting.Transport;
 
 namespace Trainer.Worker.Tests.Agent;
 
@@ -17,7 +18,7 @@ public sealed class WorkerRabbitMqTests
     public async Task Runs_sent_to_the_worker_queue_are_run_and_only_cancels_are_bound_to_it_from_published_types()
     {
         var workerId = $"rmq-{Guid.NewGuid():N}"[..16];
-        var queue = TransportOptions.WorkerQueue(workerId);
+        var queue = QueueNames.Worker(workerId);
         var root = Directory.CreateTempSubdirectory("worker-rabbitmq-");
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>

@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Runners;
 using VisionLanguage.Data;
 using VisionLanguage.Tasks.Capfilt;

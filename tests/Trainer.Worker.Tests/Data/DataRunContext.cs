@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Artifacts;
 using Trainer.Worker.Agent;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;

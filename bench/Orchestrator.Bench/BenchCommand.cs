@@ -1,0 +1,240 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Events;
+using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Scheduling;
+using Orchestrator.Grains.Specs;
+using Orchestrator.Silo.Hosting;
+using Orchestrator.Silo.Transport;
+
+namespace Orchestrator.Bench;
+
+/// <summary>
+/// <c>bench --experiments N</c>: drives N concurrent experiments of the seven-stage BLIP DAG through the real
+/// grains, with <see cref="InstantExecutor"/> standing in for workers, and prints one JSON line last:
+/// stage transitions per second and dispatch latency (a run's last input available → handed to the dispatcher).
+/// <c>bench alias-bomb</c> (<see cref="AliasBombBench"/>) measures what a hostile spec costs a running host instead.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var experiments = new Option<int>("--experiments") { Description = "Concurrent experiments of the 7-stage DAG.", DefaultValueFactory = _ => 1000 };
+        var workers = new Option<int>("--workers") { Description = "Simulated workers.", DefaultValueFactory = _ => 16 };
+        var slots = new Option<int>("--slots") { Description = "Slots per simulated worker.", DefaultValueFactory = _ => 64 };
+        var timeout = new Option<int>("--timeout-seconds") { Description = "Give up after this long.", DefaultValueFactory = _ => 600 };
+        var creations = new Option<int>("--concurrent-creations")
+        {
+            Description = "Experiments the silo creates at once (Experiments:ConcurrentCreations).",
+            DefaultValueFactory = _ => new ExperimentOptions().ConcurrentCreations,
+        };
+        var watch = new Option<bool>("--watch") { Description = "Have a reader watch every experiment, so every change is also published as a live event." };
+        var transport = new Option<string>("--transport")
+        {
+            Description = "inmemory: the executor reports straight to the grains; rabbitmq: runs and reports cross a real broker.",
+            DefaultValueFactory = _ => "inmemory",
+        };
+        transport.AcceptOnlyFromAmong("inmemory", "rabbitmq");
+        var rabbitMq = new Option<string?>("--rabbitmq") { Description = "The broker for --transport rabbitmq, e.g. amqp://guest:guest@127.0.0.1:5672/." };
+        var command = new Command("bench", "Measure orchestration throughput and dispatch latency with instant stage runs.")
+        {
+            experiments,
+            workers,
+            slots,
+            timeout,
+            creations,
+            watch,
+            transport,
+            rabbitMq,
+        };
+        command.Subcommands.Add(AliasBombBench.Create());
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(transport) == "rabbitmq" && !Uri.TryCreate(result.GetValue(rabbitMq), UriKind.Absolute, out _))
+            {
+                result.AddError("--transport rabbitmq needs --rabbitmq amqp://USER:PASS@HOST:PORT/");
+            }
+        });
+        foreach (var option in new[] { experiments, workers, slots, timeout, creations })
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{option.Name} must be at least 1, got {result.GetValueOrDefault<int>()}.");
+                }
+            });
+        }
+
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            new BenchSettings(
+                parse.GetValue(experiments), parse.GetValue(workers), parse.GetValue(slots), TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                parse.GetValue(creations), parse.GetValue(watch),
+                parse.GetValue(transport) == "rabbitmq" ? new Uri(parse.GetValue(rabbitMq)!) : null),
+            cancellationToken));
+        return command;
+    }
+
+    /// <summary>With a broker, one simulated worker takes every run on its own queue.</summary>
+    public const string RabbitWorkerId = "bench-rabbit";
+
+    private static async Task<int> RunAsync(BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var (experiments, workers, slots, _, _, _, rabbitMq) = settings;
+        using var host = BuildHost(settings);
+        await host.StartAsync(cancellationToken);
+        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        var executor = host.Services.GetRequiredService<InstantExecutor>();
+        var scheduler = grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key);
+        if (rabbitMq is null)
+        {
+            for (var worker = 0; worker < workers; worker++)
+            {
+                await scheduler.HeartbeatAsync($"bench-{worker}", new WorkerCapacity { Slots = slots, Device = "cpu" }, []);
+            }
+        }
+        else
+        {
+            await scheduler.HeartbeatAsync(RabbitWorkerId, new WorkerCapacity { Slots = workers * slots, Device = "cpu" }, []);
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // One reporting loop per simulated worker: each reports its runs one after another, as a worker would.
+        var reporting = executor.RunAsync(loops: workers, stop.Token);
+        var index = grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key);
+
+        // A warm-up round first, so the figures are of jitted code, not of the JIT.
+        var warmUp = Math.Clamp(experiments / 10, 1, 100);
+        if (!await DriveAsync(grains, index, "warm", warmUp, warmUp, settings, cancellationToken))
+        {
+            return 1;
+        }
+
+        using var recorder = new LatencyRecorder();
+        using var pauses = new PauseMonitor();
+        var clock = Stopwatch.StartNew();
+        if (!await DriveAsync(grains, index, "bench", experiments, warmUp + experiments, settings, cancellationToken))
+        {
+            return 1;
+        }
+
+        clock.Stop();
+        var (longestPause, gcPause, collections) = (pauses.LongestGapMs, pauses.GcPauseMs, pauses.Collections);
+        await stop.CancelAsync();
+        await reporting;
+        await host.StopAsync(CancellationToken.None);
+
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            transport = rabbitMq is null ? "inmemory" : "rabbitmq",
+            experiments,
+            concurrent_creations = settings.ConcurrentCreations,
+            watched = settings.Watch,
+            stages = experiments * BenchDag.Stages,
+            transitions = recorder.Transitions,
+            elapsed_s = Math.Round(clock.Elapsed.TotalSeconds, 3),
+            transitions_per_s = Math.Round(recorder.Transitions / clock.Elapsed.TotalSeconds, 1),
+            dispatches = recorder.DispatchCount,
+            dispatch_p50_ms = Math.Round(recorder.DispatchPercentileMs(50), 3),
+            dispatch_p99_ms = Math.Round(recorder.DispatchPercentileMs(99), 3),
+            dispatch_max_ms = Math.Round(recorder.DispatchPercentileMs(100), 3),
+            longest_process_pause_ms = Math.Round(longestPause, 1),
+            gc_pause_ms = Math.Round(gcPause, 1),
+            gc_collections = collections,
+        }));
+        return 0;
+    }
+
+    /// <summary>Submits <paramref name="count"/> experiments at once and waits until <paramref name="succeededInAll"/> have succeeded.</summary>
+    private static async Task<bool> DriveAsync(
+        IGrainFactory grains, IExperimentIndexGrain index, string prefix, int count, int succeededInAll, BenchSettings settings, CancellationToken cancellationToken)
+    {
+        // Validation is the API's cost, not the cluster's: drafts are prepared before the submissions.
+        var drafts = Enumerable.Range(0, count)
+            .Select(number => $"exp-{prefix}{number.ToString(CultureInfo.InvariantCulture).PadLeft(20 - prefix.Length, '0')}")
+            .Select(id => (Id: id, Draft: ExperimentDrafts.Prepare(BenchDag.Yaml, SpecFormat.Yaml, id).Draft!))
+            .ToList();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(drafts, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken },
+            async (draft, _) =>
+            {
+                var experiment = grains.GetGrain<IExperimentGrain>(draft.Id);
+                if (settings.Watch)
+                {
+                    await experiment.WatchAsync(ExperimentGrain.MaxWatchLease);
+                }
+
+                await experiment.CreateAsync(draft.Draft);
+            });
+        while (true)
+        {
+            var succeeded = (await index.CountByStatusAsync()).GetValueOrDefault(ExperimentStatus.Succeeded);
+            if (succeeded >= succeededInAll)
+            {
+                return true;
+            }
+
+            if (clock.Elapsed > settings.Timeout)
+            {
+                await Console.Error.WriteLineAsync($"bench: only {succeeded} of {succeededInAll} experiments succeeded in {settings.Timeout.TotalSeconds} s");
+                return false;
+            }
+
+            await Task.Delay(5, cancellationToken);
+        }
+    }
+
+    private static IHost BuildHost(BenchSettings settings)
+    {
+        var rabbitMq = settings.RabbitMq;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddKeyedSingleton(OrchestratorClock.Key, TimeProvider.System);
+        builder.Services.AddSingleton(Options.Create(new ExperimentOptions { ConcurrentCreations = settings.ConcurrentCreations }));
+        builder.Services.AddSingleton<CreationGate>();
+        builder.Services.AddSingleton(settings);
+        if (rabbitMq is not null)
+        {
+            // Durable queues, persistent messages and publisher confirms, as in production.
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Transport:Kind"] = "RabbitMq",
+                ["Transport:RabbitMq"] = rabbitMq.ToString(),
+            });
+            builder.Services.AddOrchestratorTransport(builder.Configuration, bus => bus.AddConsumer<InstantRunConsumer>(typeof(InstantRunConsumerDefinition)));
+        }
+
+
+        // Simulated workers beat once; they must not be declared lost while the benchmark runs.
+        builder.Services.AddSingleton(Options.Create(new SchedulerOptions { HeartbeatTimeout = TimeSpan.FromHours(1) }));
+        builder.Services.AddSingleton<InstantExecutor>();
+        if (rabbitMq is null)
+        {
+            builder.Services.AddSingleton<IInstantReports, GrainInstantReports>();
+            builder.Services.AddSingleton<IStageRunDispatcher>(services => services.GetRequiredService<InstantExecutor>());
+            builder.Services.AddSingleton<ITransportHealth>(services => services.GetRequiredService<InstantExecutor>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IInstantReports, BusInstantReports>();
+        }
+
+        var options = new OrchestratorOptions();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(options.SiloPort + 7, options.GatewayPort + 7);
+            silo.AddOrchestratorMemoryStorage();
+            silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
+            silo.UseInMemoryReminderService();
+        });
+        return builder.Build();
+    }
+}
+
+/// <summary>What one benchmark run drives, and how.</summary>
+internal sealed record BenchSettings(
+    int Experiments, int Workers, int Slots, TimeSpan Timeout, int ConcurrentCreations, bool Watch, Uri? RabbitMq);

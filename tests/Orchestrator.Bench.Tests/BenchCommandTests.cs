@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+
+namespace Orchestrator.Bench.Tests;
+
+/// <summary>
+/// <c>bench</c> as the benchmark is run (docs/benchmarks.md), small: every stage of every experiment is dispatched
+/// once and ends Succeeded, in memory and through a real broker, where the simulated workers
+/// acknowledge each run on accept and publish their reports back like real workers; and <c>bench alias-bomb</c>
+/// against a standalone host in a child process.
+/// </summary>
+public sealed class BenchCommandTests
+{
+    private const int Experiments = 20;
+    private const int StagesPerExperiment = 7;
+
+    [Fact]
+    public async Task The_in_memory_bench_dispatches_every_stage_once_and_prints_its_figures()
+    {
+        var figures = await BenchAsync();
+
+        Assert.Equal("inmemory", figures["transport"]!.GetValue<string>());
+        Assert.Equal(Experiments * StagesPerExperiment * 3, figures["transitions"]!.GetValue<long>());
+    }
+
+    [ServerFact(TestServers.RabbitMq, TestServers.RabbitMqCtl)]
+    public async Task The_bench_through_RabbitMQ_dispatches_every_stage_once_and_prints_its_figures()
+    {
+        var vhost = $"bench-{Guid.NewGuid():N}";
+        await RabbitMqControl.RunAsync("add_vhost", vhost);
+        await RabbitMqControl.RunAsync("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*");
+        try
+        {
+            var broker = new UriBuilder(TestServers.Get(TestServers.RabbitMq)) { Path = vhost }.Uri;
+            var figures = await BenchAsync("--transport", "rabbitmq", "--rabbitmq", broker.ToString());
+
+            Assert.Equal("rabbitmq", figures["transport"]!.GetValue<string>());
+
+            // Over the broker a run's completed report can overtake its started one (reports are consumed
+            // concurrently); the stage then goes from Queued straight to Succeeded, one transition fewer.
+            Assert.InRange(figures["transitions"]!.GetValue<long>(), Experiments * StagesPerExperiment * 2, Experiments * StagesPerExperiment * 3);
+        }
+        finally
+        {
+            await RabbitMqControl.RunAsync("delete_vhost", vhost);
+        }
+    }
+
+    [Fact]
+    public async Task The_alias_bomb_bench_gets_a_400_from_a_standalone_host_in_a_child_process_and_prints_its_figures()
+    {
+        var (exitCode, lines, _) = await BuiltHosts.RunAsync(BuiltHosts.Bench, "bench", "alias-bomb");
+
+        Assert.Equal(0, exitCode);
+        var figures = JsonNode.Parse(lines[^1])!;
+        Assert.Equal(400, figures["status"]!.GetValue<int>());
+        Assert.Equal("answered", figures["outcome"]!.GetValue<string>());
+        Assert.Equal(9, figures["levels"]!.GetValue<int>());
+        Assert.True(figures["rss_before_mb"]!.GetValue<double>() > 0);
+        Assert.StartsWith("alias-bomb: 529 bytes, 9 levels x 9", lines[0], StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the bench and checks what any transport must print; returns the figures.</summary>
+    private static async Task<JsonNode> BenchAsync(params string[] transport)
+    {
+        var (exitCode, lines, _) = await BuiltHosts.RunAsync(BuiltHosts.Bench, ["bench", "--experiments", $"{Experiments}", .. transport]);
+
+        Assert.Equal(0, exitCode);
+        var figures = JsonNode.Parse(lines[^1])!;
+        Assert.Equal(Experiments * StagesPerExperiment, figures["stages"]!.GetValue<int>());
+        Assert.Equal(Experiments * StagesPerExperiment, figures["dispatches"]!.GetValue<int>());
+        var (p50, p99, max) = (figures["dispatch_p50_ms"]!.GetValue<double>(), figures["dispatch_p99_ms"]!.GetValue<double>(), figures["dispatch_max_ms"]!.GetValue<double>());
+        Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, $"dispatch p50 {p50}, p99 {p99}, max {max} ms");
+        return figures;
+    }
+}
