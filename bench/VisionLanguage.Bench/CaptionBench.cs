@@ -55,7 +55,7 @@ public static class CaptionBench
         var tokenizer = small ? SyntheticTokenizer() : BertSizedTokenizer();
         var tokens = new BlipSpecialTokens(tokenizer.PadId, tokenizer.ClsId, tokenizer.SepId, tokenizer.EncId, tokenizer.DecId, tokenizer.MaskId, tokenizer.UnkId);
         var config = BlipOptionsMapping.ModelConfig(options, tokenizer.VocabSize, tokens.PadId);
-        using var model = new BlipPretrainModel(config, tokens, seed: 1, BlipObjectiveSet.Lm);
+        using var model = new BlipCaptionModel(config, tokens, seed: 1, promptLength: 0);
         var settings = new CaptionDecodingSettings { Search = search, MinLength = maxLength, MaxLength = maxLength };
         var rowsPerImage = search switch { CaptionSearch.Beam => settings.BeamSize, CaptionSearch.Nucleus => settings.SamplesPerImage, _ => 1 };
         Console.WriteLine($"preset {preset}: images {options.ImageSize}px/{options.PatchSize}, ViT {options.VisionWidth}x{options.VisionDepth}, " +

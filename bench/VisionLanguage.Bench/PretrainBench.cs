@@ -47,14 +47,15 @@ public static class PretrainBench
         Console.WriteLine($"fp32 matmul {MatmulSide}²: {peakBefore / 1e9:F1} GFLOP/s");
 
         using var data = new SyntheticPretrainBatches(config, tokens, classes: 16, options.MaxTextLength, seed: 1);
-        using var trainer = new BlipTrainer(config, tokens, BlipOptionsMapping.Trainer(options));
+        var settings = BlipOptionsMapping.Trainer(options);
+        using var trainer = new Trainer<BlipPretrainModel, BlipPretrainBatch>(_ => new BlipPretrainModel(config, tokens, settings.Seed), settings);
         var parameters = trainer.Model.TrainableParameters().Sum(entry => entry.Parameter.numel());
         Console.WriteLine($"trainable parameters: {parameters / 1e6:F1} M");
         var source = new InMemoryBlipBatchSource(batchSize, warmup + steps, (_, index) => data.Batch(batchSize, index));
-        var reports = new List<BlipStepReport>();
+        var reports = new List<StepReport>();
         var process = Process.GetCurrentProcess();
         long rssAfterWarmup = 0, rssAtEnd = 0;
-        var hooks = new BlipTrainingHooks
+        var hooks = new TrainingHooks
         {
             StepCompleted = report =>
             {
@@ -67,7 +68,7 @@ public static class PretrainBench
 
                 rssAtEnd = process.WorkingSet64;
                 Console.WriteLine($"step {report.Step}: {report.StepSeconds * 1000:F0} ms, loss {report.Loss:F3} " +
-                    $"(itc {report.LossItc:F3}, itm {report.LossItm:F3}, lm {report.LossLm:F3}), rss {rssAtEnd / 1e6:F0} MB, live tensors {Tensor.TotalCount}");
+                    $"(itc {report.LossOf("itc"):F3}, itm {report.LossOf("itm"):F3}, lm {report.LossOf("lm"):F3}), rss {rssAtEnd / 1e6:F0} MB, live tensors {Tensor.TotalCount}");
                 return Task.CompletedTask;
             },
         };

@@ -1,23 +1,23 @@
 using VisionLanguage.Data;
+using VisionLanguage.Models;
 using VisionLanguage.Models.Blip;
-using VisionLanguage.Models.Weights;
 using VisionLanguage.Training;
 
 namespace VisionLanguage.Tasks;
 
 /// <summary>
-/// A trained BLIP model read back from a stage's output checkpoint (weights, <c>trainer_state.json</c> and
+/// A trained BLIP image-text model (ITC and ITM: the retrieval model, CapFilt's filter) read back from a stage's output checkpoint (weights, <c>trainer_state.json</c> and
 /// <c>vocab.txt</c>) for inference, with the tokenizer it was trained with; in eval mode.
 /// </summary>
 public sealed class BlipCheckpointModel : IDisposable
 {
-    private BlipCheckpointModel(BlipPretrainModel model, BlipTokenizer tokenizer)
+    private BlipCheckpointModel(BlipRetrievalModel model, BlipTokenizer tokenizer)
     {
         Model = model;
         Tokenizer = tokenizer;
     }
 
-    public BlipPretrainModel Model { get; }
+    public BlipRetrievalModel Model { get; }
 
     public BlipTokenizer Tokenizer { get; }
 
@@ -31,18 +31,20 @@ public sealed class BlipCheckpointModel : IDisposable
                 $"{input} has no {BlipVocabulary.FileName}, so its token ids cannot be read; bind a checkpoint written by a BLIP stage trained on datasets");
         }
 
-        var state = BlipCheckpointFiles.ReadState(directory);
+        // A retrieval finetune's output, or a pretrained model (and retrieval models of older code, written as such).
+        var state = CheckpointFiles.ReadState(directory, [BlipRetrievalModel.Format, BlipPretrainModel.Format]);
+        var (config, tokens) = BlipCheckpointDescription.Read(state.Model, Path.Combine(directory, CheckpointFiles.State));
         var tokenizer = BlipTokenizer.FromVocabFile(vocabulary);
-        if (tokenizer.VocabSize != state.Model.Text.VocabSize)
+        if (tokenizer.VocabSize != config.Text.VocabSize)
         {
             throw new InvalidDataException(
-                $"{input}: {BlipVocabulary.FileName} has {tokenizer.VocabSize} tokens but the model's word embedding has {state.Model.Text.VocabSize} rows; the checkpoint is inconsistent, bind another");
+                $"{input}: {BlipVocabulary.FileName} has {tokenizer.VocabSize} tokens but the model's word embedding has {config.Text.VocabSize} rows; the checkpoint is inconsistent, bind another");
         }
 
-        var model = new BlipPretrainModel(state.Model, state.Tokens, seed: 0);
+        var model = new BlipRetrievalModel(config, tokens, seed: 0);
         try
         {
-            BlipWeights.Load(model, Path.Combine(directory, BlipCheckpointFiles.Weights), strict: true);
+            model.LoadWeights(Path.Combine(directory, CheckpointFiles.Weights), WeightsLoading.StrictIgnoringExtra);
             model.eval();
             return new BlipCheckpointModel(model, tokenizer);
         }

@@ -1,7 +1,7 @@
 namespace VisionLanguage.Training;
 
 /// <summary>
-/// The progress metric names that mean the same thing in every training run (<see cref="BlipStepReport.Metrics"/>):
+/// The progress metric names that mean the same thing in every training run (<see cref="StepReport.Metrics"/>):
 /// a worker reports them as the run's progress and exports them as its per-run training series. Other names are
 /// reported to the orchestrator only.
 /// </summary>

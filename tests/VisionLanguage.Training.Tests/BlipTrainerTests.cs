@@ -22,14 +22,14 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
         var shard = TrainingFixtures.Shard(data.Batches, batchSize: 4, batchesPerEpoch: 8); // 4 steps per epoch
 
         // 6 steps straight, across the epoch boundary.
-        using var straight = new BlipTrainer(config, TinyBlip.Tokens, settings, captionSwaps: swaps);
+        using var straight = TrainingFixtures.Pretraining(config, settings, swaps: swaps);
         await straight.TrainAsync([shard], stopAtStep: 6);
 
         // 3 steps, the in-training checkpoint at step 3, then a fresh trainer from it for 3 more.
         string? written = null;
-        using (var first = new BlipTrainer(config, TinyBlip.Tokens, settings, captionSwaps: swaps))
+        using (var first = TrainingFixtures.Pretraining(config, settings, swaps: swaps))
         {
-            var hooks = new BlipTrainingHooks
+            var hooks = new TrainingHooks
             {
                 CheckpointRoot = Path.Combine(_folder, "run"),
                 CheckpointWritten = (directory, position, _) =>
@@ -42,8 +42,8 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
         }
 
         Assert.NotNull(written);
-        Assert.Equal(3, BlipCheckpointFiles.ReadState(written).Step);
-        using var resumed = new BlipTrainer(config, TinyBlip.Tokens, settings, captionSwaps: swaps);
+        Assert.Equal(3, CheckpointFiles.ReadState(written).Step);
+        using var resumed = TrainingFixtures.Pretraining(config, settings, swaps: swaps);
         Assert.True(resumed.LoadCheckpoint(written));
         Assert.Equal(new TrainingPosition(3, 0, 6), resumed.Position);
         await resumed.TrainAsync([shard], stopAtStep: 6);
@@ -59,10 +59,10 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     {
         using var data = TrainingFixtures.Data();
         var settings = TrainingFixtures.Settings(epochs: 1);
-        using var trainer = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, settings, replicas: 2);
+        using var trainer = TrainingFixtures.Pretraining(TinyBlip.Config(), settings, replicas: 2);
         IBlipBatchSource[] shards = [TrainingFixtures.Shard(data.Batches, 4, 3, rank: 0), TrainingFixtures.Shard(data.Batches, 4, 3, rank: 1)];
         var checkedSteps = 0;
-        var hooks = new BlipTrainingHooks
+        var hooks = new TrainingHooks
         {
             StepCompleted = _ =>
             {
@@ -90,7 +90,7 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     public async Task A_replica_whose_data_fails_stops_the_others_and_its_error_is_the_one_reported()
     {
         using var data = TrainingFixtures.Data();
-        using var trainer = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, TrainingFixtures.Settings(epochs: 1), replicas: 2);
+        using var trainer = TrainingFixtures.Pretraining(TinyBlip.Config(), TrainingFixtures.Settings(epochs: 1), replicas: 2);
         var failing = new InMemoryBlipBatchSource(4, 4, (epoch, index) => index < 2
             ? data.Batches.Batch(4, 500 + index)
             : throw new InvalidDataException("image 17 does not decode"));
@@ -105,7 +105,7 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void A_global_batch_that_does_not_divide_the_queue_is_refused_before_training()
     {
-        using var trainer = new BlipTrainer(TinyBlip.Config(queueSize: 16), TinyBlip.Tokens, TrainingFixtures.Settings(), replicas: 2);
+        using var trainer = TrainingFixtures.Pretraining(TinyBlip.Config(queueSize: 16), TrainingFixtures.Settings(), replicas: 2);
 
         var error = Assert.Throws<ArgumentException>(() => trainer.CheckGlobalBatch(3));
 
@@ -117,10 +117,10 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     {
         using var data = TrainingFixtures.Data();
         var settings = TrainingFixtures.Settings(epochs: 1) with { MaxSteps = 6, CheckpointEverySteps = 100 };
-        using var trainer = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, settings);
-        var reports = new List<BlipStepReport>();
+        using var trainer = TrainingFixtures.Pretraining(TinyBlip.Config(), settings);
+        var reports = new List<StepReport>();
         var checkpoints = new List<TrainingPosition>();
-        var hooks = new BlipTrainingHooks
+        var hooks = new TrainingHooks
         {
             CheckpointRoot = Path.Combine(_folder, "budget"),
             StepCompleted = report =>
@@ -150,10 +150,10 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     public async Task Cancelling_stops_at_a_step_boundary_after_writing_a_checkpoint()
     {
         using var data = TrainingFixtures.Data();
-        using var trainer = new BlipTrainer(TinyBlip.Config(), TinyBlip.Tokens, TrainingFixtures.Settings(epochs: 5));
+        using var trainer = TrainingFixtures.Pretraining(TinyBlip.Config(), TrainingFixtures.Settings(epochs: 5));
         using var cancellation = new CancellationTokenSource();
         var checkpoints = new List<TrainingPosition>();
-        var hooks = new BlipTrainingHooks
+        var hooks = new TrainingHooks
         {
             CheckpointRoot = Path.Combine(_folder, "cancelled"),
             StepCompleted = report =>
@@ -185,27 +185,27 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
         using var data = TrainingFixtures.Data();
         var settings = TrainingFixtures.Settings(epochs: 2) with { LearningRate = 5e-3, WarmupSteps = 5, MinLearningRate = 1e-4 };
         var config = TinyBlip.Config(queueSize: 48);
-        using var trainer = new BlipTrainer(config, TinyBlip.Tokens, settings);
-        var reports = new List<BlipStepReport>();
+        using var trainer = TrainingFixtures.Pretraining(config, settings);
+        var reports = new List<StepReport>();
         var timer = Stopwatch.StartNew();
 
         await trainer.TrainAsync(
             [TrainingFixtures.Shard(data.Batches, batchSize: 12, batchesPerEpoch: 50)],
-            new BlipTrainingHooks { StepCompleted = report => { reports.Add(report); return Task.CompletedTask; } });
+            new TrainingHooks { StepCompleted = report => { reports.Add(report); return Task.CompletedTask; } });
 
         output.WriteLine($"{reports.Count} steps in {timer.Elapsed.TotalSeconds:F1} s");
-        double Mean(IEnumerable<BlipStepReport> window, Func<BlipStepReport, double> loss) => window.Average(loss);
+        double Mean(IEnumerable<StepReport> window, Func<StepReport, double> loss) => window.Average(loss);
         var first = reports.Take(10).ToList();
         var last = reports.TakeLast(10).ToList();
-        foreach (var (name, loss) in new (string, Func<BlipStepReport, double>)[] { ("itc", r => r.LossItc!.Value), ("itm", r => r.LossItm!.Value), ("lm", r => r.LossLm!.Value) })
+        foreach (var (name, loss) in new (string, Func<StepReport, double>)[] { ("itc", r => r.LossOf("itc")!.Value), ("itm", r => r.LossOf("itm")!.Value), ("lm", r => r.LossOf("lm")!.Value) })
         {
             output.WriteLine($"{name}: first 10 steps {Mean(first, loss):F3}, last 10 {Mean(last, loss):F3}");
         }
 
         Assert.Equal(100, reports.Count);
-        Assert.True(Mean(last, r => r.LossLm!.Value) < 0.6 * Mean(first, r => r.LossLm!.Value));
-        Assert.True(Mean(last, r => r.LossItc!.Value) < 0.8 * Mean(first, r => r.LossItc!.Value));
-        Assert.True(Mean(last, r => r.LossItm!.Value) < 0.8 * Mean(first, r => r.LossItm!.Value));
+        Assert.True(Mean(last, r => r.LossOf("lm")!.Value) < 0.6 * Mean(first, r => r.LossOf("lm")!.Value));
+        Assert.True(Mean(last, r => r.LossOf("itc")!.Value) < 0.8 * Mean(first, r => r.LossOf("itc")!.Value));
+        Assert.True(Mean(last, r => r.LossOf("itm")!.Value) < 0.8 * Mean(first, r => r.LossOf("itm")!.Value));
         Assert.All(reports, report => Assert.True(double.IsFinite(report.Loss) && report.SamplesPerSecond > 0));
     }
 

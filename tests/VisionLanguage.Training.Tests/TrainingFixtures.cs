@@ -10,7 +10,7 @@ namespace VisionLanguage.Training.Tests;
 /// <summary>Tiny trainers and synthetic shards for the training tests.</summary>
 internal static class TrainingFixtures
 {
-    public static BlipTrainerSettings Settings(int epochs = 2, int accumulation = 1, int seed = 11) => new()
+    public static TrainerSettings Settings(int epochs = 2, int accumulation = 1, int seed = 11) => new()
     {
         Epochs = epochs,
         LearningRate = 1e-3,
@@ -25,12 +25,25 @@ internal static class TrainingFixtures
     public static IBlipBatchSource Shard(SyntheticPretrainBatches data, int batchSize, long batchesPerEpoch, int rank = 0) =>
         new InMemoryBlipBatchSource(batchSize, batchesPerEpoch, (epoch, index) => data.Batch(batchSize, rank * 1_000_000 + epoch * 1_000 + index));
 
+    /// <summary>Pretraining the tiny model: every replica from the settings' seed.</summary>
+    public static Trainer<BlipPretrainModel, BlipPretrainBatch> Pretraining(BlipModelConfig config, TrainerSettings settings, int replicas = 1, CaptionSwaps? swaps = null) =>
+        new(_ => new BlipPretrainModel(config, TinyBlip.Tokens, settings.Seed, swaps), settings, replicas);
+
+    /// <summary>A captioning finetune of the tiny model, the prompt's first <paramref name="promptLength"/> positions left out of the loss.</summary>
+    public static Trainer<BlipCaptionModel, BlipPretrainBatch> Captioning(BlipModelConfig config, TrainerSettings settings, int promptLength) =>
+        new(_ => new BlipCaptionModel(config, TinyBlip.Tokens, settings.Seed, promptLength), settings);
+
+    /// <summary>A retrieval finetune of the tiny model.</summary>
+    public static Trainer<BlipRetrievalModel, BlipPretrainBatch> Retrieval(BlipModelConfig config, TrainerSettings settings) =>
+        new(_ => new BlipRetrievalModel(config, TinyBlip.Tokens, settings.Seed), settings);
+
     /// <summary>Every state-dict tensor and optimiser moment of rank 0, by name.</summary>
-    public static Dictionary<string, Tensor> Snapshot(BlipTrainer trainer, string folder)
+    public static Dictionary<string, Tensor> Snapshot<TModel>(Trainer<TModel, BlipPretrainBatch> trainer, string folder)
+        where TModel : class, VisionLanguage.Models.ITrainableModel<BlipPretrainBatch>
     {
         trainer.SaveCheckpoint(folder);
-        var weights = Safetensors.Load(Path.Combine(folder, BlipCheckpointFiles.Weights));
-        foreach (var (name, moment) in Safetensors.Load(Path.Combine(folder, BlipCheckpointFiles.Optimizer)))
+        var weights = Safetensors.Load(Path.Combine(folder, CheckpointFiles.Weights));
+        foreach (var (name, moment) in Safetensors.Load(Path.Combine(folder, CheckpointFiles.Optimizer)))
         {
             weights.Add("optimizer/" + name, moment);
         }

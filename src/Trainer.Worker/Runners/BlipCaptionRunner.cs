@@ -40,7 +40,8 @@ public sealed class BlipCaptionRunner : IStageRunner
         }
 
         var init = (await context.FetchInputAsync("init", cancellationToken)).Single();
-        var initState = BlipCheckpointFiles.ReadState(init.Directory);
+        var initState = CheckpointFiles.ReadState(init.Directory);
+        var (initModel, tokens) = BlipCheckpointDescription.Read(initState.Model, $"input init ({init.Manifest.Draft.Name})");
         var vocabularyPath = Path.Combine(init.Directory, BlipVocabulary.FileName);
         if (!File.Exists(vocabularyPath))
         {
@@ -57,13 +58,13 @@ public sealed class BlipCaptionRunner : IStageRunner
                 $"max_text_length {options.MaxTextLength} leaves no room for a caption after the prompt's {prompt.Length} tokens ([DEC] included) and [SEP]; raise it");
         }
 
-        var config = initState.Model with
+        var config = initModel with
         {
-            Vision = initState.Model.Vision with { ImageSize = options.ImageSize },
+            Vision = initModel.Vision with { ImageSize = options.ImageSize },
             LabelSmoothing = options.LabelSmoothing,
         };
-        var settings = BlipOptionsMapping.Trainer(options) with { Objectives = BlipObjectiveSet.Lm, LmPromptLength = prompt.Length };
-        using var trainer = new BlipTrainer(config, initState.Tokens, settings, Replicas);
+        var settings = BlipOptionsMapping.Trainer(options);
+        using var trainer = new Trainer<BlipCaptionModel, BlipPretrainBatch>(_ => new BlipCaptionModel(config, tokens, settings.Seed, prompt.Length), settings, Replicas);
         var captioner = new CaptionGenerator(trainer.Model, tokenizer, options.Prompt, BlipOptionsMapping.Decoding(options));
 
         var train = await context.FetchInputAsync("train", cancellationToken);
@@ -73,7 +74,7 @@ public sealed class BlipCaptionRunner : IStageRunner
         var shard = new BlipLoaderBatchSource(BlipDataLoader.ForTraining(trainSet, tokenizer, BlipOptionsMapping.Loader(options), captionPrefix: options.Prompt));
         await RestoreAsync(context, trainer, init, cancellationToken);
 
-        var hooks = new BlipTrainingHooks
+        var hooks = new TrainingHooks
         {
             CheckpointRoot = Path.Combine(context.WorkDirectory, "checkpoints"),
             StepCompleted = report => context.ReportProgressAsync(report.Step, report.TotalSteps, report.Epoch, report.Metrics(), report.SamplesPerSecond),
@@ -109,7 +110,7 @@ public sealed class BlipCaptionRunner : IStageRunner
         var output = Path.Combine(context.WorkDirectory, "output");
         trainer.SaveCheckpoint(output, metrics);
         // A captioner needs the weights, the state (shapes, tokens), the vocabulary and the prompt; not the optimiser's moments.
-        File.Delete(Path.Combine(output, BlipCheckpointFiles.Optimizer));
+        File.Delete(Path.Combine(output, CheckpointFiles.Optimizer));
         File.Copy(vocabularyPath, Path.Combine(output, BlipVocabulary.FileName));
         CaptionerCheckpoint.WritePrompt(output, prompt);
         if (samples.Count > 0)
@@ -125,7 +126,7 @@ public sealed class BlipCaptionRunner : IStageRunner
         };
     }
 
-    private static async Task RestoreAsync(StageRunContext context, BlipTrainer trainer, LocalArtifact init, CancellationToken cancellationToken)
+    private static async Task RestoreAsync(StageRunContext context, Trainer<BlipCaptionModel, BlipPretrainBatch> trainer, LocalArtifact init, CancellationToken cancellationToken)
     {
         if (await context.FetchResumeCheckpointAsync(cancellationToken) is { } resume)
         {
@@ -136,7 +137,7 @@ public sealed class BlipCaptionRunner : IStageRunner
             return;
         }
 
-        var report = trainer.LoadInitialWeights(Path.Combine(init.Directory, BlipCheckpointFiles.Weights));
+        var report = trainer.LoadInitialWeights(Path.Combine(init.Directory, CheckpointFiles.Weights));
         context.Logger.LogInformation(
             "Started from {Init}: {Missing} tensors kept fresh, {Unexpected} ignored, adapted: {Adapted}",
             init.Manifest.Draft.Name, report.Missing.Count, report.Unexpected.Count, string.Join("; ", report.Adapted));

@@ -45,6 +45,7 @@ public static class BlipOptionsMapping
         ItmHardNegativeShare = options.ItmHardNegativeShare,
         ItmSwapNegativeShare = options.ItmSwapNegativeShare,
         ItmSwapCandidates = options.ItmSwapCandidates,
+        Alpha = options.Alpha,
     };
 
     /// <summary>
@@ -73,7 +74,7 @@ public static class BlipOptionsMapping
     };
 
     /// <summary>The settings every training stage's options give.</summary>
-    public static BlipTrainerSettings Trainer(TrainingOptions options) => new()
+    public static TrainerSettings Trainer(TrainingOptions options) => new()
     {
         Epochs = options.Epochs,
         MaxSteps = options.MaxSteps,
@@ -90,7 +91,6 @@ public static class BlipOptionsMapping
         GradAccumulationSteps = options.GradAccumulationSteps,
         CheckpointEverySteps = options.CheckpointEverySteps,
         Seed = options.Seed,
-        Alpha = options is BlipPretrainOptions pretrain ? pretrain.Alpha : new BlipTrainerSettings().Alpha,
     };
 
     /// <summary>A training stage's loader settings: crop scales and flips are pretraining options, other kinds crop 0.5–1 without flips.</summary>

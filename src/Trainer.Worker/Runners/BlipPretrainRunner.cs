@@ -1,11 +1,10 @@
 using Orchestrator.Contracts.Catalog.Options;
 using VisionLanguage.Models.Blip;
-using VisionLanguage.Training;
 
 namespace Trainer.Worker.Runners;
 
 /// <summary>
-/// Runs <c>blip.pretrain</c>: options → model → <see cref="BlipTrainer"/> → checkpoints and the output checkpoint.
+/// Runs <c>blip.pretrain</c>: options → model → the training loop (<see cref="VisionLanguage.Training.Trainer{TModel, TBatch}"/>) → checkpoints and the output checkpoint.
 /// Resumes exactly from the run's last checkpoint when given one, otherwise starts from input <c>init</c> when bound;
 /// evaluates zero-shot retrieval on input <c>eval</c> when bound. Batches come from the data side through
 /// <see cref="IBlipBatchSourceFactory"/>.
@@ -15,5 +14,6 @@ public sealed class BlipPretrainRunner(IBlipBatchSourceFactory data) : IStageRun
     public string Kind => "blip.pretrain";
 
     public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken) =>
-        BlipTrainingStage.RunAsync(context, data, context.GetOptions<BlipPretrainOptions>(), BlipObjectiveSet.All, cancellationToken);
+        BlipTrainingStage.RunAsync(
+            context, data, context.GetOptions<BlipPretrainOptions>(), (config, tokens, seed, swaps) => new BlipPretrainModel(config, tokens, seed, swaps), cancellationToken);
 }

@@ -14,5 +14,6 @@ public sealed class BlipRetrievalFinetuneRunner(IBlipBatchSourceFactory data) : 
     public string Kind => "blip.finetune.retrieval";
 
     public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken) =>
-        BlipTrainingStage.RunAsync(context, data, context.GetOptions<BlipRetrievalOptions>(), BlipObjectiveSet.Itc | BlipObjectiveSet.Itm, cancellationToken);
+        BlipTrainingStage.RunAsync(
+            context, data, context.GetOptions<BlipRetrievalOptions>(), (config, tokens, seed, swaps) => new BlipRetrievalModel(config, tokens, seed, swaps), cancellationToken);
 }

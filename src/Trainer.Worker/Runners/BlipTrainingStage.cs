@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using VisionLanguage.Data;
+using VisionLanguage.Models;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Tasks.Retrieval;
 using VisionLanguage.Training;
@@ -10,7 +11,7 @@ namespace Trainer.Worker.Runners;
 
 /// <summary>
 /// The training run that <c>blip.pretrain</c> and <c>blip.finetune.retrieval</c> share: options → model →
-/// <see cref="BlipTrainer"/> → checkpoints, retrieval evaluation on input <c>eval</c> (ITC top-k re-ranked by ITM),
+/// the training loop (<see cref="VisionLanguage.Training.Trainer{TModel, TBatch}"/>) → checkpoints, retrieval evaluation on input <c>eval</c> (ITC top-k re-ranked by ITM),
 /// and the output checkpoint with its vocabulary. Resumes exactly from the run's last checkpoint when given one,
 /// otherwise starts from input <c>init</c> when bound.
 /// </summary>
@@ -19,9 +20,11 @@ internal static class BlipTrainingStage
     /// <summary>Replicas trained in this process; more than one pays off only with one device per replica.</summary>
     private const int Replicas = 1;
 
-    /// <summary>Trains <paramref name="objectives"/> (the others are not computed, and what only they reach is frozen).</summary>
-    public static async Task<StageRunResult> RunAsync(
-        StageRunContext context, IBlipBatchSourceFactory data, BlipPretrainOptions options, BlipObjectiveSet objectives, CancellationToken cancellationToken)
+    /// <summary>Trains the model <paramref name="createModel"/> builds (from the config, the special ids, the seed and the caption swaps).</summary>
+    public static async Task<StageRunResult> RunAsync<TModel>(
+        StageRunContext context, IBlipBatchSourceFactory data, BlipPretrainOptions options,
+        Func<BlipModelConfig, BlipSpecialTokens, long, CaptionSwaps?, TModel> createModel, CancellationToken cancellationToken)
+        where TModel : class, ITrainableModel<BlipPretrainBatch>, IBlipImageText
     {
         if (context.Run.WorldSize > 1)
         {
@@ -36,12 +39,13 @@ internal static class BlipTrainingStage
 
         await using var opened = await data.OpenAsync(context, options, Replicas, cancellationToken);
         var config = BlipOptionsMapping.ModelConfig(options, opened.VocabSize, opened.Tokens.PadId);
-        var settings = BlipOptionsMapping.Trainer(options) with { Objectives = objectives };
-        using var trainer = new BlipTrainer(config, opened.Tokens, settings, Replicas, LearnSwaps(context, opened, options, objectives));
+        var settings = BlipOptionsMapping.Trainer(options);
+        var swaps = LearnSwaps(context, opened, options);
+        using var trainer = new Trainer<TModel, BlipPretrainBatch>(_ => createModel(config, opened.Tokens, settings.Seed, swaps), settings, Replicas);
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
         await RestoreAsync(context, trainer, cancellationToken);
 
-        var hooks = new BlipTrainingHooks
+        var hooks = new TrainingHooks
         {
             CheckpointRoot = Path.Combine(context.WorkDirectory, "checkpoints"),
             StepCompleted = report => context.ReportProgressAsync(report.Step, report.TotalSteps, report.Epoch, report.Metrics(), report.SamplesPerSecond),
@@ -71,7 +75,7 @@ internal static class BlipTrainingStage
         var output = Path.Combine(context.WorkDirectory, "output");
         trainer.SaveCheckpoint(output, metrics);
         // Downstream stages need the weights, the state (shapes, tokens) and the vocabulary, not the optimiser's moments.
-        File.Delete(Path.Combine(output, BlipCheckpointFiles.Optimizer));
+        File.Delete(Path.Combine(output, CheckpointFiles.Optimizer));
         if (opened.Vocabulary.Count > 0)
         {
             BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), opened.Vocabulary);
@@ -86,9 +90,9 @@ internal static class BlipTrainingStage
     }
 
     /// <summary>The one-word edits of the training captions, when ITM draws swapped negatives; null otherwise.</summary>
-    private static CaptionSwaps? LearnSwaps(StageRunContext context, BlipRunData opened, BlipPretrainOptions options, BlipObjectiveSet objectives)
+    private static CaptionSwaps? LearnSwaps(StageRunContext context, BlipRunData opened, BlipPretrainOptions options)
     {
-        if (options.ItmSwapNegativeShare <= 0 || !objectives.HasFlag(BlipObjectiveSet.Itm))
+        if (options.ItmSwapNegativeShare <= 0)
         {
             return null;
         }
@@ -109,7 +113,8 @@ internal static class BlipTrainingStage
         return swaps;
     }
 
-    private static async Task RestoreAsync(StageRunContext context, BlipTrainer trainer, CancellationToken cancellationToken)
+    private static async Task RestoreAsync<TModel>(StageRunContext context, Trainer<TModel, BlipPretrainBatch> trainer, CancellationToken cancellationToken)
+        where TModel : class, ITrainableModel<BlipPretrainBatch>
     {
         if (await context.FetchResumeCheckpointAsync(cancellationToken) is { } resume)
         {
@@ -123,7 +128,7 @@ internal static class BlipTrainingStage
         var init = await context.FetchInputAsync("init", cancellationToken);
         if (init.Count > 0)
         {
-            var report = trainer.LoadInitialWeights(Path.Combine(init[0].Directory, BlipCheckpointFiles.Weights));
+            var report = trainer.LoadInitialWeights(Path.Combine(init[0].Directory, CheckpointFiles.Weights));
             context.Logger.LogInformation(
                 "Started from {Init}: {Missing} tensors kept fresh, {Unexpected} ignored, adapted: {Adapted}",
                 init[0].Manifest.Draft.Name, report.Missing.Count, report.Unexpected.Count, string.Join("; ", report.Adapted));

@@ -48,4 +48,23 @@ public sealed record BlipModelConfig
 
     /// <summary>Label smoothing of the LM loss; LAVIS hard-codes 0.1 in BertLMHeadModel.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
+
+    /// <summary>
+    /// Peak weight of ITC's momentum-distillation targets (LAVIS alpha, 0.4), ramped up linearly over the first epoch;
+    /// models without ITC ignore it.
+    /// </summary>
+    public double Alpha { get; init; } = 0.4;
+
+    /// <summary><see cref="Alpha"/> at <paramref name="step"/>: alpha × min(1, steps taken / steps per epoch), as LAVIS ramps it.</summary>
+    public double RampedAlpha(TrainingStep step) => Alpha * Math.Min(1.0, (double)step.Step / step.StepsPerEpoch);
+
+    /// <summary>Throws unless the text transformer's cross-attention reads the ViT's width.</summary>
+    public void CheckWidths()
+    {
+        if (Text.EncoderWidth != Vision.Width)
+        {
+            throw new ArgumentException(
+                $"the text transformer's cross-attention reads width {Text.EncoderWidth}, but the ViT's width is {Vision.Width}; make them equal");
+        }
+    }
 }

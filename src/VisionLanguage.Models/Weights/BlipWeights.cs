@@ -1,4 +1,3 @@
-using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Vit;
 using static TorchSharp.torch;
 
@@ -37,12 +36,16 @@ public static class BlipWeights
     /// name and shape to match; otherwise (starting from another model's checkpoint) unknown names are ignored, tensors
     /// the file lacks keep their values, and ITC queues of another length are left as they are, with the pointer at 0.
     /// </summary>
-    public static WeightsLoadReport Load(BlipPretrainModel model, string path, bool strict)
+    /// <param name="model">Any BLIP model (pretraining, captioning, retrieval).</param>
+    /// <param name="visionGridSize">Patches per side of the model's ViT, to resize position embeddings to.</param>
+    /// <param name="path">The safetensors file.</param>
+    /// <param name="loading">How strictly the file must fit.</param>
+    public static WeightsLoadReport Load(nn.Module model, int visionGridSize, string path, WeightsLoading loading)
     {
         var source = Safetensors.Load(path);
         try
         {
-            return Load(model, source, strict, path);
+            return Load(model, visionGridSize, source, loading, path);
         }
         finally
         {
@@ -53,8 +56,9 @@ public static class BlipWeights
         }
     }
 
-    private static WeightsLoadReport Load(BlipPretrainModel model, Dictionary<string, Tensor> source, bool strict, string path)
+    private static WeightsLoadReport Load(nn.Module model, int gridSize, Dictionary<string, Tensor> source, WeightsLoading loading, string path)
     {
+        var strict = loading != WeightsLoading.Lenient;
         var target = model.state_dict();
         var loaded = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         var missing = new List<string>();
@@ -77,8 +81,8 @@ public static class BlipWeights
             using var scope = NewDisposeScope();
             if (name.EndsWith(".pos_embed", StringComparison.Ordinal) && !value.shape.SequenceEqual(tensor.shape))
             {
-                value = PositionEmbeddingResize.Resize(value, model.Config.Vision.GridSize);
-                adapted.Add($"{name}: position embeddings resized to a {model.Config.Vision.GridSize}x{model.Config.Vision.GridSize} grid");
+                value = PositionEmbeddingResize.Resize(value, gridSize);
+                adapted.Add($"{name}: position embeddings resized to a {gridSize}x{gridSize} grid");
             }
 
             if (!value.shape.SequenceEqual(tensor.shape))
@@ -104,14 +108,17 @@ public static class BlipWeights
         }
 
         var unexpected = source.Keys.Where(name => !target.ContainsKey(name)).Order(StringComparer.Ordinal).ToList();
-        if (strict)
+        if (loading == WeightsLoading.Strict)
         {
             problems.AddRange(unexpected.Take(5).Select(name => $"{name}: in the checkpoint but not in the model"));
             if (unexpected.Count > 5)
             {
                 problems.Add($"and {unexpected.Count - 5} more names in the checkpoint but not in the model");
             }
+        }
 
+        if (strict)
+        {
             if (missing.Count > 0)
             {
                 problems.Add($"{missing.Count} names of the model not in the checkpoint, e.g. {string.Join(", ", missing.Take(3))}");

@@ -13,12 +13,12 @@ namespace VisionLanguage.Tasks.Captioning;
 /// </summary>
 public sealed class CaptionGenerator
 {
-    private readonly BlipPretrainModel _model;
+    private readonly IBlipCaptioning _model;
     private readonly BlipTokenizer _tokenizer;
     private readonly DecodingRules _rules;
 
     /// <summary>Checks the prompt against the vocabulary and the lengths against the prompt; throws, naming the fix.</summary>
-    public CaptionGenerator(BlipPretrainModel model, BlipTokenizer tokenizer, string prompt, CaptionDecodingSettings settings)
+    public CaptionGenerator(IBlipCaptioning model, BlipTokenizer tokenizer, string prompt, CaptionDecodingSettings settings)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.BeamSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.SamplesPerImage, 1);
@@ -56,8 +56,8 @@ public sealed class CaptionGenerator
     /// </summary>
     public long[][] GenerateIds(Tensor images, Generator? generator = null)
     {
-        var wasTraining = _model.training;
-        _model.eval();
+        var wasTraining = _model.IsTraining;
+        _model.SetTraining(false);
         try
         {
             using var scope = NewDisposeScope();
@@ -84,7 +84,7 @@ public sealed class CaptionGenerator
         }
         finally
         {
-            _model.train(wasTraining);
+            _model.SetTraining(wasTraining);
         }
     }
 

@@ -1,13 +1,13 @@
 using System.Text.Json;
 using VisionLanguage.Data;
+using VisionLanguage.Models;
 using VisionLanguage.Models.Blip;
-using VisionLanguage.Models.Weights;
 using VisionLanguage.Training;
 
 namespace VisionLanguage.Tasks.Captioning;
 
 /// <summary>
-/// The files of a <c>blip.finetune.caption</c> output beyond a BLIP checkpoint's (<see cref="BlipCheckpointFiles"/>
+/// The files of a <c>blip.finetune.caption</c> output beyond a BLIP checkpoint's (<see cref="CheckpointFiles"/>
 /// weights and state, <see cref="BlipVocabulary.FileName"/>): <c>captioner.json</c> with the prompt, and
 /// <c>samples.json</c> with sample captions of the evaluation split.
 /// </summary>
@@ -48,12 +48,13 @@ public static class CaptionerCheckpoint
 
         var content = JsonSerializer.Deserialize<CaptionerFileContent>(File.ReadAllText(promptPath), JsonOptions)
             ?? throw new InvalidDataException($"{promptPath} is empty");
-        var state = BlipCheckpointFiles.ReadState(directory);
+        var state = CheckpointFiles.ReadState(directory, [BlipCaptionModel.Format, BlipPretrainModel.Format]);
+        var (config, tokens) = BlipCheckpointDescription.Read(state.Model, Path.Combine(directory, CheckpointFiles.State));
         var tokenizer = BlipTokenizer.FromVocabFile(vocabularyPath);
-        var model = new BlipPretrainModel(state.Model, state.Tokens, seed: 0, BlipObjectiveSet.Lm, content.PromptLength);
+        var model = new BlipCaptionModel(config, tokens, seed: 0, content.PromptLength);
         try
         {
-            BlipWeights.Load(model, Path.Combine(directory, BlipCheckpointFiles.Weights), strict: true);
+            model.LoadWeights(Path.Combine(directory, CheckpointFiles.Weights), WeightsLoading.StrictIgnoringExtra);
             model.eval();
             return new LoadedCaptioner(model, tokenizer, content.Prompt);
         }

@@ -7,7 +7,7 @@ namespace VisionLanguage.Tasks.Captioning;
 /// <param name="Model">The model, in eval mode.</param>
 /// <param name="Tokenizer">The tokenizer over the checkpoint's vocabulary.</param>
 /// <param name="Prompt">The prompt the captioner was finetuned with.</param>
-public sealed record LoadedCaptioner(BlipPretrainModel Model, BlipTokenizer Tokenizer, string Prompt) : IDisposable
+public sealed record LoadedCaptioner(BlipCaptionModel Model, BlipTokenizer Tokenizer, string Prompt) : IDisposable
 {
     public void Dispose() => Model.Dispose();
 }

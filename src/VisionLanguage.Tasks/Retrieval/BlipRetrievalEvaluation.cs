@@ -31,10 +31,10 @@ public sealed record RetrievalMetrics(
 public static class BlipRetrievalEvaluation
 {
     /// <summary>Evaluates <paramref name="model"/> on <paramref name="pairs"/> (pairs of one image share its id), in eval mode.</summary>
-    public static RetrievalMetrics Evaluate(BlipPretrainModel model, IEnumerable<BlipPretrainBatch> pairs, int topK)
+    public static RetrievalMetrics Evaluate(IBlipImageText model, IEnumerable<BlipPretrainBatch> pairs, int topK)
     {
-        var wasTraining = model.training;
-        model.eval();
+        var wasTraining = model.IsTraining;
+        model.SetTraining(false);
         var imageIds = new List<long>();
         var imageEmbeds = new List<Tensor>();
         var imageFeats = new List<Tensor>();
@@ -95,7 +95,7 @@ public static class BlipRetrievalEvaluation
         }
         finally
         {
-            model.train(wasTraining);
+            model.SetTraining(wasTraining);
         }
     }
 

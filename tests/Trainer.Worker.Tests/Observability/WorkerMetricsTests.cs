@@ -17,10 +17,10 @@ public sealed class WorkerMetricsTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
         using var recorder = new MeterRecorder(metrics.Meter);
-        var step = new BlipStepReport
+        var step = new StepReport
         {
-            Step = 7, TotalSteps = 10, Epoch = 0, Loss = 6.5, LossItc = 1.5, LossItm = 2, LossLm = 3, LearningRate = 1e-4,
-            GradNorm = 9, Temperature = 0.07, Alpha = 0.4, SamplesPerSecond = 12.5, StepSeconds = 0.25, DataWaitShare = 0.1,
+            Step = 7, TotalSteps = 10, Epoch = 0, Loss = 6.5, Losses = [("itc", 1.5), ("itm", 2), ("lm", 3)], LearningRate = 1e-4,
+            GradNorm = 9, ModelMetrics = new Dictionary<string, double> { ["temp"] = 0.07, ["alpha"] = 0.4 }, SamplesPerSecond = 12.5, StepSeconds = 0.25, DataWaitShare = 0.1,
         };
 
         var series = metrics.StartRun(WorkerHarness.Run("run-1"));

@@ -56,7 +56,7 @@ public sealed class BlipCaptionRunnerTests : IDisposable
         var output = await _chain.Store.FetchAsync(result.Outputs["checkpoint"]);
         Assert.Equal("checkpoint.blip.captioner", result.Outputs["checkpoint"].Type);
         Assert.Equal(
-            [CaptionerCheckpoint.CaptionerFile, BlipCheckpointFiles.Weights, CaptionerCheckpoint.SamplesFile, BlipCheckpointFiles.State, BlipVocabulary.FileName],
+            [CaptionerCheckpoint.CaptionerFile, CheckpointFiles.Weights, CaptionerCheckpoint.SamplesFile, CheckpointFiles.State, BlipVocabulary.FileName],
             Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         using var samples = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output.Directory, CaptionerCheckpoint.SamplesFile)));
         Assert.Equal(5, samples.RootElement.GetArrayLength());
@@ -82,8 +82,8 @@ public sealed class BlipCaptionRunnerTests : IDisposable
 
         var resumedOutput = await _chain.Store.FetchAsync(resumed.Outputs["checkpoint"]);
         Assert.Equal(
-            await File.ReadAllBytesAsync(Path.Combine(output.Directory, BlipCheckpointFiles.Weights)),
-            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, BlipCheckpointFiles.Weights)));
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
         Assert.Equal(result.Metrics["eval_cider"], resumed.Metrics["eval_cider"]);
     }
 

@@ -43,7 +43,7 @@ public sealed class BlipPretrainRunnerTests : IDisposable
         Assert.InRange(result.Metrics["eval_i2t_r10"], 0.0, 1.0);
         var output = await _store.FetchAsync(result.Outputs["checkpoint"]);
         Assert.Equal(
-            [BlipCheckpointFiles.Weights, BlipCheckpointFiles.State],
+            [CheckpointFiles.Weights, CheckpointFiles.State],
             Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal("checkpoint.blip", result.Outputs["checkpoint"].Type);
 
@@ -53,8 +53,8 @@ public sealed class BlipPretrainRunnerTests : IDisposable
 
         var resumedOutput = await _store.FetchAsync(resumed.Outputs["checkpoint"]);
         Assert.Equal(
-            await File.ReadAllBytesAsync(Path.Combine(output.Directory, BlipCheckpointFiles.Weights)),
-            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, BlipCheckpointFiles.Weights)));
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
         Assert.Equal(result.Metrics["loss"], resumed.Metrics["loss"]);
     }
 

@@ -29,7 +29,7 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
         Assert.Equal("checkpoint.blip.retrieval", result.Outputs["checkpoint"].Type);
         var output = await chain.Chain.Store.FetchAsync(result.Outputs["checkpoint"]);
         Assert.Equal(
-            [BlipCheckpointFiles.Weights, BlipCheckpointFiles.State, BlipVocabulary.FileName],
+            [CheckpointFiles.Weights, CheckpointFiles.State, BlipVocabulary.FileName],
             Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         var pretrained = await chain.Chain.Store.FetchAsync(chain.Pretrained);
         Assert.Equal(
@@ -41,8 +41,8 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
 
         var resumedOutput = await chain.Chain.Store.FetchAsync(resumed.Outputs["checkpoint"]);
         Assert.Equal(
-            await File.ReadAllBytesAsync(Path.Combine(output.Directory, BlipCheckpointFiles.Weights)),
-            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, BlipCheckpointFiles.Weights)));
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
         Assert.Equal(result.Metrics["eval_r_mean"], resumed.Metrics["eval_r_mean"]);
     }
 
@@ -65,8 +65,8 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
         var plainWeights = await chain.Chain.Store.FetchAsync(plain.Outputs["checkpoint"]);
         var swappedWeights = await chain.Chain.Store.FetchAsync(swapped.Outputs["checkpoint"]);
         Assert.NotEqual(
-            await File.ReadAllBytesAsync(Path.Combine(plainWeights.Directory, BlipCheckpointFiles.Weights)),
-            await File.ReadAllBytesAsync(Path.Combine(swappedWeights.Directory, BlipCheckpointFiles.Weights)));
+            await File.ReadAllBytesAsync(Path.Combine(plainWeights.Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(swappedWeights.Directory, CheckpointFiles.Weights)));
 
         // CapFilt loads the filter to score pairs: the swaps were needed for training only.
         using var filter = BlipCheckpointModel.Load(swappedWeights.Directory, "input 'filter'");

@@ -22,7 +22,7 @@ public sealed class BlipWeightsTests : IDisposable
 
         BlipWeights.Save(original, path);
         using var restored = TinyBlip.Model(seed: 2);
-        var report = BlipWeights.Load(restored, path, strict: true);
+        var report = restored.LoadWeights(path, WeightsLoading.Strict);
 
         Assert.Empty(report.Missing);
         Assert.Empty(report.Unexpected);
@@ -56,7 +56,7 @@ public sealed class BlipWeightsTests : IDisposable
         }
 
         using var model = TinyBlip.Model();
-        var error = Assert.Throws<InvalidDataException>(() => BlipWeights.Load(model, path, strict: true));
+        var error = Assert.Throws<InvalidDataException>(() => model.LoadWeights(path, WeightsLoading.Strict));
 
         Assert.Contains("itm_head.weight: checkpoint [3, 32], model [2, 32]", error.Message, StringComparison.Ordinal);
         Assert.Contains("surprise: in the checkpoint but not in the model", error.Message, StringComparison.Ordinal);
@@ -72,7 +72,7 @@ public sealed class BlipWeightsTests : IDisposable
         var largerConfig = TinyBlip.Config() with { Vision = TinyBlip.Config().Vision with { ImageSize = 32 } };
         using var larger = new BlipPretrainModel(largerConfig, TinyBlip.Tokens, seed: 3);
 
-        var report = BlipWeights.Load(larger, path, strict: true);
+        var report = larger.LoadWeights(path, WeightsLoading.Strict);
 
         Assert.Contains(report.Adapted, line => line.StartsWith("visual_encoder.pos_embed", StringComparison.Ordinal));
         using var scope = NewDisposeScope();

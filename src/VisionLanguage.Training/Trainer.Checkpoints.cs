@@ -1,10 +1,12 @@
+using VisionLanguage.Models;
 using VisionLanguage.Models.Weights;
+using VisionLanguage.Training.Distributed;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Training;
 
 /// <summary>The trainer's checkpoints: written by rank 0 during training or between calls, read before training.</summary>
-public sealed partial class BlipTrainer
+public sealed partial class Trainer<TModel, TBatch>
 {
     /// <summary>Starts from another model's weights (LAVIS <c>load_from_pretrained</c>): names that do not fit are skipped.</summary>
     public WeightsLoadReport LoadInitialWeights(string safetensorsPath)
@@ -12,34 +14,37 @@ public sealed partial class BlipTrainer
         WeightsLoadReport? report = null;
         foreach (var replica in _replicas)
         {
-            report = BlipWeights.Load(replica.Model, safetensorsPath, strict: false);
+            report = replica.Model.LoadWeights(safetensorsPath, WeightsLoading.Lenient);
         }
 
         return report!;
     }
 
     /// <summary>
-    /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> or during training: weights, queues, optimiser
-    /// moments, position and each replica's generator. Returns false when the checkpoint had another number of replicas,
-    /// so the generators were reseeded and the continuation is valid but not bitwise the uninterrupted run's.
+    /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> or during training: weights, buffers (queues),
+    /// optimiser moments, position and each replica's generator. The checkpoint must hold this model, or a model of an
+    /// older format whose tensors include this model's (which are then taken by name). Returns false when the checkpoint
+    /// had another number of replicas, so the generators were reseeded and the continuation is valid but not bitwise the
+    /// uninterrupted run's.
     /// </summary>
     public bool LoadCheckpoint(string directory)
     {
         EnsureIdle();
-        var state = BlipCheckpointFiles.ReadState(directory);
+        var state = CheckpointFiles.ReadState(directory, [Model.CheckpointFormat, .. Model.LegacyCheckpointFormats]);
+        var loading = state.Format == Model.CheckpointFormat ? WeightsLoading.Strict : WeightsLoading.StrictIgnoringExtra;
         if (state.SamplerSeed != _settings.Seed)
         {
             throw new InvalidDataException(
                 $"checkpoint {directory} was trained with seed {state.SamplerSeed}, this run has seed {_settings.Seed}; resume with the same seed, or start fresh");
         }
 
-        var optimizerPath = Path.Combine(directory, BlipCheckpointFiles.Optimizer);
+        var optimizerPath = Path.Combine(directory, CheckpointFiles.Optimizer);
         var moments = Safetensors.Load(optimizerPath);
         try
         {
             foreach (var replica in _replicas)
             {
-                BlipWeights.Load(replica.Model, Path.Combine(directory, BlipCheckpointFiles.Weights), strict: true);
+                replica.Model.LoadWeights(Path.Combine(directory, CheckpointFiles.Weights), loading);
                 replica.Optimizer.LoadState(moments, state.OptimizerStep, optimizerPath);
             }
         }
@@ -82,7 +87,7 @@ public sealed partial class BlipTrainer
         WriteCheckpoint(directory, Position, states, metrics);
     }
 
-    private void Checkpoint(int rank, IGradientReducer reducer, Replica replica, TrainingPosition position, BlipStepReport? last, RunPlan plan, ref string? lastCheckpoint)
+    private void Checkpoint(int rank, ICollectives reducer, Replica replica, TrainingPosition position, StepReport? last, RunPlan plan, ref string? lastCheckpoint)
     {
         if (plan.Hooks.CheckpointRoot is not { } root)
         {
@@ -114,10 +119,11 @@ public sealed partial class BlipTrainer
     {
         Directory.CreateDirectory(directory);
         var replica = _replicas[0];
-        BlipWeights.Save(replica.Model, Path.Combine(directory, BlipCheckpointFiles.Weights));
-        Safetensors.Save(Path.Combine(directory, BlipCheckpointFiles.Optimizer), replica.Optimizer.StateTensors());
-        BlipCheckpointFiles.WriteState(directory, new BlipTrainerState
+        replica.Model.SaveWeights(Path.Combine(directory, CheckpointFiles.Weights));
+        Safetensors.Save(Path.Combine(directory, CheckpointFiles.Optimizer), replica.Optimizer.StateTensors());
+        CheckpointFiles.WriteState(directory, new TrainerState
         {
+            Format = replica.Model.CheckpointFormat,
             Step = position.Step,
             Epoch = position.Epoch,
             BatchInEpoch = position.BatchInEpoch,
@@ -125,9 +131,8 @@ public sealed partial class BlipTrainer
             Replicas = _replicas.Length,
             OptimizerStep = replica.Optimizer.StepCount,
             RngStates = [.. generatorStates.Select(Convert.ToBase64String)],
-            Model = replica.Model.Config,
-            Tokens = _tokens,
             Settings = _settings,
+            Model = replica.Model.Describe(),
             Metrics = metrics ?? new Dictionary<string, double>(),
         });
     }

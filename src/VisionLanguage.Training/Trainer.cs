@@ -1,37 +1,42 @@
 using System.Diagnostics;
 using TorchSharp;
 using VisionLanguage.Data;
-using VisionLanguage.Models.Blip;
+using VisionLanguage.Models;
 using VisionLanguage.Models.Layers;
+using VisionLanguage.Training.Distributed;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Training;
 
-/// <summary>What a call of <see cref="BlipTrainer.TrainAsync"/> ended with.</summary>
-public sealed record BlipTrainingSummary(TrainingPosition Position, long TotalSteps, BlipStepReport? LastStep, string? LastCheckpoint);
+/// <summary>What a call of <see cref="Trainer{TModel, TBatch}.TrainAsync"/> ended with.</summary>
+public sealed record TrainingSummary(TrainingPosition Position, long TotalSteps, StepReport? LastStep, string? LastCheckpoint);
 
 /// <summary>
-/// Pretrains BLIP: R model replicas on R threads (data parallel within one process), each reading its own shard, with
-/// gradients averaged through <see cref="IGradientReducer"/> every step so the replicas stay identical. Per optimiser
-/// step: the momentum update, <see cref="BlipTrainerSettings.GradAccumulationSteps"/> micro-batches (forward, backward,
-/// enqueue of the momentum features of every replica), gradient averaging, clipping, AdamW at the scheduled rate.
-/// Checkpoints hold everything an exact resume needs; on the CPU, N steps, a checkpoint, a fresh trainer and N more steps
-/// give the same bits as 2N steps straight.
+/// The training loop, one for every model (LAVIS <c>runner_base</c> with <c>base_task.train_step</c>): R model replicas
+/// on R threads (data parallel within one process), each reading its own shard, with gradients averaged through
+/// <see cref="ICollectives"/> every step so the replicas stay identical. Per optimiser step: the model's
+/// <see cref="ITrainableModel{TBatch}.BeforeStep"/> hook (a momentum update), <see cref="TrainerSettings.GradAccumulationSteps"/>
+/// micro-batches (forward, backward, the <see cref="ITrainableModel{TBatch}.AfterBackward"/> hook with what the model
+/// asked to gather from every replica), gradient averaging, clipping, AdamW at the scheduled rate. The loop knows losses,
+/// not models. Checkpoints hold everything an exact resume needs; on the CPU, N steps, a checkpoint, a fresh trainer and
+/// N more steps give the same bits as 2N steps straight.
 /// </summary>
-public sealed partial class BlipTrainer : IDisposable
+public sealed partial class Trainer<TModel, TBatch> : IDisposable
+    where TModel : class, ITrainableModel<TBatch>
+    where TBatch : IDisposable
 {
-    private readonly BlipTrainerSettings _settings;
-    private readonly BlipSpecialTokens _tokens;
+    private readonly TrainerSettings _settings;
     private readonly Replica[] _replicas;
     private TrainingPosition _position = new(0, 0, 0);
     private int _running;
 
-    /// <param name="config">The model's shapes and objective hyperparameters.</param>
-    /// <param name="tokens">The tokenizer's special ids.</param>
+    /// <param name="createModel">
+    /// Builds rank r's replica; every replica must get the same weights (the same seed), the trainer reseeds each one's
+    /// generator so they draw their own dropout masks and negatives.
+    /// </param>
     /// <param name="settings">How to optimise; written into every checkpoint.</param>
     /// <param name="replicas">Data-parallel replicas in this process.</param>
-    /// <param name="captionSwaps">The one-word edits of the training captions, when the config's <c>ItmSwapNegativeShare</c> is above 0.</param>
-    public BlipTrainer(BlipModelConfig config, BlipSpecialTokens tokens, BlipTrainerSettings settings, int replicas = 1, CaptionSwaps? captionSwaps = null)
+    public Trainer(Func<int, TModel> createModel, TrainerSettings settings, int replicas = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1);
@@ -39,12 +44,10 @@ public sealed partial class BlipTrainer : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.GradAccumulationSteps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.CheckpointEverySteps, 1);
         _settings = settings;
-        _tokens = tokens;
         _replicas = new Replica[replicas];
         for (var rank = 0; rank < replicas; rank++)
         {
-            // The same seed gives every replica the same weights; each draws its own dropout masks and negatives.
-            var model = new BlipPretrainModel(config, tokens, settings.Seed, settings.Objectives, settings.LmPromptLength, captionSwaps);
+            var model = createModel(rank);
             model.Randomness.manual_seed(RankSeed(settings.Seed, rank));
             var trainable = model.TrainableParameters().ToList();
             _replicas[rank] = new Replica(model, new NamedAdamW(trainable, settings.WeightDecay), [.. trainable.Select(entry => entry.Parameter)]);
@@ -52,45 +55,25 @@ public sealed partial class BlipTrainer : IDisposable
     }
 
     /// <summary>Rank 0's model; every replica holds the same weights after every step.</summary>
-    public BlipPretrainModel Model => _replicas[0].Model;
+    public TModel Model => _replicas[0].Model;
 
-    public IReadOnlyList<BlipPretrainModel> Replicas => [.. _replicas.Select(replica => replica.Model)];
+    public IReadOnlyList<TModel> Replicas => [.. _replicas.Select(replica => replica.Model)];
 
-    public BlipTrainerSettings Settings => _settings;
+    public TrainerSettings Settings => _settings;
 
     /// <summary>Steps taken, current epoch, micro-batches of it consumed.</summary>
     public TrainingPosition Position => Volatile.Read(ref _position);
 
-    /// <summary>
-    /// Throws, naming the fix, unless the global micro-batch (<paramref name="batchSizePerReplica"/> × replicas) divides
-    /// the ITC queue: every step enqueues one global batch and the queue must wrap around exactly. Without ITC there is
-    /// no queue to fill.
-    /// </summary>
-    public void CheckGlobalBatch(int batchSizePerReplica)
-    {
-        if (!_settings.Objectives.HasFlag(BlipObjectiveSet.Itc))
-        {
-            return;
-        }
-
-        var global = (long)batchSizePerReplica * _replicas.Length;
-        var queue = Model.Config.QueueSize;
-        if (global <= 0 || queue % global != 0)
-        {
-            var nearest = Math.Max(global, queue / Math.Max(global, 1) * global);
-            throw new ArgumentException(
-                $"the global batch of {global} pairs ({batchSizePerReplica} per replica × {_replicas.Length} replicas) must divide queue_size {queue}: " +
-                $"every step enqueues the whole global batch; set queue_size to a multiple of {global} (e.g. {nearest}) or change batch_size");
-        }
-    }
+    /// <summary>Throws, naming the fix, when the model cannot train on <paramref name="batchSizePerReplica"/> pairs per replica (e.g. a batch that does not divide a feature queue).</summary>
+    public void CheckGlobalBatch(int batchSizePerReplica) => Model.CheckGlobalBatch(batchSizePerReplica, _replicas.Length);
 
     /// <summary>
     /// Trains from <see cref="Position"/> to the end of the last epoch, or until <paramref name="stopAtStep"/> steps
     /// have been taken. <paramref name="shards"/> holds one source per replica. Cancellation stops every replica at the
     /// same step boundary, writes a checkpoint (when hooks give a root) and throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    public async Task<BlipTrainingSummary> TrainAsync(
-        IReadOnlyList<IBlipBatchSource> shards, BlipTrainingHooks? hooks = null, long? stopAtStep = null, CancellationToken cancellationToken = default)
+    public async Task<TrainingSummary> TrainAsync(
+        IReadOnlyList<IBatchSource<TBatch>> shards, TrainingHooks? hooks = null, long? stopAtStep = null, CancellationToken cancellationToken = default)
     {
         if (shards.Count != _replicas.Length)
         {
@@ -124,10 +107,10 @@ public sealed partial class BlipTrainer : IDisposable
                 (int)((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch),
                 totalSteps,
                 new LearningRateScheduler(_settings.LearningRate, _settings.MinLearningRate, _settings.WarmupSteps, totalSteps, _settings.Schedule),
-                hooks ?? new BlipTrainingHooks(),
+                hooks ?? new TrainingHooks(),
                 stopAtStep,
                 shards[0].BatchSize);
-            using var group = new InProcessGradientGroup(_replicas.Length);
+            using var group = new InProcessCollectives(_replicas.Length);
             var ranks = Enumerable.Range(0, _replicas.Length)
                 .Select(rank => Task.Factory.StartNew(
                     () => RunRank(rank, shards[rank], group, plan, cancellationToken),
@@ -152,7 +135,7 @@ public sealed partial class BlipTrainer : IDisposable
             }
 
             var outcome = ranks[0].Result;
-            return new BlipTrainingSummary(Position, totalSteps, outcome.LastStep, outcome.LastCheckpoint);
+            return new TrainingSummary(Position, totalSteps, outcome.LastStep, outcome.LastCheckpoint);
         }
         finally
         {
@@ -180,16 +163,16 @@ public sealed partial class BlipTrainer : IDisposable
 
     private static T Await<T>(ValueTask<T> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
 
-    private RankOutcome RunRank(int rank, IBlipBatchSource source, InProcessGradientGroup group, RunPlan plan, CancellationToken cancellationToken)
+    private RankOutcome RunRank(int rank, IBatchSource<TBatch> source, InProcessCollectives group, RunPlan plan, CancellationToken cancellationToken)
     {
         var reducer = group.ForRank(rank);
         var replica = _replicas[rank];
         var accumulation = _settings.GradAccumulationSteps;
         var position = Position;
-        BlipStepReport? last = null;
+        StepReport? last = null;
         string? lastCheckpoint = null;
         var checkpointedAt = -1L;
-        replica.Model.train();
+        replica.Model.SetTraining(true);
         try
         {
             while (position.Epoch < plan.Epochs)
@@ -254,7 +237,7 @@ public sealed partial class BlipTrainer : IDisposable
         }
     }
 
-    private BlipStepReport Step(Replica replica, IGradientReducer reducer, IAsyncEnumerator<BlipPretrainBatch> batches, TrainingPosition position, RunPlan plan)
+    private StepReport Step(Replica replica, ICollectives reducer, IAsyncEnumerator<TBatch> batches, TrainingPosition position, RunPlan plan)
     {
         var started = Stopwatch.GetTimestamp();
         var waited = TimeSpan.Zero;
@@ -262,15 +245,11 @@ public sealed partial class BlipTrainer : IDisposable
         using var accumulationScalar = accumulation.ToScalar();
         using var scope = NewDisposeScope();
         var learningRate = plan.Schedule.At(position.Step, position.Epoch);
-        var alpha = _settings.Alpha * Math.Min(1.0, (double)position.Step / plan.StepsPerEpoch);
-        var itcOn = _settings.Objectives.HasFlag(BlipObjectiveSet.Itc);
-        if (itcOn)
-        {
-            replica.Model.MomentumUpdate();
-        }
+        var step = new TrainingStep(position.Step, position.Epoch, plan.StepsPerEpoch);
+        replica.Model.BeforeStep(step);
 
-        var enabled = EnabledObjectives();
-        var lossSums = zeros(enabled.Count, dtype: float64);                              // (enabled objectives), in the order ITC, ITM, LM
+        Tensor? lossSums = null;                                                              // (objectives), in the model's order
+        IReadOnlyList<string> objectives = [];
         for (var micro = 0; micro < accumulation; micro++)
         {
             var waitStarted = Stopwatch.GetTimestamp();
@@ -282,53 +261,48 @@ public sealed partial class BlipTrainer : IDisposable
 
             waited += Stopwatch.GetElapsedTime(waitStarted);
             using var batch = batches.Current;
-            var output = replica.Model.call(batch, alpha);
+            var output = replica.Model.Forward(batch, step);
             output.Loss.div(accumulationScalar).backward();
-            if (itcOn)
+            if (output.GatheredAfterBackward.Count > 0)
             {
-                replica.Model.DequeueAndEnqueue(reducer.AllGather(output.ImageFeatM!), reducer.AllGather(output.TextFeatM!));
+                replica.Model.AfterBackward([.. output.GatheredAfterBackward.Select(reducer.AllGather)]);
             }
 
-            lossSums.add_(stack(output.Losses).detach().to_type(float64), RootedScalars.One);
+            objectives = [.. output.NamedLosses.Select(loss => loss.Objective)];
+            lossSums ??= zeros(objectives.Count, dtype: float64);
+            lossSums.add_(stack(output.NamedLosses.Select(loss => loss.Loss)).detach().to_type(float64), RootedScalars.One);
         }
 
         var gradients = replica.Trainable.Select(parameter => parameter.grad ?? throw new InvalidOperationException(
             "a trainable parameter received no gradient; every objective must reach every trainable parameter")).ToList();
-        reducer.AverageGradients(gradients);
+        reducer.AllReduce(gradients, ReduceOperation.Mean);
         var clip = _settings.GradClipNorm > 0 ? _settings.GradClipNorm : double.PositiveInfinity;
         var gradNorm = nn.utils.clip_grad_norm_(replica.Trainable, clip);
         replica.Optimizer.Step(learningRate);
         replica.Optimizer.ZeroGrad();
 
-        var averaged = reducer.AllGather(lossSums.unsqueeze(0)).mean([0]).div(accumulationScalar).data<double>().ToArray();
-        double? LossOf(BlipObjectiveSet objective) => enabled.IndexOf(objective) is var index and >= 0 ? averaged[index] : null;
+        var averaged = reducer.AllGather(lossSums!.unsqueeze(0)).mean([0]).div(accumulationScalar).data<double>().ToArray();
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return new BlipStepReport
+        return new StepReport
         {
             Step = position.Step + 1,
             TotalSteps = plan.TotalSteps,
             Epoch = position.Epoch,
-            LossItc = LossOf(BlipObjectiveSet.Itc),
-            LossItm = LossOf(BlipObjectiveSet.Itm),
-            LossLm = LossOf(BlipObjectiveSet.Lm),
+            Losses = [.. objectives.Select((objective, index) => (objective, averaged[index]))],
             Loss = averaged.Sum(),
             LearningRate = learningRate,
             GradNorm = gradNorm,
-            Temperature = itcOn ? replica.Model.Temperature.item<float>() : null,
-            Alpha = itcOn ? alpha : null,
+            ModelMetrics = replica.Model.StepMetrics(step),
             StepSeconds = seconds,
             SamplesPerSecond = (double)plan.BatchSize * accumulation * reducer.WorldSize / seconds,
             DataWaitShare = waited.TotalSeconds / seconds,
         };
     }
 
-    private List<BlipObjectiveSet> EnabledObjectives() =>
-        [.. new[] { BlipObjectiveSet.Itc, BlipObjectiveSet.Itm, BlipObjectiveSet.Lm }.Where(objective => _settings.Objectives.HasFlag(objective))];
-
-    private sealed record Replica(BlipPretrainModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable);
+    private sealed record Replica(TModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable);
 
     /// <summary>One run's length and helpers: <paramref name="Epochs"/> passes, the last one cut short at <paramref name="TotalSteps"/>.</summary>
-    private sealed record RunPlan(long StepsPerEpoch, int Epochs, long TotalSteps, LearningRateScheduler Schedule, BlipTrainingHooks Hooks, long? StopAtStep, int BatchSize);
+    private sealed record RunPlan(long StepsPerEpoch, int Epochs, long TotalSteps, LearningRateScheduler Schedule, TrainingHooks Hooks, long? StopAtStep, int BatchSize);
 
-    private sealed record RankOutcome(BlipStepReport? LastStep, string? LastCheckpoint);
+    private sealed record RankOutcome(StepReport? LastStep, string? LastCheckpoint);
 }

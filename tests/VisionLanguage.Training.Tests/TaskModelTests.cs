@@ -4,22 +4,29 @@ using static TorchSharp.torch;
 
 namespace VisionLanguage.Training.Tests;
 
-public sealed class ObjectiveSubsetTests
+/// <summary>
+/// A model per task (LAVIS blip_caption, blip_retrieval beside blip_pretrain): each builds only what its objectives use,
+/// trains only what they reach, and reports only its own losses through the one training loop.
+/// </summary>
+public sealed class TaskModelTests
 {
     [Fact]
-    public void Lm_alone_computes_only_the_lm_loss_and_trains_only_what_it_reaches()
+    public void The_captioner_has_no_momentum_encoders_queues_projections_or_itm_head_and_trains_only_what_lm_reaches()
     {
-        using var model = new BlipPretrainModel(TinyBlip.Config(), TinyBlip.Tokens, 1, BlipObjectiveSet.Lm);
+        using var model = new BlipCaptionModel(TinyBlip.Config(), TinyBlip.Tokens, 1, promptLength: 0);
         using var data = TinyBlip.Data();
         using var scope = NewDisposeScope();
         using var batch = data.Batch(size: 4, index: 0);
 
-        var output = model.call(batch, 0.4);
+        var output = model.call(batch);
 
-        Assert.Null(output.LossItc);
-        Assert.Null(output.LossItm);
-        Assert.Null(output.ImageFeatM);
         Assert.Same(output.LossLm, output.Loss);
+        Assert.Equal([("lm", output.LossLm)], output.NamedLosses);
+        Assert.Empty(output.GatheredAfterBackward);
+        var names = model.state_dict().Keys.ToHashSet();
+        Assert.DoesNotContain(names, name => name.EndsWith("_m", StringComparison.Ordinal) || name.Contains("_m.", StringComparison.Ordinal)
+            || name.Contains("queue", StringComparison.Ordinal) || name.StartsWith("vision_proj", StringComparison.Ordinal)
+            || name.StartsWith("text_proj", StringComparison.Ordinal) || name.StartsWith("itm_head", StringComparison.Ordinal) || name == "temp");
         var trainable = model.TrainableParameters().Select(entry => entry.Name).ToHashSet();
         Assert.Contains("visual_encoder.blocks.0.attn.qkv.weight", trainable);
         Assert.Contains("text_encoder.embeddings.word_embeddings.weight", trainable);
@@ -28,32 +35,31 @@ public sealed class ObjectiveSubsetTests
         Assert.Contains("text_decoder.bert.encoder.layer.0.attention.self.query.weight", trainable);
         Assert.Contains("text_decoder.cls.predictions.transform.dense.weight", trainable);
         Assert.DoesNotContain("text_encoder.encoder.layer.0.attention.self.query.weight", trainable);
-        Assert.DoesNotContain(trainable, name => name.StartsWith("vision_proj", StringComparison.Ordinal)
-            || name.StartsWith("text_proj", StringComparison.Ordinal) || name.StartsWith("itm_head", StringComparison.Ordinal) || name == "temp");
 
-        // Every trainable parameter gets a gradient, and nothing else does.
+        // Every trainable parameter gets a gradient.
         output.Loss.backward();
         Assert.All(model.TrainableParameters(), entry => Assert.True(entry.Parameter.grad is not null, entry.Name));
     }
 
     [Fact]
-    public void Itc_and_itm_compute_no_lm_loss_and_leave_the_decoder_alone()
+    public void The_retrieval_model_has_no_decoder_and_computes_itc_and_itm()
     {
-        using var model = new BlipPretrainModel(TinyBlip.Config(), TinyBlip.Tokens, 1, BlipObjectiveSet.Itc | BlipObjectiveSet.Itm);
+        using var model = new BlipRetrievalModel(TinyBlip.Config(), TinyBlip.Tokens, 1);
         using var data = TinyBlip.Data();
         using var scope = NewDisposeScope();
         using var batch = data.Batch(size: 4, index: 0);
 
         var output = model.call(batch, 0.4);
 
-        Assert.Null(output.LossLm);
-        Assert.NotNull(output.ImageFeatM);
-        Assert.Equal(output.LossItc!.item<float>() + output.LossItm!.item<float>(), output.Loss.item<float>(), 5);
+        Assert.Equal(["itc", "itm"], output.NamedLosses.Select(loss => loss.Objective));
+        Assert.Equal(2, output.GatheredAfterBackward.Count);
+        Assert.Equal(output.LossItc.item<float>() + output.LossItm.item<float>(), output.Loss.item<float>(), 5);
+        Assert.DoesNotContain(model.state_dict().Keys, name => name.StartsWith("text_decoder.", StringComparison.Ordinal));
         var trainable = model.TrainableParameters().Select(entry => entry.Name).ToHashSet();
         Assert.Contains("text_encoder.encoder.layer.0.attention.self.query.weight", trainable);
         Assert.Contains("itm_head.weight", trainable);
         Assert.Contains("temp", trainable);
-        Assert.DoesNotContain(trainable, name => name.StartsWith("text_decoder.", StringComparison.Ordinal));
+        Assert.DoesNotContain(trainable, name => name.Contains("_m.", StringComparison.Ordinal));
         output.Loss.backward();
         Assert.All(model.TrainableParameters(), entry => Assert.True(entry.Parameter.grad is not null, entry.Name));
     }
@@ -79,49 +85,43 @@ public sealed class ObjectiveSubsetTests
     }
 
     [Fact]
-    public async Task A_caption_finetune_reports_only_lm_and_never_touches_the_momentum_encoders_or_queues()
+    public async Task A_caption_finetune_reports_only_lm_and_any_batch_size_fits_without_a_queue()
     {
         using var data = TrainingFixtures.Data();
-        var settings = TrainingFixtures.Settings(epochs: 1) with { Objectives = BlipObjectiveSet.Lm, LmPromptLength = 2 };
-        using var trainer = new BlipTrainer(TinyBlip.Config(queueSize: 16), TinyBlip.Tokens, settings);
-        var queueBefore = trainer.Model.Queues.Image.clone();
-        var momentumBefore = trainer.Model.state_dict()["text_encoder_m.encoder.layer.0.attention.self.query.weight"].clone();
-        var reports = new List<BlipStepReport>();
+        using var trainer = TrainingFixtures.Captioning(TinyBlip.Config(queueSize: 16), TrainingFixtures.Settings(epochs: 1), promptLength: 2);
+        var reports = new List<StepReport>();
 
-        // A batch of 3 does not divide the queue of 16: no matter without ITC.
+        // A batch of 3 would not divide a queue of 16: no matter without ITC.
         await trainer.TrainAsync(
             [TrainingFixtures.Shard(data.Batches, batchSize: 3, batchesPerEpoch: 3)],
-            new BlipTrainingHooks { StepCompleted = report => { reports.Add(report); return Task.CompletedTask; } });
+            new TrainingHooks { StepCompleted = report => { reports.Add(report); return Task.CompletedTask; } });
 
         Assert.Equal(3, reports.Count);
         Assert.All(reports, report =>
         {
             var metrics = report.Metrics();
-            Assert.Equal(report.LossLm, metrics["loss"]);
+            Assert.Equal(report.LossOf("lm"), metrics["loss"]);
             Assert.False(metrics.ContainsKey("loss_itc") || metrics.ContainsKey("loss_itm") || metrics.ContainsKey("temp"));
         });
-        Assert.Equal(0, trainer.Model.QueuePointer);
-        Assert.True(queueBefore.equal(trainer.Model.Queues.Image).all().item<bool>());
-        Assert.True(momentumBefore.equal(trainer.Model.state_dict()["text_encoder_m.encoder.layer.0.attention.self.query.weight"]).all().item<bool>());
     }
 
     [Fact]
     public async Task A_retrieval_finetune_reports_itc_and_itm_and_fills_the_queue()
     {
         using var data = TrainingFixtures.Data();
-        var settings = TrainingFixtures.Settings(epochs: 1) with { Objectives = BlipObjectiveSet.Itc | BlipObjectiveSet.Itm };
-        using var trainer = new BlipTrainer(TinyBlip.Config(queueSize: 16), TinyBlip.Tokens, settings);
-        var reports = new List<BlipStepReport>();
+        using var trainer = TrainingFixtures.Retrieval(TinyBlip.Config(queueSize: 16), TrainingFixtures.Settings(epochs: 1));
+        var reports = new List<StepReport>();
 
         await trainer.TrainAsync(
             [TrainingFixtures.Shard(data.Batches, batchSize: 4, batchesPerEpoch: 2)],
-            new BlipTrainingHooks { StepCompleted = report => { reports.Add(report); return Task.CompletedTask; } });
+            new TrainingHooks { StepCompleted = report => { reports.Add(report); return Task.CompletedTask; } });
 
         Assert.All(reports, report =>
         {
-            Assert.Null(report.LossLm);
-            Assert.Equal(report.LossItc!.Value + report.LossItm!.Value, report.Loss, 12);
+            Assert.Null(report.LossOf("lm"));
+            Assert.Equal(report.LossOf("itc")!.Value + report.LossOf("itm")!.Value, report.Loss, 12);
             Assert.False(report.Metrics().ContainsKey("loss_lm"));
+            Assert.True(report.Metrics().ContainsKey("temp"));
         });
         Assert.Equal(8, trainer.Model.QueuePointer);
     }

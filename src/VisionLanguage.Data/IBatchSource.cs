@@ -6,7 +6,8 @@ namespace VisionLanguage.Data;
 /// One rank's training batches. The order of an epoch is a function of the sampler seed, the epoch, the rank and the
 /// world size only, so that a resumed run reads exactly the batches the interrupted one would have read next.
 /// </summary>
-public interface IBlipBatchSource
+/// <typeparam name="TBatch">What the model trains on; the caller owns each batch and disposes it.</typeparam>
+public interface IBatchSource<out TBatch>
 {
     /// <summary>Pairs in each batch this source yields.</summary>
     int BatchSize { get; }
@@ -18,5 +19,8 @@ public interface IBlipBatchSource
     /// The batches of <paramref name="epoch"/> from the <paramref name="start"/>-th on (0-based; earlier ones are skipped
     /// without being prepared where possible). The caller owns each batch and disposes it.
     /// </summary>
-    IAsyncEnumerable<BlipPretrainBatch> ReadEpochAsync(int epoch, long start, CancellationToken cancellationToken);
+    IAsyncEnumerable<TBatch> ReadEpochAsync(int epoch, long start, CancellationToken cancellationToken);
 }
+
+/// <summary>A source of the batches every BLIP model trains on (images, captions, image ids).</summary>
+public interface IBlipBatchSource : IBatchSource<BlipPretrainBatch>;

@@ -1,9 +1,7 @@
-using VisionLanguage.Models.Blip;
-
 namespace VisionLanguage.Training;
 
-/// <summary>How <see cref="BlipTrainer"/> optimises: schedule, clipping, accumulation, checkpoints and seeds.</summary>
-public sealed record BlipTrainerSettings
+/// <summary>How the training loop (<see cref="Trainer{TModel, TBatch}"/>) optimises: schedule, clipping, accumulation, checkpoints and seeds.</summary>
+public sealed record TrainerSettings
 {
     /// <summary>Passes over the data.</summary>
     public int Epochs { get; init; } = 1;
@@ -35,15 +33,6 @@ public sealed record BlipTrainerSettings
     /// <summary>Optimiser steps between checkpoints; one is also written at the end.</summary>
     public int CheckpointEverySteps { get; init; } = 200;
 
-    /// <summary>Seed of the weights, of each replica's dropout and ITM draws, and (recorded for the data side) of the sampler.</summary>
+    /// <summary>Seed of the weights, of each replica's dropout and sampled negatives, and (recorded for the data side) of the sampler.</summary>
     public int Seed { get; init; }
-
-    /// <summary>Peak weight of ITC's momentum-distillation targets, ramped up linearly over the first epoch.</summary>
-    public double Alpha { get; init; } = 0.4;
-
-    /// <summary>The objectives trained: all three in pretraining, LM for a captioner, ITC + ITM for a retrieval model.</summary>
-    public BlipObjectiveSet Objectives { get; init; } = BlipObjectiveSet.All;
-
-    /// <summary>Leading decoder positions ([DEC] and the prompt's tokens) the LM loss leaves out; 0 without a prompt.</summary>
-    public int LmPromptLength { get; init; }
 }

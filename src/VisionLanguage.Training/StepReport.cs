@@ -1,11 +1,10 @@
-
 namespace VisionLanguage.Training;
 
 /// <summary>Where a run is: optimiser steps taken, the current epoch, and the micro-batches of it each replica has read.</summary>
 public sealed record TrainingPosition(long Step, int Epoch, long BatchInEpoch);
 
 /// <summary>One optimiser step, as rank 0 reports it; losses are averaged over replicas and micro-batches.</summary>
-public sealed record BlipStepReport
+public sealed record StepReport
 {
     /// <summary>Steps taken, this one included.</summary>
     public required long Step { get; init; }
@@ -14,26 +13,19 @@ public sealed record BlipStepReport
 
     public required int Epoch { get; init; }
 
-    /// <summary>The sum of the enabled objectives' losses.</summary>
+    /// <summary>The sum of the objectives' losses.</summary>
     public required double Loss { get; init; }
 
-    /// <summary>Null when ITC is not trained; likewise for the other losses.</summary>
-    public required double? LossItc { get; init; }
-
-    public required double? LossItm { get; init; }
-
-    public required double? LossLm { get; init; }
+    /// <summary>Each objective's loss, in the model's order, e.g. itc, itm, lm.</summary>
+    public required IReadOnlyList<(string Objective, double Value)> Losses { get; init; }
 
     public required double LearningRate { get; init; }
 
     /// <summary>Global gradient norm before clipping.</summary>
     public required double GradNorm { get; init; }
 
-    /// <summary>ITC temperature; null without ITC.</summary>
-    public required double? Temperature { get; init; }
-
-    /// <summary>Ramped distillation weight; null without ITC.</summary>
-    public required double? Alpha { get; init; }
+    /// <summary>The model's own metrics of the step (e.g. ITC's temperature and ramped distillation weight).</summary>
+    public IReadOnlyDictionary<string, double> ModelMetrics { get; init; } = new Dictionary<string, double>();
 
     /// <summary>Pairs per second over all replicas, for this step.</summary>
     public required double SamplesPerSecond { get; init; }
@@ -44,28 +36,24 @@ public sealed record BlipStepReport
     /// <summary>Share of the step spent waiting for batches (rank 0).</summary>
     public required double DataWaitShare { get; init; }
 
-    /// <summary>The metrics as reported to the orchestrator; those of objectives not trained are left out.</summary>
+    /// <summary>The loss of <paramref name="objective"/>, or null when the model does not train it.</summary>
+    public double? LossOf(string objective) =>
+        Losses.Where(loss => loss.Objective == objective).Select(loss => (double?)loss.Value).FirstOrDefault();
+
+    /// <summary>The metrics as reported to the orchestrator.</summary>
     public IReadOnlyDictionary<string, double> Metrics()
     {
         var metrics = new Dictionary<string, double> { [ProgressMetricKeys.Loss] = Loss };
-        var optional = new (string Objective, double? Value)[]
+        foreach (var (objective, value) in Losses)
         {
-            ("itc", LossItc), ("itm", LossItm), ("lm", LossLm),
-        };
-        foreach (var (objective, value) in optional)
-        {
-            if (value is { } present)
-            {
-                metrics[ProgressMetricKeys.LossPrefix + objective] = present;
-            }
+            metrics[ProgressMetricKeys.LossPrefix + objective] = value;
         }
 
         metrics[ProgressMetricKeys.LearningRate] = LearningRate;
         metrics["grad_norm"] = GradNorm;
-        if (Temperature is { } temperature && Alpha is { } alpha)
+        foreach (var (name, value) in ModelMetrics)
         {
-            metrics["temp"] = temperature;
-            metrics["alpha"] = alpha;
+            metrics[name] = value;
         }
 
         metrics[ProgressMetricKeys.SamplesPerSecond] = SamplesPerSecond;
@@ -76,13 +64,13 @@ public sealed record BlipStepReport
 }
 
 /// <summary>
-/// What <see cref="BlipTrainer.TrainAsync"/> tells its caller. Both run on rank 0's thread between steps, while the
-/// other replicas wait at their next collective, so a slow hook slows training rather than racing it.
+/// What the training loop tells its caller. Both run on rank 0's thread between steps, while the other replicas wait at
+/// their next collective, so a slow hook slows training rather than racing it.
 /// </summary>
-public sealed record BlipTrainingHooks
+public sealed record TrainingHooks
 {
     /// <summary>After every optimiser step.</summary>
-    public Func<BlipStepReport, Task>? StepCompleted { get; init; }
+    public Func<StepReport, Task>? StepCompleted { get; init; }
 
     /// <summary>
     /// After a checkpoint was written into a fresh folder under <see cref="CheckpointRoot"/>: commit it. The folder is
