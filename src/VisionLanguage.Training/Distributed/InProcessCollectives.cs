@@ -177,7 +177,8 @@ public sealed class InProcessCollectives : IDisposable
             var rows = (long)ctx.get_data("rows");
             var summed = grad_output.clone();
             collectives.AllReduce([summed], ReduceOperation.Sum);
-            return [summed.narrow(0, collectives.Rank * rows, rows).clone()];
+            // One gradient per argument of forward: the tensor's, and none for the collectives.
+            return [summed.narrow(0, collectives.Rank * rows, rows).clone(), null!];
         }
     }
 }
