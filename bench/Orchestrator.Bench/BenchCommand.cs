@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Orchestrator.Contracts.Catalog;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
@@ -21,6 +22,9 @@ namespace Orchestrator.Bench;
 /// </summary>
 internal static class BenchCommand
 {
+    /// <summary>The simulated workers run every kind of the catalog, as instant runs.</summary>
+    private static readonly List<string> AllKinds = [.. StageKindCatalog.All.Select(kind => kind.Name)];
+
     public static Command Create()
     {
         var experiments = new Option<int>("--experiments") { Description = "Concurrent experiments of the 7-stage DAG.", DefaultValueFactory = _ => 1000 };
@@ -94,12 +98,12 @@ internal static class BenchCommand
         {
             for (var worker = 0; worker < workers; worker++)
             {
-                await scheduler.HeartbeatAsync($"bench-{worker}", new WorkerCapacity { Slots = slots, Device = "cpu" }, []);
+                await scheduler.HeartbeatAsync($"bench-{worker}", new WorkerCapacity { Slots = slots, Device = "cpu", StageKinds = AllKinds }, []);
             }
         }
         else
         {
-            await scheduler.HeartbeatAsync(RabbitWorkerId, new WorkerCapacity { Slots = workers * slots, Device = "cpu" }, []);
+            await scheduler.HeartbeatAsync(RabbitWorkerId, new WorkerCapacity { Slots = workers * slots, Device = "cpu", StageKinds = AllKinds }, []);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
