@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using TorchSharp;
 using TorchSharp.Modules;
 using VisionLanguage.Models.Med;
 using VisionLanguage.Models.Vit;
@@ -31,7 +32,8 @@ public sealed class BlipCaptionModel : nn.Module<BlipPretrainBatch, BlipCaptionO
     /// Leading decoder positions ([DEC] and the prompt's tokens) excluded from the LM targets, so the loss covers the
     /// caption only (LAVIS <c>blip_caption</c>'s <c>prompt_length</c>).
     /// </param>
-    public BlipCaptionModel(BlipModelConfig config, BlipSpecialTokens tokens, long seed, int promptLength)
+    /// <param name="device">Where the model runs (TorchVision's factory style); the CPU when null. Move it only this way: its components hold the placed tensors.</param>
+    public BlipCaptionModel(BlipModelConfig config, BlipSpecialTokens tokens, long seed, int promptLength, Device? device = null)
         : base(nameof(BlipCaptionModel))
     {
         ArgumentOutOfRangeException.ThrowIfNegative(promptLength);
@@ -40,11 +42,14 @@ public sealed class BlipCaptionModel : nn.Module<BlipPretrainBatch, BlipCaptionO
         PromptLength = promptLength;
         _tokens = tokens;
         using var init = new Generator(unchecked((ulong)seed));
-        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL);
+        // Weights are drawn on the CPU, so a seed gives the same weights on every device; dropout masks and sampled
+        // negatives are drawn where the model runs.
+        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
         visual_encoder = new VisionTransformer(config.Vision, init);
         text_encoder = new BertModel(config.Text, init, _randomness);
         text_decoder = new BertLMHeadModel(text_encoder, config.Text, init, _randomness);
         RegisterComponents();
+        MoveTo(device);
 
         // The LM reaches the ViT and the decoder, with the encoder's embeddings, cross-attention and FFN it shares,
         // but not the encoder's own self-attention: frozen, so the optimiser holds only what gets gradients.
@@ -125,6 +130,15 @@ public sealed class BlipCaptionModel : nn.Module<BlipPretrainBatch, BlipCaptionO
 
     public Tensor DecoderLogits(Tensor textIds, Tensor textMask, Tensor imageEmbeds) =>
         text_decoder.call(ImageTextMatching.WithFirstToken(textIds, _tokens.DecId), textMask, imageEmbeds);
+
+    /// <summary>Places the model on <paramref name="device"/> at construction (TorchVision's factory style); the CPU when null.</summary>
+    private void MoveTo(Device? device)
+    {
+        if (device is not null && device.type != DeviceType.CPU)
+        {
+            this.to(device);
+        }
+    }
 
     protected override void Dispose(bool disposing)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using TorchSharp;
 using TorchSharp.Modules;
 using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Med;
@@ -52,14 +53,17 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     /// The one-word edits of the training captions; training ITM needs them when the config's <c>ItmSwapNegativeShare</c>
     /// is above 0, scoring a trained model does not.
     /// </param>
-    public BlipPretrainModel(BlipModelConfig config, BlipSpecialTokens tokens, long seed, CaptionSwaps? captionSwaps = null)
+    /// <param name="device">Where the model runs (TorchVision's factory style); the CPU when null. Move it only this way: its components hold the placed tensors.</param>
+    public BlipPretrainModel(BlipModelConfig config, BlipSpecialTokens tokens, long seed, CaptionSwaps? captionSwaps = null, Device? device = null)
         : base(nameof(BlipPretrainModel))
     {
         config.CheckWidths();
         Config = config;
         _tokens = tokens;
         using var init = new Generator(unchecked((ulong)seed));
-        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL);
+        // Weights are drawn on the CPU, so a seed gives the same weights on every device; dropout masks and sampled
+        // negatives are drawn where the model runs.
+        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
 
         visual_encoder = new VisionTransformer(config.Vision, init);
         text_encoder = new BertModel(config.Text, init, _randomness);
@@ -80,12 +84,15 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
             [(visual_encoder, visual_encoder_m), (text_encoder, text_encoder_m), (vision_proj, vision_proj_m), (text_proj, text_proj_m)], config.Momentum);
 
         (image_queue, text_queue, queue_ptr) = FeatureQueues.Create(config.EmbedDim, config.QueueSize, init);
-        _queues = new FeatureQueues(image_queue, text_queue, queue_ptr);
         temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
         _momentum.CopyParameters();
+        RegisterComponents();
+        MoveTo(device);
+
+        // After the move, which may replace the tensors the fields hold: the components work on the placed ones.
+        _queues = new FeatureQueues(image_queue, text_queue, queue_ptr);
         _contrastive = new ImageTextContrastive(text_encoder, vision_proj, text_proj, visual_encoder_m, text_encoder_m, vision_proj_m, text_proj_m, _queues, temp);
         _matching = new ImageTextMatching(text_encoder, itm_head, tokens, _randomness, config, captionSwaps);
-        RegisterComponents();
     }
 
     public BlipModelConfig Config { get; }
@@ -207,6 +214,15 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     /// <summary>Image-grounded decoder logits (B, L, V) for ids whose first token is replaced by [DEC].</summary>
     public Tensor DecoderLogits(Tensor textIds, Tensor textMask, Tensor imageEmbeds) =>
         text_decoder.call(ImageTextMatching.WithFirstToken(textIds, _tokens.DecId), textMask, imageEmbeds);
+
+    /// <summary>Places the model on <paramref name="device"/> at construction (TorchVision's factory style); the CPU when null.</summary>
+    private void MoveTo(Device? device)
+    {
+        if (device is not null && device.type != DeviceType.CPU)
+        {
+            this.to(device);
+        }
+    }
 
     protected override void Dispose(bool disposing)
     {

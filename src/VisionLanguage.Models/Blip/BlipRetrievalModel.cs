@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using TorchSharp;
 using TorchSharp.Modules;
 using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Med;
@@ -44,14 +45,17 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
     /// <param name="tokens">The tokenizer's special ids.</param>
     /// <param name="seed">Seed of the weights (replaced when a checkpoint is loaded) and, until reseeded, of dropout and negatives.</param>
     /// <param name="captionSwaps">The one-word edits of the training captions, when ITM draws swapped negatives.</param>
-    public BlipRetrievalModel(BlipModelConfig config, BlipSpecialTokens tokens, long seed, CaptionSwaps? captionSwaps = null)
+    /// <param name="device">Where the model runs (TorchVision's factory style); the CPU when null. Move it only this way: its components hold the placed tensors.</param>
+    public BlipRetrievalModel(BlipModelConfig config, BlipSpecialTokens tokens, long seed, CaptionSwaps? captionSwaps = null, Device? device = null)
         : base(nameof(BlipRetrievalModel))
     {
         config.CheckWidths();
         Config = config;
         _tokens = tokens;
         using var init = new Generator(unchecked((ulong)seed));
-        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL);
+        // Weights are drawn on the CPU, so a seed gives the same weights on every device; dropout masks and sampled
+        // negatives are drawn where the model runs.
+        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
 
         visual_encoder = new VisionTransformer(config.Vision, init);
         text_encoder = new BertModel(config.Text, init, _randomness);
@@ -70,12 +74,15 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
             [(visual_encoder, visual_encoder_m), (text_encoder, text_encoder_m), (vision_proj, vision_proj_m), (text_proj, text_proj_m)], config.Momentum);
 
         (image_queue, text_queue, queue_ptr) = FeatureQueues.Create(config.EmbedDim, config.QueueSize, init);
-        _queues = new FeatureQueues(image_queue, text_queue, queue_ptr);
         temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
         _momentum.CopyParameters();
+        RegisterComponents();
+        MoveTo(device);
+
+        // After the move, which may replace the tensors the fields hold: the components work on the placed ones.
+        _queues = new FeatureQueues(image_queue, text_queue, queue_ptr);
         _contrastive = new ImageTextContrastive(text_encoder, vision_proj, text_proj, visual_encoder_m, text_encoder_m, vision_proj_m, text_proj_m, _queues, temp);
         _matching = new ImageTextMatching(text_encoder, itm_head, tokens, _randomness, config, captionSwaps);
-        RegisterComponents();
     }
 
     public BlipModelConfig Config { get; }
@@ -159,6 +166,15 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
     {
         using var scope = NewDisposeScope();
         return _matching.MatchProbability(textIds, textMask, imageEmbeds).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Places the model on <paramref name="device"/> at construction (TorchVision's factory style); the CPU when null.</summary>
+    private void MoveTo(Device? device)
+    {
+        if (device is not null && device.type != DeviceType.CPU)
+        {
+            this.to(device);
+        }
     }
 
     protected override void Dispose(bool disposing)
