@@ -1,4 +1,4 @@
-using Orchestrator.Contracts.Catalog;
+using VisionLanguage.Models.Blip;
 
 namespace VisionLanguage.Bench;
 
@@ -16,17 +16,16 @@ internal static class BenchArguments
         return parsed;
     }
 
-    /// <summary>The <c>--preset</c> (tiny by default) if <c>blip.pretrain</c> has it; otherwise says which it has and returns null.</summary>
+    /// <summary>The <c>--preset</c> (tiny by default) if there is such a preset; otherwise says which there are and returns null.</summary>
     public static async Task<string?> PresetAsync(Dictionary<string, string> arguments)
     {
         var preset = arguments.GetValueOrDefault("preset", "tiny");
-        var kind = StageKindCatalog.Find("blip.pretrain")!;
-        if (kind.Presets.ContainsKey(preset))
+        if (BlipPresets.Names.Contains(preset))
         {
             return preset;
         }
 
-        await Console.Error.WriteLineAsync($"unknown preset '{preset}'; use one of: {string.Join(", ", kind.Presets.Keys)}");
+        await Console.Error.WriteLineAsync($"unknown preset '{preset}'; use one of: {string.Join(", ", BlipPresets.Names)}");
         return null;
     }
 }

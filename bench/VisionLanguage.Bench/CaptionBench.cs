@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Orchestrator.Contracts.Catalog;
-using Orchestrator.Contracts.Catalog.Options;
-using Trainer.Worker.Runners;
 using VisionLanguage.Data;
 using VisionLanguage.Data.Synthetic;
 using VisionLanguage.Models.Blip;
@@ -33,8 +30,6 @@ public static class CaptionBench
             return 2;
         }
 
-        var kind = StageKindCatalog.Find("blip.pretrain")!;
-
         if (!Enum.TryParse<CaptionSearch>(arguments.GetValueOrDefault("decoding", "beam"), ignoreCase: true, out var search))
         {
             await Console.Error.WriteLineAsync($"unknown decoding '{arguments["decoding"]}'; use beam, greedy or nucleus");
@@ -51,19 +46,18 @@ public static class CaptionBench
             set_num_threads(int.Parse(threads, CultureInfo.InvariantCulture));
         }
 
-        var options = OptionsBinder.Read<BlipPretrainOptions>(kind, $$"""{"preset":"{{preset}}"}""");
         var tokenizer = small ? SyntheticTokenizer() : BertSizedTokenizer();
         var tokens = new BlipSpecialTokens(tokenizer.PadId, tokenizer.ClsId, tokenizer.SepId, tokenizer.EncId, tokenizer.DecId, tokenizer.MaskId, tokenizer.UnkId);
-        var config = BlipOptionsMapping.ModelConfig(options, tokenizer.VocabSize, tokens.PadId);
+        var config = BlipPresets.Pretrain(preset, tokenizer.VocabSize, tokens.PadId);
         using var model = new BlipCaptionModel(config, tokens, seed: 1, promptLength: 0);
         var settings = new CaptionDecodingSettings { Search = search, MinLength = maxLength, MaxLength = maxLength };
         var rowsPerImage = search switch { CaptionSearch.Beam => settings.BeamSize, CaptionSearch.Nucleus => settings.SamplesPerImage, _ => 1 };
-        Console.WriteLine($"preset {preset}: images {options.ImageSize}px/{options.PatchSize}, ViT {options.VisionWidth}x{options.VisionDepth}, " +
-            $"text {options.TextWidth}x{options.TextLayers}, vocabulary {tokenizer.VocabSize}; {search} ({rowsPerImage} rows per image), " +
+        Console.WriteLine($"preset {preset}: images {config.Vision.ImageSize}px/{config.Vision.PatchSize}, ViT {config.Vision.Width}x{config.Vision.Depth}, " +
+            $"text {config.Text.HiddenSize}x{config.Text.Layers}, vocabulary {tokenizer.VocabSize}; {search} ({rowsPerImage} rows per image), " +
             $"max_length {maxLength} (prompt included), {images} images per batch, {get_num_threads()} torch threads");
 
         using var generatorSource = new Generator(7);
-        using var pixels = randn([images, 3, options.ImageSize, options.ImageSize], generator: generatorSource);
+        using var pixels = randn([images, 3, config.Vision.ImageSize, config.Vision.ImageSize], generator: generatorSource);
         var cached = new CaptionGenerator(model, tokenizer, Prompt, settings with { UseCache = true });
         var recomputing = new CaptionGenerator(model, tokenizer, Prompt, settings with { UseCache = false });
 

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Orchestrator.Contracts.Catalog;
-using Orchestrator.Contracts.Catalog.Options;
-using Trainer.Worker.Runners;
 using VisionLanguage.Data;
 using VisionLanguage.Data.Synthetic;
 using VisionLanguage.Models.Blip;
@@ -29,25 +26,22 @@ public static class PretrainBench
             return 2;
         }
 
-        var kind = StageKindCatalog.Find("blip.pretrain")!;
-
         var small = preset == "tiny";
         var batchSize = int.Parse(arguments.GetValueOrDefault("batch-size", small ? "32" : "4"), CultureInfo.InvariantCulture);
         var steps = int.Parse(arguments.GetValueOrDefault("steps", small ? "500" : "3"), CultureInfo.InvariantCulture);
         // Resident memory settles (allocator arenas, the GC's heap) over the first few dozen steps; growth is measured after.
         var warmup = int.Parse(arguments.GetValueOrDefault("warmup", small ? "50" : "1"), CultureInfo.InvariantCulture);
-        var options = OptionsBinder.Read<BlipPretrainOptions>(
-            kind, $$"""{"preset":"{{preset}}","batch_size":{{batchSize}},"epochs":1,"warmup_steps":1}""");
         var tokens = BlipSpecialTokens.BertBaseUncased;
-        var config = BlipOptionsMapping.ModelConfig(options, vocabSize: 30_524, tokens.PadId);
+        var config = BlipPresets.Pretrain(preset, vocabSize: 30_524, tokens.PadId);
 
-        Console.WriteLine($"preset {preset}: images {options.ImageSize}px/{options.PatchSize}, ViT {options.VisionWidth}x{options.VisionDepth}, " +
-            $"text {options.TextWidth}x{options.TextLayers}, queue {options.QueueSize}, batch {batchSize}, {get_num_threads()} torch threads");
+        Console.WriteLine($"preset {preset}: images {config.Vision.ImageSize}px/{config.Vision.PatchSize}, ViT {config.Vision.Width}x{config.Vision.Depth}, " +
+            $"text {config.Text.HiddenSize}x{config.Text.Layers}, queue {config.QueueSize}, batch {batchSize}, {get_num_threads()} torch threads");
         var peakBefore = MatmulPeak();
         Console.WriteLine($"fp32 matmul {MatmulSide}²: {peakBefore / 1e9:F1} GFLOP/s");
 
-        using var data = new SyntheticPretrainBatches(config, tokens, classes: 16, options.MaxTextLength, seed: 1);
-        var settings = BlipOptionsMapping.Trainer(options);
+        using var data = new SyntheticPretrainBatches(config, tokens, classes: 16, BlipPresets.MaxTextLength(preset), seed: 1);
+        // One pass, as a stage of the preset trains (its learning rate), after one warmup step.
+        var settings = new TrainerSettings { Epochs = 1, WarmupSteps = 1, LearningRate = BlipPresets.PretrainLearningRate(preset) ?? new TrainerSettings().LearningRate };
         using var trainer = new Trainer<BlipPretrainModel, BlipPretrainBatch>(_ => new BlipPretrainModel(config, tokens, settings.Seed), settings);
         var parameters = trainer.Model.TrainableParameters().Sum(entry => entry.Parameter.numel());
         Console.WriteLine($"trainable parameters: {parameters / 1e6:F1} M");
@@ -79,7 +73,7 @@ public static class PretrainBench
         Console.WriteLine($"fp32 matmul {MatmulSide}² again: best {peak / 1e9:F1} GFLOP/s");
         var timed = reports.Skip(warmup).ToList();
         var stepSeconds = timed.Average(report => report.StepSeconds);
-        var flops = PretrainFlops.PerStep(config, batchSize, options.MaxTextLength);
+        var flops = PretrainFlops.PerStep(config, batchSize, BlipPresets.MaxTextLength(preset));
         var summary = new Dictionary<string, object>
         {
             ["preset"] = preset,

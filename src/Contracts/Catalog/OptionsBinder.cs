@@ -3,6 +3,8 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Orchestrator.Contracts.Catalog.Options;
+using Orchestrator.Contracts.Catalog.Presets;
 using Orchestrator.Contracts.Specs;
 
 namespace Orchestrator.Contracts.Catalog;
@@ -154,6 +156,12 @@ public static class OptionsBinder
 
     private static string UnknownOptionMessage(StageKind kind, string key, IReadOnlyList<PropertyInfo> properties)
     {
+        if (OptionPresets.ShapeKeys.Contains(key) && typeof(TrainingOptions).IsAssignableFrom(kind.OptionsType))
+        {
+            return $"option '{key}' sets the model's shape, which kind {kind.Name} takes from its input checkpoint, not from options; " +
+                $"remove '{key}' (a shape is chosen where a model is trained from scratch, as in blip.pretrain)";
+        }
+
         var names = properties.Select(OptionName).ToList();
         var closest = names.MinBy(name => EditDistance(name, key));
         var hint = closest is not null && EditDistance(closest, key) <= Math.Max(2, key.Length / 3)

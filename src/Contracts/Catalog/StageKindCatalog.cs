@@ -1,5 +1,5 @@
-using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Catalog.Options;
+using Orchestrator.Contracts.Catalog.Presets;
 
 namespace Orchestrator.Contracts.Catalog;
 
@@ -9,9 +9,13 @@ namespace Orchestrator.Contracts.Catalog;
 /// </summary>
 public static class StageKindCatalog
 {
-    public static IReadOnlyList<StageKind> All { get; } = Build();
+    public static IReadOnlyList<StageKind> All { get; } = [.. Build().Select(WithPresets)];
 
     public static StageKind? Find(string name) => All.FirstOrDefault(kind => kind.Name == name);
+
+    /// <summary>Every training kind offers the presets (<see cref="OptionPresets"/>); the others have none.</summary>
+    private static StageKind WithPresets(StageKind kind) =>
+        typeof(TrainingOptions).IsAssignableFrom(kind.OptionsType) ? kind with { Presets = OptionPresets.For(kind.Name, kind.OptionsType) } : kind;
 
     private static List<StageKind> Build()
     {
@@ -19,7 +23,6 @@ public static class StageKindCatalog
         var trainIn = new InputSlot("train", [ArtifactType.Dataset], "Training data; several datasets are concatenated.") { IsList = true };
         var evalIn = new InputSlot("eval", [ArtifactType.Dataset], "Held-out data evaluated at the end.") { Optional = true };
         var blipInit = new InputSlot("init", [ArtifactType.BlipCheckpoint], "The BLIP checkpoint to start from.");
-        var trainingPresets = TrainingPresets();
 
         return
         [
@@ -60,7 +63,6 @@ public static class StageKindCatalog
                 Inputs = [trainIn, blipInit with { Optional = true, Description = "A checkpoint to continue from." }, evalIn],
                 Outputs = [new("checkpoint", ArtifactType.BlipCheckpoint, "The pretrained model.")],
                 OptionsType = typeof(BlipPretrainOptions),
-                Presets = PretrainPresets(trainingPresets),
             },
             new()
             {
@@ -69,7 +71,6 @@ public static class StageKindCatalog
                 Inputs = [blipInit, trainIn, evalIn],
                 Outputs = [new("checkpoint", ArtifactType.CaptionerCheckpoint, "The captioner.")],
                 OptionsType = typeof(BlipCaptionOptions),
-                Presets = trainingPresets,
             },
             new()
             {
@@ -78,7 +79,6 @@ public static class StageKindCatalog
                 Inputs = [blipInit, trainIn, evalIn],
                 Outputs = [new("checkpoint", ArtifactType.RetrievalCheckpoint, "The filter / retrieval model.")],
                 OptionsType = typeof(BlipRetrievalOptions),
-                Presets = PretrainPresets(trainingPresets),
             },
             new()
             {
@@ -111,7 +111,6 @@ public static class StageKindCatalog
                 Inputs = [blipInit, trainIn, evalIn],
                 Outputs = [new("checkpoint", ArtifactType.VqaCheckpoint, "The VQA model.")],
                 OptionsType = typeof(DownstreamOptions),
-                Presets = trainingPresets,
             },
             new()
             {
@@ -120,7 +119,6 @@ public static class StageKindCatalog
                 Inputs = [blipInit, trainIn, evalIn],
                 Outputs = [new("checkpoint", ArtifactType.Nlvr2Checkpoint, "The NLVR2 model.")],
                 OptionsType = typeof(DownstreamOptions),
-                Presets = trainingPresets,
             },
             new()
             {
@@ -134,7 +132,6 @@ public static class StageKindCatalog
                 ],
                 Outputs = [new("checkpoint", ArtifactType.QFormerCheckpoint, "The Q-Former.")],
                 OptionsType = typeof(QFormerOptions),
-                Presets = trainingPresets,
             },
             new()
             {
@@ -149,70 +146,20 @@ public static class StageKindCatalog
                 ],
                 Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The BLIP-2 model.")],
                 OptionsType = typeof(Blip2Stage2Options),
-                Presets = trainingPresets,
             },
-            Blip2Downstream("blip2.finetune.caption", "BLIP-2 captioning finetune (the LLM stays frozen).", trainIn, evalIn, trainingPresets),
-            Blip2Downstream("blip2.finetune.retrieval", "BLIP-2 retrieval finetune of the Q-Former and image encoder.", trainIn, evalIn, trainingPresets),
-            Blip2Downstream("blip2.finetune.vqa", "BLIP-2 VQA as answer generation through the frozen LLM.", trainIn, evalIn, trainingPresets),
+            Blip2Downstream("blip2.finetune.caption", "BLIP-2 captioning finetune (the LLM stays frozen).", trainIn, evalIn),
+            Blip2Downstream("blip2.finetune.retrieval", "BLIP-2 retrieval finetune of the Q-Former and image encoder.", trainIn, evalIn),
+            Blip2Downstream("blip2.finetune.vqa", "BLIP-2 VQA as answer generation through the frozen LLM.", trainIn, evalIn),
         ];
     }
 
     private static StageKind Blip2Downstream(
-        string name, string description, InputSlot trainIn, InputSlot evalIn, IReadOnlyDictionary<string, JsonObject> presets) => new()
+        string name, string description, InputSlot trainIn, InputSlot evalIn) => new()
     {
         Name = name,
         Description = description,
         Inputs = [new("init", [ArtifactType.Blip2Checkpoint], "The BLIP-2 checkpoint to start from."), trainIn, evalIn],
         Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The finetuned model.")],
         OptionsType = typeof(DownstreamOptions),
-        Presets = presets,
-    };
-
-    /// <summary>
-    /// The paper's ITC queue of 57,600 features at base and large scale. The tiny preset trains from scratch in
-    /// a few hundred steps, where the paper's values hold ITC at chance: soft targets from a still-random momentum
-    /// model (alpha) and a long queue of stale features drown the signal. Without distillation, with a short queue,
-    /// momentum 0.99 and lr 1e-3, 512 steps on the synthetic data reach recall@1 ≈ 8 % on 128 test images (chance 0.8 %).
-    /// </summary>
-    private static Dictionary<string, JsonObject> PretrainPresets(Dictionary<string, JsonObject> shapes) =>
-        shapes.ToDictionary(
-            preset => preset.Key,
-            preset =>
-            {
-                var values = preset.Value.DeepClone().AsObject();
-                if (preset.Key == "tiny")
-                {
-                    values["queue_size"] = 64;
-                    values["momentum"] = 0.99;
-                    values["alpha"] = 0.0;
-                    values["learning_rate"] = 0.001;
-                    values["itm_hard_negative_share"] = 0.0;
-                }
-                else
-                {
-                    values["queue_size"] = 57600;
-                }
-
-                return values;
-            });
-
-    /// <summary>Model shapes: tiny trains on a CPU in about a minute; base and large are the papers' ViT-B/16 and ViT-L/16 with BERT-base.</summary>
-    private static Dictionary<string, JsonObject> TrainingPresets() => new()
-    {
-        ["tiny"] = new JsonObject
-        {
-            ["image_size"] = 32, ["patch_size"] = 8, ["vision_width"] = 64, ["vision_depth"] = 2, ["vision_heads"] = 4,
-            ["text_width"] = 64, ["text_layers"] = 2, ["text_heads"] = 4, ["embed_dim"] = 32, ["max_text_length"] = 24,
-        },
-        ["base"] = new JsonObject
-        {
-            ["image_size"] = 224, ["patch_size"] = 16, ["vision_width"] = 768, ["vision_depth"] = 12, ["vision_heads"] = 12,
-            ["text_width"] = 768, ["text_layers"] = 12, ["text_heads"] = 12, ["embed_dim"] = 256, ["max_text_length"] = 35,
-        },
-        ["large"] = new JsonObject
-        {
-            ["image_size"] = 224, ["patch_size"] = 16, ["vision_width"] = 1024, ["vision_depth"] = 24, ["vision_heads"] = 16,
-            ["text_width"] = 768, ["text_layers"] = 12, ["text_heads"] = 12, ["embed_dim"] = 256, ["max_text_length"] = 35,
-        },
     };
 }

@@ -11,7 +11,7 @@ namespace Trainer.Worker.Runners;
 /// </summary>
 public sealed class BlipBatchSourceFactory : IBlipBatchSourceFactory
 {
-    public async Task<BlipRunData> OpenAsync(StageRunContext context, BlipPretrainOptions options, int replicas, CancellationToken cancellationToken)
+    public async Task<BlipRunData> OpenAsync(StageRunContext context, TrainingOptions options, int replicas, CancellationToken cancellationToken)
     {
         if (options.BatchSize % replicas != 0)
         {

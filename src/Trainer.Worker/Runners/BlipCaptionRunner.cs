@@ -40,8 +40,7 @@ public sealed class BlipCaptionRunner : IStageRunner
         }
 
         var init = (await context.FetchInputAsync("init", cancellationToken)).Single();
-        var initState = CheckpointFiles.ReadState(init.Directory);
-        var (initModel, tokens) = BlipCheckpointDescription.Read(initState.Model, $"input init ({init.Manifest.Draft.Name})");
+        var (initModel, tokens) = BlipInitCheckpoint.Read(init, options.ImageSize);
         var vocabularyPath = Path.Combine(init.Directory, BlipVocabulary.FileName);
         if (!File.Exists(vocabularyPath))
         {
@@ -58,11 +57,7 @@ public sealed class BlipCaptionRunner : IStageRunner
                 $"max_text_length {options.MaxTextLength} leaves no room for a caption after the prompt's {prompt.Length} tokens ([DEC] included) and [SEP]; raise it");
         }
 
-        var config = initModel with
-        {
-            Vision = initModel.Vision with { ImageSize = options.ImageSize },
-            LabelSmoothing = options.LabelSmoothing,
-        };
+        var config = initModel with { LabelSmoothing = options.LabelSmoothing };
         var settings = BlipOptionsMapping.Trainer(options);
         using var trainer = new Trainer<BlipCaptionModel, BlipPretrainBatch>(_ => new BlipCaptionModel(config, tokens, settings.Seed, prompt.Length), settings, Replicas);
         var captioner = new CaptionGenerator(trainer.Model, tokenizer, options.Prompt, BlipOptionsMapping.Decoding(options));

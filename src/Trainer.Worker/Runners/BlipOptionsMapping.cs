@@ -49,6 +49,21 @@ public static class BlipOptionsMapping
     };
 
     /// <summary>
+    /// A retrieval finetune's model: the shape of its init checkpoint (<paramref name="init"/>, already at the stage's
+    /// image size) with the stage's ITC/ITM training values.
+    /// </summary>
+    public static BlipModelConfig RetrievalConfig(BlipModelConfig init, BlipRetrievalOptions options) => init with
+    {
+        QueueSize = options.QueueSize,
+        Momentum = options.Momentum,
+        Temperature = options.Temperature,
+        ItmHardNegativeShare = options.ItmHardNegativeShare,
+        ItmSwapNegativeShare = options.ItmSwapNegativeShare,
+        ItmSwapCandidates = options.ItmSwapCandidates,
+        Alpha = options.Alpha,
+    };
+
+    /// <summary>
     /// The settings of a caption stage: beam search without repetition penalty (BLIP's <c>generate</c> with
     /// <c>sample=False</c>), or nucleus sampling with the stage's top_p and repetition penalty.
     /// </summary>
@@ -93,9 +108,9 @@ public static class BlipOptionsMapping
         Seed = options.Seed,
     };
 
-    /// <summary>A training stage's loader settings: crop scales and flips are pretraining options, other kinds crop 0.5–1 without flips.</summary>
-    public static LoaderSettings Loader(TrainingOptions options) => options is BlipPretrainOptions pretrain
-        ? Loader(options, pretrain.CropMinScale, pretrain.CropMaxScale, pretrain.HorizontalFlip)
+    /// <summary>A training stage's loader settings: crop scales and flips are options of the ITC/ITM kinds, other kinds crop 0.5–1 without flips.</summary>
+    public static LoaderSettings Loader(TrainingOptions options) => options is BlipContrastiveOptions contrastive
+        ? Loader(options, contrastive.CropMinScale, contrastive.CropMaxScale, contrastive.HorizontalFlip)
         : Loader(options, 0.5, 1.0, flip: false);
 
     public static VisionLanguage.Data.BadDataPolicy BadData(Orchestrator.Contracts.Catalog.Options.BadDataPolicy policy) => policy switch

@@ -13,7 +13,15 @@ public sealed class BlipPretrainRunner(IBlipBatchSourceFactory data) : IStageRun
 {
     public string Kind => "blip.pretrain";
 
-    public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken) =>
-        BlipTrainingStage.RunAsync(
-            context, data, context.GetOptions<BlipPretrainOptions>(), (config, tokens, seed, swaps) => new BlipPretrainModel(config, tokens, seed, swaps), cancellationToken);
+    public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
+    {
+        var options = context.GetOptions<BlipPretrainOptions>();
+        return BlipTrainingStage.RunAsync(
+            context,
+            data,
+            options,
+            (opened, _) => BlipOptionsMapping.ModelConfig(options, opened.VocabSize, opened.Tokens.PadId),
+            (config, tokens, seed, swaps) => new BlipPretrainModel(config, tokens, seed, swaps),
+            cancellationToken);
+    }
 }

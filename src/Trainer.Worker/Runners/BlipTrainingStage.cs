@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
 using VisionLanguage.Data;
@@ -20,9 +21,13 @@ internal static class BlipTrainingStage
     /// <summary>Replicas trained in this process; more than one pays off only with one device per replica.</summary>
     private const int Replicas = 1;
 
-    /// <summary>Trains the model <paramref name="createModel"/> builds (from the config, the special ids, the seed and the caption swaps).</summary>
+    /// <summary>
+    /// Trains the model <paramref name="createModel"/> builds (from the config, the special ids, the seed and the caption
+    /// swaps), of the config <paramref name="configure"/> gives for the opened data and input <c>init</c> (when bound).
+    /// </summary>
     public static async Task<StageRunResult> RunAsync<TModel>(
-        StageRunContext context, IBlipBatchSourceFactory data, BlipPretrainOptions options,
+        StageRunContext context, IBlipBatchSourceFactory data, BlipContrastiveOptions options,
+        Func<BlipRunData, LocalArtifact?, BlipModelConfig> configure,
         Func<BlipModelConfig, BlipSpecialTokens, long, CaptionSwaps?, TModel> createModel, CancellationToken cancellationToken)
         where TModel : class, ITrainableModel<BlipPretrainBatch>, IBlipImageText
     {
@@ -38,12 +43,13 @@ internal static class BlipTrainingStage
         }
 
         await using var opened = await data.OpenAsync(context, options, Replicas, cancellationToken);
-        var config = BlipOptionsMapping.ModelConfig(options, opened.VocabSize, opened.Tokens.PadId);
+        var init = (await context.FetchInputAsync("init", cancellationToken)).FirstOrDefault();
+        var config = configure(opened, init);
         var settings = BlipOptionsMapping.Trainer(options);
         var swaps = LearnSwaps(context, opened, options);
         using var trainer = new Trainer<TModel, BlipPretrainBatch>(_ => createModel(config, opened.Tokens, settings.Seed, swaps), settings, Replicas);
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
-        await RestoreAsync(context, trainer, cancellationToken);
+        await RestoreAsync(context, trainer, init, cancellationToken);
 
         var hooks = new TrainingHooks
         {
@@ -90,7 +96,7 @@ internal static class BlipTrainingStage
     }
 
     /// <summary>The one-word edits of the training captions, when ITM draws swapped negatives; null otherwise.</summary>
-    private static CaptionSwaps? LearnSwaps(StageRunContext context, BlipRunData opened, BlipPretrainOptions options)
+    private static CaptionSwaps? LearnSwaps(StageRunContext context, BlipRunData opened, BlipContrastiveOptions options)
     {
         if (options.ItmSwapNegativeShare <= 0)
         {
@@ -113,7 +119,8 @@ internal static class BlipTrainingStage
         return swaps;
     }
 
-    private static async Task RestoreAsync<TModel>(StageRunContext context, Trainer<TModel, BlipPretrainBatch> trainer, CancellationToken cancellationToken)
+    private static async Task RestoreAsync<TModel>(
+        StageRunContext context, Trainer<TModel, BlipPretrainBatch> trainer, LocalArtifact? init, CancellationToken cancellationToken)
         where TModel : class, ITrainableModel<BlipPretrainBatch>
     {
         if (await context.FetchResumeCheckpointAsync(cancellationToken) is { } resume)
@@ -125,13 +132,12 @@ internal static class BlipTrainingStage
             return;
         }
 
-        var init = await context.FetchInputAsync("init", cancellationToken);
-        if (init.Count > 0)
+        if (init is not null)
         {
-            var report = trainer.LoadInitialWeights(Path.Combine(init[0].Directory, CheckpointFiles.Weights));
+            var report = trainer.LoadInitialWeights(Path.Combine(init.Directory, CheckpointFiles.Weights));
             context.Logger.LogInformation(
                 "Started from {Init}: {Missing} tensors kept fresh, {Unexpected} ignored, adapted: {Adapted}",
-                init[0].Manifest.Draft.Name, report.Missing.Count, report.Unexpected.Count, string.Join("; ", report.Adapted));
+                init.Manifest.Draft.Name, report.Missing.Count, report.Unexpected.Count, string.Join("; ", report.Adapted));
         }
     }
 

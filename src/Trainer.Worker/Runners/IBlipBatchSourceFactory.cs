@@ -15,7 +15,7 @@ public interface IBlipBatchSourceFactory
     /// epoch shuffled from <see cref="TrainingOptions.Seed"/> and the epoch alone (so that a resumed run reads the same
     /// batches), with the tokenizer's special ids and vocabulary size.
     /// </summary>
-    Task<BlipRunData> OpenAsync(StageRunContext context, BlipPretrainOptions options, int replicas, CancellationToken cancellationToken);
+    Task<BlipRunData> OpenAsync(StageRunContext context, TrainingOptions options, int replicas, CancellationToken cancellationToken);
 }
 
 /// <summary>A run's opened data; disposing it stops any background preparation.</summary>

@@ -5,7 +5,7 @@ namespace VisionLanguage.Models.Blip;
 
 /// <summary>
 /// The shape and objectives of a BLIP pretraining model (LAVIS <c>blip_pretrain</c>). The defaults are the base model;
-/// presets are data in the stage-kind catalog; the worker maps a stage's options onto this record.
+/// presets are data (<see cref="BlipPresets"/>); the worker maps a stage's options onto this record.
 /// </summary>
 public sealed record BlipModelConfig
 {

@@ -42,7 +42,7 @@ public sealed class CapfiltPipelineTests(TinyBlipChain chain) : IClassFixture<Ti
             capfilt.Metrics["kept_synthetic_share"]);
 
         var (repretrain, _) = await chain.Chain.RunAsync(new BlipPretrainRunner(chain.Data), "repretrain",
-            $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100}""",
+            $$"""{ {{TinyBlipChain.PretrainOptions}}, "epochs":1,"checkpoint_every_steps":100}""",
             StageChain.Inputs(("train", capfilt.Outputs["dataset"]), ("train", chain.Human), ("eval", chain.Test)));
 
         Assert.Equal(1.0, repretrain.Metrics["eval_t2i_r5"]);

@@ -10,14 +10,21 @@ namespace Trainer.Worker.Tests.Capfilt;
 /// </summary>
 public sealed class TinyBlipChain : IAsyncLifetime
 {
-    /// <summary>A model small enough for tests: 16-pixel images, one block each side, width 32; batches of 4.</summary>
-    public const string Shape = """
-        "image_size":16,"patch_size":8,"vision_width":32,"vision_depth":1,"vision_heads":2,"text_width":32,"text_layers":1,
-        "text_heads":2,"embed_dim":16,"max_text_length":16,"batch_size":4,"warmup_steps":1
+    /// <summary>The data sizes and batches of every training stage here: 16-pixel images, captions of 16 tokens, batches of 4.</summary>
+    public const string DataSizes = """
+        "image_size":16,"max_text_length":16,"batch_size":4,"warmup_steps":1
         """;
 
-    /// <summary><see cref="Shape"/> with the options of pretraining and the retrieval finetune.</summary>
-    public const string ModelOptions = Shape + """, "queue_size":16,"eval_top_k":4""";
+    /// <summary>A model small enough for tests, one block each side, width 32: the shape a pretrain builds and the finetunes take from it.</summary>
+    public const string Shape = DataSizes + """
+        ,"patch_size":8,"vision_width":32,"vision_depth":1,"vision_heads":2,"text_width":32,"text_layers":1,"text_heads":2,"embed_dim":16
+        """;
+
+    /// <summary>Pretraining: <see cref="Shape"/>, a short queue and a short ITM re-rank.</summary>
+    public const string PretrainOptions = Shape + """, "queue_size":16,"eval_top_k":4""";
+
+    /// <summary>The retrieval finetune (the filter): its data sizes, a short queue and a short ITM re-rank; the shape is its init's.</summary>
+    public const string RetrievalOptions = DataSizes + """, "queue_size":16,"eval_top_k":4""";
 
     public const int WebImages = 16;
 
@@ -49,13 +56,13 @@ public sealed class TinyBlipChain : IAsyncLifetime
             $$"""{"images":{{WebImages}},"human_images":8,"test_images":4,"web_noise":0.4,"image_size":16,"seed":3}""", StageChain.Inputs());
         (Web, Human, Test) = (data.Outputs["web"], data.Outputs["human"], data.Outputs["test"]);
         var (pretrain, _) = await Chain.RunAsync(new BlipPretrainRunner(Data), "pretrain",
-            $$"""{ {{ModelOptions}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("train", Web)));
+            $$"""{ {{PretrainOptions}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("train", Web)));
         Pretrained = pretrain.Outputs["checkpoint"];
         var (filter, _) = await Chain.RunAsync(new BlipRetrievalFinetuneRunner(Data), "filter",
-            $$"""{ {{ModelOptions}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("init", Pretrained), ("train", Human)));
+            $$"""{ {{RetrievalOptions}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("init", Pretrained), ("train", Human)));
         Filter = filter.Outputs["checkpoint"];
         var (captioner, _) = await Chain.RunAsync(new BlipCaptionRunner(), "captioner",
-            $$"""{ {{Shape}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("init", Pretrained), ("train", Human)));
+            $$"""{ {{DataSizes}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("init", Pretrained), ("train", Human)));
         Captioner = captioner.Outputs["checkpoint"];
     }
 

@@ -19,8 +19,9 @@ public sealed class BlipCaptionRunnerTests : IDisposable
 
     private static readonly string PretrainJson = $$"""{{{Shape}},"epochs":1,"batch_size":8,"queue_size":16,"warmup_steps":1,"learning_rate":0.001}""";
 
+    /// <summary>The captioner takes its shape from the pretrained checkpoint; only the image side is given again.</summary>
     private static readonly string CaptionJson = $$"""
-        {{{Shape}},"epochs":5,"batch_size":8,"warmup_steps":1,"learning_rate":0.003,"checkpoint_every_steps":4,"beam_size":2,"max_length":14}
+        {"image_size":16,"epochs":5,"batch_size":8,"warmup_steps":1,"learning_rate":0.003,"checkpoint_every_steps":4,"beam_size":2,"max_length":14}
         """;
 
     private readonly DataTestFolder _folder = new();

@@ -107,9 +107,9 @@ public sealed class BlipPretrainRunnerTests : IDisposable
     /// <summary>Stands in for the data side: synthetic pairs shaped by the run's options.</summary>
     private sealed class SyntheticData : IBlipBatchSourceFactory
     {
-        public Task<BlipRunData> OpenAsync(StageRunContext context, BlipPretrainOptions options, int replicas, CancellationToken cancellationToken)
+        public Task<BlipRunData> OpenAsync(StageRunContext context, TrainingOptions options, int replicas, CancellationToken cancellationToken)
         {
-            var config = BlipOptionsMapping.ModelConfig(options, TinyBlip.VocabSize, TinyBlip.Tokens.PadId);
+            var config = BlipOptionsMapping.ModelConfig((BlipPretrainOptions)options, TinyBlip.VocabSize, TinyBlip.Tokens.PadId);
             var batches = new SyntheticPretrainBatches(config, TinyBlip.Tokens, classes: 6, options.MaxTextLength, options.Seed);
             var size = options.BatchSize / replicas;
             IBlipBatchSource[] shards = [.. Enumerable.Range(0, replicas).Select(rank =>

@@ -9,7 +9,7 @@ namespace Trainer.Worker.Tests.Training;
 
 public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : IClassFixture<TinyBlipChain>
 {
-    private static readonly string Options = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":2,"checkpoint_every_steps":2}""";
+    private static readonly string Options = $$"""{ {{TinyBlipChain.RetrievalOptions}}, "epochs":2,"checkpoint_every_steps":2}""";
 
     [Fact]
     public async Task Finetunes_from_init_evaluates_reranked_recall_both_ways_and_a_resumed_run_ends_identical()
@@ -35,6 +35,13 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
         Assert.Equal(
             await File.ReadAllTextAsync(Path.Combine(pretrained.Directory, BlipVocabulary.FileName)),
             await File.ReadAllTextAsync(Path.Combine(output.Directory, BlipVocabulary.FileName)));
+        // The finetune has no shape options: its model is its init's (TinyBlipChain.Shape), with the finetune's queue.
+        using (var finetuned = BlipCheckpointModel.Load(output.Directory, "output"))
+        {
+            Assert.Equal((32, 1, 32, 1, 16, 16), (finetuned.Model.Config.Vision.Width, finetuned.Model.Config.Vision.Depth,
+                finetuned.Model.Config.Text.HiddenSize, finetuned.Model.Config.Text.Layers, finetuned.Model.Config.EmbedDim, finetuned.Model.Config.QueueSize));
+        }
+
 
         var checkpoint = chain.Chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 2).Checkpoint;
         var (resumed, _) = await chain.Chain.RunAsync(runner, "filter", Options, inputs, resumeFrom: checkpoint);
@@ -51,9 +58,9 @@ public sealed class BlipRetrievalFinetuneRunnerTests(TinyBlipChain chain) : ICla
     {
         var runner = new BlipRetrievalFinetuneRunner(chain.Data);
         var inputs = StageChain.Inputs(("init", chain.Pretrained), ("train", chain.Web), ("train", chain.Human));
-        const string Plain = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100}""";
-        const string Swapped = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100,"itm_swap_negative_share":1.0}""";
-        const string Hardest = $$"""{ {{TinyBlipChain.ModelOptions}}, "epochs":1,"checkpoint_every_steps":100,"itm_swap_negative_share":1.0,"itm_swap_candidates":4}""";
+        const string Plain = $$"""{ {{TinyBlipChain.RetrievalOptions}}, "epochs":1,"checkpoint_every_steps":100}""";
+        const string Swapped = $$"""{ {{TinyBlipChain.RetrievalOptions}}, "epochs":1,"checkpoint_every_steps":100,"itm_swap_negative_share":1.0}""";
+        const string Hardest = $$"""{ {{TinyBlipChain.RetrievalOptions}}, "epochs":1,"checkpoint_every_steps":100,"itm_swap_negative_share":1.0,"itm_swap_candidates":4}""";
 
         var (plain, _) = await chain.Chain.RunAsync(runner, "filter", Plain, inputs);
         var (swapped, _) = await chain.Chain.RunAsync(runner, "filter", Swapped, inputs);

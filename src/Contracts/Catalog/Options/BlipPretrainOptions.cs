@@ -2,44 +2,38 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Orchestrator.Contracts.Catalog.Options;
 
-/// <summary>Options of <c>blip.pretrain</c>: ITC with momentum distillation and a feature queue, ITM with hard negatives, LM.</summary>
-public class BlipPretrainOptions : TrainingOptions
+/// <summary>
+/// Options of <c>blip.pretrain</c>: ITC with momentum distillation and a feature queue, ITM with hard negatives, LM. The
+/// one BLIP kind that builds its model from scratch, so the one with the model's shape (set by the preset).
+/// </summary>
+public sealed class BlipPretrainOptions : BlipContrastiveOptions
 {
-    [Option("ITC feature queue length; the global batch must divide it."), Range(1, 1_000_000)]
-    public int QueueSize { get; set; } = 256;
+    [Option("ViT patch side, in pixels; must divide image_size."), Range(1, 64)]
+    public int PatchSize { get; set; } = 8;
 
-    [Option("Momentum of the momentum encoders."), Range(0.0, 1.0)]
-    public double Momentum { get; set; } = 0.995;
+    [Option("ViT width."), Range(8, 4096)]
+    public int VisionWidth { get; set; } = 64;
 
-    [Option("Weight of the momentum-distillation soft targets (ramped up over the first epoch)."), Range(0.0, 1.0)]
-    public double Alpha { get; set; } = 0.4;
+    [Option("ViT blocks."), Range(1, 64)]
+    public int VisionDepth { get; set; } = 2;
 
-    [Option("Initial ITC temperature (learnable, clamped)."), Range(0.001, 0.5)]
-    public double Temperature { get; set; } = 0.07;
+    [Option("Text transformer width."), Range(8, 4096)]
+    public int TextWidth { get; set; } = 64;
 
-    [Option("Share of ITM negatives drawn by ITC similarity (hard negatives, as in BLIP: 1); the rest are drawn uniformly from the batch's other images."), Range(0.0, 1.0)]
-    public double ItmHardNegativeShare { get; set; } = 1.0;
+    [Option("Text transformer layers."), Range(1, 64)]
+    public int TextLayers { get; set; } = 2;
 
-    [Option("Share of images whose ITM negative caption is their own with one word replaced by another word the training captions use between the same two neighbours (\"a red circle\" → \"a blue circle\"); the rest are drawn from the batch. 0 in BLIP; raise it when captions differ in single words the filter must check."), Range(0.0, 1.0)]
-    public double ItmSwapNegativeShare { get; set; }
+    [Option("ViT attention heads; must divide vision_width."), Range(1, 64)]
+    public int VisionHeads { get; set; } = 4;
 
-    [Option("One-word swaps drawn for each swapped negative caption; the ITM head keeps the one it scores as the likeliest match, so training dwells on the words it cannot yet check in the image. 1 keeps a single uniform swap."), Range(1, 16)]
-    public int ItmSwapCandidates { get; set; } = 1;
+    [Option("Text attention heads; must divide text_width."), Range(1, 64)]
+    public int TextHeads { get; set; } = 4;
+
+    [Option("Shared embedding width of the contrastive (ITC) space."), Range(8, 4096)]
+    public int EmbedDim { get; set; } = 32;
 
     [Option("Label smoothing of the LM loss."), Range(0.0, 0.5)]
     public double LabelSmoothing { get; set; } = 0.1;
-
-    [Option("Smallest area share kept by random-resized-crop."), Range(0.05, 1.0)]
-    public double CropMinScale { get; set; } = 0.5;
-
-    [Option("Largest area share kept by random-resized-crop."), Range(0.05, 1.0)]
-    public double CropMaxScale { get; set; } = 1.0;
-
-    [Option("Random horizontal flips during training.")]
-    public bool HorizontalFlip { get; set; }
-
-    [Option("Candidates from ITC re-ranked by ITM in retrieval evaluation."), Range(1, 1024)]
-    public int EvalTopK { get; set; } = 16;
 
     public override IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -48,24 +42,22 @@ public class BlipPretrainOptions : TrainingOptions
             yield return result;
         }
 
-        if (QueueSize % BatchSize != 0)
+        if (ImageSize % PatchSize != 0)
         {
             yield return new ValidationResult(
-                $"batch_size {BatchSize} must divide queue_size {QueueSize}; e.g. queue_size {QueueSize / BatchSize * BatchSize + BatchSize}",
-                [nameof(QueueSize)]);
+                $"patch_size {PatchSize} must divide image_size {ImageSize}; pick sizes such as 224 and 16", [nameof(PatchSize)]);
         }
 
-        if (ItmSwapCandidates > 1 && ItmSwapNegativeShare <= 0)
+        if (VisionWidth % VisionHeads != 0)
         {
             yield return new ValidationResult(
-                $"itm_swap_candidates is {ItmSwapCandidates}, but itm_swap_negative_share is 0, so no caption is swapped; raise itm_swap_negative_share or set itm_swap_candidates to 1",
-                [nameof(ItmSwapCandidates)]);
+                $"vision_heads {VisionHeads} must divide vision_width {VisionWidth}", [nameof(VisionHeads)]);
         }
 
-        if (CropMinScale > CropMaxScale)
+        if (TextWidth % TextHeads != 0)
         {
             yield return new ValidationResult(
-                $"crop_min_scale {CropMinScale} is above crop_max_scale {CropMaxScale}", [nameof(CropMinScale)]);
+                $"text_heads {TextHeads} must divide text_width {TextWidth}", [nameof(TextHeads)]);
         }
     }
 }

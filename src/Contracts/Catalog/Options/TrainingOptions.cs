@@ -2,38 +2,18 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Orchestrator.Contracts.Catalog.Options;
 
-/// <summary>Options every training stage shares: the model's shape (set by a preset), optimisation and checkpoints.</summary>
+/// <summary>
+/// Options every training stage shares: the preset, the data's sizes, optimisation, checkpoints and seed. The model's
+/// shape is not here: only a kind that builds its model from scratch has it (<see cref="BlipPretrainOptions"/>); a finetune
+/// takes it from its <c>init</c> checkpoint.
+/// </summary>
 public abstract class TrainingOptions : IValidatableObject
 {
-    [Option("Model size preset: tiny (CPU), base, large. Sets the shape options below; any of them can be overridden.")]
+    [Option("Preset: tiny (CPU), base, large. Sets the kind's shape options, where it has them, its data sizes and its training values; any of them can be overridden.")]
     public string Preset { get; set; } = "tiny";
 
-    [Option("Input image side, in pixels."), Range(16, 1024)]
+    [Option("Input image side, in pixels. A finetune may change it from its init checkpoint's (the position embeddings are interpolated); it must stay a multiple of the patch side."), Range(16, 1024)]
     public int ImageSize { get; set; } = 32;
-
-    [Option("ViT patch side, in pixels; must divide image_size."), Range(1, 64)]
-    public int PatchSize { get; set; } = 8;
-
-    [Option("ViT width."), Range(8, 4096)]
-    public int VisionWidth { get; set; } = 64;
-
-    [Option("ViT blocks."), Range(1, 64)]
-    public int VisionDepth { get; set; } = 2;
-
-    [Option("Text transformer width."), Range(8, 4096)]
-    public int TextWidth { get; set; } = 64;
-
-    [Option("Text transformer layers."), Range(1, 64)]
-    public int TextLayers { get; set; } = 2;
-
-    [Option("ViT attention heads; must divide vision_width."), Range(1, 64)]
-    public int VisionHeads { get; set; } = 4;
-
-    [Option("Text attention heads; must divide text_width."), Range(1, 64)]
-    public int TextHeads { get; set; } = 4;
-
-    [Option("Shared embedding width of the contrastive (ITC) space."), Range(8, 4096)]
-    public int EmbedDim { get; set; } = 32;
 
     [Option("Longest caption, in tokens."), Range(4, 512)]
     public int MaxTextLength { get; set; } = 24;
@@ -79,24 +59,6 @@ public abstract class TrainingOptions : IValidatableObject
 
     public virtual IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (ImageSize % PatchSize != 0)
-        {
-            yield return new ValidationResult(
-                $"patch_size {PatchSize} must divide image_size {ImageSize}; pick sizes such as 224 and 16", [nameof(PatchSize)]);
-        }
-
-        if (VisionWidth % VisionHeads != 0)
-        {
-            yield return new ValidationResult(
-                $"vision_heads {VisionHeads} must divide vision_width {VisionWidth}", [nameof(VisionHeads)]);
-        }
-
-        if (TextWidth % TextHeads != 0)
-        {
-            yield return new ValidationResult(
-                $"text_heads {TextHeads} must divide text_width {TextWidth}", [nameof(TextHeads)]);
-        }
-
         if (MinLearningRate > LearningRate)
         {
             yield return new ValidationResult(
