@@ -8,6 +8,7 @@ using Trainer.Worker.Agent;
 using Trainer.Worker.Consumers;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
+using VisionLanguage.Tasks.Pretraining;
 
 namespace Trainer.Worker;
 

@@ -5,6 +5,9 @@ using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Models.Med;
 using VisionLanguage.Models.Vit;
+using VisionLanguage.Tasks.Captioning;
+using VisionLanguage.Tasks.Pretraining;
+using VisionLanguage.Tasks.Retrieval;
 using VisionLanguage.Training;
 
 namespace Trainer.Worker.Runners;
@@ -15,8 +18,11 @@ namespace Trainer.Worker.Runners;
 /// </summary>
 public static class BlipOptionsMapping
 {
-    /// <summary>The model of a stage's options: the preset's shapes (already applied by the binder) and the text vocabulary.</summary>
-    public static BlipModelConfig ModelConfig(BlipPretrainOptions options, int vocabSize, long padTokenId) => new()
+    /// <summary>
+    /// The model of a stage's options: the preset's shapes (already applied by the binder) and the text vocabulary, which
+    /// <see cref="BlipPretrainTask"/> sets to its tokenizer's when left 0.
+    /// </summary>
+    public static BlipModelConfig ModelConfig(BlipPretrainOptions options, int vocabSize = 0, long padTokenId = 0) => new()
     {
         Vision = new VitConfig
         {
@@ -48,19 +54,36 @@ public static class BlipOptionsMapping
         Alpha = options.Alpha,
     };
 
-    /// <summary>
-    /// A retrieval finetune's model: the shape of its init checkpoint (<paramref name="init"/>, already at the stage's
-    /// image size) with the stage's ITC/ITM training values.
-    /// </summary>
-    public static BlipModelConfig RetrievalConfig(BlipModelConfig init, BlipRetrievalOptions options) => init with
+    /// <summary>The ITC/ITM values a retrieval finetune trains with over its init checkpoint's shape.</summary>
+    public static BlipRetrievalObjectives Objectives(BlipRetrievalOptions options) => new()
     {
         QueueSize = options.QueueSize,
         Momentum = options.Momentum,
+        Alpha = options.Alpha,
         Temperature = options.Temperature,
         ItmHardNegativeShare = options.ItmHardNegativeShare,
         ItmSwapNegativeShare = options.ItmSwapNegativeShare,
         ItmSwapCandidates = options.ItmSwapCandidates,
-        Alpha = options.Alpha,
+    };
+
+    /// <summary>How a pretrain or a retrieval finetune trains, loads its data and evaluates.</summary>
+    public static BlipImageTextSettings ImageText(BlipContrastiveOptions options) => new()
+    {
+        Trainer = Trainer(options),
+        Loader = Loader(options),
+        BadData = BadData(options.OnBadData),
+        EvalTopK = options.EvalTopK,
+    };
+
+    /// <summary>How a caption finetune trains, loads its data and captions.</summary>
+    public static BlipCaptionSettings Caption(BlipCaptionOptions options) => new()
+    {
+        Trainer = Trainer(options),
+        Loader = Loader(options),
+        BadData = BadData(options.OnBadData),
+        Prompt = options.Prompt,
+        LabelSmoothing = options.LabelSmoothing,
+        Decoding = Decoding(options),
     };
 
     /// <summary>

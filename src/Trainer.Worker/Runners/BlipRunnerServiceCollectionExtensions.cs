@@ -7,7 +7,7 @@ namespace Trainer.Worker.Runners;
 public static class BlipRunnerServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the <c>blip.pretrain</c>, <c>blip.finetune.retrieval</c> and <c>blip.capfilt</c> runners. They need an <see cref="IBlipBatchSourceFactory"/> (the data side's), which
+    /// Adds the <c>blip.pretrain</c>, <c>blip.finetune.retrieval</c> and <c>blip.capfilt</c> runners. They need an <see cref="VisionLanguage.Tasks.Pretraining.IBlipBatchSourceFactory"/> (the data side's), which
     /// this does not register.
     /// </summary>
     public static IServiceCollection AddBlipPretraining(this IServiceCollection services)

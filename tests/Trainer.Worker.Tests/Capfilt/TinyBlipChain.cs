@@ -1,5 +1,6 @@
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners;
+using VisionLanguage.Tasks.Pretraining;
 
 namespace Trainer.Worker.Tests.Capfilt;
 

@@ -6,6 +6,7 @@ using Trainer.Worker.Tests.Data;
 using VisionLanguage.Data;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Tasks.Captioning;
+using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Testing;
 using VisionLanguage.Training;
 

@@ -2,6 +2,7 @@ using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Data;
+using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Testing;
 using Xunit.Abstractions;
 

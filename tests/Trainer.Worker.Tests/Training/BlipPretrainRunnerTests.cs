@@ -9,6 +9,7 @@ using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Agent;
 using VisionLanguage.Data;
 using VisionLanguage.Data.Synthetic;
+using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Testing;
 using VisionLanguage.Training;
 
@@ -26,7 +27,18 @@ public sealed class BlipPretrainRunnerTests : IDisposable
     private readonly ConcurrentQueue<object> _published = new();
     private readonly TempFolderArtifactStore _store;
 
-    public BlipPretrainRunnerTests() => _store = new TempFolderArtifactStore(Path.Combine(_root, "store"), TimeProvider.System);
+    private readonly ArtifactReference _train;
+
+    public BlipPretrainRunnerTests()
+    {
+        _store = new TempFolderArtifactStore(Path.Combine(_root, "store"), TimeProvider.System);
+        // The task fetches its input folders and hands them to the data side; the stand-in data side ignores them.
+        var train = Directory.CreateDirectory(Path.Combine(_root, "train")).FullName;
+        File.WriteAllText(Path.Combine(train, "stand-in.txt"), "batches come from SyntheticData");
+        _train = _store.CommitAsync(
+            new ArtifactDraft { Type = "dataset", ExperimentId = "exp-1", StageId = "data", RunId = "data-1", Name = "train", OptionsHash = "" },
+            train, CancellationToken.None).GetAwaiter().GetResult();
+    }
 
     [Fact]
     public async Task A_run_reports_progress_saves_checkpoints_evaluates_and_commits_the_weights_and_a_resumed_run_ends_identical()
@@ -85,7 +97,7 @@ public sealed class BlipPretrainRunnerTests : IDisposable
             StageId = "pretrain",
             Kind = kind.Name,
             OptionsJson = OptionsJson,
-            Inputs = new Dictionary<string, IReadOnlyList<ArtifactReference>>(),
+            Inputs = new Dictionary<string, IReadOnlyList<ArtifactReference>> { ["train"] = [_train] },
             ResumeFrom = resumeFrom,
             WorldSize = 1,
             Rank = 0,
@@ -104,25 +116,19 @@ public sealed class BlipPretrainRunnerTests : IDisposable
             TimeProvider.System, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
     }
 
-    /// <summary>Stands in for the data side: synthetic pairs shaped by the run's options.</summary>
+    /// <summary>Stands in for the data side: synthetic pairs shaped by the run's loader settings.</summary>
     private sealed class SyntheticData : IBlipBatchSourceFactory
     {
-        public Task<BlipRunData> OpenAsync(StageRunContext context, TrainingOptions options, int replicas, CancellationToken cancellationToken)
+        public BlipRunData Open(BlipDataRequest request, int replicas)
         {
-            var config = BlipOptionsMapping.ModelConfig((BlipPretrainOptions)options, TinyBlip.VocabSize, TinyBlip.Tokens.PadId);
-            var batches = new SyntheticPretrainBatches(config, TinyBlip.Tokens, classes: 6, options.MaxTextLength, options.Seed);
-            var size = options.BatchSize / replicas;
+            var loader = request.Loader;
+            var config = TinyBlip.Config() with { Vision = TinyBlip.Config().Vision with { ImageSize = loader.ImageSize } };
+            var batches = new SyntheticPretrainBatches(config, TinyBlip.Tokens, classes: 6, loader.MaxTextLength, loader.Seed);
+            var size = loader.BatchSize / replicas;
             IBlipBatchSource[] shards = [.. Enumerable.Range(0, replicas).Select(rank =>
                 new InMemoryBlipBatchSource(size, 4, (epoch, index) => batches.Batch(size, rank * 1000 + epoch * 100 + index)))];
             var eval = new InMemoryBlipBatchSource(4, 2, (_, index) => batches.Batch(4, 50_000 + index));
-            return Task.FromResult(new BlipRunData(TinyBlip.Tokens, TinyBlip.VocabSize, shards, eval)
-            {
-                Release = () =>
-                {
-                    batches.Dispose();
-                    return ValueTask.CompletedTask;
-                },
-            });
+            return new BlipRunData(TinyBlip.Tokens, TinyBlip.VocabSize, shards, eval) { Release = batches.Dispose };
         }
     }
 }

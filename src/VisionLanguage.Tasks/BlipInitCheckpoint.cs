@@ -1,9 +1,9 @@
-using Orchestrator.Artifacts;
 using VisionLanguage.Data;
 using VisionLanguage.Models.Blip;
+using VisionLanguage.Tasks.Running;
 using VisionLanguage.Training;
 
-namespace Trainer.Worker.Runners;
+namespace VisionLanguage.Tasks;
 
 /// <summary>
 /// The model a finetune's input <c>init</c> holds: its shape and special ids, from the checkpoint's
@@ -16,14 +16,14 @@ internal static class BlipInitCheckpoint
     /// The shape of <paramref name="init"/> at <paramref name="imageSize"/> pixels, checked against the patch side and
     /// (when given) the vocabulary the run tokenizes with.
     /// </summary>
-    public static (BlipModelConfig Model, BlipSpecialTokens Tokens) Read(LocalArtifact? init, int imageSize, int? vocabSize = null)
+    public static (BlipModelConfig Model, BlipSpecialTokens Tokens) Read(InputFolder? init, int imageSize, int? vocabSize = null)
     {
         if (init is null)
         {
             throw new InvalidOperationException("a finetune needs input init, the checkpoint it starts from; bind it to a blip.pretrain stage's output");
         }
 
-        var name = $"input init ({init.Manifest.Draft.Name})";
+        var name = $"input init ({init.Name})";
         var (model, tokens) = BlipCheckpointDescription.Read(CheckpointFiles.ReadState(init.Directory).Model, name);
         if (imageSize % model.Vision.PatchSize != 0)
         {

@@ -1,0 +1,44 @@
+using Orchestrator.Contracts.Messages;
+using VisionLanguage.Tasks.Running;
+using VisionLanguage.Training;
+using static TorchSharp.torch;
+
+namespace Trainer.Worker.Runners;
+
+/// <summary>
+/// A stage run seen through a task's ports: the run's rank, gang size and device; its inputs fetched as folders; its
+/// checkpoints resumed from and committed to the artifact store; its progress reported to the orchestrator. What a
+/// runner adds to a task is the stage kind's options and the output's commit.
+/// </summary>
+internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITaskCheckpoints, ITaskProgress
+{
+    /// <summary>
+    /// Runs <paramref name="task"/> on the ports of <paramref name="context"/> and commits the folder it returns as the
+    /// kind's output <c>checkpoint</c>, with its metrics.
+    /// </summary>
+    public static async Task<StageRunResult> RunAsync(
+        StageRunContext context, Func<TaskRun, CancellationToken, Task<TaskResult>> task, CancellationToken cancellationToken)
+    {
+        var ports = new StageTaskPorts(context);
+        var identity = new RunIdentity(context.Kind.Name, context.Run.Rank, context.Run.WorldSize, device(context.Device));
+        var result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger), cancellationToken);
+        var checkpoint = await context.CommitOutputAsync("checkpoint", result.OutputDirectory, result.Metrics, cancellationToken);
+        return new StageRunResult
+        {
+            Outputs = new Dictionary<string, ArtifactReference> { ["checkpoint"] = checkpoint },
+            Metrics = result.Metrics,
+        };
+    }
+
+    public async Task<IReadOnlyList<InputFolder>> FetchAsync(string name, CancellationToken cancellationToken) =>
+        [.. (await context.FetchInputAsync(name, cancellationToken)).Select(artifact => new InputFolder(artifact.Manifest.Draft.Name, artifact.Directory))];
+
+    public async Task<string?> ResumeFolderAsync(CancellationToken cancellationToken) =>
+        (await context.FetchResumeCheckpointAsync(cancellationToken))?.Directory;
+
+    public Task SaveAsync(string directory, long step, IReadOnlyDictionary<string, double> metrics) =>
+        context.SaveCheckpointAsync(directory, step, metrics);
+
+    public Task ReportAsync(StepReport step) =>
+        context.ReportProgressAsync(step.Step, step.TotalSteps, step.Epoch, step.Metrics(), step.SamplesPerSecond);
+}

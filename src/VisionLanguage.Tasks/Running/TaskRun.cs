@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Logging;
+using VisionLanguage.Training;
+using static TorchSharp.torch;
+
+namespace VisionLanguage.Tasks.Running;
+
+/// <summary>Who a run's process is in its gang and where it computes.</summary>
+/// <param name="Kind">The stage kind the task runs, as errors name it (e.g. <c>blip.pretrain</c>).</param>
+/// <param name="Rank">This process's rank in the gang, 0-based.</param>
+/// <param name="WorldSize">Processes in the gang.</param>
+/// <param name="Device">Where this process computes.</param>
+public sealed record RunIdentity(string Kind, int Rank, int WorldSize, Device Device)
+{
+    /// <summary>One process on the CPU: how a bench or a notebook runs a task.</summary>
+    public static RunIdentity Local(string kind) => new(kind, 0, 1, CPU);
+}
+
+/// <summary>An input artifact, fetched and verified, as a local folder.</summary>
+/// <param name="Name">The artifact's name, as errors and logs show it (e.g. <c>checkpoint</c>, <c>human</c>).</param>
+/// <param name="Directory">The folder holding its files.</param>
+public sealed record InputFolder(string Name, string Directory);
+
+/// <summary>A run's inputs, by the stage kind's input names.</summary>
+public interface ITaskInputs
+{
+    /// <summary>The folders bound to input <paramref name="name"/>, fetched on first use; empty when an optional input is unbound.</summary>
+    Task<IReadOnlyList<InputFolder>> FetchAsync(string name, CancellationToken cancellationToken);
+}
+
+/// <summary>Where a run's checkpoints come from and go to.</summary>
+public interface ITaskCheckpoints
+{
+    /// <summary>The folder of the checkpoint to resume from, verified; null when the run starts fresh.</summary>
+    Task<string?> ResumeFolderAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Keeps the checkpoint written into <paramref name="directory"/> at <paramref name="step"/>, so a later attempt
+    /// resumes from it. Runs to the end even after the run was cancelled: this is how a cancelled run saves its state.
+    /// The folder may be deleted once this returns.
+    /// </summary>
+    Task SaveAsync(string directory, long step, IReadOnlyDictionary<string, double> metrics);
+}
+
+/// <summary>Where a run's progress goes.</summary>
+public interface ITaskProgress
+{
+    /// <summary>Called after every optimiser step; the receiver decides how often to pass it on.</summary>
+    Task ReportAsync(StepReport step);
+}
+
+/// <summary>
+/// The ports a task runs through (LAVIS's tasks get a runner and a config; ours get no more than they use): who it is,
+/// its inputs as folders, its checkpoints, its progress, a work folder of its own and a log. The worker adapts a stage
+/// run to them; a bench or a notebook uses <see cref="LocalTaskRun"/>.
+/// </summary>
+public sealed record TaskRun(
+    RunIdentity Identity, ITaskInputs Inputs, ITaskCheckpoints Checkpoints, ITaskProgress Progress, string WorkDirectory, ILogger Logger);
+
+/// <summary>What a task produced: the folder of its output checkpoint, and its final metrics.</summary>
+public sealed record TaskResult(string OutputDirectory, IReadOnlyDictionary<string, double> Metrics);

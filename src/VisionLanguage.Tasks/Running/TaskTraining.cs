@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using VisionLanguage.Data;
+using VisionLanguage.Models;
+using VisionLanguage.Training;
+using static TorchSharp.torch;
+
+namespace VisionLanguage.Tasks.Running;
+
+/// <summary>
+/// What every training task does the same way, once: the checks of where it runs, the restore (the run's own
+/// checkpoint, else the weights of input <c>init</c>), the loop with checkpoints and progress going to the run's ports,
+/// and the output checkpoint.
+/// </summary>
+public static class TaskTraining
+{
+    /// <summary>Replicas trained in one process; more than one pays off only with one device per replica.</summary>
+    public const int Replicas = 1;
+
+    /// <summary>
+    /// The device to build the model on. Refuses a gang (these tasks train in one process) and, until runs are placed on
+    /// accelerators, trains on the CPU whatever the worker has, saying so.
+    /// </summary>
+    public static Device ModelDevice(TaskRun run)
+    {
+        if (run.Identity.WorldSize > 1)
+        {
+            throw new NotSupportedException(
+                $"{run.Identity.Kind} runs on one worker (data parallel across replicas in its process); this run asks for a gang of {run.Identity.WorldSize}; request workers: 1");
+        }
+
+        if (run.Identity.Device.type != DeviceType.CPU)
+        {
+            run.Logger.LogWarning("Device {Device}: the model is not yet placed on accelerators; training on the CPU", run.Identity.Device);
+        }
+
+        return CPU;
+    }
+
+    /// <summary>
+    /// Restores <paramref name="trainer"/> exactly from the run's checkpoint when it has one, else from the weights of
+    /// <paramref name="init"/> when given, then trains to the end, saving checkpoints and reporting progress through
+    /// the run's ports.
+    /// </summary>
+    public static async Task<TrainingSummary> TrainAsync<TModel, TBatch>(
+        TaskRun run, Trainer<TModel, TBatch> trainer, IReadOnlyList<IBatchSource<TBatch>> shards, InputFolder? init, CancellationToken cancellationToken)
+        where TModel : class, ITrainableModel<TBatch>
+        where TBatch : IDisposable
+    {
+        await RestoreAsync(run, trainer, init, cancellationToken);
+        var hooks = new TrainingHooks
+        {
+            CheckpointRoot = Path.Combine(run.WorkDirectory, "checkpoints"),
+            StepCompleted = run.Progress.ReportAsync,
+            CheckpointWritten = async (directory, position, metrics) =>
+            {
+                await run.Checkpoints.SaveAsync(directory, position.Step, metrics);
+                Directory.Delete(directory, recursive: true);
+            },
+        };
+        var summary = await trainer.TrainAsync(shards, hooks, cancellationToken: cancellationToken);
+        run.Logger.LogInformation("{Kind} finished at step {Step} of {Total}", run.Identity.Kind, summary.Position.Step, summary.TotalSteps);
+        return summary;
+    }
+
+    /// <summary>
+    /// Writes the output checkpoint into the run's <c>output</c> folder: what later stages need (weights, and the state
+    /// with the model's shape and tokens), not the optimiser's moments.
+    /// </summary>
+    public static string ExportCheckpoint<TModel, TBatch>(TaskRun run, Trainer<TModel, TBatch> trainer, IReadOnlyDictionary<string, double> metrics)
+        where TModel : class, ITrainableModel<TBatch>
+        where TBatch : IDisposable
+    {
+        var output = Path.Combine(run.WorkDirectory, "output");
+        trainer.SaveCheckpoint(output, metrics);
+        File.Delete(Path.Combine(output, CheckpointFiles.Optimizer));
+        return output;
+    }
+
+    /// <summary>The metrics of the last step, to which evaluation adds its own.</summary>
+    public static Dictionary<string, double> FinalMetrics(TrainingSummary summary) => new(summary.LastStep?.Metrics() ?? new Dictionary<string, double>());
+
+    private static async Task RestoreAsync<TModel, TBatch>(TaskRun run, Trainer<TModel, TBatch> trainer, InputFolder? init, CancellationToken cancellationToken)
+        where TModel : class, ITrainableModel<TBatch>
+        where TBatch : IDisposable
+    {
+        if (await run.Checkpoints.ResumeFolderAsync(cancellationToken) is { } resume)
+        {
+            var exact = trainer.LoadCheckpoint(resume);
+            run.Logger.LogInformation(
+                "Resumed at step {Step} (epoch {Epoch}, batch {Batch}){Exactness}", trainer.Position.Step, trainer.Position.Epoch,
+                trainer.Position.BatchInEpoch, exact ? "" : " with reseeded generators: the checkpoint had another number of replicas");
+            return;
+        }
+
+        if (init is not null)
+        {
+            var report = trainer.LoadInitialWeights(Path.Combine(init.Directory, CheckpointFiles.Weights));
+            run.Logger.LogInformation(
+                "Started from {Init}: {Missing} tensors kept fresh, {Unexpected} ignored, adapted: {Adapted}",
+                init.Name, report.Missing.Count, report.Unexpected.Count, string.Join("; ", report.Adapted));
+        }
+    }
+}
