@@ -1,11 +1,14 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Agent;
 
-/// <summary>Turns <see cref="WorkerOptions"/> into the capacity the worker offers, asking TorchSharp only for <c>auto</c>.</summary>
+/// <summary>
+/// Turns <see cref="WorkerOptions"/> into the capacity the worker offers, asking libtorch (through
+/// <see cref="TorchRuntime"/>: the agent's own code touches no TorchSharp type) only for <c>auto</c>.
+/// </summary>
 internal static class DeviceProbe
 {
     public static WorkerCapacityInfo Capacity(WorkerOptions options, IReadOnlyList<string> stageKinds, ILogger logger)
@@ -27,7 +30,7 @@ internal static class DeviceProbe
     {
         try
         {
-            return ProbeCuda();
+            return TorchRuntime.CudaAvailable();
         }
         catch (Exception exception) when (exception is DllNotFoundException or TypeInitializationException or BadImageFormatException)
         {
@@ -42,18 +45,7 @@ internal static class DeviceProbe
     /// process; returns the pool's size then, and null when libtorch keeps its default (TorchSharp is not loaded for it).
     /// </summary>
     public static int? ApplyTorchThreads(WorkerOptions options) =>
-        options.TorchThreads > 0 ? SetTorchThreads(options.TorchThreads) : null;
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int SetTorchThreads(int threads)
-    {
-        TorchSharp.torch.set_num_threads(threads);
-        return TorchSharp.torch.get_num_threads();
-    }
-
-    // Kept out of line so TorchSharp is loaded only when the device is 'auto'.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool ProbeCuda() => TorchSharp.torch.cuda.is_available();
+        options.TorchThreads > 0 ? TorchRuntime.SetThreads(options.TorchThreads) : null;
 
     private static string CpuModel()
     {

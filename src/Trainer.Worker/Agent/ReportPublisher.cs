@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
+using Trainer.Worker.Runners;
 
 namespace Trainer.Worker.Agent;
 
@@ -15,7 +16,7 @@ namespace Trainer.Worker.Agent;
 /// broker restart closed (rabbitmq/rabbitmq-dotnet-client#1930), which would stop the run that awaits it. A report
 /// delivered twice is harmless: the orchestrator ignores one it has already applied.
 /// </summary>
-public sealed class ReportPublisher
+public sealed class ReportPublisher : IStageRunReports
 {
     private readonly Func<object, Type, CancellationToken, Task> _publish;
     private readonly TimeProvider _timeProvider;

@@ -5,6 +5,7 @@ using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Models.Med;
 using VisionLanguage.Models.Vit;
+using VisionLanguage.Tasks.Capfilt;
 using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Tasks.Retrieval;
@@ -100,15 +101,22 @@ public static class BlipOptionsMapping
         RepetitionPenalty = options.Decoding == DecodingMethod.Nucleus ? options.RepetitionPenalty : 1.0,
     };
 
-    /// <summary>CapFilt's captioner: nucleus sampling with the stage's top-p, repetition penalty, lengths and captions per image.</summary>
-    public static CaptionDecodingSettings CapfiltDecoding(BlipCapfiltOptions options) => new()
+    /// <summary>CapFilt: the threshold (or the clean share it rejects), shards, and the captioner's nucleus sampling.</summary>
+    public static CapfiltSettings Capfilt(BlipCapfiltOptions options) => new()
     {
-        Search = CaptionSearch.Nucleus,
-        SamplesPerImage = options.CaptionsPerImage,
-        TopP = options.TopP,
-        RepetitionPenalty = options.RepetitionPenalty,
-        MinLength = options.MinLength,
-        MaxLength = options.MaxLength,
+        Threshold = options.Threshold,
+        CleanRejectShare = options.CleanRejectShare,
+        ShardSize = options.ShardSize,
+        Seed = options.Seed,
+        Decoding = new CaptionDecodingSettings
+        {
+            Search = CaptionSearch.Nucleus,
+            SamplesPerImage = options.CaptionsPerImage,
+            TopP = options.TopP,
+            RepetitionPenalty = options.RepetitionPenalty,
+            MinLength = options.MinLength,
+            MaxLength = options.MaxLength,
+        },
     };
 
     /// <summary>The settings every training stage's options give.</summary>

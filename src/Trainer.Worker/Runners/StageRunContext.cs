@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Artifacts;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Agent;
 using Trainer.Worker.Observability;
 
 namespace Trainer.Worker.Runners;
@@ -20,7 +19,7 @@ public sealed class StageRunContext
 {
     private readonly IArtifactStore _store;
     private readonly CheckpointResolver _checkpoints;
-    private readonly ReportPublisher _publisher;
+    private readonly IStageRunReports _publisher;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _progressInterval;
     private readonly CancellationToken _reportToken;
@@ -42,7 +41,7 @@ public sealed class StageRunContext
         string workDirectory,
         IArtifactStore store,
         CheckpointResolver checkpoints,
-        ReportPublisher publisher,
+        IStageRunReports publisher,
         TimeProvider timeProvider,
         TimeSpan progressInterval,
         ILogger logger,

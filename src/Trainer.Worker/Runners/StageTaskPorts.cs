@@ -1,6 +1,5 @@
 using Orchestrator.Contracts.Messages;
 using VisionLanguage.Tasks.Running;
-using VisionLanguage.Training;
 using static TorchSharp.torch;
 
 namespace Trainer.Worker.Runners;
@@ -13,8 +12,8 @@ namespace Trainer.Worker.Runners;
 internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITaskCheckpoints, ITaskProgress
 {
     /// <summary>
-    /// Runs <paramref name="task"/> on the ports of <paramref name="context"/> and commits the folder it returns as the
-    /// kind's output <c>checkpoint</c>, with its metrics.
+    /// Runs <paramref name="task"/> on the ports of <paramref name="context"/> and commits each folder it returns as the
+    /// kind's output of that name, with the task's metrics.
     /// </summary>
     public static async Task<StageRunResult> RunAsync(
         StageRunContext context, Func<TaskRun, CancellationToken, Task<TaskResult>> task, CancellationToken cancellationToken)
@@ -22,12 +21,13 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
         var ports = new StageTaskPorts(context);
         var identity = new RunIdentity(context.Kind.Name, context.Run.Rank, context.Run.WorldSize, device(context.Device));
         var result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger), cancellationToken);
-        var checkpoint = await context.CommitOutputAsync("checkpoint", result.OutputDirectory, result.Metrics, cancellationToken);
-        return new StageRunResult
+        var outputs = new Dictionary<string, ArtifactReference>(StringComparer.Ordinal);
+        foreach (var (name, directory) in result.Outputs)
         {
-            Outputs = new Dictionary<string, ArtifactReference> { ["checkpoint"] = checkpoint },
-            Metrics = result.Metrics,
-        };
+            outputs[name] = await context.CommitOutputAsync(name, directory, result.Metrics, cancellationToken);
+        }
+
+        return new StageRunResult { Outputs = outputs, Metrics = result.Metrics };
     }
 
     public async Task<IReadOnlyList<InputFolder>> FetchAsync(string name, CancellationToken cancellationToken) =>
@@ -39,6 +39,6 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
     public Task SaveAsync(string directory, long step, IReadOnlyDictionary<string, double> metrics) =>
         context.SaveCheckpointAsync(directory, step, metrics);
 
-    public Task ReportAsync(StepReport step) =>
-        context.ReportProgressAsync(step.Step, step.TotalSteps, step.Epoch, step.Metrics(), step.SamplesPerSecond);
+    public Task ReportAsync(TaskProgress progress) =>
+        context.ReportProgressAsync(progress.Step, progress.TotalSteps, progress.Epoch, progress.Metrics, progress.SamplesPerSecond);
 }

@@ -103,6 +103,6 @@ public sealed class BlipCaptionTask(BlipCaptionSettings settings)
             CaptionerCheckpoint.WriteSamples(output, samples);
         }
 
-        return new TaskResult(output, metrics);
+        return TaskResult.Checkpoint(output, metrics);
     }
 }

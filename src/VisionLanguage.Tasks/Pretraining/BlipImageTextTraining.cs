@@ -63,7 +63,7 @@ internal static class BlipImageTextTraining
             BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), opened.Vocabulary);
         }
 
-        return new TaskResult(output, metrics);
+        return TaskResult.Checkpoint(output, metrics);
     }
 
     /// <summary>The one-word edits of the training captions, when ITM draws swapped negatives; null otherwise.</summary>

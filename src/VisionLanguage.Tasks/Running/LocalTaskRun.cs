@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using VisionLanguage.Training;
 
 namespace VisionLanguage.Tasks.Running;
 
@@ -13,12 +12,12 @@ public sealed class LocalTaskRun : ITaskInputs, ITaskCheckpoints, ITaskProgress
 {
     private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _inputs;
     private readonly string _kept;
-    private readonly Func<StepReport, Task>? _progress;
+    private readonly Func<TaskProgress, Task>? _progress;
 
     /// <param name="workDirectory">The run's folder: its checkpoints and output go under it.</param>
     /// <param name="inputs">The folders of each input, by input name.</param>
-    /// <param name="progress">Called after every optimiser step.</param>
-    public LocalTaskRun(string workDirectory, IReadOnlyDictionary<string, IReadOnlyList<string>> inputs, Func<StepReport, Task>? progress = null)
+    /// <param name="progress">Called after every unit of work (an optimiser step, a shard).</param>
+    public LocalTaskRun(string workDirectory, IReadOnlyDictionary<string, IReadOnlyList<string>> inputs, Func<TaskProgress, Task>? progress = null)
     {
         WorkDirectory = Directory.CreateDirectory(workDirectory).FullName;
         _kept = Directory.CreateDirectory(Path.Combine(WorkDirectory, "checkpoints")).FullName;
@@ -58,5 +57,5 @@ public sealed class LocalTaskRun : ITaskInputs, ITaskCheckpoints, ITaskProgress
         return Task.CompletedTask;
     }
 
-    Task ITaskProgress.ReportAsync(StepReport step) => _progress?.Invoke(step) ?? Task.CompletedTask;
+    Task ITaskProgress.ReportAsync(TaskProgress progress) => _progress?.Invoke(progress) ?? Task.CompletedTask;
 }

@@ -41,11 +41,24 @@ public interface ITaskCheckpoints
     Task SaveAsync(string directory, long step, IReadOnlyDictionary<string, double> metrics);
 }
 
+/// <summary>How far a run is: optimiser steps for a training task, shards for CapFilt.</summary>
+/// <param name="Step">Units done.</param>
+/// <param name="TotalSteps">Units in the whole run, when known.</param>
+/// <param name="Epoch">The current epoch of a training task.</param>
+/// <param name="Metrics">The latest metrics (losses, learning rate, throughput), named as in <see cref="ProgressMetricKeys"/>.</param>
+/// <param name="SamplesPerSecond">Throughput of a training task.</param>
+public sealed record TaskProgress(
+    long Step, long? TotalSteps = null, int? Epoch = null, IReadOnlyDictionary<string, double>? Metrics = null, double? SamplesPerSecond = null)
+{
+    /// <summary>An optimiser step as the training loop reports it.</summary>
+    public static TaskProgress Of(StepReport step) => new(step.Step, step.TotalSteps, step.Epoch, step.Metrics(), step.SamplesPerSecond);
+}
+
 /// <summary>Where a run's progress goes.</summary>
 public interface ITaskProgress
 {
-    /// <summary>Called after every optimiser step; the receiver decides how often to pass it on.</summary>
-    Task ReportAsync(StepReport step);
+    /// <summary>Called after every unit of work (an optimiser step, a shard); the receiver decides how often to pass it on.</summary>
+    Task ReportAsync(TaskProgress progress);
 }
 
 /// <summary>
@@ -56,5 +69,10 @@ public interface ITaskProgress
 public sealed record TaskRun(
     RunIdentity Identity, ITaskInputs Inputs, ITaskCheckpoints Checkpoints, ITaskProgress Progress, string WorkDirectory, ILogger Logger);
 
-/// <summary>What a task produced: the folder of its output checkpoint, and its final metrics.</summary>
-public sealed record TaskResult(string OutputDirectory, IReadOnlyDictionary<string, double> Metrics);
+/// <summary>What a task produced: a folder per output, by the stage kind's output names, and its final metrics.</summary>
+public sealed record TaskResult(IReadOnlyDictionary<string, string> Outputs, IReadOnlyDictionary<string, double> Metrics)
+{
+    /// <summary>The result of a training task: its output <c>checkpoint</c>.</summary>
+    public static TaskResult Checkpoint(string directory, IReadOnlyDictionary<string, double> metrics) =>
+        new(new Dictionary<string, string> { ["checkpoint"] = directory }, metrics);
+}

@@ -51,7 +51,7 @@ public static class TaskTraining
         var hooks = new TrainingHooks
         {
             CheckpointRoot = Path.Combine(run.WorkDirectory, "checkpoints"),
-            StepCompleted = run.Progress.ReportAsync,
+            StepCompleted = step => run.Progress.ReportAsync(TaskProgress.Of(step)),
             CheckpointWritten = async (directory, position, metrics) =>
             {
                 await run.Checkpoints.SaveAsync(directory, position.Step, metrics);

@@ -51,7 +51,7 @@ public sealed class TaskRunTests : IAsyncLifetime
         Assert.Equal(["step-000002", "step-000004"], first.Checkpoints.Select(Path.GetFileName));
         Assert.Equal(
             [CheckpointFiles.Weights, CheckpointFiles.State, BlipVocabulary.FileName],
-            Directory.EnumerateFiles(result.OutputDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            Directory.EnumerateFiles(result.Outputs["checkpoint"]).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(1.0, result.Metrics["eval_i2t_r10"]);
         Assert.Contains("loss_itc", result.Metrics.Keys);
 
@@ -67,8 +67,8 @@ public sealed class TaskRunTests : IAsyncLifetime
 
         Assert.Equal([3L, 4L], resumedSteps);
         Assert.Equal(
-            await File.ReadAllBytesAsync(Path.Combine(result.OutputDirectory, CheckpointFiles.Weights)),
-            await File.ReadAllBytesAsync(Path.Combine(resumed.OutputDirectory, CheckpointFiles.Weights)));
+            await File.ReadAllBytesAsync(Path.Combine(result.Outputs["checkpoint"], CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumed.Outputs["checkpoint"], CheckpointFiles.Weights)));
         Assert.Equal(result.Metrics["loss"], resumed.Metrics["loss"]);
         Assert.Equal(["step-000004"], second.Checkpoints.Select(Path.GetFileName).Where(name => name != "step-000002"));
     }
