@@ -12,14 +12,16 @@ public sealed class SpecReadingCompatibilityTests
 {
     [Theory]
     [InlineData("blip-capfilt.yaml", "2afb5450d7c87f658f26ce368da2461579cfb8ed219a2eca2d4e4eb7f0b4c412")]
-    [InlineData("blip-capfilt-long.yaml", "a623624a49b3c4b9d38d72c923a2fe985398ae2cdd0075da9306964b77c616f0")]
+    // Issue 22 removed text_layers from this example's captioner and filter, which now take their shape from their init
+    // checkpoint and refuse shape options; the file before that (hash a623624a…) is refused for exactly those two options.
+    [InlineData("blip-capfilt-long.yaml", "57c0492996c7579f581f5f15a9028144fd69017034e93082656cd50611c1f826")]
     [InlineData("tiny-blip.yaml", "974d882322102da23297533ab204ad277c7c5a45afbcc8be44264154582e75cd")]
     public void Every_example_gives_the_same_spec_as_before(string name, string specHash)
     {
         var prepared = ExperimentDrafts.Prepare(Examples.Read(name), SpecFormat.Yaml, "exp-00000000000000000001");
 
         Assert.Empty(prepared.Errors);
-        Assert.Equal(specHash, prepared.Draft!.SpecHash);
+        Assert.True(specHash == prepared.Draft!.SpecHash, $"{name} gives spec hash {prepared.Draft.SpecHash}, not {specHash}");
     }
 
     [Fact]
