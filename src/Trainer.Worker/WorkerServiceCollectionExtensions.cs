@@ -50,6 +50,7 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddSingleton<IBlipBatchSourceFactory, BlipBatchSourceFactory>();
         services.AddBlipPretraining();
         services.AddBlipCaptioning();
+        services.AddBlip2();
         services.AddMetrics();
         services.TryAddSingleton<WorkerMetrics>();
         services.TryAddSingleton<ReportPublisher>();

@@ -131,7 +131,7 @@ public static class StageKindCatalog
                     evalIn,
                 ],
                 Outputs = [new("checkpoint", ArtifactType.QFormerCheckpoint, "The Q-Former.")],
-                OptionsType = typeof(QFormerOptions),
+                OptionsType = typeof(Blip2Stage1Options),
             },
             new()
             {

@@ -5,6 +5,8 @@ using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Models.Med;
 using VisionLanguage.Models.Vit;
+using VisionLanguage.Models.Blip2;
+using VisionLanguage.Tasks.Blip2;
 using VisionLanguage.Tasks.Capfilt;
 using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Tasks.Pretraining;
@@ -117,6 +119,32 @@ public static class BlipOptionsMapping
             MinLength = options.MinLength,
             MaxLength = options.MaxLength,
         },
+    };
+
+    /// <summary>BLIP-2 stage 1: the Q-Former's shape and objectives, the encoder block read, training, data and evaluation.</summary>
+    public static Blip2Stage1Settings Blip2Stage1(Blip2Stage1Options options) => new()
+    {
+        Model = new Blip2Stage1Config
+        {
+            Qformer = new QFormerConfig
+            {
+                HiddenSize = options.QformerWidth,
+                Layers = options.QformerLayers,
+                Heads = options.QformerHeads,
+                IntermediateSize = 4 * options.QformerWidth,
+                MaxPositionEmbeddings = Math.Max(MedConfig.BertMaxPositions, options.MaxTextLength),
+                CrossAttentionFrequency = options.CrossAttentionFreq,
+                QueryTokens = options.NumQueryToken,
+            },
+            EmbedDim = options.EmbedDim,
+            Temperature = options.Temperature,
+            LabelSmoothing = options.LabelSmoothing,
+        },
+        Trainer = Trainer(options),
+        Loader = Loader(options),
+        BadData = BadData(options.OnBadData),
+        VisionLayer = options.VisionLayer,
+        EvalTopK = options.EvalTopK,
     };
 
     /// <summary>The settings every training stage's options give.</summary>

@@ -18,6 +18,13 @@ public static class BlipRunnerServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Adds the <c>blip2.stage1</c> runner; like pretraining it needs the data side's <see cref="VisionLanguage.Tasks.Pretraining.IBlipBatchSourceFactory"/>.</summary>
+    public static IServiceCollection AddBlip2(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2Stage1Runner>());
+        return services;
+    }
+
     /// <summary>Adds the <c>blip.finetune.caption</c> runner.</summary>
     public static IServiceCollection AddBlipCaptioning(this IServiceCollection services)
     {

@@ -31,7 +31,7 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
     }
 
     public async Task<IReadOnlyList<InputFolder>> FetchAsync(string name, CancellationToken cancellationToken) =>
-        [.. (await context.FetchInputAsync(name, cancellationToken)).Select(artifact => new InputFolder(artifact.Manifest.Draft.Name, artifact.Directory))];
+        [.. (await context.FetchInputAsync(name, cancellationToken)).Select(artifact => new InputFolder(artifact.Manifest.Draft.Name, artifact.Directory, artifact.Manifest.Reference.ContentDigest))];
 
     public async Task<string?> ResumeFolderAsync(CancellationToken cancellationToken) =>
         (await context.FetchResumeCheckpointAsync(cancellationToken))?.Directory;

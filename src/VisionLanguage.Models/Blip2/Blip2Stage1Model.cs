@@ -191,7 +191,13 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         // ---- ITG: [DEC] caption after the queries, which it sees through their cached keys and values.
         var lossItg = GenerationLoss(batch, queryCache);
 
-        return new Blip2Stage1Output(lossItc.MoveToOuterDisposeScope(), lossItm.MoveToOuterDisposeScope(), lossItg.MoveToOuterDisposeScope());
+        var output = new Blip2Stage1Output(lossItc, lossItm, lossItg);
+        foreach (var tensor in new[] { output.Loss, output.LossItc, output.LossItm, output.LossItg })
+        {
+            tensor.MoveToOuterDisposeScope();
+        }
+
+        return output;
     }
 
     /// <summary>

@@ -59,6 +59,27 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 
         return norm.call(x).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The tokens (B, 1 + patches, width) after the first <paramref name="blocksUsed"/> blocks, without the final
+    /// LayerNorm: what BLIP-2 reads of a frozen encoder (LAVIS builds EVA ViT-g and CLIP ViT-L one block short and drops
+    /// their final norm, applying its own <c>ln_vision</c>).
+    /// </summary>
+    public Tensor Features(Tensor images, int blocksUsed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blocksUsed, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(blocksUsed, blocks.Count);
+        using var scope = NewDisposeScope();
+        var patches = patch_embed.call(images);                                         // (B, P, D)
+        var cls = cls_token.expand(patches.shape[0], -1, -1);                          // (B, 1, D)
+        var x = cat([cls, patches], dim: 1).Plus(pos_embed.narrow(1, 0, patches.shape[1] + 1)); // (B, 1 + P, D)
+        for (var n = 0; n < blocksUsed; n++)
+        {
+            x = blocks[n].call(x);
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>Non-overlapping patches to tokens through a strided convolution (timm <c>PatchEmbed</c>).</summary>

@@ -23,7 +23,7 @@ public sealed record RetrievalMetrics(
 }
 
 /// <summary>
-/// BLIP's retrieval evaluation (LAVIS <c>compute_sim_matrix</c>): ITC similarity of every image with every caption; for
+/// BLIP's and BLIP-2's retrieval evaluation (LAVIS <c>compute_sim_matrix</c>): ITC similarity of every image with every caption (the best query's for BLIP-2); for
 /// each query its top-k candidates by ITC are re-scored with ITM (match logit + ITC similarity), the rest scored −100
 /// (<see cref="RetrievalRanking"/>);
 /// recall@1/5/10 for image→text (any of the image's captions counts) and text→image.
@@ -31,7 +31,7 @@ public sealed record RetrievalMetrics(
 public static class BlipRetrievalEvaluation
 {
     /// <summary>Evaluates <paramref name="model"/> on <paramref name="pairs"/> (pairs of one image share its id), in eval mode.</summary>
-    public static RetrievalMetrics Evaluate(IBlipImageText model, IEnumerable<BlipPretrainBatch> pairs, int topK)
+    public static RetrievalMetrics Evaluate(IImageTextRetrieval model, IEnumerable<BlipPretrainBatch> pairs, int topK)
     {
         var wasTraining = model.IsTraining;
         model.SetTraining(false);
@@ -77,7 +77,7 @@ public static class BlipRetrievalEvaluation
             var allImageEmbeds = stack(imageEmbeds);                                   // (NI, 1 + P, Dv)
             var allTextIds = stack(textIds);                                           // (NT, L)
             var allTextMasks = stack(textMasks);                                       // (NT, L)
-            var similarity = stack(imageFeats).matmul(stack(textFeats).t());           // (NI, NT)
+            var similarity = Similarity(stack(imageFeats), stack(textFeats));           // (NI, NT)
 
             var imageToText = RetrievalRanking.Rerank(Rows(similarity), topK, (image, candidates) => Scores(() =>
                 model.MatchScore(
@@ -98,6 +98,13 @@ public static class BlipRetrievalEvaluation
             model.SetTraining(wasTraining);
         }
     }
+
+    /// <summary>
+    /// ITC similarity (NI, NT) of image features (NI, E) with text features (NT, E); with one feature per query
+    /// (NI, Q, E), the best query's (BLIP-2's <c>compute_sim_matrix</c>, no temperature).
+    /// </summary>
+    private static Tensor Similarity(Tensor images, Tensor texts) =>
+        images.dim() == 3 ? einsum("iqe,te->itq", images, texts).amax(-1) : images.matmul(texts.t());
 
     private static double[][] Rows(Tensor matrix)
     {

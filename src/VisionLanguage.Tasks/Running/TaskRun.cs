@@ -18,7 +18,8 @@ public sealed record RunIdentity(string Kind, int Rank, int WorldSize, Device De
 /// <summary>An input artifact, fetched and verified, as a local folder.</summary>
 /// <param name="Name">The artifact's name, as errors and logs show it (e.g. <c>checkpoint</c>, <c>human</c>).</param>
 /// <param name="Directory">The folder holding its files.</param>
-public sealed record InputFolder(string Name, string Directory);
+/// <param name="ContentDigest">The digest of its files, when its store gives one: how an output refers to an input it does not copy.</param>
+public sealed record InputFolder(string Name, string Directory, string? ContentDigest = null);
 
 /// <summary>A run's inputs, by the stage kind's input names.</summary>
 public interface ITaskInputs

@@ -8,7 +8,7 @@ namespace Trainer.Worker.Tests.Agent;
 
 /// <summary>
 /// A test-only artifact store in a temp folder: copies the files, writes a JSON manifest and references it by
-/// its file URI and SHA-256, so tests can check a reported hash against the bytes on disk. A fetch verifies every
+/// its file URI and SHA-256 with the content digest the real stores give, so tests can check a reported hash against the bytes on disk. A fetch verifies every
 /// file against its hash, as the real stores do, so a test can corrupt an artifact by changing its bytes.
 /// </summary>
 internal sealed class TempFolderArtifactStore(string root, TimeProvider timeProvider) : IArtifactStore
@@ -39,6 +39,7 @@ internal sealed class TempFolderArtifactStore(string root, TimeProvider timeProv
             Type = draft.Type,
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(manifestBytes)),
             Step = draft.Step,
+            ContentDigest = ArtifactDigest.Of(files),
         };
         var manifest = new ArtifactManifest { Reference = reference, Draft = draft, CommittedAt = timeProvider.GetUtcNow(), Files = files };
         _artifacts[reference.Uri] = new LocalArtifact(manifest, filesDirectory);

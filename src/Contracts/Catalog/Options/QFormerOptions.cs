@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Orchestrator.Contracts.Catalog.Options;
 
-/// <summary>Options of <c>blip2.stage1</c>: the Q-Former's learnable queries against a frozen image encoder.</summary>
+/// <summary>The Q-Former options <c>blip2.stage2</c> carries until its issue designs its options (stage 1 has <see cref="Blip2Stage1Options"/>).</summary>
 public class QFormerOptions : TrainingOptions
 {
     [Option("Learnable query tokens."), Range(1, 256)]

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Logging;
+using VisionLanguage.Data;
+using VisionLanguage.Models.Blip2;
+using VisionLanguage.Tasks.Pretraining;
+using VisionLanguage.Tasks.Retrieval;
+using VisionLanguage.Tasks.Running;
+using VisionLanguage.Training;
+
+namespace VisionLanguage.Tasks.Blip2;
+
+/// <summary>
+/// BLIP-2 stage 1 (LAVIS <c>Blip2Qformer</c> with the image-text pretrain task): a Q-Former built from the settings over
+/// the training captions' vocabulary, trained with ITC, ITM and ITG against the frozen image encoder of input
+/// <c>image_encoder</c> on input <c>train</c>; resumes exactly from the run's checkpoint; evaluates zero-shot retrieval on
+/// input <c>eval</c> (ITC by the best query, the top-k re-ranked by ITM). The output checkpoint holds the Q-Former, its
+/// vocabulary and a record of the encoder (<see cref="Blip2ImageEncoderInput.FileName"/>), not the encoder itself.
+/// </summary>
+public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Settings settings)
+{
+    public const string Kind = "blip2.stage1";
+
+    public async Task<TaskResult> RunAsync(TaskRun run, CancellationToken cancellationToken)
+    {
+        var device = TaskTraining.ModelDevice(run);
+        var encoderInput = (await run.Inputs.FetchAsync("image_encoder", cancellationToken)).SingleOrDefault()
+            ?? throw new InvalidOperationException("blip2.stage1 needs input image_encoder, the frozen image encoder; bind it to a BLIP checkpoint (e.g. a blip.pretrain stage's output)");
+        using var encoder = Blip2ImageEncoderInput.Load(encoderInput, settings.Loader.ImageSize, settings.VisionLayer, device);
+        run.Logger.LogInformation(
+            "Frozen image encoder from {Encoder}: {Width} wide, read after {Blocks} of {Depth} blocks, {Tokens} tokens per image",
+            encoderInput.Name, encoder.Width, encoder.BlocksUsed, encoder.Config.Depth, encoder.Config.Tokens);
+
+        var train = await run.Inputs.FetchAsync("train", cancellationToken);
+        var eval = await run.Inputs.FetchAsync("eval", cancellationToken);
+        using var opened = data.Open(
+            new BlipDataRequest([.. train.Select(input => input.Directory)], [.. eval.Select(input => input.Directory)], null, settings.Loader, settings.BadData),
+            TaskTraining.Replicas);
+        var config = settings.Model with
+        {
+            Qformer = settings.Model.Qformer with { VocabSize = opened.VocabSize, PadTokenId = opened.Tokens.PadId, EncoderWidth = encoder.Width },
+        };
+        using var trainer = new Trainer<Blip2Stage1Model, Blip2Stage1Batch>(
+            _ => new Blip2Stage1Model(config, opened.Tokens, settings.Trainer.Seed, device), settings.Trainer, TaskTraining.Replicas);
+        trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
+        run.Logger.LogInformation("Q-Former of {Parameters:N0} parameters over a vocabulary of {Vocabulary} tokens", trainer.Model.ParameterCount(), opened.VocabSize);
+
+        var shards = opened.Shards.Select(shard => (IBatchSource<Blip2Stage1Batch>)new FrozenEncoderBatches(shard, encoder)).ToList();
+        var summary = await TaskTraining.TrainAsync(run, trainer, shards, null, cancellationToken);
+        var metrics = TaskTraining.FinalMetrics(summary);
+        if (opened.Eval is { } evalSource)
+        {
+            var retrieval = BlipRetrievalEvaluation.Evaluate(
+                new Blip2Retrieval(trainer.Model, encoder), evalSource.ReadEpochAsync(0, 0, cancellationToken).ToBlockingEnumerable(cancellationToken), settings.EvalTopK);
+            foreach (var (name, value) in retrieval.Metrics())
+            {
+                metrics[name] = value;
+            }
+
+            run.Logger.LogInformation(
+                "Retrieval on {Images} images and {Texts} captions: image→text R@1 {I2T:P1}, text→image R@1 {T2I:P1}",
+                retrieval.Images, retrieval.Texts, retrieval.ImageToTextR1, retrieval.TextToImageR1);
+        }
+
+        var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
+        BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), opened.Vocabulary);
+        Blip2ImageEncoderInput.Record(output, encoderInput, encoder);
+        return TaskResult.Checkpoint(output, metrics);
+    }
+}

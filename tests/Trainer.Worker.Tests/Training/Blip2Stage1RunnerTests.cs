@@ -1,0 +1,92 @@
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Runners;
+using Trainer.Worker.Tests.Capfilt;
+using VisionLanguage.Data;
+using VisionLanguage.Models.Blip2;
+using VisionLanguage.Models.Weights;
+using VisionLanguage.Tasks.Blip2;
+using VisionLanguage.Training;
+
+namespace Trainer.Worker.Tests.Training;
+
+/// <summary>BLIP-2 stage 1 against the frozen ViT of the chain's BLIP pretrain (one block deep, so every block is read).</summary>
+public sealed class Blip2Stage1RunnerTests(TinyBlipChain chain) : IClassFixture<TinyBlipChain>
+{
+    private const string QFormer = """
+        "num_query_token":4,"qformer_width":32,"qformer_layers":2,"qformer_heads":2,"embed_dim":16,"eval_top_k":4,"vision_layer":-1
+        """;
+
+    private static readonly string Options = $$"""{ {{TinyBlipChain.DataSizes}}, {{QFormer}}, "epochs":2,"checkpoint_every_steps":2}""";
+
+    [Fact]
+    public async Task Trains_three_objectives_evaluates_retrieval_writes_the_qformer_without_the_encoder_and_resumes_to_the_same_bits()
+    {
+        var runner = new Blip2Stage1Runner(chain.Data);
+        var inputs = StageChain.Inputs(("image_encoder", chain.Pretrained), ("train", chain.Human), ("eval", chain.Test));
+
+        var (result, runId) = await chain.Chain.RunAsync(runner, "stage1", Options, inputs);
+
+        // 8 human pairs in batches of 4 for 2 epochs: 4 steps, checkpoints at 2 and 4.
+        Assert.Equal([2L, 4L], chain.Chain.Reports[runId].OfType<CheckpointSaved>().Select(report => report.Step));
+        Assert.All(["loss_itc", "loss_itm", "loss_itg", "temp"], name => Assert.True(double.IsFinite(result.Metrics[name]), name));
+        // 4 test images with 2 captions each: recall@5 text→image and @10 image→text cover every candidate.
+        Assert.Equal(1.0, result.Metrics["eval_t2i_r5"]);
+        Assert.Equal(1.0, result.Metrics["eval_i2t_r10"]);
+        Assert.Equal("checkpoint.qformer", result.Outputs["checkpoint"].Type);
+
+        var output = await chain.Chain.Store.FetchAsync(result.Outputs["checkpoint"]);
+        Assert.Equal(
+            [Blip2ImageEncoderInput.FileName, CheckpointFiles.Weights, CheckpointFiles.State, BlipVocabulary.FileName],
+            Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var weights = Safetensors.Load(Path.Combine(output.Directory, CheckpointFiles.Weights));
+        Assert.Contains("Qformer.bert.encoder.layer.0.crossattention.self.key.weight", weights.Keys);
+        Assert.DoesNotContain(weights.Keys, name => name.StartsWith("visual_encoder.", StringComparison.Ordinal));
+        var record = await File.ReadAllTextAsync(Path.Combine(output.Directory, Blip2ImageEncoderInput.FileName));
+        Assert.Contains(chain.Pretrained.ContentDigest!, record, StringComparison.Ordinal);
+
+        var checkpoint = chain.Chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 2).Checkpoint;
+        var (resumed, resumedRun) = await chain.Chain.RunAsync(runner, "stage1", Options, inputs, resumeFrom: checkpoint);
+
+        Assert.Equal([4L], chain.Chain.Reports[resumedRun].OfType<CheckpointSaved>().Select(report => report.Step));
+        var resumedOutput = await chain.Chain.Store.FetchAsync(resumed.Outputs["checkpoint"]);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
+    }
+
+    [Fact]
+    public async Task The_frozen_encoder_is_bitwise_unchanged_by_training_and_never_reaches_the_optimiser()
+    {
+        var pretrained = await chain.Chain.Store.FetchAsync(chain.Pretrained);
+        using var encoder = Blip2ImageEncoderInput.Load(new("checkpoint", pretrained.Directory), imageSize: 16, visionLayer: -1, device: null);
+        var before = encoder.state_dict().ToDictionary(entry => entry.Key, entry => entry.Value.clone());
+        var settings = BlipOptionsMapping.Blip2Stage1(Orchestrator.Contracts.Catalog.OptionsBinder.Read<Orchestrator.Contracts.Catalog.Options.Blip2Stage1Options>(
+            Orchestrator.Contracts.Catalog.StageKindCatalog.Find("blip2.stage1")!, Options));
+        var human = await chain.Chain.Store.FetchAsync(chain.Human);
+        using var data = chain.Data.Open(new([human.Directory], [], null, settings.Loader, settings.BadData), replicas: 1);
+        var config = settings.Model with { Qformer = settings.Model.Qformer with { VocabSize = data.VocabSize, EncoderWidth = encoder.Width } };
+        using var trainer = new Trainer<Blip2Stage1Model, Blip2Stage1Batch>(_ => new Blip2Stage1Model(config, data.Tokens, 0), settings.Trainer);
+
+        await trainer.TrainAsync([new FrozenEncoderBatches(data.Shards[0], encoder)], stopAtStep: 2);
+
+        Assert.Equal(2, trainer.Position.Step);
+        Assert.All(encoder.parameters(), parameter => Assert.False(parameter.requires_grad));
+        Assert.False(encoder.training);
+        Assert.All(encoder.state_dict(), entry => Assert.True(before[entry.Key].eq(entry.Value).all().item<bool>(), entry.Key));
+        Assert.DoesNotContain(trainer.Model.TrainableParameters(), entry => entry.Name.Contains("visual_encoder", StringComparison.Ordinal));
+        var file = Safetensors.Load(Path.Combine(pretrained.Directory, CheckpointFiles.Weights));
+        Assert.True(file["visual_encoder.blocks.0.attn.qkv.weight"].eq(encoder.state_dict()["visual_encoder.blocks.0.attn.qkv.weight"]).all().item<bool>());
+    }
+
+    [Fact]
+    public async Task Reading_before_the_first_block_of_the_encoder_fails_naming_the_option_and_its_range()
+    {
+        var runner = new Blip2Stage1Runner(chain.Data);
+        var options = Options.Replace("\"vision_layer\":-1", "\"vision_layer\":-2", StringComparison.Ordinal);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => chain.Chain.RunAsync(
+            runner, "stage1", options, StageChain.Inputs(("image_encoder", chain.Pretrained), ("train", chain.Human))));
+
+        Assert.Equal("vision_layer -2 reaches before the first of the 1 blocks of input image_encoder (checkpoint); use -1 to -1", error.Message);
+    }
+}
