@@ -139,6 +139,7 @@ public static class BlipOptionsMapping
             EmbedDim = options.EmbedDim,
             Temperature = options.Temperature,
             LabelSmoothing = options.LabelSmoothing,
+            ItmHardNegativeShare = options.ItmHardNegativeShare,
         },
         Trainer = Trainer(options),
         Loader = Loader(options),

@@ -227,15 +227,23 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
     }
 
     /// <summary>
-    /// One hard negative per row (reference §2.2): drawn from the softmax of the row's similarities (B, W·B) with the
+    /// One negative per row (reference §2.2): drawn from the softmax of the row's similarities (B, W·B) with the
     /// positives — every column of the same image (<paramref name="sameImage"/>, B × W·B) — set to −10,000 first, so their
-    /// weight is exactly 0 and a negative is never a positive. No gradient.
+    /// weight is exactly 0 and a negative is never a positive. With <paramref name="hardShare"/> below 1 the draw is from
+    /// the mixture of those weights (that share) and the uniform weights over the other images' pairs. No gradient.
     /// </summary>
-    public static Tensor HardNegatives(Tensor similarities, Tensor sameImage, Generator generator)
+    public static Tensor HardNegatives(Tensor similarities, Tensor sameImage, Generator generator, double hardShare = 1.0)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var weights = similarities.detach().masked_fill(sameImage, -10000.0).softmax(1);
+        if (hardShare < 1.0)
+        {
+            var others = sameImage.logical_not().to(weights.dtype);
+            var uniform = others.div(others.sum(1, keepdim: true));
+            weights = weights.mul(hardShare).Plus(uniform.mul(1.0 - hardShare));
+        }
+
         return weights.multinomial(1, generator: generator).squeeze(1).MoveToOuterDisposeScope();
     }
 
@@ -304,8 +312,8 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
             sameImage = localIds.unsqueeze(1).eq(Gather.AllGather(localIds).unsqueeze(0));             // (B, W·B)
         }
 
-        var negativeImages = HardNegatives(simT2I, sameImage, _randomness);                             // (B)
-        var negativeTexts = HardNegatives(simI2T, sameImage, _randomness);                              // (B)
+        var negativeImages = HardNegatives(simT2I, sameImage, _randomness, Config.ItmHardNegativeShare); // (B)
+        var negativeTexts = HardNegatives(simI2T, sameImage, _randomness, Config.ItmHardNegativeShare);  // (B)
 
         var textAll = cat([batch.TextIds, batch.TextIds, textIdsWorld.index_select(0, negativeTexts)], 0);       // (3B, T)
         var maskAll = cat([batch.TextMask, batch.TextMask, textMaskWorld.index_select(0, negativeTexts)], 0);    // (3B, T)

@@ -93,4 +93,10 @@ public sealed record Blip2Stage1Config
 
     /// <summary>Label smoothing of ITC and ITG (LAVIS: 0.1); ITM has none.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
+
+    /// <summary>
+    /// The weight of hard negatives in ITM's sampling: 1 draws every negative from ITC's similarities (LAVIS); 0 draws
+    /// uniformly among the other images' pairs (as BLIP's tiny preset, which a few minutes of CPU training learn from).
+    /// </summary>
+    public double ItmHardNegativeShare { get; init; } = 1.0;
 }

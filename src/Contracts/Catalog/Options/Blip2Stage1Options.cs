@@ -33,6 +33,9 @@ public sealed class Blip2Stage1Options : TrainingOptions
     [Option("Label smoothing of ITC and ITG (ITM has none)."), Range(0.0, 0.5)]
     public double LabelSmoothing { get; set; } = 0.1;
 
+    [Option("Weight of hard negatives in ITM's sampling: 1 (BLIP-2) draws every negative from ITC's similarities, 0 draws uniformly among the other images."), Range(0.0, 1.0)]
+    public double ItmHardNegativeShare { get; set; } = 1.0;
+
     [Option("Which block of the frozen image encoder is read, counted from its end: -2 (BLIP-2) drops the last block, -1 reads every block."), Range(-64, -1)]
     public int VisionLayer { get; set; } = -2;
 
