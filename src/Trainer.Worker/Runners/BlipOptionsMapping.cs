@@ -25,7 +25,7 @@ public static class BlipOptionsMapping
     /// The model of a stage's options: the preset's shapes (already applied by the binder) and the text vocabulary, which
     /// <see cref="BlipPretrainTask"/> sets to its tokenizer's when left 0.
     /// </summary>
-    public static BlipModelConfig ModelConfig(BlipPretrainOptions options, int vocabSize = 0, long padTokenId = 0) => new()
+    public static BlipModelConfig ModelConfig(BlipPretrainOptions options, int vocabSize = 0, long padTokenId = 0) => Objectives(options).ApplyTo(new()
     {
         Vision = new VitConfig
         {
@@ -47,18 +47,11 @@ public static class BlipOptionsMapping
             PadTokenId = padTokenId,
         },
         EmbedDim = options.EmbedDim,
-        QueueSize = options.QueueSize,
-        Momentum = options.Momentum,
-        Temperature = options.Temperature,
         LabelSmoothing = options.LabelSmoothing,
-        ItmHardNegativeShare = options.ItmHardNegativeShare,
-        ItmSwapNegativeShare = options.ItmSwapNegativeShare,
-        ItmSwapCandidates = options.ItmSwapCandidates,
-        Alpha = options.Alpha,
-    };
+    });
 
-    /// <summary>The ITC/ITM values a retrieval finetune trains with over its init checkpoint's shape.</summary>
-    public static BlipRetrievalObjectives Objectives(BlipRetrievalOptions options) => new()
+    /// <summary>The ITC/ITM values of a pretrain, or of a retrieval finetune over its init checkpoint's shape.</summary>
+    public static BlipRetrievalObjectives Objectives(BlipContrastiveOptions options) => new()
     {
         QueueSize = options.QueueSize,
         Momentum = options.Momentum,
