@@ -15,6 +15,16 @@ public static class BlipVocabulary
 
     private const string ContinuationPrefix = "##";
 
+    /// <summary>
+    /// The default prompts of the caption stages: BLIP's <c>"a picture of "</c> and BLIP-2's <c>"a photo of"</c>. A
+    /// caption stage refuses a prompt whose words its vocabulary can only spell, so a vocabulary built for imported data
+    /// (<see cref="ForCaptions"/>) knows these words whatever the captions say.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultPrompts { get; } = ["a picture of", "a photo of"];
+
+    /// <summary>The vocabulary of a dataset with <paramref name="captions"/>: theirs and the default prompts' words.</summary>
+    public static IReadOnlyList<string> ForCaptions(IEnumerable<string> captions) => Build(captions.Concat(DefaultPrompts));
+
     /// <summary>The tokens (id = position) for <paramref name="captions"/>; words seen fewer than <paramref name="minWordCount"/> times are spelled.</summary>
     public static IReadOnlyList<string> Build(IEnumerable<string> captions, int minWordCount = 1)
     {
@@ -49,7 +59,8 @@ public static class BlipVocabulary
     /// <summary>
     /// The vocabulary for training on the dataset folders <paramref name="datasetFolders"/>: their <c>vocab.txt</c>
     /// when they all carry the same one (the splits of one synthetic dataset do), else one built from
-    /// <paramref name="captions"/> (all of theirs), so concatenated datasets get one vocabulary covering every caption.
+    /// <paramref name="captions"/> (all of theirs) and the default prompts, so concatenated datasets get one vocabulary
+    /// covering every caption.
     /// A model resumed or finetuned from a checkpoint keeps the checkpoint's vocabulary instead.
     /// </summary>
     public static IReadOnlyList<string> ForDatasets(IReadOnlyList<string> datasetFolders, IEnumerable<string> captions)
@@ -64,7 +75,7 @@ public static class BlipVocabulary
             }
         }
 
-        return Build(captions);
+        return ForCaptions(captions);
     }
 
     /// <summary>Writes <paramref name="tokens"/> one per line (UTF-8, no BOM, <c>\n</c> line ends).</summary>

@@ -150,8 +150,8 @@ public sealed class BlipTokenizerTests : IDisposable
         BlipVocabulary.Write(_folder.PathOf("c/vocab.txt"), BlipVocabulary.Build(["zebra"]));
 
         Assert.Equal(shared, BlipVocabulary.ForDatasets([_folder.PathOf("a"), _folder.PathOf("b")], ["ignored when the files agree"]));
-        Assert.Equal(BlipVocabulary.Build([.. Captions, "zebra"]), BlipVocabulary.ForDatasets([_folder.PathOf("a"), _folder.PathOf("c")], [.. Captions, "zebra"]));
-        Assert.Equal(BlipVocabulary.Build(["no file"]), BlipVocabulary.ForDatasets([_folder.PathOf("none")], ["no file"]));
+        Assert.Equal(BlipVocabulary.ForCaptions([.. Captions, "zebra"]), BlipVocabulary.ForDatasets([_folder.PathOf("a"), _folder.PathOf("c")], [.. Captions, "zebra"]));
+        Assert.Equal(BlipVocabulary.Build(["no file", "a picture of", "a photo of"]), BlipVocabulary.ForDatasets([_folder.PathOf("none")], ["no file"]));
     }
 
     public void Dispose() => _folder.Dispose();

@@ -70,7 +70,7 @@ public sealed class DatasetImportRunner(ImportRootGuard guard) : IStageRunner
             await JsonSerializer.SerializeAsync(stream, entries, Json, cancellationToken);
         }
 
-        BlipVocabulary.Write(Path.Combine(directory, BlipVocabulary.FileName), BlipVocabulary.Build(annotations.Samples.Select(sample => sample.Caption)));
+        BlipVocabulary.Write(Path.Combine(directory, BlipVocabulary.FileName), BlipVocabulary.ForCaptions(annotations.Samples.Select(sample => sample.Caption)));
 
         var metrics = new Dictionary<string, double>
         {

@@ -5,6 +5,7 @@ using SkiaSharp;
 using Trainer.Worker.Runners;
 using VisionLanguage.Data;
 using VisionLanguage.Data.Synthetic;
+using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Testing;
 
 namespace Trainer.Worker.Tests.Data;
@@ -87,7 +88,12 @@ public sealed class DataStageRunnerTests : IDisposable
         Assert.Equal(
             """[{"image":"images/photos/a.png","caption":"a red photo"},{"image":"images/b.png","caption":["a blue photo","blue"]},{"image":"images/photos/a.png","caption":"red"}]""",
             JsonSerializer.Serialize(annotations.RootElement));
-        Assert.Equal(BlipVocabulary.Build(["a red photo", "a blue photo", "blue", "red"]), File.ReadAllLines(Path.Combine(local.Directory, BlipVocabulary.FileName)));
+        var vocabulary = File.ReadAllLines(Path.Combine(local.Directory, BlipVocabulary.FileName));
+        Assert.Equal(BlipVocabulary.Build(["a red photo", "a blue photo", "blue", "red", "a picture of", "a photo of"]), vocabulary);
+        // The captions never say "picture" or "of", yet a caption stage's default prompt is made of known words.
+        var prompt = new Orchestrator.Contracts.Catalog.Options.BlipCaptionOptions().Prompt;
+        Assert.Equal(4, CaptionPrompt.Tokenize(BlipTokenizer.FromTokens(vocabulary), prompt).Length);
+        Assert.Throws<ArgumentException>(() => CaptionPrompt.Tokenize(BlipTokenizer.FromTokens(BlipVocabulary.Build(["a red photo"])), prompt));
         Assert.Equal(new Dictionary<string, double> { ["entries"] = 3, ["skipped"] = 0, ["images"] = 2, ["captions"] = 4 }, result.Metrics);
     }
 
