@@ -15,6 +15,9 @@ public static class ProgressMetricKeys
 
     public const string LearningRate = "lr";
 
+    /// <summary>The learnable contrastive temperature of a model that has one (BLIP's and BLIP-2's ITC).</summary>
+    public const string Temperature = "temp";
+
     /// <summary>Training samples per second over all replicas.</summary>
     public const string SamplesPerSecond = "samples_per_s";
 

@@ -99,6 +99,7 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
         [ProgressMetricKeys.LossPrefix + "itm"] = 1.0 / state.Step,
         [ProgressMetricKeys.LossPrefix + "lm"] = 1.0 / state.Step,
         [ProgressMetricKeys.LearningRate] = 1e-4,
+        [ProgressMetricKeys.Temperature] = 0.07,
         [ProgressMetricKeys.SamplesPerSecond] = 8 / options.Value.StepDelay.TotalSeconds,
         [ProgressMetricKeys.StepSeconds] = options.Value.StepDelay.TotalSeconds,
         [ProgressMetricKeys.DataWaitShare] = 0.1,

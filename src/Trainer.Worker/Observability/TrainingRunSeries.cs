@@ -12,7 +12,7 @@ public sealed class TrainingRunSeries : IDisposable
 {
     private readonly WorkerMetrics _metrics;
     private readonly string _kind;
-    private volatile Snapshot _latest = new(null, ImmutableDictionary<string, double>.Empty, null, null, null, null);
+    private volatile Snapshot _latest = new(null, ImmutableDictionary<string, double>.Empty, null, null, null, null, null);
 
     internal TrainingRunSeries(StartStageRun run, WorkerMetrics metrics)
     {
@@ -33,6 +33,8 @@ public sealed class TrainingRunSeries : IDisposable
     internal IReadOnlyDictionary<string, double> Losses => _latest.Losses;
 
     internal double? LearningRate => _latest.LearningRate;
+
+    internal double? Temperature => _latest.Temperature;
 
     internal double? SamplesPerSecond => _latest.SamplesPerSecond;
 
@@ -63,7 +65,8 @@ public sealed class TrainingRunSeries : IDisposable
             Value(metrics, ProgressMetricKeys.LearningRate),
             samplesPerSecond ?? Value(metrics, ProgressMetricKeys.SamplesPerSecond),
             Value(metrics, ProgressMetricKeys.StepSeconds),
-            Value(metrics, ProgressMetricKeys.DataWaitShare));
+            Value(metrics, ProgressMetricKeys.DataWaitShare),
+            Value(metrics, ProgressMetricKeys.Temperature));
     }
 
     /// <summary>A checkpoint of <paramref name="bytes"/> was committed in <paramref name="duration"/>.</summary>
@@ -80,5 +83,6 @@ public sealed class TrainingRunSeries : IDisposable
         double? LearningRate,
         double? SamplesPerSecond,
         double? StepSeconds,
-        double? DataWaitShare);
+        double? DataWaitShare,
+        double? Temperature);
 }

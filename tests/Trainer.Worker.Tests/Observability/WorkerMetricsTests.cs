@@ -32,6 +32,7 @@ public sealed class WorkerMetricsTests
             [("itc", 1.5), ("itm", 2.0), ("lm", 3.0), ("total", 6.5)],
             recorder.Observe("trainer.run.loss").Select(loss => (Objective(loss.Tags), loss.Value)).Order());
         Assert.Equal([new("trainer.run.learning_rate", 1e-4, RunTags)], recorder.Observe("trainer.run.learning_rate"));
+        Assert.Equal([new("trainer.run.temperature", 0.07, RunTags)], recorder.Observe("trainer.run.temperature"));
         Assert.Equal([new("trainer.run.samples", 12.5, RunTags)], recorder.Observe("trainer.run.samples"));
         Assert.Equal([new("trainer.run.step.duration", 0.25, RunTags)], recorder.Observe("trainer.run.step.duration"));
         Assert.Equal([new("trainer.run.data_wait.ratio", 0.1, RunTags)], recorder.Observe("trainer.run.data_wait.ratio"));
@@ -54,6 +55,7 @@ public sealed class WorkerMetricsTests
         Assert.Equal([new("trainer.run.step", 3, RunTags)], recorder.Observe("trainer.run.step"));
         Assert.Empty(recorder.Observe("trainer.run.loss"));
         Assert.Empty(recorder.Observe("trainer.run.learning_rate"));
+        Assert.Empty(recorder.Observe("trainer.run.temperature"));
         Assert.Empty(recorder.Observe("trainer.run.samples"));
     }
 
