@@ -262,6 +262,9 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         return (output.MoveToOuterDisposeScope(), cache);
     }
 
+    /// <summary>Frozen-encoder tokens (B, S, V) through <c>ln_vision</c>: what the queries cross-attend to.</summary>
+    public Tensor VisionNorm(Tensor frozenFeatures) => ln_vision.call(frozenFeatures);
+
     /// <summary>The normalised ITC image features (B, Q, E) of frozen-encoder tokens before <c>ln_vision</c>.</summary>
     public Tensor ImageFeatures(Tensor frozenFeatures)
     {

@@ -271,12 +271,18 @@ public sealed class QFormerBert : nn.Module
     /// later pass. <paramref name="past"/>, one entry per layer, puts earlier positions (cached queries) in front of every
     /// layer's keys and values; the text's positions then still start at 0, as LAVIS counts them.
     /// </summary>
+    /// <param name="inputIds">Text ids (B, T), or null.</param>
+    /// <param name="queryEmbeds">Queries (B, Q, D), or null.</param>
+    /// <param name="mask">The additive attention mask, or null where every position sees every other.</param>
+    /// <param name="image">Image features for the queries' cross-attention, or null.</param>
+    /// <param name="past">Keys and values of earlier positions, one entry per layer, or null.</param>
+    /// <param name="pastTextLength">Text tokens among <paramref name="past"/> (incremental decoding): the new text's positions start there.</param>
     public (Tensor Hidden, IReadOnlyList<QFormerKeyValues> KeyValues) Forward(
-        Tensor? inputIds, Tensor? queryEmbeds, Tensor? mask, Tensor? image, IReadOnlyList<QFormerKeyValues>? past = null)
+        Tensor? inputIds, Tensor? queryEmbeds, Tensor? mask, Tensor? image, IReadOnlyList<QFormerKeyValues>? past = null, long pastTextLength = 0)
     {
         using var scope = NewDisposeScope();
         var queryLength = queryEmbeds?.shape[1] ?? 0;
-        var hidden = embeddings.Embed(inputIds, queryEmbeds, 0);
+        var hidden = embeddings.Embed(inputIds, queryEmbeds, pastTextLength);
         var cache = new List<QFormerKeyValues>(encoder.Layers.Count);
         for (var n = 0; n < encoder.Layers.Count; n++)
         {

@@ -1,5 +1,6 @@
 using VisionLanguage.Data;
 using VisionLanguage.Models.Blip2;
+using VisionLanguage.Models.Decoding;
 using VisionLanguage.Training;
 
 namespace VisionLanguage.Tasks.Blip2;
@@ -22,4 +23,10 @@ public sealed record Blip2Stage1Settings
 
     /// <summary>Candidates per query that ITM re-ranks after ITC in retrieval evaluation (LAVIS <c>k_test</c>).</summary>
     public int EvalTopK { get; init; } = 128;
+
+    /// <summary>
+    /// How the Q-Former captions the evaluation images through ITG: beam search of 3 as LAVIS's <c>generate</c>, with
+    /// the caption stages' lengths (5 to 20 tokens; LAVIS's 10 to 30 are longer than these datasets' captions).
+    /// </summary>
+    public CaptionDecodingSettings Decoding { get; init; } = new();
 }

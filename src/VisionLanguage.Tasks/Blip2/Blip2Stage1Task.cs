@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using VisionLanguage.Data;
 using VisionLanguage.Models.Blip2;
+using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Tasks.Retrieval;
 using VisionLanguage.Tasks.Running;
@@ -12,12 +13,14 @@ namespace VisionLanguage.Tasks.Blip2;
 /// BLIP-2 stage 1 (LAVIS <c>Blip2Qformer</c> with the image-text pretrain task): a Q-Former built from the settings over
 /// the training captions' vocabulary, trained with ITC, ITM and ITG against the frozen image encoder of input
 /// <c>image_encoder</c> on input <c>train</c>; resumes exactly from the run's checkpoint; evaluates zero-shot retrieval on
-/// input <c>eval</c> (ITC by the best query, the top-k re-ranked by ITM). The output checkpoint holds the Q-Former, its
+/// input <c>eval</c> (ITC by the best query, the top-k re-ranked by ITM) and captioning through ITG (BLEU-4, CIDEr-D). The output checkpoint holds the Q-Former, its
 /// vocabulary and a record of the encoder (<see cref="Blip2ImageEncoderInput.FileName"/>), not the encoder itself.
 /// </summary>
 public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Settings settings)
 {
     public const string Kind = "blip2.stage1";
+
+    private const int SampleCaptions = 5;
 
     public async Task<TaskResult> RunAsync(TaskRun run, CancellationToken cancellationToken)
     {
@@ -58,6 +61,20 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
             run.Logger.LogInformation(
                 "Retrieval on {Images} images and {Texts} captions: image→text R@1 {I2T:P1}, text→image R@1 {T2I:P1}",
                 retrieval.Images, retrieval.Texts, retrieval.ImageToTextR1, retrieval.TextToImageR1);
+
+            using var evalSet = BlipDataset.Open([.. eval.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
+            var captioner = new Blip2Captioner(trainer.Model, encoder, BlipTokenizer.FromTokens(opened.Vocabulary), settings.Decoding);
+            var captions = CaptionEvaluation.Evaluate(captioner, evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, null, SampleCaptions, cancellationToken);
+            foreach (var (name, value) in captions.Metrics())
+            {
+                metrics[name] = value;
+            }
+
+            run.Logger.LogInformation("Q-Former captions of {Images} images: BLEU-4 {Bleu4:F3}, CIDEr-D {Cider:F3}", captions.Images, captions.Bleu4, captions.CiderD);
+            foreach (var sample in captions.Samples)
+            {
+                run.Logger.LogInformation("{Image}: \"{Generated}\" (reference: \"{Reference}\")", sample.Image, sample.Generated, sample.References[0]);
+            }
         }
 
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace VisionLanguage.Tasks.Captioning;
 
 /// <summary>
-/// Captions every image of a dataset (whole images resized, as evaluation does) with a <see cref="CaptionGenerator"/>
+/// Captions every image of a dataset (whole images resized, as evaluation does) with a captioner (BLIP's <see cref="CaptionGenerator"/>, BLIP-2's Q-Former)
 /// and scores the first caption of each against all of the image's captions in the dataset.
 /// </summary>
 public static class CaptionEvaluation
@@ -18,7 +18,7 @@ public static class CaptionEvaluation
     /// <param name="samples">Images kept as <see cref="CaptionEvaluationResult.Samples"/>.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
     public static CaptionEvaluationResult Evaluate(
-        CaptionGenerator generator, BlipDataset dataset, int imageSize, int batchSize, Generator? sampling, int samples, CancellationToken cancellationToken)
+        IImageCaptioner generator, BlipDataset dataset, int imageSize, int batchSize, Generator? sampling, int samples, CancellationToken cancellationToken)
     {
         var references = dataset.Samples.GroupBy(sample => sample.ImageId).OrderBy(group => group.Key)
             .Select(group => (ImageId: group.Key, Captions: (IReadOnlyList<string>)[.. group.Select(sample => sample.Caption)]))

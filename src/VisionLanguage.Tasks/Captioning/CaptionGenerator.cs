@@ -11,7 +11,7 @@ namespace VisionLanguage.Tasks.Captioning;
 /// sampling (several samples per image, from the caller's seeded generator) continues it; the returned captions are the
 /// decoded tokens after the prompt. Batched over images; runs under no_grad in eval mode and restores the model's mode.
 /// </summary>
-public sealed class CaptionGenerator
+public sealed class CaptionGenerator : IImageCaptioner
 {
     private readonly IBlipCaptioning _model;
     private readonly BlipTokenizer _tokenizer;

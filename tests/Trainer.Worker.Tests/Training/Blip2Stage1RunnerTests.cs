@@ -32,6 +32,9 @@ public sealed class Blip2Stage1RunnerTests(TinyBlipChain chain) : IClassFixture<
         // 4 test images with 2 captions each: recall@5 text→image and @10 image→text cover every candidate.
         Assert.Equal(1.0, result.Metrics["eval_t2i_r5"]);
         Assert.Equal(1.0, result.Metrics["eval_i2t_r10"]);
+        // The Q-Former also captions the 4 test images through ITG.
+        Assert.InRange(result.Metrics["eval_bleu4"], 0.0, 1.0);
+        Assert.True(result.Metrics["eval_cider"] >= 0.0);
         Assert.Equal("checkpoint.qformer", result.Outputs["checkpoint"].Type);
 
         var output = await chain.Chain.Store.FetchAsync(result.Outputs["checkpoint"]);

@@ -184,6 +184,23 @@ public sealed class QFormerTests : IDisposable
         Assert.True(queryGradient!.abs().sum().item<float>() > 0);
     }
 
+    [Fact]
+    public void Cached_decoding_gives_the_logits_of_one_itg_pass_over_the_whole_text()
+    {
+        var (_, cache) = _model.EncodeQueries(_model.VisionNorm(_image));
+        var ids = _text.narrow(1, 0, 3).clone();
+        ids.select(1, 0).fill_(Tokens.DecId);
+
+        using var session = new QFormerDecoderSession(_model.QFormer, cache, rowsPerImage: 1);
+        var afterTwo = session.Next(ids.narrow(1, 0, 2));  // the prompt: [DEC] and a word
+        var afterThree = session.Next(ids.narrow(1, 2, 1)); // then one more word
+
+        var (hidden, _) = _model.QFormer.Bert.Forward(ids, null, QFormerMasks.MultimodalCausal(Queries, ones(2, 3, dtype: int64), queryRows: false), null, cache);
+        var logits = _model.QFormer.Logits(hidden);
+        AssertClose(logits.select(1, 1), afterTwo);
+        AssertClose(logits.select(1, 2), afterThree);
+    }
+
     public void Dispose()
     {
         _model.Dispose();
