@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using TorchSharp;
 using TorchSharp.Modules;
+using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Med;
 using VisionLanguage.Models.Vit;
 using VisionLanguage.Models.Weights;
@@ -49,7 +49,7 @@ public sealed class BlipCaptionModel : nn.Module<BlipPretrainBatch, BlipCaptionO
         text_encoder = new BertModel(config.Text, init, _randomness);
         text_decoder = new BertLMHeadModel(text_encoder, config.Text, init, _randomness);
         RegisterComponents();
-        MoveTo(device);
+        ModelPlacement.PlaceOn(this, device);
 
         // The LM reaches the ViT and the decoder, with the encoder's embeddings, cross-attention and FFN it shares,
         // but not the encoder's own self-attention: frozen, so the optimiser holds only what gets gradients.
@@ -130,15 +130,6 @@ public sealed class BlipCaptionModel : nn.Module<BlipPretrainBatch, BlipCaptionO
 
     public Tensor DecoderLogits(Tensor textIds, Tensor textMask, Tensor imageEmbeds) =>
         text_decoder.call(ImageTextMatching.WithFirstToken(textIds, _tokens.DecId), textMask, imageEmbeds);
-
-    /// <summary>Places the model on <paramref name="device"/> at construction (TorchVision's factory style); the CPU when null.</summary>
-    private void MoveTo(Device? device)
-    {
-        if (device is not null && device.type != DeviceType.CPU)
-        {
-            this.to(device);
-        }
-    }
 
     protected override void Dispose(bool disposing)
     {

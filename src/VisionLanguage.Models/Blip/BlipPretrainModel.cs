@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using TorchSharp;
 using TorchSharp.Modules;
 using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Med;
@@ -87,7 +86,7 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
         _momentum.CopyParameters();
         RegisterComponents();
-        MoveTo(device);
+        ModelPlacement.PlaceOn(this, device);
 
         // After the move, which may replace the tensors the fields hold: the components work on the placed ones.
         _queues = new FeatureQueues(image_queue, text_queue, queue_ptr);
@@ -214,15 +213,6 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     /// <summary>Image-grounded decoder logits (B, L, V) for ids whose first token is replaced by [DEC].</summary>
     public Tensor DecoderLogits(Tensor textIds, Tensor textMask, Tensor imageEmbeds) =>
         text_decoder.call(ImageTextMatching.WithFirstToken(textIds, _tokens.DecId), textMask, imageEmbeds);
-
-    /// <summary>Places the model on <paramref name="device"/> at construction (TorchVision's factory style); the CPU when null.</summary>
-    private void MoveTo(Device? device)
-    {
-        if (device is not null && device.type != DeviceType.CPU)
-        {
-            this.to(device);
-        }
-    }
 
     protected override void Dispose(bool disposing)
     {

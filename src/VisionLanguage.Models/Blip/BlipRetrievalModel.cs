@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using TorchSharp;
 using TorchSharp.Modules;
 using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Med;
@@ -77,7 +76,7 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
         temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
         _momentum.CopyParameters();
         RegisterComponents();
-        MoveTo(device);
+        ModelPlacement.PlaceOn(this, device);
 
         // After the move, which may replace the tensors the fields hold: the components work on the placed ones.
         _queues = new FeatureQueues(image_queue, text_queue, queue_ptr);
@@ -166,15 +165,6 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
     {
         using var scope = NewDisposeScope();
         return _matching.MatchProbability(textIds, textMask, imageEmbeds).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Places the model on <paramref name="device"/> at construction (TorchVision's factory style); the CPU when null.</summary>
-    private void MoveTo(Device? device)
-    {
-        if (device is not null && device.type != DeviceType.CPU)
-        {
-            this.to(device);
-        }
     }
 
     protected override void Dispose(bool disposing)

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TorchSharp;
 using TorchSharp.Modules;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Layers;
@@ -91,10 +90,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         BlipInit.Default(itm_head.weight, itm_head.bias, init);
         temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
         RegisterComponents();
-        if (device is not null && device.type != DeviceType.CPU)
-        {
-            this.to(device);
-        }
+        ModelPlacement.PlaceOn(this, device);
     }
 
     public Blip2Stage1Config Config { get; }

@@ -1,4 +1,4 @@
-using TorchSharp;
+using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Vit;
 using VisionLanguage.Models.Weights;
 using static TorchSharp.torch;
@@ -55,10 +55,7 @@ public sealed class FrozenImageEncoder : nn.Module
             }
 
             encoder.eval();
-            if (device is not null && device.type != DeviceType.CPU)
-            {
-                encoder.to(device);
-            }
+            ModelPlacement.PlaceOn(encoder, device);
 
             return encoder;
         }

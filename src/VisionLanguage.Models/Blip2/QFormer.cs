@@ -185,8 +185,6 @@ public sealed class QFormerLayer : nn.Module
         RegisterComponents();
     }
 
-    public bool HasCrossAttention => crossattention is not null;
-
     /// <summary>
     /// The layer over <paramref name="hidden"/> (B, Q + T, D) whose first <paramref name="queryLength"/> positions are
     /// queries; <paramref name="image"/> (B, S, Dv) is required when queries are present and the layer cross-attends.
@@ -261,8 +259,6 @@ public sealed class QFormerBert : nn.Module
     }
 
     public QFormerEmbeddings Embeddings => embeddings;
-
-    public IReadOnlyList<QFormerLayer> Layers => encoder.Layers;
 
     /// <summary>
     /// The last hidden states (B, Q + T, D) of text <paramref name="inputIds"/> (B, T) and/or queries
