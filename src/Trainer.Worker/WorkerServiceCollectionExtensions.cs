@@ -47,6 +47,7 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, SyntheticDatasetRunner>());
         services.TryAddSingleton<ImportRootGuard>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, DatasetImportRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, ModelImportRunner>());
         services.TryAddSingleton<IBlipBatchSourceFactory, BlipBatchSourceFactory>();
         services.AddBlipPretraining();
         services.AddBlipCaptioning();

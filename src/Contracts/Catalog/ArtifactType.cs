@@ -15,6 +15,7 @@ public readonly record struct ArtifactType(string Name)
     public static readonly ArtifactType QFormerCheckpoint = new("checkpoint.qformer");
     public static readonly ArtifactType Blip2Checkpoint = new("checkpoint.blip2");
     public static readonly ArtifactType ImageEncoderWeights = new("weights.image_encoder");
+    public static readonly ArtifactType TextEncoderWeights = new("weights.text_encoder");
     public static readonly ArtifactType LlmWeights = new("weights.llm");
     public static readonly ArtifactType CapfiltScores = new("report.capfilt_scores");
     public static readonly ArtifactType EvaluationReport = new("report.evaluation");

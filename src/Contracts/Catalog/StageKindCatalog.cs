@@ -48,11 +48,17 @@ public static class StageKindCatalog
             new()
             {
                 Name = "model.import",
-                Description = "Imports frozen weights (a ViT image encoder or an LLM) from a safetensors file, checked by hash.",
+                Description = "Imports a checkpoint folder (HF layout: config.json, safetensors single or sharded, tokenizer files): every name and shape is checked against its config, and the weights become a frozen image encoder or a text encoder.",
                 Outputs =
                 [
-                    new("image_encoder", ArtifactType.ImageEncoderWeights, "The weights, as a frozen image encoder."),
-                    new("llm", ArtifactType.LlmWeights, "The weights, as a frozen LLM."),
+                    new("image_encoder", ArtifactType.ImageEncoderWeights, "The weights as a frozen image encoder.")
+                    {
+                        When = new("architecture", ["clip_vit", "eva_vit"]),
+                    },
+                    new("text_encoder", ArtifactType.TextEncoderWeights, "A BERT text encoder and its vocabulary, to initialise a Q-Former.")
+                    {
+                        When = new("architecture", ["bert"]),
+                    },
                 ],
                 OptionsType = typeof(ModelImportOptions),
             },
@@ -126,7 +132,9 @@ public static class StageKindCatalog
                 Description = "BLIP-2 stage 1: Q-Former queries against a frozen image encoder, with ITC, ITG and ITM and their attention masks.",
                 Inputs =
                 [
-                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The frozen image encoder."),
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The frozen image encoder: an imported ViT or the visual_encoder of a BLIP checkpoint."),
+                    new("text_init", [ArtifactType.TextEncoderWeights, ArtifactType.BlipCheckpoint],
+                        "Initialises the Q-Former's text side (embeddings, self-attention, feed-forwards, also copied to the queries' feed-forwards) and its vocabulary: an imported BERT or the text encoder of a BLIP checkpoint. The Q-Former's shape then comes from it.") { Optional = true },
                     trainIn,
                     evalIn,
                 ],

@@ -172,10 +172,23 @@ public static partial class SpecValidator
         {
             errors.Add(new SpecError(path, $"stage '{reference.StageId}' ({producerKind.Name}) has no output '{reference.Output}'; its outputs are: {Names(producerKind.Outputs.Select(o => o.Name))}"));
         }
+        else if (output.When is { } when && OptionValue(producer.Stage, producerKind, when.Option) is { } value && !when.Values.Contains(value))
+        {
+            var produced = producerKind.Outputs.Where(other => other.When is null || other.When.Option != when.Option || other.When.Values.Contains(value)).Select(other => other.Name);
+            errors.Add(new SpecError(path,
+                $"stage '{reference.StageId}' ({producerKind.Name}) has {when.Option} {value}, so it produces no output '{reference.Output}' (only under {when}); with {when.Option} {value} it produces: {Names(produced)}"));
+        }
         else if (!slot.Fits(output.Type))
         {
             errors.Add(new SpecError(path, $"'{reference}' is a {output.Type}, but input '{slot.Name}' takes {Names(slot.Accepts.Select(a => a.Name))}; connect an output of that type"));
         }
+    }
+
+    /// <summary>The producer's resolved value of <paramref name="option"/> as specs write it; null when its options do not bind (its own errors say why).</summary>
+    private static string? OptionValue(StageSpec stage, StageKind kind, string option)
+    {
+        var bound = OptionsBinder.Bind(kind, stage.Config, "");
+        return bound.Errors.Count == 0 ? OptionsBinder.ToJson(bound.Options)[option]?.ToString() : null;
     }
 
     private static void CheckNeeds(

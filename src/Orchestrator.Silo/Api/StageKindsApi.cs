@@ -32,7 +32,7 @@ public static class StageKindsApi
             kind.Name,
             kind.Description,
             [.. kind.Inputs.Select(input => new InputView(input.Name, [.. input.Accepts.Select(type => type.Name)], input.Optional, input.IsList, input.Description))],
-            [.. kind.Outputs.Select(output => new OutputView(output.Name, output.Type.Name, output.Description))],
+            [.. kind.Outputs.Select(output => new OutputView(output.Name, output.Type.Name, output.Description, output.When is { } when ? new OutputConditionView(when.Option, when.Values) : null))],
             [.. OptionsBinder.OptionProperties(kind.OptionsType).Select(property => Option(property, defaults))],
             kind.Presets.ToDictionary(preset => preset.Key, preset => preset.Value.DeepClone().AsObject()));
     }
@@ -73,7 +73,10 @@ public sealed record StageKindView(
 public sealed record InputView(string Name, List<string> Accepts, bool Optional, bool List, string Description);
 
 /// <summary>An output of a stage kind.</summary>
-public sealed record OutputView(string Name, string Type, string Description);
+public sealed record OutputView(string Name, string Type, string Description, OutputConditionView? When);
+
+/// <summary>The output exists only when the option takes one of the values.</summary>
+public sealed record OutputConditionView(string Option, IReadOnlyList<string> Values);
 
 /// <summary>An option of a stage kind, with its default and bounds.</summary>
 public sealed record OptionView(

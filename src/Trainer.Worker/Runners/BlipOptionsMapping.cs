@@ -114,6 +114,15 @@ public static class BlipOptionsMapping
         },
     };
 
+    /// <summary>The name an import architecture goes by in options and imported artifacts.</summary>
+    public static string ArchitectureName(ModelArchitecture architecture) => architecture switch
+    {
+        ModelArchitecture.Bert => "bert",
+        ModelArchitecture.ClipVit => "clip_vit",
+        ModelArchitecture.EvaVit => "eva_vit",
+        _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "unknown architecture"),
+    };
+
     /// <summary>BLIP-2 stage 1: the Q-Former's shape and objectives, the encoder block read, training, data and evaluation.</summary>
     public static Blip2Stage1Settings Blip2Stage1(Blip2Stage1Options options) => new()
     {

@@ -8,23 +8,32 @@ namespace VisionLanguage.Models.Blip2;
 /// <summary>
 /// BLIP-2's frozen image encoder (reference §3, §3.3): a ViT in evaluation mode whose parameters need no gradient, read
 /// one block short of its depth by default and without its final norm, every token kept. It is not part of the model
-/// that trains: batches are made with it, so it never enters the optimiser or a checkpoint. Its checkpoint name is
-/// <c>visual_encoder</c>, as in every BLIP and LAVIS checkpoint.
+/// that trains: batches are made with it, so it never enters the optimiser or a checkpoint. Its weights keep their
+/// checkpoint's names: <c>visual_encoder.*</c> for BLIP's ViT and EVA ViT (LAVIS), <c>vision_model.*</c> for CLIP
+/// (HF transformers).
 /// </summary>
 public sealed class FrozenImageEncoder : nn.Module
 {
-    private readonly VisionTransformer visual_encoder;
+    private readonly nn.Module _backbone;
+    private readonly IVisionFeatures _features;
 
-    private FrozenImageEncoder(VitConfig config, int blocksUsed)
+    private FrozenImageEncoder(ImageEncoderFamily family, VitConfig config, int blocksUsed)
         : base(nameof(FrozenImageEncoder))
     {
         using var generator = new Generator(0);
-        visual_encoder = new VisionTransformer(config, generator);
+        (_backbone, _features) = family switch
+        {
+            ImageEncoderFamily.Clip => Pair(new ClipVisionTransformer(config, generator)),
+            _ => Pair(new VisionTransformer(config, generator, finalNorm: false)),
+        };
+        Family = family;
         BlocksUsed = blocksUsed;
-        RegisterComponents();
+        register_module(WeightsPrefix(family), _backbone);
     }
 
-    public VitConfig Config => visual_encoder.Config;
+    public ImageEncoderFamily Family { get; }
+
+    public VitConfig Config => _features.Config;
 
     /// <summary>Blocks whose output is read: the depth minus the blocks dropped.</summary>
     public int BlocksUsed { get; }
@@ -32,12 +41,19 @@ public sealed class FrozenImageEncoder : nn.Module
     /// <summary>The token width the Q-Former's cross-attention reads.</summary>
     public int Width => Config.Width;
 
+    /// <summary>The name every weight of a <paramref name="family"/> encoder starts with.</summary>
+    public static string WeightsPrefix(ImageEncoderFamily family) => family == ImageEncoderFamily.Clip ? "vision_model" : "visual_encoder";
+
+    /// <summary>A BLIP checkpoint's <c>visual_encoder</c>; see <see cref="Load(ImageEncoderFamily, VitConfig, int, string, Device?)"/>.</summary>
+    public static FrozenImageEncoder Load(VitConfig config, int blocksUsed, string weightsPath, Device? device = null) =>
+        Load(ImageEncoderFamily.Vit, config, blocksUsed, weightsPath, device);
+
     /// <summary>
-    /// The <c>visual_encoder.*</c> tensors of <paramref name="weightsPath"/> (a BLIP checkpoint's weights) in a ViT of
-    /// <paramref name="config"/> (position embeddings resized to its image size), frozen, read after
+    /// The encoder tensors of <paramref name="weightsPath"/> (under <see cref="WeightsPrefix"/>; other names are ignored)
+    /// in an encoder of <paramref name="config"/> (position embeddings resized to its image size), frozen, read after
     /// <paramref name="blocksUsed"/> blocks. Every tensor of the encoder must be in the file with its shape.
     /// </summary>
-    public static FrozenImageEncoder Load(VitConfig config, int blocksUsed, string weightsPath, Device? device = null)
+    public static FrozenImageEncoder Load(ImageEncoderFamily family, VitConfig config, int blocksUsed, string weightsPath, Device? device = null)
     {
         if (blocksUsed < 1 || blocksUsed > config.Depth)
         {
@@ -45,7 +61,7 @@ public sealed class FrozenImageEncoder : nn.Module
                 nameof(blocksUsed), $"the encoder has {config.Depth} blocks; read the output of 1 to {config.Depth} of them (vision_layer -1 to -{config.Depth})");
         }
 
-        var encoder = new FrozenImageEncoder(config, blocksUsed);
+        var encoder = new FrozenImageEncoder(family, config, blocksUsed);
         try
         {
             BlipWeights.Load(encoder, config.GridSize, weightsPath, WeightsLoading.StrictIgnoringExtra);
@@ -70,9 +86,22 @@ public sealed class FrozenImageEncoder : nn.Module
     public Tensor Encode(Tensor images)
     {
         using var noGrad = no_grad();
-        return visual_encoder.Features(images, BlocksUsed);
+        return _features.Features(images, BlocksUsed);
     }
 
     /// <summary>Training mode never reaches the encoder (LAVIS's <c>disabled_train</c>).</summary>
     public override void train(bool train = true) => base.train(false);
+
+    private static (nn.Module, IVisionFeatures) Pair<T>(T backbone)
+        where T : nn.Module, IVisionFeatures => (backbone, backbone);
+}
+
+/// <summary>How a frozen encoder is built and named.</summary>
+public enum ImageEncoderFamily
+{
+    /// <summary>timm-style ViT under <c>visual_encoder.*</c>: BLIP's own and EVA ViT (LAVIS).</summary>
+    Vit,
+
+    /// <summary>CLIP's vision tower under <c>vision_model.*</c> (HF transformers).</summary>
+    Clip,
 }

@@ -31,10 +31,16 @@ public sealed class VisionBlock : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Multi-head self-attention with one fused qkv projection (timm <c>Attention</c>, qkv_bias on as in BLIP).</summary>
+/// <summary>
+/// Multi-head self-attention with one fused qkv projection (timm <c>Attention</c>, qkv_bias on as in BLIP). EVA's
+/// variant (<see cref="VitQkvBias.QueryValue"/>) has no bias on the projection but separate <c>q_bias</c> and
+/// <c>v_bias</c>: the key gets none.
+/// </summary>
 public sealed class VisionAttention : nn.Module<Tensor, Tensor>
 {
     private readonly Linear qkv;
+    private readonly Parameter? q_bias;
+    private readonly Parameter? v_bias;
     private readonly Linear proj;
     private readonly long _heads;
 
@@ -42,7 +48,14 @@ public sealed class VisionAttention : nn.Module<Tensor, Tensor>
         : base(nameof(VisionAttention))
     {
         _heads = config.Heads;
-        qkv = nn.Linear(config.Width, 3L * config.Width, hasBias: true);
+        var separateBiases = config.QkvBias == VitQkvBias.QueryValue;
+        qkv = nn.Linear(config.Width, 3L * config.Width, hasBias: !separateBiases);
+        if (separateBiases)
+        {
+            q_bias = new Parameter(zeros(config.Width));
+            v_bias = new Parameter(zeros(config.Width));
+        }
+
         proj = nn.Linear(config.Width, config.Width);
         BlipInit.TruncatedNormal(qkv, 0.02, generator);
         BlipInit.TruncatedNormal(proj, 0.02, generator);
@@ -53,7 +66,10 @@ public sealed class VisionAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (batch, tokens, width) = (x.shape[0], x.shape[1], x.shape[2]);
-        var parts = qkv.call(x)
+        var projected = q_bias is null || v_bias is null
+            ? qkv.call(x)
+            : nn.functional.linear(x, qkv.weight!, cat([q_bias, zeros_like(v_bias), v_bias]));
+        var parts = projected
             .reshape(batch, tokens, 3, _heads, width / _heads) // (B, N, 3, heads, head_dim)
             .permute(2, 0, 3, 1, 4);                          // (3, B, heads, N, head_dim)
         // Softmax(q·kᵀ / √head_dim)·v; the ViT has no attention dropout, so the fused kernel is exact here.
@@ -63,17 +79,19 @@ public sealed class VisionAttention : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>The block's MLP (timm <c>Mlp</c>): fc1, exact GELU, fc2.</summary>
+/// <summary>The block's MLP (timm <c>Mlp</c>): fc1, the activation (exact GELU but in CLIP), fc2.</summary>
 public sealed class VisionMlp : nn.Module<Tensor, Tensor>
 {
     private readonly Linear fc1;
     private readonly Linear fc2;
+    private readonly VitActivation _activation;
 
     public VisionMlp(VitConfig config, Generator generator)
         : base(nameof(VisionMlp))
     {
-        fc1 = nn.Linear(config.Width, (long)config.MlpRatio * config.Width);
-        fc2 = nn.Linear((long)config.MlpRatio * config.Width, config.Width);
+        _activation = config.Activation;
+        fc1 = nn.Linear(config.Width, config.MlpWidth);
+        fc2 = nn.Linear(config.MlpWidth, config.Width);
         BlipInit.TruncatedNormal(fc1, 0.02, generator);
         BlipInit.TruncatedNormal(fc2, 0.02, generator);
         RegisterComponents();
@@ -82,6 +100,13 @@ public sealed class VisionMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return fc2.call(nn.functional.gelu(fc1.call(x))).MoveToOuterDisposeScope();
+        return fc2.call(Activate(fc1.call(x), _activation)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The activation of a ViT's MLP.</summary>
+    public static Tensor Activate(Tensor x, VitActivation activation) => activation switch
+    {
+        VitActivation.QuickGelu => x.mul(sigmoid(x.mul(1.702))),
+        _ => nn.functional.gelu(x),
+    };
 }

@@ -9,15 +9,18 @@ namespace VisionLanguage.Models.Vit;
 /// learned [CLS] token and position embeddings, pre-norm blocks and a final LayerNorm. Its output's first token is the
 /// global image representation; all tokens feed the text transformer's cross-attention.
 /// </summary>
-public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
+public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IVisionFeatures
 {
     private readonly PatchEmbed patch_embed;
     private readonly Parameter cls_token;
     private readonly Parameter pos_embed;
     private readonly ModuleList<VisionBlock> blocks;
-    private readonly LayerNorm norm;
+    private readonly LayerNorm? norm;
 
-    public VisionTransformer(VitConfig config, Generator generator)
+    /// <param name="config">The shape.</param>
+    /// <param name="generator">Draws the initial weights.</param>
+    /// <param name="finalNorm">Whether the encoder ends in its LayerNorm; a frozen BLIP-2 encoder (<see cref="Features"/>) has none (LAVIS drops EVA's).</param>
+    public VisionTransformer(VitConfig config, Generator generator, bool finalNorm = true)
         : base(nameof(VisionTransformer))
     {
         if (config.ImageSize % config.PatchSize != 0)
@@ -36,7 +39,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         cls_token = new Parameter(zeros(1, 1, config.Width));
         pos_embed = new Parameter(zeros(1, config.Tokens, config.Width));
         blocks = new ModuleList<VisionBlock>([.. Enumerable.Range(0, config.Depth).Select(_ => new VisionBlock(config, generator))]);
-        norm = nn.LayerNorm(config.Width, eps: config.LayerNormEps);
+        norm = finalNorm ? nn.LayerNorm(config.Width, eps: config.LayerNormEps) : null;
         BlipInit.TruncatedNormal(pos_embed, 0.02, generator);
         BlipInit.TruncatedNormal(cls_token, 0.02, generator);
 
@@ -57,7 +60,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
             x = block.call(x);
         }
 
-        return norm.call(x).MoveToOuterDisposeScope();
+        return (norm is null ? x : norm.call(x)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -1,6 +1,13 @@
+using System.Text.Json.Serialization;
+using static TorchSharp.torch;
+
 namespace VisionLanguage.Models.Vit;
 
-/// <summary>A ViT image encoder (LAVIS <c>VisionTransformer</c>); the defaults are ViT-B/16 at 224 pixels.</summary>
+/// <summary>
+/// A ViT image encoder (LAVIS <c>VisionTransformer</c>); the defaults are BLIP's ViT-B/16 at 224 pixels. The frozen
+/// encoders BLIP-2 reads vary it: EVA ViT-g has a feed-forward width that is no multiple of its width and q/v biases
+/// only; CLIP uses QuickGELU. Settings at their default are not written, so BLIP checkpoints describe their ViT as before.
+/// </summary>
 public sealed record VitConfig
 {
     /// <summary>Input side in pixels; the position embeddings cover (ImageSize / PatchSize)² patches plus [CLS].</summary>
@@ -18,8 +25,20 @@ public sealed record VitConfig
     /// <summary>Attention heads per block.</summary>
     public int Heads { get; init; } = 12;
 
-    /// <summary>MLP hidden width as a multiple of <see cref="Width"/>.</summary>
+    /// <summary>MLP hidden width as a multiple of <see cref="Width"/>, unless <see cref="MlpHidden"/> is set.</summary>
     public int MlpRatio { get; init; } = 4;
+
+    /// <summary>MLP hidden width when it is no whole multiple of the width (EVA ViT-g: 6144 for 1408).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MlpHidden { get; init; }
+
+    /// <summary>Which of the attention's query, key and value projections have a bias.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public VitQkvBias QkvBias { get; init; } = VitQkvBias.All;
+
+    /// <summary>The MLP's activation.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public VitActivation Activation { get; init; } = VitActivation.Gelu;
 
     /// <summary>LayerNorm epsilon: timm's ViT uses 1e-6.</summary>
     public double LayerNormEps { get; init; } = 1e-6;
@@ -29,4 +48,37 @@ public sealed record VitConfig
 
     /// <summary>Tokens out of the encoder: every patch plus [CLS].</summary>
     public int Tokens => GridSize * GridSize + 1;
+
+    /// <summary>The MLP's hidden width.</summary>
+    [JsonIgnore]
+    public int MlpWidth => MlpHidden ?? MlpRatio * Width;
+}
+
+/// <summary>Biases of a ViT's query, key and value projections.</summary>
+public enum VitQkvBias
+{
+    /// <summary>One bias over the fused projection (timm, BLIP; CLIP's separate projections).</summary>
+    All,
+
+    /// <summary>Query and value biases, none for the key (EVA, BEiT: <c>q_bias</c> and <c>v_bias</c>).</summary>
+    QueryValue,
+}
+
+/// <summary>A ViT MLP's activation.</summary>
+public enum VitActivation
+{
+    /// <summary>Exact (erf) GELU: timm, BLIP, EVA.</summary>
+    Gelu,
+
+    /// <summary>x·σ(1.702x): OpenAI CLIP.</summary>
+    QuickGelu,
+}
+
+/// <summary>A ViT whose tokens can be read after any number of its blocks, without its final norm (what BLIP-2 reads of a frozen encoder).</summary>
+public interface IVisionFeatures
+{
+    VitConfig Config { get; }
+
+    /// <summary>Images (B, 3, H, W) to tokens (B, 1 + patches, width) after the first <paramref name="blocksUsed"/> blocks.</summary>
+    Tensor Features(Tensor images, int blocksUsed);
 }

@@ -79,9 +79,15 @@ public static class BlipWeights
             }
 
             using var scope = NewDisposeScope();
-            if (name.EndsWith(".pos_embed", StringComparison.Ordinal) && !value.shape.SequenceEqual(tensor.shape))
+            if (!value.shape.SequenceEqual(tensor.shape) && name.EndsWith(".pos_embed", StringComparison.Ordinal))
             {
                 value = PositionEmbeddingResize.Resize(value, gridSize);
+                adapted.Add($"{name}: position embeddings resized to a {gridSize}x{gridSize} grid");
+            }
+            else if (!value.shape.SequenceEqual(tensor.shape) && name.EndsWith(".embeddings.position_embedding.weight", StringComparison.Ordinal) && value.dim() == 2)
+            {
+                // CLIP's position embeddings are an embedding table (1 + grid², width), not a (1, 1 + grid², width) parameter.
+                value = PositionEmbeddingResize.Resize(value.unsqueeze(0), gridSize).squeeze(0);
                 adapted.Add($"{name}: position embeddings resized to a {gridSize}x{gridSize} grid");
             }
 

@@ -141,6 +141,14 @@ public static class Safetensors
             : new Dictionary<string, string>();
     }
 
+    /// <summary>The name, dtype and shape of every tensor in <paramref name="path"/>, read from its header alone.</summary>
+    public static IReadOnlyList<SafetensorsEntry> ReadEntries(string path)
+    {
+        EnsureLittleEndian();
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return [.. ReadHeader(file, path).Entries.Select(entry => new SafetensorsEntry(entry.Name, entry.Dtype, entry.Shape))];
+    }
+
     private static (List<Entry> Entries, long DataStart) ReadHeader(FileStream file, string path)
     {
         var header = ReadHeaderJson(file, path);
@@ -216,3 +224,6 @@ public static class Safetensors
 
     private sealed record Entry(string Name, ScalarType Dtype, long[] Shape, long Begin, long End);
 }
+
+/// <summary>A tensor as a safetensors header describes it.</summary>
+public sealed record SafetensorsEntry(string Name, ScalarType Dtype, long[] Shape);

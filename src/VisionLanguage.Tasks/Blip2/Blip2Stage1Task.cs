@@ -26,7 +26,7 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
     {
         var device = TaskTraining.ModelDevice(run);
         var encoderInput = (await run.Inputs.FetchAsync("image_encoder", cancellationToken)).SingleOrDefault()
-            ?? throw new InvalidOperationException("blip2.stage1 needs input image_encoder, the frozen image encoder; bind it to a BLIP checkpoint (e.g. a blip.pretrain stage's output)");
+            ?? throw new InvalidOperationException("blip2.stage1 needs input image_encoder, the frozen image encoder; bind it to a BLIP checkpoint (e.g. a blip.pretrain stage's output) or a model.import of a clip_vit or eva_vit checkpoint");
         using var encoder = Blip2ImageEncoderInput.Load(encoderInput, settings.Loader.ImageSize, settings.VisionLayer, device);
         run.Logger.LogInformation(
             "Frozen image encoder from {Encoder}: {Width} wide, read after {Blocks} of {Depth} blocks, {Tokens} tokens per image",

@@ -298,6 +298,30 @@ public sealed class SpecValidationTests
         Assert.Equal(["/data/imports/a.json", "/data/imports"], SpecValidator.ImportPaths(stage));
     }
 
+    [Fact]
+    public void The_architecture_of_a_model_import_fixes_its_output_so_a_wrong_binding_fails_at_submission()
+    {
+        var rules = new SubmissionRules { ImportRoots = ["/models"] };
+        string Problems(string architecture, string bindings) => string.Join("; ", SpecValidator.Validate(SpecReader.Read($$"""
+            name: n
+            stages:
+              - { id: data, kind: dataset.synthetic }
+              - { id: vit, kind: model.import, config: { path: /models/vit, architecture: {{architecture}} } }
+              - { id: bert, kind: model.import, config: { path: /models/bert, architecture: bert } }
+              - { id: s1, kind: blip2.stage1, inputs: { {{bindings}}, train: [data.human] } }
+            """, SpecFormat.Yaml).Spec!, rules).Errors.Select(error => $"{error.Path}: {error.Message}"));
+
+        Assert.Equal("", Problems("clip_vit", "image_encoder: vit.image_encoder, text_init: bert.text_encoder"));
+        Assert.Equal("", Problems("eva_vit", "image_encoder: vit.image_encoder"));
+        Assert.Equal(
+            "/stages/3/inputs/image_encoder: stage 'vit' (model.import) has architecture bert, so it produces no output 'image_encoder' " +
+            "(only under architecture clip_vit or eva_vit); with architecture bert it produces: text_encoder",
+            Problems("bert", "image_encoder: vit.image_encoder"));
+        Assert.Equal(
+            "/stages/3/inputs/image_encoder: 'bert.text_encoder' is a weights.text_encoder, but input 'image_encoder' takes weights.image_encoder, checkpoint.blip; connect an output of that type",
+            Problems("clip_vit", "image_encoder: bert.text_encoder"));
+    }
+
     private static SpecValidationResult Validate(string yaml)
     {
         var read = SpecReader.Read(yaml, SpecFormat.Yaml);

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Catalog.Options;
+using Orchestrator.Contracts.Messages;
+using VisionLanguage.Models.Import;
+
+namespace Trainer.Worker.Runners;
+
+/// <summary>
+/// Runs <c>model.import</c>: checks a checkpoint folder against its architecture (<see cref="CheckpointImport"/>: every
+/// name and shape its config.json implies, all mismatches in one error) and commits the model as the output the
+/// architecture fixes: <c>image_encoder</c> for clip_vit and eva_vit, <c>text_encoder</c> for bert. The folder and every
+/// file in it are opened at their real paths, which must lie under the worker's import roots (<see cref="ImportRootGuard"/>).
+/// </summary>
+public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
+{
+    public string Kind => "model.import";
+
+    /// <summary>The output an architecture's import is committed as; the catalog's output conditions say the same.</summary>
+    public static string OutputFor(ModelArchitecture architecture) => architecture == ModelArchitecture.Bert ? "text_encoder" : "image_encoder";
+
+    public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
+    {
+        var options = context.GetOptions<ModelImportOptions>();
+        var folder = guard.Resolve(options.Path, "path");
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException(
+                $"path '{options.Path}' is not a folder on this worker; give the checkpoint folder (config.json, model.safetensors or its index, tokenizer files)");
+        }
+
+        var architecture = ImportArchitecture.For(BlipOptionsMapping.ArchitectureName(options.Architecture));
+        var directory = Path.Combine(context.WorkDirectory, "model");
+        var imported = await Task.Run(
+            () => CheckpointImport.Import(folder, architecture, directory, file => guard.Resolve(file, "path"), cancellationToken), cancellationToken);
+        var metrics = new Dictionary<string, double>
+        {
+            ["files"] = imported.Source.Count,
+            ["bytes"] = imported.Source.Sum(file => file.Bytes),
+            ["ignored_tensors"] = imported.IgnoredTensors,
+            ["layers"] = imported.Vision?.Depth ?? imported.Text?.Layers ?? 0,
+        };
+        var output = OutputFor(options.Architecture);
+        var artifact = await context.CommitOutputAsync(output, directory, metrics, cancellationToken);
+        context.Logger.LogInformation("Imported {Architecture} from {Folder} ({Files} files, {Ignored} unused tensors) as {Artifact}",
+            architecture.Name, folder, imported.Source.Count, imported.IgnoredTensors, artifact.Uri);
+        return new StageRunResult { Outputs = new Dictionary<string, ArtifactReference> { [output] = artifact }, Metrics = metrics };
+    }
+}
