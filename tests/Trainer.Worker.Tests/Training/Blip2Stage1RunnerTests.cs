@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners;
 using Trainer.Worker.Tests.Capfilt;
@@ -5,6 +6,7 @@ using VisionLanguage.Data;
 using VisionLanguage.Models.Blip2;
 using VisionLanguage.Models.Weights;
 using VisionLanguage.Tasks.Blip2;
+using VisionLanguage.Testing;
 using VisionLanguage.Training;
 
 namespace Trainer.Worker.Tests.Training;
@@ -55,6 +57,37 @@ public sealed class Blip2Stage1RunnerTests(TinyBlipChain chain) : IClassFixture<
         Assert.Equal(
             await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
             await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
+    }
+
+    [Fact]
+    public async Task Trains_against_a_CLIP_vision_tower_imported_by_model_import_and_records_which()
+    {
+        var root = Directory.CreateTempSubdirectory("clip-import-").FullName;
+        try
+        {
+            HfCheckpoints.WriteClip(Path.Combine(root, "clip"), wholeModel: true);
+            var (import, _) = await chain.Chain.RunAsync(
+                new ModelImportRunner(new ImportRootGuard([root])), "clip", $$"""{"path":"{{root}}/clip","architecture":"clip_vit"}""", StageChain.Inputs());
+            var encoder = Assert.Single(import.Outputs);
+            Assert.Equal(("image_encoder", "weights.image_encoder"), (encoder.Key, encoder.Value.Type));
+
+            // BLIP-2's default: the tower's last layer is dropped, so 1 of its 2 layers is read.
+            var qformer = QFormer.Replace("\"vision_layer\":-1", "\"vision_layer\":-2", StringComparison.Ordinal);
+            var options = $$"""{ {{TinyBlipChain.DataSizes}}, {{qformer}}, "epochs":1,"checkpoint_every_steps":100}""";
+            var (result, _) = await chain.Chain.RunAsync(
+                new Blip2Stage1Runner(chain.Data), "stage1-clip", options, StageChain.Inputs(("image_encoder", encoder.Value), ("train", chain.Human)));
+
+            Assert.All(["loss_itc", "loss_itm", "loss_itg"], name => Assert.True(double.IsFinite(result.Metrics[name]), name));
+            var output = await chain.Chain.Store.FetchAsync(result.Outputs["checkpoint"]);
+            var record = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output.Directory, Blip2ImageEncoderInput.FileName)))!;
+            Assert.Equal(("clip", 1, 32, "quick_gelu"), (record["family"]!.GetValue<string>(), record["blocks_used"]!.GetValue<int>(),
+                record["vision"]!["width"]!.GetValue<int>(), record["vision"]!["activation"]!.GetValue<string>()));
+            Assert.Equal(encoder.Value.ContentDigest, record["content_digest"]!.GetValue<string>());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]

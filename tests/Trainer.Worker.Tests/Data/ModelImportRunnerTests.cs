@@ -1,0 +1,60 @@
+using Orchestrator.Contracts.Catalog.Options;
+using Trainer.Worker.Runners;
+using VisionLanguage.Models.Import;
+using VisionLanguage.Testing;
+
+namespace Trainer.Worker.Tests.Data;
+
+public sealed class ModelImportRunnerTests : IDisposable
+{
+    private readonly DataTestFolder _folder = new();
+
+    [Fact]
+    public async Task A_BERT_import_is_committed_as_output_text_encoder_with_its_vocabulary()
+    {
+        HfCheckpoints.WriteBert(_folder.PathOf("source/bert"), ["a", "red", "circle"]);
+        var run = DataRunContext.Create("model.import", new ModelImportOptions { Path = _folder.PathOf("source/bert"), Architecture = ModelArchitecture.Bert }, _folder.Root);
+
+        var result = await new ModelImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None);
+
+        var output = Assert.Single(result.Outputs);
+        Assert.Equal(("text_encoder", "weights.text_encoder"), (output.Key, output.Value.Type));
+        var local = await run.Store.FetchAsync(output.Value);
+        Assert.Equal(
+            [CheckpointImport.ConfigFile, CheckpointImport.DescriptionFile, CheckpointImport.WeightsFile, "tokenizer_config.json", "vocab.txt"],
+            Directory.EnumerateFiles(local.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(new Dictionary<string, double> { ["files"] = 4, ["bytes"] = Bytes("source/bert"), ["ignored_tensors"] = 4, ["layers"] = 2 }, result.Metrics);
+    }
+
+    [Fact]
+    public async Task A_file_of_the_folder_linked_out_of_the_import_roots_is_refused_and_nothing_is_committed()
+    {
+        HfCheckpoints.WriteClip(_folder.PathOf("source/clip"));
+        var outside = _folder.WriteText("elsewhere/config.json", "{}");
+        File.Delete(_folder.PathOf("source/clip/config.json"));
+        File.CreateSymbolicLink(_folder.PathOf("source/clip/config.json"), outside);
+        var run = DataRunContext.Create("model.import", new ModelImportOptions { Path = _folder.PathOf("source/clip") }, _folder.Root);
+
+        var error = await Assert.ThrowsAsync<ImportPathRefusedException>(() => new ModelImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
+
+        Assert.StartsWith($"path '{_folder.PathOf("source/clip/config.json")}' resolves to '{outside}', outside every import root", error.Message);
+        Assert.Empty(await run.Store.ListAsync("exp-1", "data"));
+    }
+
+    [Fact]
+    public async Task A_path_that_is_no_folder_gets_an_error_naming_what_to_give()
+    {
+        var run = DataRunContext.Create("model.import", new ModelImportOptions { Path = _folder.PathOf("source/none") }, _folder.Root);
+
+        var error = await Assert.ThrowsAsync<DirectoryNotFoundException>(() => new ModelImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
+
+        Assert.StartsWith($"path '{_folder.PathOf("source/none")}' is not a folder on this worker; give the checkpoint folder", error.Message);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private ImportRootGuard Guard() => new([_folder.PathOf("source")]);
+
+    /// <summary>The bytes of every file in the folder: an import reads them all.</summary>
+    private long Bytes(string relative) => Directory.EnumerateFiles(_folder.PathOf(relative)).Sum(file => new FileInfo(file).Length);
+}
