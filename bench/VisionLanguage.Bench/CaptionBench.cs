@@ -81,7 +81,7 @@ public static class CaptionBench
         }
 
         // Medians: on a shared machine a round now and then is slowed several times over by other work.
-        var (cachedMedian, recomputingMedian) = (Median(cachedSeconds), Median(recomputingSeconds));
+        var (cachedMedian, recomputingMedian) = (BenchStatistics.Median(cachedSeconds), BenchStatistics.Median(recomputingSeconds));
         var summary = new Dictionary<string, object>
         {
             ["preset"] = preset,
@@ -95,7 +95,7 @@ public static class CaptionBench
             ["recomputed_captions_per_s"] = Math.Round(images / recomputingMedian, 3),
             ["speedup"] = Math.Round(recomputingMedian / cachedMedian, 2),
             ["best_round_speedup"] = Math.Round(recomputingSeconds.Min() / cachedSeconds.Min(), 2),
-            ["cpu_time_speedup"] = Math.Round(Median(recomputingCpu) / Median(cachedCpu), 2),
+            ["cpu_time_speedup"] = Math.Round(BenchStatistics.Median(recomputingCpu) / BenchStatistics.Median(cachedCpu), 2),
             ["statistic"] = "median of rounds",
             ["same_tokens"] = same,
             ["torch_threads"] = get_num_threads(),
@@ -103,12 +103,6 @@ public static class CaptionBench
         };
         Console.WriteLine(JsonSerializer.Serialize(summary));
         return same ? 0 : 1;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static long[][] Decode(CaptionGenerator generator, Tensor pixels)

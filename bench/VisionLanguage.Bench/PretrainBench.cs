@@ -16,8 +16,6 @@ namespace VisionLanguage.Bench;
 /// </summary>
 public static class PretrainBench
 {
-    private const int MatmulSide = 2048;
-
     public static async Task<int> RunAsync(string[] args)
     {
         var arguments = BenchArguments.Parse(args);
@@ -36,8 +34,8 @@ public static class PretrainBench
 
         Console.WriteLine($"preset {preset}: images {config.Vision.ImageSize}px/{config.Vision.PatchSize}, ViT {config.Vision.Width}x{config.Vision.Depth}, " +
             $"text {config.Text.HiddenSize}x{config.Text.Layers}, queue {config.QueueSize}, batch {batchSize}, {get_num_threads()} torch threads");
-        var peakBefore = MatmulPeak();
-        Console.WriteLine($"fp32 matmul {MatmulSide}²: {peakBefore / 1e9:F1} GFLOP/s");
+        var peakBefore = MatmulPeak.Measure();
+        Console.WriteLine($"fp32 matmul {MatmulPeak.Side}²: {peakBefore / 1e9:F1} GFLOP/s");
 
         using var data = new SyntheticPretrainBatches(config, tokens, classes: 16, BlipPresets.MaxTextLength(preset), seed: 1);
         // One pass, as a stage of the preset trains (its learning rate), after one warmup step.
@@ -69,8 +67,8 @@ public static class PretrainBench
         await trainer.TrainAsync([source], hooks);
 
         // Measured again after the steps: the better of the two is the least disturbed by other work on the machine.
-        var peak = Math.Max(peakBefore, MatmulPeak());
-        Console.WriteLine($"fp32 matmul {MatmulSide}² again: best {peak / 1e9:F1} GFLOP/s");
+        var peak = Math.Max(peakBefore, MatmulPeak.Measure());
+        Console.WriteLine($"fp32 matmul {MatmulPeak.Side}² again: best {peak / 1e9:F1} GFLOP/s");
         var timed = reports.Skip(warmup).ToList();
         var stepSeconds = timed.Average(report => report.StepSeconds);
         var flops = PretrainFlops.PerStep(config, batchSize, BlipPresets.MaxTextLength(preset));
@@ -94,24 +92,5 @@ public static class PretrainBench
         };
         Console.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
-    }
-
-    /// <summary>The best of a few large fp32 matmuls, in FLOP/s.</summary>
-    private static double MatmulPeak()
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var a = randn(MatmulSide, MatmulSide);
-        var b = randn(MatmulSide, MatmulSide);
-        a.matmul(b).Dispose();
-        var best = double.MaxValue;
-        for (var i = 0; i < 5; i++)
-        {
-            var started = Stopwatch.GetTimestamp();
-            a.matmul(b).Dispose();
-            best = Math.Min(best, Stopwatch.GetElapsedTime(started).TotalSeconds);
-        }
-
-        return 2.0 * MatmulSide * MatmulSide * MatmulSide / best;
     }
 }
