@@ -7,7 +7,7 @@ namespace VisionLanguage.Bench;
 
 /// <summary>
 /// A frozen image encoder of random weights (speed does not depend on them), loaded the way stage 1 loads a real one:
-/// a ViT's weights under <c>visual_encoder.</c> in a safetensors file, read by <see cref="FrozenImageEncoder.Load"/>.
+/// a ViT's weights under <c>visual_encoder.</c> in a safetensors file, read by <see cref="FrozenImageEncoder.Load(VitConfig, int, string, Device?)"/>.
 /// The file lives in a temporary folder only while it is read.
 /// </summary>
 internal static class RandomFrozenEncoder

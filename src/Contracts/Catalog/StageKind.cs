@@ -23,6 +23,9 @@ public sealed record StageKind
     /// <summary>Options that need an input: when one is set, the stage must bind at least one of its inputs.</summary>
     public IReadOnlyList<OptionNeed> OptionNeeds { get; init; } = [];
 
+    /// <summary>Options a bound input decides instead: a spec that binds the input may not set them.</summary>
+    public IReadOnlyList<InputDecides> InputDecides { get; init; } = [];
+
     public InputSlot? FindInput(string name) => Inputs.FirstOrDefault(input => input.Name == name);
 
     public OutputSlot? FindOutput(string name) => Outputs.FirstOrDefault(output => output.Name == name);
@@ -33,3 +36,9 @@ public sealed record StageKind
 /// bound; <paramref name="Why"/> ends the error a spec without them gets.
 /// </summary>
 public sealed record OptionNeed(string Option, IReadOnlyList<string> AnyOfInputs, string Why);
+
+/// <summary>
+/// When input <paramref name="Input"/> is bound, it decides <paramref name="Options"/> (snake_case), so a spec may not set
+/// them; <paramref name="What"/> says what they set (e.g. "the Q-Former's shape").
+/// </summary>
+public sealed record InputDecides(string Input, IReadOnlyList<string> Options, string What);

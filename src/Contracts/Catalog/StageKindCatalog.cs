@@ -140,6 +140,7 @@ public static class StageKindCatalog
                 ],
                 Outputs = [new("checkpoint", ArtifactType.QFormerCheckpoint, "The Q-Former.")],
                 OptionsType = typeof(Blip2Stage1Options),
+                InputDecides = [new("text_init", ["qformer_width", "qformer_layers", "qformer_heads"], "the Q-Former's shape")],
             },
             new()
             {

@@ -72,6 +72,7 @@ public static partial class SpecValidator
             CheckImportPaths(kind, bound.Options, $"{path}/config", rules.ImportRoots, errors);
             var resolved = OptionsBinder.ToJson(bound.Options);
             CheckOptionNeeds(stage, kind, resolved, path, errors);
+            CheckInputDecides(stage, kind, path, errors);
             validated.Add(new ValidatedStage(stage, kind, resolved, [.. upstream]));
         }
 
@@ -143,6 +144,19 @@ public static partial class SpecValidator
         foreach (var need in kind.OptionNeeds.Where(need => resolved[need.Option] is not null && !need.AnyOfInputs.Any(stage.Inputs.ContainsKey)))
         {
             errors.Add(new SpecError($"{path}/config/{need.Option}", $"{need.Option} is set, so kind {kind.Name} needs input {string.Join(" or ", need.AnyOfInputs.Select(input => $"'{input}'"))}: {need.Why}"));
+        }
+    }
+
+    /// <summary>Options the spec sets itself (not through a preset) that a bound input decides.</summary>
+    private static void CheckInputDecides(StageSpec stage, StageKind kind, string path, List<SpecError> errors)
+    {
+        foreach (var rule in kind.InputDecides.Where(rule => stage.Inputs.ContainsKey(rule.Input)))
+        {
+            foreach (var option in rule.Options.Where(stage.Config.ContainsKey))
+            {
+                errors.Add(new SpecError($"{path}/config/{option}",
+                    $"option '{option}' sets {rule.What}, which kind {kind.Name} takes from input '{rule.Input}' when it is bound; remove '{option}', or unbind '{rule.Input}'"));
+            }
         }
     }
 

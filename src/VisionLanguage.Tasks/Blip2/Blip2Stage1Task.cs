@@ -11,7 +11,8 @@ namespace VisionLanguage.Tasks.Blip2;
 
 /// <summary>
 /// BLIP-2 stage 1 (LAVIS <c>Blip2Qformer</c> with the image-text pretrain task): a Q-Former built from the settings over
-/// the training captions' vocabulary, trained with ITC, ITM and ITG against the frozen image encoder of input
+/// the training captions' vocabulary, or shaped and started by the text encoder of input <c>text_init</c> over its
+/// vocabulary, trained with ITC, ITM and ITG against the frozen image encoder of input
 /// <c>image_encoder</c> on input <c>train</c>; resumes exactly from the run's checkpoint; evaluates zero-shot retrieval on
 /// input <c>eval</c> (ITC by the best query, the top-k re-ranked by ITM) and captioning through ITG (BLEU-4, CIDEr-D). The output checkpoint holds the Q-Former, its
 /// vocabulary and a record of the encoder (<see cref="Blip2ImageEncoderInput.FileName"/>), not the encoder itself.
@@ -32,19 +33,45 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
             "Frozen image encoder from {Encoder}: {Width} wide, read after {Blocks} of {Depth} blocks, {Tokens} tokens per image",
             encoderInput.Name, encoder.Width, encoder.BlocksUsed, encoder.Config.Depth, encoder.Config.Tokens);
 
+        var textInit = (await run.Inputs.FetchAsync("text_init", cancellationToken)).SingleOrDefault() is { } textInput ? Blip2TextInitInput.Load(textInput) : null;
         var train = await run.Inputs.FetchAsync("train", cancellationToken);
         var eval = await run.Inputs.FetchAsync("eval", cancellationToken);
         using var opened = data.Open(
-            new BlipDataRequest([.. train.Select(input => input.Directory)], [.. eval.Select(input => input.Directory)], null, settings.Loader, settings.BadData),
+            new BlipDataRequest([.. train.Select(input => input.Directory)], [.. eval.Select(input => input.Directory)], null, settings.Loader, settings.BadData)
+            {
+                Vocabulary = textInit?.Vocabulary,
+            },
             TaskTraining.Replicas);
+        var qformer = textInit?.ShapeOf(settings.Model.Qformer) ?? settings.Model.Qformer;
         var config = settings.Model with
         {
-            Qformer = settings.Model.Qformer with { VocabSize = opened.VocabSize, PadTokenId = opened.Tokens.PadId, EncoderWidth = encoder.Width },
+            Qformer = qformer with { VocabSize = opened.VocabSize, PadTokenId = opened.Tokens.PadId, EncoderWidth = encoder.Width },
         };
+        config.Qformer.Check();
+        if (textInit is not null && settings.Loader.MaxTextLength > config.Qformer.MaxPositionEmbeddings)
+        {
+            throw new ArgumentException(
+                $"max_text_length {settings.Loader.MaxTextLength} is more than the {config.Qformer.MaxPositionEmbeddings} positions of {textInit.Source}; use at most {config.Qformer.MaxPositionEmbeddings}");
+        }
+
         using var trainer = new Trainer<Blip2Stage1Model, Blip2Stage1Batch>(
-            _ => new Blip2Stage1Model(config, opened.Tokens, settings.Trainer.Seed, device), settings.Trainer, TaskTraining.Replicas);
+            _ =>
+            {
+                var model = new Blip2Stage1Model(config, opened.Tokens, settings.Trainer.Seed, device);
+                var copied = textInit?.ApplyTo(model);
+                if (copied is not null)
+                {
+                    run.Logger.LogInformation("Q-Former's text side from {TextInit}: {Tensors} tensors copied", textInit!.Source, copied);
+                }
+
+                return model;
+            },
+            settings.Trainer,
+            TaskTraining.Replicas);
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
-        run.Logger.LogInformation("Q-Former of {Parameters:N0} parameters over a vocabulary of {Vocabulary} tokens", trainer.Model.ParameterCount(), opened.VocabSize);
+        run.Logger.LogInformation(
+            "Q-Former of {Parameters:N0} parameters, {Width} x {Layers}, over a vocabulary of {Vocabulary} tokens",
+            trainer.Model.ParameterCount(), config.Qformer.HiddenSize, config.Qformer.Layers, opened.VocabSize);
 
         var shards = opened.Shards.Select(shard => (IBatchSource<Blip2Stage1Batch>)new FrozenEncoderBatches(shard, encoder)).ToList();
         var summary = await TaskTraining.TrainAsync(run, trainer, shards, null, cancellationToken);

@@ -10,7 +10,11 @@ namespace VisionLanguage.Tasks.Pretraining;
 /// <param name="Loader">Batches, crops, flips, image size and caption length.</param>
 /// <param name="BadData">What to do with an unreadable image.</param>
 public sealed record BlipDataRequest(
-    IReadOnlyList<string> Train, IReadOnlyList<string> Eval, string? Init, LoaderSettings Loader, BadDataPolicy BadData);
+    IReadOnlyList<string> Train, IReadOnlyList<string> Eval, string? Init, LoaderSettings Loader, BadDataPolicy BadData)
+{
+    /// <summary>The model's own vocabulary when it has one from elsewhere (a Q-Former's text encoder); it comes before <see cref="Init"/>'s and the datasets'.</summary>
+    public IReadOnlyList<string>? Vocabulary { get; init; }
+}
 
 /// <summary>
 /// The data side of the BLIP image-text tasks (pretraining, retrieval): opens a run's datasets, tokenises captions and
@@ -70,9 +74,10 @@ public sealed class BlipBatchSourceFactory : IBlipBatchSourceFactory
         {
             evalSet = request.Eval.Count > 0 ? BlipDataset.Open([.. request.Eval.Select(BlipDatasetSource.Folder)], request.BadData) : null;
             var initVocabulary = request.Init is { } init ? Path.Combine(init, BlipVocabulary.FileName) : null;
-            var vocabulary = initVocabulary is not null && File.Exists(initVocabulary)
-                ? File.ReadAllLines(initVocabulary)
-                : BlipVocabulary.ForDatasets(request.Train, trainSet.Samples.Select(sample => sample.Caption));
+            var vocabulary = request.Vocabulary
+                ?? (initVocabulary is not null && File.Exists(initVocabulary)
+                    ? File.ReadAllLines(initVocabulary)
+                    : BlipVocabulary.ForDatasets(request.Train, trainSet.Samples.Select(sample => sample.Caption)));
             var tokenizer = BlipTokenizer.FromTokens(vocabulary);
             var shards = Enumerable.Range(0, replicas)
                 .Select(rank => (IBlipBatchSource)new BlipLoaderBatchSource(

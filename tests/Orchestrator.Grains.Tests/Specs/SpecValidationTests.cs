@@ -322,6 +322,25 @@ public sealed class SpecValidationTests
             Problems("clip_vit", "image_encoder: bert.text_encoder"));
     }
 
+    [Fact]
+    public void A_bound_text_init_decides_the_QFormer_shape_so_the_spec_may_not_set_it_though_a_preset_may()
+    {
+        string Problems(string config) => string.Join("; ", SpecValidator.Validate(SpecReader.Read($$"""
+            name: n
+            stages:
+              - { id: data, kind: dataset.synthetic }
+              - { id: bert, kind: model.import, config: { path: /models/bert, architecture: bert } }
+              - { id: pre, kind: blip.pretrain, inputs: { train: [data.web] } }
+              - { id: s1, kind: blip2.stage1, config: {{config}}, inputs: { image_encoder: pre.checkpoint, text_init: bert.text_encoder, train: [data.human] } }
+            """, SpecFormat.Yaml).Spec!, new SubmissionRules { ImportRoots = ["/models"] }).Errors.Select(error => $"{error.Path}: {error.Message}"));
+
+        Assert.Equal("", Problems("{ preset: tiny }"));
+        Assert.Equal(
+            "/stages/3/config/qformer_layers: option 'qformer_layers' sets the Q-Former's shape, which kind blip2.stage1 takes from input 'text_init' when it is bound; remove 'qformer_layers', or unbind 'text_init'; " +
+            "/stages/3/config/qformer_width: option 'qformer_width' sets the Q-Former's shape, which kind blip2.stage1 takes from input 'text_init' when it is bound; remove 'qformer_width', or unbind 'text_init'",
+            Problems("{ preset: tiny, qformer_width: 64, qformer_layers: 2, num_query_token: 8 }"));
+    }
+
     private static SpecValidationResult Validate(string yaml)
     {
         var read = SpecReader.Read(yaml, SpecFormat.Yaml);

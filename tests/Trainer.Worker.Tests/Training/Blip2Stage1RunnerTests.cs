@@ -91,6 +91,43 @@ public sealed class Blip2Stage1RunnerTests(TinyBlipChain chain) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_text_init_shapes_the_QFormer_and_gives_it_its_vocabulary_from_an_imported_BERT_or_a_BLIP_text_encoder()
+    {
+        var root = Directory.CreateTempSubdirectory("bert-import-").FullName;
+        try
+        {
+            var human = await chain.Chain.Store.FetchAsync(chain.Human);
+            var words = File.ReadAllLines(Path.Combine(human.Directory, BlipVocabulary.FileName)).Except(BlipTokenizer.SpecialTokens).ToList();
+            HfCheckpoints.WriteBert(Path.Combine(root, "bert"), words, width: 48, layers: 1, heads: 4);
+            var (import, _) = await chain.Chain.RunAsync(
+                new ModelImportRunner(new ImportRootGuard([root])), "bert", $$"""{"path":"{{root}}/bert","architecture":"bert"}""", StageChain.Inputs());
+            var options = $$"""{ {{TinyBlipChain.DataSizes}}, "num_query_token":4,"embed_dim":16,"eval_top_k":4,"vision_layer":-1,"epochs":1,"checkpoint_every_steps":100}""";
+
+            var (fromBert, _) = await chain.Chain.RunAsync(new Blip2Stage1Runner(chain.Data), "stage1-bert", options,
+                StageChain.Inputs(("image_encoder", chain.Pretrained), ("text_init", import.Outputs["text_encoder"]), ("train", chain.Human)));
+            var (fromBlip, _) = await chain.Chain.RunAsync(new Blip2Stage1Runner(chain.Data), "stage1-blip", options,
+                StageChain.Inputs(("image_encoder", chain.Pretrained), ("text_init", chain.Pretrained), ("train", chain.Human)));
+
+            // BERT: 48 wide, 1 layer, its [PAD] [unused0] [UNK] [CLS] [SEP] [MASK] and the dataset's words, then [DEC] and [ENC].
+            var bert = await chain.Chain.Store.FetchAsync(fromBert.Outputs["checkpoint"]);
+            Assert.Equal(["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", .. words, "[DEC]", "[ENC]"], File.ReadAllLines(Path.Combine(bert.Directory, BlipVocabulary.FileName)));
+            var bertWeights = Safetensors.ReadEntries(Path.Combine(bert.Directory, CheckpointFiles.Weights)).ToDictionary(entry => entry.Name, entry => entry.Shape);
+            Assert.Equal([words.Count + 8, 48L], bertWeights["Qformer.bert.embeddings.word_embeddings.weight"]);
+            Assert.False(bertWeights.ContainsKey("Qformer.bert.encoder.layer.1.attention.self.query.weight"));
+            // BLIP's pretrain: its text encoder's 32 × 1 and its own vocabulary.
+            var blip = await chain.Chain.Store.FetchAsync(fromBlip.Outputs["checkpoint"]);
+            var pretrained = await chain.Chain.Store.FetchAsync(chain.Pretrained);
+            Assert.Equal(File.ReadAllLines(Path.Combine(pretrained.Directory, BlipVocabulary.FileName)), File.ReadAllLines(Path.Combine(blip.Directory, BlipVocabulary.FileName)));
+            Assert.Equal(32L, Safetensors.ReadEntries(Path.Combine(blip.Directory, CheckpointFiles.Weights)).Single(entry => entry.Name == "Qformer.bert.embeddings.LayerNorm.weight").Shape[0]);
+            Assert.All([fromBert, fromBlip], result => Assert.True(double.IsFinite(result.Metrics["loss_itg"])));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_frozen_encoder_is_bitwise_unchanged_by_training_and_never_reaches_the_optimiser()
     {
         var pretrained = await chain.Chain.Store.FetchAsync(chain.Pretrained);
