@@ -72,6 +72,9 @@ public sealed class TrainingRunSeries : IDisposable
     /// <summary>A checkpoint of <paramref name="bytes"/> was committed in <paramref name="duration"/>.</summary>
     public void RecordCheckpoint(TimeSpan duration, long bytes) => _metrics.RecordCheckpoint(_kind, duration, bytes);
 
+    /// <summary>The run looked up its cache <paramref name="cache"/> and found it (<paramref name="hit"/>) or not.</summary>
+    public void RecordCacheLookup(string cache, bool hit) => _metrics.RecordCacheLookup(_kind, cache, hit);
+
     public void Dispose() => _metrics.EndRun(this);
 
     private static double? Value(IReadOnlyDictionary<string, double> metrics, string name) =>

@@ -11,7 +11,7 @@ namespace Trainer.Worker.Observability;
 /// <c>experiment</c>, <c>stage</c> and <c>kind</c> labels and exist only while the run is on this worker; they are
 /// fed by <see cref="Runners.StageRunContext.ReportProgressAsync"/>, the same path as the progress reports.
 /// Checkpoint writes are labelled by kind only; GPU memory (by GPU index) only on a worker that trains on CUDA. Names follow Prometheus once exported: <c>trainer_run_step</c>,
-/// <c>trainer_checkpoint_write_duration_seconds</c>, <c>trainer_checkpoint_written_bytes_total</c>, ...
+/// <c>trainer_checkpoint_write_duration_seconds</c>, <c>trainer_checkpoint_written_bytes_total</c>, <c>trainer_cache_lookups_total</c>, ...
 /// </summary>
 public sealed class WorkerMetrics
 {
@@ -20,6 +20,7 @@ public sealed class WorkerMetrics
     private readonly ConcurrentDictionary<TrainingRunSeries, byte> _runs = new();
     private readonly Histogram<double> _checkpointWriteDuration;
     private readonly Counter<long> _checkpointWrittenBytes;
+    private readonly Counter<long> _cacheLookups;
     private volatile NvmlGpuMemory? _gpuMemory;
 
     public WorkerMetrics(IMeterFactory meterFactory)
@@ -36,6 +37,8 @@ public sealed class WorkerMetrics
             "Committing a checkpoint to the artifact store: hashing, upload and manifest.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
         _checkpointWrittenBytes = Meter.CreateCounter<long>("trainer.checkpoint.written", "By", "Bytes of checkpoints committed to the artifact store.");
+        _cacheLookups = Meter.CreateCounter<long>("trainer.cache.lookups", "{lookup}",
+            "Lookups of a run's cache (e.g. BLIP-2's frozen image features) in the artifact store, by cache and result: hit or miss.");
         Meter.CreateObservableGauge("trainer.gpu.memory.used", () => _gpuMemory?.Read() ?? [], "By", "Memory in use on each GPU (all processes), where the worker trains on CUDA.");
     }
 
@@ -61,6 +64,9 @@ public sealed class WorkerMetrics
         _checkpointWriteDuration.Record(duration.TotalSeconds, tag);
         _checkpointWrittenBytes.Add(bytes, tag);
     }
+
+    internal void RecordCacheLookup(string kind, string cache, bool hit) =>
+        _cacheLookups.Add(1, new("kind", kind), new("cache", cache), new("result", hit ? "hit" : "miss"));
 
     private IEnumerable<Measurement<double>> Observe(Func<TrainingRunSeries, double?> value)
     {

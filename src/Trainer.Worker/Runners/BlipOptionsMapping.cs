@@ -148,6 +148,7 @@ public static class BlipOptionsMapping
         BadData = BadData(options.OnBadData),
         VisionLayer = options.VisionLayer,
         EvalTopK = options.EvalTopK,
+        CacheImageFeatures = options.ImageFeatures == ImageFeatures.Cache,
     };
 
     /// <summary>The settings every training stage's options give.</summary>

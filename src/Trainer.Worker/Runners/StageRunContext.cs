@@ -17,6 +17,9 @@ namespace Trainer.Worker.Runners;
 /// </summary>
 public sealed class StageRunContext
 {
+    /// <summary>The artifact store's folder for caches; experiment ids always start with <c>exp-</c>, so it is nobody's.</summary>
+    private const string CacheExperiment = "caches";
+
     private readonly IArtifactStore _store;
     private readonly CheckpointResolver _checkpoints;
     private readonly IStageRunReports _publisher;
@@ -224,6 +227,50 @@ public sealed class StageRunContext
             $"kind {Kind.Name} has no output '{output}'; its outputs: {string.Join(", ", Kind.Outputs.Select(o => o.Name))}", nameof(output));
         return _store.CommitAsync(Draft(slot.Type.Name, output, metrics), directory, cancellationToken);
     }
+
+    /// <summary>
+    /// The newest kept cache <paramref name="cache"/> under <paramref name="key"/>, fetched and verified; null when none
+    /// was kept or the kept one is corrupt (the run then computes it again). Counted as a hit or a miss.
+    /// </summary>
+    public async Task<LocalArtifact?> FindCacheAsync(string cache, string key, CancellationToken cancellationToken)
+    {
+        var kept = await _store.ListAsync(CacheExperiment, CacheStage(cache, key), cancellationToken);
+        LocalArtifact? found = null;
+        if (kept.Count > 0)
+        {
+            try
+            {
+                found = await _store.FetchAsync(kept[^1].Reference, cancellationToken);
+            }
+            catch (ArtifactCorruptException error)
+            {
+                Logger.LogWarning(error, "Cache {Cache} {Key} is corrupt; computing it again", cache, key);
+            }
+        }
+
+        _series?.RecordCacheLookup(cache, found is not null);
+        return found;
+    }
+
+    /// <summary>
+    /// Commits <paramref name="directory"/> as cache <paramref name="cache"/> under <paramref name="key"/>, outside every
+    /// experiment (any later run with the same key finds it); its manifest names this run and its inputs.
+    /// </summary>
+    public Task<ArtifactReference> KeepCacheAsync(
+        string cache, string key, string directory, IReadOnlyDictionary<string, double> metrics, CancellationToken cancellationToken) =>
+        _store.CommitAsync(new ArtifactDraft
+        {
+            Type = $"cache.{cache}",
+            ExperimentId = CacheExperiment,
+            StageId = CacheStage(cache, key),
+            RunId = Run.RunId,
+            Name = cache,
+            OptionsHash = OptionsHash,
+            Parents = [.. Run.Inputs.Values.SelectMany(references => references)],
+            Metrics = metrics,
+        }, directory, cancellationToken);
+
+    private static string CacheStage(string cache, string key) => $"{cache}-{key}";
 
     private ArtifactDraft Draft(string type, string name, IReadOnlyDictionary<string, double>? metrics)
     {

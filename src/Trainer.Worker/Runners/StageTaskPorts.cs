@@ -6,10 +6,10 @@ namespace Trainer.Worker.Runners;
 
 /// <summary>
 /// A stage run seen through a task's ports: the run's rank, gang size and device; its inputs fetched as folders; its
-/// checkpoints resumed from and committed to the artifact store; its progress reported to the orchestrator. What a
+/// checkpoints resumed from and committed to the artifact store; its caches found in and kept there; its progress reported to the orchestrator. What a
 /// runner adds to a task is the stage kind's options and the output's commit.
 /// </summary>
-internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITaskCheckpoints, ITaskProgress
+internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITaskCheckpoints, ITaskProgress, ITaskCaches
 {
     /// <summary>
     /// Runs <paramref name="task"/> on the ports of <paramref name="context"/> and commits each folder it returns as the
@@ -20,7 +20,7 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
     {
         var ports = new StageTaskPorts(context);
         var identity = new RunIdentity(context.Kind.Name, context.Run.Rank, context.Run.WorldSize, device(context.Device));
-        var result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger), cancellationToken);
+        var result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger) { Caches = ports }, cancellationToken);
         var outputs = new Dictionary<string, ArtifactReference>(StringComparer.Ordinal);
         foreach (var (name, directory) in result.Outputs)
         {
@@ -38,6 +38,12 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
 
     public Task SaveAsync(string directory, long step, IReadOnlyDictionary<string, double> metrics) =>
         context.SaveCheckpointAsync(directory, step, metrics);
+
+    public async Task<string?> FindAsync(string cache, string key, CancellationToken cancellationToken) =>
+        (await context.FindCacheAsync(cache, key, cancellationToken))?.Directory;
+
+    public Task KeepAsync(string cache, string key, string directory, IReadOnlyDictionary<string, double> metrics, CancellationToken cancellationToken) =>
+        context.KeepCacheAsync(cache, key, directory, metrics, cancellationToken);
 
     public Task ReportAsync(TaskProgress progress) =>
         context.ReportProgressAsync(progress.Step, progress.TotalSteps, progress.Epoch, progress.Metrics, progress.SamplesPerSecond);

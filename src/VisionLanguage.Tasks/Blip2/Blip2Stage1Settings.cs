@@ -24,6 +24,9 @@ public sealed record Blip2Stage1Settings
     /// <summary>Candidates per query that ITM re-ranks after ITC in retrieval evaluation (LAVIS <c>k_test</c>).</summary>
     public int EvalTopK { get; init; } = 128;
 
+    /// <summary>Whether the frozen encoder's output is computed once per image and kept (<see cref="FrozenFeatureCache"/>) instead of on every batch.</summary>
+    public bool CacheImageFeatures { get; init; }
+
     /// <summary>
     /// How the Q-Former captions the evaluation images through ITG: beam search of 3 as LAVIS's <c>generate</c>, with
     /// the caption stages' lengths (5 to 20 tokens; LAVIS's 10 to 30 are longer than these datasets' captions).

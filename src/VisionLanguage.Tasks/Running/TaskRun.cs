@@ -68,7 +68,39 @@ public interface ITaskProgress
 /// run to them; a bench or a notebook uses <see cref="LocalTaskRun"/>.
 /// </summary>
 public sealed record TaskRun(
-    RunIdentity Identity, ITaskInputs Inputs, ITaskCheckpoints Checkpoints, ITaskProgress Progress, string WorkDirectory, ILogger Logger);
+    RunIdentity Identity, ITaskInputs Inputs, ITaskCheckpoints Checkpoints, ITaskProgress Progress, string WorkDirectory, ILogger Logger)
+{
+    /// <summary>Where the run keeps what is worth computing once across runs; by default nothing is kept.</summary>
+    public ITaskCaches Caches { get; init; } = TaskCaches.None;
+}
+
+/// <summary>
+/// Folders a task computes once and reuses across epochs, stages and reruns (BLIP-2's frozen image features), found by
+/// a key the task derives from everything the contents depend on.
+/// </summary>
+public interface ITaskCaches
+{
+    /// <summary>The folder of cache <paramref name="cache"/> under <paramref name="key"/>, verified; null when none was kept.</summary>
+    Task<string?> FindAsync(string cache, string key, CancellationToken cancellationToken);
+
+    /// <summary>Keeps <paramref name="directory"/> as cache <paramref name="cache"/> under <paramref name="key"/>; the folder stays the task's to read.</summary>
+    Task KeepAsync(string cache, string key, string directory, IReadOnlyDictionary<string, double> metrics, CancellationToken cancellationToken);
+}
+
+/// <summary>Cache ports with nothing behind them.</summary>
+public static class TaskCaches
+{
+    /// <summary>Finds nothing and keeps nothing: each run computes what it needs.</summary>
+    public static ITaskCaches None { get; } = new NoCaches();
+
+    private sealed class NoCaches : ITaskCaches
+    {
+        public Task<string?> FindAsync(string cache, string key, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
+        public Task KeepAsync(string cache, string key, string directory, IReadOnlyDictionary<string, double> metrics, CancellationToken cancellationToken) =>
+            Task.CompletedTask;
+    }
+}
 
 /// <summary>What a task produced: a folder per output, by the stage kind's output names, and its final metrics.</summary>
 public sealed record TaskResult(IReadOnlyDictionary<string, string> Outputs, IReadOnlyDictionary<string, double> Metrics)

@@ -8,6 +8,7 @@ using VisionLanguage.Models.Weights;
 using VisionLanguage.Tasks.Blip2;
 using VisionLanguage.Testing;
 using VisionLanguage.Training;
+using static TorchSharp.torch;
 
 namespace Trainer.Worker.Tests.Training;
 
@@ -125,6 +126,36 @@ public sealed class Blip2Stage1RunnerTests(TinyBlipChain chain) : IClassFixture<
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Cached_image_features_are_computed_once_kept_outside_the_experiment_and_train_to_the_same_bits_on_a_hit()
+    {
+        var options = $$"""{ {{TinyBlipChain.DataSizes}}, {{QFormer}}, "epochs":1,"checkpoint_every_steps":100,"image_features":"cache","seed":5}""";
+        var inputs = StageChain.Inputs(("image_encoder", chain.Pretrained), ("train", chain.Human));
+
+        var (first, firstRun) = await chain.Chain.RunAsync(new Blip2Stage1Runner(chain.Data), "cache-first", options, inputs);
+        var (second, _) = await chain.Chain.RunAsync(new Blip2Stage1Runner(chain.Data), "cache-second", options, inputs);
+
+        var human = await chain.Chain.Store.FetchAsync(chain.Human);
+        using var encoder = Blip2ImageEncoderInput.Load(new("checkpoint", (await chain.Chain.Store.FetchAsync(chain.Pretrained)).Directory), 16, -1, null);
+        var key = FrozenFeatureCache.Key(chain.Pretrained.ContentDigest!, [chain.Human.ContentDigest!], imageSize: 16, blocksUsed: 1);
+        var kept = Assert.Single(await chain.Chain.Store.ListAsync("caches", $"image_features-{key}"));
+        Assert.Equal((firstRun, "cache.image_features", 8.0), (kept.Draft.RunId, kept.Draft.Type, kept.Draft.Metrics["images"]));
+        Assert.Equal(
+            new[] { chain.Pretrained.Uri, chain.Human.Uri }.Order(StringComparer.Ordinal),
+            kept.Draft.Parents.Select(parent => parent.Uri).Order(StringComparer.Ordinal));
+        Assert.Equal(8.0, second.Metrics["feature_cache_images"]);
+        // The cached tokens are the encoder's of the evaluation transform (of the batch they were computed in: 4 images).
+        var cacheFolder = (await chain.Chain.Store.FetchAsync(kept.Reference)).Directory;
+        using var cache = FrozenFeatureCache.TryOpen(cacheFolder, 8, encoder, out _)!;
+        using var dataset = BlipDataset.OpenFolder(human.Directory, BadDataPolicy.Fail);
+        using var images = dataset.LoadImages([4, 5, 6, 7], ImageTransform.Eval(16));
+        Assert.True(cache.Lookup([4, 5, 6, 7], CPU).eq(encoder.Encode(images)).all().item<bool>());
+        // The run that found them trained exactly as the run that computed them.
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine((await chain.Chain.Store.FetchAsync(first.Outputs["checkpoint"])).Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine((await chain.Chain.Store.FetchAsync(second.Outputs["checkpoint"])).Directory, CheckpointFiles.Weights)));
     }
 
     [Fact]

@@ -15,13 +15,13 @@ public sealed class Blip2Stage1Options : TrainingOptions
     [Option("Layers 0, n, 2n, … of the Q-Former cross-attend to the image (LAVIS cross_attention_freq)."), Range(1, 48)]
     public int CrossAttentionFreq { get; set; } = 2;
 
-    [Option("Width of the Q-Former (bert-base: 768)."), Range(8, 4096)]
+    [Option("Width of the Q-Former (bert-base: 768); input text_init, when bound, decides it."), Range(8, 4096)]
     public int QformerWidth { get; set; } = 768;
 
-    [Option("Layers of the Q-Former (bert-base: 12)."), Range(1, 48)]
+    [Option("Layers of the Q-Former (bert-base: 12); input text_init, when bound, decides them."), Range(1, 48)]
     public int QformerLayers { get; set; } = 12;
 
-    [Option("Attention heads of the Q-Former; they divide its width."), Range(1, 64)]
+    [Option("Attention heads of the Q-Former; they divide its width; input text_init, when bound, decides them."), Range(1, 64)]
     public int QformerHeads { get; set; } = 12;
 
     [Option("Width of the ITC embedding (LAVIS embed_dim)."), Range(1, 4096)]
@@ -38,6 +38,9 @@ public sealed class Blip2Stage1Options : TrainingOptions
 
     [Option("Which block of the frozen image encoder is read, counted from its end: -2 (BLIP-2) drops the last block, -1 reads every block."), Range(-64, -1)]
     public int VisionLayer { get; set; } = -2;
+
+    [Option("compute runs the frozen encoder on every batch's augmented images (LAVIS); cache computes each image's features once, without augmentation, and reuses them across epochs, stages and reruns.")]
+    public ImageFeatures ImageFeatures { get; set; } = ImageFeatures.Compute;
 
     [Option("Candidates from ITC re-ranked by ITM in retrieval evaluation (LAVIS k_test)."), Range(1, 1024)]
     public int EvalTopK { get; set; } = 128;
