@@ -109,12 +109,12 @@ public sealed class ClipEncoder : nn.Module
     }
 }
 
-/// <summary>HF <c>CLIPEncoderLayer</c>: x + attn(layer_norm1(x)), then x + mlp(layer_norm2(x)).</summary>
+/// <summary>HF <c>CLIPEncoderLayer</c>: x + attn(layer_norm1(x)), then x + mlp(layer_norm2(x)); its MLP (<c>CLIPMLP</c>: fc1, QuickGELU, fc2) is the ViT's.</summary>
 public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
 {
     private readonly ClipAttention self_attn;
     private readonly LayerNorm layer_norm1;
-    private readonly ClipMlp mlp;
+    private readonly VisionMlp mlp;
     private readonly LayerNorm layer_norm2;
 
     public ClipEncoderLayer(VitConfig config, Generator generator)
@@ -122,7 +122,7 @@ public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
     {
         self_attn = new ClipAttention(config, generator);
         layer_norm1 = nn.LayerNorm(config.Width, eps: config.LayerNormEps);
-        mlp = new ClipMlp(config, generator);
+        mlp = new VisionMlp(config, generator);
         layer_norm2 = nn.LayerNorm(config.Width, eps: config.LayerNormEps);
         RegisterComponents();
     }
@@ -168,30 +168,5 @@ public sealed class ClipAttention : nn.Module<Tensor, Tensor>
         Tensor Heads(Linear projection) => projection.call(x).reshape(batch, tokens, _heads, width / _heads).transpose(1, 2); // (B, heads, N, head_dim)
         var attended = nn.functional.scaled_dot_product_attention(Heads(q_proj), Heads(k_proj), Heads(v_proj)); // (B, heads, N, head_dim)
         return out_proj.call(attended.transpose(1, 2).reshape(batch, tokens, width)).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>HF <c>CLIPMLP</c>: fc1, the activation (QuickGELU for OpenAI's weights), fc2.</summary>
-public sealed class ClipMlp : nn.Module<Tensor, Tensor>
-{
-    private readonly Linear fc1;
-    private readonly Linear fc2;
-    private readonly VitActivation _activation;
-
-    public ClipMlp(VitConfig config, Generator generator)
-        : base(nameof(ClipMlp))
-    {
-        _activation = config.Activation;
-        fc1 = nn.Linear(config.Width, config.MlpWidth);
-        fc2 = nn.Linear(config.MlpWidth, config.Width);
-        BlipInit.TruncatedNormal(fc1, 0.02, generator);
-        BlipInit.TruncatedNormal(fc2, 0.02, generator);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        return fc2.call(VisionMlp.Activate(fc1.call(x), _activation)).MoveToOuterDisposeScope();
     }
 }
