@@ -15,13 +15,17 @@ namespace VisionLanguage.Tasks.Blip2;
 /// vocabulary, trained with ITC, ITM and ITG against the frozen image encoder of input
 /// <c>image_encoder</c> on input <c>train</c>; resumes exactly from the run's checkpoint; evaluates zero-shot retrieval on
 /// input <c>eval</c> (ITC by the best query, the top-k re-ranked by ITM) and captioning through ITG (BLEU-4, CIDEr-D). The output checkpoint holds the Q-Former, its
-/// vocabulary and a record of the encoder (<see cref="Blip2ImageEncoderInput.FileName"/>), not the encoder itself.
+/// vocabulary, a record of the encoder (<see cref="Blip2ImageEncoderInput.FileName"/>), not the encoder itself, and the
+/// Q-Former in HF's names under <see cref="HfFolder"/>.
 /// </summary>
 public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Settings settings)
 {
     public const string Kind = "blip2.stage1";
 
     private const int SampleCaptions = 5;
+
+    /// <summary>Where the output holds the Q-Former again in HF's <c>Blip2ForImageTextRetrieval</c> names (<see cref="Blip2HfWeights"/>).</summary>
+    public const string HfFolder = "hf";
 
     public async Task<TaskResult> RunAsync(TaskRun run, CancellationToken cancellationToken)
     {
@@ -116,6 +120,8 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
 
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
         BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), opened.Vocabulary);
+        Directory.CreateDirectory(Path.Combine(output, HfFolder));
+        Blip2HfWeights.Export(trainer.Model, Path.Combine(output, HfFolder, "model.safetensors"));
         Blip2ImageEncoderInput.Record(output, encoderInput, encoder);
         return TaskResult.Checkpoint(output, metrics);
     }

@@ -44,6 +44,8 @@ public sealed class Blip2Stage1RunnerTests(TinyBlipChain chain) : IClassFixture<
         Assert.Equal(
             [Blip2ImageEncoderInput.FileName, CheckpointFiles.Weights, CheckpointFiles.State, BlipVocabulary.FileName],
             Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Contains("qformer.encoder.layer.0.crossattention.attention.key.weight",
+            Safetensors.ReadEntries(Path.Combine(output.Directory, Blip2Stage1Task.HfFolder, "model.safetensors")).Select(entry => entry.Name));
         var weights = Safetensors.Load(Path.Combine(output.Directory, CheckpointFiles.Weights));
         Assert.Contains("Qformer.bert.encoder.layer.0.crossattention.self.key.weight", weights.Keys);
         Assert.DoesNotContain(weights.Keys, name => name.StartsWith("visual_encoder.", StringComparison.Ordinal));
