@@ -25,10 +25,21 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
     /// <summary>The steps of the whole run and the steps between checkpoints, from the run's options.</summary>
     protected abstract (long Steps, long CheckpointEvery) Plan(StageRunContext context);
 
+    /// <summary>
+    /// Whether the runner looks up a cache in the artifact store before its steps and keeps one on a miss, as a stage
+    /// with <c>image_features: cache</c> does, so the worker's cache-lookup series exist for a dashboard test.
+    /// </summary>
+    protected virtual bool LooksUpCache => false;
+
     public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
     {
         var (steps, checkpointEvery) = Plan(context);
         var inputFiles = await FetchInputsAsync(context, cancellationToken);
+        if (LooksUpCache)
+        {
+            await LookUpCacheAsync(context, cancellationToken);
+        }
+
         var resume = await context.FetchResumeCheckpointAsync(cancellationToken);
         var state = resume is null
             ? new RunnerState(0, 0)
@@ -104,6 +115,18 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
         [ProgressMetricKeys.StepSeconds] = options.Value.StepDelay.TotalSeconds,
         [ProgressMetricKeys.DataWaitShare] = 0.1,
     };
+
+    private static async Task LookUpCacheAsync(StageRunContext context, CancellationToken cancellationToken)
+    {
+        const string cache = "stepping";
+        if (await context.FindCacheAsync(cache, context.OptionsHash, cancellationToken) is null)
+        {
+            var directory = Path.Combine(context.WorkDirectory, cache);
+            Directory.CreateDirectory(directory);
+            await File.WriteAllTextAsync(Path.Combine(directory, "cache.txt"), context.OptionsHash, cancellationToken);
+            await context.KeepCacheAsync(cache, context.OptionsHash, directory, new Dictionary<string, double>(), cancellationToken);
+        }
+    }
 
     private static async Task SaveCheckpointAsync(StageRunContext context, string directory, RunnerState state)
     {

@@ -18,6 +18,8 @@ public sealed class SteppingPretrainRunner(IOptions<SteppingRunnerOptions> optio
 {
     public override string Kind => "blip.pretrain";
 
+    protected override bool LooksUpCache => true;
+
     protected override (long Steps, long CheckpointEvery) Plan(StageRunContext context)
     {
         var pretrain = context.GetOptions<BlipPretrainOptions>();

@@ -45,6 +45,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
         {
             $"trainer_run_loss{{experiment=\"{id}\",stage=\"pretrain\"}}",
             "trainer_checkpoint_written_bytes_total{kind=\"blip.pretrain\"}",
+            "trainer_cache_lookups_total{kind=\"blip.pretrain\"}",
             "orchestrator_stage_duration_seconds_count{kind=\"dataset.synthetic\",status=\"Succeeded\"}",
             "orchestrator_experiments{status=\"Running\"} > 0",
             "orchestrator_api_rejected_total{reason=\"unauthenticated\"} > 0",
