@@ -149,7 +149,50 @@ public sealed partial class BlobArtifactStore : IArtifactStore
     {
         ArtifactLayout.CheckSegment(experimentId, nameof(experimentId));
         ArtifactLayout.CheckSegment(stageId, nameof(stageId));
-        var prefix = $"{experimentId}/{stageId}/";
+        return await ListManifestsAsync($"{experimentId}/{stageId}/", cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ArtifactManifest>> ListExperimentAsync(string experimentId, CancellationToken cancellationToken = default)
+    {
+        ArtifactLayout.CheckSegment(experimentId, nameof(experimentId));
+        return await ListManifestsAsync($"{experimentId}/", cancellationToken);
+    }
+
+    public async Task DeleteAsync(ArtifactReference reference, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var (containerName, segments) = Locate(reference.Uri);
+        var container = _service.GetBlobContainerClient(containerName);
+        var prefix = string.Join('/', segments) + "/";
+        await _resilience.Pipeline.ExecuteAsync(
+            async token =>
+            {
+                // The manifest first: without it no listing or fetch finds the artifact, whatever files are left.
+                await container.GetBlobClient(prefix + ArtifactLayout.ManifestFileName).DeleteIfExistsAsync(cancellationToken: token);
+                try
+                {
+                    await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, token))
+                    {
+                        await container.GetBlobClient(item.Name).DeleteIfExistsAsync(cancellationToken: token);
+                    }
+                }
+                catch (RequestFailedException exception) when (exception.Status == NotFound)
+                {
+                    // No container: nothing to delete.
+                }
+            },
+            cancellationToken);
+        var local = Path.Combine([_cacheRoot, _service.AccountName, containerName, .. segments]);
+        if (Directory.Exists(local))
+        {
+            Directory.Delete(local, recursive: true);
+        }
+
+        LogDeleted(_logger, reference.Uri);
+    }
+
+    private async Task<IReadOnlyList<ArtifactManifest>> ListManifestsAsync(string prefix, CancellationToken cancellationToken)
+    {
         var names = await _resilience.Pipeline.ExecuteAsync(async token => await ListManifestNamesAsync(prefix, token), cancellationToken);
 
         var manifests = new List<ArtifactManifest>(names.Count);
@@ -365,6 +408,9 @@ public sealed partial class BlobArtifactStore : IArtifactStore
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Committed artifact {Uri} ({FileCount} files)")]
     private static partial void LogCommitted(ILogger logger, string uri, int fileCount);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted artifact {Uri}")]
+    private static partial void LogDeleted(ILogger logger, string uri);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Artifact {Uri} was already committed with the same content; keeping it")]
     private static partial void LogAlreadyCommitted(ILogger logger, string uri);

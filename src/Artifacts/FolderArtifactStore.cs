@@ -57,6 +57,49 @@ public sealed partial class FolderArtifactStore : IArtifactStore
             async token => await ListOnceAsync(stageDirectory, token), cancellationToken);
     }
 
+    public async Task<IReadOnlyList<ArtifactManifest>> ListExperimentAsync(string experimentId, CancellationToken cancellationToken = default)
+    {
+        ArtifactLayout.CheckSegment(experimentId, nameof(experimentId));
+        var experimentDirectory = Path.Combine(_root, experimentId);
+        if (!Directory.Exists(experimentDirectory))
+        {
+            return [];
+        }
+
+        var manifests = new List<ArtifactManifest>();
+        foreach (var stageDirectory in Directory.EnumerateDirectories(experimentDirectory).Where(IsArtifactFolder))
+        {
+            manifests.AddRange(await _resilience.Pipeline.ExecuteAsync(async token => await ListOnceAsync(stageDirectory, token), cancellationToken));
+        }
+
+        return [.. manifests.OrderBy(manifest => manifest.CommittedAt).ThenBy(manifest => manifest.Reference.Uri, StringComparer.Ordinal)];
+    }
+
+    public Task DeleteAsync(ArtifactReference reference, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var directory = Path.GetDirectoryName(ManifestPath(reference.Uri))!;
+        if (!Directory.Exists(directory))
+        {
+            return Task.CompletedTask;
+        }
+
+        // The rename takes the whole artifact out of readers' sight at once (they skip staging folders); the files go after.
+        var staging = Path.Combine(Path.GetDirectoryName(directory)!, ArtifactLayout.TempPrefix + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.Move(directory, staging);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Task.CompletedTask;
+        }
+
+        DeleteStaging(staging);
+        LogDeleted(_logger, reference.Uri);
+        return Task.CompletedTask;
+    }
+
     private async Task<ArtifactReference> CommitOnceAsync(
         ArtifactDraft draft, string sourceDirectory, IReadOnlyList<string> sourceFiles, string destination, CancellationToken cancellationToken)
     {
@@ -249,6 +292,9 @@ public sealed partial class FolderArtifactStore : IArtifactStore
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Committed artifact {Uri} ({FileCount} files)")]
     private static partial void LogCommitted(ILogger logger, string uri, int fileCount);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted artifact {Uri}")]
+    private static partial void LogDeleted(ILogger logger, string uri);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Artifact {Uri} was already committed with the same content; keeping it")]
     private static partial void LogAlreadyCommitted(ILogger logger, string uri);

@@ -24,6 +24,15 @@ public interface IArtifactStore
 
     /// <summary>Every committed artifact of a stage (all its runs), oldest first.</summary>
     Task<IReadOnlyList<ArtifactManifest>> ListAsync(string experimentId, string stageId, CancellationToken cancellationToken = default);
+
+    /// <summary>Every committed artifact of an experiment (all its stages and runs), oldest first.</summary>
+    Task<IReadOnlyList<ArtifactManifest>> ListExperimentAsync(string experimentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes a committed artifact: first what makes it visible (its manifest, or its folder as a whole), so no reader
+    /// finds it half deleted, then its files. Deleting an artifact that is already gone is no error.
+    /// </summary>
+    Task DeleteAsync(ArtifactReference reference, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What a run says about an artifact it is about to commit.</summary>

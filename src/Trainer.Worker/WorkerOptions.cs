@@ -35,6 +35,15 @@ public sealed record WorkerOptions
     /// </summary>
     public List<string> ImportRoots { get; init; } = [];
 
+    /// <summary>
+    /// Runs' caches in the artifact store (BLIP-2's frozen image features) older than this are deleted whenever a run keeps
+    /// a new one, e.g. <c>--Worker:CacheMaxAge=7.00:00:00</c>.
+    /// </summary>
+    public TimeSpan CacheMaxAge { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Then the oldest caches are deleted until all of them together take at most this many bytes (the newest is always kept).</summary>
+    public long CacheMaxBytes { get; init; } = 200L << 30;
+
     /// <summary>How often the worker tells the scheduler it is alive; the scheduler declares it lost after a few misses.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -59,6 +59,16 @@ public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOpti
             errors.Add($"{key(nameof(WorkerOptions.ImportRoots))} holds '{root}', which is not an absolute path; give each import root as an absolute folder, e.g. --Worker:ImportRoots:0=/data/coco");
         }
 
+        if (options.CacheMaxAge <= TimeSpan.Zero)
+        {
+            errors.Add($"{key(nameof(WorkerOptions.CacheMaxAge))} is {options.CacheMaxAge}; set how long runs' caches are kept, e.g. 30.00:00:00");
+        }
+
+        if (options.CacheMaxBytes <= 0)
+        {
+            errors.Add($"{key(nameof(WorkerOptions.CacheMaxBytes))} is {options.CacheMaxBytes}; set the bytes all runs' caches may take together, e.g. 214748364800 (200 GiB)");
+        }
+
         if (string.IsNullOrWhiteSpace(options.WorkDirectory))
         {
             errors.Add($"{key(nameof(WorkerOptions.WorkDirectory))} is empty; set it to a writable folder for the runs' local files");

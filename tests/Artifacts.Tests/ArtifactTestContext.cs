@@ -96,6 +96,31 @@ internal sealed class ArtifactTestContext : IDisposable
         return await store.CommitAsync(Checkpoint(runId, step), WriteCheckpointSource($"{runId}-{step}"));
     }
 
+    /// <summary>
+    /// What every store does with an experiment listing and a deletion: three checkpoints of exp-1 in two stages are
+    /// listed oldest first without exp-2's; a deleted one is neither listed nor fetched, its siblings are, and deleting
+    /// it again is no error.
+    /// </summary>
+    public async Task ListsAnExperimentAndDeletesOneArtifactAsync(IArtifactStore store)
+    {
+        Assert.Empty(await store.ListExperimentAsync(Experiment));
+        var first = await CommitCheckpointAsync(store, "run-1", 100);
+        var second = await CommitCheckpointAsync(store, "run-1", 200);
+        Time.Advance(TimeSpan.FromMinutes(1));
+        await store.CommitAsync(Checkpoint("run-2", 400, stage: "finetune"), WriteCheckpointSource("finetune"));
+        await store.CommitAsync(Checkpoint("run-9", 900) with { ExperimentId = "exp-2" }, WriteCheckpointSource("other"));
+
+        Assert.Equal([100L, 200L, 400L], (await store.ListExperimentAsync(Experiment)).Select(manifest => manifest.Draft.Step!.Value));
+
+        await store.DeleteAsync(second);
+
+        Assert.Equal([100L, 400L], (await store.ListExperimentAsync(Experiment)).Select(manifest => manifest.Draft.Step!.Value));
+        Assert.Equal([first], (await store.ListAsync(Experiment, Stage)).Select(manifest => manifest.Reference with { Sha256 = first.Sha256 }));
+        await Assert.ThrowsAsync<ArtifactNotFoundException>(() => store.FetchAsync(second));
+        await store.FetchAsync(first);
+        await store.DeleteAsync(second);
+    }
+
     public static byte[] Bytes(string seed, int size)
     {
         var bytes = new byte[size];

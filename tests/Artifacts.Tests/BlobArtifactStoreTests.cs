@@ -115,6 +115,23 @@ public sealed class BlobArtifactStoreTests : IDisposable
     }
 
     [ServerFact(TestServers.AzuriteBlob)]
+    public async Task An_experiment_lists_across_its_stages_and_a_deleted_artifact_leaves_no_blob()
+    {
+        await using var azurite = new AzuriteContainer();
+        var store = _context.BlobStore(azurite.ConnectionString, azurite.Name);
+
+        await _context.ListsAnExperimentAndDeletesOneArtifactAsync(store);
+
+        var left = new List<string>();
+        await foreach (var blob in azurite.Client.GetBlobsAsync(new GetBlobsOptions { Prefix = "exp-1/pretrain/run-1/checkpoint-step-000200/" }))
+        {
+            left.Add(blob.Name);
+        }
+
+        Assert.Empty(left);
+    }
+
+    [ServerFact(TestServers.AzuriteBlob)]
     public async Task List_returns_the_stages_committed_artifacts_oldest_first()
     {
         await using var azurite = new AzuriteContainer();

@@ -68,6 +68,10 @@ public sealed class FolderArtifactStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task An_experiment_lists_across_its_stages_and_a_deleted_artifact_is_gone_whole() =>
+        await _context.ListsAnExperimentAndDeletesOneArtifactAsync(_store);
+
+    [Fact]
     public async Task A_staging_folder_left_by_a_crash_before_the_rename_is_neither_listed_nor_fetched()
     {
         var reference = await _store.CommitAsync(ArtifactTestContext.Checkpoint("run-1", 100), _context.WriteCheckpointSource("out"));

@@ -67,7 +67,10 @@ internal sealed class RunExecutor(
             var device = capacity.Value.Device;
             entry.Context = new StageRunContext(
                 run, kind, bound, device, workDirectory, store, checkpoints, publisher, timeProvider, options.ProgressInterval,
-                loggerFactory.CreateLogger(runner.GetType()), entry.Abort.Token, series);
+                loggerFactory.CreateLogger(runner.GetType()), entry.Abort.Token, series)
+            {
+                CacheRetention = new CacheRetention(options.CacheMaxAge, options.CacheMaxBytes),
+            };
 
             await publisher.PublishAsync(new StageRunStarted
             {

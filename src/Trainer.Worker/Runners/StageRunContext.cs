@@ -252,13 +252,18 @@ public sealed class StageRunContext
         return found;
     }
 
+    /// <summary>How much of the runs' caches the store keeps; applied each time a run keeps one.</summary>
+    public CacheRetention CacheRetention { get; init; } = CacheRetention.Unbounded;
+
     /// <summary>
     /// Commits <paramref name="directory"/> as cache <paramref name="cache"/> under <paramref name="key"/>, outside every
-    /// experiment (any later run with the same key finds it); its manifest names this run and its inputs.
+    /// experiment (any later run with the same key finds it); its manifest names this run and its inputs. Then deletes
+    /// the caches <see cref="CacheRetention"/> no longer keeps.
     /// </summary>
-    public Task<ArtifactReference> KeepCacheAsync(
-        string cache, string key, string directory, IReadOnlyDictionary<string, double> metrics, CancellationToken cancellationToken) =>
-        _store.CommitAsync(new ArtifactDraft
+    public async Task<ArtifactReference> KeepCacheAsync(
+        string cache, string key, string directory, IReadOnlyDictionary<string, double> metrics, CancellationToken cancellationToken)
+    {
+        var kept = await _store.CommitAsync(new ArtifactDraft
         {
             Type = $"cache.{cache}",
             ExperimentId = CacheExperiment,
@@ -269,6 +274,15 @@ public sealed class StageRunContext
             Parents = [.. Run.Inputs.Values.SelectMany(references => references)],
             Metrics = metrics,
         }, directory, cancellationToken);
+        foreach (var expired in CacheRetention.Expired(await _store.ListExperimentAsync(CacheExperiment, cancellationToken), kept, _timeProvider.GetUtcNow()))
+        {
+            await _store.DeleteAsync(expired.Reference, cancellationToken);
+            Logger.LogInformation("Deleted cache {Cache} of run {RunId}, committed {CommittedAt:u} ({Bytes} bytes)",
+                expired.Draft.StageId, expired.Draft.RunId, expired.CommittedAt, expired.Files.Sum(file => file.Size));
+        }
+
+        return kept;
+    }
 
     private static string CacheStage(string cache, string key) => $"{cache}-{key}";
 

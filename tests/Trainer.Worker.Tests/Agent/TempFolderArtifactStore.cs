@@ -73,4 +73,18 @@ internal sealed class TempFolderArtifactStore(string root, TimeProvider timeProv
             [.. _artifacts.Values.Select(artifact => artifact.Manifest)
                 .Where(manifest => manifest.Draft.ExperimentId == experimentId && manifest.Draft.StageId == stageId)
                 .OrderBy(manifest => manifest.CommittedAt)]);
+
+    public Task<IReadOnlyList<ArtifactManifest>> ListExperimentAsync(string experimentId, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<ArtifactManifest>>(
+            [.. _artifacts.Values.Select(artifact => artifact.Manifest).Where(manifest => manifest.Draft.ExperimentId == experimentId).OrderBy(manifest => manifest.CommittedAt)]);
+
+    public Task DeleteAsync(ArtifactReference reference, CancellationToken cancellationToken = default)
+    {
+        if (_artifacts.TryRemove(reference.Uri, out var artifact))
+        {
+            Directory.Delete(Path.GetDirectoryName(artifact.Directory)!, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
 }

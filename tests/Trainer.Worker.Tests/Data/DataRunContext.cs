@@ -15,21 +15,25 @@ namespace Trainer.Worker.Tests.Data;
 /// </summary>
 internal sealed class DataRunContext
 {
-    private DataRunContext(StageRunContext context, TempFolderArtifactStore store, List<object> reports)
+    private DataRunContext(StageRunContext context, TempFolderArtifactStore store, List<object> reports, FakeTimeProvider time)
     {
         Context = context;
         Store = store;
         Reports = reports;
+        Time = time;
     }
 
     public StageRunContext Context { get; }
 
     public TempFolderArtifactStore Store { get; }
 
+    /// <summary>The clock of the run and its store.</summary>
+    public FakeTimeProvider Time { get; }
+
     /// <summary>Every report the run published, in order.</summary>
     public List<object> Reports { get; }
 
-    public static DataRunContext Create(string kind, object options, string root)
+    public static DataRunContext Create(string kind, object options, string root, CacheRetention? cacheRetention = null)
     {
         var stageKind = StageKindCatalog.Find(kind) ?? throw new ArgumentException($"no kind {kind}", nameof(kind));
         var time = new FakeTimeProvider();
@@ -62,7 +66,10 @@ internal sealed class DataRunContext
             Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = "run-1" },
         };
         var context = new StageRunContext(
-            run, stageKind, options, "cpu", work, store, new CheckpointResolver(store, NullLogger<CheckpointResolver>.Instance), publisher, time, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None);
-        return new DataRunContext(context, store, reports);
+            run, stageKind, options, "cpu", work, store, new CheckpointResolver(store, NullLogger<CheckpointResolver>.Instance), publisher, time, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None)
+        {
+            CacheRetention = cacheRetention ?? CacheRetention.Unbounded,
+        };
+        return new DataRunContext(context, store, reports, time);
     }
 }
