@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using static TorchSharp.torch;
 
 namespace VisionLanguage.Models.Vit;
 
@@ -72,13 +71,4 @@ public enum VitActivation
 
     /// <summary>x·σ(1.702x): OpenAI CLIP.</summary>
     QuickGelu,
-}
-
-/// <summary>A ViT whose tokens can be read after any number of its blocks, without its final norm (what BLIP-2 reads of a frozen encoder).</summary>
-public interface IVisionFeatures
-{
-    VitConfig Config { get; }
-
-    /// <summary>Images (B, 3, H, W) to tokens (B, 1 + patches, width) after the first <paramref name="blocksUsed"/> blocks.</summary>
-    Tensor Features(Tensor images, int blocksUsed);
 }
