@@ -48,7 +48,7 @@ public static class StageKindCatalog
             new()
             {
                 Name = "model.import",
-                Description = "Imports a checkpoint folder (HF layout: config.json, safetensors single or sharded, tokenizer files): every name and shape is checked against its config, and the weights become a frozen image encoder or a text encoder.",
+                Description = "Imports a checkpoint folder (HF layout: config.json, safetensors single or sharded, tokenizer files): every name and shape is checked against its config, and the weights become a frozen image encoder, a text encoder or a frozen LLM.",
                 Outputs =
                 [
                     new("image_encoder", ArtifactType.ImageEncoderWeights, "The weights as a frozen image encoder.")
@@ -58,6 +58,10 @@ public static class StageKindCatalog
                     new("text_encoder", ArtifactType.TextEncoderWeights, "A BERT text encoder and its vocabulary, to initialise a Q-Former.")
                     {
                         When = new("architecture", ["bert"]),
+                    },
+                    new("llm", ArtifactType.LlmWeights, "A frozen language model and its tokenizer files, for BLIP-2 stage 2.")
+                    {
+                        When = new("architecture", ["opt"]),
                     },
                 ],
                 OptionsType = typeof(ModelImportOptions),

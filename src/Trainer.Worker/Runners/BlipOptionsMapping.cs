@@ -120,6 +120,7 @@ public static class BlipOptionsMapping
         ModelArchitecture.Bert => "bert",
         ModelArchitecture.ClipVit => "clip_vit",
         ModelArchitecture.EvaVit => "eva_vit",
+        ModelArchitecture.Opt => "opt",
         _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "unknown architecture"),
     };
 

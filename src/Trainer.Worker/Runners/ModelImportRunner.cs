@@ -8,7 +8,7 @@ namespace Trainer.Worker.Runners;
 /// <summary>
 /// Runs <c>model.import</c>: checks a checkpoint folder against its architecture (<see cref="CheckpointImport"/>: every
 /// name and shape its config.json implies, all mismatches in one error) and commits the model as the output the
-/// architecture fixes: <c>image_encoder</c> for clip_vit and eva_vit, <c>text_encoder</c> for bert. The folder and every
+/// architecture fixes: <c>image_encoder</c> for clip_vit and eva_vit, <c>text_encoder</c> for bert, <c>llm</c> for opt. The folder and every
 /// file in it are opened at their real paths, which must lie under the worker's import roots (<see cref="ImportRootGuard"/>).
 /// </summary>
 public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
@@ -16,7 +16,12 @@ public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
     public string Kind => "model.import";
 
     /// <summary>The output an architecture's import is committed as; the catalog's output conditions say the same.</summary>
-    public static string OutputFor(ModelArchitecture architecture) => architecture == ModelArchitecture.Bert ? "text_encoder" : "image_encoder";
+    public static string OutputFor(ModelArchitecture architecture) => architecture switch
+    {
+        ModelArchitecture.Bert => "text_encoder",
+        ModelArchitecture.Opt => "llm",
+        _ => "image_encoder",
+    };
 
     public async Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
     {
@@ -37,7 +42,7 @@ public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
             ["files"] = imported.Source.Count,
             ["bytes"] = imported.Source.Sum(file => file.Bytes),
             ["ignored_tensors"] = imported.IgnoredTensors,
-            ["layers"] = imported.Vision?.Depth ?? imported.Text?.Layers ?? 0,
+            ["layers"] = imported.Vision?.Depth ?? imported.Text?.Layers ?? imported.Opt?.Layers ?? 0,
         };
         var output = OutputFor(options.Architecture);
         var artifact = await context.CommitOutputAsync(output, directory, metrics, cancellationToken);

@@ -46,7 +46,7 @@ public static class CheckpointImport
 
         foreach (var required in architecture.RequiredFiles.Where(name => !File.Exists(open(Path.Combine(folder, name)))))
         {
-            problems.Add($"{required} is missing; a {architecture.Name} checkpoint needs it (save_pretrained of its tokenizer writes it)");
+            problems.Add($"{required} is missing; {architecture.Name} checkpoints need it (save_pretrained of their tokenizer writes it)");
         }
 
         if (problems.Count > 0 || description is null)

@@ -40,6 +40,22 @@ internal sealed class ConfigReader(JsonObject config, string source, List<string
         return fallback;
     }
 
+    public bool Bool(string key, bool fallback)
+    {
+        if (config[key] is not JsonValue value)
+        {
+            return fallback;
+        }
+
+        if (value.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetValue<bool>();
+        }
+
+        problems.Add($"{source}: {key} is {value.ToJsonString()}; it must be true or false");
+        return fallback;
+    }
+
     public string String(string key, string fallback) =>
         config[key] is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : fallback;
 

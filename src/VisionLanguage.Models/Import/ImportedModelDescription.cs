@@ -2,13 +2,15 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Blip2;
+using VisionLanguage.Models.Llm;
 using VisionLanguage.Models.Vit;
 
 namespace VisionLanguage.Models.Import;
 
 /// <summary>
 /// An imported model as its artifact describes it (<see cref="CheckpointImport.DescriptionFile"/>): the architecture and
-/// the shape read from its config; an image encoder has <see cref="Vision"/>, a text encoder <see cref="Text"/>.
+/// the shape read from its config; an image encoder has <see cref="Vision"/>, a text encoder <see cref="Text"/>, an
+/// OPT-architecture LLM <see cref="Opt"/>.
 /// </summary>
 public sealed record ImportedModelDescription
 {
@@ -26,6 +28,9 @@ public sealed record ImportedModelDescription
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public BertTextConfig? Text { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public OptConfig? Opt { get; init; }
 
     /// <summary>Checkpoint tensors the model does not use (a CLIPModel's text tower, a BERT pooler), by count.</summary>
     public int IgnoredTensors { get; init; }

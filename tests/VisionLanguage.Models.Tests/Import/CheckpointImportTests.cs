@@ -130,7 +130,7 @@ public sealed class CheckpointImportTests : IDisposable
             [
                 "config.json is missing; the model's shape is read from it (save_pretrained writes it)",
                 "neither model.safetensors nor model.safetensors.index.json is in the folder (it has pytorch_model.bin: convert them to safetensors, e.g. with save_pretrained(safe_serialization=True))",
-                "vocab.txt is missing; a bert checkpoint needs it (save_pretrained of its tokenizer writes it)",
+                "vocab.txt is missing; bert checkpoints need it (save_pretrained of their tokenizer writes it)",
             ],
             error.Problems);
     }

@@ -11,4 +11,7 @@ public enum ModelArchitecture
 
     /// <summary>An EVA-CLIP ViT in LAVIS's naming (<c>eva_vit.py</c>: fused qkv without bias, separate q and v biases).</summary>
     EvaVit,
+
+    /// <summary>An OPT-architecture decoder-only LLM in HF transformers' naming (<c>OPTForCausalLM</c>: config.json, safetensors, vocab.json, merges.txt).</summary>
+    Opt,
 }
