@@ -29,7 +29,8 @@ public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
         var folder = guard.Resolve(options.Path, "path");
         if (!Directory.Exists(folder))
         {
-            throw new DirectoryNotFoundException(
+            // Not a DirectoryNotFoundException: that is an IOException, which the worker retries, and the path stays wrong.
+            throw new ArgumentException(
                 $"path '{options.Path}' is not a folder on this worker; give the checkpoint folder (config.json, model.safetensors or its index, tokenizer files)");
         }
 

@@ -134,14 +134,14 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
     private async Task<FrozenFeatureCache> OpenFeatureCacheAsync(
         TaskRun run, InputFolder encoderInput, FrozenImageEncoder encoder, IReadOnlyList<InputFolder> train, CancellationToken cancellationToken)
     {
-        using var dataset = BlipDataset.Open([.. train.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
         var digests = train.Select(input => input.ContentDigest).ToList();
         var key = encoderInput.ContentDigest is { } encoderDigest && digests.All(digest => digest is not null)
             ? FrozenFeatureCache.Key(encoderDigest, digests!, settings.Loader.ImageSize, encoder.BlocksUsed)
             : null;
         if (key is not null && await run.Caches.FindAsync(FrozenFeatureCache.CacheName, key, cancellationToken) is { } found)
         {
-            if (FrozenFeatureCache.TryOpen(found, dataset.ImageCount, encoder, out var problem) is { } kept)
+            // The key pins the datasets, so their images need not be opened (each decoded) to check the count.
+            if (FrozenFeatureCache.TryOpen(found, images: null, encoder, out var problem) is { } kept)
             {
                 run.Logger.LogInformation("Frozen image features of {Images} images from the cache ({Key})", kept.Images, key);
                 return kept;
@@ -150,6 +150,7 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
             run.Logger.LogWarning("The kept image features {Key} do not fit this run ({Problem}); computing them again", key, problem);
         }
 
+        using var dataset = BlipDataset.Open([.. train.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
         var folder = Path.Combine(run.WorkDirectory, FrozenFeatureCache.CacheName);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         FrozenFeatureCache.Write(dataset, encoder, settings.Loader.ImageSize, settings.Loader.BatchSize, folder, cancellationToken);

@@ -97,13 +97,13 @@ public sealed class FrozenFeatureCache : IDisposable
 
     /// <summary>
     /// The cache in <paramref name="folder"/>, in memory, or null (with <paramref name="problem"/> saying why) when it does
-    /// not hold <paramref name="images"/> images of <paramref name="encoder"/>'s tokens.
+    /// not hold <paramref name="encoder"/>'s tokens (and, when given, exactly <paramref name="images"/> images).
     /// </summary>
-    public static FrozenFeatureCache? TryOpen(string folder, int images, FrozenImageEncoder encoder, out string problem)
+    public static FrozenFeatureCache? TryOpen(string folder, int? images, FrozenImageEncoder encoder, out string problem)
     {
         var description = Path.Combine(folder, DescriptionFile);
         var read = File.Exists(description) ? JsonNode.Parse(File.ReadAllText(description)) : null;
-        var expected = (Format, images, encoder.Config.Tokens, encoder.Width);
+        var expected = (Format, images ?? read?["images"]?.GetValue<int>(), encoder.Config.Tokens, encoder.Width);
         var found = (read?["format"]?.GetValue<string>(), read?["images"]?.GetValue<int>(), read?["tokens"]?.GetValue<int>(), read?["width"]?.GetValue<int>());
         if (found != expected)
         {

@@ -46,7 +46,7 @@ public sealed class ModelImportRunnerTests : IDisposable
     {
         var run = DataRunContext.Create("model.import", new ModelImportOptions { Path = _folder.PathOf("source/none") }, _folder.Root);
 
-        var error = await Assert.ThrowsAsync<DirectoryNotFoundException>(() => new ModelImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => new ModelImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
 
         Assert.StartsWith($"path '{_folder.PathOf("source/none")}' is not a folder on this worker; give the checkpoint folder", error.Message);
     }
