@@ -16,8 +16,8 @@ public sealed record QFormerKeyValues(Tensor Keys, Tensor Values);
 /// </summary>
 public sealed class QFormerEmbeddings : nn.Module
 {
-    private readonly Embedding word_embeddings;
-    private readonly Embedding position_embeddings;
+    private readonly Embedding? word_embeddings;
+    private readonly Embedding? position_embeddings;
     private readonly LayerNorm LayerNorm;
     private readonly SeededDropout dropout;
 
@@ -27,19 +27,27 @@ public sealed class QFormerEmbeddings : nn.Module
     public QFormerEmbeddings(QFormerConfig config, Generator initGenerator, Generator dropoutGenerator)
         : base(nameof(QFormerEmbeddings))
     {
-        word_embeddings = nn.Embedding(config.VocabSize, config.HiddenSize, padding_idx: config.PadTokenId);
-        position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
+        if (!config.QueriesOnly)
+        {
+            word_embeddings = nn.Embedding(config.VocabSize, config.HiddenSize, padding_idx: config.PadTokenId);
+            position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
+        }
+
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = new SeededDropout(config.HiddenDropout, dropoutGenerator);
         position_ids = arange(config.MaxPositionEmbeddings, dtype: int64).unsqueeze(0); // (1, max_positions)
-        BlipInit.Normal(word_embeddings, config.InitializerRange, initGenerator, config.PadTokenId);
-        BlipInit.Normal(position_embeddings, config.InitializerRange, initGenerator);
+        if (word_embeddings is not null && position_embeddings is not null)
+        {
+            BlipInit.Normal(word_embeddings, config.InitializerRange, initGenerator, config.PadTokenId);
+            BlipInit.Normal(position_embeddings, config.InitializerRange, initGenerator);
+        }
+
         RegisterComponents();
     }
 
     /// <summary>The word-embedding parameter, which the LM head's output projection is.</summary>
-    public Parameter WordEmbeddings => word_embeddings.get_parameter("weight")
-        ?? throw new InvalidOperationException("the word embedding has no registered weight");
+    public Parameter WordEmbeddings => word_embeddings?.get_parameter("weight")
+        ?? throw new InvalidOperationException("this Q-Former has no word embeddings (stage 2 trims them)");
 
     /// <summary>
     /// <c>[queries ; text]</c> (B, Q + T, D): text ids (B, T) or null, query embeddings (B, Q, D) or null, and the text
@@ -51,6 +59,11 @@ public sealed class QFormerEmbeddings : nn.Module
         Tensor? text = null;
         if (inputIds is not null)
         {
+            if (word_embeddings is null || position_embeddings is null)
+            {
+                throw new InvalidOperationException("this Q-Former takes queries only (stage 2 trims its text embeddings)");
+            }
+
             var length = inputIds.shape[1];
             if (pastTextLength + length > position_ids.shape[1])
             {
@@ -167,8 +180,8 @@ public sealed class QFormerLayer : nn.Module
 {
     private readonly QFormerAttention attention;
     private readonly QFormerAttention? crossattention;
-    private readonly BertIntermediate intermediate;
-    private readonly BertOutput output;
+    private readonly BertIntermediate? intermediate;
+    private readonly BertOutput? output;
     private readonly BertIntermediate intermediate_query;
     private readonly BertOutput output_query;
 
@@ -178,8 +191,12 @@ public sealed class QFormerLayer : nn.Module
         var med = config.AsMed();
         attention = new QFormerAttention(config, isCrossAttention: false, initGenerator, dropoutGenerator);
         crossattention = config.HasCrossAttention(layer) ? new QFormerAttention(config, isCrossAttention: true, initGenerator, dropoutGenerator) : null;
-        intermediate = new BertIntermediate(med, initGenerator);
-        output = new BertOutput(med, initGenerator, dropoutGenerator);
+        if (!config.QueriesOnly)
+        {
+            intermediate = new BertIntermediate(med, initGenerator);
+            output = new BertOutput(med, initGenerator, dropoutGenerator);
+        }
+
         intermediate_query = new BertIntermediate(med, initGenerator);
         output_query = new BertOutput(med, initGenerator, dropoutGenerator);
         RegisterComponents();
@@ -207,23 +224,20 @@ public sealed class QFormerLayer : nn.Module
 
             queries = output_query.call(intermediate_query.call(queries), queries);
             var textLength = attended.shape[1] - queryLength;
-            if (textLength > 0)
-            {
-                var text = attended.narrow(1, queryLength, textLength);
-                result = cat([queries, output.call(intermediate.call(text), text)], 1);
-            }
-            else
-            {
-                result = queries;
-            }
+            result = textLength > 0 ? cat([queries, TextFeedForward(attended.narrow(1, queryLength, textLength))], 1) : queries;
         }
         else
         {
-            result = output.call(intermediate.call(attended), attended);
+            result = TextFeedForward(attended);
         }
 
         return (result.MoveToOuterDisposeScope(), new QFormerKeyValues(keyValues.Keys.MoveToOuterDisposeScope(), keyValues.Values.MoveToOuterDisposeScope()));
     }
+
+    private Tensor TextFeedForward(Tensor text) =>
+        intermediate is not null && output is not null
+            ? output.call(intermediate.call(text), text)
+            : throw new InvalidOperationException("this Q-Former takes queries only (stage 2 trims the text feed-forwards)");
 }
 
 /// <summary>The stack of layers (LAVIS <c>BertEncoder</c>): the checkpoint level <c>encoder.layer.N</c>.</summary>
@@ -299,23 +313,25 @@ public sealed class QFormerBert : nn.Module
 
 /// <summary>
 /// LAVIS <c>Qformer.py::BertLMHeadModel</c>, the checkpoint level <c>Qformer</c>: <c>bert</c> and the <c>cls</c> head
-/// whose output weights are the word embeddings (tied, as HF ties them) with a bias of its own.
+/// whose output weights are the word embeddings (tied, as HF ties them) with a bias of its own; stage 2's
+/// (<see cref="QFormerConfig.QueriesOnly"/>) has no head.
 /// </summary>
 public sealed class QFormerLMHeadModel : nn.Module
 {
     private readonly QFormerBert bert;
-    private readonly BertOnlyMLMHead cls;
+    private readonly BertOnlyMLMHead? cls;
 
     public QFormerLMHeadModel(QFormerConfig config, Generator initGenerator, Generator dropoutGenerator)
         : base(nameof(QFormerLMHeadModel))
     {
         bert = new QFormerBert(config, initGenerator, dropoutGenerator);
-        cls = new BertOnlyMLMHead(config.AsMed(), bert.Embeddings.WordEmbeddings, initGenerator);
+        cls = config.QueriesOnly ? null : new BertOnlyMLMHead(config.AsMed(), bert.Embeddings.WordEmbeddings, initGenerator);
         RegisterComponents();
     }
 
     public QFormerBert Bert => bert;
 
     /// <summary>Vocabulary logits (B, T, vocab) of text hidden states (B, T, D).</summary>
-    public Tensor Logits(Tensor textHidden) => cls.call(textHidden);
+    public Tensor Logits(Tensor textHidden) =>
+        cls?.call(textHidden) ?? throw new InvalidOperationException("this Q-Former takes queries only (stage 2 trims its LM head)");
 }

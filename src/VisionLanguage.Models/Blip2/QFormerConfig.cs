@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using VisionLanguage.Models.Med;
 
 namespace VisionLanguage.Models.Blip2;
@@ -41,6 +42,14 @@ public sealed record QFormerConfig
     public double InitializerRange { get; init; } = 0.02;
 
     public long PadTokenId { get; init; }
+
+    /// <summary>
+    /// Stage 2's Q-Former (reference §1.6): LAVIS removes the word and position embeddings, the text feed-forwards and
+    /// the LM head, since only the queries pass; the embeddings' LayerNorm, self- and cross-attention and the queries'
+    /// feed-forwards remain.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool QueriesOnly { get; init; }
 
     /// <summary>Whether layer <paramref name="layer"/> cross-attends to the image.</summary>
     public bool HasCrossAttention(int layer) => layer % CrossAttentionFrequency == 0;

@@ -7,7 +7,8 @@ namespace VisionLanguage.Models.Decoding;
 /// Beam search as HuggingFace's <c>beam_search</c> with its <c>BeamSearchScorer</c> (length_penalty 1, no early
 /// stopping), which BLIP and LAVIS use. Per image, B beams; each step scores every beam's continuations by the summed
 /// log-probabilities (after the rules), takes the best 2B, and walks them in order: a [SEP] among the first B closes a
-/// hypothesis scored by its summed log-probability divided by its length (prompt included, [SEP] not), any other token
+/// hypothesis scored by its summed log-probability divided by its length to the power length_penalty (the prompt
+/// included unless <see cref="DecodingRules.UncountedPrefix"/> leaves it out, [SEP] not), any other token
 /// continues a beam until B are filled. An image is done once it holds B hypotheses and no open beam can beat the
 /// worst; at max_length the open beams join the hypotheses. The best hypothesis per image is returned.
 /// </summary>
@@ -33,7 +34,7 @@ public static class BeamSearch
         using var dead = (-1e9).ToScalar();
         beamScores.narrow(1, 1, beams - 1).fill_(dead);
         beamScores = beamScores.view(-1);                                          // (images·B)
-        var hypotheses = Enumerable.Range(0, images).Select(_ => new Hypotheses(beams)).ToArray();
+        var hypotheses = Enumerable.Range(0, images).Select(_ => new Hypotheses(beams, rules)).ToArray();
         var done = new bool[images];
         var logits = session.Next(sequences);                                      // (images·B, vocab)
         while (true)
@@ -46,7 +47,7 @@ public static class BeamSearch
             {
                 // A step's vocabulary-sized tensors go at its end; the candidates are copied out.
                 var scores = logits.log_softmax(1);
-                scores = LogitsProcessing.RepetitionPenalty(scores, sequences, rules.RepetitionPenalty);
+                scores = LogitsProcessing.RepetitionPenalty(scores, sequences, rules);
                 scores = LogitsProcessing.ForbidEndBefore(scores, length, rules);
                 vocab = scores.shape[1];
                 var total = (scores + beamScores.unsqueeze(1)).view(images, beams * vocab); // (images, B·vocab)
@@ -136,15 +137,15 @@ public static class BeamSearch
         return best;
     }
 
-    /// <summary>HuggingFace's <c>BeamHypotheses</c>: the B best finished sequences of one image, scored by sum / length.</summary>
-    private sealed class Hypotheses(int capacity)
+    /// <summary>HuggingFace's <c>BeamHypotheses</c>: the B best finished sequences of one image, scored by sum / length^length_penalty.</summary>
+    private sealed class Hypotheses(int capacity, DecodingRules rules)
     {
         private readonly List<(double Score, long[] Tokens)> _kept = [];
         private double _worst = 1e9;
 
         public void Add(long[] tokens, double sumLogProbabilities)
         {
-            var score = sumLogProbabilities / tokens.Length;
+            var score = sumLogProbabilities / rules.ScoredLength(tokens.Length);
             if (_kept.Count < capacity || score > _worst)
             {
                 _kept.Add((score, tokens));
@@ -163,7 +164,7 @@ public static class BeamSearch
 
         /// <summary>No open beam can still beat the worst kept hypothesis (HuggingFace's test, with the current length).</summary>
         public bool IsDone(double bestOpenSum, int length) =>
-            _kept.Count >= capacity && _worst >= bestOpenSum / length;
+            _kept.Count >= capacity && _worst >= bestOpenSum / rules.ScoredLength(length);
 
         public long[] Best() => _kept.MaxBy(entry => entry.Score).Tokens;
     }

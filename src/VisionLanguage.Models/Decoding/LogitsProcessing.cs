@@ -13,7 +13,7 @@ public static class LogitsProcessing
     /// </summary>
     public static Tensor RepetitionPenalty(Tensor scores, Tensor sequences, double penalty)
     {
-        if (penalty == 1.0)
+        if (penalty == 1.0 || sequences.shape[1] == 0)
         {
             return scores.alias();
         }
@@ -23,6 +23,14 @@ public static class LogitsProcessing
         using var factor = penalty.ToScalar();
         var penalised = where(seen.lt(RootedScalars.Zero), seen.mul(factor), seen.div(factor));
         return scores.clone().scatter_(1, sequences, penalised).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The repetition penalty of <paramref name="rules"/> over the tokens of <paramref name="sequences"/> after its uncounted prefix.</summary>
+    public static Tensor RepetitionPenalty(Tensor scores, Tensor sequences, DecodingRules rules)
+    {
+        var prefix = Math.Min(rules.UncountedPrefix, sequences.shape[1]);
+        using var counted = sequences.narrow(1, prefix, sequences.shape[1] - prefix);
+        return RepetitionPenalty(scores, counted, rules.RepetitionPenalty);
     }
 
     /// <summary><c>MinLengthLogitsProcessor</c>: [SEP] is impossible while the sequence is shorter than the minimum.</summary>

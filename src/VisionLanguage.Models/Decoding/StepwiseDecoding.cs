@@ -33,7 +33,7 @@ internal static class StepwiseDecoding
             using (NewDisposeScope())
             {
                 // A step's vocabulary-sized tensors go at its end; only the chosen tokens stay.
-                var scores = LogitsProcessing.RepetitionPenalty(logits, sequences, rules.RepetitionPenalty);
+                var scores = LogitsProcessing.RepetitionPenalty(logits, sequences, rules);
                 scores = LogitsProcessing.ForbidEndBefore(scores, sequences.shape[1], rules);
                 // chosen · unfinished + [PAD] · (1 − unfinished), with scalars held for the call (see RootedScalars).
                 next = choose(scores).mul(unfinished).Plus(unfinished.neg().Plus(RootedScalars.One).mul_(pad)).MoveToOuterDisposeScope();
