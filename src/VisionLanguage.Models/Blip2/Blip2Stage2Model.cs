@@ -84,6 +84,11 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
         _lnVision = nn.LayerNorm(q.EncoderWidth);
         _qformer = new QFormerLMHeadModel(q, init, _randomness);
         _queryTokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize));
+        using (no_grad())
+        {
+            _queryTokens.normal_(0.0, q.InitializerRange, init);
+        }
+
         _projection = nn.Linear(q.HiddenSize, config.LlmWidth);
         BlipInit.Default(_projection.weight, _projection.bias, init);
         register_module("ln_vision", _lnVision);
@@ -172,15 +177,21 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
     /// </summary>
     public WeightsLoadReport LoadStage1(string path)
     {
-        var report = BlipWeights.Load(this, 0, path, WeightsLoading.Lenient);
-        var missing = report.Missing.Where(name => !name.StartsWith(Config.ProjectionName + ".", StringComparison.Ordinal)).ToList();
-        if (missing.Count > 0)
+        const string Fix = "bind input qformer to a blip2.stage1 output";
+        WeightsLoadReport report;
+        try
         {
-            throw new InvalidDataException(
-                $"{path} is not a stage-1 Q-Former of this shape: it lacks {missing.Count} tensors, e.g. {string.Join(", ", missing.Take(3))}; bind input qformer to a blip2.stage1 output");
+            report = BlipWeights.Load(this, 0, path, WeightsLoading.Lenient);
+        }
+        catch (InvalidDataException wrongShapes)
+        {
+            throw new InvalidDataException($"{wrongShapes.Message}; {Fix}", wrongShapes);
         }
 
-        return report;
+        var missing = report.Missing.Where(name => !name.StartsWith(Config.ProjectionName + ".", StringComparison.Ordinal)).ToList();
+        return missing.Count == 0
+            ? report
+            : throw new InvalidDataException($"{path} is not a stage-1 Q-Former: it lacks {missing.Count} tensors, e.g. {string.Join(", ", missing.Take(3))}; {Fix}");
     }
 
     /// <summary>Training mode switches the Q-Former's dropout; the LLM has none and stays as it is.</summary>
