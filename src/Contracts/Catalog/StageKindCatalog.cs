@@ -148,16 +148,26 @@ public static class StageKindCatalog
             },
             new()
             {
+                Name = "llm.pretrain",
+                Description = "Trains a small OPT- or T5-architecture language model and its tokenizer from scratch on the captions and question-answer texts of its training datasets, written as model.import writes an imported LLM.",
+                Inputs = [trainIn with { Description = "The texts to learn: only training splits, so that evaluation on held-out splits stays zero-shot." }, evalIn],
+                Outputs = [new("llm", ArtifactType.LlmWeights, "The language model in HF's names, config.json and tokenizer files.")],
+                OptionsType = typeof(LlmPretrainOptions),
+            },
+            new()
+            {
                 Name = "blip2.stage2",
-                Description = "BLIP-2 stage 2: Q-Former output, linearly projected, as a soft prompt to a frozen LLM.",
+                Description = "BLIP-2 stage 2: the stage-1 Q-Former's output, linearly projected, as a soft visual prompt to a frozen LLM (decoder-only, or encoder-decoder as a prefix LM); evaluates captioning and zero-shot VQA through the LLM against no-image baselines.",
                 Inputs =
                 [
-                    new("qformer", [ArtifactType.QFormerCheckpoint], "The stage-1 Q-Former."),
-                    new("llm", [ArtifactType.LlmWeights], "The frozen LLM."),
+                    new("qformer", [ArtifactType.QFormerCheckpoint], "The stage-1 Q-Former; its text-only parts are left out, as LAVIS does."),
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The frozen image encoder the Q-Former was trained against in stage 1 (checked against its record)."),
+                    new("llm", [ArtifactType.LlmWeights], "The frozen LLM: a model.import of an OPT or T5 checkpoint, or an llm.pretrain output."),
                     trainIn,
-                    evalIn,
+                    evalIn with { Description = "Held-out captioned images, captioned through the LLM at the end (BLEU-4, CIDEr-D)." },
+                    new("vqa_eval", [ArtifactType.Dataset], "Held-out VQA questions answered zero-shot at the end (VQA accuracy).") { Optional = true },
                 ],
-                Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The BLIP-2 model.")],
+                Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The Q-Former side (ln_vision, Q-Former, queries, projection); the encoder, the LLM and the stage-1 checkpoint are referenced by digest.")],
                 OptionsType = typeof(Blip2Stage2Options),
             },
             Blip2Downstream("blip2.finetune.caption", "BLIP-2 captioning finetune (the LLM stays frozen).", trainIn, evalIn),

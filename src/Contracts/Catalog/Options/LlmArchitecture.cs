@@ -1,11 +1,11 @@
 namespace Orchestrator.Contracts.Catalog.Options;
 
-/// <summary>The frozen LLM's shape in BLIP-2 stage 2.</summary>
+/// <summary>The language-model architectures <c>llm.pretrain</c> trains, the two <c>model.import</c> reads as LLMs.</summary>
 public enum LlmArchitecture
 {
-    /// <summary>Decoder-only (OPT-style): the soft prompt precedes the text; LM loss on all of it.</summary>
-    Decoder,
+    /// <summary>Decoder-only, OPT's architecture (HF <c>OPTForCausalLM</c>), with a byte-level BPE tokenizer.</summary>
+    Opt,
 
-    /// <summary>Encoder-decoder (Flan-T5-style): prefix LM, the prefix to the encoder and the suffix as target.</summary>
-    EncoderDecoder,
+    /// <summary>Encoder-decoder, T5 v1.1 / Flan-T5's architecture (HF <c>T5ForConditionalGeneration</c>), with a SentencePiece tokenizer.</summary>
+    T5,
 }
