@@ -63,7 +63,7 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
     private readonly Generator _randomness;
 
     /// <param name="config">Shapes; <see cref="Blip2Stage2Config.LlmWidth"/> must be <paramref name="llm"/>'s.</param>
-    /// <param name="llm">The frozen LLM, which the model uses and disposes.</param>
+    /// <param name="llm">The LLM, which the model freezes, uses and disposes.</param>
     /// <param name="seed">Seed of the projection's initial weights and of the Q-Former's dropout.</param>
     /// <param name="device">Where the trainable part runs; the CPU when null (the LLM is placed by whoever loads it).</param>
     public Blip2Stage2Model(Blip2Stage2Config config, ISoftPromptedLlm llm, long seed, Device? device = null)
@@ -78,6 +78,7 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
         config.Qformer.Check();
         Config = config;
         Llm = llm;
+        LlmFreezing.Freeze(llm.Module);
         using var init = new Generator(unchecked((ulong)seed));
         _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
         var q = config.Qformer;

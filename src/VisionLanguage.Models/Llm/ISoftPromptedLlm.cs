@@ -4,8 +4,9 @@ namespace VisionLanguage.Models.Llm;
 
 /// <summary>
 /// A frozen language model that reads a soft prompt (BLIP-2 stage 2's projected query outputs) in front of its text:
-/// the loss of a batch of texts and generation, for a decoder-only (OPT) or an encoder-decoder (T5) model. Its weights
-/// never train: they require no gradient, but gradients flow through the model to the soft prompt.
+/// the loss of a batch of texts and generation, for a decoder-only (OPT) or an encoder-decoder (T5) model. In stage 2
+/// its weights never train (<see cref="LlmFreezing"/>: no parameter requires a gradient, but gradients flow through the
+/// model to the soft prompt); <c>llm.pretrain</c> trains it on text alone, with no soft prompt.
 /// </summary>
 public interface ISoftPromptedLlm : IDisposable
 {

@@ -13,11 +13,10 @@ public sealed class OptSoftPrompted : ISoftPromptedLlm
 {
     private readonly OptForCausalLM _model;
 
-    /// <summary>Takes <paramref name="model"/> as it is: frozen (no parameter requires a gradient) and in its dtype.</summary>
+    /// <summary>Takes <paramref name="model"/> as it is, in its dtype; stage 2 freezes it (<see cref="LlmFreezing"/>), <c>llm.pretrain</c> trains it.</summary>
     public OptSoftPrompted(OptForCausalLM model)
     {
         _model = model;
-        LlmFreezing.Freeze(model);
         DType = model.EmbedTokens.dtype;
     }
 
