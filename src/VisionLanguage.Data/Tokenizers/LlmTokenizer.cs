@@ -16,6 +16,11 @@ public abstract class LlmTokenizer
 
     public static IReadOnlyList<string> Architectures { get; } = [Opt, T5];
 
+    // The architectures are this library's to add: Load dispatches over them.
+    private protected LlmTokenizer()
+    {
+    }
+
     /// <summary><see cref="Opt"/> or <see cref="T5"/>.</summary>
     public abstract string Architecture { get; }
 
@@ -57,5 +62,5 @@ public abstract class LlmTokenizer
     };
 
     /// <summary>Whether <paramref name="id"/> stands for text: in the vocabulary and not special.</summary>
-    protected bool IsText(long id) => id >= 0 && id < VocabularySize && !SpecialIds.Contains(id);
+    private protected bool IsText(long id) => id >= 0 && id < VocabularySize && !SpecialIds.Contains(id);
 }

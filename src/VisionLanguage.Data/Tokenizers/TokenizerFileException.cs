@@ -8,7 +8,7 @@ namespace VisionLanguage.Data.Tokenizers;
 public sealed class TokenizerFileException : Exception
 {
     public TokenizerFileException(string path, string problem, string fix, Exception? inner = null)
-        : base($"tokenizer file {path}: {problem}. {fix}", inner)
+        : base($"{path}: {problem}. {fix}", inner)
     {
         FilePath = path;
         Problem = problem;

@@ -54,7 +54,7 @@ internal static class TokenizerFolder
                 continue;
             }
 
-            var bytes = ReadRequired(folder, file, "");
+            var bytes = ReadRequired(folder, file, FixOptional(file));
             try
             {
                 using var document = JsonDocument.Parse(bytes);
