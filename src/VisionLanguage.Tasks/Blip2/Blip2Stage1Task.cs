@@ -77,7 +77,7 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
             "Q-Former of {Parameters:N0} parameters, {Width} x {Layers}, over a vocabulary of {Vocabulary} tokens",
             trainer.Model.ParameterCount(), config.Qformer.HiddenSize, config.Qformer.Layers, opened.VocabSize);
 
-        using var cache = settings.CacheImageFeatures ? await OpenFeatureCacheAsync(run, encoderInput, encoder, train, cancellationToken) : null;
+        using var cache = settings.CacheImageFeatures ? await FrozenFeatureCache.OpenForRunAsync(run, encoderInput, encoder, train, settings.Loader, settings.BadData, cancellationToken) : null;
         var shards = opened.Shards
             .Select(shard => cache is null
                 ? (IBatchSource<Blip2Stage1Batch>)new FrozenEncoderBatches(shard, encoder)
@@ -124,48 +124,5 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
         Blip2HfWeights.Export(trainer.Model, Path.Combine(output, HfFolder, "model.safetensors"));
         Blip2ImageEncoderInput.Record(output, encoderInput, encoder);
         return TaskResult.Checkpoint(output, metrics);
-    }
-
-    /// <summary>
-    /// The frozen encoder's tokens of every training image: found at the run's cache port under their key, or computed
-    /// under the evaluation transform and kept there. Without content digests (a local run) there is no key, and the
-    /// tokens are computed for this run only.
-    /// </summary>
-    private async Task<FrozenFeatureCache> OpenFeatureCacheAsync(
-        TaskRun run, InputFolder encoderInput, FrozenImageEncoder encoder, IReadOnlyList<InputFolder> train, CancellationToken cancellationToken)
-    {
-        var digests = train.Select(input => input.ContentDigest).ToList();
-        var key = encoderInput.ContentDigest is { } encoderDigest && digests.All(digest => digest is not null)
-            ? FrozenFeatureCache.Key(encoderDigest, digests!, settings.Loader.ImageSize, encoder.BlocksUsed)
-            : null;
-        if (key is not null && await run.Caches.FindAsync(FrozenFeatureCache.CacheName, key, cancellationToken) is { } found)
-        {
-            // The key pins the datasets, so their images need not be opened (each decoded) to check the count.
-            if (FrozenFeatureCache.TryOpen(found, images: null, encoder, out var problem) is { } kept)
-            {
-                run.Logger.LogInformation("Frozen image features of {Images} images from the cache ({Key})", kept.Images, key);
-                return kept;
-            }
-
-            run.Logger.LogWarning("The kept image features {Key} do not fit this run ({Problem}); computing them again", key, problem);
-        }
-
-        using var dataset = BlipDataset.Open([.. train.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
-        var folder = Path.Combine(run.WorkDirectory, FrozenFeatureCache.CacheName);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        FrozenFeatureCache.Write(dataset, encoder, settings.Loader.ImageSize, settings.Loader.BatchSize, folder, cancellationToken);
-        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        run.Logger.LogInformation("Computed the frozen image features of {Images} images in {Seconds:F1} s", dataset.ImageCount, seconds);
-        if (key is not null)
-        {
-            await run.Caches.KeepAsync(
-                FrozenFeatureCache.CacheName, key, folder, new Dictionary<string, double> { ["images"] = dataset.ImageCount, ["seconds"] = seconds }, cancellationToken);
-        }
-        else
-        {
-            run.Logger.LogWarning("The image encoder or a training dataset has no content digest, so the image features are not kept for other runs");
-        }
-
-        return FrozenFeatureCache.TryOpen(folder, dataset.ImageCount, encoder, out var written) ?? throw new InvalidOperationException($"the image features just written do not read back: {written}");
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -5,6 +6,7 @@ using VisionLanguage.Data;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Blip2;
 using VisionLanguage.Models.Weights;
+using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Blip2;
@@ -128,6 +130,49 @@ public sealed class FrozenFeatureCache : IDisposable
         {
             chunks.ForEach(chunk => chunk.Dispose());
         }
+    }
+
+    /// <summary>
+    /// The frozen encoder's tokens of every training image: found at the run's cache port under their key, or computed
+    /// under the evaluation transform and kept there. Without content digests (a local run) there is no key, and the
+    /// tokens are computed for this run only.
+    /// </summary>
+    public static async Task<FrozenFeatureCache> OpenForRunAsync(
+        TaskRun run, InputFolder encoderInput, FrozenImageEncoder encoder, IReadOnlyList<InputFolder> train, LoaderSettings loader, BadDataPolicy badData, CancellationToken cancellationToken)
+    {
+        var digests = train.Select(input => input.ContentDigest).ToList();
+        var key = encoderInput.ContentDigest is { } encoderDigest && digests.All(digest => digest is not null)
+            ? FrozenFeatureCache.Key(encoderDigest, digests!, loader.ImageSize, encoder.BlocksUsed)
+            : null;
+        if (key is not null && await run.Caches.FindAsync(FrozenFeatureCache.CacheName, key, cancellationToken) is { } found)
+        {
+            // The key pins the datasets, so their images need not be opened (each decoded) to check the count.
+            if (FrozenFeatureCache.TryOpen(found, images: null, encoder, out var problem) is { } kept)
+            {
+                run.Logger.LogInformation("Frozen image features of {Images} images from the cache ({Key})", kept.Images, key);
+                return kept;
+            }
+
+            run.Logger.LogWarning("The kept image features {Key} do not fit this run ({Problem}); computing them again", key, problem);
+        }
+
+        using var dataset = BlipDataset.Open([.. train.Select(input => BlipDatasetSource.Folder(input.Directory))], badData);
+        var folder = Path.Combine(run.WorkDirectory, FrozenFeatureCache.CacheName);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        FrozenFeatureCache.Write(dataset, encoder, loader.ImageSize, loader.BatchSize, folder, cancellationToken);
+        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        run.Logger.LogInformation("Computed the frozen image features of {Images} images in {Seconds:F1} s", dataset.ImageCount, seconds);
+        if (key is not null)
+        {
+            await run.Caches.KeepAsync(
+                FrozenFeatureCache.CacheName, key, folder, new Dictionary<string, double> { ["images"] = dataset.ImageCount, ["seconds"] = seconds }, cancellationToken);
+        }
+        else
+        {
+            run.Logger.LogWarning("The image encoder or a training dataset has no content digest, so the image features are not kept for other runs");
+        }
+
+        return FrozenFeatureCache.TryOpen(folder, dataset.ImageCount, encoder, out var written) ?? throw new InvalidOperationException($"the image features just written do not read back: {written}");
     }
 
     /// <summary>The cached tokens of <paramref name="imageIds"/>, (B, tokens, width), on <paramref name="device"/>.</summary>
