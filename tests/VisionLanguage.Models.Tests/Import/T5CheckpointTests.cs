@@ -46,6 +46,24 @@ public sealed class T5CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void A_tied_T5_that_stores_its_head_anyway_imports_without_it_and_counts_it_unused()
+    {
+        HfCheckpoints.WriteT5(Source, gated: false, denseActFn: "relu", tied: true);
+        var weights = Path.Combine(Source, "model.safetensors");
+        var tensors = Safetensors.Load(weights);
+        tensors["lm_head.weight"] = tensors["shared.weight"].clone();
+        Safetensors.Save(weights, tensors.Select(pair => (pair.Key, pair.Value)));
+
+        var imported = CheckpointImport.Import(Source, new T5Import(), Output, path => path);
+
+        // The two embedding copies and the head, which is shared.weight when tied.
+        Assert.Equal(3, imported.IgnoredTensors);
+        var names = Safetensors.ReadEntries(Path.Combine(Output, CheckpointImport.WeightsFile)).Select(entry => entry.Name).ToList();
+        Assert.Equal("shared.weight", names[0]);
+        Assert.DoesNotContain("lm_head.weight", names);
+    }
+
+    [Fact]
     public void A_T5_checkpoint_of_another_shape_lists_every_mismatch()
     {
         HfCheckpoints.WriteT5(Source, layers: 1, decoderLayers: 1);

@@ -271,6 +271,9 @@ public sealed class T5Tests : IDisposable
                 "config.json: pad_token_id is -1; it must be a token id (an integer, 0 or more)",
             ],
             problems);
+        problems.Clear();
+        T5Config.ReadHfConfig(JsonNode.Parse("""{"model_type": "t5", "feed_forward_proj": "gated-gelu", "dense_act_fn": "silu"}""")!.AsObject(), problems);
+        Assert.Equal(["config.json: dense_act_fn 'silu' is not supported; this architecture reads relu, gelu or gelu_new"], problems);
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
