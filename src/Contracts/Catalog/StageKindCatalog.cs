@@ -61,7 +61,7 @@ public static class StageKindCatalog
                     },
                     new("llm", ArtifactType.LlmWeights, "A frozen language model and its tokenizer files, for BLIP-2 stage 2.")
                     {
-                        When = new("architecture", ["opt"]),
+                        When = new("architecture", ["opt", "t5"]),
                     },
                 ],
                 OptionsType = typeof(ModelImportOptions),

@@ -121,6 +121,7 @@ public static class BlipOptionsMapping
         ModelArchitecture.ClipVit => "clip_vit",
         ModelArchitecture.EvaVit => "eva_vit",
         ModelArchitecture.Opt => "opt",
+        ModelArchitecture.T5 => "t5",
         _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "unknown architecture"),
     };
 

@@ -8,7 +8,7 @@ namespace Trainer.Worker.Runners;
 /// <summary>
 /// Runs <c>model.import</c>: checks a checkpoint folder against its architecture (<see cref="CheckpointImport"/>: every
 /// name and shape its config.json implies, all mismatches in one error) and commits the model as the output the
-/// architecture fixes: <c>image_encoder</c> for clip_vit and eva_vit, <c>text_encoder</c> for bert, <c>llm</c> for opt. The folder and every
+/// architecture fixes: <c>image_encoder</c> for clip_vit and eva_vit, <c>text_encoder</c> for bert, <c>llm</c> for opt and t5. The folder and every
 /// file in it are opened at their real paths, which must lie under the worker's import roots (<see cref="ImportRootGuard"/>).
 /// </summary>
 public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
@@ -19,7 +19,7 @@ public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
     public static string OutputFor(ModelArchitecture architecture) => architecture switch
     {
         ModelArchitecture.Bert => "text_encoder",
-        ModelArchitecture.Opt => "llm",
+        ModelArchitecture.Opt or ModelArchitecture.T5 => "llm",
         _ => "image_encoder",
     };
 
@@ -43,7 +43,8 @@ public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
             ["files"] = imported.Source.Count,
             ["bytes"] = imported.Source.Sum(file => file.Bytes),
             ["ignored_tensors"] = imported.IgnoredTensors,
-            ["layers"] = imported.Vision?.Depth ?? imported.Text?.Layers ?? imported.Opt?.Layers ?? 0,
+            ["layers"] = imported.Vision?.Depth ?? imported.Text?.Layers ?? imported.Opt?.Layers
+                ?? (imported.T5 is { } t5 ? t5.Layers + t5.DecoderLayers : 0),
         };
         var output = OutputFor(options.Architecture);
         var artifact = await context.CommitOutputAsync(output, directory, metrics, cancellationToken);

@@ -5,7 +5,8 @@ namespace VisionLanguage.Models.Decoding;
 /// <summary>
 /// One decoder layer's cached attention inputs: the self-attention keys and values of every token decoded so far
 /// (rows, heads, T, head_dim), growing by the new tokens each step, and the cross-attention keys and values over the
-/// image tokens (images, heads, S, head_dim), computed once per image and shared by all of its rows (beams, samples).
+/// image tokens (images, heads, S, head_dim), computed once per image and shared by all of its rows (beams, samples);
+/// a T5 decoder keeps its encoder's states there, one per row.
 /// The tensors live outside dispose scopes; <see cref="Dispose"/> frees them.
 /// </summary>
 public sealed class LayerKeyValues : IDisposable
@@ -18,6 +19,9 @@ public sealed class LayerKeyValues : IDisposable
 
     /// <summary>Cross-attention values over the image tokens (images, heads, S, head_dim), or null before the first step.</summary>
     public Tensor? ImageValues { get; private set; }
+
+    /// <summary>How many tokens' self-attention keys and values are cached.</summary>
+    public long CachedTokens => _keys?.shape[2] ?? 0;
 
     /// <summary>Appends the new tokens' keys and values (rows, heads, T, head_dim); returns all of them, past and new.</summary>
     public (Tensor Keys, Tensor Values) Append(Tensor keys, Tensor values)

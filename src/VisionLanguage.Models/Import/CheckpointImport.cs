@@ -70,7 +70,8 @@ public static class CheckpointImport
 
         var imported = description with
         {
-            IgnoredTensors = ignored,
+            // Names the architecture reads but this config's model has none of (a tied head stored anyway) are unused too.
+            IgnoredTensors = ignored + stored.Count - expected.Count,
             Source = [.. files.Select(name => Describe(folder, name, open, cancellationToken))],
         };
         imported.Write(output);

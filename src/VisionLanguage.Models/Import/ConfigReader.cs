@@ -24,6 +24,23 @@ internal sealed class ConfigReader(JsonObject config, string source, List<string
         return fallback ?? 1;
     }
 
+    /// <summary>A token id: an integer that may be 0 (T5's pad and decoder start).</summary>
+    public int TokenId(string key, int fallback)
+    {
+        if (config[key] is not JsonValue value)
+        {
+            return fallback;
+        }
+
+        if (value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<int>(out var number) && number >= 0)
+        {
+            return number;
+        }
+
+        problems.Add($"{source}: {key} is {value.ToJsonString()}; it must be a token id (an integer, 0 or more)");
+        return fallback;
+    }
+
     public double Double(string key, double fallback)
     {
         if (config[key] is not JsonValue value)

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using VisionLanguage.Models.Blip2;
-using VisionLanguage.Models.Llm;
 using VisionLanguage.Models.Vit;
 
 namespace VisionLanguage.Models.Import;
@@ -12,9 +11,9 @@ namespace VisionLanguage.Models.Import;
 /// </summary>
 public abstract class ImportArchitecture
 {
-    public static IReadOnlyList<ImportArchitecture> All { get; } = [new BertImport(), new ClipVitImport(), new EvaVitImport(), new OptImport()];
+    public static IReadOnlyList<ImportArchitecture> All { get; } = [new BertImport(), new ClipVitImport(), new EvaVitImport(), new OptImport(), new T5Import()];
 
-    /// <summary>The architecture's name in options and artifacts: <c>bert</c>, <c>clip_vit</c>, <c>eva_vit</c>.</summary>
+    /// <summary>The architecture's name in options and artifacts: <c>bert</c>, <c>clip_vit</c>, <c>eva_vit</c>, <c>opt</c>, <c>t5</c>.</summary>
     public abstract string Name { get; }
 
     /// <summary>Files besides config.json and the weights that must be in the folder.</summary>
@@ -299,96 +298,4 @@ public sealed class EvaVitImport : ImportArchitecture
             ? Prefix + bare
             : null;
     }
-}
-
-/// <summary>
-/// HF's <c>OPTForCausalLM</c> (facebook/opt-*), names under <c>model.decoder.</c> (an <c>OPTModel</c>'s bare
-/// <c>decoder.</c> too), with its byte-level BPE tokenizer (<c>vocab.json</c>, <c>merges.txt</c>). <c>lm_head.weight</c>
-/// is the word embeddings, tied, and is not kept.
-/// </summary>
-public sealed class OptImport : ImportArchitecture
-{
-    private const string Prefix = "model.decoder.";
-
-    public override string Name => "opt";
-
-    public override IReadOnlyList<string> RequiredFiles => ["vocab.json", "merges.txt"];
-
-    public override IReadOnlyList<string> OptionalFiles => ["tokenizer_config.json", "special_tokens_map.json", "generation_config.json"];
-
-    public override ImportedModelDescription Describe(JsonObject config, List<string> problems)
-    {
-        // HF OPTConfig's defaults stand for keys the file leaves out.
-        var read = new ConfigReader(config, "config.json", problems);
-        read.Expect("model_type", "opt");
-        read.Expect("activation_function", "relu");
-        var hidden = read.Int("hidden_size", 768);
-        var opt = new OptConfig
-        {
-            VocabSize = read.Int("vocab_size", 50_272),
-            HiddenSize = hidden,
-            Layers = read.Int("num_hidden_layers", 12),
-            Heads = read.Int("num_attention_heads", 12),
-            FfnDim = read.Int("ffn_dim", 3072),
-            MaxPositionEmbeddings = read.Int("max_position_embeddings", 2048),
-            LayerNormBefore = read.Bool("do_layer_norm_before", true),
-            WordEmbedWidth = read.Int("word_embed_proj_dim", hidden),
-            PadTokenId = read.Int("pad_token_id", 1),
-            BosTokenId = read.Int("bos_token_id", 2),
-            EosTokenId = read.Int("eos_token_id", 2),
-        };
-        read.Divides("num_attention_heads", opt.Heads, "hidden_size", opt.HiddenSize);
-        if (read.Bool("_remove_final_layer_norm", false) || !read.Bool("enable_bias", true) || !read.Bool("layer_norm_elementwise_affine", true))
-        {
-            problems.Add("config.json: _remove_final_layer_norm, enable_bias false or layer_norm_elementwise_affine false is a variant no released OPT uses, and it is not supported");
-        }
-
-        return new ImportedModelDescription { Architecture = Name, Opt = opt };
-    }
-
-    public override IEnumerable<ExpectedTensor> Expected(ImportedModelDescription description)
-    {
-        var opt = description.Opt!;
-        long d = opt.HiddenSize, f = opt.FfnDim, w = opt.WordEmbedWidth;
-        yield return new($"{Prefix}embed_tokens.weight", [opt.VocabSize, w]);
-        yield return new($"{Prefix}embed_positions.weight", [opt.MaxPositionEmbeddings + OptConfig.PositionOffset, d]);
-        if (opt.Projects)
-        {
-            yield return new($"{Prefix}project_in.weight", [d, w]);
-            yield return new($"{Prefix}project_out.weight", [w, d]);
-        }
-
-        if (opt.LayerNormBefore)
-        {
-            foreach (var tensor in LayerNorm($"{Prefix}final_layer_norm", d))
-            {
-                yield return tensor;
-            }
-        }
-
-        for (var layer = 0; layer < opt.Layers; layer++)
-        {
-            var prefix = $"{Prefix}layers.{layer}";
-            IEnumerable<ExpectedTensor> parts =
-            [
-                .. Linear($"{prefix}.self_attn.k_proj", d, d),
-                .. Linear($"{prefix}.self_attn.v_proj", d, d),
-                .. Linear($"{prefix}.self_attn.q_proj", d, d),
-                .. Linear($"{prefix}.self_attn.out_proj", d, d),
-                .. LayerNorm($"{prefix}.self_attn_layer_norm", d),
-                .. Linear($"{prefix}.fc1", d, f),
-                .. Linear($"{prefix}.fc2", f, d),
-                .. LayerNorm($"{prefix}.final_layer_norm", d),
-            ];
-            foreach (var tensor in parts)
-            {
-                yield return tensor;
-            }
-        }
-    }
-
-    public override string? Canonical(string name) =>
-        name.StartsWith(Prefix, StringComparison.Ordinal) ? name
-        : name.StartsWith("decoder.", StringComparison.Ordinal) ? "model." + name
-        : null;
 }

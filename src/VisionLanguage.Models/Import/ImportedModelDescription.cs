@@ -10,7 +10,7 @@ namespace VisionLanguage.Models.Import;
 /// <summary>
 /// An imported model as its artifact describes it (<see cref="CheckpointImport.DescriptionFile"/>): the architecture and
 /// the shape read from its config; an image encoder has <see cref="Vision"/>, a text encoder <see cref="Text"/>, an
-/// OPT-architecture LLM <see cref="Opt"/>.
+/// OPT-architecture LLM <see cref="Opt"/>, a T5 <see cref="T5"/>.
 /// </summary>
 public sealed record ImportedModelDescription
 {
@@ -31,6 +31,9 @@ public sealed record ImportedModelDescription
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public OptConfig? Opt { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public T5Config? T5 { get; init; }
 
     /// <summary>Checkpoint tensors the model does not use (a CLIPModel's text tower, a BERT pooler), by count.</summary>
     public int IgnoredTensors { get; init; }

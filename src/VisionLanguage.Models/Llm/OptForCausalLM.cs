@@ -115,7 +115,7 @@ public sealed class OptDecoder : nn.Module
             .narrow(1, total - length, length).add(OptConfig.PositionOffset).clamp_min(0);               // (B, T)
         var x = project_in is null ? inputsEmbeds : project_in.call(inputsEmbeds);
         x = x.Plus(embed_positions.call(positions));                                                     // (B, T, D)
-        var mask = AttentionBias(attentionMask, length, x.dtype);                                         // (B, 1, T, past + T)
+        var mask = AttentionMasks.Causal(attentionMask, length, x.dtype);                                 // (B, 1, T, past + T)
         for (var layer = 0; layer < layers.Count; layer++)
         {
             x = layers[layer].Forward(x, mask, cache?[layer]);
@@ -127,19 +127,6 @@ public sealed class OptDecoder : nn.Module
         }
 
         return (project_out is null ? x : project_out.call(x)).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// 0 where a new token may attend (an earlier or the same position, not padding), the dtype's lowest value elsewhere
-    /// (as HF: −∞ would make a padding row's softmax NaN, and the NaN would reach real rows through its keys and values).
-    /// </summary>
-    private static Tensor AttentionBias(Tensor attentionMask, long length, ScalarType dtype)
-    {
-        var total = attentionMask.shape[1];
-        var past = total - length;
-        var causal = ones(length, total, ScalarType.Bool, attentionMask.device).tril(past);              // (T, past + T)
-        var allowed = causal.unsqueeze(0).logical_and(attentionMask.to_type(ScalarType.Bool).unsqueeze(1)); // (B, T, past + T)
-        return zeros(allowed.shape, dtype, attentionMask.device).masked_fill(allowed.logical_not(), finfo(dtype).min).unsqueeze(1);
     }
 }
 

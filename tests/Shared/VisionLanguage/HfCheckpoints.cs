@@ -6,7 +6,8 @@ namespace VisionLanguage.Testing;
 
 /// <summary>
 /// Writes small random checkpoints in the exact layouts their publishers use, names spelled out here from the reference
-/// (HF transformers' <c>CLIPModel</c>/<c>CLIPVisionModel</c> and <c>BertForPreTraining</c>, LAVIS's <c>eva_vit.py</c>), not
+/// (HF transformers' <c>CLIPModel</c>/<c>CLIPVisionModel</c>, <c>BertForPreTraining</c> and <c>T5ForConditionalGeneration</c>,
+/// LAVIS's <c>eva_vit.py</c>), not
 /// taken from the models that load them: an import that misreads a name fails against these.
 /// </summary>
 internal static class HfCheckpoints
@@ -203,6 +204,117 @@ internal static class HfCheckpoints
         }.ToJsonString());
         File.WriteAllLines(Path.Combine(folder, "vocab.txt"), vocabulary);
         File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{"do_lower_case": true}""");
+    }
+
+    /// <summary>
+    /// A T5 as HF's <c>save_pretrained</c> writes Flan-T5 (reference §6.2): <c>shared</c>, both stacks' blocks (the
+    /// relative position bias table in block 0 only), an untied <c>lm_head</c> unless <paramref name="tied"/>, and, with
+    /// <paramref name="embedCopies"/>, <c>encoder.embed_tokens</c> and <c>decoder.embed_tokens</c> as copies of
+    /// <c>shared</c>; with <paramref name="crossAttentionBias"/> also the decoder's cross-attention table that old
+    /// checkpoints carry and HF ignores. The config is Flan-T5's keys, <paramref name="denseActFn"/> spelled out.
+    /// </summary>
+    public static void WriteT5(
+        string folder, int width = 16, int headDim = 4, int heads = 2, int ffn = 24, int layers = 2, int decoderLayers = 2, int vocab = 40,
+        bool gated = true, string denseActFn = "gelu_new", bool tied = false, bool embedCopies = true, bool crossAttentionBias = false,
+        ScalarType dtype = ScalarType.Float32)
+    {
+        Directory.CreateDirectory(folder);
+        var inner = heads * headDim;
+        var tensors = new List<(string, long[])> { ("shared.weight", [vocab, width]) };
+        foreach (var (stack, depth) in new[] { ("encoder", layers), ("decoder", decoderLayers) })
+        {
+            for (var i = 0; i < depth; i++)
+            {
+                var block = $"{stack}.block.{i}";
+                tensors.AddRange([
+                    ($"{block}.layer.0.SelfAttention.q.weight", [inner, width]),
+                    ($"{block}.layer.0.SelfAttention.k.weight", [inner, width]),
+                    ($"{block}.layer.0.SelfAttention.v.weight", [inner, width]),
+                    ($"{block}.layer.0.SelfAttention.o.weight", [width, inner]),
+                ]);
+                if (i == 0)
+                {
+                    tensors.Add(($"{block}.layer.0.SelfAttention.relative_attention_bias.weight", [32, heads]));
+                }
+
+                tensors.Add(($"{block}.layer.0.layer_norm.weight", [width]));
+                var feedForward = $"{block}.layer.1";
+                if (stack == "decoder")
+                {
+                    tensors.AddRange([
+                        ($"{block}.layer.1.EncDecAttention.q.weight", [inner, width]),
+                        ($"{block}.layer.1.EncDecAttention.k.weight", [inner, width]),
+                        ($"{block}.layer.1.EncDecAttention.v.weight", [inner, width]),
+                        ($"{block}.layer.1.EncDecAttention.o.weight", [width, inner]),
+                        ($"{block}.layer.1.layer_norm.weight", [width]),
+                    ]);
+                    if (i == 0 && crossAttentionBias)
+                    {
+                        tensors.Add(($"{block}.layer.1.EncDecAttention.relative_attention_bias.weight", [32, heads]));
+                    }
+
+                    feedForward = $"{block}.layer.2";
+                }
+
+                tensors.AddRange(gated
+                    ? [($"{feedForward}.DenseReluDense.wi_0.weight", [ffn, width]), ($"{feedForward}.DenseReluDense.wi_1.weight", [ffn, width])]
+                    : [($"{feedForward}.DenseReluDense.wi.weight", [ffn, width])]);
+                tensors.AddRange([($"{feedForward}.DenseReluDense.wo.weight", [width, ffn]), ($"{feedForward}.layer_norm.weight", [width])]);
+            }
+
+            tensors.Add(($"{stack}.final_layer_norm.weight", [width]));
+        }
+
+        if (!tied)
+        {
+            tensors.Add(("lm_head.weight", [vocab, width]));
+        }
+
+        using var scope = NewDisposeScope();
+        // RMSNorm weights near 1 and a bias table of unit spread, as trained T5s have, so attention is far from uniform.
+        var random = Random(tensors, seed: 19, ScalarType.Float32)
+            .Select(entry => (entry.Item1, (entry.Item1.EndsWith("layer_norm.weight", StringComparison.Ordinal) ? entry.Item2 + 1
+                : entry.Item1.EndsWith("relative_attention_bias.weight", StringComparison.Ordinal) ? entry.Item2 * 10 : entry.Item2).to_type(dtype)))
+            .ToList();
+        if (embedCopies)
+        {
+            var shared = random[0].Item2;
+            random.AddRange([("encoder.embed_tokens.weight", shared.clone()), ("decoder.embed_tokens.weight", shared.clone())]);
+        }
+
+        Safetensors.Save(Path.Combine(folder, "model.safetensors"), random, new Dictionary<string, string> { ["format"] = "pt" });
+        File.WriteAllText(Path.Combine(folder, "config.json"), new JsonObject
+        {
+            ["architectures"] = new JsonArray("T5ForConditionalGeneration"),
+            ["model_type"] = "t5",
+            ["d_ff"] = ffn,
+            ["d_kv"] = headDim,
+            ["d_model"] = width,
+            ["decoder_start_token_id"] = 0,
+            ["dense_act_fn"] = denseActFn,
+            ["dropout_rate"] = 0.1,
+            ["eos_token_id"] = 1,
+            ["feed_forward_proj"] = gated ? "gated-gelu" : "relu",
+            ["initializer_factor"] = 1.0,
+            ["is_encoder_decoder"] = true,
+            ["is_gated_act"] = gated,
+            ["layer_norm_epsilon"] = 1e-6,
+            ["n_positions"] = 512,
+            ["num_decoder_layers"] = decoderLayers,
+            ["num_heads"] = heads,
+            ["num_layers"] = layers,
+            ["output_past"] = true,
+            ["pad_token_id"] = 0,
+            ["relative_attention_max_distance"] = 128,
+            ["relative_attention_num_buckets"] = 32,
+            ["tie_word_embeddings"] = tied,
+            ["use_cache"] = true,
+            ["vocab_size"] = vocab,
+        }.ToJsonString());
+        // Not a real SentencePiece model: the import checks that the file is there and copies it.
+        File.WriteAllBytes(Path.Combine(folder, "spiece.model"), [0x0a, 0x05, 0x3c, 0x70, 0x61, 0x64, 0x3e]);
+        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{"model_max_length": 512, "eos_token": "</s>", "pad_token": "<pad>", "extra_ids": 100}""");
+        File.WriteAllText(Path.Combine(folder, "special_tokens_map.json"), """{"eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}""");
     }
 
     private static List<(string, Tensor)> Random(List<(string Name, long[] Shape)> tensors, int seed, ScalarType dtype)

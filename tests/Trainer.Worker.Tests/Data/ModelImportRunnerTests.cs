@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Catalog.Options;
 using Trainer.Worker.Runners;
 using VisionLanguage.Models.Import;
@@ -24,6 +25,38 @@ public sealed class ModelImportRunnerTests : IDisposable
             [CheckpointImport.ConfigFile, CheckpointImport.DescriptionFile, CheckpointImport.WeightsFile, "tokenizer_config.json", "vocab.txt"],
             Directory.EnumerateFiles(local.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(new Dictionary<string, double> { ["files"] = 4, ["bytes"] = Bytes("source/bert"), ["ignored_tensors"] = 4, ["layers"] = 2 }, result.Metrics);
+    }
+
+    [Fact]
+    public async Task A_T5_import_is_committed_as_output_llm_with_its_SentencePiece_model()
+    {
+        HfCheckpoints.WriteT5(_folder.PathOf("source/t5"), layers: 2, decoderLayers: 3);
+        var run = DataRunContext.Create("model.import", new ModelImportOptions { Path = _folder.PathOf("source/t5"), Architecture = ModelArchitecture.T5 }, _folder.Root);
+
+        var result = await new ModelImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None);
+
+        var output = Assert.Single(result.Outputs);
+        Assert.Equal(("llm", "weights.llm"), (output.Key, output.Value.Type));
+        var local = await run.Store.FetchAsync(output.Value);
+        Assert.Equal(
+            [CheckpointImport.ConfigFile, CheckpointImport.DescriptionFile, CheckpointImport.WeightsFile, "special_tokens_map.json", "spiece.model", "tokenizer_config.json"],
+            Directory.EnumerateFiles(local.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // The stacks' two copies of shared.weight are unused; the layers are both stacks' blocks.
+        Assert.Equal(new Dictionary<string, double> { ["files"] = 5, ["bytes"] = Bytes("source/t5"), ["ignored_tensors"] = 2, ["layers"] = 5 }, result.Metrics);
+    }
+
+    [Fact]
+    public void Every_architecture_is_committed_as_the_output_the_catalog_gives_it()
+    {
+        var outputs = StageKindCatalog.All.Single(kind => kind.Name == "model.import").Outputs;
+
+        foreach (var architecture in Enum.GetValues<ModelArchitecture>())
+        {
+            var name = BlipOptionsMapping.ArchitectureName(architecture);
+            var produced = Assert.Single(outputs, output => output.When!.Values.Contains(name));
+            Assert.Equal(produced.Name, ModelImportRunner.OutputFor(architecture));
+            Assert.Equal(name, ImportArchitecture.For(name).Name);
+        }
     }
 
     [Fact]

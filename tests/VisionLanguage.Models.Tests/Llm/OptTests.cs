@@ -120,5 +120,21 @@ public sealed class OptTests : IDisposable
             error.Problems);
     }
 
+    [Theory]
+    [InlineData(true, 16)]
+    [InlineData(false, 8)]
+    public void The_config_json_it_writes_reads_back_as_the_same_shape(bool layerNormBefore, int wordWidth)
+    {
+        var config = Tiny with { LayerNormBefore = layerNormBefore, WordEmbedWidth = wordWidth, PadTokenId = 0 };
+        var written = config.ToHfConfig();
+        var problems = new List<string>();
+
+        var read = OptConfig.ReadHfConfig(JsonNode.Parse(written.ToJsonString())!.AsObject(), problems);
+
+        Assert.Equal(config, read);
+        Assert.Empty(problems);
+        Assert.Equal(("opt", "OPTForCausalLM"), (written["model_type"]!.ToString(), written["architectures"]![0]!.ToString()));
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }

@@ -14,4 +14,7 @@ public enum ModelArchitecture
 
     /// <summary>An OPT-architecture decoder-only LLM in HF transformers' naming (<c>OPTForCausalLM</c>: config.json, safetensors, vocab.json, merges.txt).</summary>
     Opt,
+
+    /// <summary>A T5 encoder-decoder LLM (T5 v1.1, Flan-T5) in HF transformers' naming (<c>T5ForConditionalGeneration</c>: config.json, safetensors, spiece.model).</summary>
+    T5,
 }

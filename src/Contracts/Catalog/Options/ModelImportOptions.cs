@@ -11,6 +11,6 @@ public sealed class ModelImportOptions
     [Option("Absolute path of the checkpoint folder on the worker, under one of the workers' import roots."), Required, ImportPath]
     public string Path { get; set; } = "";
 
-    [Option("What the folder holds; it fixes the stage's output: bert gives output text_encoder, clip_vit and eva_vit give image_encoder, opt gives llm.")]
+    [Option("What the folder holds; it fixes the stage's output: bert gives output text_encoder, clip_vit and eva_vit give image_encoder, opt and t5 give llm.")]
     public ModelArchitecture Architecture { get; set; } = ModelArchitecture.ClipVit;
 }
