@@ -123,8 +123,9 @@ public sealed class LlmTexts
     }
 
     /// <summary>
-    /// Generation prompts (images, P), padded on the left as LAVIS pads them for generation, with their mask: BOS and
-    /// the prompt (decoder-only), the prompt and EOS (encoder-decoder).
+    /// Generation prompts (images, P) with their mask, padded as LAVIS pads them: BOS and the prompt on the left
+    /// (decoder-only, so that generation continues from the last real token); the prompt and EOS on the right
+    /// (encoder-decoder, whose relative positions would otherwise put padding between soft prompt and text).
     /// </summary>
     public (Tensor Ids, Tensor Mask) GenerationPrompts(IReadOnlyList<string> prompts)
     {
@@ -134,10 +135,10 @@ public sealed class LlmTexts
         var mask = new long[prompts.Count, length];
         for (var row = 0; row < prompts.Count; row++)
         {
-            var offset = length - encoded[row].Length;
+            var offset = DecoderOnly ? length - encoded[row].Length : 0;
             for (var column = 0; column < length; column++)
             {
-                var real = column >= offset;
+                var real = column >= offset && column < offset + encoded[row].Length;
                 ids[row, column] = real ? encoded[row][column - offset] : _tokenizer.PadId;
                 mask[row, column] = real ? 1 : 0;
             }
