@@ -52,18 +52,14 @@ public static class BlipAnnotationReader
     public static BlipAnnotations Read(
         string annotationFile, string imageRoot, BadDataPolicy policy, Func<string, string?>? checkImage = null, CancellationToken cancellationToken = default)
     {
-        var root = Path.GetFullPath(imageRoot);
-        using var document = Parse(annotationFile);
+        using var document = AnnotationFiles.Parse(annotationFile, "a BLIP annotation JSON");
         if (document.RootElement.ValueKind != JsonValueKind.Array)
         {
             throw new InvalidDataException(
                 $"{annotationFile}: the annotation file must be a JSON list of {{\"image\": ..., \"caption\": ...}} objects, not a JSON {document.RootElement.ValueKind}");
         }
 
-        var imageIds = new Dictionary<string, int>(StringComparer.Ordinal);
-        var imageProblems = new Dictionary<string, string?>(StringComparer.Ordinal);
-        var names = new List<string>();
-        var paths = new List<string>();
+        var images = new AnnotationImages(imageRoot, checkImage);
         var entries = new List<BlipAnnotationEntry>();
         var samples = new List<BlipSample>();
         var skipped = new List<BadDataEntry>();
@@ -104,25 +100,9 @@ public static class BlipAnnotationReader
                 continue;
             }
 
-            var fullPath = Path.GetFullPath(Path.Combine(root, image));
-            var relative = Path.GetRelativePath(root, fullPath);
-            if (Path.IsPathRooted(relative) || relative == ".." || relative.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            if (images.Check(image, out var imageProblem) is not { } fullPath)
             {
-                Bad(new BadDataEntry(annotationFile, index, image, null, $"the image path leads outside the image root '{root}'"));
-                continue;
-            }
-
-            if (!imageProblems.TryGetValue(fullPath, out var imageProblem))
-            {
-                imageProblem = !File.Exists(fullPath)
-                    ? $"the image file '{fullPath}' does not exist"
-                    : checkImage?.Invoke(fullPath) is { } problem ? $"the image file '{fullPath}' {problem}" : null;
-                imageProblems[fullPath] = imageProblem;
-            }
-
-            if (imageProblem is not null)
-            {
-                Bad(new BadDataEntry(annotationFile, index, image, null, imageProblem));
+                Bad(new BadDataEntry(annotationFile, index, image, null, imageProblem!));
                 continue;
             }
 
@@ -144,44 +124,17 @@ public static class BlipAnnotationReader
                 continue;
             }
 
-            if (!imageIds.TryGetValue(fullPath, out var imageId))
-            {
-                imageId = names.Count;
-                imageIds[fullPath] = imageId;
-                names.Add(relative.Replace(Path.DirectorySeparatorChar, '/'));
-                paths.Add(fullPath);
-            }
-
+            var imageId = images.Use(fullPath);
             entries.Add(new BlipAnnotationEntry(index, imageId, kept, isList));
             samples.AddRange(kept.Select(caption => new BlipSample(imageId, caption)));
         }
 
-        return new BlipAnnotations { ImageNames = names, ImagePaths = paths, Entries = entries, Samples = samples, Skipped = skipped };
+        return new BlipAnnotations { ImageNames = images.Names, ImagePaths = images.Paths, Entries = entries, Samples = samples, Skipped = skipped };
     }
 
     /// <summary>Trims and collapses white space, as the reader does to every caption.</summary>
     public static string Normalize(string caption) =>
         string.Join(' ', caption.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-
-    private static JsonDocument Parse(string annotationFile)
-    {
-        // Not a FileNotFoundException: that is an IOException, which the worker retries, and a wrong path stays wrong.
-        if (!File.Exists(annotationFile))
-        {
-            throw new InvalidDataException($"annotation file '{annotationFile}' does not exist; give the path of a BLIP annotation JSON on the worker");
-        }
-
-        try
-        {
-            using var stream = File.OpenRead(annotationFile);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        }
-        catch (JsonException exception)
-        {
-            throw new InvalidDataException(
-                $"{annotationFile} is not valid JSON (line {exception.LineNumber + 1}, byte {exception.BytePositionInLine + 1}): {exception.Message}", exception);
-        }
-    }
 
     private static List<string> ReadCaptions(JsonElement element, out bool isList, out string? problem)
     {

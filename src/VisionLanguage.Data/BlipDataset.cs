@@ -1,4 +1,3 @@
-using SkiaSharp;
 using TorchSharp;
 
 namespace VisionLanguage.Data;
@@ -21,15 +20,13 @@ public sealed class BlipDataset : IDisposable
     /// <summary>Decoded images kept in memory up to this many bytes (RGBA); the rest are decoded on every use.</summary>
     public const long DefaultCacheBytes = 1L << 30;
 
-    private readonly SKImage?[] _cache;
-    private readonly List<string> _imagePaths;
+    private readonly ImageCache _images;
 
-    private BlipDataset(List<BlipSample> samples, List<string> imagePaths, List<BadDataEntry> skipped, SKImage?[] cache)
+    private BlipDataset(List<BlipSample> samples, ImageCache images, List<BadDataEntry> skipped)
     {
         Samples = samples;
-        _imagePaths = imagePaths;
+        _images = images;
         Skipped = skipped;
-        _cache = cache;
     }
 
     /// <summary>One per caption; <see cref="BlipSample.ImageId"/> indexes <see cref="ImagePaths"/>.</summary>
@@ -38,9 +35,9 @@ public sealed class BlipDataset : IDisposable
     public int Count => Samples.Count;
 
     /// <summary>The distinct images, by image id.</summary>
-    public IReadOnlyList<string> ImagePaths => _imagePaths;
+    public IReadOnlyList<string> ImagePaths => _images.Paths;
 
-    public int ImageCount => _imagePaths.Count;
+    public int ImageCount => _images.Paths.Count;
 
     /// <summary>Entries or captions left out under <see cref="BadDataPolicy.Skip"/>.</summary>
     public IReadOnlyList<BadDataEntry> Skipped { get; }
@@ -55,107 +52,35 @@ public sealed class BlipDataset : IDisposable
     public static BlipDataset Open(IReadOnlyList<BlipDatasetSource> sources, BadDataPolicy policy, long cacheBytes = DefaultCacheBytes)
     {
         var samples = new List<BlipSample>();
-        var paths = new List<string>();
         var skipped = new List<BadDataEntry>();
-        var decoded = new List<SKImage?>();
-        var cached = 0L;
-        try
+
+        // The check decodes each image once; it is kept when the cache has room, saving the first epoch a decode.
+        using var images = new ImageCacheBuilder(cacheBytes);
+        foreach (var source in sources)
         {
-            foreach (var source in sources)
-            {
-                // The check decodes each image once; it is kept when the cache has room, saving the first epoch a decode.
-                var pending = new Dictionary<string, SKImage?>(StringComparer.Ordinal);
-                var annotations = BlipAnnotationReader.Read(source.AnnotationFile, source.ImageRoot, policy, path =>
-                {
-                    var image = ImageDecoding.TryDecode(path, out var problem);
-                    if (image is not null && cached + ((long)image.Width * image.Height * 4) <= cacheBytes)
-                    {
-                        cached += (long)image.Width * image.Height * 4;
-                        pending[path] = image;
-                    }
-                    else
-                    {
-                        image?.Dispose();
-                    }
-
-                    return problem;
-                });
-
-                var offset = paths.Count;
-                foreach (var path in annotations.ImagePaths)
-                {
-                    paths.Add(path);
-                    decoded.Add(pending.Remove(path, out var image) ? image : null);
-                }
-
-                // Images of skipped entries only.
-                foreach (var unused in pending.Values)
-                {
-                    unused?.Dispose();
-                }
-
-                samples.AddRange(annotations.Samples.Select(sample => sample with { ImageId = sample.ImageId + offset }));
-                skipped.AddRange(annotations.Skipped);
-            }
-        }
-        catch
-        {
-            foreach (var image in decoded)
-            {
-                image?.Dispose();
-            }
-
-            throw;
+            var annotations = BlipAnnotationReader.Read(source.AnnotationFile, source.ImageRoot, policy, images.Check);
+            var offset = images.Count;
+            images.Add(annotations.ImagePaths);
+            samples.AddRange(annotations.Samples.Select(sample => sample with { ImageId = sample.ImageId + offset }));
+            skipped.AddRange(annotations.Skipped);
         }
 
-        return new BlipDataset(samples, paths, skipped, [.. decoded]);
+        return new BlipDataset(samples, images.Build(), skipped);
     }
 
     /// <summary>
     /// Writes image <paramref name="imageId"/> through <paramref name="transform"/> into <paramref name="destination"/>
     /// ([3, size, size]); <paramref name="epoch"/> and <paramref name="sampleIndex"/> pick a training crop.
     /// </summary>
-    public void LoadImage(int imageId, ImageTransform transform, int epoch, int sampleIndex, Span<float> destination)
-    {
-        var cached = _cache[imageId];
-        var image = cached ?? ImageDecoding.TryDecode(_imagePaths[imageId], out var problem)
-            ?? throw new InvalidDataException($"the image file '{_imagePaths[imageId]}' {problem} (it decoded when the dataset was opened)");
-        try
-        {
-            transform.Apply(image, transform.Sample(image.Width, image.Height, epoch, sampleIndex), destination);
-        }
-        finally
-        {
-            if (cached is null)
-            {
-                image.Dispose();
-            }
-        }
-    }
+    public void LoadImage(int imageId, ImageTransform transform, int epoch, int sampleIndex, Span<float> destination) =>
+        _images.Load(imageId, transform, epoch, sampleIndex, destination);
 
     /// <summary>
     /// Images <paramref name="imageIds"/> through <paramref name="transform"/> as float32 [n, 3, size, size], e.g. every
     /// image once for retrieval evaluation (crops, if any, drawn for epoch 0 and sample index = image id). The caller
     /// owns (disposes) the tensor.
     /// </summary>
-    public torch.Tensor LoadImages(IReadOnlyList<int> imageIds, ImageTransform transform)
-    {
-        var length = transform.OutputLength;
-        var pixels = new float[imageIds.Count * length];
-        for (var i = 0; i < imageIds.Count; i++)
-        {
-            LoadImage(imageIds[i], transform, epoch: 0, imageIds[i], pixels.AsSpan(i * length, length));
-        }
+    public torch.Tensor LoadImages(IReadOnlyList<int> imageIds, ImageTransform transform) => _images.LoadMany(imageIds, transform);
 
-        return torch.tensor(pixels, [imageIds.Count, 3, transform.ImageSize, transform.ImageSize], torch.float32);
-    }
-
-    public void Dispose()
-    {
-        for (var i = 0; i < _cache.Length; i++)
-        {
-            _cache[i]?.Dispose();
-            _cache[i] = null;
-        }
-    }
+    public void Dispose() => _images.Dispose();
 }

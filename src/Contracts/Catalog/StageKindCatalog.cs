@@ -29,20 +29,20 @@ public static class StageKindCatalog
             new()
             {
                 Name = "dataset.synthetic",
-                Description = "Renders scenes of shapes with captions of known, controllable noise: web (noisy), human (clean, small) and test (clean) splits.",
+                Description = "Renders scenes of shapes with captions of known, controllable noise: web (noisy), human (clean, small) and test (clean) splits; with vqa_questions above 0 each split also holds VQA questions about its own images, ten annotator answers each, of controlled disagreement.",
                 Outputs =
                 [
-                    new("web", ArtifactType.Dataset, "Web split; the manifest records which captions were corrupted."),
-                    new("human", ArtifactType.Dataset, "Clean, small split."),
-                    new("test", ArtifactType.Dataset, "Clean held-out split."),
+                    new("web", ArtifactType.Dataset, "Web split; the manifest records which captions were corrupted. With VQA: training questions."),
+                    new("human", ArtifactType.Dataset, "Clean, small split. With VQA: training questions."),
+                    new("test", ArtifactType.Dataset, "Clean held-out split. With VQA: held-out questions, about held-out images only."),
                 ],
                 OptionsType = typeof(SyntheticDatasetOptions),
             },
             new()
             {
                 Name = "dataset.import",
-                Description = "Checks a BLIP-format annotation file and its image root: every image decodes, every caption is non-empty.",
-                Outputs = [new("dataset", ArtifactType.Dataset, "The checked dataset.")],
+                Description = "Checks an annotation file and its image root: BLIP captions (format caption) or one VQA split in LAVIS's VQAv2 format (format vqa); every image decodes, every caption, question and answer is non-empty.",
+                Outputs = [new("dataset", ArtifactType.Dataset, "The checked dataset: captions, or one VQA split.")],
                 OptionsType = typeof(DatasetImportOptions),
             },
             new()

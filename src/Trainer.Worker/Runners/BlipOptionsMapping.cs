@@ -192,6 +192,8 @@ public static class BlipOptionsMapping
         WebNoise = options.WebNoise,
         ImageSize = options.ImageSize,
         Seed = options.Seed,
+        VqaQuestions = options.VqaQuestions,
+        VqaDisagreement = options.VqaDisagreement,
     };
 
     private static LoaderSettings Loader(TrainingOptions options, double minScale, double maxScale, bool flip) => new()

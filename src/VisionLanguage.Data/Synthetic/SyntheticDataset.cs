@@ -3,8 +3,14 @@ namespace VisionLanguage.Data.Synthetic;
 /// <summary>How one web caption was corrupted; <see cref="SourceImage"/> is the image an unrelated caption was taken from.</summary>
 public sealed record CaptionCorruption(int Index, string Image, CorruptionKind Kind, string Caption, string Original, string? SourceImage);
 
-/// <summary>One image of a split: its scene, the captions written for it, and how its caption was corrupted, if it was.</summary>
-public sealed record SyntheticItem(int Index, string Image, Scene Scene, IReadOnlyList<string> Captions, CaptionCorruption? Corruption);
+/// <summary>
+/// One image of a split: its scene, the captions written for it, how its caption was corrupted, if it was, and the VQA
+/// questions asked about it (none unless the dataset has VQA questions).
+/// </summary>
+public sealed record SyntheticItem(int Index, string Image, Scene Scene, IReadOnlyList<string> Captions, CaptionCorruption? Corruption)
+{
+    public IReadOnlyList<SyntheticQuestion> Questions { get; init; } = [];
+}
 
 /// <summary>
 /// The synthetic dataset of <c>dataset.synthetic</c>, planned in full before anything is drawn: three splits of
@@ -12,7 +18,9 @@ public sealed record SyntheticItem(int Index, string Image, Scene Scene, IReadOn
 /// images with exactly round(images × web_noise) corrupted captions (half, on average, another scene's caption;
 /// the rest one attribute wrong); <c>human</c> and <c>test</c> are clean, and each test image has two captions.
 /// Every scene and caption is drawn from its own stream of (seed, split, index), so the plan, and the bytes written,
-/// depend on the seed alone.
+/// depend on the seed alone. With <see cref="SyntheticDatasetSettings.VqaQuestions"/> above 0, every split also asks VQA
+/// questions about its own images (<see cref="SyntheticVqa"/>): web and human give training questions, test the held-out
+/// ones, about images no other split has.
 /// </summary>
 public sealed class SyntheticDataset
 {
@@ -31,7 +39,14 @@ public sealed class SyntheticDataset
     {
         ImageSize = imageSize;
         Splits = splits;
-        Vocabulary = BlipVocabulary.Build(splits.SelectMany(split => split.Items).SelectMany(item => item.Captions));
+        var items = splits.SelectMany(split => split.Items).ToList();
+        var questions = items.SelectMany(item => item.Questions).ToList();
+
+        // With VQA, the words of the questions, the annotators' answers and every candidate answer too, so a model
+        // pretrained on the captions already knows the words its VQA finetune reads.
+        Vocabulary = BlipVocabulary.Build(items.SelectMany(item => item.Captions)
+            .Concat(questions.SelectMany(question => question.Answers.Prepend(question.Question)))
+            .Concat(questions.Count > 0 ? SceneQuestioner.AnswerList : []));
     }
 
     public int ImageSize { get; }
@@ -39,7 +54,7 @@ public sealed class SyntheticDataset
     /// <summary>web, human, test: the kind's output names.</summary>
     public IReadOnlyList<SyntheticSplit> Splits { get; }
 
-    /// <summary>The vocabulary of every caption of every split; each split carries it as <c>vocab.txt</c>.</summary>
+    /// <summary>The vocabulary of every caption (and VQA question and answer) of every split; each split carries it as <c>vocab.txt</c>.</summary>
     public IReadOnlyList<string> Vocabulary { get; }
 
     public SyntheticSplit this[string name] => Splits.Single(split => split.Name == name);
@@ -47,15 +62,18 @@ public sealed class SyntheticDataset
     public static SyntheticDataset Plan(SyntheticDatasetSettings options)
     {
         var web = PlanSplit(WebStream, options.Images, options.Seed, captionsPerImage: 1);
-        web = Corrupt(web, options.WebNoise, options.Seed);
-        var human = PlanSplit(HumanStream, options.HumanImages, options.Seed, captionsPerImage: 1);
-        var test = PlanSplit(TestStream, options.TestImages, options.Seed, captionsPerImage: TestCaptionsPerImage);
+        web = SyntheticVqa.Ask(Corrupt(web, options.WebNoise, options.Seed), WebStream, options);
+        var human = SyntheticVqa.Ask(PlanSplit(HumanStream, options.HumanImages, options.Seed, captionsPerImage: 1), HumanStream, options);
+        var test = SyntheticVqa.Ask(PlanSplit(TestStream, options.TestImages, options.Seed, captionsPerImage: TestCaptionsPerImage), TestStream, options);
         return new SyntheticDataset(options.ImageSize, [new(Web, web, options.ImageSize, captionLists: false), new(Human, human, options.ImageSize, captionLists: false),
             new(Test, test, options.ImageSize, captionLists: true)]);
     }
 
     /// <summary>The number of corrupted web captions for <paramref name="images"/> and <paramref name="noise"/>: round half away from zero.</summary>
     public static int CorruptedCount(int images, double noise) => (int)Math.Round(images * noise, MidpointRounding.AwayFromZero);
+
+    /// <summary>The number of near answers in a split whose questions have <paramref name="answers"/> answers in all: round half away from zero.</summary>
+    public static int NearAnswerCount(int answers, double disagreement) => SyntheticVqa.NearAnswerCount(answers, disagreement);
 
     private static List<SyntheticItem> PlanSplit(long stream, int count, int seed, int captionsPerImage)
     {

@@ -1,6 +1,6 @@
 namespace VisionLanguage.Data.Synthetic;
 
-/// <summary>The size, noise and seed of a <see cref="SyntheticDataset"/>.</summary>
+/// <summary>The size, noise and seed of a <see cref="SyntheticDataset"/>, and its VQA questions.</summary>
 public sealed record SyntheticDatasetSettings
 {
     /// <summary>Images in the web split, whose captions carry the noise.</summary>
@@ -20,4 +20,10 @@ public sealed record SyntheticDatasetSettings
 
     /// <summary>The same seed writes the same dataset.</summary>
     public required int Seed { get; init; }
+
+    /// <summary>VQA questions asked about each image of every split (of different kinds, at most 4); 0 asks none.</summary>
+    public int VqaQuestions { get; init; }
+
+    /// <summary>Share of the annotators' answers (ten per question) that are near answers rather than the true one.</summary>
+    public double VqaDisagreement { get; init; } = 0.2;
 }

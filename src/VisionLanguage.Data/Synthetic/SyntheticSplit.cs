@@ -9,6 +9,8 @@ namespace VisionLanguage.Data.Synthetic;
 /// <c>annotations.json</c> in BLIP format (a caption list per image when the split has several captions per image),
 /// <c>scenes.json</c> (what each image shows, object by object: the ground truth behind the captions),
 /// <c>vocab.txt</c>, and for a noisy split <c>corruption.json</c> (which captions were corrupted, how, and from what).
+/// A split with VQA questions also has <c>vqa/NAME.json</c> (LAVIS's VQAv2 format, with <c>question_type</c> and
+/// <c>answer_type</c>; <see cref="VqaDataset"/> reads it) and <c>answer_list.json</c> (every possible true answer).
 /// </summary>
 public sealed class SyntheticSplit
 {
@@ -36,6 +38,7 @@ public sealed class SyntheticSplit
         _imageSize = imageSize;
         _captionLists = captionLists;
         Corruptions = [.. items.Select(item => item.Corruption).OfType<CaptionCorruption>()];
+        Questions = [.. items.SelectMany(item => item.Questions)];
     }
 
     /// <summary>The split's name, which is also its output name: web, human or test.</summary>
@@ -46,7 +49,14 @@ public sealed class SyntheticSplit
     /// <summary>The corrupted captions, by image index.</summary>
     public IReadOnlyList<CaptionCorruption> Corruptions { get; }
 
-    /// <summary>What the split's artifact records as metrics: images, captions, and corrupted captions by kind.</summary>
+    /// <summary>The VQA questions about the split's images, in image order; empty without VQA.</summary>
+    public IReadOnlyList<SyntheticQuestion> Questions { get; }
+
+    /// <summary>
+    /// What the split's artifact records as metrics: images, captions, and corrupted captions by kind; with VQA also
+    /// <c>vqa_questions</c> (and per kind, <c>vqa_questions_colour</c> ...), <c>vqa_answers</c>, <c>vqa_near_answers</c> and
+    /// <c>vqa_agreement</c>, the share of answers that are the true one as written.
+    /// </summary>
     public IReadOnlyDictionary<string, double> Metrics()
     {
         var metrics = new Dictionary<string, double>
@@ -59,6 +69,20 @@ public sealed class SyntheticSplit
         foreach (var kind in Enum.GetValues<CorruptionKind>())
         {
             metrics[$"corrupted_{kind.ToString().ToLowerInvariant()}"] = Corruptions.Count(corruption => corruption.Kind == kind);
+        }
+
+        if (Questions.Count > 0)
+        {
+            var answers = Questions.Sum(question => question.Answers.Count);
+            var agreeing = Questions.Sum(question => question.Answers.Count(answer => answer == question.Answer));
+            metrics["vqa_questions"] = Questions.Count;
+            metrics["vqa_answers"] = answers;
+            metrics["vqa_near_answers"] = answers - agreeing;
+            metrics["vqa_agreement"] = (double)agreeing / answers;
+            foreach (var kind in Enum.GetValues<VqaQuestionKind>())
+            {
+                metrics[$"vqa_questions_{kind.ToString().ToLowerInvariant()}"] = Questions.Count(question => question.Kind == kind);
+            }
         }
 
         return metrics;
@@ -92,6 +116,12 @@ public sealed class SyntheticSplit
         {
             await WriteJsonAsync(Path.Combine(directory, CorruptionFile), new CorruptionReport(
                 Items.Count, Corruptions.Count, Corruptions), cancellationToken);
+        }
+
+        if (Questions.Count > 0)
+        {
+            await VqaAnnotationWriter.WriteSplitAsync(directory, Name, Questions.Select(question => question.ToEntry()), cancellationToken);
+            await VqaAnnotationWriter.WriteAnswerListAsync(directory, SceneQuestioner.AnswerList, cancellationToken);
         }
 
         BlipVocabulary.Write(Path.Combine(directory, BlipVocabulary.FileName), vocabulary);

@@ -109,6 +109,32 @@ public sealed class OptionsBinderTests
     }
 
     [Fact]
+    public void Dataset_import_reads_captions_unless_told_vqa_and_refuses_other_formats()
+    {
+        var kind = StageKindCatalog.Find("dataset.import")!;
+        JsonObject Config(string? format) => format is null
+            ? new() { ["annotations"] = "/data/a.json", ["image_root"] = "/data" }
+            : new() { ["annotations"] = "/data/a.json", ["image_root"] = "/data", ["format"] = format };
+
+        Assert.Equal(DatasetFormat.Caption, Assert.IsType<DatasetImportOptions>(OptionsBinder.Bind(kind, Config(null), "/c").Options).Format);
+        Assert.Equal(DatasetFormat.Vqa, Assert.IsType<DatasetImportOptions>(OptionsBinder.Bind(kind, Config("vqa"), "/c").Options).Format);
+        var error = Assert.Single(OptionsBinder.Bind(kind, Config("coco"), "/c").Errors);
+        Assert.Equal(("/c/format", "option 'format' of kind dataset.import must be one of caption, vqa, but is the string \"coco\"; give one of caption, vqa, e.g. format: caption"),
+            (error.Path, error.Message));
+    }
+
+    [Fact]
+    public void Synthetic_vqa_is_off_by_default_and_its_options_are_bounded()
+    {
+        var kind = StageKindCatalog.Find("dataset.synthetic")!;
+
+        var defaults = Assert.IsType<SyntheticDatasetOptions>(OptionsBinder.Bind(kind, [], "/c").Options);
+        Assert.Equal((0, 0.2), (defaults.VqaQuestions, defaults.VqaDisagreement));
+        var errors = OptionsBinder.Bind(kind, new JsonObject { ["vqa_questions"] = 5, ["vqa_disagreement"] = 1.5 }, "/c").Errors;
+        Assert.Equal(["/c/vqa_disagreement", "/c/vqa_questions"], errors.Select(e => e.Path).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Required_options_must_be_given()
     {
         var errors = OptionsBinder.Bind(StageKindCatalog.Find("dataset.import")!, [], "/c").Errors;

@@ -146,6 +146,12 @@ public sealed class SpecValidationTests
     [InlineData("an import when no worker has import roots", """
         - { id: i, kind: dataset.import, config: { annotations: /etc/passwd, image_root: /etc } }
         """, "/stages/0/config/annotations", "annotations '/etc/passwd' is outside every import root of the workers ((none: no worker is configured with Worker:ImportRoots))")]
+    [InlineData("an unknown import format", """
+        - { id: i, kind: dataset.import, config: { annotations: /etc/passwd, image_root: /etc, format: coco } }
+        """, "/stages/0/config/format", "option 'format' of kind dataset.import must be one of caption, vqa, but is the string \"coco\"")]
+    [InlineData("too many synthetic VQA questions", """
+        - { id: d, kind: dataset.synthetic, config: { vqa_questions: 5 } }
+        """, "/stages/0/config/vqa_questions", "option 'vqa_questions' must be between 0 and 4")]
     [InlineData("non-positive slots", """
         - { id: d, kind: dataset.synthetic, resources: { slots: -2 } }
         """, "/stages/0/resources/slots", "slots is -2")]

@@ -41,6 +41,8 @@ public sealed class DataStageRunnerTests : IDisposable
             Assert.Contains(BlipVocabulary.FileName, files);
             Assert.Contains(SyntheticSplit.ScenesFile, files);
             Assert.Equal(manifest.Draft.Name == "web", files.Contains(SyntheticSplit.CorruptionFile));
+            // VQA questions only when asked for (vqa_questions above 0).
+            Assert.DoesNotContain(files, file => file.StartsWith(VqaDataset.SplitFolder, StringComparison.Ordinal) || file == VqaDataset.AnswerListFile);
             Assert.Equal(images, files.Count(file => file.StartsWith("images" + Path.DirectorySeparatorChar, StringComparison.Ordinal)));
 
             // What was committed is a dataset the training pipeline opens and tokenizes.

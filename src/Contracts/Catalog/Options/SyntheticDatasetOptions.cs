@@ -22,4 +22,10 @@ public sealed class SyntheticDatasetOptions
 
     [Option("Seed; the same seed writes the same dataset.")]
     public int Seed { get; set; }
+
+    [Option("VQA questions per image (colour, shape, count, position; different kinds, at most 4), written into every split about its own images as vqa/SPLIT.json in LAVIS's VQAv2 format; 0 writes none (and leaves the vocabulary to the captions)."), Range(0, 4)]
+    public int VqaQuestions { get; set; }
+
+    [Option("Share of the ten annotator answers per VQA question that are near answers (a neighbouring colour, a similar shape, the count one off or written as a word, a neighbouring place) rather than the true one; exactly round(answers x share) per split."), Range(0.0, 1.0)]
+    public double VqaDisagreement { get; set; } = 0.2;
 }
