@@ -27,9 +27,7 @@ public static class LlmInput
     public static (ISoftPromptedLlm Llm, LlmTokenizer Tokenizer) Load(InputFolder input, ScalarType dtype, Device device, bool exactGelu)
     {
         var source = $"input llm ({input.Name})";
-        var description = ImportedModelDescription.TryRead(input.Directory)
-            ?? throw new InvalidDataException($"{source} has no {CheckpointImport.DescriptionFile}; bind a model.import of an opt or t5 checkpoint, or an llm.pretrain output");
-        var tokenizer = LlmTokenizer.Load(input.Directory, description.Architecture);
+        var (description, tokenizer) = Tokenizer(input);
         using var generator = new Generator(0);
         ISoftPromptedLlm llm = (description.Architecture, description.Opt, description.T5) switch
         {
@@ -47,6 +45,14 @@ public static class LlmInput
         }
 
         return (llm, tokenizer);
+    }
+
+    /// <summary>The description and the tokenizer of <paramref name="input"/>, without its weights.</summary>
+    public static (ImportedModelDescription Description, LlmTokenizer Tokenizer) Tokenizer(InputFolder input)
+    {
+        var description = ImportedModelDescription.TryRead(input.Directory)
+            ?? throw new InvalidDataException($"input llm ({input.Name}) has no {CheckpointImport.DescriptionFile}; bind a model.import of an opt or t5 checkpoint, or an llm.pretrain output");
+        return (description, LlmTokenizer.Load(input.Directory, description.Architecture));
     }
 
     private static TModule Loaded<TModule>(TModule model, InputFolder input, ScalarType dtype, Device device)

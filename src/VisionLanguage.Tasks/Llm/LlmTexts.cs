@@ -90,10 +90,23 @@ public sealed class LlmTexts
 
     /// <summary>
     /// The example of a question and its answer: decoder-only, the whole "source target" text learned after the prompt;
-    /// encoder-decoder, the source to the encoder and the target as the decoder's.
+    /// encoder-decoder, the source to the encoder and the target as the decoder's. A <paramref name="context"/> comes
+    /// first, unlabelled: before BOS (decoder-only) or before the source (encoder-decoder), where stage 2 puts its soft
+    /// prompt, so that the model learns to answer from what precedes the question.
     /// </summary>
-    public LlmExample Pair(string source, string target) =>
-        DecoderOnly ? Example(Join(source, target), DataRandom.For(0)) : Pair(Tokens(Join(_prompt, source)), Tokens(target));
+    public LlmExample Pair(string source, string target, string? context = null)
+    {
+        var before = context is null ? [] : Tokens(context);
+        if (DecoderOnly)
+        {
+            var example = Example(Join(source, target), DataRandom.For(0));
+            var input = Truncate([.. before, .. example.Input], _maxLength);
+            long[] labels = [.. before.Select(_ => -100L), .. example.Labels];
+            return new LlmExample(input, labels[..input.Length]);
+        }
+
+        return Pair([.. before, .. Tokens(Join(_prompt, source))], Tokens(target));
+    }
 
     /// <summary>Examples padded on the right into a batch (ids with the pad id, labels with −100).</summary>
     public LlmTextBatch Batch(IReadOnlyList<LlmExample> examples)
