@@ -18,10 +18,15 @@ public static class BlipRunnerServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds the <c>blip2.stage1</c> runner; like pretraining it needs the data side's <see cref="VisionLanguage.Tasks.Pretraining.IBlipBatchSourceFactory"/>.</summary>
+    /// <summary>
+    /// Adds the <c>blip2.stage1</c>, <c>llm.pretrain</c> and <c>blip2.stage2</c> runners; stage 1, like pretraining, needs
+    /// the data side's <see cref="VisionLanguage.Tasks.Pretraining.IBlipBatchSourceFactory"/>.
+    /// </summary>
     public static IServiceCollection AddBlip2(this IServiceCollection services)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2Stage1Runner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, LlmPretrainRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2Stage2Runner>());
         return services;
     }
 

@@ -1,0 +1,55 @@
+using Orchestrator.Contracts.Catalog.Options;
+using VisionLanguage.Data.Tokenizers;
+using VisionLanguage.Models.Llm;
+using VisionLanguage.Tasks.Blip2;
+using VisionLanguage.Tasks.Llm;
+using static TorchSharp.torch;
+
+namespace Trainer.Worker.Runners;
+
+/// <summary>The options of the frozen-LLM kinds (<c>llm.pretrain</c>, <c>blip2.stage2</c>) as their tasks' settings.</summary>
+public static class LlmOptionsMapping
+{
+    public static LlmPretrainSettings LlmPretrain(LlmPretrainOptions options) => new()
+    {
+        Architecture = options.Architecture == LlmArchitecture.T5 ? LlmTokenizer.T5 : LlmTokenizer.Opt,
+        VocabSize = options.VocabSize,
+        HiddenSize = options.HiddenSize,
+        Layers = options.Layers,
+        Heads = options.Heads,
+        FfnDim = options.FfnDim,
+        MaxPositions = options.MaxPositions,
+        MaxTextLength = options.MaxTextLength,
+        BatchSize = options.BatchSize,
+        Trainer = BlipOptionsMapping.Trainer(options),
+        BadData = BlipOptionsMapping.BadData(options.OnBadData),
+    };
+
+    public static Blip2Stage2Settings Blip2Stage2(Blip2Stage2Options options) => new()
+    {
+        Trainer = BlipOptionsMapping.Trainer(options),
+        Loader = BlipOptionsMapping.Loader(options),
+        BadData = BlipOptionsMapping.BadData(options.OnBadData),
+        Prompt = options.Prompt,
+        EndToken = options.EndToken,
+        PrefixLm = options.PrefixLm,
+        LlmDtype = options.LlmDtype == LlmPrecision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32,
+        CacheImageFeatures = options.ImageFeatures == ImageFeatures.Cache,
+        CaptionPrompt = options.CaptionPrompt,
+        Captioning = new LlmDecodingSettings
+        {
+            BeamSize = options.NumBeams,
+            MinNewTokens = options.CaptionMinNewTokens,
+            MaxNewTokens = options.CaptionMaxNewTokens,
+            RepetitionPenalty = options.RepetitionPenalty,
+        },
+        VqaPrompt = options.VqaPrompt.Length > 0 ? options.VqaPrompt : null,
+        Vqa = new LlmDecodingSettings
+        {
+            BeamSize = options.NumBeams,
+            MinNewTokens = 1,
+            MaxNewTokens = options.VqaMaxNewTokens,
+            LengthPenalty = options.VqaLengthPenalty,
+        },
+    };
+}
