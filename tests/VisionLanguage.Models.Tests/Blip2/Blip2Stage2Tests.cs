@@ -162,6 +162,51 @@ public sealed class Blip2Stage2Tests : IDisposable
     }
 
     [Fact]
+    public void T5_learns_the_target_from_the_shifted_labels_and_generates_as_recomputation_does()
+    {
+        var t5Config = new T5Config
+        {
+            VocabSize = 30, HiddenSize = 16, HeadDim = 8, FfnDim = 32, Layers = 1, DecoderLayers = 2, Heads = 2,
+            GatedFeedForward = true, Activation = T5Activation.Gelu, TieWordEmbeddings = false,
+        };
+        var t5 = new T5ForConditionalGeneration(t5Config, new Generator(6));
+        using var model = new Blip2Stage2Model(new Blip2Stage2Config(Qformer with { QueriesOnly = true }, "t5", 16), new T5SoftPrompted(t5), seed: 4);
+        model.SetTraining(false);
+        using var ids = tensor(new long[,] { { 5, 6, 1 }, { 7, 1, 0 } });      // prefixes, </s>, padding
+        using var mask = tensor(new long[,] { { 1, 1, 1 }, { 1, 1, 0 } });
+        using var labels = tensor(new long[,] { { 8, 9, 1 }, { 11, 1, -100 } }); // targets, </s>, ignored
+        using var batch = new Blip2Stage2Batch(_features.clone(), ids.clone(), mask.clone(), labels.clone());
+
+        var loss = model.Forward(batch).Loss.item<float>();
+
+        using var noGrad = no_grad();
+        var soft = model.SoftPrompt(_features);
+        var encoderMask = cat([ones(2, Queries, dtype: int64), mask], 1);
+        var encoded = t5.Encode(cat([soft, t5.Embed(ids)], 1), encoderMask);
+        // HF _shift_right: the start token (pad, 0) in front, the last label dropped, −100 made pad.
+        using var decoderIds = tensor(new long[,] { { 0, 8, 9 }, { 0, 11, 1 } });
+        var logits = t5.Decode(decoderIds, null, encoded, encoderMask);
+        var expected = nn.functional.cross_entropy(logits.reshape(-1, 30), labels.reshape(-1), ignore_index: -100).item<float>();
+        Assert.Equal(expected, loss, 5);
+
+        var settings = new LlmDecodingSettings { Search = CaptionSearch.Greedy, MinNewTokens = 3, MaxNewTokens = 3 };
+        var generated = model.Llm.Generate(soft, ids, mask, settings, endId: 1);
+        for (var image = 0; image < 2; image++)
+        {
+            var sequence = new List<long> { 0 };
+            for (var step = 0; step < 3; step++)
+            {
+                using var decoded = tensor(sequence.ToArray()).unsqueeze(0);
+                var next = t5.Decode(decoded, null, encoded.narrow(0, image, 1), encoderMask.narrow(0, image, 1)).select(1, -1);
+                next[0, 1] = float.NegativeInfinity; // </s> is forbidden before min_new_tokens
+                sequence.Add(next.argmax(1).item<long>());
+            }
+
+            Assert.Equal(sequence.Skip(1), generated[image]);
+        }
+    }
+
+    [Fact]
     public void Beam_search_scores_by_new_tokens_with_the_length_penalty()
     {
         var rules = DecodingRules.ForNewTokens(promptLength: 3, minNewTokens: 1, maxNewTokens: 10, endId: 2, padId: 1, lengthPenalty: -1.0);
