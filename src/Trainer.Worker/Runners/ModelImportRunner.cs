@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
+using VisionLanguage.Data.Tokenizers;
 using VisionLanguage.Models.Import;
 
 namespace Trainer.Worker.Runners;
@@ -46,10 +47,37 @@ public sealed class ModelImportRunner(ImportRootGuard guard) : IStageRunner
             ["layers"] = imported.Vision?.Depth ?? imported.Text?.Layers ?? imported.Opt?.Layers
                 ?? (imported.T5 is { } t5 ? t5.Layers + t5.DecoderLayers : 0),
         };
+        if ((imported.Opt?.VocabSize ?? imported.T5?.VocabSize) is { } rows)
+        {
+            CheckTokenizer(context, folder, directory, architecture.Name, rows, metrics);
+        }
+
         var output = OutputFor(options.Architecture);
         var artifact = await context.CommitOutputAsync(output, directory, metrics, cancellationToken);
         context.Logger.LogInformation("Imported {Architecture} from {Folder} ({Files} files, {Ignored} unused tensors) as {Artifact}",
             architecture.Name, folder, imported.Source.Count, imported.IgnoredTensors, artifact.Uri);
         return new StageRunResult { Outputs = new Dictionary<string, ArtifactReference> { [output] = artifact }, Metrics = metrics };
+    }
+
+    /// <summary>
+    /// An LLM's tokenizer must not emit an id its embedding lacks. More rows than the tokenizer has ids are accepted, and
+    /// said (BLIP-2's OPT has 50,272 rows for a tokenizer of 50,265 ids, padded up for speed): the extra rows are never read.
+    /// </summary>
+    private static void CheckTokenizer(StageRunContext context, string folder, string directory, string architecture, int rows, Dictionary<string, double> metrics)
+    {
+        var tokenizer = LlmTokenizer.Load(directory, architecture);
+        metrics["tokenizer_ids"] = tokenizer.VocabularySize;
+        metrics["embedding_rows"] = rows;
+        if (tokenizer.VocabularySize > rows)
+        {
+            throw new ModelImportException(folder, architecture,
+                [$"the tokenizer emits ids up to {tokenizer.VocabularySize - 1} but the embedding has {rows} rows; import the tokenizer files that belong to these weights"]);
+        }
+
+        if (tokenizer.VocabularySize < rows)
+        {
+            context.Logger.LogInformation(
+                "The embedding has {Rows} rows for the tokenizer's {Ids} ids: accepted; rows {First} and up are never read", rows, tokenizer.VocabularySize, tokenizer.VocabularySize);
+        }
     }
 }

@@ -1,6 +1,7 @@
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Catalog.Options;
 using Trainer.Worker.Runners;
+using VisionLanguage.Data.Tokenizers;
 using VisionLanguage.Models.Import;
 using VisionLanguage.Testing;
 
@@ -31,6 +32,8 @@ public sealed class ModelImportRunnerTests : IDisposable
     public async Task A_T5_import_is_committed_as_output_llm_with_its_SentencePiece_model()
     {
         HfCheckpoints.WriteT5(_folder.PathOf("source/t5"), layers: 2, decoderLayers: 3);
+        // A tokenizer of fewer ids than the 40 embedding rows, as BLIP-2's OPT has 50,272 rows for 50,265 ids.
+        SentencePieceTrainer.Train(["a red circle", "a blue square", "a red square"], 24, _folder.PathOf("source/t5"), extraIds: 0);
         var run = DataRunContext.Create("model.import", new ModelImportOptions { Path = _folder.PathOf("source/t5"), Architecture = ModelArchitecture.T5 }, _folder.Root);
 
         var result = await new ModelImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None);
@@ -41,8 +44,26 @@ public sealed class ModelImportRunnerTests : IDisposable
         Assert.Equal(
             [CheckpointImport.ConfigFile, CheckpointImport.DescriptionFile, CheckpointImport.WeightsFile, "special_tokens_map.json", "spiece.model", "tokenizer_config.json"],
             Directory.EnumerateFiles(local.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        // The stacks' two copies of shared.weight are unused; the layers are both stacks' blocks.
-        Assert.Equal(new Dictionary<string, double> { ["files"] = 5, ["bytes"] = Bytes("source/t5"), ["ignored_tensors"] = 2, ["layers"] = 5 }, result.Metrics);
+        // The stacks' two copies of shared.weight are unused; the layers are both stacks' blocks; the rows beyond the
+        // tokenizer's ids are accepted, and said: the metrics count both (and the log names the unread rows).
+        var ids = LlmTokenizer.Load(local.Directory, "t5").VocabularySize;
+        Assert.True(ids < 40, $"{ids} ids");
+        Assert.Equal(new Dictionary<string, double>
+        {
+            ["files"] = 5, ["bytes"] = Bytes("source/t5"), ["ignored_tensors"] = 2, ["layers"] = 5, ["tokenizer_ids"] = ids, ["embedding_rows"] = 40,
+        }, result.Metrics);
+    }
+
+    [Fact]
+    public async Task A_tokenizer_with_more_ids_than_the_embedding_has_rows_is_refused()
+    {
+        HfCheckpoints.WriteT5(_folder.PathOf("source/t5"), vocab: 8);
+        SentencePieceTrainer.Train(["a red circle", "a blue square", "a red square"], 24, _folder.PathOf("source/t5"), extraIds: 0);
+        var run = DataRunContext.Create("model.import", new ModelImportOptions { Path = _folder.PathOf("source/t5"), Architecture = ModelArchitecture.T5 }, _folder.Root);
+
+        var error = await Assert.ThrowsAsync<ModelImportException>(() => new ModelImportRunner(Guard()).RunAsync(run.Context, CancellationToken.None));
+
+        Assert.Contains("but the embedding has 8 rows; import the tokenizer files that belong to these weights", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
