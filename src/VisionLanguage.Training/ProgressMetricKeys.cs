@@ -26,4 +26,10 @@ public static class ProgressMetricKeys
 
     /// <summary>The share (0 to 1) of the last step spent waiting for data.</summary>
     public const string DataWaitShare = "data_wait_share";
+
+    /// <summary>The share (0 to 1) of a model's parameters that train, frozen ones counted (BLIP-2 stage 2's LLM).</summary>
+    public const string TrainableShare = "trainable_share";
+
+    /// <summary>Tokens generated per second by an evaluation that generates text (captions, answers) through a model.</summary>
+    public const string GenerationTokensPerSecond = "generation_tokens_per_s";
 }

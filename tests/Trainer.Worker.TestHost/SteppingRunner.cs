@@ -114,6 +114,8 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
         [ProgressMetricKeys.SamplesPerSecond] = 8 / options.Value.StepDelay.TotalSeconds,
         [ProgressMetricKeys.StepSeconds] = options.Value.StepDelay.TotalSeconds,
         [ProgressMetricKeys.DataWaitShare] = 0.1,
+        [ProgressMetricKeys.TrainableShare] = 0.05,
+        [ProgressMetricKeys.GenerationTokensPerSecond] = 40.0,
     };
 
     private static async Task LookUpCacheAsync(StageRunContext context, CancellationToken cancellationToken)

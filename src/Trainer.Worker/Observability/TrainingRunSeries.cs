@@ -12,7 +12,7 @@ public sealed class TrainingRunSeries : IDisposable
 {
     private readonly WorkerMetrics _metrics;
     private readonly string _kind;
-    private volatile Snapshot _latest = new(null, ImmutableDictionary<string, double>.Empty, null, null, null, null, null);
+    private volatile Snapshot _latest = new(null, ImmutableDictionary<string, double>.Empty, null, null, null, null, null, null, null);
 
     internal TrainingRunSeries(StartStageRun run, WorkerMetrics metrics)
     {
@@ -35,6 +35,10 @@ public sealed class TrainingRunSeries : IDisposable
     internal double? LearningRate => _latest.LearningRate;
 
     internal double? Temperature => _latest.Temperature;
+
+    internal double? TrainableShare => _latest.TrainableShare;
+
+    internal double? GenerationTokensPerSecond => _latest.GenerationTokensPerSecond;
 
     internal double? SamplesPerSecond => _latest.SamplesPerSecond;
 
@@ -66,7 +70,9 @@ public sealed class TrainingRunSeries : IDisposable
             samplesPerSecond ?? Value(metrics, ProgressMetricKeys.SamplesPerSecond),
             Value(metrics, ProgressMetricKeys.StepSeconds),
             Value(metrics, ProgressMetricKeys.DataWaitShare),
-            Value(metrics, ProgressMetricKeys.Temperature));
+            Value(metrics, ProgressMetricKeys.Temperature),
+            Value(metrics, ProgressMetricKeys.TrainableShare),
+            Value(metrics, ProgressMetricKeys.GenerationTokensPerSecond));
     }
 
     /// <summary>A checkpoint of <paramref name="bytes"/> was committed in <paramref name="duration"/>.</summary>
@@ -87,5 +93,7 @@ public sealed class TrainingRunSeries : IDisposable
         double? SamplesPerSecond,
         double? StepSeconds,
         double? DataWaitShare,
-        double? Temperature);
+        double? Temperature,
+        double? TrainableShare,
+        double? GenerationTokensPerSecond);
 }

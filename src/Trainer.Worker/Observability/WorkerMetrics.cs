@@ -7,7 +7,8 @@ namespace Trainer.Worker.Observability;
 
 /// <summary>
 /// The worker's instruments (meter <see cref="MeterName"/>), served at the worker's own <c>/metrics</c>. Per-run
-/// training series (step, loss per objective, learning rate, ITC temperature, samples/s, step time, data-wait share) carry the
+/// training series (step, loss per objective, learning rate, ITC temperature, samples/s, step time, data-wait share,
+/// trainable share, generation tokens/s) carry the
 /// <c>experiment</c>, <c>stage</c> and <c>kind</c> labels and exist only while the run is on this worker; they are
 /// fed by <see cref="Runners.StageRunContext.ReportProgressAsync"/>, the same path as the progress reports.
 /// Checkpoint writes are labelled by kind only; GPU memory (by GPU index) only on a worker that trains on CUDA. Names follow Prometheus once exported: <c>trainer_run_step</c>,
@@ -33,6 +34,10 @@ public sealed class WorkerMetrics
         Meter.CreateObservableGauge("trainer.run.step.duration", () => Observe(run => run.StepSeconds), "s", "Wall time of a run's last step, waiting for data included.");
         Meter.CreateObservableGauge("trainer.run.data_wait.ratio", () => Observe(run => run.DataWaitShare), "1", "Share of a run's last step spent waiting for data.");
         Meter.CreateObservableGauge("trainer.run.temperature", () => Observe(run => run.Temperature), description: "A run's learnable contrastive (ITC) temperature, for models that have one.");
+        Meter.CreateObservableGauge("trainer.run.trainable", () => Observe(run => run.TrainableShare), "1",
+            "Share of a run's model parameters that train, frozen ones counted (BLIP-2 stage 2: the frozen LLM's are not).");
+        Meter.CreateObservableGauge("trainer.run.generation.tokens", () => Observe(run => run.GenerationTokensPerSecond), "{token}/s",
+            "Tokens a run's evaluation generates per second (captions and answers through BLIP-2's frozen LLM).");
         _checkpointWriteDuration = Meter.CreateHistogram<double>("trainer.checkpoint.write.duration", "s",
             "Committing a checkpoint to the artifact store: hashing, upload and manifest.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });

@@ -61,6 +61,7 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
     private readonly Parameter _queryTokens;
     private readonly Linear _projection;
     private readonly Generator _randomness;
+    private readonly Lazy<double> _trainableShare;
 
     /// <param name="config">Shapes; <see cref="Blip2Stage2Config.LlmWidth"/> must be <paramref name="llm"/>'s.</param>
     /// <param name="llm">The LLM, which the model freezes, uses and disposes.</param>
@@ -97,6 +98,11 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
         register_parameter("query_tokens", _queryTokens);
         register_module(config.ProjectionName, _projection);
         ModelPlacement.PlaceOn(this, device);
+        _trainableShare = new Lazy<double>(() =>
+        {
+            double trainable = TrainableParameters().Sum(entry => entry.Parameter.numel());
+            return trainable / (trainable + LlmFreezing.ParameterCount(Llm.Module));
+        });
     }
 
     public Blip2Stage2Config Config { get; }
@@ -123,11 +129,7 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
     }
 
     /// <summary>Trainable parameters over all parameters, the frozen LLM's included (the image encoder is outside the model).</summary>
-    public double TrainableShare()
-    {
-        double trainable = TrainableParameters().Sum(entry => entry.Parameter.numel());
-        return trainable / (trainable + LlmFreezing.ParameterCount(Llm.Module));
-    }
+    public double TrainableShare() => _trainableShare.Value;
 
     public void CheckGlobalBatch(int batchPerReplica, int replicas)
     {
@@ -160,7 +162,8 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
     {
     }
 
-    public IReadOnlyDictionary<string, double> StepMetrics(TrainingStep step) => new Dictionary<string, double>();
+    /// <summary>The trainable share of parameters, so that it is seen beside the loss while the stage trains.</summary>
+    public IReadOnlyDictionary<string, double> StepMetrics(TrainingStep step) => new Dictionary<string, double> { ["trainable_share"] = _trainableShare.Value };
 
     public JsonObject Describe() => new()
     {

@@ -74,7 +74,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         if (eval.Count > 0)
         {
             using var evalSet = BlipDataset.Open([.. eval.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
-            EvaluateCaptions(run, trainer.Model, encoder, texts, evalSet, metrics, cancellationToken);
+            await EvaluateCaptionsAsync(run, summary, trainer.Model, encoder, texts, evalSet, metrics, cancellationToken);
         }
 
         var vqa = await run.Inputs.FetchAsync("vqa_eval", cancellationToken);
@@ -87,7 +87,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
             }
 
             using var questions = VqaDataset.Open(sources, settings.BadData);
-            EvaluateVqa(run, trainer.Model, encoder, texts, questions, metrics, cancellationToken);
+            await EvaluateVqaAsync(run, summary, trainer.Model, encoder, texts, questions, metrics, cancellationToken);
         }
 
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
@@ -99,8 +99,21 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         (await run.Inputs.FetchAsync(input, cancellationToken)).SingleOrDefault()
         ?? throw new InvalidOperationException($"blip2.stage2 needs input {input}; bind it to {what}");
 
-    private void EvaluateCaptions(
-        TaskRun run, Blip2Stage2Model model, FrozenImageEncoder encoder, LlmTexts texts, BlipDataset evalSet, Dictionary<string, double> metrics, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reports the evaluation's generation throughput as progress (beside the last step's metrics), so that the worker's
+    /// series shows it while the run evaluates.
+    /// </summary>
+    private static Task ReportGenerationAsync(TaskRun run, TrainingSummary summary, double tokensPerSecond)
+    {
+        var metrics = new Dictionary<string, double>(summary.LastStep?.Metrics() ?? new Dictionary<string, double>())
+        {
+            [ProgressMetricKeys.GenerationTokensPerSecond] = tokensPerSecond,
+        };
+        return run.Progress.ReportAsync(new TaskProgress(summary.Position.Step, summary.TotalSteps, summary.LastStep?.Epoch, metrics));
+    }
+
+    private async Task EvaluateCaptionsAsync(
+        TaskRun run, TrainingSummary summary, Blip2Stage2Model model, FrozenImageEncoder encoder, LlmTexts texts, BlipDataset evalSet, Dictionary<string, double> metrics, CancellationToken cancellationToken)
     {
         foreach (var visual in new[] { true, false })
         {
@@ -113,6 +126,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
             }
 
             metrics[prefix + "eval_caption_tokens_per_second"] = captioner.Throughput;
+            await ReportGenerationAsync(run, summary, captioner.Throughput);
             run.Logger.LogInformation(
                 "{Which} captions of {Images} images: BLEU-4 {Bleu4:F3}, CIDEr-D {Cider:F3}, {Throughput:F1} tokens/s",
                 visual ? "LLM" : "Baseline (no visual prompt)", result.Images, result.Bleu4, result.CiderD, captioner.Throughput);
@@ -123,8 +137,8 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         }
     }
 
-    private void EvaluateVqa(
-        TaskRun run, Blip2Stage2Model model, FrozenImageEncoder encoder, LlmTexts texts, VqaDataset questions, Dictionary<string, double> metrics, CancellationToken cancellationToken)
+    private async Task EvaluateVqaAsync(
+        TaskRun run, TrainingSummary summary, Blip2Stage2Model model, FrozenImageEncoder encoder, LlmTexts texts, VqaDataset questions, Dictionary<string, double> metrics, CancellationToken cancellationToken)
     {
         var prompt = settings.VqaPrompt ?? VqaPrompts.For(model.Llm.Architecture);
         var transform = ImageTransform.Eval(settings.Loader.ImageSize);
@@ -142,6 +156,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
             }
 
             var result = VqaAccuracy.Evaluate(truths, predictions);
+            await ReportGenerationAsync(run, summary, answerer.Throughput);
             var prefix = visual ? "" : "baseline_";
             foreach (var (name, value) in result.Metrics())
             {
