@@ -34,7 +34,7 @@ public sealed class WorkerMetrics
         Meter.CreateObservableGauge("trainer.run.step.duration", () => Observe(run => run.StepSeconds), "s", "Wall time of a run's last step, waiting for data included.");
         Meter.CreateObservableGauge("trainer.run.data_wait.ratio", () => Observe(run => run.DataWaitShare), "1", "Share of a run's last step spent waiting for data.");
         Meter.CreateObservableGauge("trainer.run.temperature", () => Observe(run => run.Temperature), description: "A run's learnable contrastive (ITC) temperature, for models that have one.");
-        Meter.CreateObservableGauge("trainer.run.trainable", () => Observe(run => run.TrainableShare), "1",
+        Meter.CreateObservableGauge("trainer.run.trainable.ratio", () => Observe(run => run.TrainableShare), "1",
             "Share of a run's model parameters that train, frozen ones counted (BLIP-2 stage 2: the frozen LLM's are not).");
         Meter.CreateObservableGauge("trainer.run.generation.tokens", () => Observe(run => run.GenerationTokensPerSecond), "{token}/s",
             "Tokens a run's evaluation generates per second (captions and answers through BLIP-2's frozen LLM).");
