@@ -23,6 +23,9 @@ internal static class BuiltHosts
     /// <summary>The orchestration benchmarks, <c>bench/Orchestrator.Bench</c>.</summary>
     public static string Bench => Dll("bench/Orchestrator.Bench", "Orchestrator.Bench");
 
+    /// <summary>The training benches, <c>bench/VisionLanguage.Bench</c>.</summary>
+    public static string VisionLanguageBench => Dll("bench/VisionLanguage.Bench", "VisionLanguage.Bench");
+
     /// <summary>A file of the repository, e.g. <c>RepositoryFile("helm", "chart", "values.yaml")</c>.</summary>
     public static string RepositoryFile(params string[] path) => Path.Combine([Root().FullName, .. path]);
 
