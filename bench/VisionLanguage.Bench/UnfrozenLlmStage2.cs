@@ -33,9 +33,6 @@ internal sealed class UnfrozenLlmStage2 : ITrainableModel<Blip2Stage2Batch>
         }
     }
 
-    /// <summary>The stage-2 model inside, its LLM unfrozen.</summary>
-    public Blip2Stage2Model Stage2 => _model;
-
     public string CheckpointFormat => "blip2.stage2.unfrozen-llm.bench";
 
     public IReadOnlyList<string> LegacyCheckpointFormats => [];
