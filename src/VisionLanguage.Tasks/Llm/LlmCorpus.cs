@@ -4,9 +4,10 @@ namespace VisionLanguage.Tasks.Llm;
 
 /// <summary>
 /// The texts <c>llm.pretrain</c> learns from its training datasets: every caption, and every VQA question with its
-/// answer (the one most annotators gave) in the zero-shot prompt's form (<see cref="VqaPrompts"/>), once alone and once
-/// after a caption of its image as context. Only training datasets are read, so a held-out split's questions and
-/// captions are never seen and evaluation on them stays zero-shot.
+/// answer (the one most annotators gave) in the zero-shot prompt's form (<see cref="VqaPrompts"/>), each once alone and
+/// once after a caption of its image as an unlearned context (a caption after itself: the model learns to read what
+/// precedes its text, which is where stage 2's soft prompt goes). Only training datasets are read, so a held-out
+/// split's questions and captions are never seen and evaluation on them stays zero-shot.
 /// </summary>
 public static class LlmCorpus
 {
@@ -20,6 +21,7 @@ public static class LlmCorpus
             foreach (var sample in captions.Samples)
             {
                 items.Add(new LlmTextItem(sample.Caption));
+                items.Add(new LlmTextItem(sample.Caption, Context: sample.Caption));
                 captionOf.TryAdd(captions.ImagePaths[sample.ImageId], sample.Caption);
             }
         }

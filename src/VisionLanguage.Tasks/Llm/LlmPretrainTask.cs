@@ -152,7 +152,7 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         foreach (var chunk in items.Chunk(settings.BatchSize))
         {
             using var batch = texts.Batch([.. chunk.Select((item, index) =>
-                item.Target is null ? texts.Example(item.Text, DataRandom.For(settings.Trainer.Seed, index)) : texts.Pair(item.Text, item.Target, item.Context))]);
+                item.Target is null ? texts.Example(item.Text, DataRandom.For(settings.Trainer.Seed, index), item.Context) : texts.Pair(item.Text, item.Target, item.Context))]);
             using var loss = model.Llm.Loss(null, batch.InputIds, batch.InputMask, batch.Labels);
             total += loss.item<float>();
             batches++;

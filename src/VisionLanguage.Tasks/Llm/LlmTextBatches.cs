@@ -5,7 +5,7 @@ namespace VisionLanguage.Tasks.Llm;
 
 /// <summary>
 /// A text an LLM learns: a text alone, or a source with its target (a question and its answer), optionally after a
-/// context it reads but does not learn (the caption of the question's image), placed where stage 2's soft prompt goes.
+/// context it reads but does not learn (a caption of the image), placed where stage 2's soft prompt goes.
 /// </summary>
 public sealed record LlmTextItem(string Text, string? Target = null, string? Context = null);
 
@@ -35,5 +35,5 @@ public sealed class LlmTextBatches(IReadOnlyList<LlmTextItem> items, LlmTexts te
     }
 
     private LlmExample Example(LlmTextItem item, DataRandom random) =>
-        item.Target is null ? texts.Example(item.Text, random) : texts.Pair(item.Text, item.Target, item.Context);
+        item.Target is null ? texts.Example(item.Text, random, item.Context) : texts.Pair(item.Text, item.Target, item.Context);
 }

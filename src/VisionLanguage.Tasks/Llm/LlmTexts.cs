@@ -73,40 +73,33 @@ public sealed class LlmTexts
         return ids[start..end];
     }
 
-    /// <summary>The example of <paramref name="text"/> after the prompt; <paramref name="random"/> draws the prefix LM's split.</summary>
-    public LlmExample Example(string text, DataRandom random)
+    /// <summary>
+    /// The example of <paramref name="text"/> after the prompt; <paramref name="random"/> draws the prefix LM's split. A
+    /// <paramref name="context"/> comes first, unlabelled, as in <see cref="Pair(string, string, string?)"/>.
+    /// </summary>
+    public LlmExample Example(string text, DataRandom random, string? context = null)
     {
+        var before = Context(context);
         if (DecoderOnly)
         {
-            var ids = Truncate(_tokenizer.Encode(Join(_prompt, text) + _end), _maxLength);
-            var labels = ids.Select((id, index) => index < PromptLength ? -100L : id).ToArray();
+            var ids = Truncate([.. before, .. _tokenizer.Encode(Join(_prompt, text) + _end)], _maxLength);
+            var labels = ids.Select((id, index) => index < before.Length + PromptLength ? -100L : id).ToArray();
             return new LlmExample(ids, labels);
         }
 
         var tokens = Tokens(text);
         var split = _prefixLm && tokens.Length >= 2 ? random.Next(1, (tokens.Length / 2) + 1) : 0;
-        return Pair([.. Tokens(_prompt), .. tokens[..split]], tokens[split..]);
+        return Pair([.. before, .. Tokens(_prompt), .. tokens[..split]], tokens[split..]);
     }
 
     /// <summary>
     /// The example of a question and its answer: decoder-only, the whole "source target" text learned after the prompt;
     /// encoder-decoder, the source to the encoder and the target as the decoder's. A <paramref name="context"/> comes
-    /// first, unlabelled: before BOS (decoder-only) or before the source (encoder-decoder), where stage 2 puts its soft
-    /// prompt, so that the model learns to answer from what precedes the question.
+    /// first, unlabelled: before BOS with its end token (decoder-only) or before the source (encoder-decoder), where
+    /// stage 2 puts its soft prompt, so that the model learns to answer from what precedes the question.
     /// </summary>
-    public LlmExample Pair(string source, string target, string? context = null)
-    {
-        var before = context is null ? [] : Tokens(context);
-        if (DecoderOnly)
-        {
-            var example = Example(Join(source, target), DataRandom.For(0));
-            var input = Truncate([.. before, .. example.Input], _maxLength);
-            long[] labels = [.. before.Select(_ => -100L), .. example.Labels];
-            return new LlmExample(input, labels[..input.Length]);
-        }
-
-        return Pair([.. before, .. Tokens(Join(_prompt, source))], Tokens(target));
-    }
+    public LlmExample Pair(string source, string target, string? context = null) =>
+        DecoderOnly ? Example(Join(source, target), DataRandom.For(0), context) : Pair([.. Context(context), .. Tokens(Join(_prompt, source))], Tokens(target));
 
     /// <summary>Examples padded on the right into a batch (ids with the pad id, labels with −100).</summary>
     public LlmTextBatch Batch(IReadOnlyList<LlmExample> examples)
@@ -159,6 +152,12 @@ public sealed class LlmTexts
 
         return (tensor(ids), tensor(mask));
     }
+
+    /// <summary>
+    /// A context's tokens: a decoder-only context ends as a caption ends, with the end token, so that BOS never follows a
+    /// caption's last word in training and the model does not learn to end a caption with it.
+    /// </summary>
+    private long[] Context(string? context) => context is null ? [] : Tokens(DecoderOnly ? context + _end : context);
 
     private long EndTokenId(string endToken)
     {

@@ -38,7 +38,7 @@ public sealed class LlmTextsTests : IDisposable
     {
         var tokenizer = Trained(LlmTokenizer.Opt);
         var texts = new LlmTexts(tokenizer, "", "\n", prefixLm: true, maxLength: 48);
-        var context = texts.Tokens("a red circle");
+        var context = texts.Tokens("a red circle\n");
 
         var example = texts.Pair("Question: what color is the circle? Answer:", "red", "a red circle");
 
