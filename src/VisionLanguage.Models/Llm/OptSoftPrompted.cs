@@ -9,28 +9,15 @@ namespace VisionLanguage.Models.Llm;
 /// Positions come from the mask, so generation's left-padded prompts place every real token as training's
 /// right-padded ones did.
 /// </summary>
-public sealed class OptSoftPrompted : ISoftPromptedLlm
+public sealed class OptSoftPrompted(OptForCausalLM model) : SoftPromptedLlm<OptForCausalLM>(model, model.EmbedTokens.dtype)
 {
-    private readonly OptForCausalLM _model;
+    public override string Architecture => "opt";
 
-    /// <summary>Takes <paramref name="model"/> as it is, in its dtype; stage 2 freezes it (<see cref="LlmFreezing"/>), <c>llm.pretrain</c> trains it.</summary>
-    public OptSoftPrompted(OptForCausalLM model)
-    {
-        _model = model;
-        DType = model.EmbedTokens.dtype;
-    }
+    public override long Width => Model.Config.WordEmbedWidth;
 
-    public string Architecture => "opt";
+    public OptConfig Config => Model.Config;
 
-    public long Width => _model.Config.WordEmbedWidth;
-
-    public ScalarType DType { get; }
-
-    public nn.Module Module => _model;
-
-    public OptConfig Config => _model.Config;
-
-    public Tensor Loss(Tensor? softPrompt, Tensor inputIds, Tensor inputMask, Tensor labels)
+    public override Tensor Loss(Tensor? softPrompt, Tensor inputIds, Tensor inputMask, Tensor labels)
     {
         using var scope = NewDisposeScope();
         var (embeds, mask) = Prefixed(softPrompt, inputIds, inputMask);
@@ -38,39 +25,25 @@ public sealed class OptSoftPrompted : ISoftPromptedLlm
         var length = inputIds.shape[1];
         // The soft prompt's labels are all −100 and the last query's prediction is of BOS (−100 too), so the text's
         // own logits carry every counted term of HF's shifted loss over the whole sequence.
-        var logits = _model.Forward(embeds, mask).narrow(1, prefix, length - 1).to_type(ScalarType.Float32);  // (B, T − 1, vocab)
-        var targets = labels.narrow(1, 1, length - 1);
-        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: -100).MoveToOuterDisposeScope();
+        var logits = Model.Forward(embeds, mask).narrow(1, prefix, length - 1);                             // (B, T − 1, vocab)
+        return CrossEntropy(logits, labels.narrow(1, 1, length - 1)).MoveToOuterDisposeScope();
     }
 
-    public long[][] Generate(Tensor? softPrompt, Tensor promptIds, Tensor promptMask, LlmDecodingSettings settings, long endId, Generator? generator = null)
+    public override long[][] Generate(Tensor? softPrompt, Tensor promptIds, Tensor promptMask, LlmDecodingSettings settings, long endId, Generator? generator = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var rowsPerImage = SoftPromptGeneration.RowsPerImage(settings);
         using var session = new Session(this, softPrompt, promptMask, rowsPerImage);
-        return SoftPromptGeneration.Run(session, promptIds, settings, endId, _model.Config.PadTokenId, generator);
+        return SoftPromptGeneration.Run(session, promptIds, settings, endId, Model.Config.PadTokenId, generator);
     }
 
-    public void Dispose() => _model.Dispose();
-
-    /// <summary>The soft prompt (in the model's dtype) before the text's embeddings, and the mask over both.</summary>
-    private (Tensor Embeds, Tensor Mask) Prefixed(Tensor? softPrompt, Tensor ids, Tensor mask)
-    {
-        var text = _model.Embed(ids);
-        if (softPrompt is null)
-        {
-            return (text, mask);
-        }
-
-        var queries = ones(softPrompt.shape[0], softPrompt.shape[1], dtype: mask.dtype, device: mask.device);
-        return (cat([softPrompt.to_type(DType), text], 1), cat([queries, mask], 1));
-    }
+    protected override Tensor Embed(Tensor ids) => Model.Embed(ids);
 
     /// <summary>Cached decoding: the soft prompt and the prompt on the first step, one token per row after.</summary>
     private sealed class Session(OptSoftPrompted owner, Tensor? softPrompt, Tensor promptMask, long rowsPerImage) : IDecoderSession
     {
-        private readonly List<LayerKeyValues> _cache = owner._model.NewCache();
+        private readonly List<LayerKeyValues> _cache = owner.Model.NewCache();
         private Tensor? _mask;
 
         public Tensor Next(Tensor tokens)
@@ -84,12 +57,12 @@ public sealed class OptSoftPrompted : ISoftPromptedLlm
             }
             else
             {
-                embeds = owner._model.Embed(tokens);
+                embeds = owner.Model.Embed(tokens);
                 mask = cat([_mask, ones(tokens.shape[0], tokens.shape[1], dtype: _mask.dtype, device: _mask.device)], 1);
             }
 
             Replace(mask);
-            var logits = owner._model.Forward(embeds, _mask!, _cache);                  // (rows, T, vocab)
+            var logits = owner.Model.Forward(embeds, _mask!, _cache);                  // (rows, T, vocab)
             return logits.select(1, -1).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
         }
 

@@ -9,62 +9,37 @@ namespace VisionLanguage.Models.Llm;
 /// target (HF <c>_shift_right</c>), cross-entropy over labels that are not −100. Generation runs the encoder once per
 /// image and decodes from the start token with a cached decoder.
 /// </summary>
-public sealed class T5SoftPrompted : ISoftPromptedLlm
+public sealed class T5SoftPrompted(T5ForConditionalGeneration model) : SoftPromptedLlm<T5ForConditionalGeneration>(model, model.Shared.dtype)
 {
-    private readonly T5ForConditionalGeneration _model;
+    public override string Architecture => "t5";
 
-    /// <summary>Takes <paramref name="model"/> as it is, in its dtype; stage 2 freezes it (<see cref="LlmFreezing"/>), <c>llm.pretrain</c> trains it.</summary>
-    public T5SoftPrompted(T5ForConditionalGeneration model)
-    {
-        _model = model;
-        DType = model.Shared.dtype;
-    }
+    public override long Width => Model.Config.HiddenSize;
 
-    public string Architecture => "t5";
+    public T5Config Config => Model.Config;
 
-    public long Width => _model.Config.HiddenSize;
-
-    public ScalarType DType { get; }
-
-    public nn.Module Module => _model;
-
-    public T5Config Config => _model.Config;
-
-    public Tensor Loss(Tensor? softPrompt, Tensor inputIds, Tensor inputMask, Tensor labels)
+    public override Tensor Loss(Tensor? softPrompt, Tensor inputIds, Tensor inputMask, Tensor labels)
     {
         using var scope = NewDisposeScope();
         var (embeds, mask) = Prefixed(softPrompt, inputIds, inputMask);
-        var encoded = _model.Encode(embeds, mask);
+        var encoded = Model.Encode(embeds, mask);
         // Padding targets come last and are −100, so the causal mask alone keeps every real target's prediction exact.
-        var logits = _model.Decode(_model.ShiftRight(labels), null, encoded, mask).to_type(ScalarType.Float32); // (B, T', vocab)
-        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), labels.reshape(-1), ignore_index: -100).MoveToOuterDisposeScope();
+        var logits = Model.Decode(Model.ShiftRight(labels), null, encoded, mask);                        // (B, T', vocab)
+        return CrossEntropy(logits, labels).MoveToOuterDisposeScope();
     }
 
-    public long[][] Generate(Tensor? softPrompt, Tensor promptIds, Tensor promptMask, LlmDecodingSettings settings, long endId, Generator? generator = null)
+    public override long[][] Generate(Tensor? softPrompt, Tensor promptIds, Tensor promptMask, LlmDecodingSettings settings, long endId, Generator? generator = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var rowsPerImage = SoftPromptGeneration.RowsPerImage(settings);
         var (embeds, mask) = Prefixed(softPrompt, promptIds, promptMask);
-        var encoded = _model.Encode(embeds, mask);
+        var encoded = Model.Encode(embeds, mask);
         using var session = new Session(this, encoded.repeat_interleave(rowsPerImage, dim: 0), mask.repeat_interleave(rowsPerImage, dim: 0));
-        var start = full(promptIds.shape[0], 1, _model.Config.DecoderStartTokenId, dtype: ScalarType.Int64, device: promptIds.device);
-        return SoftPromptGeneration.Run(session, start, settings, endId, _model.Config.PadTokenId, generator);
+        var start = full(promptIds.shape[0], 1, Model.Config.DecoderStartTokenId, dtype: ScalarType.Int64, device: promptIds.device);
+        return SoftPromptGeneration.Run(session, start, settings, endId, Model.Config.PadTokenId, generator);
     }
 
-    public void Dispose() => _model.Dispose();
-
-    private (Tensor Embeds, Tensor Mask) Prefixed(Tensor? softPrompt, Tensor ids, Tensor mask)
-    {
-        var text = _model.Embed(ids);
-        if (softPrompt is null)
-        {
-            return (text, mask);
-        }
-
-        var queries = ones(softPrompt.shape[0], softPrompt.shape[1], dtype: mask.dtype, device: mask.device);
-        return (cat([softPrompt.to_type(DType), text], 1), cat([queries, mask], 1));
-    }
+    protected override Tensor Embed(Tensor ids) => Model.Embed(ids);
 
     /// <summary>
     /// Cached decoding over encoder states already repeated per row; rows of one image share them, so reordering rows
@@ -72,12 +47,12 @@ public sealed class T5SoftPrompted : ISoftPromptedLlm
     /// </summary>
     private sealed class Session(T5SoftPrompted owner, Tensor encoded, Tensor encoderMask) : IDecoderSession
     {
-        private readonly List<LayerKeyValues> _cache = owner._model.NewCache();
+        private readonly List<LayerKeyValues> _cache = owner.Model.NewCache();
 
         public Tensor Next(Tensor tokens)
         {
             using var scope = NewDisposeScope();
-            var logits = owner._model.Decode(tokens, null, encoded, encoderMask, _cache);    // (rows, T, vocab)
+            var logits = owner.Model.Decode(tokens, null, encoded, encoderMask, _cache);    // (rows, T, vocab)
             return logits.select(1, -1).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
         }
 

@@ -9,14 +9,17 @@ using Xunit.Abstractions;
 namespace Trainer.Worker.Tests.Training;
 
 /// <summary>
-/// The tiny BLIP pretrain the learning tests share: rendered synthetic scenes (512 web images, 256 clean test images,
-/// seed 7), then <c>blip.pretrain</c> at the tiny preset for 30 epochs, through the runners a worker uses.
+/// What the learning tests share: rendered synthetic scenes (512 web images, 256 clean test images, seed 7), then
+/// <c>blip.pretrain</c> at the tiny preset for 30 epochs, through the runners a worker uses; the stage-1 Q-Former against
+/// its frozen ViT (run by the first test that asks); and the same scenes with two VQA questions per image (the images
+/// and captions are the same; only the questions and the vocabulary are added).
 /// </summary>
 public sealed class TinyPretrainFixture : IAsyncLifetime
 {
     public const int TestImages = 256;
 
     private readonly DataTestFolder _folder = new();
+    private Lazy<Task<(StageRunResult Result, string RunId)>> _stage1 = null!;
 
     public StageChain Chain { get; private set; } = null!;
 
@@ -25,6 +28,11 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
     public StageRunResult Pretrain { get; private set; } = null!;
 
     public IReadOnlyList<StageRunProgressed> PretrainSteps { get; private set; } = [];
+
+    public StageRunResult VqaDataset { get; private set; } = null!;
+
+    /// <summary>The stage-1 Q-Former (tiny preset, 30 epochs on the web split) and its run id; run once, by the first test that asks.</summary>
+    public Task<(StageRunResult Result, string RunId)> Stage1 => _stage1.Value;
 
     public async Task InitializeAsync()
     {
@@ -37,6 +45,14 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
             """{"preset":"tiny","epochs":30,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":1000}""",
             StageChain.Inputs(("train", Dataset.Outputs["web"]), ("eval", Dataset.Outputs["test"])));
         PretrainSteps = [.. Chain.Reports[runId].OfType<StageRunProgressed>()];
+        var vqaOptions = SyntheticStageOptions.Of(seed: 7, images: 512, human: 8, test: TestImages, noise: 0.0);
+        vqaOptions.VqaQuestions = 2;
+        (VqaDataset, _) = await Chain.RunAsync(new SyntheticDatasetRunner(), "vqa-data", OptionsBinder.ToJson(vqaOptions).ToJsonString(), StageChain.Inputs());
+        _stage1 = new(() => Chain.RunAsync(
+            new Blip2Stage1Runner(new BlipBatchSourceFactory()),
+            "qformer",
+            """{"preset":"tiny","epochs":30,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":1000}""",
+            StageChain.Inputs(("image_encoder", Pretrain.Outputs["checkpoint"]), ("train", Dataset.Outputs["web"]), ("eval", Dataset.Outputs["test"]))));
     }
 
     public Task DisposeAsync()
@@ -87,11 +103,7 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
     [Fact]
     public async Task Blip2_stage1_against_the_frozen_pretrained_vit_learns_every_loss_falls_and_retrieval_is_above_chance()
     {
-        var (result, runId) = await fixture.Chain.RunAsync(
-            new Blip2Stage1Runner(new BlipBatchSourceFactory()),
-            "qformer",
-            """{"preset":"tiny","epochs":30,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":1000}""",
-            StageChain.Inputs(("image_encoder", fixture.Pretrain.Outputs["checkpoint"]), ("train", fixture.Dataset.Outputs["web"]), ("eval", fixture.Dataset.Outputs["test"])));
+        var (result, runId) = await fixture.Stage1;
 
         var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
         Assert.Equal(480, steps.Count);
@@ -119,5 +131,42 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         Assert.True(result.Metrics["eval_i2t_r1"] >= 5 * chanceR1, $"image→text R@1 {result.Metrics["eval_i2t_r1"]:F4}, chance {chanceR1:F4}");
         Assert.True(result.Metrics["eval_t2i_r1"] >= 5 * chanceR1, $"text→image R@1 {result.Metrics["eval_t2i_r1"]:F4}, chance {chanceR1:F4}");
         Assert.True(result.Metrics["eval_cider"] >= 0.3, $"CIDEr-D {result.Metrics["eval_cider"]:F3} of the Q-Former's captions");
+    }
+
+    [Theory]
+    [InlineData("opt", "a picture of")]
+    [InlineData("t5", "")]
+    public async Task Blip2_stage2_into_a_frozen_LLM_made_here_captions_and_answers_far_better_with_the_soft_prompt_than_without(string architecture, string captionPrompt)
+    {
+        var (stage1, _) = await fixture.Stage1;
+        var (web, test) = (fixture.VqaDataset.Outputs["web"], fixture.VqaDataset.Outputs["test"]);
+        var (llm, _) = await fixture.Chain.RunAsync(
+            new LlmPretrainRunner(),
+            $"llm-{architecture}",
+            $$"""{"preset":"tiny","architecture":"{{architecture}}","epochs":16,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000}""",
+            StageChain.Inputs(("train", web)));
+
+        var (result, _) = await fixture.Chain.RunAsync(
+            new Blip2Stage2Runner(),
+            $"stage2-{architecture}",
+            $$"""{"preset":"tiny","epochs":90,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000,"caption_prompt":"{{captionPrompt}}"}""",
+            StageChain.Inputs(
+                ("qformer", stage1.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]), ("llm", llm.Outputs["llm"]),
+                ("train", web), ("eval", test), ("vqa_eval", test)));
+
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.Contains("eval_", StringComparison.Ordinal) || metric.Key.StartsWith("loss", StringComparison.Ordinal)))
+        {
+            output.WriteLine($"{name}: {value:F4}");
+        }
+
+        // The baselines are the same frozen LLM without the soft prompt: captioning from the caption prompt alone,
+        // answering from the question alone. The decoder-only LLM is prompted "a picture of" (a phrase of the synthetic
+        // captions; after BOS alone it writes the corpus's likeliest text, a question); T5, trained as a prefix LM,
+        // from nothing. Measured on this machine kind (deterministic for the seeds): OPT CIDEr-D 0.834 against 0.253
+        // (3.3×), VQA 0.479 against 0.376 (+0.103); T5 CIDEr-D 1.128 against 0.534 (2.1×), VQA 0.306 against 0.200 (+0.106).
+        var (cider, baselineCider) = (result.Metrics["eval_cider"], result.Metrics["baseline_eval_cider"]);
+        var (vqa, baselineVqa) = (result.Metrics["eval_vqa_accuracy"], result.Metrics["baseline_eval_vqa_accuracy"]);
+        Assert.True(cider >= 2 * baselineCider, $"CIDEr-D {cider:F3} with the soft prompt, {baselineCider:F3} without");
+        Assert.True(vqa >= baselineVqa + 0.10, $"VQA accuracy {vqa:F3} with the soft prompt, {baselineVqa:F3} from the question alone");
     }
 }
