@@ -68,7 +68,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         Func<BlipBatch, Tensor> features = cache is null ? batch => encoder.Encode(batch.Images) : batch => cache.Lookup(batch.ImageIds, device);
         var summary = await TaskTraining.TrainAsync(run, trainer, [new Stage2Batches(loader, texts, features)], null, cancellationToken);
         var metrics = TaskTraining.FinalMetrics(summary);
-        metrics["trainable_share"] = trainableShare;
+        metrics[ProgressMetricKeys.TrainableShare] = trainableShare;
 
         var eval = await run.Inputs.FetchAsync("eval", cancellationToken);
         if (eval.Count > 0)

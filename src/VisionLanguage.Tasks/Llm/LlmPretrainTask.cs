@@ -151,8 +151,7 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         var batches = 0;
         foreach (var chunk in items.Chunk(settings.BatchSize))
         {
-            using var batch = texts.Batch([.. chunk.Select((item, index) =>
-                item.Target is null ? texts.Example(item.Text, DataRandom.For(settings.Trainer.Seed, index), item.Context) : texts.Pair(item.Text, item.Target, item.Context))]);
+            using var batch = texts.Batch([.. chunk.Select((item, index) => texts.Example(item, DataRandom.For(settings.Trainer.Seed, index)))]);
             using var loss = model.Llm.Loss(null, batch.InputIds, batch.InputMask, batch.Labels);
             total += loss.item<float>();
             batches++;

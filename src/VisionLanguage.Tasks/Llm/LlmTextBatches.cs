@@ -27,13 +27,10 @@ public sealed class LlmTextBatches(IReadOnlyList<LlmTextItem> items, LlmTexts te
         {
             cancellationToken.ThrowIfCancellationRequested();
             var examples = sampler.BatchIndices(epoch, batch).ToArray()
-                .Select(index => Example(items[index], DataRandom.For(sampler.Seed, epoch, index)))
+                .Select(index => texts.Example(items[index], DataRandom.For(sampler.Seed, epoch, index)))
                 .ToList();
             yield return texts.Batch(examples);
             await Task.Yield();
         }
     }
-
-    private LlmExample Example(LlmTextItem item, DataRandom random) =>
-        item.Target is null ? texts.Example(item.Text, random, item.Context) : texts.Pair(item.Text, item.Target, item.Context);
 }

@@ -92,6 +92,10 @@ public sealed class LlmTexts
         return Pair([.. before, .. Tokens(_prompt), .. tokens[..split]], tokens[split..]);
     }
 
+    /// <summary>The example of a corpus item: a text alone (<see cref="Example(string, DataRandom, string?)"/>) or a source and its target.</summary>
+    public LlmExample Example(LlmTextItem item, DataRandom random) =>
+        item.Target is null ? Example(item.Text, random, item.Context) : Pair(item.Text, item.Target, item.Context);
+
     /// <summary>
     /// The example of a question and its answer: decoder-only, the whole "source target" text learned after the prompt;
     /// encoder-decoder, the source to the encoder and the target as the decoder's. A <paramref name="context"/> comes
