@@ -107,7 +107,7 @@ public sealed class InProcessCollectives : IDisposable
         }
 
         public Tensor AllGatherWithGrad(Tensor tensor) =>
-            WorldSize == 1 ? tensor : GatherWithGrad.apply(tensor, this);
+            WorldSize == 1 ? tensor : GatherWithGrad.Apply(this, tensor);
 
         public void Broadcast(IReadOnlyList<Tensor> tensors, int root)
         {
@@ -156,29 +156,5 @@ public sealed class InProcessCollectives : IDisposable
         }
 
         public void Abort() => group.Abort();
-    }
-
-    /// <summary>All-gather forward; in backward, the gradients of the gathered tensor summed over ranks, this rank's slice of them.</summary>
-    private sealed class GatherWithGrad : autograd.SingleTensorFunction<GatherWithGrad>
-    {
-        public override string Name => "InProcessAllGatherWithGrad";
-
-        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
-        {
-            var (tensor, collectives) = ((Tensor)vars[0], (ICollectives)vars[1]);
-            ctx.save_data("collectives", collectives);
-            ctx.save_data("rows", tensor.shape[0]);
-            return collectives.AllGather(tensor);
-        }
-
-        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
-        {
-            var collectives = (ICollectives)ctx.get_data("collectives");
-            var rows = (long)ctx.get_data("rows");
-            var summed = grad_output.clone();
-            collectives.AllReduce([summed], ReduceOperation.Sum);
-            // One gradient per argument of forward: the tensor's, and none for the collectives.
-            return [summed.narrow(0, collectives.Rank * rows, rows).clone(), null!];
-        }
     }
 }
