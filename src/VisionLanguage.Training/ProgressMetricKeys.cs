@@ -32,4 +32,7 @@ public static class ProgressMetricKeys
 
     /// <summary>Tokens generated per second by an evaluation that generates text (captions, answers) through a model.</summary>
     public const string GenerationTokensPerSecond = "generation_tokens_per_s";
+
+    /// <summary>Share of a step spent averaging gradients across the gang's processes (only in a gang).</summary>
+    public const string AllReduceShare = "allreduce_share";
 }

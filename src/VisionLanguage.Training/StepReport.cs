@@ -36,6 +36,12 @@ public sealed record StepReport
     /// <summary>Share of the step spent waiting for batches (rank 0).</summary>
     public required double DataWaitShare { get; init; }
 
+    /// <summary>Share of the step spent averaging gradients across the gang; null when training alone.</summary>
+    public double? AllReduceShare { get; init; }
+
+    /// <summary>The rank whose step this is: every rank times its own step; losses and norms are the gang's.</summary>
+    public int Rank { get; init; }
+
     /// <summary>The loss of <paramref name="objective"/>, or null when the model does not train it.</summary>
     public double? LossOf(string objective) =>
         Losses.Where(loss => loss.Objective == objective).Select(loss => (double?)loss.Value).FirstOrDefault();
@@ -59,6 +65,11 @@ public sealed record StepReport
         metrics[ProgressMetricKeys.SamplesPerSecond] = SamplesPerSecond;
         metrics[ProgressMetricKeys.StepSeconds] = StepSeconds;
         metrics[ProgressMetricKeys.DataWaitShare] = DataWaitShare;
+        if (AllReduceShare is { } allReduceShare)
+        {
+            metrics[ProgressMetricKeys.AllReduceShare] = allReduceShare;
+        }
+
         return metrics;
     }
 }

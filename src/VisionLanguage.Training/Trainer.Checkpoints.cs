@@ -56,10 +56,11 @@ public sealed partial class Trainer<TModel, TBatch>
             }
         }
 
-        var exact = state.RngStates.Count == _replicas.Length;
-        for (var rank = 0; rank < _replicas.Length; rank++)
+        var exact = state.RngStates.Count == WorldSize;
+        for (var local = 0; local < _replicas.Length; local++)
         {
-            var generator = _replicas[rank].Model.Randomness;
+            var rank = GlobalRank(local);
+            var generator = _replicas[local].Model.Randomness;
             if (exact)
             {
                 using var saved = tensor(Convert.FromBase64String(state.RngStates[rank]));
@@ -87,7 +88,8 @@ public sealed partial class Trainer<TModel, TBatch>
         WriteCheckpoint(directory, Position, states, metrics);
     }
 
-    private void Checkpoint(int rank, ICollectives reducer, Replica replica, TrainingPosition position, StepReport? last, RunPlan plan, ref string? lastCheckpoint)
+    /// <summary>Every rank's generator state gathered; global rank 0 writes them with its weights and moments.</summary>
+    private void Checkpoint(ICollectives reducer, Replica replica, TrainingPosition position, StepReport? last, RunPlan plan, ref string? lastCheckpoint)
     {
         if (plan.Hooks.CheckpointRoot is not { } root)
         {
@@ -96,7 +98,7 @@ public sealed partial class Trainer<TModel, TBatch>
 
         using var scope = NewDisposeScope();
         var generatorStates = reducer.AllGather(replica.Model.Randomness.get_state().unsqueeze(0)); // (replicas, state bytes)
-        if (rank != 0)
+        if (reducer.Rank != 0)
         {
             return;
         }
@@ -128,7 +130,7 @@ public sealed partial class Trainer<TModel, TBatch>
             Epoch = position.Epoch,
             BatchInEpoch = position.BatchInEpoch,
             SamplerSeed = _settings.Seed,
-            Replicas = _replicas.Length,
+            Replicas = generatorStates.Count,
             OptimizerStep = replica.Optimizer.StepCount,
             RngStates = [.. generatorStates.Select(Convert.ToBase64String)],
             Settings = _settings,

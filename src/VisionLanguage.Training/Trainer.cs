@@ -13,8 +13,10 @@ public sealed record TrainingSummary(TrainingPosition Position, long TotalSteps,
 
 /// <summary>
 /// The training loop, one for every model (LAVIS <c>runner_base</c> with <c>base_task.train_step</c>): R model replicas
-/// on R threads (data parallel within one process), each reading its own shard, with gradients averaged through
-/// <see cref="ICollectives"/> every step so the replicas stay identical. Per optimiser step: the model's
+/// on R threads (data parallel within one process), or this process's one replica in a gang of processes (data
+/// parallel across workers, through the gang's <see cref="ICollectives"/>), each reading its own shard, with gradients
+/// averaged every step in fixed-order buckets (<see cref="GradientBuckets"/>) so the replicas stay identical. Rank 0
+/// writes the checkpoints, holding every rank's generator state; every replica starts from rank 0's weights. Per optimiser step: the model's
 /// <see cref="ITrainableModel{TBatch}.BeforeStep"/> hook (a momentum update), <see cref="TrainerSettings.GradAccumulationSteps"/>
 /// micro-batches (forward, backward, the <see cref="ITrainableModel{TBatch}.AfterBackward"/> hook with what the model
 /// asked to gather from every replica), gradient averaging, clipping, AdamW at the scheduled rate. The loop knows losses,
@@ -27,6 +29,7 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
 {
     private readonly TrainerSettings _settings;
     private readonly Replica[] _replicas;
+    private readonly ICollectives? _gang;
     private TrainingPosition _position = new(0, 0, 0);
     private int _running;
 
@@ -36,23 +39,38 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
     /// </param>
     /// <param name="settings">How to optimise; written into every checkpoint.</param>
     /// <param name="replicas">Data-parallel replicas in this process.</param>
-    public Trainer(Func<int, TModel> createModel, TrainerSettings settings, int replicas = 1)
+    /// <param name="gang">
+    /// This process's rank in a gang of processes training together (one replica each); null trains alone, or with
+    /// <paramref name="replicas"/> replicas in this process.
+    /// </param>
+    public Trainer(Func<int, TModel> createModel, TrainerSettings settings, int replicas = 1, ICollectives? gang = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        if (gang is not null && replicas != 1)
+        {
+            throw new ArgumentException($"a process of a gang trains one replica; this one asks for {replicas}", nameof(replicas));
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Epochs, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(settings.MaxSteps);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.GradAccumulationSteps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.CheckpointEverySteps, 1);
         _settings = settings;
+        _gang = gang;
         _replicas = new Replica[replicas];
-        for (var rank = 0; rank < replicas; rank++)
+        for (var local = 0; local < replicas; local++)
         {
+            var rank = GlobalRank(local);
             var model = createModel(rank);
             model.Randomness.manual_seed(RankSeed(settings.Seed, rank));
             var trainable = model.TrainableParameters().ToList();
-            _replicas[rank] = new Replica(model, new NamedAdamW(trainable, settings.WeightDecay), [.. trainable.Select(entry => entry.Parameter)]);
+            var parameters = trainable.Select(entry => entry.Parameter).ToList();
+            _replicas[local] = new Replica(model, new NamedAdamW(trainable, settings.WeightDecay), parameters, new GradientBuckets(parameters));
         }
     }
+
+    /// <summary>Replicas training together: this process's, or the gang's processes.</summary>
+    public int WorldSize => _gang?.WorldSize ?? _replicas.Length;
 
     /// <summary>Rank 0's model; every replica holds the same weights after every step.</summary>
     public TModel Model => _replicas[0].Model;
@@ -65,7 +83,7 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
     public TrainingPosition Position => Volatile.Read(ref _position);
 
     /// <summary>Throws, naming the fix, when the model cannot train on <paramref name="batchSizePerReplica"/> pairs per replica (e.g. a batch that does not divide a feature queue).</summary>
-    public void CheckGlobalBatch(int batchSizePerReplica) => Model.CheckGlobalBatch(batchSizePerReplica, _replicas.Length);
+    public void CheckGlobalBatch(int batchSizePerReplica) => Model.CheckGlobalBatch(batchSizePerReplica, WorldSize);
 
     /// <summary>
     /// Trains from <see cref="Position"/> to the end of the last epoch, or until <paramref name="stopAtStep"/> steps
@@ -112,8 +130,8 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
                 shards[0].BatchSize);
             using var group = new InProcessCollectives(_replicas.Length);
             var ranks = Enumerable.Range(0, _replicas.Length)
-                .Select(rank => Task.Factory.StartNew(
-                    () => RunRank(rank, shards[rank], group, plan, cancellationToken),
+                .Select(local => Task.Factory.StartNew(
+                    () => RunRank(local, shards[local], _gang ?? group.ForRank(local), plan, cancellationToken),
                     CancellationToken.None,
                     TaskCreationOptions.LongRunning,
                     TaskScheduler.Default))
@@ -163,10 +181,15 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
 
     private static T Await<T>(ValueTask<T> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
 
-    private RankOutcome RunRank(int rank, IBatchSource<TBatch> source, InProcessCollectives group, RunPlan plan, CancellationToken cancellationToken)
+    private int GlobalRank(int local) => _gang?.Rank ?? local;
+
+    /// <summary>
+    /// Trains replica <paramref name="local"/> of this process, meeting the others through <paramref name="reducer"/>:
+    /// local replica 0 keeps <see cref="Position"/>, global rank 0 calls the hooks and writes checkpoints.
+    /// </summary>
+    private RankOutcome RunRank(int local, IBatchSource<TBatch> source, ICollectives reducer, RunPlan plan, CancellationToken cancellationToken)
     {
-        var reducer = group.ForRank(rank);
-        var replica = _replicas[rank];
+        var replica = _replicas[local];
         var accumulation = _settings.GradAccumulationSteps;
         var position = Position;
         StepReport? last = null;
@@ -175,11 +198,13 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
         replica.Model.SetTraining(true);
         try
         {
+            // Every replica starts from rank 0's weights and buffers (DDP's constructor), fresh or resumed.
+            StartFromRankZero(replica, reducer);
             while (position.Epoch < plan.Epochs)
             {
                 // Cancellation is honoured at step boundaries, where a checkpoint can be written, not inside a data
                 // wait; a failing rank does interrupt the others' waits.
-                var batches = source.ReadEpochAsync(position.Epoch, position.BatchInEpoch, group.Aborted).GetAsyncEnumerator(group.Aborted);
+                var batches = source.ReadEpochAsync(position.Epoch, position.BatchInEpoch, reducer.Aborted).GetAsyncEnumerator(reducer.Aborted);
                 try
                 {
                     while (position.BatchInEpoch / accumulation < plan.StepsPerEpoch && position.Step < plan.TotalSteps)
@@ -191,21 +216,22 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
 
                         if (reducer.Any(cancellationToken.IsCancellationRequested))
                         {
-                            Checkpoint(rank, reducer, replica, position, last, plan, ref lastCheckpoint);
+                            Checkpoint(reducer, replica, position, last, plan, ref lastCheckpoint);
                             throw new OperationCanceledException("training was cancelled; a checkpoint was saved at the last step", cancellationToken);
                         }
 
                         last = Step(replica, reducer, batches, position, plan);
                         position = position with { Step = position.Step + 1, BatchInEpoch = position.BatchInEpoch + accumulation };
-                        if (rank == 0)
+                        if (local == 0)
                         {
+                            // Every process hears of its own steps (each rank's step time); the hook sees the rank.
                             Volatile.Write(ref _position, position);
                             plan.Hooks.StepCompleted?.Invoke(last).GetAwaiter().GetResult();
                         }
 
                         if (position.Step % _settings.CheckpointEverySteps == 0)
                         {
-                            Checkpoint(rank, reducer, replica, position, last, plan, ref lastCheckpoint);
+                            Checkpoint(reducer, replica, position, last, plan, ref lastCheckpoint);
                             checkpointedAt = position.Step;
                         }
                     }
@@ -216,7 +242,7 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
                 }
 
                 position = new TrainingPosition(position.Step, position.Epoch + 1, 0);
-                if (rank == 0)
+                if (local == 0)
                 {
                     Volatile.Write(ref _position, position);
                 }
@@ -224,7 +250,7 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
 
             if (checkpointedAt != position.Step)
             {
-                Checkpoint(rank, reducer, replica, position, last, plan, ref lastCheckpoint);
+                Checkpoint(reducer, replica, position, last, plan, ref lastCheckpoint);
             }
 
             return new RankOutcome(last, lastCheckpoint);
@@ -232,9 +258,24 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
         catch
         {
             // Nobody may be left waiting for this rank in a collective, whatever stopped it.
-            group.Abort();
+            reducer.Abort();
             throw;
         }
+    }
+
+    private static void StartFromRankZero(Replica replica, ICollectives reducer)
+    {
+        if (reducer.WorldSize == 1)
+        {
+            return;
+        }
+
+        // A module's every parameter and buffer (momentum encoders, queues); otherwise what the optimiser trains. Frozen
+        // parts outside the module come from the same artifact on every rank.
+        IReadOnlyList<Tensor> state = replica.Model is nn.Module module
+            ? [.. module.parameters(), .. module.buffers()]
+            : replica.Trainable;
+        reducer.Broadcast(state, root: 0);
     }
 
     private StepReport Step(Replica replica, ICollectives reducer, IAsyncEnumerator<TBatch> batches, TrainingPosition position, RunPlan plan)
@@ -273,9 +314,9 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
             lossSums.add_(stack(output.NamedLosses.Select(loss => loss.Loss)).detach().to_type(float64), RootedScalars.One);
         }
 
-        var gradients = replica.Trainable.Select(parameter => parameter.grad ?? throw new InvalidOperationException(
-            "a trainable parameter received no gradient; every objective must reach every trainable parameter")).ToList();
-        reducer.AllReduce(gradients, ReduceOperation.Mean);
+        var reduceStarted = Stopwatch.GetTimestamp();
+        replica.Buckets.AverageGradients(reducer);
+        var reduceSeconds = Stopwatch.GetElapsedTime(reduceStarted).TotalSeconds;
         var clip = _settings.GradClipNorm > 0 ? _settings.GradClipNorm : double.PositiveInfinity;
         var gradNorm = nn.utils.clip_grad_norm_(replica.Trainable, clip);
         replica.Optimizer.Step(learningRate);
@@ -296,10 +337,12 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
             StepSeconds = seconds,
             SamplesPerSecond = (double)plan.BatchSize * accumulation * reducer.WorldSize / seconds,
             DataWaitShare = waited.TotalSeconds / seconds,
+            AllReduceShare = reducer.WorldSize > 1 ? reduceSeconds / seconds : null,
+            Rank = reducer.Rank,
         };
     }
 
-    private sealed record Replica(TModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable);
+    private sealed record Replica(TModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable, GradientBuckets Buckets);
 
     /// <summary>One run's length and helpers: <paramref name="Epochs"/> passes, the last one cut short at <paramref name="TotalSteps"/>.</summary>
     private sealed record RunPlan(long StepsPerEpoch, int Epochs, long TotalSteps, LearningRateScheduler Schedule, TrainingHooks Hooks, long? StopAtStep, int BatchSize);
