@@ -8,6 +8,7 @@ using Trainer.Worker.Agent;
 using Trainer.Worker.Consumers;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
+using Trainer.Worker.Runners.Gangs;
 using VisionLanguage.Tasks.Pretraining;
 
 namespace Trainer.Worker;
@@ -55,6 +56,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<WorkerMetrics>();
         services.TryAddSingleton<ReportPublisher>();
+        services.TryAddSingleton<IGangRendezvous, RendezvousClient>();
         services.TryAddSingleton<BusReadiness>();
         services.AddBusObserver(provider => provider.GetRequiredService<BusReadiness>());
         services.TryAddSingleton<WorkerAgent>();

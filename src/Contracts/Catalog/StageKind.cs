@@ -26,6 +26,9 @@ public sealed record StageKind
     /// <summary>Options a bound input decides instead: a spec that binds the input may not set them.</summary>
     public IReadOnlyList<InputDecides> InputDecides { get; init; } = [];
 
+    /// <summary>Whether a run of the kind trains data-parallel on a gang of several workers (<c>resources.workers</c> above 1).</summary>
+    public bool TrainsAsGang { get; init; }
+
     public InputSlot? FindInput(string name) => Inputs.FirstOrDefault(input => input.Name == name);
 
     public OutputSlot? FindOutput(string name) => Outputs.FirstOrDefault(output => output.Name == name);

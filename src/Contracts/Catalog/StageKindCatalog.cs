@@ -73,6 +73,7 @@ public static class StageKindCatalog
                 Inputs = [trainIn, blipInit with { Optional = true, Description = "A checkpoint to continue from." }, evalIn],
                 Outputs = [new("checkpoint", ArtifactType.BlipCheckpoint, "The pretrained model.")],
                 OptionsType = typeof(BlipPretrainOptions),
+                TrainsAsGang = true,
             },
             new()
             {
@@ -89,6 +90,7 @@ public static class StageKindCatalog
                 Inputs = [blipInit, trainIn, evalIn],
                 Outputs = [new("checkpoint", ArtifactType.RetrievalCheckpoint, "The filter / retrieval model.")],
                 OptionsType = typeof(BlipRetrievalOptions),
+                TrainsAsGang = true,
             },
             new()
             {

@@ -13,6 +13,9 @@ public static class QueueNames
     /// <summary>The queue worker registrations, heartbeats and departures arrive on, shared by the silos.</summary>
     public const string OrchestratorWorkers = "orchestrator-workers";
 
+    /// <summary>The queue the silos answer gangs' rendezvous requests on (<see cref="RendezvousSet"/>, <see cref="RendezvousGet"/>).</summary>
+    public const string OrchestratorRendezvous = "orchestrator-rendezvous";
+
     /// <summary>The queue a worker receives its assignments on: <c>worker-{workerId}</c>.</summary>
     public static string Worker(string workerId) => $"worker-{workerId}";
 }

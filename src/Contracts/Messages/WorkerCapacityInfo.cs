@@ -22,4 +22,10 @@ public sealed record WorkerCapacityInfo
 
     /// <summary>The stage kinds the worker has runners for; the scheduler places no other kind on it.</summary>
     public IReadOnlyList<string> StageKinds { get; init; } = [];
+
+    /// <summary>
+    /// The collective backends the worker can join a gang with (<see cref="CollectiveBackends.Gloo"/> on CPU,
+    /// <see cref="CollectiveBackends.Nccl"/> on CUDA); a worker without one for its device takes no run of more than one worker.
+    /// </summary>
+    public IReadOnlyList<string> CollectiveBackends { get; init; } = [];
 }

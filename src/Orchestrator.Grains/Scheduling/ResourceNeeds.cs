@@ -35,6 +35,12 @@ public sealed record WorkerCapacity
     /// <summary>The stage kinds the worker runs; empty when it runs none (or registered before workers said).</summary>
     [Id(5)] public List<string> StageKinds { get; init; } = [];
 
+    /// <summary>The collective backends the worker can join a gang with (<c>gloo</c>, <c>nccl</c>).</summary>
+    [Id(6)] public List<string> CollectiveBackends { get; init; } = [];
+
+    /// <summary>Whether the worker can be a rank of a gang: it has the collective backend its device's gangs use.</summary>
+    public bool JoinsGangs => CollectiveBackends.Contains(Contracts.Messages.CollectiveBackends.For(Device), StringComparer.Ordinal);
+
     /// <summary>Whether the worker has a runner for <paramref name="kind"/>.</summary>
     public bool Runs(string kind) => StageKinds.Contains(kind, StringComparer.Ordinal);
 

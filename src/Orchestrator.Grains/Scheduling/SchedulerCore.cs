@@ -104,8 +104,20 @@ public sealed class SchedulerCore(SchedulerState state)
         foreach (var queued in State.Queue.ToList())
         {
             var needs = queued.Request.Resources;
-            var gang = State.Workers.Values
-                .Where(worker => !worker.Lost && free[worker.WorkerId] >= needs.Slots && worker.Capacity.Runs(queued.Request.Kind) && worker.Capacity.Offers(needs))
+            var candidates = State.Workers.Values
+                .Where(worker => !worker.Lost && free[worker.WorkerId] >= needs.Slots && worker.Capacity.Runs(queued.Request.Kind) && worker.Capacity.Offers(needs));
+            if (needs.Workers > 1)
+            {
+                // A gang's ranks share a device type and its collective backend (Gloo on CPU, NCCL on CUDA); a gang
+                // that may run on either takes CUDA ("cuda" sorts after "cpu") when enough GPUs are free.
+                candidates = candidates.Where(worker => worker.Capacity.JoinsGangs)
+                    .GroupBy(worker => worker.Capacity.Device.ToLowerInvariant(), StringComparer.Ordinal)
+                    .Where(device => device.Count() >= needs.Workers)
+                    .OrderByDescending(device => device.Key, StringComparer.Ordinal)
+                    .FirstOrDefault() ?? Enumerable.Empty<WorkerRecord>();
+            }
+
+            var gang = candidates
                 .OrderByDescending(worker => free[worker.WorkerId])
                 .ThenBy(worker => worker.WorkerId, StringComparer.Ordinal)
                 .Take(needs.Workers)

@@ -64,7 +64,7 @@ public static partial class SpecValidator
             var upstream = new SortedSet<string>(StringComparer.Ordinal);
             CheckInputs(stage, kind, byId, path, upstream, errors);
             CheckNeeds(stage, byId, path, upstream, errors);
-            CheckResources(stage.Resources, $"{path}/resources", rules, errors);
+            CheckResources(stage.Resources, kind, $"{path}/resources", rules, errors);
             CheckRetry(stage.Retry, $"{path}/retry", errors);
             var bound = OptionsBinder.Bind(kind, stage.Config, $"{path}/config");
             errors.AddRange(bound.Errors);
@@ -225,11 +225,17 @@ public static partial class SpecValidator
         }
     }
 
-    private static void CheckResources(ResourceRequest resources, string path, SubmissionRules rules, List<SpecError> errors)
+    private static void CheckResources(ResourceRequest resources, StageKind kind, string path, SubmissionRules rules, List<SpecError> errors)
     {
         if (resources.Workers < 1)
         {
             errors.Add(new SpecError($"{path}/workers", $"workers is {resources.Workers}; a run needs at least 1 worker"));
+        }
+        else if (resources.Workers > 1 && !kind.TrainsAsGang)
+        {
+            errors.Add(new SpecError($"{path}/workers",
+                $"workers is {resources.Workers}, but kind {kind.Name} runs on one worker; gangs of workers train " +
+                $"{Names(StageKindCatalog.All.Where(gang => gang.TrainsAsGang).Select(gang => gang.Name))}; ask for workers: 1"));
         }
         else if (resources.Workers > rules.MaxGangSize)
         {

@@ -50,6 +50,14 @@ public interface IStageGrain : IGrainWithStringKey, IRemindable
     [Alias("ReportFailed")]
     Task<ReportOutcome> ReportFailedAsync(RunFailedReport report);
 
+    /// <summary>A rank of the current run's gang publishes a rendezvous value; stale for any other run.</summary>
+    [Alias("RendezvousSet")]
+    Task<RendezvousResult> RendezvousSetAsync(string runId, string key, byte[] value);
+
+    /// <summary>A rank of the current run's gang reads a rendezvous value, missing until some rank set it; stale for any other run.</summary>
+    [Alias("RendezvousGet")]
+    Task<RendezvousResult> RendezvousGetAsync(string runId, string key);
+
     /// <summary>The scheduler placed the run on these workers (rank order).</summary>
     [OneWay, Alias("OnRunAssigned")]
     Task OnRunAssignedAsync(string runId, List<string> workerIds, DateTimeOffset assignedAt);

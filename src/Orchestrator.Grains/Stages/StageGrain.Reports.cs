@@ -121,6 +121,16 @@ public sealed partial class StageGrain
         }
 
         var attempt = Stage.CurrentAttempt!;
+        if (report.Rank != 0)
+        {
+            using (RunScope(report.RunId))
+            {
+                logger.LogInformation("Rank {Rank} of run {RunId} finished", report.Rank, report.RunId);
+            }
+
+            return ReportOutcome.RankFinished;
+        }
+
         EndAttempt(attempt, StageStatus.Succeeded);
         attempt.Metrics = new Dictionary<string, double>(report.Metrics);
         foreach (var (name, value) in report.Metrics)
@@ -147,8 +157,18 @@ public sealed partial class StageGrain
             return fenced;
         }
 
+        var gang = Stage.CurrentAttempt!.WorkerIds.Count > 1;
         await FailCurrentRunAsync(report.Error, report.Retryable, report.LastCheckpoint);
-        await Scheduler.ReleaseAsync(report.RunId);
+        if (gang)
+        {
+            // One rank's failure ends the generation: the others are stopped and their slots freed.
+            await Scheduler.CancelRunAsync(report.RunId, $"a rank of the gang failed: {report.Error}");
+        }
+        else
+        {
+            await Scheduler.ReleaseAsync(report.RunId);
+        }
+
         return ReportOutcome.Applied;
     }
 

@@ -30,6 +30,9 @@ public sealed record RunCompletedReport
     [Id(0)] public required string RunId { get; init; }
     [Id(1)] public required Dictionary<string, ArtifactRef> Outputs { get; init; }
     [Id(2)] public Dictionary<string, double> Metrics { get; init; } = [];
+
+    /// <summary>The gang rank that finished: only rank 0's completion completes the run.</summary>
+    [Id(3)] public int Rank { get; init; }
 }
 
 /// <summary>The run failed; a retryable failure is tried again from the last checkpoint.</summary>
@@ -56,6 +59,9 @@ public enum ReportOutcome
 
     /// <summary>A checkpoint older than one already recorded for the run (reports can arrive out of order).</summary>
     Superseded,
+
+    /// <summary>A gang rank other than 0 finished; rank 0's completion, with the outputs, completes the run.</summary>
+    RankFinished,
 }
 
 /// <summary>

@@ -34,6 +34,7 @@ internal static class MessageMapping
         Labels = new Dictionary<string, string>(capacity.Labels),
         ImportRoots = [.. capacity.ImportRoots],
         StageKinds = [.. capacity.StageKinds],
+        CollectiveBackends = [.. capacity.CollectiveBackends],
     };
 
     public static StartStageRun ToStartMessage(this RunAssignment assignment, int rank)
@@ -53,7 +54,7 @@ internal static class MessageMapping
             ResumeFrom = run.ResumeFrom?.ToMessage(),
             WorldSize = assignment.WorkerIds.Count,
             Rank = rank,
-            Rendezvous = new GangRendezvous { WorkerIds = assignment.WorkerIds, Group = run.RunId },
+            Rendezvous = new GangRendezvous { WorkerIds = assignment.WorkerIds, Group = run.RunId, Generation = run.Attempt },
         };
     }
 }

@@ -47,6 +47,7 @@ public sealed class StageRunReportConsumer(IGrainFactory grains, ILogger<StageRu
             RunId = message.RunId,
             Outputs = message.Outputs.ToDictionary(output => output.Key, output => output.Value.ToGrain(message.RunId)),
             Metrics = new Dictionary<string, double>(message.Metrics),
+            Rank = message.Rank,
         }));
     }
 

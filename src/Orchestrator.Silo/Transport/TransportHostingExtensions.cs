@@ -4,7 +4,7 @@ using Orchestrator.Hosting.Transport;
 
 namespace Orchestrator.Silo.Transport;
 
-/// <summary>The orchestrator's side of the bus: report and presence consumers, and the dispatcher.</summary>
+/// <summary>The orchestrator's side of the bus: report, presence and rendezvous consumers, and the dispatcher.</summary>
 public static class TransportHostingExtensions
 {
     /// <summary>Adds the bus; <paramref name="addMoreConsumers"/> lets standalone mode add the in-process worker's consumers to it.</summary>
@@ -15,6 +15,7 @@ public static class TransportHostingExtensions
         {
             bus.AddConsumer<StageRunReportConsumer, StageRunReportConsumerDefinition>();
             bus.AddConsumer<WorkerPresenceConsumer, WorkerPresenceConsumerDefinition>();
+            bus.AddConsumer<RendezvousConsumer, RendezvousConsumerDefinition>();
             addMoreConsumers?.Invoke(bus);
         });
 

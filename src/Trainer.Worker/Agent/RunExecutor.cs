@@ -4,6 +4,7 @@ using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
+using Trainer.Worker.Runners.Gangs;
 
 namespace Trainer.Worker.Agent;
 
@@ -21,6 +22,7 @@ internal sealed class RunExecutor(
     CheckpointResolver checkpoints,
     TimeProvider timeProvider,
     WorkerMetrics metrics,
+    IGangRendezvous rendezvous,
     ILoggerFactory loggerFactory)
 {
     private readonly ILogger<RunExecutor> _logger = loggerFactory.CreateLogger<RunExecutor>();
@@ -70,6 +72,7 @@ internal sealed class RunExecutor(
                 loggerFactory.CreateLogger(runner.GetType()), entry.Abort.Token, series)
             {
                 CacheRetention = new CacheRetention(options.CacheMaxAge, options.CacheMaxBytes),
+                Rendezvous = rendezvous,
             };
 
             await publisher.PublishAsync(new StageRunStarted
@@ -122,6 +125,7 @@ internal sealed class RunExecutor(
             StageId = run.StageId,
             Outputs = result.Outputs,
             Metrics = result.Metrics,
+            Rank = run.Rank,
         };
     }
 

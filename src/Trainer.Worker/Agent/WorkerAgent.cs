@@ -6,6 +6,7 @@ using Orchestrator.Contracts.Messages;
 using Orchestrator.Contracts.Telemetry;
 using Trainer.Worker.Observability;
 using Trainer.Worker.Runners;
+using Trainer.Worker.Runners.Gangs;
 using Trainer.Worker.Telemetry;
 
 namespace Trainer.Worker.Agent;
@@ -54,6 +55,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
         IArtifactStore store,
         TimeProvider timeProvider,
         WorkerMetrics metrics,
+        IGangRendezvous rendezvous,
         ILoggerFactory loggerFactory)
     {
         _options = options.Value;
@@ -74,7 +76,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
         });
         // Resuming goes through the resolver, so a corrupt checkpoint falls back to an older one that verifies.
         var checkpoints = new CheckpointResolver(store, loggerFactory.CreateLogger<CheckpointResolver>());
-        _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, metrics, loggerFactory);
+        _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, metrics, rendezvous, loggerFactory);
     }
 
     public string WorkerId => _options.WorkerId;

@@ -162,6 +162,12 @@ public sealed class StageRunContext
         double? samplesPerSecond = null)
     {
         _series?.Record(step, metrics, samplesPerSecond);
+        if (Run.Rank != 0)
+        {
+            // A gang's progress is rank 0's to report; the other ranks' steps show in their own worker's series.
+            return Task.CompletedTask;
+        }
+
         var now = _timeProvider.GetTimestamp();
         lock (_lock)
         {
@@ -254,6 +260,9 @@ public sealed class StageRunContext
 
     /// <summary>How much of the runs' caches the store keeps; applied each time a run keeps one.</summary>
     public CacheRetention CacheRetention { get; init; } = CacheRetention.Unbounded;
+
+    /// <summary>The orchestrator's rendezvous store of this run, through which a gang's ranks connect; null where no orchestrator answers (tests of one rank).</summary>
+    public Gangs.IGangRendezvous? Rendezvous { get; init; }
 
     /// <summary>
     /// Commits <paramref name="directory"/> as cache <paramref name="cache"/> under <paramref name="key"/>, outside every

@@ -45,7 +45,7 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
             {
                 Vocabulary = textInit?.Vocabulary,
             },
-            TaskTraining.Replicas);
+            TaskTraining.Layout(run));
         var qformer = textInit?.ShapeOf(settings.Model.Qformer) ?? settings.Model.Qformer;
         var config = settings.Model with
         {

@@ -1,4 +1,5 @@
 using VisionLanguage.Data;
+using VisionLanguage.Tasks.Running;
 using VisionLanguage.Models.Blip;
 
 namespace VisionLanguage.Tasks.Pretraining;
@@ -24,11 +25,11 @@ public sealed record BlipDataRequest(
 public interface IBlipBatchSourceFactory
 {
     /// <summary>
-    /// Opens the run's data as <paramref name="replicas"/> shards of <c>batch_size / replicas</c> pairs per batch, each
+    /// Opens the run's data as the shards of <paramref name="layout"/>, each of <c>batch_size / world size</c> pairs per batch (<c>batch_size</c> is the global batch), each
     /// epoch shuffled from the loader's seed and the epoch alone (so that a resumed run reads the same batches), with the
     /// tokenizer's special ids and vocabulary size.
     /// </summary>
-    BlipRunData Open(BlipDataRequest request, int replicas);
+    BlipRunData Open(BlipDataRequest request, ShardLayout layout);
 }
 
 /// <summary>A run's opened data; disposing it stops any background preparation.</summary>
@@ -60,9 +61,10 @@ public sealed record BlipRunData(BlipSpecialTokens Tokens, int VocabSize, IReadO
 /// </summary>
 public sealed class BlipBatchSourceFactory : IBlipBatchSourceFactory
 {
-    public BlipRunData Open(BlipDataRequest request, int replicas)
+    public BlipRunData Open(BlipDataRequest request, ShardLayout layout)
     {
         var loader = request.Loader;
+        var replicas = layout.WorldSize;
         if (loader.BatchSize % replicas != 0)
         {
             throw new InvalidOperationException($"batch_size {loader.BatchSize} must be a multiple of the {replicas} replicas training it");
@@ -79,7 +81,7 @@ public sealed class BlipBatchSourceFactory : IBlipBatchSourceFactory
                     ? File.ReadAllLines(initVocabulary)
                     : BlipVocabulary.ForDatasets(request.Train, trainSet.Samples.Select(sample => sample.Caption)));
             var tokenizer = BlipTokenizer.FromTokens(vocabulary);
-            var shards = Enumerable.Range(0, replicas)
+            var shards = layout.Ranks
                 .Select(rank => (IBlipBatchSource)new BlipLoaderBatchSource(
                     BlipDataLoader.ForTraining(trainSet, tokenizer, loader with { BatchSize = loader.BatchSize / replicas }, rank, replicas)))
                 .ToList();

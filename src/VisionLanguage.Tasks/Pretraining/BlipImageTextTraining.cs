@@ -26,7 +26,7 @@ internal static class BlipImageTextTraining
         Func<BlipModelConfig, BlipSpecialTokens, long, CaptionSwaps?, Device, TModel> createModel, CancellationToken cancellationToken)
         where TModel : class, ITrainableModel<BlipPretrainBatch>, IBlipImageText
     {
-        var device = TaskTraining.ModelDevice(run);
+        var device = TaskTraining.ModelDevice(run, trainsAsGang: true);
         var train = await run.Inputs.FetchAsync("train", cancellationToken);
         var eval = await run.Inputs.FetchAsync("eval", cancellationToken);
         var init = (await run.Inputs.FetchAsync("init", cancellationToken)).FirstOrDefault();
@@ -35,15 +35,20 @@ internal static class BlipImageTextTraining
                 [.. train.Select(input => input.Directory)], [.. eval.Select(input => input.Directory)], init?.Directory,
                 settings.Loader,
                 settings.BadData),
-            TaskTraining.Replicas);
+            TaskTraining.Layout(run));
         var config = configure(opened, init);
         var swaps = LearnSwaps(run, opened, config);
         using var trainer = new Trainer<TModel, BlipPretrainBatch>(
-            _ => createModel(config, opened.Tokens, settings.Trainer.Seed, swaps, device), settings.Trainer, TaskTraining.Replicas);
+            _ => createModel(config, opened.Tokens, settings.Trainer.Seed, swaps, device), settings.Trainer, TaskTraining.Replicas, run.Gang);
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
 
         var summary = await TaskTraining.TrainAsync(run, trainer, opened.Shards, init, cancellationToken);
         var metrics = TaskTraining.FinalMetrics(summary);
+        if (!TaskTraining.WritesOutputs(run))
+        {
+            return TaskResult.RankFinished(metrics);
+        }
+
         if (opened.Eval is { } evalSource)
         {
             var retrieval = BlipRetrievalEvaluation.Evaluate(trainer.Model, ReadAll(evalSource, cancellationToken), settings.EvalTopK);

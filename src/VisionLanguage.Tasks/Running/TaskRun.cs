@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using VisionLanguage.Training;
+using VisionLanguage.Training.Distributed;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Running;
@@ -72,6 +73,22 @@ public sealed record TaskRun(
 {
     /// <summary>Where the run keeps what is worth computing once across runs; by default nothing is kept.</summary>
     public ITaskCaches Caches { get; init; } = TaskCaches.None;
+
+    /// <summary>
+    /// The collectives of this process's gang, connected by the worker, when the run is one rank of several processes
+    /// training together (<see cref="RunIdentity.WorldSize"/> above 1); null for a run of one process.
+    /// </summary>
+    public ICollectives? Gang { get; init; }
+}
+
+/// <summary>Which data shards this process trains: <paramref name="Count"/> replicas from rank <paramref name="FirstRank"/>, of <paramref name="WorldSize"/> in all.</summary>
+public sealed record ShardLayout(int FirstRank, int Count, int WorldSize)
+{
+    /// <summary>One process alone.</summary>
+    public static ShardLayout Single { get; } = new(0, 1, 1);
+
+    /// <summary>The global ranks of this process's shards.</summary>
+    public IEnumerable<int> Ranks => Enumerable.Range(FirstRank, Count);
 }
 
 /// <summary>
@@ -108,4 +125,7 @@ public sealed record TaskResult(IReadOnlyDictionary<string, string> Outputs, IRe
     /// <summary>The result of a training task: its output <c>checkpoint</c>.</summary>
     public static TaskResult Checkpoint(string directory, IReadOnlyDictionary<string, double> metrics) =>
         new(new Dictionary<string, string> { ["checkpoint"] = directory }, metrics);
+
+    /// <summary>What a gang rank other than 0 ends with: no outputs (rank 0 writes them), its last step's metrics.</summary>
+    public static TaskResult RankFinished(IReadOnlyDictionary<string, double> metrics) => new(new Dictionary<string, string>(), metrics);
 }

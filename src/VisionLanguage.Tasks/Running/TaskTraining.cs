@@ -18,15 +18,22 @@ public static class TaskTraining
     public const int Replicas = 1;
 
     /// <summary>
-    /// The device to build the model on. Refuses a gang (these tasks train in one process) and, until runs are placed on
-    /// accelerators, trains on the CPU whatever the worker has, saying so.
+    /// The device to build the model on. Refuses a gang unless the task <paramref name="trainsAsGang"/> and the worker
+    /// connected the gang's collectives, and, until runs are placed on accelerators, trains on the CPU whatever the
+    /// worker has, saying so.
     /// </summary>
-    public static Device ModelDevice(TaskRun run)
+    public static Device ModelDevice(TaskRun run, bool trainsAsGang = false)
     {
-        if (run.Identity.WorldSize > 1)
+        if (run.Identity.WorldSize > 1 && !trainsAsGang)
         {
             throw new NotSupportedException(
-                $"{run.Identity.Kind} runs on one worker (data parallel across replicas in its process); this run asks for a gang of {run.Identity.WorldSize}; request workers: 1");
+                $"{run.Identity.Kind} runs on one worker; this run asks for a gang of {run.Identity.WorldSize}; request workers: 1");
+        }
+
+        if (run.Identity.WorldSize > 1 && run.Gang is null)
+        {
+            throw new InvalidOperationException(
+                $"this run is rank {run.Identity.Rank} of a gang of {run.Identity.WorldSize}, but the worker connected no collectives for it");
         }
 
         if (run.Identity.Device.type != DeviceType.CPU)
@@ -36,6 +43,16 @@ public static class TaskTraining
 
         return CPU;
     }
+
+    /// <summary>The data shards this process trains: its rank's in a gang, else one per replica.</summary>
+    public static ShardLayout Layout(TaskRun run) =>
+        run.Gang is { } gang ? new ShardLayout(gang.Rank, 1, gang.WorldSize) : new ShardLayout(0, Replicas, Replicas);
+
+    /// <summary>
+    /// Whether this process evaluates and exports the run's outputs: rank 0 does; the gang's other ranks only train,
+    /// and finish with no outputs once training is done.
+    /// </summary>
+    public static bool WritesOutputs(TaskRun run) => run.Identity.Rank == 0;
 
     /// <summary>
     /// Restores <paramref name="trainer"/> exactly from the run's checkpoint when it has one, else from the weights of

@@ -6,6 +6,7 @@ using VisionLanguage.Data;
 using VisionLanguage.Models.Blip2;
 using VisionLanguage.Models.Weights;
 using VisionLanguage.Tasks.Blip2;
+using VisionLanguage.Tasks.Running;
 using VisionLanguage.Testing;
 using VisionLanguage.Training;
 using static TorchSharp.torch;
@@ -169,7 +170,7 @@ public sealed class Blip2Stage1RunnerTests(TinyBlipChain chain) : IClassFixture<
         var settings = BlipOptionsMapping.Blip2Stage1(Orchestrator.Contracts.Catalog.OptionsBinder.Read<Orchestrator.Contracts.Catalog.Options.Blip2Stage1Options>(
             Orchestrator.Contracts.Catalog.StageKindCatalog.Find("blip2.stage1")!, Options));
         var human = await chain.Chain.Store.FetchAsync(chain.Human);
-        using var data = chain.Data.Open(new([human.Directory], [], null, settings.Loader, settings.BadData), replicas: 1);
+        using var data = chain.Data.Open(new([human.Directory], [], null, settings.Loader, settings.BadData), ShardLayout.Single);
         var config = settings.Model with { Qformer = settings.Model.Qformer with { VocabSize = data.VocabSize, EncoderWidth = encoder.Width } };
         using var trainer = new Trainer<Blip2Stage1Model, Blip2Stage1Batch>(_ => new Blip2Stage1Model(config, data.Tokens, 0), settings.Trainer);
 

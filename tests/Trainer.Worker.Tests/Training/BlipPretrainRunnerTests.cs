@@ -10,6 +10,7 @@ using Trainer.Worker.Tests.Agent;
 using VisionLanguage.Data;
 using VisionLanguage.Data.Synthetic;
 using VisionLanguage.Tasks.Pretraining;
+using VisionLanguage.Tasks.Running;
 using VisionLanguage.Testing;
 using VisionLanguage.Training;
 
@@ -119,13 +120,13 @@ public sealed class BlipPretrainRunnerTests : IDisposable
     /// <summary>Stands in for the data side: synthetic pairs shaped by the run's loader settings.</summary>
     private sealed class SyntheticData : IBlipBatchSourceFactory
     {
-        public BlipRunData Open(BlipDataRequest request, int replicas)
+        public BlipRunData Open(BlipDataRequest request, ShardLayout layout)
         {
             var loader = request.Loader;
             var config = TinyBlip.Config() with { Vision = TinyBlip.Config().Vision with { ImageSize = loader.ImageSize } };
             var batches = new SyntheticPretrainBatches(config, TinyBlip.Tokens, classes: 6, loader.MaxTextLength, loader.Seed);
-            var size = loader.BatchSize / replicas;
-            IBlipBatchSource[] shards = [.. Enumerable.Range(0, replicas).Select(rank =>
+            var size = loader.BatchSize / layout.WorldSize;
+            IBlipBatchSource[] shards = [.. layout.Ranks.Select(rank =>
                 new InMemoryBlipBatchSource(size, 4, (epoch, index) => batches.Batch(size, rank * 1000 + epoch * 100 + index)))];
             var eval = new InMemoryBlipBatchSource(4, 2, (_, index) => batches.Batch(4, 50_000 + index));
             return new BlipRunData(TinyBlip.Tokens, TinyBlip.VocabSize, shards, eval) { Release = batches.Dispose };
