@@ -61,7 +61,10 @@ internal sealed class NativeNcclApi : INcclApi
 
     public string CudaErrorString(int error) => Marshal.PtrToStringUTF8(NcclNative.cudaGetErrorString(error)) ?? "";
 
-    public nint DevicePointer(Tensor tensor)
+    public nint DevicePointer(Tensor tensor) => CudaPointer(tensor);
+
+    /// <summary>The device address of a contiguous CUDA <paramref name="tensor"/>; refuses any other.</summary>
+    internal static nint CudaPointer(Tensor tensor)
     {
         if (tensor.device_type != DeviceType.CUDA)
         {
