@@ -31,7 +31,8 @@ internal static partial class NcclHeader
 
     public static JsonObject Compare(string headerPath)
     {
-        var text = File.ReadAllText(headerPath);
+        // Comments sit between the config's fields (and hold stray "name = value" text): drop them first.
+        var text = Comment().Replace(File.ReadAllText(headerPath), " ");
         var defined = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (Match match in EnumMember().Matches(text))
         {
@@ -96,6 +97,9 @@ internal static partial class NcclHeader
             ["matches"] = mismatches.Count == 0,
         };
     }
+
+    [GeneratedRegex(@"/\*.*?\*/|//[^\n]*", RegexOptions.Singleline)]
+    private static partial Regex Comment();
 
     [GeneratedRegex(@"\b(nccl[A-Za-z0-9]+)\s*=\s*(\d+)\b")]
     private static partial Regex EnumMember();

@@ -45,6 +45,16 @@ report.Step("environment", shortStep, () => new JsonObject
     ["lddUndefinedSymbols"] = lddUndefined,
 });
 
+report.Step("nccl.header", shortStep, () =>
+{
+    var header = NcclHeader.Locate(options.GetValueOrDefault("--nccl-header"), Environment.GetEnvironmentVariable("NCCL_LIBRARY"))
+        ?? throw new SkipException("no nccl.h found: pass --nccl-header, or set NCCL_LIBRARY to a libnccl.so.2 with ../include/nccl.h beside it");
+    var comparison = NcclHeader.Compare(header);
+    return (bool)comparison["matches"]!
+        ? comparison
+        : throw new InvalidDataException($"the project's NCCL values differ from {header}: {comparison["mismatches"]!.ToJsonString()}");
+});
+
 string? ncclMissing = null;
 report.Step("nccl.load", shortStep, () =>
 {
@@ -76,16 +86,6 @@ report.Step("nccl.version", shortStep, () =>
     }
 
     return new JsonObject { ["code"] = version, ["version"] = $"{version / 10000}.{version / 100 % 100}.{version % 100}" };
-});
-
-report.Step("nccl.header", shortStep, () =>
-{
-    var header = NcclHeader.Locate(options.GetValueOrDefault("--nccl-header"), Environment.GetEnvironmentVariable("NCCL_LIBRARY"))
-        ?? throw new SkipException("no nccl.h found: pass --nccl-header, or set NCCL_LIBRARY to a libnccl.so.2 with ../include/nccl.h beside it");
-    var comparison = NcclHeader.Compare(header);
-    return (bool)comparison["matches"]!
-        ? comparison
-        : throw new InvalidDataException($"the project's NCCL values differ from {header}: {comparison["mismatches"]!.ToJsonString()}");
 });
 
 var cudaReady = report.Step("cuda.runtime", shortStep, () =>
