@@ -1,3 +1,5 @@
+using Trainer.Worker.Runners.Gangs;
+
 namespace Trainer.Worker;
 
 /// <summary>
@@ -73,4 +75,7 @@ public sealed record WorkerOptions
 
     /// <summary>The address the metrics port listens on: this machine only unless set, e.g. to <c>0.0.0.0</c> in a pod.</summary>
     public string MetricsAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>How the worker joins gangs of workers training one run data-parallel (<c>Worker:Gang:Address</c>, …).</summary>
+    public GangOptions Gang { get; init; } = new();
 }

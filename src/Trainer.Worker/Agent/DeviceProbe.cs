@@ -23,6 +23,7 @@ internal static class DeviceProbe
             Labels = new Dictionary<string, string>(options.Labels),
             ImportRoots = [.. options.ImportRoots.Select(ImportRoots.Normalize)],
             StageKinds = stageKinds,
+            CollectiveBackends = TorchRuntime.CollectiveBackends(device, logger),
         };
     }
 

@@ -73,6 +73,7 @@ internal sealed class RunExecutor(
             {
                 CacheRetention = new CacheRetention(options.CacheMaxAge, options.CacheMaxBytes),
                 Rendezvous = rendezvous,
+                Gang = options.Gang,
             };
 
             await publisher.PublishAsync(new StageRunStarted

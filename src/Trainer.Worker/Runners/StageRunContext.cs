@@ -264,6 +264,15 @@ public sealed class StageRunContext
     /// <summary>The orchestrator's rendezvous store of this run, through which a gang's ranks connect; null where no orchestrator answers (tests of one rank).</summary>
     public Gangs.IGangRendezvous? Rendezvous { get; init; }
 
+    /// <summary>The worker's clock.</summary>
+    internal TimeProvider TimeProvider => _timeProvider;
+
+    /// <summary>Cancelled when the run is stopped hard (no more reports are sent): what a gang's collectives abort on.</summary>
+    internal CancellationToken AbortToken => _reportToken;
+
+    /// <summary>How this worker joins a gang: the address its peers reach it at, the join and collective timeouts.</summary>
+    public Gangs.GangOptions Gang { get; init; } = new();
+
     /// <summary>
     /// Commits <paramref name="directory"/> as cache <paramref name="cache"/> under <paramref name="key"/>, outside every
     /// experiment (any later run with the same key finds it); its manifest names this run and its inputs. Then deletes

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Runners.Gangs;
 using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
 
@@ -20,7 +21,19 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
     {
         var ports = new StageTaskPorts(context);
         var identity = new RunIdentity(context.Kind.Name, context.Run.Rank, context.Run.WorldSize, device(context.Device));
-        var result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger) { Caches = ports }, cancellationToken);
+        var gang = context.Run.WorldSize > 1 ? await GangCollectives.ConnectAsync(context, context.TimeProvider, cancellationToken) : null;
+        TaskResult result;
+        try
+        {
+            // A run stopped hard (lost, out of time) releases its rank from any collective at once; the others fail with it.
+            using var abort = gang is null ? default : context.AbortToken.Register(gang.Abort);
+            result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger) { Caches = ports, Gang = gang }, cancellationToken);
+        }
+        finally
+        {
+            (gang as IDisposable)?.Dispose();
+        }
+
         var outputs = new Dictionary<string, ArtifactReference>(StringComparer.Ordinal);
         foreach (var (name, directory) in result.Outputs)
         {

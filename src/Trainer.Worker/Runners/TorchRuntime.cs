@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
 
 namespace Trainer.Worker.Runners;
 
@@ -12,6 +13,10 @@ internal static class TorchRuntime
     /// <summary>Whether libtorch sees a CUDA device.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static bool CudaAvailable() => TorchSharp.torch.cuda.is_available();
+
+    /// <summary>The collective backends this process can join a gang of <paramref name="device"/> workers with (none when its native library does not load).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static IReadOnlyList<string> CollectiveBackends(string device, ILogger logger) => Gangs.GangCollectives.Available(device, logger);
 
     /// <summary>Sizes libtorch's intra-op thread pool for the whole process; returns the size it took.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

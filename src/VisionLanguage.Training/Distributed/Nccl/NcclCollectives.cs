@@ -57,6 +57,23 @@ public sealed class NcclCollectives : ICollectives, IDisposable
 
     public CancellationToken Aborted => _aborted.Token;
 
+    /// <summary>Why NCCL or the CUDA runtime does not load in this process, naming every place tried; null when both load.</summary>
+    public static string? UnavailableReason
+    {
+        get
+        {
+            try
+            {
+                NativeNcclApi.Load();
+                return null;
+            }
+            catch (DllNotFoundException exception)
+            {
+                return exception.Message;
+            }
+        }
+    }
+
     /// <summary>
     /// Joins the communicator of <paramref name="worldSize"/> ranks as <paramref name="rank"/>: rank 0 creates NCCL's
     /// unique id and publishes it in <paramref name="store"/>, the others read it, and all form the communicator. Call
