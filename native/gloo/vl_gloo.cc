@@ -138,6 +138,20 @@ VL_GLOO_API const char* vl_gloo_implementation_path(void) {
     return path.c_str();
 }
 
+VL_GLOO_API const char* vl_gloo_search_order_path(void) {
+    // The file the default search order resolves a gloo:: symbol to, looked up from this library: the global scope
+    // first, then this library's load group, which libgloo.so.0 shares. libgloo.so.0 is not linked -Bsymbolic, so its
+    // calls into itself resolve the same way: this must be libgloo.so.0, not a Gloo in the global scope (libtorch_cpu.so
+    // loaded RTLD_GLOBAL would be one).
+    static std::string path = [] {
+        Dl_info info{};
+        void* symbol = dlsym(RTLD_DEFAULT, "_ZN4gloo9transport3tcp12CreateDeviceERKNS1_4attrE");
+        return symbol != nullptr && dladdr(symbol, &info) != 0 && info.dli_fname != nullptr ? std::string(info.dli_fname)
+                                                                                            : std::string();
+    }();
+    return path.c_str();
+}
+
 VL_GLOO_API void vl_gloo_sink_put(vl_gloo_sink* sink, const uint8_t* value, size_t length) {
     auto* target = reinterpret_cast<std::vector<char>*>(sink);
     target->assign(reinterpret_cast<const char*>(value), reinterpret_cast<const char*>(value) + length);

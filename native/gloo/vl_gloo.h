@@ -12,7 +12,7 @@ extern "C" {
 #endif
 
 // Bumped whenever a signature below changes; the C# side refuses a library with another version.
-#define VL_GLOO_ABI_VERSION 1
+#define VL_GLOO_ABI_VERSION 2
 
 enum vl_gloo_status {
     VL_GLOO_OK = 0,

@@ -31,6 +31,8 @@ public sealed class GlooCollectivesTests
         Assert.Contains("libtorch_cpu.so", maps);
 
         Assert.EndsWith("/libgloo.so.0", GlooCollectives.ImplementationPath);
+        // libgloo's calls into itself stay in it too: no Gloo in the global scope comes first (.NET loads libtorch RTLD_LOCAL).
+        Assert.Equal(GlooCollectives.ImplementationPath, GlooNative.Instance!.SearchOrderPath);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ internal sealed class GlooNative
     public const string LibraryFileName = "libvl_gloo.so";
 
     // vl_gloo.h's VL_GLOO_ABI_VERSION: a library built from other sources is refused rather than called wrongly.
-    private const int AbiVersion = 1;
+    private const int AbiVersion = 2;
 
     private static readonly Lazy<(GlooNative? Native, string? Problem)> Loaded = new(Load);
 
@@ -26,6 +26,7 @@ internal sealed class GlooNative
         Path = path;
         LastErrorPointer = Bind<LastErrorFunction>(library, "vl_gloo_last_error");
         ImplementationPathPointer = Bind<LastErrorFunction>(library, "vl_gloo_implementation_path");
+        SearchOrderPathPointer = Bind<LastErrorFunction>(library, "vl_gloo_search_order_path");
         SinkPut = Bind<SinkPutFunction>(library, "vl_gloo_sink_put");
         Connect = Bind<ConnectFunction>(library, "vl_gloo_connect");
         AllReduceSum = Bind<AllReduceSumFunction>(library, "vl_gloo_allreduce_sum");
@@ -48,6 +49,12 @@ internal sealed class GlooNative
     /// <summary>The file providing the Gloo code the shim calls (Debian's libgloo.so.0, not libtorch_cpu.so's copy).</summary>
     public string ImplementationPath => Marshal.PtrToStringUTF8(ImplementationPathPointer()) ?? "";
 
+    /// <summary>
+    /// The file that a <c>gloo::</c> symbol resolves to in the search order libgloo.so.0 uses for its calls into itself
+    /// (the global scope, then the shim's load group): libgloo.so.0 unless another Gloo sits in the global scope.
+    /// </summary>
+    public string SearchOrderPath => Marshal.PtrToStringUTF8(SearchOrderPathPointer()) ?? "";
+
     public SinkPutFunction SinkPut { get; }
 
     public ConnectFunction Connect { get; }
@@ -67,6 +74,8 @@ internal sealed class GlooNative
     private LastErrorFunction LastErrorPointer { get; }
 
     private LastErrorFunction ImplementationPathPointer { get; }
+
+    private LastErrorFunction SearchOrderPathPointer { get; }
 
     /// <summary>The shim's message for the last failure on this thread; read it on the thread whose call failed.</summary>
     public string LastError() => Marshal.PtrToStringUTF8(LastErrorPointer()) ?? "";
