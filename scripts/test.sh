@@ -33,6 +33,9 @@ trap 'exit 129' HUP
 export MSBUILDDISABLENODEREUSE=1 UseSharedCompilation=false
 
 services_install
+# The native shims (libgloo-dev and g++ from apt if missing); tests and the workers they start find the Gloo shim here.
+VL_GLOO_LIBRARY="$(scripts/build-native.sh | sed -n 's/^VL_GLOO_LIBRARY=//p')"
+export VL_GLOO_LIBRARY
 services_start
 
 rc=0

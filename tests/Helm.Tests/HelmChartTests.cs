@@ -83,7 +83,65 @@ public sealed class HelmChartTests
         Assert.Equal("Open", Env(container, "Auth__Mode"));
     }
 
+    [ServerFact(TestServers.Helm)]
+    public async Task Each_gpu_worker_pod_asks_for_one_gpu_and_takes_one_run_on_cuda_and_cpu_workers_ask_for_none()
+    {
+        var documents = Documents(await HelmAsync("template", "demo", Chart,
+            "--set", "worker.gpu.replicas=8", "--set", "worker.gpu.resources.limits.nvidia\\.com/gpu=4",
+            "--set", "worker.cpu.enabled=true", "--set", "worker.cpu.replicas=2", "--set", "worker.cpu.slots=3"));
+
+        var gpu = Single(documents, "Deployment", "demo-blip-orchestrator-worker");
+        Assert.Equal("8", Scalar(gpu, "spec", "replicas"));
+        Assert.Equal("worker", Scalar(gpu, "spec", "selector", "matchLabels", "app.kubernetes.io/component"));
+        var gpuContainer = (YamlMappingNode)((YamlSequenceNode)Node(gpu, "spec", "template", "spec", "containers"))[0];
+        Assert.Equal("blip-orchestrator/worker-cuda:0.1.0", Scalar(gpuContainer, "image"));
+        // One GPU per pod, even where the values ask for more.
+        Assert.Equal("1", Scalar(gpuContainer, "resources", "limits", "nvidia.com/gpu"));
+        Assert.Equal("32Gi", Scalar(gpuContainer, "resources", "limits", "memory"));
+        Assert.Equal("1", Env(gpuContainer, "Worker__Slots"));
+        Assert.Equal("cuda", Env(gpuContainer, "Worker__Device"));
+        Assert.Equal("status.podIP", Scalar(EnvEntry(gpuContainer, "POD_IP"), "valueFrom", "fieldRef", "fieldPath"));
+        var toleration = (YamlMappingNode)((YamlSequenceNode)Node(gpu, "spec", "template", "spec", "tolerations"))[0];
+        Assert.Equal("nvidia.com/gpu", Scalar(toleration, "key"));
+
+        var cpu = Single(documents, "Deployment", "demo-blip-orchestrator-worker-cpu");
+        Assert.Equal("2", Scalar(cpu, "spec", "replicas"));
+        Assert.Equal("worker-cpu", Scalar(cpu, "spec", "selector", "matchLabels", "app.kubernetes.io/component"));
+        var cpuContainer = (YamlMappingNode)((YamlSequenceNode)Node(cpu, "spec", "template", "spec", "containers"))[0];
+        Assert.Equal("blip-orchestrator/worker-cpu:0.1.0", Scalar(cpuContainer, "image"));
+        Assert.Equal(["memory"], ((YamlMappingNode)Node(cpuContainer, "resources", "limits")).Children.Keys.Select(key => ((YamlScalarNode)key).Value));
+        Assert.Equal(["cpu", "memory"], ((YamlMappingNode)Node(cpuContainer, "resources", "requests")).Children.Keys.Select(key => ((YamlScalarNode)key).Value));
+        Assert.Equal("3", Env(cpuContainer, "Worker__Slots"));
+        Assert.Equal("cpu", Env(cpuContainer, "Worker__Device"));
+        Assert.Equal("status.podIP", Scalar(EnvEntry(cpuContainer, "POD_IP"), "valueFrom", "fieldRef", "fieldPath"));
+        Assert.False(((YamlMappingNode)Node(cpu, "spec", "template", "spec")).Children.ContainsKey(new YamlScalarNode("tolerations")));
+    }
+
+    [ServerFact(TestServers.Helm)]
+    public async Task Only_gpu_workers_are_deployed_by_default_and_the_single_worker_values_of_before_are_refused()
+    {
+        var documents = Documents(await HelmAsync("template", "demo", Chart));
+        Assert.Equal(
+            ["demo-blip-orchestrator-silo", "demo-blip-orchestrator-worker"],
+            documents.Where(document => Scalar(document, "kind") == "Deployment").Select(document => Scalar(document, "metadata", "name")).Order());
+
+        var (exitCode, _, errors) = await RunHelmAsync("template", "demo", Chart, "--set", "worker.replicas=3");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(
+            "worker.replicas is no longer read: worker pods come in two pools, worker.gpu (one pod per GPU, one run at a time, on CUDA) and worker.cpu",
+            errors,
+            StringComparison.Ordinal);
+    }
+
     private static async Task<string> HelmAsync(params string[] arguments)
+    {
+        var (exitCode, output, errors) = await RunHelmAsync(arguments);
+        Assert.True(exitCode == 0, $"helm {string.Join(' ', arguments)} exited with {exitCode}:\n{output}\n{errors}");
+        return output;
+    }
+
+    private static async Task<(int ExitCode, string Output, string Errors)> RunHelmAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo(TestServers.Get(TestServers.Helm)) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
@@ -95,8 +153,7 @@ public sealed class HelmChartTests
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(process.ExitCode == 0, $"helm {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{await output}\n{await errors}");
-        return await output;
+        return (process.ExitCode, await output, await errors);
     }
 
     private static List<YamlMappingNode> Documents(string yaml)
@@ -113,6 +170,10 @@ public sealed class HelmChartTests
         path.Aggregate(node, (current, key) => ((YamlMappingNode)current).Children[new YamlScalarNode(key)]);
 
     private static string? Scalar(YamlNode node, params string[] path) => ((YamlScalarNode)Node(node, path)).Value;
+
+    /// <summary>The container's entry for environment variable <paramref name="name"/>.</summary>
+    private static YamlMappingNode EnvEntry(YamlMappingNode container, string name) =>
+        Assert.Single(((YamlSequenceNode)Node(container, "env")).Children.OfType<YamlMappingNode>(), variable => Scalar(variable, "name") == name);
 
     /// <summary>The value of environment variable <paramref name="name"/>, or null when the container does not set it.</summary>
     private static string? Env(YamlMappingNode container, string name) =>

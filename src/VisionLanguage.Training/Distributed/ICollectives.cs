@@ -5,9 +5,11 @@ namespace VisionLanguage.Training.Distributed;
 /// <summary>
 /// One rank's view of the collectives data-parallel training needs (torch.distributed's, for a library that has none).
 /// Every rank calls the same methods in the same order: each is collective, returning once all ranks have called it.
-/// Results are identical on every rank and combine the ranks' contributions in rank order, so they do not depend on
-/// timing. Backends: in-process threads (<see cref="InProcessCollectives"/>); Gloo and NCCL across processes implement
-/// the same interface.
+/// Results are identical on every rank and do not depend on timing. The order in which a sum adds the ranks'
+/// contributions is the backend's: <see cref="InProcessCollectives"/> adds them in rank order; Gloo
+/// (<see cref="Gloo.GlooCollectives"/>) gives the same bits as rank order for two ranks (floating-point addition is
+/// commutative) but for more ranks adds each chunk of the buffer starting from a different rank (its documentation says
+/// exactly how), so float sums can differ from rank order in the last bits; NCCL's order is NCCL's.
 /// </summary>
 public interface ICollectives
 {
