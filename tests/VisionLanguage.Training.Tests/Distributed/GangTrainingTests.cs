@@ -2,6 +2,7 @@ using VisionLanguage.Data;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Testing;
 using VisionLanguage.Training.Distributed;
+using VisionLanguage.Training.Distributed.Gloo;
 
 namespace VisionLanguage.Training.Tests.Distributed;
 
@@ -32,6 +33,45 @@ public sealed class GangTrainingTests : IDisposable
         var expected = TrainingFixtures.Snapshot(together, Path.Combine(_folder, "together"));
         TrainingFixtures.AssertBitwiseEqual(expected, TrainingFixtures.Snapshot(rank0, Path.Combine(_folder, "rank0")));
         TrainingFixtures.AssertBitwiseEqual(expected, TrainingFixtures.Snapshot(rank1, Path.Combine(_folder, "rank1")));
+    }
+
+    [Fact]
+    public async Task A_gang_of_two_over_gloo_sockets_trains_the_same_bits_as_two_replicas_in_one_process_and_checkpoints_like_them()
+    {
+        using var data = TrainingFixtures.Data();
+        var settings = TrainingFixtures.Settings(epochs: 1, accumulation: 2) with { CheckpointEverySteps = 2 };
+        IBlipBatchSource[] shards = [TrainingFixtures.Shard(data.Batches, 4, 6, rank: 0), TrainingFixtures.Shard(data.Batches, 4, 6, rank: 1)];
+        using var together = TrainingFixtures.Pretraining(TinyBlip.Config(), settings, replicas: 2);
+        await together.TrainAsync(shards);
+
+        var store = new InMemoryRendezvousStore();
+        var options = new GlooOptions { JoinTimeout = TimeSpan.FromSeconds(30), CollectiveTimeout = TimeSpan.FromSeconds(30) };
+        var connected = await Task.WhenAll(Enumerable.Range(0, 2).Select(rank => GlooCollectives.ConnectAsync(rank, 2, store, options, CancellationToken.None)));
+        var written = new List<string>[] { [], [] };
+        try
+        {
+            using var rank0 = Gang(settings, connected[0]);
+            using var rank1 = Gang(settings, connected[1]);
+            await Task.WhenAll(
+                Task.Run(() => rank0.TrainAsync([shards[0]], Hooks(0, written))),
+                Task.Run(() => rank1.TrainAsync([shards[1]], Hooks(1, written))));
+
+            var expected = TrainingFixtures.Snapshot(together, Path.Combine(_folder, "together"));
+            TrainingFixtures.AssertBitwiseEqual(expected, TrainingFixtures.Snapshot(rank0, Path.Combine(_folder, "rank0")));
+            TrainingFixtures.AssertBitwiseEqual(expected, TrainingFixtures.Snapshot(rank1, Path.Combine(_folder, "rank1")));
+        }
+        finally
+        {
+            foreach (var gang in connected)
+            {
+                gang.Dispose();
+            }
+        }
+
+        // Rank 0 wrote the checkpoints at steps 2 and 3, each with both ranks' generators.
+        Assert.Empty(written[1]);
+        Assert.Equal([2L, 3L], written[0].Select(directory => CheckpointFiles.ReadState(directory).Step));
+        Assert.All(written[0], directory => Assert.Equal(2, CheckpointFiles.ReadState(directory).RngStates.Count));
     }
 
     [Fact]
