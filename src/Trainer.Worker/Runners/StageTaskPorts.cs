@@ -1,5 +1,6 @@
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners.Gangs;
+using VisionLanguage.Training.Distributed;
 using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
 
@@ -21,13 +22,22 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
     {
         var ports = new StageTaskPorts(context);
         var identity = new RunIdentity(context.Kind.Name, context.Run.Rank, context.Run.WorldSize, device(context.Device));
-        var gang = context.Run.WorldSize > 1 ? await GangCollectives.ConnectAsync(context, context.TimeProvider, cancellationToken) : null;
+        var gang = context.Run.WorldSize > 1
+            ? await GangCollectives.ConnectAsync(
+                new GangMember(context.Run.RunId, context.Run.ExperimentId, context.Run.StageId, context.Run.Rank, context.Run.WorldSize, context.Run.Rendezvous.Generation),
+                context.Rendezvous, context.Device, context.Gang, context.Logger, context.TimeProvider, cancellationToken)
+            : null;
         TaskResult result;
         try
         {
             // A run stopped hard (lost, out of time) releases its rank from any collective at once; the others fail with it.
             using var abort = gang is null ? default : context.AbortToken.Register(gang.Abort);
             result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger) { Caches = ports, Gang = gang }, cancellationToken);
+        }
+        catch (CollectiveFailedException exception)
+        {
+            // The gang's generation is over; the stage retries the whole gang from its last checkpoint.
+            throw new RetryableStageException($"the gang's collectives failed: {exception.Message}", exception);
         }
         finally
         {

@@ -26,18 +26,16 @@ internal static class GangCollectives
         return [];
     }
 
-    /// <summary>Connects rank <see cref="StartStageRun.Rank"/> of the run's gang, through the orchestrator's rendezvous store.</summary>
-    public static async Task<ICollectives> ConnectAsync(StageRunContext context, TimeProvider timeProvider, CancellationToken cancellationToken)
+    /// <summary>Connects <paramref name="run"/>'s rank of its gang, through the orchestrator's rendezvous store.</summary>
+    public static async Task<ICollectives> ConnectAsync(
+        GangMember run, IGangRendezvous? rendezvous, string device, GangOptions options, ILogger logger, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var run = context.Run;
-        var rendezvous = context.Rendezvous ?? throw new InvalidOperationException(
-            $"run {run.RunId} is rank {run.Rank} of a gang of {run.WorldSize}, but this worker has no rendezvous with the orchestrator");
-        var store = new OrchestratorRendezvousStore(run, rendezvous, timeProvider);
-        var options = context.Gang;
-        context.Logger.LogInformation(
+        var store = new OrchestratorRendezvousStore(run, rendezvous ?? throw new InvalidOperationException(
+            $"run {run.RunId} is rank {run.Rank} of a gang of {run.WorldSize}, but this worker has no rendezvous with the orchestrator"), timeProvider);
+        logger.LogInformation(
             "Joining generation {Generation} of the gang of {WorldSize} as rank {Rank} through {Backend}",
-            run.Rendezvous.Generation, run.WorldSize, run.Rank, CollectiveBackends.For(context.Device));
-        return CollectiveBackends.For(context.Device) == CollectiveBackends.Nccl
+            run.Generation, run.WorldSize, run.Rank, CollectiveBackends.For(device));
+        return CollectiveBackends.For(device) == CollectiveBackends.Nccl
             ? await NcclCollectives.ConnectAsync(run.Rank, run.WorldSize, store,
                 new NcclOptions { JoinTimeout = options.JoinTimeout, CollectiveTimeout = options.CollectiveTimeout }, cancellationToken)
             : await GlooCollectives.ConnectAsync(run.Rank, run.WorldSize, store,

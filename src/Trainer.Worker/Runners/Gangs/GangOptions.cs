@@ -18,3 +18,6 @@ public sealed record GangOptions
     /// </summary>
     public TimeSpan CollectiveTimeout { get; init; } = TimeSpan.FromMinutes(5);
 }
+
+/// <summary>Which rank of which run's gang this process is, and of which generation.</summary>
+public sealed record GangMember(string RunId, string ExperimentId, string StageId, int Rank, int WorldSize, int Generation);

@@ -8,7 +8,7 @@ namespace Trainer.Worker.Runners.Gangs;
 /// to <see cref="MaxPoll"/>), until some rank has set the key or the timeout passes. A store of a run that is no longer
 /// current answers stale: the generation is over, so the rank stops with <see cref="CollectiveFailedException"/>.
 /// </summary>
-public sealed class OrchestratorRendezvousStore(StartStageRun run, IGangRendezvous rendezvous, TimeProvider timeProvider) : IRendezvousStore
+public sealed class OrchestratorRendezvousStore(GangMember run, IGangRendezvous rendezvous, TimeProvider timeProvider) : IRendezvousStore
 {
     /// <summary>The first wait between two gets of a key not yet set.</summary>
     public static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(50);
