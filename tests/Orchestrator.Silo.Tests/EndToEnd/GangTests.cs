@@ -15,7 +15,7 @@ namespace Orchestrator.Silo.Tests.EndToEnd;
 [Collection(EndToEndCollection.Name)]
 public sealed class GangTests(ITestOutputHelper output)
 {
-    private const int Steps = 24; // 48 web images, a global batch of 8: 6 steps an epoch, 4 epochs
+    private const int Steps = 72; // 48 web images, a global batch of 8: 6 steps an epoch, 12 epochs
     private static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
 
@@ -29,7 +29,7 @@ public sealed class GangTests(ITestOutputHelper output)
           - id: pretrain
             kind: blip.pretrain
             inputs: { train: data.web }
-            config: { preset: tiny, epochs: 4, batch_size: 8, checkpoint_every_steps: 4, seed: 3 }
+            config: { preset: tiny, epochs: 12, batch_size: 8, checkpoint_every_steps: 8, seed: 3 }
             resources: { workers: 2 }
             retry: { initial_backoff: 8s }
         """;
@@ -49,7 +49,7 @@ public sealed class GangTests(ITestOutputHelper output)
         Assert.Equal(ExperimentStatus.Succeeded, straight.Status);
         var straightAttempt = Assert.Single(Pretrain(straight).Attempts);
         Assert.Equal([rank0, rank1], straightAttempt.WorkerIds);
-        Assert.Equal(Steps, Pretrain(straight).Progress!.Step);
+        Assert.Equal(Steps, straightAttempt.LastCheckpoint!.Step);
         var expected = await WeightsAsync(e2e, Pretrain(straight).Outputs["checkpoint"].Uri);
 
         // Interrupted: rank 1's process is killed after the first checkpoint.
