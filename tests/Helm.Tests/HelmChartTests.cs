@@ -100,7 +100,7 @@ public sealed class HelmChartTests
         Assert.Equal("32Gi", Scalar(gpuContainer, "resources", "limits", "memory"));
         Assert.Equal("1", Env(gpuContainer, "Worker__Slots"));
         Assert.Equal("cuda", Env(gpuContainer, "Worker__Device"));
-        Assert.Equal("status.podIP", Scalar(EnvEntry(gpuContainer, "POD_IP"), "valueFrom", "fieldRef", "fieldPath"));
+        Assert.Equal("status.podIP", Scalar(EnvEntry(gpuContainer, "Worker__Gang__Address"), "valueFrom", "fieldRef", "fieldPath"));
         var toleration = (YamlMappingNode)((YamlSequenceNode)Node(gpu, "spec", "template", "spec", "tolerations"))[0];
         Assert.Equal("nvidia.com/gpu", Scalar(toleration, "key"));
 
@@ -113,7 +113,7 @@ public sealed class HelmChartTests
         Assert.Equal(["cpu", "memory"], ((YamlMappingNode)Node(cpuContainer, "resources", "requests")).Children.Keys.Select(key => ((YamlScalarNode)key).Value));
         Assert.Equal("3", Env(cpuContainer, "Worker__Slots"));
         Assert.Equal("cpu", Env(cpuContainer, "Worker__Device"));
-        Assert.Equal("status.podIP", Scalar(EnvEntry(cpuContainer, "POD_IP"), "valueFrom", "fieldRef", "fieldPath"));
+        Assert.Equal("status.podIP", Scalar(EnvEntry(cpuContainer, "Worker__Gang__Address"), "valueFrom", "fieldRef", "fieldPath"));
         Assert.False(((YamlMappingNode)Node(cpu, "spec", "template", "spec")).Children.ContainsKey(new YamlScalarNode("tolerations")));
     }
 

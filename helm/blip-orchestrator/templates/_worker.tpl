@@ -45,8 +45,8 @@ spec:
               valueFrom:
                 fieldRef:
                   fieldPath: metadata.name
-            # The address a rank's collectives transport binds and publishes to its gang (GlooOptions.Hostname).
-            - name: POD_IP
+            # The address a rank's collectives transport binds and publishes to its gang (Worker:Gang:Address).
+            - name: Worker__Gang__Address
               valueFrom:
                 fieldRef:
                   fieldPath: status.podIP

@@ -202,6 +202,26 @@ public sealed class GlooCollectivesTests
     }
 
     [Fact]
+    public async Task A_world_of_one_rank_returns_its_own_tensors()
+    {
+        var result = (await OnEveryRankAsync(1, collectives =>
+        {
+            var values = tensor(new[] { 1.5f, -2f });
+            var copy = tensor(new[] { 3.0 });
+            collectives.AllReduce([values], ReduceOperation.Mean);
+            collectives.Broadcast([copy], root: 0);
+            collectives.Barrier();
+            var gathered = collectives.AllGather(tensor(new[] { 4L, 5L }).reshape(2, 1));
+            return (Values: values.data<float>().ToArray(), Copy: copy.data<double>().ToArray(), Gathered: gathered.data<long>().ToArray(), Any: collectives.Any(true));
+        })).Single();
+
+        Assert.Equal([1.5f, -2f], result.Values);
+        Assert.Equal([3.0], result.Copy);
+        Assert.Equal([4L, 5L], result.Gathered);
+        Assert.True(result.Any);
+    }
+
+    [Fact]
     public async Task A_rank_whose_peer_never_joins_times_out_naming_the_missing_key()
     {
         var options = new GlooOptions { JoinTimeout = TimeSpan.FromSeconds(1), CollectiveTimeout = CollectiveTimeout };

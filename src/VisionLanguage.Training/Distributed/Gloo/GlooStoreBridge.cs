@@ -41,7 +41,12 @@ internal sealed class GlooStoreBridge
         try
         {
             var bytes = new byte[checked((int)length)];
-            Marshal.Copy(value, bytes, 0, bytes.Length);
+            if (bytes.Length > 0)
+            {
+                // An empty value may come with a null pointer (a world of one rank publishes no addresses).
+                Marshal.Copy(value, bytes, 0, bytes.Length);
+            }
+
             _store.SetAsync(FullKey(key), bytes, _cancellationToken).GetAwaiter().GetResult();
             return 0;
         }
