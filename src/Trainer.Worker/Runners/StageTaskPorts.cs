@@ -47,4 +47,6 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
 
     public Task ReportAsync(TaskProgress progress) =>
         context.ReportProgressAsync(progress.Step, progress.TotalSteps, progress.Epoch, progress.Metrics, progress.SamplesPerSecond);
+
+    public void Beat() => context.Beat();
 }

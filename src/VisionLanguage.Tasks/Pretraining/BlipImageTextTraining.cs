@@ -46,7 +46,7 @@ internal static class BlipImageTextTraining
         var metrics = TaskTraining.FinalMetrics(summary);
         if (opened.Eval is { } evalSource)
         {
-            var retrieval = BlipRetrievalEvaluation.Evaluate(trainer.Model, ReadAll(evalSource, cancellationToken), settings.EvalTopK);
+            var retrieval = BlipRetrievalEvaluation.Evaluate(trainer.Model, ReadAll(evalSource, cancellationToken), settings.EvalTopK, TaskPulse.Of(run, cancellationToken));
             foreach (var (name, value) in retrieval.Metrics())
             {
                 metrics[name] = value;

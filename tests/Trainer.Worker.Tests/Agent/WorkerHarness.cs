@@ -19,7 +19,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
 {
     public const string WorkerId = "w1";
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
-    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>Bounds every wait; generous because other builds share this machine's two cores.</summary>
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
