@@ -412,9 +412,9 @@ public sealed class WorkerAgent : IHostedLifecycleService
     }
 
     /// <summary>
-    /// The watchdog found the run without progress for <see cref="WorkerOptions.ProgressTimeout"/>: cancels it, reports it
-    /// failed and retryable from its last checkpoint at once (a hung run would not reach a step boundary to save another),
-    /// then aborts whatever it still waits on.
+    /// The watchdog found the run without progress for <see cref="WorkerOptions.ProgressTimeout"/>: reports it failed and
+    /// retryable from its last checkpoint at once (a hung run would not reach a step boundary to save another), then aborts
+    /// whatever it still waits on (reports, commits, and what observes <see cref="StageRunContext.Aborted"/>) and cancels it.
     /// </summary>
     private void OnStalled(RunEntry entry)
     {
@@ -432,9 +432,9 @@ public sealed class WorkerAgent : IHostedLifecycleService
         {
             using var scope = BeginRunScope(entry.Run);
             _logger.LogWarning("The run made no progress for {ProgressTimeout} (Worker:ProgressTimeout); failing it as retryable", _watchdog.Timeout);
-            await entry.Cancellation.CancelAsync();
             await FinishAsync(entry, RunExecutor.Failure(entry.Run, stop, entry.LastCheckpoint), CancellationToken.None);
             await entry.Abort.CancelAsync();
+            await entry.Cancellation.CancelAsync();
         }, CancellationToken.None);
     }
 
