@@ -9,5 +9,5 @@ public sealed class Program
     {
     }
 
-    public static Task<int> Main(string[] args) => OrchestratorCommandLine.Create().Parse(args).InvokeAsync();
+    public static Task<int> Main(string[] args) => OrchestratorCommandLine.InvokeAsync(args);
 }

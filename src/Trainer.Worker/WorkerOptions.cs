@@ -10,6 +10,9 @@ public sealed record WorkerOptions
 {
     public const string Section = "Worker";
 
+    /// <summary>The least time <see cref="StopTimeout"/> keeps beyond <see cref="DrainTimeout"/> for the runs' final reports, DeregisterWorker and the rest of the host.</summary>
+    public static readonly TimeSpan StopReserve = TimeSpan.FromSeconds(5);
+
     /// <summary>Names the worker to the scheduler and its queue (<c>worker-{id}</c>). The host name by default,
     /// so a restarted worker comes back as itself; give each worker a distinct id when one machine runs several.</summary>
     public string WorkerId { get; init; } = Environment.MachineName;
@@ -49,9 +52,25 @@ public sealed record WorkerOptions
     /// <summary>How often the worker tells the scheduler it is alive; the scheduler declares it lost after a few misses.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a cancelled or drained run may take to save its checkpoint and stop. The default leaves room
-    /// for the reports inside the 30 s that Kubernetes and the .NET host give a stopping process.</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    /// <summary>How long a cancelled or drained run may take to reach a step boundary, save its checkpoint and stop;
+    /// a run still going after that is reported from its last committed checkpoint. At least
+    /// <see cref="StopReserve"/> less than <see cref="StopTimeout"/>, which leaves the final reports their time.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long the process may take to stop once told to (SIGTERM, Ctrl+C): its runs get <see cref="DrainTimeout"/> to
+    /// save a checkpoint, then the final reports, DeregisterWorker and the rest of the host share what is left. The host's
+    /// shutdown timeout is set to it. The default exits well inside the 30 s Kubernetes gives a pod before it kills it.
+    /// </summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// How long a run may go without progress (a training step, an evaluation batch, a decoded shard, a checkpoint) before
+    /// the worker's watchdog fails it as retryable, so that a hung run (a stuck collective, a dead data source) is retried
+    /// from its last checkpoint instead of holding its slot forever. Generous by default: the time to fetch inputs and
+    /// build the model before the first step counts too.
+    /// </summary>
+    public TimeSpan ProgressTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>The least time between two progress reports of a run; a run's last step is always reported.
     /// Training loops report every step, and a broker should not carry thousands of messages a second.</summary>

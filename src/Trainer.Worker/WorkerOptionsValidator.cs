@@ -41,7 +41,18 @@ public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOpti
 
         if (options.DrainTimeout <= TimeSpan.Zero)
         {
-            errors.Add($"{key(nameof(WorkerOptions.DrainTimeout))} is {options.DrainTimeout}; set a positive time for runs to save a checkpoint when stopped, e.g. 00:00:20");
+            errors.Add($"{key(nameof(WorkerOptions.DrainTimeout))} is {options.DrainTimeout}; set a positive time for runs to save a checkpoint when stopped, e.g. 00:00:15");
+        }
+        else if (options.StopTimeout < options.DrainTimeout + WorkerOptions.StopReserve)
+        {
+            errors.Add($"{key(nameof(WorkerOptions.StopTimeout))} is {options.StopTimeout}, which leaves less than {WorkerOptions.StopReserve.TotalSeconds:0} s after " +
+                $"{key(nameof(WorkerOptions.DrainTimeout))} ({options.DrainTimeout}) for the runs' final reports; set it to at least {options.DrainTimeout + WorkerOptions.StopReserve} " +
+                $"(and below the time the process is given to stop, e.g. Kubernetes' terminationGracePeriodSeconds), or lower {key(nameof(WorkerOptions.DrainTimeout))}");
+        }
+
+        if (options.ProgressTimeout < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"{key(nameof(WorkerOptions.ProgressTimeout))} is {options.ProgressTimeout}; set the longest a run may go without a training step, evaluation batch or decoded shard, at least 00:00:01, e.g. 00:30:00");
         }
 
         if (options.ProgressInterval < TimeSpan.Zero)

@@ -16,9 +16,6 @@ namespace Trainer.Worker;
 /// <summary>Wiring for the worker agent, in a worker process or in-process beside the orchestrator (standalone mode).</summary>
 public static class WorkerServiceCollectionExtensions
 {
-    /// <summary>Extra shutdown time beyond the drain, for the runs' final reports and DeregisterWorker.</summary>
-    private static readonly TimeSpan ReportingMargin = TimeSpan.FromSeconds(10);
-
     /// <summary>
     /// Adds the worker agent (a hosted service), its options (section <see cref="WorkerOptions.Section"/>), the
     /// stage-runner registry, the report publisher and the stage runners built in (<c>dataset.synthetic</c>,
@@ -33,15 +30,8 @@ public static class WorkerServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
 
-        // The host must wait for the drain, or the runs' last reports are cut off.
-        services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
-        {
-            var needed = worker.Value.DrainTimeout + ReportingMargin;
-            if (host.ShutdownTimeout < needed)
-            {
-                host.ShutdownTimeout = needed;
-            }
-        });
+        // The host waits for the drain (or the runs' last reports are cut off), and no longer than the worker's bound.
+        services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) => host.ShutdownTimeout = worker.Value.StopTimeout);
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StageRunnerRegistry>();

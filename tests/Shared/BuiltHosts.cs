@@ -20,6 +20,9 @@ internal static class BuiltHosts
     /// <summary>The worker with the test runners, <c>tests/Trainer.Worker.TestHost</c>.</summary>
     public static string Worker => Dll("tests/Trainer.Worker.TestHost", "Trainer.Worker.TestHost");
 
+    /// <summary>The worker with its real runners, <c>src/Trainer.Worker</c>: it trains.</summary>
+    public static string TrainingWorker => Dll("src/Trainer.Worker", "Trainer.Worker");
+
     /// <summary>The orchestration benchmarks, <c>bench/Orchestrator.Bench</c>.</summary>
     public static string Bench => Dll("bench/Orchestrator.Bench", "Orchestrator.Bench");
 

@@ -53,7 +53,15 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
         {
             while (state.Step < steps)
             {
-                await Task.Delay(options.Value.StepDelay, cancellationToken);
+                if (options.Value.IgnoreStop)
+                {
+                    Thread.Sleep(options.Value.StepDelay);
+                }
+                else
+                {
+                    await Task.Delay(options.Value.StepDelay, cancellationToken);
+                }
+
                 state = state.Next();
                 await context.ReportProgressAsync(state.Step, steps, metrics: ProgressMetrics(state));
                 if (state.Step % checkpointEvery == 0 && state.Step < steps)

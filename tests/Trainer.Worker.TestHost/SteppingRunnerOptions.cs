@@ -7,4 +7,7 @@ public sealed record SteppingRunnerOptions
 
     /// <summary>The time one step takes; long enough for a test to act between checkpoints.</summary>
     public TimeSpan StepDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Steps block their thread and ignore the run's token, as an evaluation that never checks it would.</summary>
+    public bool IgnoreStop { get; init; }
 }

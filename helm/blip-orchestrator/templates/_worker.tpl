@@ -29,7 +29,7 @@ spec:
         prometheus.io/path: /metrics
       {{- end }}
     spec:
-      # A stopping worker saves a checkpoint of each run and reports it (Worker:DrainTimeout, 20 s by default).
+      # A stopping worker saves a checkpoint of each run, reports it and exits within Worker:StopTimeout (20 s by default).
       terminationGracePeriodSeconds: 40
       containers:
         - name: worker

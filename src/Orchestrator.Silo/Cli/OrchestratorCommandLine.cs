@@ -13,6 +13,15 @@ public static class OrchestratorCommandLine
     /// <summary>The one-process host, for the message that points a <c>--standalone</c> given to the silo there.</summary>
     public const string StandaloneCommand = "dotnet run --project src/Orchestrator.Standalone -c Release";
 
+    /// <summary>
+    /// Parses <paramref name="args"/> and runs the command. SIGTERM and Ctrl+C are left to the host (its console lifetime
+    /// stops it, draining the in-process worker within <c>Worker:StopTimeout</c>): System.CommandLine's own handling would
+    /// end the process 2 s after the signal, before the runs have saved their checkpoints, and leave the host running
+    /// until its lifetime gave up waiting for it (twice the shutdown timeout) meanwhile.
+    /// </summary>
+    public static Task<int> InvokeAsync(string[] args, InProcessWorker? worker = null) =>
+        Create(worker).Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
     /// <summary>The root command; <paramref name="worker"/> is the standalone host's in-process worker, null for the cluster silo.</summary>
     public static RootCommand Create(InProcessWorker? worker = null)
     {
@@ -64,7 +73,11 @@ public static class OrchestratorCommandLine
         }
 
         await app.StartAsync(cancellationToken);
-        var (exitCode, finalJson) = await RunCommand.RunAsync(app, run, cancellationToken);
+
+        // The host's lifetime turns SIGTERM and Ctrl+C into ApplicationStopping; nothing else stops a host started this way.
+        var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var runOrStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        var (exitCode, finalJson) = await RunCommand.RunAsync(app, run, runOrStop.Token);
         await app.StopAsync(CancellationToken.None);
         if (finalJson is not null)
         {

@@ -11,8 +11,8 @@ namespace Orchestrator.Silo.Cli;
 
 /// <summary>
 /// <c>--run FILE</c>: submits the DAG once the host is up and prints a line per event of the experiment (the
-/// same events <c>GET /api/v1/experiments/{id}/events</c> serves) until it ends. The caller prints the final
-/// JSON once the host has stopped, so it is the last output.
+/// same events <c>GET /api/v1/experiments/{id}/events</c> serves) until it ends, or until the host is asked to stop
+/// (SIGTERM, Ctrl+C). The caller prints the final JSON once the host has stopped, so it is the last output.
 /// </summary>
 internal static class RunCommand
 {
@@ -40,9 +40,18 @@ internal static class RunCommand
         }
 
         Console.WriteLine($"experiment {submitted.ExperimentId} submitted from {file.Name}");
-        await foreach (var change in app.Services.GetRequiredService<ExperimentEventFeed>().ReadAsync(submitted.ExperimentId, cancellationToken))
+        try
         {
-            Console.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss} {change.StageId ?? "experiment",-16} {Line(change)}");
+            await foreach (var change in app.Services.GetRequiredService<ExperimentEventFeed>().ReadAsync(submitted.ExperimentId, cancellationToken))
+            {
+                Console.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss} {change.StageId ?? "experiment",-16} {Line(change)}");
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync(
+                $"--run: the host was asked to stop before experiment {submitted.ExperimentId} ended; its running stages save a checkpoint and stop");
+            return (1, null);
         }
 
         var view = await app.Services.GetRequiredService<IGrainFactory>().GetGrain<IExperimentGrain>(submitted.ExperimentId).GetAsync();

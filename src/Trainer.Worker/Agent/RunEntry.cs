@@ -9,6 +9,11 @@ internal sealed record RunStop(string Error, bool Retryable)
     public static readonly RunStop Drain = new("worker shutting down", Retryable: true);
 
     public static RunStop Cancel(string reason) => new($"cancelled: {reason}", Retryable: false);
+
+    /// <summary>The watchdog's: the run made no progress for <paramref name="timeout"/>.</summary>
+    public static RunStop Stalled(TimeSpan timeout) => new(
+        $"no progress for {timeout} (no training step, evaluation batch, decoded shard or checkpoint); retried from the last checkpoint. " +
+        $"If this run's units of work take longer, raise {WorkerOptions.Section}:{nameof(WorkerOptions.ProgressTimeout)}", Retryable: true);
 }
 
 /// <summary>One run in the worker's run table, from acceptance until (and after) its final report.</summary>
@@ -51,6 +56,15 @@ internal sealed class RunEntry(StartStageRun run, long sequence)
 
     /// <summary>Cancels <see cref="Abort"/>; armed when the run is asked to stop.</summary>
     public ITimer? AbortTimer { get; set; }
+
+    /// <summary>Fails the run when it makes no progress; armed when the run gets its slot (<see cref="RunWatchdog"/>).</summary>
+    public ITimer? Watchdog { get; set; }
+
+    /// <summary>When the run got its slot; a <see cref="TimeProvider"/> timestamp.</summary>
+    public long GrantedAt { get; set; }
+
+    /// <summary>When the run last showed progress (its context knows), else when it got its slot.</summary>
+    public long LastAliveAt => Context is { } context ? context.LastAliveAt : GrantedAt;
 
     /// <summary>The context's view once the runner has one (it knows what the run saved or actually resumed from), else the given checkpoint.</summary>
     public ArtifactReference? LastCheckpoint => Context is { } context ? context.LastCheckpoint : Run.ResumeFrom;

@@ -35,6 +35,8 @@ public sealed class WorkerAgent : IHostedLifecycleService
     private readonly ILogger<WorkerAgent> _logger;
     private readonly Lazy<WorkerCapacityInfo> _capacity;
     private readonly RunExecutor _executor;
+    private readonly RunWatchdog _watchdog;
+    private readonly WorkerMetrics _metrics;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, RunEntry> _runs = new(StringComparer.Ordinal);
     private readonly Queue<RunEntry> _waiting = new();
@@ -63,6 +65,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
         _publisher = publisher;
         _bus = bus;
         _timeProvider = timeProvider;
+        _metrics = metrics;
         _logger = loggerFactory.CreateLogger<WorkerAgent>();
         _capacity = new Lazy<WorkerCapacityInfo>(() =>
         {
@@ -77,6 +80,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
         // Resuming goes through the resolver, so a corrupt checkpoint falls back to an older one that verifies.
         var checkpoints = new CheckpointResolver(store, loggerFactory.CreateLogger<CheckpointResolver>());
         _executor = new RunExecutor(_options, _capacity, registry, publisher, store, checkpoints, timeProvider, metrics, rendezvous, loggerFactory);
+        _watchdog = new RunWatchdog(_options.ProgressTimeout, timeProvider, OnStalled);
     }
 
     public string WorkerId => _options.WorkerId;
@@ -320,6 +324,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
             {
                 await entry.SlotGranted.Task;
                 granted = true;
+                _watchdog.Watch(entry);
                 outcome = await _executor.ExecuteAsync(entry);
             }
             catch (OperationCanceledException) when (!granted)
@@ -338,6 +343,7 @@ public sealed class WorkerAgent : IHostedLifecycleService
         finally
         {
             entry.AbortTimer?.Dispose();
+            entry.Watchdog?.Dispose();
             if (granted)
             {
                 ReleaseSlot();
@@ -405,6 +411,33 @@ public sealed class WorkerAgent : IHostedLifecycleService
         entry.Stop = stop;
         entry.SlotGranted.TrySetCanceled();
         return true;
+    }
+
+    /// <summary>
+    /// The watchdog found the run without progress for <see cref="WorkerOptions.ProgressTimeout"/>: reports it failed and
+    /// retryable from its last checkpoint at once (a hung run would not reach a step boundary to save another), then aborts
+    /// whatever it still waits on (reports, commits, and what observes <see cref="StageRunContext.Aborted"/>) and cancels it.
+    /// </summary>
+    private void OnStalled(RunEntry entry)
+    {
+        var stop = RunStop.Stalled(_watchdog.Timeout);
+        lock (_lock)
+        {
+            if (!MarkStopLocked(entry, stop))
+            {
+                return;
+            }
+        }
+
+        _metrics.RecordWatchdogAbort(entry.Run.Kind);
+        _ = Task.Run(async () =>
+        {
+            using var scope = BeginRunScope(entry.Run);
+            _logger.LogWarning("The run made no progress for {ProgressTimeout} (Worker:ProgressTimeout); failing it as retryable", _watchdog.Timeout);
+            await FinishAsync(entry, RunExecutor.Failure(entry.Run, stop, entry.LastCheckpoint), CancellationToken.None);
+            await entry.Abort.CancelAsync();
+            await entry.Cancellation.CancelAsync();
+        }, CancellationToken.None);
     }
 
     /// <summary>Cancels the runner's token, and after the drain timeout whatever the stopping run still does.</summary>

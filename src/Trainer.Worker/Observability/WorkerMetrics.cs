@@ -22,6 +22,7 @@ public sealed class WorkerMetrics
     private readonly Histogram<double> _checkpointWriteDuration;
     private readonly Counter<long> _checkpointWrittenBytes;
     private readonly Counter<long> _cacheLookups;
+    private readonly Counter<long> _watchdogAborts;
     private volatile NvmlGpuMemory? _gpuMemory;
 
     public WorkerMetrics(IMeterFactory meterFactory)
@@ -44,6 +45,8 @@ public sealed class WorkerMetrics
         _checkpointWrittenBytes = Meter.CreateCounter<long>("trainer.checkpoint.written", "By", "Bytes of checkpoints committed to the artifact store.");
         _cacheLookups = Meter.CreateCounter<long>("trainer.cache.lookups", "{lookup}",
             "Lookups of a run's cache (e.g. BLIP-2's frozen image features) in the artifact store, by cache and result: hit or miss.");
+        _watchdogAborts = Meter.CreateCounter<long>("trainer.run.watchdog.aborts", "{run}",
+            "Runs the worker's watchdog failed (retryable) for making no progress for Worker:ProgressTimeout, by kind.");
         Meter.CreateObservableGauge("trainer.gpu.memory.used", () => _gpuMemory?.Read() ?? [], "By", "Memory in use on each GPU (all processes), where the worker trains on CUDA.");
     }
 
@@ -72,6 +75,8 @@ public sealed class WorkerMetrics
 
     internal void RecordCacheLookup(string kind, string cache, bool hit) =>
         _cacheLookups.Add(1, new("kind", kind), new("cache", cache), new("result", hit ? "hit" : "miss"));
+
+    internal void RecordWatchdogAbort(string kind) => _watchdogAborts.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     private IEnumerable<Measurement<double>> Observe(Func<TrainingRunSeries, double?> value)
     {

@@ -32,6 +32,7 @@ public sealed class StageRunContext
     private readonly HashSet<string> _artifactNames = new(StringComparer.Ordinal);
     private Task<LocalArtifact?>? _resume;
     private long? _lastProgressAt;
+    private long _lastAliveAt;
     private ArtifactReference? _lastSavedCheckpoint;
     private bool _resumeResolved;
     private ArtifactReference? _resumedFrom;
@@ -65,6 +66,7 @@ public sealed class StageRunContext
         _progressInterval = progressInterval;
         _reportToken = reportToken;
         _series = series;
+        _lastAliveAt = timeProvider.GetTimestamp();
     }
 
     /// <summary>The assignment: ids, attempt, inputs, rank in the gang.</summary>
@@ -87,6 +89,16 @@ public sealed class StageRunContext
 
     /// <summary>SHA-256 of the resolved options, recorded on every artifact the run commits.</summary>
     public string OptionsHash { get; }
+
+    /// <summary>
+    /// Cancelled when the worker gives up on the run: a drain timeout after it was asked to stop, or at once when the
+    /// watchdog fails it for making no progress. Whatever the run waits on that does not end with cancellation (a
+    /// collective, a rendezvous) should end with this; reports and checkpoint commits already do.
+    /// </summary>
+    public CancellationToken Aborted => _reportToken;
+
+    /// <summary>When the run last reported progress, committed a checkpoint or beat; a <see cref="TimeProvider"/> timestamp.</summary>
+    internal long LastAliveAt => Interlocked.Read(ref _lastAliveAt);
 
     /// <summary>The checkpoint the orchestrator asked this attempt to resume from; null starts fresh.</summary>
     public ArtifactReference? ResumeFrom => Run.ResumeFrom;
@@ -169,6 +181,7 @@ public sealed class StageRunContext
         }
 
         var now = _timeProvider.GetTimestamp();
+        Interlocked.Exchange(ref _lastAliveAt, now);
         lock (_lock)
         {
             var isLast = totalSteps is { } total && step >= total;
@@ -194,6 +207,13 @@ public sealed class StageRunContext
     }
 
     /// <summary>
+    /// Says the run is alive without reporting progress (an evaluation batch, a re-ranked query, a decoded batch). The
+    /// worker's watchdog fails a run that neither reports progress, commits a checkpoint nor beats for
+    /// <c>Worker:ProgressTimeout</c>. Cheap: it notes the time.
+    /// </summary>
+    public void Beat() => Interlocked.Exchange(ref _lastAliveAt, _timeProvider.GetTimestamp());
+
+    /// <summary>
     /// Commits the files under <paramref name="directory"/> as a checkpoint of this run at <paramref name="step"/>
     /// and reports it (<see cref="CheckpointSaved"/>), so a retry resumes from it. Runs to the end even after the
     /// run was cancelled: this is how a cancelled run saves its state.
@@ -211,6 +231,8 @@ public sealed class StageRunContext
         {
             _lastSavedCheckpoint = reference;
         }
+
+        Beat();
 
         await _publisher.PublishAsync(new CheckpointSaved
         {
@@ -266,9 +288,6 @@ public sealed class StageRunContext
 
     /// <summary>The worker's clock.</summary>
     internal TimeProvider TimeProvider => _timeProvider;
-
-    /// <summary>Cancelled when the run is stopped hard (no more reports are sent): what a gang's collectives abort on.</summary>
-    internal CancellationToken AbortToken => _reportToken;
 
     /// <summary>How this worker joins a gang: the address its peers reach it at, the join and collective timeouts.</summary>
     public Gangs.GangOptions Gang { get; init; } = new();

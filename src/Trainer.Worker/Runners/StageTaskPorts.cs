@@ -31,7 +31,7 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
         try
         {
             // A run stopped hard (lost, out of time) releases its rank from any collective at once; the others fail with it.
-            using var abort = gang is null ? default : context.AbortToken.Register(gang.Abort);
+            using var abort = gang is null ? default : context.Aborted.Register(gang.Abort);
             result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger) { Caches = ports, Gang = gang }, cancellationToken);
         }
         catch (CollectiveFailedException exception)
@@ -70,4 +70,6 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
 
     public Task ReportAsync(TaskProgress progress) =>
         context.ReportProgressAsync(progress.Step, progress.TotalSteps, progress.Epoch, progress.Metrics, progress.SamplesPerSecond);
+
+    public void Beat() => context.Beat();
 }

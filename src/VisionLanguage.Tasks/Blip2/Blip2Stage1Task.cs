@@ -88,7 +88,8 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
         if (opened.Eval is { } evalSource)
         {
             var retrieval = BlipRetrievalEvaluation.Evaluate(
-                new Blip2Retrieval(trainer.Model, encoder), evalSource.ReadEpochAsync(0, 0, cancellationToken).ToBlockingEnumerable(cancellationToken), settings.EvalTopK);
+                new Blip2Retrieval(trainer.Model, encoder), evalSource.ReadEpochAsync(0, 0, cancellationToken).ToBlockingEnumerable(cancellationToken), settings.EvalTopK,
+                TaskPulse.Of(run, cancellationToken));
             foreach (var (name, value) in retrieval.Metrics())
             {
                 metrics[name] = value;
@@ -100,7 +101,7 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
 
             using var evalSet = BlipDataset.Open([.. eval.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
             var captioner = new Blip2Captioner(trainer.Model, encoder, BlipTokenizer.FromTokens(opened.Vocabulary), settings.Decoding);
-            var captions = CaptionEvaluation.Evaluate(captioner, evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, null, SampleCaptions, cancellationToken);
+            var captions = CaptionEvaluation.Evaluate(captioner, evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, null, SampleCaptions, TaskPulse.Of(run, cancellationToken));
             foreach (var (name, value) in captions.Metrics())
             {
                 metrics[name] = value;

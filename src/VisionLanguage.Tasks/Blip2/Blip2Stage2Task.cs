@@ -118,7 +118,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         foreach (var visual in new[] { true, false })
         {
             var captioner = new Blip2LlmCaptioner(model, encoder, texts, settings.CaptionPrompt, settings.Captioning, visual);
-            var result = CaptionEvaluation.Evaluate(captioner, evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, null, SampleCaptions, cancellationToken);
+            var result = CaptionEvaluation.Evaluate(captioner, evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, null, SampleCaptions, TaskPulse.Of(run, cancellationToken));
             var prefix = visual ? "" : "baseline_";
             foreach (var (name, value) in result.Metrics())
             {
@@ -143,13 +143,14 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         var prompt = settings.VqaPrompt ?? VqaPrompts.For(model.Llm.Architecture);
         var transform = ImageTransform.Eval(settings.Loader.ImageSize);
         var truths = questions.Samples.Select(sample => new VqaGroundTruth(sample.QuestionId, sample.Answers, sample.QuestionType, sample.AnswerType)).ToList();
+        var pulse = TaskPulse.Of(run, cancellationToken);
         foreach (var visual in new[] { true, false })
         {
             var answerer = new Blip2LlmCaptioner(model, encoder, texts, prompt, settings.Vqa, visual);
             var predictions = new List<string>(questions.Count);
             foreach (var chunk in questions.Samples.Chunk(settings.Loader.BatchSize))
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                pulse.Beat();
                 using var scope = NewDisposeScope();
                 var images = questions.LoadImages([.. chunk.Select(sample => sample.ImageId)], transform);
                 predictions.AddRange(answerer.Answer(images, [.. chunk.Select(sample => VqaPrompts.Format(prompt, sample.Question))]));

@@ -55,7 +55,7 @@ public sealed class FrozenFeatureCache : IDisposable
     }
 
     /// <summary>Computes every image of <paramref name="dataset"/> through <paramref name="encoder"/> into <paramref name="folder"/>, in chunks.</summary>
-    public static void Write(BlipDataset dataset, FrozenImageEncoder encoder, int imageSize, int batchSize, string folder, CancellationToken cancellationToken)
+    public static void Write(BlipDataset dataset, FrozenImageEncoder encoder, int imageSize, int batchSize, string folder, TaskPulse pulse)
     {
         Directory.CreateDirectory(folder);
         var transform = ImageTransform.Eval(imageSize);
@@ -69,7 +69,7 @@ public sealed class FrozenFeatureCache : IDisposable
             {
                 for (var offset = 0; offset < count; offset += batchSize)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
+                    pulse.Beat();
                     var ids = Enumerable.Range(start + offset, Math.Min(batchSize, count - offset)).ToList();
                     using var images = dataset.LoadImages(ids, transform);
                     using var onDevice = images.to(device);
@@ -159,7 +159,7 @@ public sealed class FrozenFeatureCache : IDisposable
         using var dataset = BlipDataset.Open([.. train.Select(input => BlipDatasetSource.Folder(input.Directory))], badData);
         var folder = Path.Combine(run.WorkDirectory, FrozenFeatureCache.CacheName);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        FrozenFeatureCache.Write(dataset, encoder, loader.ImageSize, loader.BatchSize, folder, cancellationToken);
+        FrozenFeatureCache.Write(dataset, encoder, loader.ImageSize, loader.BatchSize, folder, TaskPulse.Of(run, cancellationToken));
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         run.Logger.LogInformation("Computed the frozen image features of {Images} images in {Seconds:F1} s", dataset.ImageCount, seconds);
         if (key is not null)

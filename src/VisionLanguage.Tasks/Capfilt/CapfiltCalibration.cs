@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using VisionLanguage.Data;
+using VisionLanguage.Tasks.Running;
 
 namespace VisionLanguage.Tasks.Capfilt;
 
@@ -50,8 +51,8 @@ public static class CapfiltCalibration
     public static double RejectedShare(IReadOnlyCollection<double> scores, double threshold) =>
         (double)scores.Count(score => score < threshold) / scores.Count;
 
-    /// <summary>Scores every image-caption pair of the dataset in <paramref name="folder"/> with <paramref name="filter"/>.</summary>
-    public static IReadOnlyList<CalibrationScore> Score(CapfiltFilter filter, string folder)
+    /// <summary>Scores every image-caption pair of the dataset in <paramref name="folder"/> with <paramref name="filter"/>; <paramref name="pulse"/> beats per batch.</summary>
+    public static IReadOnlyList<CalibrationScore> Score(CapfiltFilter filter, string folder, TaskPulse pulse = default)
     {
         using var dataset = BlipDataset.OpenFolder(folder, BadDataPolicy.Fail);
         var names = BlipAnnotationReader.Read(Path.Combine(folder, BlipAnnotationReader.FileName), folder, BadDataPolicy.Fail).ImageNames;
@@ -62,7 +63,7 @@ public static class CapfiltCalibration
             var imageIds = Enumerable.Range(start, Math.Min(ImagesPerBatch, dataset.ImageCount - start)).ToList();
             var pairs = imageIds.SelectMany((imageId, row) => captionsOf[imageId].Select(caption => (row, caption))).ToList();
             using var images = filter.LoadImages(dataset, imageIds);
-            var values = filter.Score(images, pairs);
+            var values = filter.Score(images, pairs, pulse);
             scores.AddRange(pairs.Select((pair, i) => new CalibrationScore(names[imageIds[pair.row]], pair.caption, values[i])));
         }
 

@@ -1,4 +1,5 @@
 using VisionLanguage.Data;
+using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Capfilt;
@@ -16,9 +17,9 @@ public sealed class CapfiltFilter(BlipCheckpointModel filter, int maxTextLength)
 
     /// <summary>
     /// The match probability of each pair: <paramref name="images"/> are (N, 3, S, S) at <see cref="ImageSize"/>, each
-    /// pair names its image by row.
+    /// pair names its image by row. <paramref name="pulse"/> beats per batch of pairs.
     /// </summary>
-    public double[] Score(Tensor images, IReadOnlyList<(int ImageRow, string Caption)> pairs)
+    public double[] Score(Tensor images, IReadOnlyList<(int ImageRow, string Caption)> pairs, TaskPulse pulse = default)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -26,6 +27,7 @@ public sealed class CapfiltFilter(BlipCheckpointModel filter, int maxTextLength)
         var scores = new double[pairs.Count];
         for (var start = 0; start < pairs.Count; start += PairsPerBatch)
         {
+            pulse.Beat();
             using var batchScope = NewDisposeScope();
             var batch = pairs.Skip(start).Take(PairsPerBatch).ToList();
             var (ids, mask) = filter.Tokenizer.EncodeBatch([.. batch.Select(pair => pair.Caption)], maxTextLength);

@@ -152,7 +152,7 @@ public sealed class CapfiltTask(CapfiltSettings settings)
             var scores = new double[pairs.Count];
             using (var images = filter.LoadImages(dataset, imageIds))
             {
-                var values = filter.Score(images, [.. scored.Select(entry => (entry.Pair.ImageRow, entry.Pair.Caption))]);
+                var values = filter.Score(images, [.. scored.Select(entry => (entry.Pair.ImageRow, entry.Pair.Caption))], TaskPulse.Of(run, cancellationToken));
                 for (var i = 0; i < scored.Count; i++)
                 {
                     scores[scored[i].Index] = values[i];
@@ -185,7 +185,7 @@ public sealed class CapfiltTask(CapfiltSettings settings)
     {
         var filterFolder = Single(await run.Inputs.FetchAsync("filter", cancellationToken), "filter").Directory;
         using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'");
-        var scores = CapfiltCalibration.Score(new CapfiltFilter(filterModel, settings.Decoding.MaxLength + 2), calibrationFolder);
+        var scores = CapfiltCalibration.Score(new CapfiltFilter(filterModel, settings.Decoding.MaxLength + 2), calibrationFolder, TaskPulse.Of(run, cancellationToken));
         run.Logger.LogInformation("Scored {Pairs} clean calibration pairs", scores.Count);
         return scores;
     }

@@ -80,7 +80,7 @@ public sealed class BlipCaptionTask(BlipCaptionSettings settings)
         {
             using var sampling = new Generator(unchecked((ulong)settings.Trainer.Seed));
             var result = CaptionEvaluation.Evaluate(
-                captioner, evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, sampling, SampleCaptions, cancellationToken);
+                captioner, evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, sampling, SampleCaptions, TaskPulse.Of(run, cancellationToken));
             foreach (var (name, value) in result.Metrics())
             {
                 metrics[name] = value;

@@ -1,5 +1,6 @@
 using VisionLanguage.Data;
 using VisionLanguage.Evaluation;
+using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Captioning;
@@ -16,9 +17,9 @@ public static class CaptionEvaluation
     /// <param name="batchSize">Images captioned at once.</param>
     /// <param name="sampling">The draws of nucleus sampling; unused by the searches.</param>
     /// <param name="samples">Images kept as <see cref="CaptionEvaluationResult.Samples"/>.</param>
-    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <param name="pulse">Beats before each batch.</param>
     public static CaptionEvaluationResult Evaluate(
-        IImageCaptioner generator, BlipDataset dataset, int imageSize, int batchSize, Generator? sampling, int samples, CancellationToken cancellationToken)
+        IImageCaptioner generator, BlipDataset dataset, int imageSize, int batchSize, Generator? sampling, int samples, TaskPulse pulse)
     {
         var references = dataset.Samples.GroupBy(sample => sample.ImageId).OrderBy(group => group.Key)
             .Select(group => (ImageId: group.Key, Captions: (IReadOnlyList<string>)[.. group.Select(sample => sample.Caption)]))
@@ -27,7 +28,7 @@ public static class CaptionEvaluation
         var generated = new List<string>(references.Count);
         foreach (var chunk in references.Chunk(batchSize))
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            pulse.Beat();
             using var scope = NewDisposeScope();
             var images = dataset.LoadImages([.. chunk.Select(entry => entry.ImageId)], transform);
             generated.AddRange(generator.Generate(images, sampling).Select(captions => captions[0]));

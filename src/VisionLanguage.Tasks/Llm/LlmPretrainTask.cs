@@ -82,7 +82,7 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         metrics["texts"] = items.Count;
         if (eval.Count > 0)
         {
-            metrics["eval_loss"] = EvalLoss(trainer.Model, texts, LlmCorpus.Read([.. eval.Select(input => input.Directory)], settings.Architecture, settings.BadData));
+            metrics["eval_loss"] = EvalLoss(trainer.Model, texts, LlmCorpus.Read([.. eval.Select(input => input.Directory)], settings.Architecture, settings.BadData), TaskPulse.Of(run, cancellationToken));
             run.Logger.LogInformation("Loss on the held-out texts: {Loss:F3}", metrics["eval_loss"]);
         }
 
@@ -143,7 +143,7 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         return llm;
     }
 
-    private double EvalLoss(LlmPretrainModel model, LlmTexts texts, IReadOnlyList<LlmTextItem> items)
+    private double EvalLoss(LlmPretrainModel model, LlmTexts texts, IReadOnlyList<LlmTextItem> items, TaskPulse pulse)
     {
         model.SetTraining(false);
         using var noGrad = no_grad();
@@ -151,6 +151,7 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         var batches = 0;
         foreach (var chunk in items.Chunk(settings.BatchSize))
         {
+            pulse.Beat();
             using var batch = texts.Batch([.. chunk.Select((item, index) => texts.Example(item, DataRandom.For(settings.Trainer.Seed, index)))]);
             using var loss = model.Llm.Loss(null, batch.InputIds, batch.InputMask, batch.Labels);
             total += loss.item<float>();

@@ -51,7 +51,7 @@ internal static class BlipImageTextTraining
 
         if (opened.Eval is { } evalSource)
         {
-            var retrieval = BlipRetrievalEvaluation.Evaluate(trainer.Model, ReadAll(evalSource, cancellationToken), settings.EvalTopK);
+            var retrieval = BlipRetrievalEvaluation.Evaluate(trainer.Model, ReadAll(evalSource, cancellationToken), settings.EvalTopK, TaskPulse.Of(run, cancellationToken));
             foreach (var (name, value) in retrieval.Metrics())
             {
                 metrics[name] = value;

@@ -1,5 +1,6 @@
 using VisionLanguage.Evaluation;
 using VisionLanguage.Models.Blip;
+using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Retrieval;
@@ -30,8 +31,11 @@ public sealed record RetrievalMetrics(
 /// </summary>
 public static class BlipRetrievalEvaluation
 {
-    /// <summary>Evaluates <paramref name="model"/> on <paramref name="pairs"/> (pairs of one image share its id), in eval mode.</summary>
-    public static RetrievalMetrics Evaluate(IImageTextRetrieval model, IEnumerable<BlipPretrainBatch> pairs, int topK)
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on <paramref name="pairs"/> (pairs of one image share its id), in eval mode;
+    /// <paramref name="pulse"/> beats per encoded batch and per re-ranked query.
+    /// </summary>
+    public static RetrievalMetrics Evaluate(IImageTextRetrieval model, IEnumerable<BlipPretrainBatch> pairs, int topK, TaskPulse pulse = default)
     {
         var wasTraining = model.IsTraining;
         model.SetTraining(false);
@@ -50,6 +54,7 @@ public static class BlipRetrievalEvaluation
             foreach (var batch in pairs)
             {
                 using var owned = batch;
+                pulse.Beat();
                 using var scope = NewDisposeScope();
                 var (embeds, feature) = model.EncodeImage(batch.Images);
                 var text = model.EncodeText(batch.TextIds, batch.TextMask);
@@ -79,11 +84,11 @@ public static class BlipRetrievalEvaluation
             var allTextMasks = stack(textMasks);                                       // (NT, L)
             var similarity = Similarity(stack(imageFeats), stack(textFeats));           // (NI, NT)
 
-            var imageToText = RetrievalRanking.Rerank(Rows(similarity), topK, (image, candidates) => Scores(() =>
+            var imageToText = RetrievalRanking.Rerank(Rows(similarity), topK, (image, candidates) => Scores(pulse, () =>
                 model.MatchScore(
                     allTextIds.index_select(0, Indices(candidates)), allTextMasks.index_select(0, Indices(candidates)),
                     allImageEmbeds[image].unsqueeze(0).expand(candidates.Length, -1, -1))));
-            var textToImage = RetrievalRanking.Rerank(Rows(similarity.t()), topK, (text, candidates) => Scores(() =>
+            var textToImage = RetrievalRanking.Rerank(Rows(similarity.t()), topK, (text, candidates) => Scores(pulse, () =>
                 model.MatchScore(
                     allTextIds[text].unsqueeze(0).expand(candidates.Length, -1), allTextMasks[text].unsqueeze(0).expand(candidates.Length, -1),
                     allImageEmbeds.index_select(0, Indices(candidates)))));
@@ -115,9 +120,10 @@ public static class BlipRetrievalEvaluation
 
     private static Tensor Indices(int[] candidates) => tensor(candidates.Select(candidate => (long)candidate).ToArray());
 
-    /// <summary>The scores <paramref name="score"/> computes, as doubles; its tensors are freed at once.</summary>
-    private static double[] Scores(Func<Tensor> score)
+    /// <summary>The scores <paramref name="score"/> computes for one query, as doubles; its tensors are freed at once.</summary>
+    private static double[] Scores(TaskPulse pulse, Func<Tensor> score)
     {
+        pulse.Beat();
         using var scope = NewDisposeScope();
         return score().to_type(float64).data<double>().ToArray();
     }

@@ -58,4 +58,9 @@ public sealed class LocalTaskRun : ITaskInputs, ITaskCheckpoints, ITaskProgress
     }
 
     Task ITaskProgress.ReportAsync(TaskProgress progress) => _progress?.Invoke(progress) ?? Task.CompletedTask;
+
+    /// <summary>Nothing watches a local run for hangs.</summary>
+    void ITaskProgress.Beat()
+    {
+    }
 }

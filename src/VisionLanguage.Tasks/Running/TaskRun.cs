@@ -61,6 +61,13 @@ public interface ITaskProgress
 {
     /// <summary>Called after every unit of work (an optimiser step, a shard); the receiver decides how often to pass it on.</summary>
     Task ReportAsync(TaskProgress progress);
+
+    /// <summary>
+    /// Says the run is alive between reports: called per evaluation batch, re-ranked query or decoded batch (through
+    /// <see cref="TaskPulse"/>). Must be cheap; the worker notes the time, and fails a run that neither reports nor beats
+    /// for its progress timeout.
+    /// </summary>
+    void Beat();
 }
 
 /// <summary>

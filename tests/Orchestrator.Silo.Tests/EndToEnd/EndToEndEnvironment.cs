@@ -125,16 +125,23 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
     }
 
     /// <summary>Starts a worker process (the test host: the real agent with test runners) with artifacts in this test's container.</summary>
-    public ChildProcess StartWorker(string workerId, string stepDelay = "00:00:00.100", params string[] extraArguments)
-    {
-        string[] arguments =
+    public ChildProcess StartWorker(string workerId, string stepDelay = "00:00:00.100", params string[] extraArguments) =>
+        Track(ChildProcess.Start(workerId, BuiltHosts.Worker, [.. WorkerArguments(workerId), "--Worker:DrainTimeout=00:00:05", $"--TestRunners:StepDelay={stepDelay}", .. extraArguments]));
+
+    /// <summary>
+    /// Starts the real worker process, <c>src/Trainer.Worker</c> with its own runners (it trains, on one libtorch thread),
+    /// with artifacts in this test's container and its stop timeouts at their defaults.
+    /// </summary>
+    public ChildProcess StartTrainingWorker(string workerId, params string[] extraArguments) =>
+        Track(ChildProcess.Start(workerId, BuiltHosts.TrainingWorker, [.. WorkerArguments(workerId), "--Worker:TorchThreads=1", .. extraArguments]));
+
+    private string[] WorkerArguments(string workerId) =>
         [
             $"--Worker:WorkerId={workerId}",
             "--Worker:Slots=1",
             "--Worker:Device=cpu",
             "--Worker:HeartbeatInterval=00:00:01",
             "--Worker:ProgressInterval=00:00:00.200",
-            "--Worker:DrainTimeout=00:00:05",
             $"--Worker:HealthUrl=http://127.0.0.1:{SiloPorts.FreePort()}",
             $"--Worker:WorkDirectory={Path.Combine(_root, workerId, "work")}",
             "--Transport:Kind=RabbitMq",
@@ -143,12 +150,8 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
             $"--Artifacts:AzureBlobConnectionString={TestServers.Get(TestServers.AzuriteBlob)}",
             $"--Artifacts:Container={Id}",
             $"--Artifacts:DataDirectory={Path.Combine(_root, workerId, "data")}",
-            $"--TestRunners:StepDelay={stepDelay}",
             .. LoggingArguments,
-            .. extraArguments,
         ];
-        return Track(ChildProcess.Start(workerId, BuiltHosts.Worker, arguments));
-    }
 
     /// <summary>File <paramref name="file"/> of the artifact whose manifest blob is at <paramref name="manifestUri"/>.</summary>
     public BlobClient ArtifactFile(string manifestUri, string file)

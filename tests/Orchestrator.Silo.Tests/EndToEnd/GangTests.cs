@@ -40,8 +40,8 @@ public sealed class GangTests(ITestOutputHelper output)
         await using var e2e = await EndToEndEnvironment.StartAsync(output);
         var (_, api) = await e2e.StartSiloAsync("silo", SiloPorts.Free(), HeartbeatTimeout);
         var (rank0, rank1, spare) = (e2e.WorkerId(1), e2e.WorkerId(2), e2e.WorkerId(3));
-        StartTrainingWorker(e2e, rank0);
-        var doomed = StartTrainingWorker(e2e, rank1);
+        e2e.StartTrainingWorker(rank0);
+        var doomed = e2e.StartTrainingWorker(rank1);
 
         // Uninterrupted: the gang trains all its steps in one generation.
         var straightId = await api.SubmitAsync(Dag);
@@ -61,7 +61,7 @@ public sealed class GangTests(ITestOutputHelper output)
         var failed = await api.WaitForAsync(id, "the generation's end", view => Pretrain(view).Attempts[0].Outcome is not null, Timeout);
         var lost = Pretrain(failed).Attempts[0];
         e2e.Log($"generation 1 ended: {lost.Error}");
-        StartTrainingWorker(e2e, spare);
+        e2e.StartTrainingWorker(spare);
         var ended = await api.WaitForEndAsync(id, Timeout);
 
         Assert.Equal(ExperimentStatus.Succeeded, ended.Status);
@@ -79,9 +79,6 @@ public sealed class GangTests(ITestOutputHelper output)
         Assert.Equal(expected, await WeightsAsync(e2e, Pretrain(ended).Outputs["checkpoint"].Uri));
         e2e.Passed();
     }
-
-    private static ChildProcess StartTrainingWorker(EndToEndEnvironment e2e, string workerId) =>
-        e2e.StartWorker(workerId, "00:00:00", "--TestHost:Runners=real", "--Worker:TorchThreads=1");
 
     private static StageView Pretrain(ExperimentView view) => view.Stages.Single(stage => stage.Id == "pretrain");
 

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Catalog.Options;
 using Orchestrator.Contracts.Messages;
@@ -35,7 +36,7 @@ internal sealed class CheckpointingRunner(RunnerScript script) : IStageRunner
             {
                 while (step < script.TotalSteps)
                 {
-                    await script.BeforeStepAsync(runId, step + 1, cancellationToken);
+                    await script.BeforeStepAsync(runId, step + 1, context, cancellationToken);
                     step++;
                     await File.WriteAllTextAsync(Path.Combine(state, StepFile), $"{step}", CancellationToken.None);
                     context.Logger.LogInformation("Step {Step} done", step);
@@ -138,7 +139,7 @@ internal sealed class RunnerScript
         Gate(runId).Exited.TrySetResult();
     }
 
-    public async Task BeforeStepAsync(string runId, long step, CancellationToken cancellationToken)
+    public async Task BeforeStepAsync(string runId, long step, StageRunContext context, CancellationToken cancellationToken)
     {
         if (Failure is { } failure && failure.Step == step)
         {
@@ -149,7 +150,21 @@ internal sealed class RunnerScript
         {
             var gate = Gate(runId);
             gate.Reached.TrySetResult();
-            await (IgnoreCancellationWhileHeld ? gate.Release.Task : gate.Release.Task.WaitAsync(cancellationToken));
+            var release = IgnoreCancellationWhileHeld ? gate.Release.Task : gate.Release.Task.WaitAsync(cancellationToken);
+
+            // While held, the run beats when the test asks it to, as an evaluation loop does per batch.
+            while (true)
+            {
+                var beat = gate.Beats.Reader.ReadAsync(CancellationToken.None).AsTask();
+                if (await Task.WhenAny(release, beat) == release)
+                {
+                    await release;
+                    return;
+                }
+
+                context.Beat();
+                (await beat).SetResult();
+            }
         }
     }
 }
@@ -165,4 +180,15 @@ internal sealed class RunGate
 
     /// <summary>The runner returned or threw.</summary>
     public TaskCompletionSource Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Beat requests to the held runner; each is completed once it has beaten.</summary>
+    public Channel<TaskCompletionSource> Beats { get; } = Channel.CreateUnbounded<TaskCompletionSource>();
+
+    /// <summary>Makes the held runner beat (<see cref="StageRunContext.Beat"/>) now, and waits until it has.</summary>
+    public async Task BeatAsync()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await Beats.Writer.WriteAsync(done);
+        await done.Task;
+    }
 }

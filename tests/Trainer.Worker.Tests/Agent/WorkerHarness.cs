@@ -19,7 +19,8 @@ internal sealed class WorkerHarness : IAsyncDisposable
 {
     public const string WorkerId = "w1";
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
-    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan ProgressTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>Bounds every wait; generous because other builds share this machine's two cores.</summary>
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
@@ -68,6 +69,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
             ["Worker:Labels:zone"] = "test",
             ["Worker:HeartbeatInterval"] = $"{HeartbeatInterval}",
             ["Worker:DrainTimeout"] = $"{DrainTimeout}",
+            ["Worker:ProgressTimeout"] = $"{ProgressTimeout}",
             ["Worker:ProgressInterval"] = "00:00:00",
             ["Worker:WorkDirectory"] = Path.Combine(root, "work"),
         }).Build();

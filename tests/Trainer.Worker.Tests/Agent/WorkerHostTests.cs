@@ -26,6 +26,7 @@ public sealed class WorkerHostTests
             ["Worker:WorkerId"] = "host-worker",
             ["Worker:Device"] = "cpu",
             ["Worker:DrainTimeout"] = "00:01:00",
+            ["Worker:StopTimeout"] = "00:01:10",
             ["Worker:ProgressInterval"] = "00:00:00",
             ["Worker:WorkDirectory"] = Path.Combine(root.FullName, "work"),
         });

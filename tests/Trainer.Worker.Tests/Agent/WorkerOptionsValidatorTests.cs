@@ -23,6 +23,7 @@ public sealed class WorkerOptionsValidatorTests
             MemoryGib = -1,
             HeartbeatInterval = TimeSpan.Zero,
             DrainTimeout = TimeSpan.Zero,
+            ProgressTimeout = TimeSpan.FromMilliseconds(500),
             ProgressInterval = TimeSpan.FromSeconds(-1),
             TorchThreads = -1,
             WorkDirectory = " ",
@@ -40,13 +41,29 @@ public sealed class WorkerOptionsValidatorTests
                 "Worker:Device is 'gpu'; set it to one of auto, cpu, cuda",
                 "Worker:MemoryGib is -1; set it to the device memory in GiB, or 0 to detect it",
                 "Worker:HeartbeatInterval is 00:00:00; set it between 00:00:00.1 and 00:05:00, e.g. 00:00:05",
-                "Worker:DrainTimeout is 00:00:00; set a positive time for runs to save a checkpoint when stopped, e.g. 00:00:20",
+                "Worker:DrainTimeout is 00:00:00; set a positive time for runs to save a checkpoint when stopped, e.g. 00:00:15",
+                "Worker:ProgressTimeout is 00:00:00.5000000; set the longest a run may go without a training step, evaluation batch or decoded shard, at least 00:00:01, e.g. 00:30:00",
                 "Worker:ProgressInterval is -00:00:01; set it to zero or more, e.g. 00:00:01",
                 "Worker:TorchThreads is -1; set it to the threads one operation may use, 1 to 1024 (e.g. the cores divided by the workers sharing them), or 0 for libtorch's default",
                 "Worker:WorkDirectory is empty; set it to a writable folder for the runs' local files",
                 "Worker:HealthUrl is 'localhost:5090'; set it to an http:// URL to serve /healthz on, e.g. http://0.0.0.0:5090",
                 "Worker:MetricsPort is 70000; set it to the port to serve /metrics on, 1 to 65535 (e.g. 9464), or 0 to serve none",
                 "Worker:MetricsAddress is 'metrics.local'; set it to the IP address to serve /metrics on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
+            ],
+            result.Failures);
+    }
+
+    [Fact]
+    public void A_stop_timeout_that_leaves_the_reports_no_time_after_the_drain_is_refused()
+    {
+        var options = new WorkerOptions { WorkerId = "gpu-node-1", DrainTimeout = TimeSpan.FromSeconds(25), StopTimeout = TimeSpan.FromSeconds(28) };
+
+        var result = _validator.Validate(null, options);
+
+        Assert.Equal(
+            [
+                "Worker:StopTimeout is 00:00:28, which leaves less than 5 s after Worker:DrainTimeout (00:00:25) for the runs' final reports; set it to at least 00:00:30 " +
+                "(and below the time the process is given to stop, e.g. Kubernetes' terminationGracePeriodSeconds), or lower Worker:DrainTimeout",
             ],
             result.Failures);
     }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace Orchestrator.Silo.Tests.EndToEnd;
+namespace Orchestrator.Testing;
 
 /// <summary>
 /// A host started as <c>dotnet path/to.dll ...</c>: its stdout and stderr are kept line by line (with the time
@@ -24,6 +24,8 @@ internal sealed class ChildProcess : IDisposable
     public string Name { get; }
 
     public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
 
     public IReadOnlyList<string> Lines => [.. _lines];
 
@@ -86,6 +88,33 @@ internal sealed class ChildProcess : IDisposable
         catch (TimeoutException)
         {
             throw new TimeoutException($"{Name} printed no line containing '{text}' within {timeout.TotalSeconds:0.#} s{(HasExited ? $" (it exited with {_process.ExitCode})" : "")}");
+        }
+    }
+
+    /// <summary>SIGTERM, as Kubernetes stops a pod: the process is asked to stop and may drain first.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", $"{_process.Id}"]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {_process.Id} ({Name}) exited with {kill.ExitCode}");
+        }
+
+        Add($"[test] {Name} sent SIGTERM");
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the process to exit; false when it is still running.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
         }
     }
 
