@@ -231,16 +231,16 @@ public static partial class SpecValidator
         {
             errors.Add(new SpecError($"{path}/workers", $"workers is {resources.Workers}; a run needs at least 1 worker"));
         }
+        else if (resources.Workers > rules.MaxGangSize)
+        {
+            errors.Add(new SpecError($"{path}/workers",
+                $"workers is {resources.Workers}, more than the largest gang this cluster runs ({rules.MaxGangSize}, Scheduler:MaxGangSize); ask for at most {rules.MaxGangSize} workers"));
+        }
         else if (resources.Workers > 1 && !kind.TrainsAsGang)
         {
             errors.Add(new SpecError($"{path}/workers",
                 $"workers is {resources.Workers}, but kind {kind.Name} runs on one worker; gangs of workers train " +
                 $"{Names(StageKindCatalog.All.Where(gang => gang.TrainsAsGang).Select(gang => gang.Name))}; ask for workers: 1"));
-        }
-        else if (resources.Workers > rules.MaxGangSize)
-        {
-            errors.Add(new SpecError($"{path}/workers",
-                $"workers is {resources.Workers}, more than the largest gang this cluster runs ({rules.MaxGangSize}, Scheduler:MaxGangSize); ask for at most {rules.MaxGangSize} workers"));
         }
 
         if (resources.Slots < 1)

@@ -22,7 +22,7 @@ public sealed class LifecycleDriver(ClusterFixture fixture)
     public Task RegisterWorkerAsync(string workerId, int slots = 1, string[]? kinds = null, params string[] activeRunIds) =>
         Scheduler.HeartbeatAsync(
             WorkerId(workerId),
-            new WorkerCapacity { Slots = slots, Device = "cpu", Labels = new() { ["test"] = Label }, StageKinds = [.. kinds ?? StageKindCatalog.All.Select(kind => kind.Name)] },
+            new WorkerCapacity { Slots = slots, Device = "cpu", Labels = new() { ["test"] = Label }, StageKinds = [.. kinds ?? StageKindCatalog.All.Select(kind => kind.Name)], CollectiveBackends = ["gloo"] },
             [.. activeRunIds]);
 
     public string WorkerId(string name) => $"{name}-{Label}";

@@ -1,4 +1,5 @@
 using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Specs;
 using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Grains.Tests.Lifecycle;
@@ -274,20 +275,17 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_gang_is_assigned_all_its_workers_at_once_or_none()
+    public void A_gang_of_a_kind_that_trains_on_one_worker_is_refused_at_submission()
     {
-        await _driver.RegisterWorkerAsync("w1");
-        var id = await _driver.SubmitAsync("- { id: data, kind: dataset.synthetic }", ", workers: 2");
+        // Gang assignment itself: SchedulerCoreTests, and GangTests end to end with real workers.
+        var prepared = ExperimentDrafts.Prepare(
+            "name: lifecycle\nstages:\n- { id: data, kind: dataset.synthetic, resources: { workers: 2 } }", SpecFormat.Yaml, "exp-gang");
 
-        var snapshot = await _driver.Scheduler.GetSnapshotAsync();
-        Assert.Empty(_driver.Dispatcher.StartedFor(id));
-        Assert.Contains(snapshot.Workers, worker => worker.WorkerId == _driver.WorkerId("w1") && worker.FreeSlots == 1);
-
-        await _driver.RegisterWorkerAsync("w2");
-
-        var gang = await _driver.Dispatcher.WaitForStartAsync(id, "data");
-        Assert.Equal([_driver.WorkerId("w1"), _driver.WorkerId("w2")], gang.WorkerIds.Order().ToArray());
-        Assert.Single(_driver.Dispatcher.StartedFor(id));
+        var error = Assert.Single(prepared.Errors);
+        Assert.Equal("/stages/0/resources/workers", error.Path);
+        Assert.Equal(
+            "workers is 2, but kind dataset.synthetic runs on one worker; gangs of workers train blip.pretrain, blip.finetune.retrieval; ask for workers: 1",
+            error.Message);
     }
 
     [Fact]

@@ -279,7 +279,8 @@ public sealed class SchedulerCoreTests
 
     private static List<string> Assigned(List<RunAssignment> assignments) => [.. assignments.Select(a => a.Run.RunId)];
 
-    private static WorkerCapacity Cpu(int slots) => new() { Slots = slots, Device = "cpu", StageKinds = ["dataset.synthetic"] };
+    /// <summary>A CPU worker that can join gangs (it has Gloo).</summary>
+    private static WorkerCapacity Cpu(int slots) => new() { Slots = slots, Device = "cpu", StageKinds = ["dataset.synthetic"], CollectiveBackends = ["gloo"] };
 
     private static RunRequest Run(string runId, int priority = 0, int workers = 1, ResourceNeeds? needs = null) => new()
     {

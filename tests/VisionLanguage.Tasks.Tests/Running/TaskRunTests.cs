@@ -80,11 +80,9 @@ public sealed class TaskRunTests : IAsyncLifetime
         var ports = local.Ports(BlipPretrainTask.Kind) with { Identity = new RunIdentity(BlipPretrainTask.Kind, 0, 2, CPU) };
         var task = new BlipPretrainTask(new BlipBatchSourceFactory(), TinyBlip.Config(), Settings);
 
-        var error = await Assert.ThrowsAsync<NotSupportedException>(() => task.RunAsync(ports, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => task.RunAsync(ports, CancellationToken.None));
 
-        Assert.Equal(
-            "blip.pretrain runs on one worker (data parallel across replicas in its process); this run asks for a gang of 2; request workers: 1",
-            error.Message);
+        Assert.Equal("this run is rank 0 of a gang of 2, but the worker connected no collectives for it", error.Message);
     }
 
     [Fact]
