@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Trainer.Worker.Runners.Gangs;
 
 namespace Trainer.Worker;
 
@@ -98,6 +99,22 @@ public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOpti
         if (!IPAddress.TryParse(options.MetricsAddress, out _))
         {
             errors.Add($"{key(nameof(WorkerOptions.MetricsAddress))} is '{options.MetricsAddress}'; set it to the IP address to serve /metrics on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)");
+        }
+
+        var gang = (string property) => $"{WorkerOptions.Section}:{nameof(WorkerOptions.Gang)}:{property}";
+        if (string.IsNullOrWhiteSpace(options.Gang.Address))
+        {
+            errors.Add($"{gang(nameof(GangOptions.Address))} is empty; set it to the address the gang's other workers reach this one at, e.g. the pod's IP, or 127.0.0.1 for workers of one machine");
+        }
+
+        if (options.Gang.JoinTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{gang(nameof(GangOptions.JoinTimeout))} is {options.Gang.JoinTimeout}; set how long a rank waits for the rest of its gang, e.g. 00:05:00");
+        }
+
+        if (options.Gang.CollectiveTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{gang(nameof(GangOptions.CollectiveTimeout))} is {options.Gang.CollectiveTimeout}; set how long one collective may take before the gang is given up, e.g. 00:05:00");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

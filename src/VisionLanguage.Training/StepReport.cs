@@ -3,7 +3,7 @@ namespace VisionLanguage.Training;
 /// <summary>Where a run is: optimiser steps taken, the current epoch, and the micro-batches of it each replica has read.</summary>
 public sealed record TrainingPosition(long Step, int Epoch, long BatchInEpoch);
 
-/// <summary>One optimiser step, as rank 0 reports it; losses are averaged over replicas and micro-batches.</summary>
+/// <summary>One optimiser step, as a process's first replica reports it; losses are averaged over every rank and micro-batch.</summary>
 public sealed record StepReport
 {
     /// <summary>Steps taken, this one included.</summary>
@@ -75,8 +75,9 @@ public sealed record StepReport
 }
 
 /// <summary>
-/// What the training loop tells its caller. Both run on rank 0's thread between steps, while the other replicas wait at
-/// their next collective, so a slow hook slows training rather than racing it.
+/// What the training loop tells its caller, on the thread of the process's first replica between steps, while the
+/// other replicas wait at their next collective, so a slow hook slows training rather than racing it. In a gang every
+/// process hears of its steps (<see cref="StepReport.Rank"/> says whose); only global rank 0 writes checkpoints.
 /// </summary>
 public sealed record TrainingHooks
 {

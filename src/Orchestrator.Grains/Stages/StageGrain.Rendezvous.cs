@@ -16,6 +16,9 @@ public sealed partial class StageGrain
     /// <summary>The largest value: NCCL's id is 128 bytes, a Gloo address a few dozen.</summary>
     public const int RendezvousMaxValueBytes = 64 * 1024;
 
+    /// <summary>The longest key: the backends' keys are a prefix and a rank or a name.</summary>
+    public const int RendezvousMaxKeyLength = 256;
+
     private string? _rendezvousRunId;
     private readonly Dictionary<string, byte[]> _rendezvous = new(StringComparer.Ordinal);
 
@@ -24,6 +27,12 @@ public sealed partial class StageGrain
         if (StoreOf(runId) is not { } store)
         {
             return Task.FromResult(RendezvousResult.Stale(runId));
+        }
+
+        if (key.Length is 0 or > RendezvousMaxKeyLength)
+        {
+            return Task.FromResult(RendezvousResult.Refused(
+                $"rendezvous key of {key.Length} characters; a key has 1 to {RendezvousMaxKeyLength} characters, e.g. 'nccl/unique-id'"));
         }
 
         if (value.Length > RendezvousMaxValueBytes)

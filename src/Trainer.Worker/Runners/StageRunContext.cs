@@ -174,14 +174,15 @@ public sealed class StageRunContext
         double? samplesPerSecond = null)
     {
         _series?.Record(step, metrics, samplesPerSecond);
+        var now = _timeProvider.GetTimestamp();
+        Interlocked.Exchange(ref _lastAliveAt, now);
         if (Run.Rank != 0)
         {
-            // A gang's progress is rank 0's to report; the other ranks' steps show in their own worker's series.
+            // A gang's progress is rank 0's to report; the other ranks' steps show in their own worker's series (and
+            // keep their own watchdog quiet).
             return Task.CompletedTask;
         }
 
-        var now = _timeProvider.GetTimestamp();
-        Interlocked.Exchange(ref _lastAliveAt, now);
         lock (_lock)
         {
             var isLast = totalSteps is { } total && step >= total;

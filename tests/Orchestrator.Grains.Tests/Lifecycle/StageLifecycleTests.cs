@@ -289,6 +289,38 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task The_rendezvous_store_belongs_to_the_current_run_sets_each_key_once_and_starts_empty_for_the_next_generation()
+    {
+        await _driver.RegisterWorkerAsync("w1");
+        var id = await _driver.SubmitAsync("- { id: data, kind: dataset.synthetic, retry: { initial_backoff: 1s } }");
+        var first = await _driver.Dispatcher.WaitForStartAsync(id, "data");
+        var stage = _driver.Stage(first);
+        var run = first.Run.RunId;
+
+        Assert.Equal(RendezvousOutcome.Missing, (await stage.RendezvousGetAsync(run, "nccl/unique-id")).Outcome);
+        Assert.Equal(RendezvousOutcome.Ok, (await stage.RendezvousSetAsync(run, "nccl/unique-id", [1, 2])).Outcome);
+        Assert.Equal(RendezvousOutcome.Ok, (await stage.RendezvousSetAsync(run, "nccl/unique-id", [1, 2])).Outcome); // the same value again: a retried request
+        Assert.Equal([1, 2], (await stage.RendezvousGetAsync(run, "nccl/unique-id")).Value);
+        var conflict = await stage.RendezvousSetAsync(run, "nccl/unique-id", [3]);
+        var tooLarge = await stage.RendezvousSetAsync(run, "big", new byte[StageGrain.RendezvousMaxValueBytes + 1]);
+        var longKey = await stage.RendezvousSetAsync(run, new string('k', StageGrain.RendezvousMaxKeyLength + 1), [1]);
+        var stale = await stage.RendezvousGetAsync("made-up-run", "nccl/unique-id");
+
+        Assert.Equal((RendezvousOutcome.Refused, $"rendezvous key 'nccl/unique-id' of run {run} is already set to another value; each key is set once per generation"), (conflict.Outcome, conflict.Error));
+        Assert.Equal((RendezvousOutcome.Refused, "rendezvous value of key 'big' has 65537 bytes, more than the 65536 a run may set; rendezvous values are addresses and ids"), (tooLarge.Outcome, tooLarge.Error));
+        Assert.Equal((RendezvousOutcome.Refused, "rendezvous key of 257 characters; a key has 1 to 256 characters, e.g. 'nccl/unique-id'"), (longKey.Outcome, longKey.Error));
+        Assert.Equal((RendezvousOutcome.Stale, "run made-up-run is not the stage's current run: its generation is over"), (stale.Outcome, stale.Error));
+
+        await _driver.FailAsync(first, retryable: true);
+        ClusterFixture.Time.Advance(TimeSpan.FromSeconds(1));
+        await _driver.TickRetryAsync(id, "data");
+        var second = await _driver.Dispatcher.WaitForStartAsync(id, "data", attempt: 2);
+
+        Assert.Equal(RendezvousOutcome.Stale, (await stage.RendezvousGetAsync(run, "nccl/unique-id")).Outcome);
+        Assert.Equal(RendezvousOutcome.Missing, (await stage.RendezvousGetAsync(second.Run.RunId, "nccl/unique-id")).Outcome);
+    }
+
+    [Fact]
     public async Task Stale_and_duplicate_reports_change_nothing_and_are_counted()
     {
         await _driver.RegisterWorkerAsync("w1");

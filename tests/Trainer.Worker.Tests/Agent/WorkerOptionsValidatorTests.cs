@@ -1,3 +1,5 @@
+using Trainer.Worker.Runners.Gangs;
+
 namespace Trainer.Worker.Tests.Agent;
 
 public sealed class WorkerOptionsValidatorTests
@@ -64,6 +66,26 @@ public sealed class WorkerOptionsValidatorTests
             [
                 "Worker:StopTimeout is 00:00:28, which leaves less than 5 s after Worker:DrainTimeout (00:00:25) for the runs' final reports; set it to at least 00:00:30 " +
                 "(and below the time the process is given to stop, e.g. Kubernetes' terminationGracePeriodSeconds), or lower Worker:DrainTimeout",
+            ],
+            result.Failures);
+    }
+
+    [Fact]
+    public void Gang_settings_that_cannot_work_are_refused_with_their_keys_and_fix()
+    {
+        var options = new WorkerOptions
+        {
+            WorkerId = "gpu-node-1",
+            Gang = new GangOptions { Address = " ", JoinTimeout = TimeSpan.Zero, CollectiveTimeout = TimeSpan.FromSeconds(-1) },
+        };
+
+        var result = _validator.Validate(null, options);
+
+        Assert.Equal(
+            [
+                "Worker:Gang:Address is empty; set it to the address the gang's other workers reach this one at, e.g. the pod's IP, or 127.0.0.1 for workers of one machine",
+                "Worker:Gang:JoinTimeout is 00:00:00; set how long a rank waits for the rest of its gang, e.g. 00:05:00",
+                "Worker:Gang:CollectiveTimeout is -00:00:01; set how long one collective may take before the gang is given up, e.g. 00:05:00",
             ],
             result.Failures);
     }

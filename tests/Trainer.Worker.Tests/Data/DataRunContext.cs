@@ -33,7 +33,7 @@ internal sealed class DataRunContext
     /// <summary>Every report the run published, in order.</summary>
     public List<object> Reports { get; }
 
-    public static DataRunContext Create(string kind, object options, string root, CacheRetention? cacheRetention = null)
+    public static DataRunContext Create(string kind, object options, string root, CacheRetention? cacheRetention = null, int rank = 0)
     {
         var stageKind = StageKindCatalog.Find(kind) ?? throw new ArgumentException($"no kind {kind}", nameof(kind));
         var time = new FakeTimeProvider();
@@ -61,9 +61,9 @@ internal sealed class DataRunContext
             Kind = kind,
             OptionsJson = OptionsBinder.ToJson(options).ToJsonString(),
             Inputs = new Dictionary<string, IReadOnlyList<ArtifactReference>>(),
-            WorldSize = 1,
-            Rank = 0,
-            Rendezvous = new GangRendezvous { WorkerIds = ["w1"], Group = "run-1" },
+            WorldSize = rank + 1,
+            Rank = rank,
+            Rendezvous = new GangRendezvous { WorkerIds = [.. Enumerable.Range(1, rank + 1).Select(n => $"w{n}")], Group = "run-1" },
         };
         var context = new StageRunContext(
             run, stageKind, options, "cpu", work, store, new CheckpointResolver(store, NullLogger<CheckpointResolver>.Instance), publisher, time, TimeSpan.Zero, NullLogger.Instance, CancellationToken.None)

@@ -32,10 +32,10 @@ internal static class GangCollectives
     {
         var store = new OrchestratorRendezvousStore(run, rendezvous ?? throw new InvalidOperationException(
             $"run {run.RunId} is rank {run.Rank} of a gang of {run.WorldSize}, but this worker has no rendezvous with the orchestrator"), timeProvider);
+        var backend = CollectiveBackends.For(device);
         logger.LogInformation(
-            "Joining generation {Generation} of the gang of {WorldSize} as rank {Rank} through {Backend}",
-            run.Generation, run.WorldSize, run.Rank, CollectiveBackends.For(device));
-        return CollectiveBackends.For(device) == CollectiveBackends.Nccl
+            "Joining generation {Generation} of the gang of {WorldSize} as rank {Rank} through {Backend}", run.Generation, run.WorldSize, run.Rank, backend);
+        return backend == CollectiveBackends.Nccl
             ? await NcclCollectives.ConnectAsync(run.Rank, run.WorldSize, store,
                 new NcclOptions { JoinTimeout = options.JoinTimeout, CollectiveTimeout = options.CollectiveTimeout }, cancellationToken)
             : await GlooCollectives.ConnectAsync(run.Rank, run.WorldSize, store,

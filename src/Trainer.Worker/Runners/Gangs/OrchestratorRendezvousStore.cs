@@ -55,7 +55,7 @@ public sealed class OrchestratorRendezvousStore(GangMember run, IGangRendezvous 
             {
                 throw new TimeoutException(
                     $"rendezvous key '{key}' of run {run.RunId} was not set within {timeout.TotalSeconds:0.#} s: a rank of the gang did not join " +
-                    "(raise Worker:GangJoinTimeout if ranks start slowly)");
+                    "(raise Worker:Gang:JoinTimeout if ranks start slowly)");
             }
 
             await Task.Delay(poll < left ? poll : left, timeProvider, cancellationToken);
