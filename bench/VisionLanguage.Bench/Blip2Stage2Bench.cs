@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -51,7 +50,7 @@ public static class Blip2Stage2Bench
         {
             foreach (var configuration in (string[])[Blip2Stage2BenchRun.Frozen, Blip2Stage2BenchRun.Unfrozen])
             {
-                if (await ChildAsync(args, configuration) is not { } result)
+                if (await BenchChild.RunAsync(["blip2-stage2", .. args, "--mode", configuration], configuration) is not { } result)
                 {
                     return 1;
                 }
@@ -102,43 +101,6 @@ public static class Blip2Stage2Bench
 
     private static int Int(Dictionary<string, string> arguments, string name, int fallback) =>
         arguments.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
-
-    /// <summary>
-    /// Runs this bench again with <c>--mode <paramref name="mode"/></c> and the same arguments, echoing its lines; returns
-    /// its last line's JSON, or null (having said why) when it failed.
-    /// </summary>
-    private static async Task<JsonNode?> ChildAsync(string[] args, string mode)
-    {
-        var host = Environment.ProcessPath ?? throw new InvalidOperationException("this process has no executable path to start the bench's child processes from");
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true };
-        // Started as `dotnet VisionLanguage.Bench.dll`, the child needs the assembly; started by its apphost, it does not.
-        if (string.Equals(Path.GetFileNameWithoutExtension(host), "dotnet", StringComparison.Ordinal))
-        {
-            start.ArgumentList.Add(typeof(Blip2Stage2Bench).Assembly.Location);
-        }
-
-        foreach (var argument in (string[])["bench", "blip2-stage2", .. args, "--mode", mode])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {host} for the {mode} configuration");
-        string? last = null;
-        while (await process.StandardOutput.ReadLineAsync() is { } line)
-        {
-            Console.WriteLine($"  [{mode}] {line}");
-            last = line;
-        }
-
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0 || last is null)
-        {
-            await Console.Error.WriteLineAsync($"the {mode} configuration's process exited with code {process.ExitCode}; its errors are above");
-            return null;
-        }
-
-        return JsonNode.Parse(last);
-    }
 
     /// <summary>One configuration over its rounds: the median of all timed steps, the highest peak.</summary>
     private static Configuration Combined(IReadOnlyList<JsonNode> results)

@@ -51,6 +51,13 @@ public static class OrchestratorMetrics
     public static readonly Counter<long> Retries =
         Meter.CreateCounter<long>("orchestrator.stage.retries", "{retry}", "Stage runs retried after a retryable failure.");
 
+    /// <summary>
+    /// Generations of data-parallel gangs placed (runs of more than one worker), tagged by kind and <c>start</c>:
+    /// <c>first</c> for a stage's first attempt, <c>restart</c> for a later one (the whole gang again, after a failure).
+    /// </summary>
+    public static readonly Counter<long> GangGenerations =
+        Meter.CreateCounter<long>("orchestrator.gang.generations", "{generation}", "Gang generations placed on their workers, first or restart.");
+
     private static int _queueDepth;
     private static IReadOnlyDictionary<ExperimentStatus, int>? _experiments;
 
@@ -94,6 +101,14 @@ public static class OrchestratorMetrics
         foreach (var kind in StageKindCatalog.All)
         {
             Retries.Add(0, new KeyValuePair<string, object?>("kind", kind.Name));
+            if (kind.TrainsAsGang)
+            {
+                foreach (var start in new[] { GangStart.First, GangStart.Restart })
+                {
+                    GangGenerations.Add(0, new KeyValuePair<string, object?>("kind", kind.Name), new KeyValuePair<string, object?>("start", start));
+                }
+            }
+
             foreach (var status in Enum.GetValues<StageStatus>())
             {
                 StageTransitions.Add(0, new KeyValuePair<string, object?>("kind", kind.Name), new KeyValuePair<string, object?>("status", status.ToString()));
@@ -101,9 +116,20 @@ public static class OrchestratorMetrics
         }
     }
 
+    /// <summary>Counts a gang placed for the <paramref name="attempt"/>-th attempt of a stage of <paramref name="kind"/>.</summary>
+    public static void RecordGangGeneration(string kind, int attempt) =>
+        GangGenerations.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("start", attempt > 1 ? GangStart.Restart : GangStart.First));
+
     private static IEnumerable<Measurement<int>> ObserveExperiments() =>
         Experiments is { } counts
             ? Enum.GetValues<ExperimentStatus>().Select(status =>
                 new Measurement<int>(counts.GetValueOrDefault(status), new KeyValuePair<string, object?>("status", status.ToString())))
             : [];
+
+    /// <summary>The values of <see cref="GangGenerations"/>' <c>start</c> tag.</summary>
+    private static class GangStart
+    {
+        public const string First = "first";
+        public const string Restart = "restart";
+    }
 }

@@ -1,9 +1,12 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners;
+using TorchSharp;
 using VisionLanguage.Training;
+using VisionLanguage.Training.Distributed;
 
 namespace Trainer.Worker.TestHost;
 
@@ -11,7 +14,9 @@ namespace Trainer.Worker.TestHost;
 /// Test-only: a stage runner that behaves like a training loop without training. It fetches its inputs, resumes
 /// from the checkpoint it is given, takes its steps (a delay each), reports progress, saves a checkpoint every few
 /// steps (and when stopped), and commits every output its kind declares. Outputs and final metrics say how many
-/// steps this attempt ran and where it resumed, so a test can tell a resumed run from a fresh one by content.
+/// steps this attempt ran and where it resumed, so a test can tell a resumed run from a fresh one by content. In a gang
+/// the ranks meet through the orchestrator and sum one number a step over the real collectives; only rank 0 checkpoints
+/// and commits outputs.
 /// </summary>
 public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : IStageRunner
 {
@@ -35,7 +40,7 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
     {
         var (steps, checkpointEvery) = Plan(context);
         var inputFiles = await FetchInputsAsync(context, cancellationToken);
-        if (LooksUpCache)
+        if (LooksUpCache && context.Run.Rank == 0)
         {
             await LookUpCacheAsync(context, cancellationToken);
         }
@@ -49,8 +54,12 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
 
         var stateDirectory = Path.Combine(context.WorkDirectory, "state");
         Directory.CreateDirectory(stateDirectory);
+        // A gang's ranks meet through the orchestrator and sum one number a step, as a trainer averages its gradients.
+        var gang = await context.ConnectGangAsync(cancellationToken);
+        var writesState = context.Run.Rank == 0;
         try
         {
+            using var abort = gang is null ? default : context.Aborted.Register(gang.Abort);
             while (state.Step < steps)
             {
                 if (options.Value.IgnoreStop)
@@ -62,9 +71,10 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
                     await Task.Delay(options.Value.StepDelay, cancellationToken);
                 }
 
+                var allReduceShare = gang is null ? (double?)null : SumAcross(gang, state.Step);
                 state = state.Next();
-                await context.ReportProgressAsync(state.Step, steps, metrics: ProgressMetrics(state));
-                if (state.Step % checkpointEvery == 0 && state.Step < steps)
+                await context.ReportProgressAsync(state.Step, steps, metrics: ProgressMetrics(state, allReduceShare));
+                if (writesState && state.Step % checkpointEvery == 0 && state.Step < steps)
                 {
                     await SaveCheckpointAsync(context, stateDirectory, state);
                 }
@@ -72,8 +82,22 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await SaveCheckpointAsync(context, stateDirectory, state);
+            if (writesState)
+            {
+                await SaveCheckpointAsync(context, stateDirectory, state);
+            }
+
             throw;
+        }
+        finally
+        {
+            (gang as IDisposable)?.Dispose();
+        }
+
+        if (!writesState)
+        {
+            // The gang's other ranks only train: rank 0 reports the outputs.
+            return new StageRunResult { Outputs = new Dictionary<string, ArtifactReference>(), Metrics = new Dictionary<string, double>() };
         }
 
         var metrics = new Dictionary<string, double>
@@ -110,21 +134,45 @@ public abstract class SteppingRunner(IOptions<SteppingRunnerOptions> options) : 
     /// The running value, and stand-ins for a training loop's values under the names the worker exports as its
     /// training series (<see cref="ProgressMetricKeys"/>), so that a dashboard test finds every series.
     /// </summary>
-    private Dictionary<string, double> ProgressMetrics(RunnerState state) => new()
+    private Dictionary<string, double> ProgressMetrics(RunnerState state, double? allReduceShare)
     {
-        ["value"] = state.Value,
-        [ProgressMetricKeys.Loss] = 3.0 / state.Step,
-        [ProgressMetricKeys.LossPrefix + "itc"] = 1.0 / state.Step,
-        [ProgressMetricKeys.LossPrefix + "itm"] = 1.0 / state.Step,
-        [ProgressMetricKeys.LossPrefix + "lm"] = 1.0 / state.Step,
-        [ProgressMetricKeys.LearningRate] = 1e-4,
-        [ProgressMetricKeys.Temperature] = 0.07,
-        [ProgressMetricKeys.SamplesPerSecond] = 8 / options.Value.StepDelay.TotalSeconds,
-        [ProgressMetricKeys.StepSeconds] = options.Value.StepDelay.TotalSeconds,
-        [ProgressMetricKeys.DataWaitShare] = 0.1,
-        [ProgressMetricKeys.TrainableShare] = 0.05,
-        [ProgressMetricKeys.GenerationTokensPerSecond] = 40.0,
-    };
+        var metrics = new Dictionary<string, double>
+        {
+            ["value"] = state.Value,
+            [ProgressMetricKeys.Loss] = 3.0 / state.Step,
+            [ProgressMetricKeys.LossPrefix + "itc"] = 1.0 / state.Step,
+            [ProgressMetricKeys.LossPrefix + "itm"] = 1.0 / state.Step,
+            [ProgressMetricKeys.LossPrefix + "lm"] = 1.0 / state.Step,
+            [ProgressMetricKeys.LearningRate] = 1e-4,
+            [ProgressMetricKeys.Temperature] = 0.07,
+            [ProgressMetricKeys.SamplesPerSecond] = 8 / options.Value.StepDelay.TotalSeconds,
+            [ProgressMetricKeys.StepSeconds] = options.Value.StepDelay.TotalSeconds,
+            [ProgressMetricKeys.DataWaitShare] = 0.1,
+            [ProgressMetricKeys.TrainableShare] = 0.05,
+            [ProgressMetricKeys.GenerationTokensPerSecond] = 40.0,
+        };
+        if (allReduceShare is { } share)
+        {
+            metrics[ProgressMetricKeys.AllReduceShare] = share;
+        }
+
+        return metrics;
+    }
+
+    /// <summary>Sums the step number across the gang (every rank holds the same); the all-reduce's share of the step.</summary>
+    private double SumAcross(ICollectives gang, long step)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var value = torch.tensor(new[] { step });
+        gang.AllReduce([value], ReduceOperation.Sum);
+        if (value.item<long>() != step * gang.WorldSize)
+        {
+            throw new InvalidOperationException($"the gang summed {value.item<long>()} at step {step}: its ranks are not in step");
+        }
+
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return seconds / (seconds + options.Value.StepDelay.TotalSeconds);
+    }
 
     private static async Task LookUpCacheAsync(StageRunContext context, CancellationToken cancellationToken)
     {

@@ -86,6 +86,11 @@ public sealed partial class StageGrain(
         }
 
         var attempt = Stage.CurrentAttempt!;
+        if (attempt.AssignedAt is null && workerIds.Count > 1)
+        {
+            OrchestratorMetrics.RecordGangGeneration(Definition.Kind, attempt.Attempt);
+        }
+
         attempt.AssignedAt = assignedAt;
         attempt.WorkerIds = [.. workerIds];
         await state.WriteStateAsync();

@@ -195,7 +195,12 @@ public sealed class WorkerAgent : IHostedLifecycleService
         return Task.CompletedTask;
     }
 
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Once every hosted service has started (the metrics exporter listens), gives the counters their zeros.</summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        _metrics.PublishZeros(_registry.Kinds);
+        return Task.CompletedTask;
+    }
 
     /// <summary>
     /// Drains before any hosted service stops, so the bus is still up for the last reports whatever order the

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using Orchestrator.Contracts.Messages;
 using VisionLanguage.Training;
 
@@ -12,7 +13,8 @@ public sealed class TrainingRunSeries : IDisposable
 {
     private readonly WorkerMetrics _metrics;
     private readonly string _kind;
-    private volatile Snapshot _latest = new(null, ImmutableDictionary<string, double>.Empty, null, null, null, null, null, null, null);
+    private volatile Snapshot _latest = new(null, ImmutableDictionary<string, double>.Empty, null, null, null, null, null, null, null, null);
+    private long _rendezvousTicks = -1; // none yet
 
     internal TrainingRunSeries(StartStageRun run, WorkerMetrics metrics)
     {
@@ -23,6 +25,7 @@ public sealed class TrainingRunSeries : IDisposable
             new("experiment", run.ExperimentId),
             new("stage", run.StageId),
             new("kind", run.Kind),
+            new("rank", run.Rank.ToString(CultureInfo.InvariantCulture)),
         ];
     }
 
@@ -45,6 +48,11 @@ public sealed class TrainingRunSeries : IDisposable
     internal double? StepSeconds => _latest.StepSeconds;
 
     internal double? DataWaitShare => _latest.DataWaitShare;
+
+    internal double? AllReduceShare => _latest.AllReduceShare;
+
+    /// <summary>How long this rank waited to join its gang; null for a run of one worker.</summary>
+    internal double? RendezvousSeconds => Interlocked.Read(ref _rendezvousTicks) is var ticks and >= 0 ? TimeSpan.FromTicks(ticks).TotalSeconds : null;
 
     /// <summary>Takes a progress report's values; metric names are those of <see cref="ProgressMetricKeys"/>.</summary>
     public void Record(long step, IReadOnlyDictionary<string, double>? metrics, double? samplesPerSecond)
@@ -72,8 +80,12 @@ public sealed class TrainingRunSeries : IDisposable
             Value(metrics, ProgressMetricKeys.DataWaitShare),
             Value(metrics, ProgressMetricKeys.Temperature),
             Value(metrics, ProgressMetricKeys.TrainableShare),
-            Value(metrics, ProgressMetricKeys.GenerationTokensPerSecond));
+            Value(metrics, ProgressMetricKeys.GenerationTokensPerSecond),
+            Value(metrics, ProgressMetricKeys.AllReduceShare));
     }
+
+    /// <summary>The run's rank joined its gang after waiting <paramref name="wait"/> for the others.</summary>
+    public void RecordRendezvous(TimeSpan wait) => Interlocked.Exchange(ref _rendezvousTicks, wait.Ticks);
 
     /// <summary>A checkpoint of <paramref name="bytes"/> was committed in <paramref name="duration"/>.</summary>
     public void RecordCheckpoint(TimeSpan duration, long bytes) => _metrics.RecordCheckpoint(_kind, duration, bytes);
@@ -95,5 +107,6 @@ public sealed class TrainingRunSeries : IDisposable
         double? DataWaitShare,
         double? Temperature,
         double? TrainableShare,
-        double? GenerationTokensPerSecond);
+        double? GenerationTokensPerSecond,
+        double? AllReduceShare);
 }

@@ -8,8 +8,8 @@ namespace Trainer.Worker.Observability;
 /// <summary>
 /// The worker's instruments (meter <see cref="MeterName"/>), served at the worker's own <c>/metrics</c>. Per-run
 /// training series (step, loss per objective, learning rate, ITC temperature, samples/s, step time, data-wait share,
-/// trainable share, generation tokens/s) carry the
-/// <c>experiment</c>, <c>stage</c> and <c>kind</c> labels and exist only while the run is on this worker; they are
+/// trainable share, generation tokens/s; a gang rank's all-reduce share and rendezvous wait) carry the
+/// <c>experiment</c>, <c>stage</c>, <c>kind</c> and <c>rank</c> labels (a gang's ranks on their own workers; 0 for a run of one worker), and exist only while the run is on this worker; they are
 /// fed by <see cref="Runners.StageRunContext.ReportProgressAsync"/>, the same path as the progress reports.
 /// Checkpoint writes are labelled by kind only; GPU memory (by GPU index) only on a worker that trains on CUDA. Names follow Prometheus once exported: <c>trainer_run_step</c>,
 /// <c>trainer_checkpoint_write_duration_seconds</c>, <c>trainer_checkpoint_written_bytes_total</c>, <c>trainer_cache_lookups_total</c>, ...
@@ -39,6 +39,10 @@ public sealed class WorkerMetrics
             "Share of a run's model parameters that train, frozen ones counted (BLIP-2 stage 2: the frozen LLM's are not).");
         Meter.CreateObservableGauge("trainer.run.generation.tokens", () => Observe(run => run.GenerationTokensPerSecond), "{token}/s",
             "Tokens a run's evaluation generates per second (captions and answers through BLIP-2's frozen LLM).");
+        Meter.CreateObservableGauge("trainer.run.allreduce.ratio", () => Observe(run => run.AllReduceShare), "1",
+            "Share of a gang rank's last step spent averaging gradients across the gang (runs of more than one worker).");
+        Meter.CreateObservableGauge("trainer.run.rendezvous.duration", () => Observe(run => run.RendezvousSeconds), "s",
+            "How long a gang rank waited for the other ranks to join its generation (runs of more than one worker).");
         _checkpointWriteDuration = Meter.CreateHistogram<double>("trainer.checkpoint.write.duration", "s",
             "Committing a checkpoint to the artifact store: hashing, upload and manifest.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
@@ -59,6 +63,18 @@ public sealed class WorkerMetrics
         var series = new TrainingRunSeries(run, this);
         _runs.TryAdd(series, 0);
         return series;
+    }
+
+    /// <summary>
+    /// Gives the counters their series at zero for each kind this worker runs, so that a rate over a counter that has not
+    /// moved yet is 0 rather than missing (as the orchestrator's <c>PublishZeros</c>).
+    /// </summary>
+    public void PublishZeros(IEnumerable<string> kinds)
+    {
+        foreach (var kind in kinds)
+        {
+            _watchdogAborts.Add(0, new KeyValuePair<string, object?>("kind", kind));
+        }
     }
 
     /// <summary>Reports GPU memory from now on (the worker found CUDA); without NVML it logs why and reports none.</summary>

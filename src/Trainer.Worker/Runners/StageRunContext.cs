@@ -15,7 +15,7 @@ namespace Trainer.Worker.Runners;
 /// use the run's report token rather than the runner's cancellation token, so a cancelled run can still save its
 /// state on the way out (until the drain timeout).
 /// </summary>
-public sealed class StageRunContext
+public sealed partial class StageRunContext
 {
     /// <summary>The artifact store's folder for caches; experiment ids always start with <c>exp-</c>, so it is nobody's.</summary>
     private const string CacheExperiment = "caches";
@@ -283,15 +283,6 @@ public sealed class StageRunContext
 
     /// <summary>How much of the runs' caches the store keeps; applied each time a run keeps one.</summary>
     public CacheRetention CacheRetention { get; init; } = CacheRetention.Unbounded;
-
-    /// <summary>The orchestrator's rendezvous store of this run, through which a gang's ranks connect; null where no orchestrator answers (tests of one rank).</summary>
-    public Gangs.IGangRendezvous? Rendezvous { get; init; }
-
-    /// <summary>The worker's clock.</summary>
-    internal TimeProvider TimeProvider => _timeProvider;
-
-    /// <summary>How this worker joins a gang: the address its peers reach it at, the join and collective timeouts.</summary>
-    public Gangs.GangOptions Gang { get; init; } = new();
 
     /// <summary>
     /// Commits <paramref name="directory"/> as cache <paramref name="cache"/> under <paramref name="key"/>, outside every

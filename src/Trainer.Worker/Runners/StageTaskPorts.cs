@@ -1,5 +1,4 @@
 using Orchestrator.Contracts.Messages;
-using Trainer.Worker.Runners.Gangs;
 using VisionLanguage.Training.Distributed;
 using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
@@ -22,11 +21,7 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
     {
         var ports = new StageTaskPorts(context);
         var identity = new RunIdentity(context.Kind.Name, context.Run.Rank, context.Run.WorldSize, device(context.Device));
-        var gang = context.Run.WorldSize > 1
-            ? await GangCollectives.ConnectAsync(
-                new GangMember(context.Run.RunId, context.Run.ExperimentId, context.Run.StageId, context.Run.Rank, context.Run.WorldSize, context.Run.Rendezvous.Generation),
-                context.Rendezvous, context.Device, context.Gang, context.Logger, context.TimeProvider, cancellationToken)
-            : null;
+        var gang = await context.ConnectGangAsync(cancellationToken);
         TaskResult result;
         try
         {

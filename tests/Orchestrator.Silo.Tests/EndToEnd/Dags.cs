@@ -5,9 +5,10 @@ internal static class Dags
 {
     /// <summary>
     /// data (three steps, outputs web, human, test) then pretrain on data.web (<paramref name="pretrainSteps"/> steps,
-    /// a checkpoint every five), retried after a one-second backoff when its worker is lost.
+    /// a checkpoint every five, trained by a gang of <paramref name="workers"/>), retried after a one-second backoff
+    /// when its worker is lost.
     /// </summary>
-    public static string DataThenPretrain(int pretrainSteps) => $$"""
+    public static string DataThenPretrain(int pretrainSteps, int workers = 1) => $$"""
         name: e2e-data-then-pretrain
         stages:
           - id: data
@@ -17,6 +18,7 @@ internal static class Dags
             kind: blip.pretrain
             inputs: { train: data.web }
             config: { preset: tiny, epochs: {{pretrainSteps}}, checkpoint_every_steps: 5 }
+            resources: { workers: {{workers}} }
             retry: { initial_backoff: 1s }
         """;
 

@@ -9,7 +9,7 @@ namespace Trainer.Worker.Tests.Observability;
 
 public sealed class WorkerMetricsTests
 {
-    private const string RunTags = "experiment=exp-1,kind=dataset.synthetic,stage=data";
+    private const string RunTags = "experiment=exp-1,kind=dataset.synthetic,rank=0,stage=data";
 
     [Fact]
     public void A_step_report_becomes_the_runs_training_series_and_ending_the_run_removes_them()
@@ -72,7 +72,7 @@ public sealed class WorkerMetricsTests
 
         // Steps 1 and 2 are done (loss 1/step) and the checkpoint at step 2 holds one file of one byte ("2").
         Assert.Equal([new("trainer.run.step", 2, RunTags)], recorder.Observe("trainer.run.step"));
-        Assert.Equal([new("trainer.run.loss", 0.5, "experiment=exp-1,kind=dataset.synthetic,objective=total,stage=data")], recorder.Observe("trainer.run.loss"));
+        Assert.Equal([new("trainer.run.loss", 0.5, "experiment=exp-1,kind=dataset.synthetic,objective=total,rank=0,stage=data")], recorder.Observe("trainer.run.loss"));
         Assert.Equal([new("trainer.checkpoint.written", 1, "kind=dataset.synthetic")], recorder.Recorded("trainer.checkpoint.written"));
         // Timed on the worker's clock, which is fake here and stood still.
         Assert.Equal([new("trainer.checkpoint.write.duration", 0, "kind=dataset.synthetic")], recorder.Recorded("trainer.checkpoint.write.duration"));
@@ -82,6 +82,41 @@ public sealed class WorkerMetricsTests
         await worker.RunEndedAsync("run-1");
         Assert.Empty(recorder.Observe("trainer.run.step"));
         Assert.Empty(recorder.Observe("trainer.run.loss"));
+    }
+
+    [Fact]
+    public void A_gang_ranks_series_carry_its_rank_its_all_reduce_share_and_its_rendezvous_wait()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
+        using var recorder = new MeterRecorder(metrics.Meter);
+        using var single = metrics.StartRun(WorkerHarness.Run("run-1"));
+        using var rank = metrics.StartRun(WorkerHarness.Run("run-2") with { Rank = 1, WorldSize = 2 });
+        single.Record(4, new Dictionary<string, double> { [ProgressMetricKeys.StepSeconds] = 0.5 }, samplesPerSecond: null);
+
+        rank.RecordRendezvous(TimeSpan.FromMilliseconds(1500));
+        rank.Record(4, new Dictionary<string, double> { [ProgressMetricKeys.StepSeconds] = 0.5, [ProgressMetricKeys.AllReduceShare] = 0.25 }, samplesPerSecond: null);
+
+        const string Rank1 = "experiment=exp-1,kind=dataset.synthetic,rank=1,stage=data";
+        Assert.Equal([new("trainer.run.allreduce.ratio", 0.25, Rank1)], recorder.Observe("trainer.run.allreduce.ratio"));
+        Assert.Equal([new("trainer.run.rendezvous.duration", 1.5, Rank1)], recorder.Observe("trainer.run.rendezvous.duration"));
+        Assert.Equal(
+            [new("trainer.run.step.duration", 0.5, RunTags), new("trainer.run.step.duration", 0.5, Rank1)],
+            recorder.Observe("trainer.run.step.duration").OrderBy(measurement => measurement.Tags, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Watchdog_aborts_start_at_zero_for_every_kind_the_worker_runs()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
+        using var recorder = new MeterRecorder(metrics.Meter);
+
+        metrics.PublishZeros(["blip.pretrain", "dataset.synthetic"]);
+
+        Assert.Equal(
+            [new("trainer.run.watchdog.aborts", 0, "kind=blip.pretrain"), new("trainer.run.watchdog.aborts", 0, "kind=dataset.synthetic")],
+            recorder.Recorded("trainer.run.watchdog.aborts"));
     }
 
     [Fact]
