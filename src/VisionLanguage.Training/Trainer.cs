@@ -89,9 +89,15 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
     /// Trains from <see cref="Position"/> to the end of the last epoch, or until <paramref name="stopAtStep"/> steps
     /// have been taken. <paramref name="shards"/> holds one source per replica. Cancellation stops every replica at the
     /// same step boundary, writes a checkpoint (when hooks give a root) and throws <see cref="OperationCanceledException"/>.
+    /// <paramref name="abort"/> stops at once instead, with no checkpoint: a wait for data or for the other replicas
+    /// (the gang's collectives included, so the other ranks fail with it) ends in <see cref="OperationCanceledException"/>.
     /// </summary>
     public async Task<TrainingSummary> TrainAsync(
-        IReadOnlyList<IBatchSource<TBatch>> shards, TrainingHooks? hooks = null, long? stopAtStep = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<IBatchSource<TBatch>> shards,
+        TrainingHooks? hooks = null,
+        long? stopAtStep = null,
+        CancellationToken cancellationToken = default,
+        CancellationToken abort = default)
     {
         if (shards.Count != _replicas.Length)
         {
@@ -129,6 +135,7 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
                 stopAtStep,
                 shards[0].BatchSize);
             using var group = new InProcessCollectives(_replicas.Length);
+            using var aborting = abort.Register(_gang is null ? group.Abort : _gang.Abort);
             var ranks = Enumerable.Range(0, _replicas.Length)
                 .Select(local => Task.Factory.StartNew(
                     () => RunRank(local, shards[local], _gang ?? group.ForRank(local), plan, cancellationToken),

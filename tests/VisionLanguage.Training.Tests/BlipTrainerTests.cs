@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using VisionLanguage.Data;
+using VisionLanguage.Models.Blip;
 using VisionLanguage.Testing;
 using Xunit.Abstractions;
 
@@ -180,6 +182,36 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Aborting_ends_a_wait_for_data_that_never_comes_at_once_and_writes_no_checkpoint()
+    {
+        using var data = TrainingFixtures.Data();
+        using var trainer = TrainingFixtures.Pretraining(TinyBlip.Config(), TrainingFixtures.Settings(epochs: 1), replicas: 2);
+        using var abort = new CancellationTokenSource();
+        var checkpoints = new List<TrainingPosition>();
+        var hooks = new TrainingHooks
+        {
+            CheckpointRoot = Path.Combine(_folder, "aborted"),
+            CheckpointWritten = (_, position, _) =>
+            {
+                checkpoints.Add(position);
+                return Task.CompletedTask;
+            },
+        };
+        // Replica 1's data stalls after its first batch, as a hung loader would; replica 0 waits for it in the step's all-reduce.
+        IBlipBatchSource[] shards = [TrainingFixtures.Shard(data.Batches, 4, 4, rank: 0), new StallingSource(TrainingFixtures.Shard(data.Batches, 4, 4, rank: 1), after: 1)];
+
+        var training = trainer.TrainAsync(shards, hooks, abort: abort.Token);
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.False(training.IsCompleted);
+        await abort.CancelAsync();
+
+        // Without the abort the wait has no end: the bound only keeps a regression from hanging the suite.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => training.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Empty(checkpoints);
+        Assert.Equal(1, trainer.Position.Step);
+    }
+
+    [Fact]
     public async Task A_tiny_model_learns_captions_that_are_a_function_of_the_image()
     {
         using var data = TrainingFixtures.Data();
@@ -210,4 +242,27 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
+
+/// <summary>A source that yields <c>after</c> batches of each epoch and then waits until cancelled.</summary>
+file sealed class StallingSource(IBlipBatchSource source, int after) : IBlipBatchSource
+{
+    public int BatchSize => source.BatchSize;
+
+    public long BatchesPerEpoch => source.BatchesPerEpoch;
+
+    public async IAsyncEnumerable<BlipPretrainBatch> ReadEpochAsync(int epoch, long start, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var yielded = 0;
+        await foreach (var batch in source.ReadEpochAsync(epoch, start, cancellationToken))
+        {
+            if (yielded++ == after)
+            {
+                batch.Dispose();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            yield return batch;
+        }
+    }
 }

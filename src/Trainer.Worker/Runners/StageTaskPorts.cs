@@ -27,7 +27,7 @@ internal sealed class StageTaskPorts(StageRunContext context) : ITaskInputs, ITa
         {
             // A run stopped hard (lost, out of time) releases its rank from any collective at once; the others fail with it.
             using var abort = gang is null ? default : context.Aborted.Register(gang.Abort);
-            result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger) { Caches = ports, Gang = gang }, cancellationToken);
+            result = await task(new TaskRun(identity, ports, ports, ports, context.WorkDirectory, context.Logger) { Caches = ports, Gang = gang, Aborted = context.Aborted }, cancellationToken);
         }
         catch (CollectiveFailedException exception)
         {

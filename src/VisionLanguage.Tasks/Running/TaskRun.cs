@@ -86,6 +86,12 @@ public sealed record TaskRun(
     /// training together (<see cref="RunIdentity.WorldSize"/> above 1); null for a run of one process.
     /// </summary>
     public ICollectives? Gang { get; init; }
+
+    /// <summary>
+    /// Cancelled when the run must stop at once, with no checkpoint (its worker lost it, or its watchdog found it
+    /// stalled): training stops waiting for data or for the other ranks. The graceful stop is the task's cancellation token.
+    /// </summary>
+    public CancellationToken Aborted { get; init; }
 }
 
 /// <summary>Which data shards this process trains: <paramref name="Count"/> replicas from rank <paramref name="FirstRank"/>, of <paramref name="WorldSize"/> in all.</summary>

@@ -75,7 +75,7 @@ public static class TaskTraining
                 Directory.Delete(directory, recursive: true);
             },
         };
-        var summary = await trainer.TrainAsync(shards, hooks, cancellationToken: cancellationToken);
+        var summary = await trainer.TrainAsync(shards, hooks, cancellationToken: cancellationToken, abort: run.Aborted);
         run.Logger.LogInformation("{Kind} finished at step {Step} of {Total}", run.Identity.Kind, summary.Position.Step, summary.TotalSteps);
         return summary;
     }
