@@ -349,7 +349,7 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
     private static TBatch OnDevice(TBatch batch, Device device) =>
         batch is IDeviceBatch<TBatch> movable ? movable.To(device) : batch;
 
-    /// <param name="Device">Where the model's parameters are, and so its batches and the step's loss sums.</param>
+    /// <summary>A replica and what trains it; <c>Device</c> is where its parameters are, and so its batches and the step's loss sums.</summary>
     private sealed record Replica(TModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable, GradientBuckets Buckets, Device Device);
 
     /// <summary>One run's length and helpers: <paramref name="Epochs"/> passes, the last one cut short at <paramref name="TotalSteps"/>.</summary>

@@ -42,7 +42,9 @@ public sealed record BlipPretrainBatch(Tensor Images, Tensor TextIds, Tensor Tex
 
     /// <summary>The same batch on <paramref name="device"/>; this one when it is already there.</summary>
     public BlipPretrainBatch To(Device device) =>
-        TensorPlacement.IsOn(Images, device) ? this : new BlipPretrainBatch(Images.to(device), TextIds.to(device), TextMask.to(device), ImageIds);
+        TensorPlacement.IsOn(Images, device) && TensorPlacement.IsOn(TextIds, device) && TensorPlacement.IsOn(TextMask, device)
+            ? this
+             : new BlipPretrainBatch(Images.to(device), TextIds.to(device), TextMask.to(device), ImageIds);
 
     public void Dispose()
     {

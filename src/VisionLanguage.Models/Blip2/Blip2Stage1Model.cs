@@ -20,7 +20,9 @@ namespace VisionLanguage.Models.Blip2;
 public sealed record Blip2Stage1Batch(Tensor ImageFeatures, Tensor TextIds, Tensor TextMask, long[] ImageIds) : IDisposable, IDeviceBatch<Blip2Stage1Batch>
 {
     public Blip2Stage1Batch To(Device device) =>
-        TensorPlacement.IsOn(ImageFeatures, device) ? this : new Blip2Stage1Batch(ImageFeatures.to(device), TextIds.to(device), TextMask.to(device), ImageIds);
+        TensorPlacement.IsOn(ImageFeatures, device) && TensorPlacement.IsOn(TextIds, device) && TensorPlacement.IsOn(TextMask, device)
+            ? this
+             : new Blip2Stage1Batch(ImageFeatures.to(device), TextIds.to(device), TextMask.to(device), ImageIds);
 
     public void Dispose()
     {

@@ -20,7 +20,9 @@ namespace VisionLanguage.Models.Blip2;
 public sealed record Blip2Stage2Batch(Tensor ImageFeatures, Tensor InputIds, Tensor InputMask, Tensor Labels) : IDisposable, IDeviceBatch<Blip2Stage2Batch>
 {
     public Blip2Stage2Batch To(Device device) =>
-        TensorPlacement.IsOn(ImageFeatures, device) ? this : new Blip2Stage2Batch(ImageFeatures.to(device), InputIds.to(device), InputMask.to(device), Labels.to(device));
+        TensorPlacement.IsOn(ImageFeatures, device) && TensorPlacement.IsOn(InputIds, device) && TensorPlacement.IsOn(InputMask, device) && TensorPlacement.IsOn(Labels, device)
+            ? this
+             : new Blip2Stage2Batch(ImageFeatures.to(device), InputIds.to(device), InputMask.to(device), Labels.to(device));
 
     public void Dispose()
     {

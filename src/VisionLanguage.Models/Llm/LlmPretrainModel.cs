@@ -13,7 +13,9 @@ namespace VisionLanguage.Models.Llm;
 public sealed record LlmTextBatch(Tensor InputIds, Tensor InputMask, Tensor Labels) : IDisposable, IDeviceBatch<LlmTextBatch>
 {
     public LlmTextBatch To(Device device) =>
-        TensorPlacement.IsOn(InputIds, device) ? this : new LlmTextBatch(InputIds.to(device), InputMask.to(device), Labels.to(device));
+        TensorPlacement.IsOn(InputIds, device) && TensorPlacement.IsOn(InputMask, device) && TensorPlacement.IsOn(Labels, device)
+            ? this
+             : new LlmTextBatch(InputIds.to(device), InputMask.to(device), Labels.to(device));
 
     public void Dispose()
     {

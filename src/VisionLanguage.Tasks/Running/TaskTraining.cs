@@ -36,8 +36,11 @@ public static class TaskTraining
                 $"this run is rank {run.Identity.Rank} of a gang of {run.Identity.WorldSize}, but the worker connected no collectives for it");
         }
 
-        return ResolveDevice(run.Identity.Device, cuda.is_available());
+        return RunDevice(run);
     }
+
+    /// <summary>Where a run's models compute, training or not (<see cref="ResolveDevice"/> of the run's device).</summary>
+    public static Device RunDevice(TaskRun run) => ResolveDevice(run.Identity.Device, cuda.is_available());
 
     /// <summary>
     /// Where a run placed on <paramref name="requested"/> computes: a CUDA device without an index is <c>cuda:0</c> (a CUDA
