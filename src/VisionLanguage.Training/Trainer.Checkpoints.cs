@@ -63,7 +63,7 @@ public sealed partial class Trainer<TModel, TBatch>
             var generator = _replicas[local].Model.Randomness;
             if (exact)
             {
-                using var saved = tensor(Convert.FromBase64String(state.RngStates[rank]));
+                using var saved = tensor(Convert.FromBase64String(state.RngStates[rank]), device: CPU); // a generator's state is CPU bytes on every device
                 generator.set_state(saved);
             }
             else

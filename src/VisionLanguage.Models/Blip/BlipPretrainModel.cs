@@ -83,7 +83,7 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
             [(visual_encoder, visual_encoder_m), (text_encoder, text_encoder_m), (vision_proj, vision_proj_m), (text_proj, text_proj_m)], config.Momentum);
 
         (image_queue, text_queue, queue_ptr) = FeatureQueues.Create(config.EmbedDim, config.QueueSize, init);
-        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
+        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32, device: CPU));
         _momentum.CopyParameters();
         RegisterComponents();
         ModelPlacement.PlaceOn(this, device);

@@ -81,7 +81,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
 
         ln_vision = nn.LayerNorm(q.EncoderWidth);
         Qformer = new QFormerLMHeadModel(q, init, _randomness);
-        query_tokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize));
+        query_tokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize, device: CPU));
         using (no_grad())
         {
             query_tokens.normal_(0.0, q.InitializerRange, init);
@@ -93,7 +93,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         BlipInit.Default(vision_proj.weight, vision_proj.bias, init);
         BlipInit.Default(text_proj.weight, text_proj.bias, init);
         BlipInit.Default(itm_head.weight, itm_head.bias, init);
-        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
+        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32, device: CPU));
         RegisterComponents();
         ModelPlacement.PlaceOn(this, device);
         Device = device ?? CPU;
@@ -328,7 +328,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         var maskAll = cat([batch.TextMask, batch.TextMask, textMaskWorld.index_select(0, negativeTexts)], 0);    // (3B, T)
         var imageAll = cat([imageEmbeds, imageEmbedsWorld.index_select(0, negativeImages), imageEmbeds], 0);     // (3B, S, V)
         var logits = MatchLogits(imageAll, textAll, maskAll);                                                    // (3B, 2)
-        var labels = cat([ones(batchSize, dtype: int64), zeros(2 * batchSize, dtype: int64)], 0).to(logits.device);
+        var labels = cat([ones(batchSize, dtype: int64, device: logits.device), zeros(2 * batchSize, dtype: int64, device: logits.device)], 0);
         return nn.functional.cross_entropy(logits, labels).MoveToOuterDisposeScope();
     }
 

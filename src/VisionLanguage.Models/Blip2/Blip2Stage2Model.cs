@@ -90,7 +90,7 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
         var q = config.Qformer;
         _lnVision = nn.LayerNorm(q.EncoderWidth);
         _qformer = new QFormerLMHeadModel(q, init, _randomness);
-        _queryTokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize));
+        _queryTokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize, device: CPU));
         using (no_grad())
         {
             _queryTokens.normal_(0.0, q.InitializerRange, init);

@@ -178,7 +178,7 @@ public sealed class FrozenFeatureCache : IDisposable
     /// <summary>The cached tokens of <paramref name="imageIds"/>, (B, tokens, width), on <paramref name="device"/>.</summary>
     public Tensor Lookup(long[] imageIds, Device device)
     {
-        using var ids = tensor(imageIds);
+        using var ids = tensor(imageIds, device: CPU);                            // the cache is held on the CPU
         using var rows = _features.index_select(0, ids);
         return rows.to(device);
     }
