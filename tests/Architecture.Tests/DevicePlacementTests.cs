@@ -11,11 +11,12 @@ namespace Orchestrator.Architecture.Tests;
 /// </summary>
 public sealed partial class DevicePlacementTests
 {
-    private static readonly string[] Projects = ["VisionLanguage.Models", "VisionLanguage.Tasks", "VisionLanguage.Evaluation", "VisionLanguage.Training"];
+    private static readonly string[] Projects = ["VisionLanguage.Data", "VisionLanguage.Models", "VisionLanguage.Tasks", "VisionLanguage.Evaluation", "VisionLanguage.Training"];
 
     /// <summary>Reads of tensor memory without <c>.cpu()</c> in their statement, each on a tensor that is on the CPU by construction.</summary>
     private static readonly (string File, string Statement, string Because)[] CpuReads =
     [
+        ("src/VisionLanguage.Data/Synthetic/SyntheticPretrainBatches.cs", "classes = drawn.data<long>().ToArray()", "synthetic batches are drawn on the CPU"),
         ("src/VisionLanguage.Models/Weights/Safetensors.cs", "file.Write(cpu.bytes)", "the statement before copies the tensor to the CPU"),
         ("src/VisionLanguage.Models/Weights/Safetensors.cs", "tensor.bytes = buffer", "a tensor the loader just made with device: CPU"),
         ("src/VisionLanguage.Training/Trainer.Checkpoints.cs", "return state.bytes.ToArray()", "a generator's state is CPU bytes on every device"),
