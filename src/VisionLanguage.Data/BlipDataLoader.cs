@@ -142,13 +142,13 @@ public sealed class BlipDataLoader
         }
 
         var size = _transform.ImageSize;
-        var images = torch.tensor(pixels, [count, 3, size, size], torch.float32);
+        var images = torch.tensor(pixels, [count, 3, size, size], torch.float32, device: torch.CPU);
         try
         {
             return new BlipBatch(
                 images,
-                torch.tensor(ids, [count, _maxTextLength], torch.int64),
-                torch.tensor(mask, [count, _maxTextLength], torch.int64),
+                torch.tensor(ids, [count, _maxTextLength], torch.int64, device: torch.CPU),
+                torch.tensor(mask, [count, _maxTextLength], torch.int64, device: torch.CPU),
                 imageIds,
                 captions);
         }

@@ -152,7 +152,7 @@ public sealed class BlipTokenizer
         }
 
         long[] shape = [texts.Count, maxLength];
-        return (torch.tensor(ids, shape, torch.int64), torch.tensor(mask, shape, torch.int64));
+        return (torch.tensor(ids, shape, torch.int64, device: torch.CPU), torch.tensor(mask, shape, torch.int64, device: torch.CPU));
     }
 
     /// <summary>The text of <paramref name="ids"/>, word pieces joined; special tokens (and so padding) left out unless asked for.</summary>

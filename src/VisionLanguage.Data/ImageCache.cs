@@ -38,7 +38,7 @@ internal sealed class ImageCache(IReadOnlyList<string> paths, SKImage?[] decoded
             Load(imageIds[i], transform, epoch: 0, imageIds[i], pixels.AsSpan(i * length, length));
         }
 
-        return torch.tensor(pixels, [imageIds.Count, 3, transform.ImageSize, transform.ImageSize], torch.float32);
+        return torch.tensor(pixels, [imageIds.Count, 3, transform.ImageSize, transform.ImageSize], torch.float32, device: torch.CPU);
     }
 
     public void Dispose()

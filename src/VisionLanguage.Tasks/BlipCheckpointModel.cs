@@ -2,6 +2,7 @@ using VisionLanguage.Data;
 using VisionLanguage.Models;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Training;
+using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks;
 
@@ -21,8 +22,11 @@ public sealed class BlipCheckpointModel : IDisposable
 
     public BlipTokenizer Tokenizer { get; }
 
-    /// <summary>Loads the checkpoint in <paramref name="directory"/>; <paramref name="input"/> names it in errors (e.g. "input 'filter'").</summary>
-    public static BlipCheckpointModel Load(string directory, string input)
+    /// <summary>
+    /// Loads the checkpoint in <paramref name="directory"/> onto <paramref name="device"/> (the CPU when null);
+    /// <paramref name="input"/> names it in errors (e.g. "input 'filter'").
+    /// </summary>
+    public static BlipCheckpointModel Load(string directory, string input, Device? device = null)
     {
         var vocabulary = Path.Combine(directory, BlipVocabulary.FileName);
         if (!File.Exists(vocabulary))
@@ -41,7 +45,7 @@ public sealed class BlipCheckpointModel : IDisposable
                 $"{input}: {BlipVocabulary.FileName} has {tokenizer.VocabSize} tokens but the model's word embedding has {config.Text.VocabSize} rows; the checkpoint is inconsistent, bind another");
         }
 
-        var model = new BlipRetrievalModel(config, tokens, seed: 0);
+        var model = new BlipRetrievalModel(config, tokens, seed: 0, device: device);
         try
         {
             model.LoadWeights(Path.Combine(directory, CheckpointFiles.Weights), WeightsLoading.StrictIgnoringExtra);

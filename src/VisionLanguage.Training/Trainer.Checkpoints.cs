@@ -63,7 +63,7 @@ public sealed partial class Trainer<TModel, TBatch>
             var generator = _replicas[local].Model.Randomness;
             if (exact)
             {
-                using var saved = tensor(Convert.FromBase64String(state.RngStates[rank]));
+                using var saved = tensor(Convert.FromBase64String(state.RngStates[rank]), device: CPU); // a generator's state is CPU bytes on every device
                 generator.set_state(saved);
             }
             else
@@ -97,7 +97,9 @@ public sealed partial class Trainer<TModel, TBatch>
         }
 
         using var scope = NewDisposeScope();
-        var generatorStates = reducer.AllGather(replica.Model.Randomness.get_state().unsqueeze(0)); // (replicas, state bytes)
+        // The state is CPU bytes (every generator is on the CPU, see DeviceRandom); it travels on the model's device, where
+        // NCCL's buffers must be, and comes back to be written.
+        var generatorStates = reducer.AllGather(replica.Model.Randomness.get_state().to(replica.Device).unsqueeze(0)).cpu(); // (replicas, state bytes)
         if (reducer.Rank != 0)
         {
             return;

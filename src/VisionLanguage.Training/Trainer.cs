@@ -65,7 +65,8 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
             model.Randomness.manual_seed(RankSeed(settings.Seed, rank));
             var trainable = model.TrainableParameters().ToList();
             var parameters = trainable.Select(entry => entry.Parameter).ToList();
-            _replicas[local] = new Replica(model, new NamedAdamW(trainable, settings.WeightDecay), parameters, new GradientBuckets(parameters));
+            var device = parameters.Count > 0 ? parameters[0].device : CPU;
+            _replicas[local] = new Replica(model, new NamedAdamW(trainable, settings.WeightDecay), parameters, new GradientBuckets(parameters), device);
         }
     }
 
@@ -309,7 +310,9 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
 
             waited += Stopwatch.GetElapsedTime(waitStarted);
             using var batch = batches.Current;
-            var output = replica.Model.Forward(batch, step);
+            var onDevice = OnDevice(batch, replica.Device);
+            using var moved = ReferenceEquals(onDevice, batch) ? null : (IDisposable)onDevice;
+            var output = replica.Model.Forward(onDevice, step);
             output.Loss.div(accumulationScalar).backward();
             if (output.GatheredAfterBackward.Count > 0)
             {
@@ -317,7 +320,7 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
             }
 
             objectives = [.. output.NamedLosses.Select(loss => loss.Objective)];
-            lossSums ??= zeros(objectives.Count, dtype: float64);
+            lossSums ??= zeros(objectives.Count, dtype: float64, device: replica.Device);
             lossSums.add_(stack(output.NamedLosses.Select(loss => loss.Loss)).detach().to_type(float64), RootedScalars.One);
         }
 
@@ -329,7 +332,7 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
         replica.Optimizer.Step(learningRate);
         replica.Optimizer.ZeroGrad();
 
-        var averaged = reducer.AllGather(lossSums!.unsqueeze(0)).mean([0]).div(accumulationScalar).data<double>().ToArray();
+        var averaged = reducer.AllGather(lossSums!.unsqueeze(0)).mean([0]).div(accumulationScalar).cpu().data<double>().ToArray();
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         return new StepReport
         {
@@ -349,7 +352,12 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
         };
     }
 
-    private sealed record Replica(TModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable, GradientBuckets Buckets);
+    /// <summary>A batch on the model's device (the loader builds on the CPU); a batch type that cannot move is taken as it is.</summary>
+    private static TBatch OnDevice(TBatch batch, Device device) =>
+        batch is IDeviceBatch<TBatch> movable ? movable.To(device) : batch;
+
+    /// <summary>A replica and what trains it; <c>Device</c> is where its parameters are, and so its batches and the step's loss sums.</summary>
+    private sealed record Replica(TModel Model, NamedAdamW Optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> Trainable, GradientBuckets Buckets, Device Device);
 
     /// <summary>One run's length and helpers: <paramref name="Epochs"/> passes, the last one cut short at <paramref name="TotalSteps"/>.</summary>
     private sealed record RunPlan(long StepsPerEpoch, int Epochs, long TotalSteps, LearningRateScheduler Schedule, TrainingHooks Hooks, long? StopAtStep, int BatchSize);

@@ -50,13 +50,18 @@ internal sealed class NvmlGpuMemory
     }
 
     /// <summary>Bytes in use per GPU, tagged by its index; a GPU NVML cannot read is left out.</summary>
-    public IEnumerable<Measurement<long>> Read()
+    public IEnumerable<Measurement<long>> ReadUsed() => Read(memory => memory.Used);
+
+    /// <summary>Each GPU's memory in bytes, tagged by its index; a GPU NVML cannot read is left out.</summary>
+    public IEnumerable<Measurement<long>> ReadTotal() => Read(memory => memory.Total);
+
+    private IEnumerable<Measurement<long>> Read(Func<NvmlMemory, ulong> field)
     {
         for (var index = 0; index < _devices.Length; index++)
         {
             if (nvmlDeviceGetMemoryInfo(_devices[index], out var memory) == Success)
             {
-                yield return new Measurement<long>((long)memory.Used, new KeyValuePair<string, object?>("gpu", index.ToString(CultureInfo.InvariantCulture)));
+                yield return new Measurement<long>((long)field(memory), new KeyValuePair<string, object?>("gpu", index.ToString(CultureInfo.InvariantCulture)));
             }
         }
     }

@@ -51,7 +51,8 @@ public sealed class WorkerMetrics
             "Lookups of a run's cache (e.g. BLIP-2's frozen image features) in the artifact store, by cache and result: hit or miss.");
         _watchdogAborts = Meter.CreateCounter<long>("trainer.run.watchdog.aborts", "{run}",
             "Runs the worker's watchdog failed (retryable) for making no progress for Worker:ProgressTimeout, by kind.");
-        Meter.CreateObservableGauge("trainer.gpu.memory.used", () => _gpuMemory?.Read() ?? [], "By", "Memory in use on each GPU (all processes), where the worker trains on CUDA.");
+        Meter.CreateObservableGauge("trainer.gpu.memory.used", () => _gpuMemory?.ReadUsed() ?? [], "By", "Memory in use on each GPU (all processes), where the worker trains on CUDA.");
+        Meter.CreateObservableGauge("trainer.gpu.memory.total", () => _gpuMemory?.ReadTotal() ?? [], "By", "Each GPU's memory, where the worker trains on CUDA.");
     }
 
     /// <summary>The meter the instruments belong to (tests listen to this one).</summary>

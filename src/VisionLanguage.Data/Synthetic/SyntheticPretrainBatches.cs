@@ -34,7 +34,7 @@ public sealed class SyntheticPretrainBatches : IDisposable
         _tokens = tokens;
         _seed = seed;
         using var generator = new Generator(unchecked((ulong)seed));
-        _patterns = randn([classes, 3, config.Vision.ImageSize, config.Vision.ImageSize], generator: generator);
+        _patterns = randn([classes, 3, config.Vision.ImageSize, config.Vision.ImageSize], device: CPU, generator: generator);
     }
 
     /// <summary>Batch number <paramref name="index"/> of <paramref name="size"/> pairs; the caller owns (and disposes) it.</summary>
@@ -42,7 +42,7 @@ public sealed class SyntheticPretrainBatches : IDisposable
     {
         using var generator = new Generator(unchecked((ulong)(_seed * 1_000_003 + index)));
         long[] classes;
-        using (var drawn = randint(_classes, [size], generator: generator))
+        using (var drawn = randint(_classes, [size], device: CPU, generator: generator))
         {
             classes = drawn.data<long>().ToArray();
         }
@@ -54,7 +54,7 @@ public sealed class SyntheticPretrainBatches : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        var images = _patterns.index_select(0, tensor(classes)) + NoiseScale * randn([size, 3, _patterns.shape[2], _patterns.shape[3]], generator: generator);
+        var images = _patterns.index_select(0, tensor(classes, device: CPU)) + NoiseScale * randn([size, 3, _patterns.shape[2], _patterns.shape[3]], device: CPU, generator: generator);
         var ids = new long[size * _textLength];
         var mask = new long[size * _textLength];
         for (var row = 0; row < size; row++)
@@ -69,8 +69,8 @@ public sealed class SyntheticPretrainBatches : IDisposable
 
         return new BlipPretrainBatch(
             images.MoveToOuterDisposeScope(),
-            tensor(ids, size, _textLength).MoveToOuterDisposeScope(),
-            tensor(mask, size, _textLength).MoveToOuterDisposeScope(),
+            tensor(ids, size, _textLength, device: CPU).MoveToOuterDisposeScope(),
+            tensor(mask, size, _textLength, device: CPU).MoveToOuterDisposeScope(),
             classes);
     }
 

@@ -44,12 +44,13 @@ public sealed class BlipCaptionModel : nn.Module<BlipPretrainBatch, BlipCaptionO
         using var init = new Generator(unchecked((ulong)seed));
         // Weights are drawn on the CPU, so a seed gives the same weights on every device; dropout masks and sampled
         // negatives are drawn where the model runs.
-        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
+        _randomness = DeviceRandom.Create(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL); // on the CPU whatever the device: see DeviceRandom
         visual_encoder = new VisionTransformer(config.Vision, init);
         text_encoder = new BertModel(config.Text, init, _randomness);
         text_decoder = new BertLMHeadModel(text_encoder, config.Text, init, _randomness);
         RegisterComponents();
         ModelPlacement.PlaceOn(this, device);
+        Device = device ?? CPU;
 
         // The LM reaches the ViT and the decoder, with the encoder's embeddings, cross-attention and FFN it shares,
         // but not the encoder's own self-attention: frozen, so the optimiser holds only what gets gradients.
@@ -126,10 +127,13 @@ public sealed class BlipCaptionModel : nn.Module<BlipPretrainBatch, BlipCaptionO
 
     public bool IsTraining => training;
 
-    public Tensor ImageEmbeddings(Tensor images) => visual_encoder.call(images);
+    /// <summary>Where the model computes; inputs built elsewhere are placed here.</summary>
+    public Device Device { get; }
+
+    public Tensor ImageEmbeddings(Tensor images) => visual_encoder.call(TensorPlacement.On(images, Device));
 
     public Tensor DecoderLogits(Tensor textIds, Tensor textMask, Tensor imageEmbeds) =>
-        text_decoder.call(ImageTextMatching.WithFirstToken(textIds, _tokens.DecId), textMask, imageEmbeds);
+        text_decoder.call(ImageTextMatching.WithFirstToken(TensorPlacement.On(textIds, Device), _tokens.DecId), TensorPlacement.On(textMask, Device), imageEmbeds);
 
     protected override void Dispose(bool disposing)
     {

@@ -90,8 +90,8 @@ public static class BlipObjectives
 
         var weightsT2I = Mix(simT2I.softmax(1), hardShare).Plus(DrawFloor).masked_fill_(sameImage, RootedScalars.Zero);
         var weightsI2T = Mix(simI2T.softmax(1), hardShare).Plus(DrawFloor).masked_fill_(sameImage, RootedScalars.Zero);
-        var negativeImage = weightsT2I.multinomial(1, generator: generator).squeeze(1); // (B)
-        var negativeText = weightsI2T.multinomial(1, generator: generator).squeeze(1);  // (B)
+        var negativeImage = DeviceRandom.Multinomial(weightsT2I, 1, generator).squeeze(1); // (B)
+        var negativeText = DeviceRandom.Multinomial(weightsI2T, 1, generator).squeeze(1);  // (B)
         return (negativeImage.MoveToOuterDisposeScope(), negativeText.MoveToOuterDisposeScope());
     }
 

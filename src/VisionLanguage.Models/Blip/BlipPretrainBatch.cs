@@ -1,3 +1,4 @@
+using VisionLanguage.Models.Layers;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Models.Blip;
@@ -10,7 +11,7 @@ namespace VisionLanguage.Models.Blip;
 /// <param name="TextIds">Caption token ids, int64 (B, L): [CLS] … [SEP], then [PAD].</param>
 /// <param name="TextMask">Attention mask, int64 (B, L): 1 on tokens, 0 on padding.</param>
 /// <param name="ImageIds">An id per pair; pairs with the same image share it, so ITM never takes one as the other's negative.</param>
-public sealed record BlipPretrainBatch(Tensor Images, Tensor TextIds, Tensor TextMask, long[] ImageIds) : IDisposable
+public sealed record BlipPretrainBatch(Tensor Images, Tensor TextIds, Tensor TextMask, long[] ImageIds) : IDisposable, IDeviceBatch<BlipPretrainBatch>
 {
     public int Size => (int)Images.shape[0];
 
@@ -41,7 +42,9 @@ public sealed record BlipPretrainBatch(Tensor Images, Tensor TextIds, Tensor Tex
 
     /// <summary>The same batch on <paramref name="device"/>; this one when it is already there.</summary>
     public BlipPretrainBatch To(Device device) =>
-        Images.device == device ? this : new BlipPretrainBatch(Images.to(device), TextIds.to(device), TextMask.to(device), ImageIds);
+        TensorPlacement.IsOn(Images, device) && TensorPlacement.IsOn(TextIds, device) && TensorPlacement.IsOn(TextMask, device)
+            ? this
+             : new BlipPretrainBatch(Images.to(device), TextIds.to(device), TextMask.to(device), ImageIds);
 
     public void Dispose()
     {

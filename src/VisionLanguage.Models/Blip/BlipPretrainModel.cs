@@ -62,7 +62,7 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
         using var init = new Generator(unchecked((ulong)seed));
         // Weights are drawn on the CPU, so a seed gives the same weights on every device; dropout masks and sampled
         // negatives are drawn where the model runs.
-        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
+        _randomness = DeviceRandom.Create(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL); // on the CPU whatever the device: see DeviceRandom
 
         visual_encoder = new VisionTransformer(config.Vision, init);
         text_encoder = new BertModel(config.Text, init, _randomness);
@@ -83,10 +83,11 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
             [(visual_encoder, visual_encoder_m), (text_encoder, text_encoder_m), (vision_proj, vision_proj_m), (text_proj, text_proj_m)], config.Momentum);
 
         (image_queue, text_queue, queue_ptr) = FeatureQueues.Create(config.EmbedDim, config.QueueSize, init);
-        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
+        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32, device: CPU));
         _momentum.CopyParameters();
         RegisterComponents();
         ModelPlacement.PlaceOn(this, device);
+        Device = device ?? CPU;
 
         // After the move, which may replace the tensors the fields hold: the components work on the placed ones.
         _queues = new FeatureQueues(image_queue, text_queue, queue_ptr);
@@ -170,6 +171,9 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
 
     public WeightsLoadReport LoadWeights(string path, WeightsLoading loading) => BlipWeights.Load(this, Config.Vision.GridSize, path, loading);
 
+    /// <summary>Where the model computes; inputs built elsewhere are placed here.</summary>
+    public Device Device { get; }
+
     public void SetTraining(bool training) => train(training);
 
     public bool IsTraining => training;
@@ -178,7 +182,7 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     public (Tensor Embeds, Tensor Feature) EncodeImage(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var embeds = visual_encoder.call(images);
+        var embeds = visual_encoder.call(TensorPlacement.On(images, Device));
         var feature = _contrastive.ImageFeature(embeds);
         return (embeds.MoveToOuterDisposeScope(), feature.MoveToOuterDisposeScope());
     }
@@ -187,32 +191,32 @@ public sealed class BlipPretrainModel : nn.Module<BlipPretrainBatch, double, Bli
     public Tensor EncodeText(Tensor textIds, Tensor textMask)
     {
         using var scope = NewDisposeScope();
-        return _contrastive.TextFeature(textIds, textMask).MoveToOuterDisposeScope();
+        return _contrastive.TextFeature(TensorPlacement.On(textIds, Device), TensorPlacement.On(textMask, Device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>ITM logit of "match" (B) for captions (with [CLS], replaced here by [ENC]) against image tokens.</summary>
     public Tensor MatchScore(Tensor textIds, Tensor textMask, Tensor imageEmbeds)
     {
         using var scope = NewDisposeScope();
-        return _matching.MatchScore(textIds, textMask, imageEmbeds).MoveToOuterDisposeScope();
+        return _matching.MatchScore(TensorPlacement.On(textIds, Device), TensorPlacement.On(textMask, Device), TensorPlacement.On(imageEmbeds, Device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>ITM match probability (B) for captions against image tokens; CapFilt's filter keeps a pair when it reaches a threshold.</summary>
     public Tensor MatchProbability(Tensor textIds, Tensor textMask, Tensor imageEmbeds)
     {
         using var scope = NewDisposeScope();
-        return _matching.MatchProbability(textIds, textMask, imageEmbeds).MoveToOuterDisposeScope();
+        return _matching.MatchProbability(TensorPlacement.On(textIds, Device), TensorPlacement.On(textMask, Device), TensorPlacement.On(imageEmbeds, Device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Image tokens (B, 1 + P, Dv) of the image encoder, which the decoder and the ITM encoder attend to.</summary>
-    public Tensor ImageEmbeddings(Tensor images) => visual_encoder.call(images);
+    public Tensor ImageEmbeddings(Tensor images) => visual_encoder.call(TensorPlacement.On(images, Device));
 
     /// <summary>The image-grounded decoder (<c>text_decoder</c>), for step-by-step decoding.</summary>
     public BertLMHeadModel TextDecoder => text_decoder;
 
     /// <summary>Image-grounded decoder logits (B, L, V) for ids whose first token is replaced by [DEC].</summary>
     public Tensor DecoderLogits(Tensor textIds, Tensor textMask, Tensor imageEmbeds) =>
-        text_decoder.call(ImageTextMatching.WithFirstToken(textIds, _tokens.DecId), textMask, imageEmbeds);
+        text_decoder.call(ImageTextMatching.WithFirstToken(TensorPlacement.On(textIds, Device), _tokens.DecId), TensorPlacement.On(textMask, Device), imageEmbeds);
 
     protected override void Dispose(bool disposing)
     {

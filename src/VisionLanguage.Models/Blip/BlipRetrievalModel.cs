@@ -54,7 +54,7 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
         using var init = new Generator(unchecked((ulong)seed));
         // Weights are drawn on the CPU, so a seed gives the same weights on every device; dropout masks and sampled
         // negatives are drawn where the model runs.
-        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
+        _randomness = DeviceRandom.Create(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL); // on the CPU whatever the device: see DeviceRandom
 
         visual_encoder = new VisionTransformer(config.Vision, init);
         text_encoder = new BertModel(config.Text, init, _randomness);
@@ -73,10 +73,11 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
             [(visual_encoder, visual_encoder_m), (text_encoder, text_encoder_m), (vision_proj, vision_proj_m), (text_proj, text_proj_m)], config.Momentum);
 
         (image_queue, text_queue, queue_ptr) = FeatureQueues.Create(config.EmbedDim, config.QueueSize, init);
-        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
+        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32, device: CPU));
         _momentum.CopyParameters();
         RegisterComponents();
         ModelPlacement.PlaceOn(this, device);
+        Device = device ?? CPU;
 
         // After the move, which may replace the tensors the fields hold: the components work on the placed ones.
         _queues = new FeatureQueues(image_queue, text_queue, queue_ptr);
@@ -137,6 +138,9 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
 
     public WeightsLoadReport LoadWeights(string path, WeightsLoading loading) => BlipWeights.Load(this, Config.Vision.GridSize, path, loading);
 
+    /// <summary>Where the model computes; inputs built elsewhere are placed here.</summary>
+    public Device Device { get; }
+
     public void SetTraining(bool training) => train(training);
 
     public bool IsTraining => training;
@@ -144,7 +148,7 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
     public (Tensor Embeds, Tensor Feature) EncodeImage(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var embeds = visual_encoder.call(images);
+        var embeds = visual_encoder.call(TensorPlacement.On(images, Device));
         var feature = _contrastive.ImageFeature(embeds);
         return (embeds.MoveToOuterDisposeScope(), feature.MoveToOuterDisposeScope());
     }
@@ -152,19 +156,19 @@ public sealed class BlipRetrievalModel : nn.Module<BlipPretrainBatch, double, Bl
     public Tensor EncodeText(Tensor textIds, Tensor textMask)
     {
         using var scope = NewDisposeScope();
-        return _contrastive.TextFeature(textIds, textMask).MoveToOuterDisposeScope();
+        return _contrastive.TextFeature(TensorPlacement.On(textIds, Device), TensorPlacement.On(textMask, Device)).MoveToOuterDisposeScope();
     }
 
     public Tensor MatchScore(Tensor textIds, Tensor textMask, Tensor imageEmbeds)
     {
         using var scope = NewDisposeScope();
-        return _matching.MatchScore(textIds, textMask, imageEmbeds).MoveToOuterDisposeScope();
+        return _matching.MatchScore(TensorPlacement.On(textIds, Device), TensorPlacement.On(textMask, Device), TensorPlacement.On(imageEmbeds, Device)).MoveToOuterDisposeScope();
     }
 
     public Tensor MatchProbability(Tensor textIds, Tensor textMask, Tensor imageEmbeds)
     {
         using var scope = NewDisposeScope();
-        return _matching.MatchProbability(textIds, textMask, imageEmbeds).MoveToOuterDisposeScope();
+        return _matching.MatchProbability(TensorPlacement.On(textIds, Device), TensorPlacement.On(textMask, Device), TensorPlacement.On(imageEmbeds, Device)).MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)

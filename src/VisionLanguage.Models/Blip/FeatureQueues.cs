@@ -25,9 +25,9 @@ public sealed class FeatureQueues(Tensor image, Tensor text, Tensor pointer)
     public static (Tensor Image, Tensor Text, Tensor Pointer) Create(int embedDim, int queueSize, Generator generator)
     {
         using var noGrad = no_grad();
-        var imageQueue = nn.functional.normalize(randn([embedDim, queueSize], generator: generator), dim: 0);
-        var textQueue = nn.functional.normalize(randn([embedDim, queueSize], generator: generator), dim: 0);
-        return (imageQueue, textQueue, zeros(1, dtype: int64));
+        var imageQueue = nn.functional.normalize(randn([embedDim, queueSize], device: CPU, generator: generator), dim: 0);
+        var textQueue = nn.functional.normalize(randn([embedDim, queueSize], device: CPU, generator: generator), dim: 0);
+        return (imageQueue, textQueue, zeros(1, dtype: int64, device: CPU));
     }
 
     /// <summary>Throws, naming the fix, unless a step's features over all replicas divide the queue, so it wraps around exactly.</summary>

@@ -61,7 +61,7 @@ public sealed class ImageTextMatching(
     {
         var swaps = captionSwaps ?? throw new InvalidOperationException(
             $"ItmSwapNegativeShare is {config.ItmSwapNegativeShare}, but the model was built without caption swaps; learn them from the training captions (CaptionSwaps.Learn)");
-        var draws = rand([batch.Size, 3], dtype: float64, generator: randomness);
+        var draws = rand([batch.Size, 3], dtype: float64, device: CPU, generator: randomness);
         var (ids, mask, swapped) = BlipObjectives.NegativeTexts(batch.TextIds, batch.TextMask, negativeText, draws, swaps, config.ItmSwapNegativeShare);
         if (config.ItmSwapCandidates > 1 && swapped.Length > 0)
         {
@@ -84,7 +84,7 @@ public sealed class ImageTextMatching(
         var count = config.ItmSwapCandidates;
         var device = negativeIds.device;
         var rows = tensor(swapped.Select(row => (long)row).ToArray(), device: device);
-        var draws = rand([swapped.Length, 2 * (count - 1)], dtype: float64, generator: randomness);
+        var draws = rand([swapped.Length, 2 * (count - 1)], dtype: float64, device: CPU, generator: randomness);
         var candidates = cat([negativeIds.index_select(0, rows), BlipObjectives.SwapAlternatives(batch.TextIds, batch.TextMask, swapped, draws, swaps)], dim: 0); // (K·S, L)
         Tensor scores;
         using (no_grad())

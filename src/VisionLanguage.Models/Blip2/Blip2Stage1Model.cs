@@ -17,8 +17,13 @@ namespace VisionLanguage.Models.Blip2;
 /// <param name="TextIds">Caption ids (B, T): [CLS] … [SEP], then [PAD].</param>
 /// <param name="TextMask">1 on tokens, 0 on padding (B, T).</param>
 /// <param name="ImageIds">An id per pair; pairs of one image are never each other's ITM negatives.</param>
-public sealed record Blip2Stage1Batch(Tensor ImageFeatures, Tensor TextIds, Tensor TextMask, long[] ImageIds) : IDisposable
+public sealed record Blip2Stage1Batch(Tensor ImageFeatures, Tensor TextIds, Tensor TextMask, long[] ImageIds) : IDisposable, IDeviceBatch<Blip2Stage1Batch>
 {
+    public Blip2Stage1Batch To(Device device) =>
+        TensorPlacement.IsOn(ImageFeatures, device) && TensorPlacement.IsOn(TextIds, device) && TensorPlacement.IsOn(TextMask, device)
+            ? this
+             : new Blip2Stage1Batch(ImageFeatures.to(device), TextIds.to(device), TextMask.to(device), ImageIds);
+
     public void Dispose()
     {
         ImageFeatures.Dispose();
@@ -71,12 +76,12 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         Config = config;
         _tokens = tokens;
         using var init = new Generator(unchecked((ulong)seed));
-        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
+        _randomness = DeviceRandom.Create(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL); // on the CPU whatever the device: see DeviceRandom
         var q = config.Qformer;
 
         ln_vision = nn.LayerNorm(q.EncoderWidth);
         Qformer = new QFormerLMHeadModel(q, init, _randomness);
-        query_tokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize));
+        query_tokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize, device: CPU));
         using (no_grad())
         {
             query_tokens.normal_(0.0, q.InitializerRange, init);
@@ -88,9 +93,10 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         BlipInit.Default(vision_proj.weight, vision_proj.bias, init);
         BlipInit.Default(text_proj.weight, text_proj.bias, init);
         BlipInit.Default(itm_head.weight, itm_head.bias, init);
-        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32));
+        temp = new Parameter(full(Array.Empty<long>(), config.Temperature, dtype: float32, device: CPU));
         RegisterComponents();
         ModelPlacement.PlaceOn(this, device);
+        Device = device ?? CPU;
     }
 
     public Blip2Stage1Config Config { get; }
@@ -240,13 +246,17 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
             weights = weights.mul(hardShare).Plus(uniform.mul(1.0 - hardShare));
         }
 
-        return weights.multinomial(1, generator: generator).squeeze(1).MoveToOuterDisposeScope();
+        return DeviceRandom.Multinomial(weights, 1, generator).squeeze(1).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Where the model computes; inputs built elsewhere are placed here.</summary>
+    public Device Device { get; }
 
     /// <summary>The query outputs (B, Q, D) over image tokens after <c>ln_vision</c>, and each layer's keys and values of the queries.</summary>
     public (Tensor Output, IReadOnlyList<QFormerKeyValues> KeyValues) EncodeQueries(Tensor imageEmbeds)
     {
         using var scope = NewDisposeScope();
+        imageEmbeds = TensorPlacement.On(imageEmbeds, Device);
         var queries = query_tokens.expand(imageEmbeds.shape[0], -1, -1);
         var (output, cache) = Qformer.Bert.Forward(null, queries, null, imageEmbeds);
         foreach (var entry in cache)
@@ -259,13 +269,13 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
     }
 
     /// <summary>Frozen-encoder tokens (B, S, V) through <c>ln_vision</c>: what the queries cross-attend to.</summary>
-    public Tensor VisionNorm(Tensor frozenFeatures) => ln_vision.call(frozenFeatures);
+    public Tensor VisionNorm(Tensor frozenFeatures) => ln_vision.call(TensorPlacement.On(frozenFeatures, Device));
 
     /// <summary>The normalised ITC image features (B, Q, E) of frozen-encoder tokens before <c>ln_vision</c>.</summary>
     public Tensor ImageFeatures(Tensor frozenFeatures)
     {
         using var scope = NewDisposeScope();
-        var (output, _) = EncodeQueries(ln_vision.call(frozenFeatures));
+        var (output, _) = EncodeQueries(ln_vision.call(TensorPlacement.On(frozenFeatures, Device)));
         return nn.functional.normalize(vision_proj.call(output), dim: -1).MoveToOuterDisposeScope();
     }
 
@@ -273,7 +283,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
     public Tensor TextFeature(Tensor textIds, Tensor textMask)
     {
         using var scope = NewDisposeScope();
-        var (hidden, _) = Qformer.Bert.Forward(textIds, null, QFormerMasks.Padding(textMask), null);
+        var (hidden, _) = Qformer.Bert.Forward(TensorPlacement.On(textIds, Device), null, QFormerMasks.Padding(TensorPlacement.On(textMask, Device)), null);
         return nn.functional.normalize(text_proj.call(hidden.select(1, 0)), dim: -1).MoveToOuterDisposeScope();
     }
 
@@ -284,7 +294,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
     public Tensor MatchScore(Tensor frozenFeatures, Tensor textIds, Tensor textMask)
     {
         using var scope = NewDisposeScope();
-        return MatchLogits(ln_vision.call(frozenFeatures), textIds, textMask).select(1, 1).MoveToOuterDisposeScope();
+        return MatchLogits(ln_vision.call(TensorPlacement.On(frozenFeatures, Device)), TensorPlacement.On(textIds, Device), TensorPlacement.On(textMask, Device)).select(1, 1).MoveToOuterDisposeScope();
     }
 
     private Tensor MatchLogits(Tensor imageEmbeds, Tensor textIds, Tensor textMask)
@@ -318,7 +328,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         var maskAll = cat([batch.TextMask, batch.TextMask, textMaskWorld.index_select(0, negativeTexts)], 0);    // (3B, T)
         var imageAll = cat([imageEmbeds, imageEmbedsWorld.index_select(0, negativeImages), imageEmbeds], 0);     // (3B, S, V)
         var logits = MatchLogits(imageAll, textAll, maskAll);                                                    // (3B, 2)
-        var labels = cat([ones(batchSize, dtype: int64), zeros(2 * batchSize, dtype: int64)], 0).to(logits.device);
+        var labels = cat([ones(batchSize, dtype: int64, device: logits.device), zeros(2 * batchSize, dtype: int64, device: logits.device)], 0);
         return nn.functional.cross_entropy(logits, labels).MoveToOuterDisposeScope();
     }
 

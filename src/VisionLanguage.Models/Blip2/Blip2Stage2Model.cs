@@ -17,8 +17,13 @@ namespace VisionLanguage.Models.Blip2;
 /// <param name="InputIds">The decoder-only model's text, or the encoder-decoder's prefix (B, T).</param>
 /// <param name="InputMask">1 on tokens, 0 on padding (B, T).</param>
 /// <param name="Labels">Targets, −100 where nothing is learned.</param>
-public sealed record Blip2Stage2Batch(Tensor ImageFeatures, Tensor InputIds, Tensor InputMask, Tensor Labels) : IDisposable
+public sealed record Blip2Stage2Batch(Tensor ImageFeatures, Tensor InputIds, Tensor InputMask, Tensor Labels) : IDisposable, IDeviceBatch<Blip2Stage2Batch>
 {
+    public Blip2Stage2Batch To(Device device) =>
+        TensorPlacement.IsOn(ImageFeatures, device) && TensorPlacement.IsOn(InputIds, device) && TensorPlacement.IsOn(InputMask, device) && TensorPlacement.IsOn(Labels, device)
+            ? this
+             : new Blip2Stage2Batch(ImageFeatures.to(device), InputIds.to(device), InputMask.to(device), Labels.to(device));
+
     public void Dispose()
     {
         ImageFeatures.Dispose();
@@ -81,11 +86,11 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
         Llm = llm;
         LlmFreezing.Freeze(llm.Module);
         using var init = new Generator(unchecked((ulong)seed));
-        _randomness = new Generator(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL, device);
+        _randomness = DeviceRandom.Create(unchecked((ulong)seed) ^ 0x9E3779B97F4A7C15UL); // on the CPU whatever the device: see DeviceRandom
         var q = config.Qformer;
         _lnVision = nn.LayerNorm(q.EncoderWidth);
         _qformer = new QFormerLMHeadModel(q, init, _randomness);
-        _queryTokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize));
+        _queryTokens = new Parameter(zeros(1, q.QueryTokens, q.HiddenSize, device: CPU));
         using (no_grad())
         {
             _queryTokens.normal_(0.0, q.InitializerRange, init);
@@ -98,6 +103,7 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
         register_parameter("query_tokens", _queryTokens);
         register_module(config.ProjectionName, _projection);
         ModelPlacement.PlaceOn(this, device);
+        Device = device ?? CPU;
         _trainableShare = new Lazy<double>(() =>
         {
             double trainable = TrainableParameters().Sum(entry => entry.Parameter.numel());
@@ -148,11 +154,14 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
         return new Blip2Stage2Output(Llm.Loss(softPrompt, batch.InputIds, batch.InputMask, batch.Labels).MoveToOuterDisposeScope());
     }
 
+    /// <summary>Where the model computes; inputs built elsewhere are placed here.</summary>
+    public Device Device { get; }
+
     /// <summary>The soft visual prompt (B, Q, LLM width) of frozen-encoder tokens (B, S, V) before <c>ln_vision</c>.</summary>
     public Tensor SoftPrompt(Tensor frozenFeatures)
     {
         using var scope = NewDisposeScope();
-        var imageEmbeds = _lnVision.call(frozenFeatures);
+        var imageEmbeds = _lnVision.call(TensorPlacement.On(frozenFeatures, Device));
         var queries = _queryTokens.expand(imageEmbeds.shape[0], -1, -1);
         var (output, _) = _qformer.Bert.Forward(null, queries, null, imageEmbeds);                   // (B, Q, D)
         return _projection.call(output).MoveToOuterDisposeScope();

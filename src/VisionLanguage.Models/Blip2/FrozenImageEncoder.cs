@@ -1,3 +1,4 @@
+using TorchSharp;
 using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Vit;
 using VisionLanguage.Models.Weights;
@@ -72,6 +73,12 @@ public sealed class FrozenImageEncoder : nn.Module
 
             encoder.eval();
             ModelPlacement.PlaceOn(encoder, device);
+            encoder.Device = device ?? CPU;
+            encoder.DType = FrozenPrecision.For(encoder.Device);
+            if (encoder.DType != ScalarType.Float32)
+            {
+                encoder.to(encoder.DType);
+            }
 
             return encoder;
         }
@@ -82,11 +89,28 @@ public sealed class FrozenImageEncoder : nn.Module
         }
     }
 
-    /// <summary>Images (B, 3, H, W) to the encoder's tokens (B, 1 + patches, width), without gradient.</summary>
+    /// <summary>Where the encoder computes.</summary>
+    public Device Device { get; private set; } = CPU;
+
+    /// <summary>The dtype its weights are held in (<see cref="FrozenPrecision"/>): bfloat16 on CUDA, float32 on the CPU.</summary>
+    public ScalarType DType { get; private set; } = ScalarType.Float32;
+
+    /// <summary>
+    /// Images (B, 3, H, W), wherever they are, to the encoder's tokens (B, 1 + patches, width) on its device, without
+    /// gradient, in float32 whatever the encoder's own dtype: the tokens enter trained parts (<c>ln_vision</c>, the
+    /// Q-Former), which LAVIS also feeds in float32 (<c>image_embeds.float()</c>).
+    /// </summary>
     public Tensor Encode(Tensor images)
     {
         using var noGrad = no_grad();
-        return _features.Features(images, BlocksUsed);
+        if (DType == ScalarType.Float32)
+        {
+            return _features.Features(TensorPlacement.On(images, Device), BlocksUsed);
+        }
+
+        using var scope = NewDisposeScope();
+        var tokens = _features.Features(images.to(Device).to_type(DType), BlocksUsed);
+        return tokens.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>Training mode never reaches the encoder (LAVIS's <c>disabled_train</c>).</summary>

@@ -35,7 +35,7 @@ public sealed class QFormerEmbeddings : nn.Module
 
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = new SeededDropout(config.HiddenDropout, dropoutGenerator);
-        position_ids = arange(config.MaxPositionEmbeddings, dtype: int64).unsqueeze(0); // (1, max_positions)
+        position_ids = arange(config.MaxPositionEmbeddings, dtype: int64, device: CPU).unsqueeze(0); // (1, max_positions)
         if (word_embeddings is not null && position_embeddings is not null)
         {
             BlipInit.Normal(word_embeddings, config.InitializerRange, initGenerator, config.PadTokenId);

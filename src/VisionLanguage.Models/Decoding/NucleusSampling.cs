@@ -1,3 +1,4 @@
+using VisionLanguage.Models.Layers;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Models.Decoding;
@@ -22,6 +23,6 @@ public static class NucleusSampling
         StepwiseDecoding.Run(session, prompt, rules, scores =>
         {
             var kept = LogitsProcessing.TopP(LogitsProcessing.TopK(scores, topK), topP);
-            return kept.softmax(1).multinomial(1, generator: generator).squeeze(1);
+            return DeviceRandom.Multinomial(kept.softmax(1), 1, generator).squeeze(1);
         });
 }

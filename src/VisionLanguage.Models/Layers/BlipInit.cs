@@ -66,7 +66,7 @@ internal static class BlipInit
 
     private static double NormalCdf(double x)
     {
-        using var value = tensor(x / Math.Sqrt(2.0), float64);
+        using var value = tensor(x / Math.Sqrt(2.0), float64, device: CPU);
         using var erf = value.erf();
         return (1.0 + erf.item<double>()) / 2.0;
     }

@@ -32,7 +32,7 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var probability = _probability.ToScalar();
         using var scale = (1.0 / (1.0 - _probability)).ToScalar();
-        var keep = rand(input.shape, dtype: input.dtype, device: input.device, generator: _generator).ge_(probability);
+        var keep = DeviceRandom.Rand(input.shape, input.dtype, input.device, _generator).ge_(probability);
         return input.mul(keep).mul_(scale).MoveToOuterDisposeScope();
     }
 }

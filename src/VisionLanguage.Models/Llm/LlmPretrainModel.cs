@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using TorchSharp.Modules;
+using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Weights;
 using static TorchSharp.torch;
 
@@ -9,8 +10,13 @@ namespace VisionLanguage.Models.Llm;
 /// <param name="InputIds">The decoder-only model's texts, or the encoder-decoder's prefixes (B, T).</param>
 /// <param name="InputMask">1 on tokens, 0 on padding (B, T).</param>
 /// <param name="Labels">Targets, −100 where nothing is learned.</param>
-public sealed record LlmTextBatch(Tensor InputIds, Tensor InputMask, Tensor Labels) : IDisposable
+public sealed record LlmTextBatch(Tensor InputIds, Tensor InputMask, Tensor Labels) : IDisposable, IDeviceBatch<LlmTextBatch>
 {
+    public LlmTextBatch To(Device device) =>
+        TensorPlacement.IsOn(InputIds, device) && TensorPlacement.IsOn(InputMask, device) && TensorPlacement.IsOn(Labels, device)
+            ? this
+             : new LlmTextBatch(InputIds.to(device), InputMask.to(device), Labels.to(device));
+
     public void Dispose()
     {
         InputIds.Dispose();

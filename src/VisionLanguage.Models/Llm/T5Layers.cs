@@ -193,7 +193,7 @@ public sealed class T5LayerNorm : nn.Module<Tensor, Tensor>
         : base(nameof(T5LayerNorm))
     {
         _eps = eps;
-        weight = new Parameter(ones(width));
+        weight = new Parameter(ones(width, device: CPU));
         RegisterComponents();
     }
 

@@ -25,7 +25,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor>
         position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = new SeededDropout(config.HiddenDropout, dropoutGenerator);
-        position_ids = arange(config.MaxPositionEmbeddings, dtype: int64).unsqueeze(0); // (1, max_positions)
+        position_ids = arange(config.MaxPositionEmbeddings, dtype: int64, device: CPU).unsqueeze(0); // (1, max_positions)
         BlipInit.Normal(word_embeddings, config.InitializerRange, initGenerator, config.PadTokenId);
         BlipInit.Normal(position_embeddings, config.InitializerRange, initGenerator);
         RegisterComponents();

@@ -76,7 +76,7 @@ public sealed class BertLMPredictionHead : nn.Module<Tensor, Tensor>
         : base(nameof(BertLMPredictionHead))
     {
         transform = new BertPredictionHeadTransform(config, initGenerator);
-        bias = new Parameter(zeros(config.VocabSize));
+        bias = new Parameter(zeros(config.VocabSize, device: CPU));
         decoder = nn.Linear(wordEmbeddings, bias);
         RegisterComponents();
     }

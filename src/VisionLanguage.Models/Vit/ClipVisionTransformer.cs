@@ -60,7 +60,7 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
         : base(nameof(ClipVisionEmbeddings))
     {
         _imageSize = config.ImageSize;
-        class_embedding = new Parameter(zeros(config.Width));
+        class_embedding = new Parameter(zeros(config.Width, device: CPU));
         patch_embedding = nn.Conv2d(3, config.Width, config.PatchSize, stride: config.PatchSize, bias: false);
         position_embedding = nn.Embedding(config.Tokens, config.Width);
         BlipInit.TruncatedNormal(class_embedding, 0.02, generator);

@@ -52,8 +52,8 @@ public sealed class VisionAttention : nn.Module<Tensor, Tensor>
         qkv = nn.Linear(config.Width, 3L * config.Width, hasBias: !separateBiases);
         if (separateBiases)
         {
-            q_bias = new Parameter(zeros(config.Width));
-            v_bias = new Parameter(zeros(config.Width));
+            q_bias = new Parameter(zeros(config.Width, device: CPU));
+            v_bias = new Parameter(zeros(config.Width, device: CPU));
         }
 
         proj = nn.Linear(config.Width, config.Width);

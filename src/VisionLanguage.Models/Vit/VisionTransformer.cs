@@ -36,8 +36,8 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>, IVisionFeatur
 
         Config = config;
         patch_embed = new PatchEmbed(config, generator);
-        cls_token = new Parameter(zeros(1, 1, config.Width));
-        pos_embed = new Parameter(zeros(1, config.Tokens, config.Width));
+        cls_token = new Parameter(zeros(1, 1, config.Width, device: CPU));
+        pos_embed = new Parameter(zeros(1, config.Tokens, config.Width, device: CPU));
         blocks = new ModuleList<VisionBlock>([.. Enumerable.Range(0, config.Depth).Select(_ => new VisionBlock(config, generator))]);
         norm = finalNorm ? nn.LayerNorm(config.Width, eps: config.LayerNormEps) : null;
         BlipInit.TruncatedNormal(pos_embed, 0.02, generator);

@@ -99,7 +99,7 @@ public static class Safetensors
         {
             foreach (var entry in entries)
             {
-                var tensor = empty(entry.Shape, entry.Dtype);
+                var tensor = empty(entry.Shape, entry.Dtype, device: CPU);
                 var size = tensor.NumberOfElements * tensor.ElementSize;
                 if (size != entry.End - entry.Begin)
                 {

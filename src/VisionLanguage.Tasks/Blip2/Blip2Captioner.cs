@@ -26,7 +26,7 @@ public sealed class Blip2Captioner(Blip2Stage1Model model, FrozenImageEncoder en
             var (_, queryCache) = model.EncodeQueries(model.VisionNorm(encoder.Encode(images)));
             var beams = Math.Max(1, settings.BeamSize);
             using var session = new QFormerDecoderSession(model.QFormer, queryCache, beams);
-            var prompt = full(images.shape[0], 1, model.Tokens.DecId, dtype: int64, device: images.device);   // [DEC]
+            var prompt = full(images.shape[0], 1, model.Tokens.DecId, dtype: int64, device: model.Device);   // [DEC]
             var rows = BeamSearch.Run(session, prompt, beams, _rules);
             return [.. rows.Select(row => (IReadOnlyList<string>)[tokenizer.Decode(row.Skip(1)).Trim()])];
         }

@@ -40,7 +40,7 @@ public sealed class Blip2LlmCaptioner(Blip2Stage2Model model, FrozenImageEncoder
             var started = Stopwatch.GetTimestamp();
             var soft = visualPrompt ? model.SoftPrompt(encoder.Encode(images)) : null;
             var (ids, mask) = texts.GenerationPrompts(prompts);
-            var rows = model.Llm.Generate(soft, ids.to(images.device), mask.to(images.device), settings, texts.EndId, generator);
+            var rows = model.Llm.Generate(soft, ids.to(model.Device), mask.to(model.Device), settings, texts.EndId, generator);
             _seconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
             _tokens += rows.Sum(row => row.Length);
             return [.. rows.Select(row => texts.Tokenizer.Decode(row).Trim())];

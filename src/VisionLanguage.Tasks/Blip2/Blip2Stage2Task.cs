@@ -4,6 +4,7 @@ using VisionLanguage.Data;
 using VisionLanguage.Evaluation;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Blip2;
+using VisionLanguage.Models.Layers;
 using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Tasks.Llm;
 using VisionLanguage.Tasks.Running;
@@ -48,7 +49,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         using var trainer = new Trainer<Blip2Stage2Model, Blip2Stage2Batch>(
             _ =>
             {
-                var (llm, _) = LlmInput.Load(llmInput, settings.LlmDtype, device, exactGelu: true);
+                var (llm, _) = LlmInput.Load(llmInput, FrozenPrecision.For(device, settings.LlmDtype), device, exactGelu: true);
                 var model = new Blip2Stage2Model(new Blip2Stage2Config(stage1.Qformer, llm.Architecture, llm.Width), llm, settings.Trainer.Seed, device);
                 model.LoadStage1(stage1.WeightsPath);
                 return model;

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using VisionLanguage.Data;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Blip2;
+using VisionLanguage.Models.Layers;
 using VisionLanguage.Models.Weights;
 using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
@@ -17,7 +18,8 @@ namespace VisionLanguage.Tasks.Blip2;
 /// references has). A cache folder holds <c>features-NNNNN.safetensors</c> chunks of <see cref="ChunkImages"/> images
 /// each (float32, (n, tokens, width), in image-id order) and <see cref="DescriptionFile"/>. Its key (<see cref="Key"/>)
 /// covers everything the tokens depend on: the encoder's and the datasets' content digests, the image size and the
-/// blocks read.
+/// blocks read, and the encoder's dtype where it is not float32 (bfloat16 on CUDA, <see cref="FrozenPrecision"/>), so
+/// features a GPU computed are never taken for a CPU's.
 /// </summary>
 public sealed class FrozenFeatureCache : IDisposable
 {
@@ -38,9 +40,10 @@ public sealed class FrozenFeatureCache : IDisposable
 
     /// <summary>
     /// The key of the tokens <paramref name="encoderDigest"/> gives for the images of <paramref name="datasetDigests"/>
-    /// (in training order) at <paramref name="imageSize"/> after <paramref name="blocksUsed"/> blocks.
+    /// (in training order) at <paramref name="imageSize"/> after <paramref name="blocksUsed"/> blocks, with the encoder
+    /// held in <paramref name="encoderDtype"/>.
     /// </summary>
-    public static string Key(string encoderDigest, IReadOnlyList<string> datasetDigests, int imageSize, int blocksUsed)
+    public static string Key(string encoderDigest, IReadOnlyList<string> datasetDigests, int imageSize, int blocksUsed, ScalarType encoderDtype = ScalarType.Float32)
     {
         var identity = new JsonObject
         {
@@ -51,6 +54,11 @@ public sealed class FrozenFeatureCache : IDisposable
             ["blocks_used"] = blocksUsed,
             ["transform"] = "eval",
         };
+        if (encoderDtype != ScalarType.Float32)
+        {
+            identity["precision"] = encoderDtype.ToString(); // float32 keys stay what they were
+        }
+
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToJsonString())));
     }
 
@@ -142,7 +150,7 @@ public sealed class FrozenFeatureCache : IDisposable
     {
         var digests = train.Select(input => input.ContentDigest).ToList();
         var key = encoderInput.ContentDigest is { } encoderDigest && digests.All(digest => digest is not null)
-            ? FrozenFeatureCache.Key(encoderDigest, digests!, loader.ImageSize, encoder.BlocksUsed)
+            ? FrozenFeatureCache.Key(encoderDigest, digests!, loader.ImageSize, encoder.BlocksUsed, encoder.DType)
             : null;
         if (key is not null && await run.Caches.FindAsync(FrozenFeatureCache.CacheName, key, cancellationToken) is { } found)
         {
@@ -178,7 +186,7 @@ public sealed class FrozenFeatureCache : IDisposable
     /// <summary>The cached tokens of <paramref name="imageIds"/>, (B, tokens, width), on <paramref name="device"/>.</summary>
     public Tensor Lookup(long[] imageIds, Device device)
     {
-        using var ids = tensor(imageIds);
+        using var ids = tensor(imageIds, device: CPU);                            // the cache is held on the CPU
         using var rows = _features.index_select(0, ids);
         return rows.to(device);
     }

@@ -18,9 +18,9 @@ public sealed class CapfiltCaptioner : IDisposable
     private readonly CaptionGenerator _generator;
     private readonly int _seed;
 
-    public CapfiltCaptioner(string checkpointFolder, CaptionDecodingSettings decoding, int seed)
+    public CapfiltCaptioner(string checkpointFolder, CaptionDecodingSettings decoding, int seed, Device? device = null)
     {
-        _captioner = CaptionerCheckpoint.Load(checkpointFolder);
+        _captioner = CaptionerCheckpoint.Load(checkpointFolder, device);
         _seed = seed;
         try
         {

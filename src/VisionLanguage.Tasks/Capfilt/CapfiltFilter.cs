@@ -31,9 +31,9 @@ public sealed class CapfiltFilter(BlipCheckpointModel filter, int maxTextLength)
             using var batchScope = NewDisposeScope();
             var batch = pairs.Skip(start).Take(PairsPerBatch).ToList();
             var (ids, mask) = filter.Tokenizer.EncodeBatch([.. batch.Select(pair => pair.Caption)], maxTextLength);
-            var rows = tensor(batch.Select(pair => (long)pair.ImageRow).ToArray());
+            var rows = tensor(batch.Select(pair => (long)pair.ImageRow).ToArray(), device: embeds.device);
             var probability = filter.Model.MatchProbability(ids, mask, embeds.index_select(0, rows)); // (b)
-            probability.to_type(float64).data<double>().CopyTo(scores.AsSpan(start, batch.Count));
+            probability.to_type(float64).cpu().data<double>().CopyTo(scores.AsSpan(start, batch.Count));
         }
 
         return scores;

@@ -122,10 +122,10 @@ public sealed class CapfiltTask(CapfiltSettings settings)
         TaskRun run, string webFolder, CancellationToken cancellationToken)
     {
         var filterFolder = Single(await run.Inputs.FetchAsync("filter", cancellationToken), "filter").Directory;
-        using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'");
+        using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'", TaskTraining.RunDevice(run));
         var decoding = settings.Decoding;
         using var captioner = decoding.SamplesPerImage > 0
-            ? new CapfiltCaptioner(Single(await run.Inputs.FetchAsync("captioner", cancellationToken), "captioner").Directory, decoding, settings.Seed)
+            ? new CapfiltCaptioner(Single(await run.Inputs.FetchAsync("captioner", cancellationToken), "captioner").Directory, decoding, settings.Seed, TaskTraining.RunDevice(run))
             : null;
         using var dataset = BlipDataset.OpenFolder(webFolder, BadDataPolicy.Fail);
         var names = ImageNames(webFolder);
@@ -184,7 +184,7 @@ public sealed class CapfiltTask(CapfiltSettings settings)
         TaskRun run, string calibrationFolder, CancellationToken cancellationToken)
     {
         var filterFolder = Single(await run.Inputs.FetchAsync("filter", cancellationToken), "filter").Directory;
-        using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'");
+        using var filterModel = BlipCheckpointModel.Load(filterFolder, "input 'filter'", TaskTraining.RunDevice(run));
         var scores = CapfiltCalibration.Score(new CapfiltFilter(filterModel, settings.Decoding.MaxLength + 2), calibrationFolder, TaskPulse.Of(run, cancellationToken));
         run.Logger.LogInformation("Scored {Pairs} clean calibration pairs", scores.Count);
         return scores;

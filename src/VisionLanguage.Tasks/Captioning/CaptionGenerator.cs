@@ -72,7 +72,7 @@ public sealed class CaptionGenerator : IImageCaptioner
                 _ => 1,
             };
             using var session = Open(imageEmbeds, rowsPerImage);
-            var prompt = tensor(Prompt.Ids.ToArray(), device: images.device).unsqueeze(0);  // (1, P)
+            var prompt = tensor(Prompt.Ids.ToArray(), device: imageEmbeds.device).unsqueeze(0);  // (1, P), where the model computes
             return search switch
             {
                 CaptionSearch.Beam => BeamSearch.Run(session, prompt.expand(count, -1), Settings.BeamSize, _rules),

@@ -3,6 +3,7 @@ using VisionLanguage.Data;
 using VisionLanguage.Models;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Training;
+using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Captioning;
 
@@ -31,9 +32,9 @@ public static class CaptionerCheckpoint
 
     /// <summary>
     /// Loads the captioner in <paramref name="directory"/> (a fetched <c>checkpoint.captioner</c>); throws, naming the
-    /// missing file, when it is not one.
+    /// missing file, when it is not one. The model is built on <paramref name="device"/> (the CPU when null).
     /// </summary>
-    public static LoadedCaptioner Load(string directory)
+    public static LoadedCaptioner Load(string directory, Device? device = null)
     {
         var promptPath = Path.Combine(directory, CaptionerFile);
         var vocabularyPath = Path.Combine(directory, BlipVocabulary.FileName);
@@ -51,7 +52,7 @@ public static class CaptionerCheckpoint
         var state = CheckpointFiles.ReadState(directory, [BlipCaptionModel.Format, BlipPretrainModel.Format]);
         var (config, tokens) = BlipCheckpointDescription.Read(state.Model, Path.Combine(directory, CheckpointFiles.State));
         var tokenizer = BlipTokenizer.FromVocabFile(vocabularyPath);
-        var model = new BlipCaptionModel(config, tokens, seed: 0, content.PromptLength);
+        var model = new BlipCaptionModel(config, tokens, seed: 0, content.PromptLength, device);
         try
         {
             model.LoadWeights(Path.Combine(directory, CheckpointFiles.Weights), WeightsLoading.StrictIgnoringExtra);

@@ -82,7 +82,7 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         metrics["texts"] = items.Count;
         if (eval.Count > 0)
         {
-            metrics["eval_loss"] = EvalLoss(trainer.Model, texts, LlmCorpus.Read([.. eval.Select(input => input.Directory)], settings.Architecture, settings.BadData), TaskPulse.Of(run, cancellationToken));
+            metrics["eval_loss"] = EvalLoss(trainer.Model, texts, LlmCorpus.Read([.. eval.Select(input => input.Directory)], settings.Architecture, settings.BadData), device, TaskPulse.Of(run, cancellationToken));
             run.Logger.LogInformation("Loss on the held-out texts: {Loss:F3}", metrics["eval_loss"]);
         }
 
@@ -143,7 +143,7 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         return llm;
     }
 
-    private double EvalLoss(LlmPretrainModel model, LlmTexts texts, IReadOnlyList<LlmTextItem> items, TaskPulse pulse)
+    private double EvalLoss(LlmPretrainModel model, LlmTexts texts, IReadOnlyList<LlmTextItem> items, Device device, TaskPulse pulse)
     {
         model.SetTraining(false);
         using var noGrad = no_grad();
@@ -152,7 +152,9 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         foreach (var chunk in items.Chunk(settings.BatchSize))
         {
             pulse.Beat();
-            using var batch = texts.Batch([.. chunk.Select((item, index) => texts.Example(item, DataRandom.For(settings.Trainer.Seed, index)))]);
+            using var loaded = texts.Batch([.. chunk.Select((item, index) => texts.Example(item, DataRandom.For(settings.Trainer.Seed, index)))]);
+            var batch = loaded.To(device);
+            using var moved = ReferenceEquals(batch, loaded) ? null : batch;
             using var loss = model.Llm.Loss(null, batch.InputIds, batch.InputMask, batch.Labels);
             total += loss.item<float>();
             batches++;

@@ -129,7 +129,7 @@ public sealed class LlmTexts
             }
         }
 
-        return new LlmTextBatch(tensor(ids), tensor(mask), tensor(labels));
+        return new LlmTextBatch(tensor(ids, device: CPU), tensor(mask, device: CPU), tensor(labels, device: CPU)); // built on the CPU; the loop places it
     }
 
     /// <summary>
@@ -154,7 +154,7 @@ public sealed class LlmTexts
             }
         }
 
-        return (tensor(ids), tensor(mask));
+        return (tensor(ids, device: CPU), tensor(mask, device: CPU));
     }
 
     /// <summary>

@@ -86,12 +86,12 @@ public static class BlipRetrievalEvaluation
 
             var imageToText = RetrievalRanking.Rerank(Rows(similarity), topK, (image, candidates) => Scores(pulse, () =>
                 model.MatchScore(
-                    allTextIds.index_select(0, Indices(candidates)), allTextMasks.index_select(0, Indices(candidates)),
+                    allTextIds.index_select(0, Indices(candidates, allTextIds.device)), allTextMasks.index_select(0, Indices(candidates, allTextMasks.device)),
                     allImageEmbeds[image].unsqueeze(0).expand(candidates.Length, -1, -1))));
             var textToImage = RetrievalRanking.Rerank(Rows(similarity.t()), topK, (text, candidates) => Scores(pulse, () =>
                 model.MatchScore(
                     allTextIds[text].unsqueeze(0).expand(candidates.Length, -1), allTextMasks[text].unsqueeze(0).expand(candidates.Length, -1),
-                    allImageEmbeds.index_select(0, Indices(candidates)))));
+                    allImageEmbeds.index_select(0, Indices(candidates, allImageEmbeds.device)))));
 
             int[] cutoffs = [1, 5, 10];
             var i2t = RetrievalRanking.Recall(RetrievalRanking.Ranks(imageToText, (query, candidate) => textImage[candidate] == imageIds[query]), cutoffs);
@@ -113,18 +113,18 @@ public static class BlipRetrievalEvaluation
 
     private static double[][] Rows(Tensor matrix)
     {
-        var values = matrix.contiguous().to_type(float64).data<double>().ToArray();
+        var values = matrix.to_type(float64).cpu().contiguous().data<double>().ToArray();
         var columns = (int)matrix.shape[1];
         return [.. Enumerable.Range(0, (int)matrix.shape[0]).Select(row => values.AsSpan(row * columns, columns).ToArray())];
     }
 
-    private static Tensor Indices(int[] candidates) => tensor(candidates.Select(candidate => (long)candidate).ToArray());
+    private static Tensor Indices(int[] candidates, Device device) => tensor(candidates.Select(candidate => (long)candidate).ToArray(), device: device);
 
     /// <summary>The scores <paramref name="score"/> computes for one query, as doubles; its tensors are freed at once.</summary>
     private static double[] Scores(TaskPulse pulse, Func<Tensor> score)
     {
         pulse.Beat();
         using var scope = NewDisposeScope();
-        return score().to_type(float64).data<double>().ToArray();
+        return score().to_type(float64).cpu().data<double>().ToArray();
     }
 }

@@ -18,9 +18,9 @@ public static class TaskTraining
     public const int Replicas = 1;
 
     /// <summary>
-    /// The device to build the model on. Refuses a gang unless the task <paramref name="trainsAsGang"/> and the worker
-    /// connected the gang's collectives, and, until runs are placed on accelerators, trains on the CPU whatever the
-    /// worker has, saying so.
+    /// The device to build the model on: the run's (<c>cuda:0</c> on a CUDA worker, which sees only its own GPU). Refuses a
+    /// gang unless the task <paramref name="trainsAsGang"/> and the worker connected the gang's collectives, and a CUDA
+    /// device that this process's libtorch cannot reach.
     /// </summary>
     public static Device ModelDevice(TaskRun run, bool trainsAsGang = false)
     {
@@ -36,12 +36,32 @@ public static class TaskTraining
                 $"this run is rank {run.Identity.Rank} of a gang of {run.Identity.WorldSize}, but the worker connected no collectives for it");
         }
 
-        if (run.Identity.Device.type != DeviceType.CPU)
+        return RunDevice(run);
+    }
+
+    /// <summary>Where a run's models compute, training or not (<see cref="ResolveDevice"/> of the run's device).</summary>
+    public static Device RunDevice(TaskRun run) => ResolveDevice(run.Identity.Device, cuda.is_available());
+
+    /// <summary>
+    /// Where a run placed on <paramref name="requested"/> computes: a CUDA device without an index is <c>cuda:0</c> (a CUDA
+    /// worker sees only its own GPU, as <c>CUDA_VISIBLE_DEVICES</c> sets); CUDA is refused where
+    /// <paramref name="cudaAvailable"/> is false, naming the fix; any other device is taken as it is.
+    /// </summary>
+    public static Device ResolveDevice(Device requested, bool cudaAvailable)
+    {
+        if (requested.type != DeviceType.CUDA)
         {
-            run.Logger.LogWarning("Device {Device}: the model is not yet placed on accelerators; training on the CPU", run.Identity.Device);
+            return requested;
         }
 
-        return CPU;
+        if (!cudaAvailable)
+        {
+            throw new InvalidOperationException(
+                $"this run is placed on {requested}, but this process's libtorch sees no CUDA device; run it on a worker built with " +
+                "TorchSharp's CUDA package on a machine with a GPU, or give the worker the CPU device");
+        }
+
+        return requested.index < 0 ? new Device(DeviceType.CUDA, 0) : requested;
     }
 
     /// <summary>The data shards this process trains: its rank's in a gang, else one per replica.</summary>

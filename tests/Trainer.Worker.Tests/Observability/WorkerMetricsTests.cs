@@ -130,7 +130,32 @@ public sealed class WorkerMetricsTests
         metrics.WatchGpuMemory(logs.CreateLogger("gpu"));
 
         Assert.Empty(recorder.Observe("trainer.gpu.memory.used"));
+        Assert.Empty(recorder.Observe("trainer.gpu.memory.total"));
         Assert.Contains(logs.Lines, line => line.Message.Contains("libnvidia-ml.so.1 is not loadable", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Gpu_memory_is_published_as_used_and_total_gauges_in_bytes()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WorkerMetrics(services.GetRequiredService<IMeterFactory>());
+        var gauges = new Dictionary<string, string?>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (ReferenceEquals(instrument.Meter, metrics.Meter) && instrument.Name.StartsWith("trainer.gpu.", StringComparison.Ordinal))
+                {
+                    Assert.IsType<ObservableGauge<long>>(instrument);
+                    gauges[instrument.Name] = instrument.Unit;
+                }
+            },
+        };
+        listener.Start();
+
+        Assert.Equal(
+            new Dictionary<string, string?> { ["trainer.gpu.memory.total"] = "By", ["trainer.gpu.memory.used"] = "By" },
+            gauges.OrderBy(gauge => gauge.Key, StringComparer.Ordinal).ToDictionary());
     }
 
     private static string Objective(string tags) =>

@@ -137,7 +137,7 @@ public sealed partial class GlooCollectives : ICollectives, IDisposable
         var source = tensor.detach().contiguous();
         var rowBytes = source.shape.Skip(1).Aggregate((long)source.element_size(), (bytes, size) => bytes * size);
         long[] shape = [rowsPerRank.Sum(), .. source.shape.Skip(1)];
-        var gathered = empty(shape, source.dtype);
+        var gathered = empty(shape, source.dtype, device: source.device);
         var bytesPerRank = rowsPerRank.Select(rows => (ulong)(rows * rowBytes)).ToArray();
         if (bytesPerRank.Any(bytes => bytes > 0))
         {
