@@ -204,8 +204,13 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
         string? lastCheckpoint = null;
         var checkpointedAt = -1L;
         replica.Model.SetTraining(true);
+        // A model that gathers inside its forward (BLIP-2's in-batch negatives) gathers through this replica's collectives
+        // while it trains with others, in-process or in a gang alike; alone it keeps its single-process gathers.
+        var gathering = reducer.WorldSize > 1 ? replica.Model as IGathersAcrossRanks : null;
         try
         {
+            gathering?.Gather = new CollectivesBatchGather(reducer);
+
             // Every replica starts from rank 0's weights and buffers (DDP's constructor), fresh or resumed.
             StartFromRankZero(replica, reducer);
             while (position.Epoch < plan.Epochs)
@@ -268,6 +273,11 @@ public sealed partial class Trainer<TModel, TBatch> : IDisposable
             // Nobody may be left waiting for this rank in a collective, whatever stopped it.
             reducer.Abort();
             throw;
+        }
+        finally
+        {
+            // Evaluation after training runs on rank 0 alone; the in-process group is disposed by then.
+            gathering?.Gather = SingleProcessGather.Instance;
         }
     }
 

@@ -82,6 +82,7 @@ public static class StageKindCatalog
                 Inputs = [blipInit, trainIn, evalIn],
                 Outputs = [new("checkpoint", ArtifactType.CaptionerCheckpoint, "The captioner.")],
                 OptionsType = typeof(BlipCaptionOptions),
+                TrainsAsGang = true,
             },
             new()
             {
@@ -146,6 +147,7 @@ public static class StageKindCatalog
                 ],
                 Outputs = [new("checkpoint", ArtifactType.QFormerCheckpoint, "The Q-Former.")],
                 OptionsType = typeof(Blip2Stage1Options),
+                TrainsAsGang = true,
                 InputDecides = [new("text_init", ["qformer_width", "qformer_layers", "qformer_heads"], "the Q-Former's shape")],
             },
             new()
@@ -155,6 +157,7 @@ public static class StageKindCatalog
                 Inputs = [trainIn with { Description = "The texts to learn: only training splits, so that evaluation on held-out splits stays zero-shot." }, evalIn],
                 Outputs = [new("llm", ArtifactType.LlmWeights, "The language model in HF's names, config.json and tokenizer files.")],
                 OptionsType = typeof(LlmPretrainOptions),
+                TrainsAsGang = true,
             },
             new()
             {
@@ -171,6 +174,7 @@ public static class StageKindCatalog
                 ],
                 Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The Q-Former side (ln_vision, Q-Former, queries, projection); the encoder, the LLM and the stage-1 checkpoint are referenced by digest.")],
                 OptionsType = typeof(Blip2Stage2Options),
+                TrainsAsGang = true,
             },
             Blip2Downstream("blip2.finetune.caption", "BLIP-2 captioning finetune (the LLM stays frozen).", trainIn, evalIn),
             Blip2Downstream("blip2.finetune.retrieval", "BLIP-2 retrieval finetune of the Q-Former and image encoder.", trainIn, evalIn),

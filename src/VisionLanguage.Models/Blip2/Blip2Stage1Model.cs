@@ -51,7 +51,7 @@ public sealed record Blip2Stage1Output(Tensor LossItc, Tensor LossItm, Tensor Lo
 /// cached keys and values). Fields, in LAVIS's order and names: <c>ln_vision</c>, <c>Qformer</c>, <c>query_tokens</c>,
 /// <c>vision_proj</c>, <c>text_proj</c>, <c>itm_head</c>, <c>temp</c>.
 /// </summary>
-public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Output>, ITrainableModel<Blip2Stage1Batch>
+public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Output>, ITrainableModel<Blip2Stage1Batch>, IGathersAcrossRanks
 {
     public const string Format = "blip2.stage1.checkpoint/1";
 
@@ -103,7 +103,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
 
     public BlipSpecialTokens Tokens => _tokens;
 
-    /// <summary>In-batch negatives from every rank (identity in one process); set by whoever runs the model in a gang.</summary>
+    /// <summary>In-batch negatives from every rank (identity in one process); the training loop binds it while replicas train together.</summary>
     public IBatchGather Gather { get; set; } = SingleProcessGather.Instance;
 
     public string CheckpointFormat => Format;

@@ -29,7 +29,7 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
 
     public async Task<TaskResult> RunAsync(TaskRun run, CancellationToken cancellationToken)
     {
-        var device = TaskTraining.ModelDevice(run);
+        var device = TaskTraining.ModelDevice(run, trainsAsGang: true);
         var encoderInput = (await run.Inputs.FetchAsync("image_encoder", cancellationToken)).SingleOrDefault()
             ?? throw new InvalidOperationException("blip2.stage1 needs input image_encoder, the frozen image encoder; bind it to a BLIP checkpoint (e.g. a blip.pretrain stage's output) or a model.import of a clip_vit or eva_vit checkpoint");
         using var encoder = Blip2ImageEncoderInput.Load(encoderInput, settings.Loader.ImageSize, settings.VisionLayer, device);
@@ -71,7 +71,8 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
                 return model;
             },
             settings.Trainer,
-            TaskTraining.Replicas);
+            TaskTraining.Replicas(run),
+            run.Gang);
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
         run.Logger.LogInformation(
             "Q-Former of {Parameters:N0} parameters, {Width} x {Layers}, over a vocabulary of {Vocabulary} tokens",
@@ -85,6 +86,11 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
             .ToList();
         var summary = await TaskTraining.TrainAsync(run, trainer, shards, null, cancellationToken);
         var metrics = TaskTraining.FinalMetrics(summary);
+        if (!TaskTraining.WritesOutputs(run))
+        {
+            return TaskResult.RankFinished(metrics);
+        }
+
         if (opened.Eval is { } evalSource)
         {
             var retrieval = BlipRetrievalEvaluation.Evaluate(

@@ -34,7 +34,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
 
     public async Task<TaskResult> RunAsync(TaskRun run, CancellationToken cancellationToken)
     {
-        var device = TaskTraining.ModelDevice(run);
+        var device = TaskTraining.ModelDevice(run, trainsAsGang: true);
         var qformerInput = await SingleAsync(run, "qformer", "a blip2.stage1 output", cancellationToken);
         var encoderInput = await SingleAsync(run, "image_encoder", "the image encoder the Q-Former was trained against in stage 1", cancellationToken);
         var llmInput = await SingleAsync(run, "llm", "a model.import of an opt or t5 checkpoint, or an llm.pretrain output", cancellationToken);
@@ -55,7 +55,8 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
                 return model;
             },
             settings.Trainer,
-            TaskTraining.Replicas);
+            TaskTraining.Replicas(run),
+            run.Gang);
         var trainableShare = trainer.Model.TrainableShare();
         run.Logger.LogInformation("Trainable share of parameters: {Share:P2} (the LLM's are frozen)", trainableShare);
 
@@ -64,12 +65,20 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         using var cache = settings.CacheImageFeatures
             ? await FrozenFeatureCache.OpenForRunAsync(run, encoderInput, encoder, train, settings.Loader, settings.BadData, cancellationToken)
             : null;
-        var loader = BlipDataLoader.ForTraining(
-            trainSet, BlipTokenizer.FromTokens(BlipVocabulary.ForDatasets([.. train.Select(input => input.Directory)], trainSet.Samples.Select(sample => sample.Caption))), settings.Loader);
+        var captions = BlipTokenizer.FromTokens(BlipVocabulary.ForDatasets([.. train.Select(input => input.Directory)], trainSet.Samples.Select(sample => sample.Caption)));
+        var layout = TaskTraining.Layout(run);
+        var shardLoader = settings.Loader with { BatchSize = TaskTraining.BatchPerReplica(settings.Loader.BatchSize, layout) };
         Func<BlipBatch, Tensor> features = cache is null ? batch => encoder.Encode(batch.Images) : batch => cache.Lookup(batch.ImageIds, device);
-        var summary = await TaskTraining.TrainAsync(run, trainer, [new Stage2Batches(loader, texts, features)], null, cancellationToken);
+        var shards = layout.Ranks
+            .Select(rank => (IBatchSource<Blip2Stage2Batch>)new Stage2Batches(BlipDataLoader.ForTraining(trainSet, captions, shardLoader, rank, layout.WorldSize), texts, features))
+            .ToList();
+        var summary = await TaskTraining.TrainAsync(run, trainer, shards, null, cancellationToken);
         var metrics = TaskTraining.FinalMetrics(summary);
         metrics[ProgressMetricKeys.TrainableShare] = trainableShare;
+        if (!TaskTraining.WritesOutputs(run))
+        {
+            return TaskResult.RankFinished(metrics);
+        }
 
         var eval = await run.Inputs.FetchAsync("eval", cancellationToken);
         if (eval.Count > 0)

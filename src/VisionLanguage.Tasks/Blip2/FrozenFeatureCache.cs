@@ -143,7 +143,10 @@ public sealed class FrozenFeatureCache : IDisposable
     /// <summary>
     /// The frozen encoder's tokens of every training image: found at the run's cache port under their key, or computed
     /// under the evaluation transform and kept there. Without content digests (a local run) there is no key, and the
-    /// tokens are computed for this run only.
+    /// tokens are computed for this run only. In a gang every rank needs every image (each epoch shuffles which pairs its
+    /// shard reads), so a rank that finds no kept cache computes all of it, in a folder of its own
+    /// (<see cref="TaskTraining.RankFolder"/>) and in the time rank 0 takes anyway, rather than wait in a collective that
+    /// could time out meanwhile. Only rank 0 keeps it: one writer per key at the port, which every rank of a later run reads.
     /// </summary>
     public static async Task<FrozenFeatureCache> OpenForRunAsync(
         TaskRun run, InputFolder encoderInput, FrozenImageEncoder encoder, IReadOnlyList<InputFolder> train, LoaderSettings loader, BadDataPolicy badData, CancellationToken cancellationToken)
@@ -165,17 +168,17 @@ public sealed class FrozenFeatureCache : IDisposable
         }
 
         using var dataset = BlipDataset.Open([.. train.Select(input => BlipDatasetSource.Folder(input.Directory))], badData);
-        var folder = Path.Combine(run.WorkDirectory, FrozenFeatureCache.CacheName);
+        var folder = TaskTraining.RankFolder(run, FrozenFeatureCache.CacheName);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         FrozenFeatureCache.Write(dataset, encoder, loader.ImageSize, loader.BatchSize, folder, TaskPulse.Of(run, cancellationToken));
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         run.Logger.LogInformation("Computed the frozen image features of {Images} images in {Seconds:F1} s", dataset.ImageCount, seconds);
-        if (key is not null)
+        if (key is not null && TaskTraining.WritesOutputs(run))
         {
             await run.Caches.KeepAsync(
                 FrozenFeatureCache.CacheName, key, folder, new Dictionary<string, double> { ["images"] = dataset.ImageCount, ["seconds"] = seconds }, cancellationToken);
         }
-        else
+        else if (key is null)
         {
             run.Logger.LogWarning("The image encoder or a training dataset has no content digest, so the image features are not kept for other runs");
         }

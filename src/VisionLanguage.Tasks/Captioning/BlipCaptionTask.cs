@@ -43,7 +43,7 @@ public sealed class BlipCaptionTask(BlipCaptionSettings settings)
 
     public async Task<TaskResult> RunAsync(TaskRun run, CancellationToken cancellationToken)
     {
-        var device = TaskTraining.ModelDevice(run);
+        var device = TaskTraining.ModelDevice(run, trainsAsGang: true);
         var init = (await run.Inputs.FetchAsync("init", cancellationToken)).SingleOrDefault();
         var (initModel, tokens) = BlipInitCheckpoint.Read(init, settings.Loader.ImageSize);
         var vocabularyPath = Path.Combine(init!.Directory, BlipVocabulary.FileName);
@@ -64,17 +64,27 @@ public sealed class BlipCaptionTask(BlipCaptionSettings settings)
 
         var config = initModel with { LabelSmoothing = settings.LabelSmoothing };
         using var trainer = new Trainer<BlipCaptionModel, BlipPretrainBatch>(
-            _ => new BlipCaptionModel(config, tokens, settings.Trainer.Seed, prompt.Length, device), settings.Trainer, TaskTraining.Replicas);
+            _ => new BlipCaptionModel(config, tokens, settings.Trainer.Seed, prompt.Length, device), settings.Trainer, TaskTraining.Replicas(run), run.Gang);
         var captioner = new CaptionGenerator(trainer.Model, tokenizer, settings.Prompt, settings.Decoding);
 
         var train = await run.Inputs.FetchAsync("train", cancellationToken);
         var eval = await run.Inputs.FetchAsync("eval", cancellationToken);
         using var trainSet = BlipDataset.Open([.. train.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
         using var evalSet = eval.Count > 0 ? BlipDataset.Open([.. eval.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData) : null;
-        var shard = new BlipLoaderBatchSource(BlipDataLoader.ForTraining(trainSet, tokenizer, settings.Loader, captionPrefix: settings.Prompt));
+        var layout = TaskTraining.Layout(run);
+        var shardLoader = settings.Loader with { BatchSize = TaskTraining.BatchPerReplica(settings.Loader.BatchSize, layout) };
+        var shards = layout.Ranks
+            .Select(rank => (IBatchSource<BlipPretrainBatch>)new BlipLoaderBatchSource(
+                BlipDataLoader.ForTraining(trainSet, tokenizer, shardLoader, rank, layout.WorldSize, captionPrefix: settings.Prompt)))
+            .ToList();
 
-        var summary = await TaskTraining.TrainAsync(run, trainer, [shard], init, cancellationToken);
+        var summary = await TaskTraining.TrainAsync(run, trainer, shards, init, cancellationToken);
         var metrics = TaskTraining.FinalMetrics(summary);
+        if (!TaskTraining.WritesOutputs(run))
+        {
+            return TaskResult.RankFinished(metrics);
+        }
+
         IReadOnlyList<CaptionSample> samples = [];
         if (evalSet is not null)
         {

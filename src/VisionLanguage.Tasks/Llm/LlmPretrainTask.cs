@@ -57,11 +57,13 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
 
     public async Task<TaskResult> RunAsync(TaskRun run, CancellationToken cancellationToken)
     {
-        var device = TaskTraining.ModelDevice(run);
+        var device = TaskTraining.ModelDevice(run, trainsAsGang: true);
         var train = await run.Inputs.FetchAsync("train", cancellationToken);
         var eval = await run.Inputs.FetchAsync("eval", cancellationToken);
         var items = LlmCorpus.Read([.. train.Select(input => input.Directory)], settings.Architecture, settings.BadData);
-        var output = Path.Combine(run.WorkDirectory, "output");
+        // Every rank trains the same tokenizer from the same texts (the model's shape depends on it); rank 0 in the output
+        // it exports, the others in a folder of their own, so ranks sharing a work directory never write the same files.
+        var output = TaskTraining.RankFolder(run, "output");
         Directory.CreateDirectory(output);
         var tokenizer = TrainTokenizer(items, output);
         run.Logger.LogInformation("{Architecture} tokenizer of {Vocabulary} tokens from {Texts} texts", settings.Architecture, tokenizer.VocabularySize, items.Count);
@@ -71,13 +73,23 @@ public sealed class LlmPretrainTask(LlmPretrainSettings settings)
         using var trainer = new Trainer<LlmPretrainModel, LlmTextBatch>(
             _ => new LlmPretrainModel(NewLlm(description, settings.Trainer.Seed, device), settings.Trainer.Seed),
             settings.Trainer,
-            TaskTraining.Replicas);
-        var sampler = new DistributedSampler(items.Count, Math.Min(settings.BatchSize, items.Count), settings.Trainer.Seed);
+            TaskTraining.Replicas(run),
+            run.Gang);
+        var layout = TaskTraining.Layout(run);
+        var batchSize = TaskTraining.BatchPerReplica(Math.Min(settings.BatchSize, items.Count), layout);
+        var shards = layout.Ranks
+            .Select(rank => (IBatchSource<LlmTextBatch>)new LlmTextBatches(items, texts, new DistributedSampler(items.Count, batchSize, settings.Trainer.Seed, rank, layout.WorldSize)))
+            .ToList();
         run.Logger.LogInformation(
             "{Architecture} LM of {Parameters:N0} parameters, {Width} x {Layers}",
             settings.Architecture, LlmFreezing.ParameterCount(trainer.Model.Llm.Module), settings.HiddenSize, settings.Layers);
-        var summary = await TaskTraining.TrainAsync(run, trainer, [new LlmTextBatches(items, texts, sampler)], null, cancellationToken);
+        var summary = await TaskTraining.TrainAsync(run, trainer, shards, null, cancellationToken);
         var metrics = TaskTraining.FinalMetrics(summary);
+        if (!TaskTraining.WritesOutputs(run))
+        {
+            return TaskResult.RankFinished(metrics);
+        }
+
         metrics["vocab_size"] = tokenizer.VocabularySize;
         metrics["texts"] = items.Count;
         if (eval.Count > 0)

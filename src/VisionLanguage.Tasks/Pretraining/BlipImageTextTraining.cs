@@ -39,7 +39,7 @@ internal static class BlipImageTextTraining
         var config = configure(opened, init);
         var swaps = LearnSwaps(run, opened, config);
         using var trainer = new Trainer<TModel, BlipPretrainBatch>(
-            _ => createModel(config, opened.Tokens, settings.Trainer.Seed, swaps, device), settings.Trainer, TaskTraining.Replicas, run.Gang);
+            _ => createModel(config, opened.Tokens, settings.Trainer.Seed, swaps, device), settings.Trainer, TaskTraining.Replicas(run), run.Gang);
         trainer.CheckGlobalBatch(opened.Shards[0].BatchSize);
 
         var summary = await TaskTraining.TrainAsync(run, trainer, opened.Shards, init, cancellationToken);

@@ -92,6 +92,13 @@ public sealed record TaskRun(
     /// stalled): training stops waiting for data or for the other ranks. The graceful stop is the task's cancellation token.
     /// </summary>
     public CancellationToken Aborted { get; init; }
+
+    /// <summary>
+    /// Replicas of the model this process trains on threads of its own when it is not a gang's rank (data parallel in one
+    /// process, the gathers and gradient averaging as a gang's): what a bench or a test compares a gang with. 1 unless
+    /// they ask for more; a gang's process trains one.
+    /// </summary>
+    public int Replicas { get; init; } = 1;
 }
 
 /// <summary>Which data shards this process trains: <paramref name="Count"/> replicas from rank <paramref name="FirstRank"/>, of <paramref name="WorldSize"/> in all.</summary>

@@ -14,9 +14,6 @@ namespace VisionLanguage.Tasks.Running;
 /// </summary>
 public static class TaskTraining
 {
-    /// <summary>Replicas trained in one process; more than one pays off only with one device per replica.</summary>
-    public const int Replicas = 1;
-
     /// <summary>
     /// The device to build the model on: the run's (<c>cuda:0</c> on a CUDA worker, which sees only its own GPU). Refuses a
     /// gang unless the task <paramref name="trainsAsGang"/> and the worker connected the gang's collectives, and a CUDA
@@ -64,9 +61,37 @@ public static class TaskTraining
         return requested.index < 0 ? new Device(DeviceType.CUDA, 0) : requested;
     }
 
+    /// <summary>
+    /// Replicas this process trains: one in a gang (the others are the gang's processes), else the run's
+    /// <see cref="TaskRun.Replicas"/> on threads (1 but for a bench or a test; more pays off only with a device per replica).
+    /// </summary>
+    public static int Replicas(TaskRun run) => run.Gang is null ? run.Replicas : 1;
+
     /// <summary>The data shards this process trains: its rank's in a gang, else one per replica.</summary>
     public static ShardLayout Layout(TaskRun run) =>
-        run.Gang is { } gang ? new ShardLayout(gang.Rank, 1, gang.WorldSize) : new ShardLayout(0, Replicas, Replicas);
+        run.Gang is { } gang ? new ShardLayout(gang.Rank, 1, gang.WorldSize) : new ShardLayout(0, Replicas(run), Replicas(run));
+
+    /// <summary>
+    /// The batch each shard of <paramref name="layout"/> reads: the stage's <c>batch_size</c>, the global batch, split
+    /// evenly over the replicas, so a stage's options mean the same whatever its gang size.
+    /// </summary>
+    public static int BatchPerReplica(int batchSize, ShardLayout layout)
+    {
+        if (batchSize % layout.WorldSize != 0)
+        {
+            throw new InvalidOperationException($"batch_size {batchSize} must be a multiple of the {layout.WorldSize} replicas training it");
+        }
+
+        return batchSize / layout.WorldSize;
+    }
+
+    /// <summary>
+    /// A folder of the run's work directory for what each rank of a gang computes for itself (a tokenizer, frozen
+    /// features): <paramref name="name"/> for rank 0, <c>name-rank-R</c> for rank R, so ranks whose workers share a work
+    /// directory never write the same files.
+    /// </summary>
+    public static string RankFolder(TaskRun run, string name) =>
+        Path.Combine(run.WorkDirectory, run.Identity.Rank == 0 ? name : $"{name}-rank-{run.Identity.Rank}");
 
     /// <summary>
     /// Whether this process evaluates and exports the run's outputs: rank 0 does; the gang's other ranks only train,

@@ -347,6 +347,32 @@ public sealed class SpecValidationTests
             Problems("{ preset: tiny, qformer_width: 64, qformer_layers: 2, num_query_token: 8 }"));
     }
 
+    [Fact]
+    public void Every_training_kind_that_trains_as_a_gang_accepts_workers_2_and_the_others_are_still_refused()
+    {
+        var result = Validate("""
+            name: gangs
+            stages:
+              - { id: data, kind: dataset.synthetic }
+              - { id: pretrain, kind: blip.pretrain, inputs: { train: data.web }, resources: { workers: 2 } }
+              - { id: captioner, kind: blip.finetune.caption, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
+              - { id: filter, kind: blip.finetune.retrieval, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
+              - { id: qformer, kind: blip2.stage1, inputs: { image_encoder: pretrain.checkpoint, train: data.web }, resources: { workers: 2 } }
+              - { id: opt, kind: llm.pretrain, inputs: { train: data.web }, config: { architecture: opt }, resources: { workers: 2 } }
+              - { id: stage2, kind: blip2.stage2, inputs: { qformer: qformer.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
+              - { id: capfilt, kind: blip.capfilt, inputs: { captioner: captioner.checkpoint, filter: filter.checkpoint, web: data.web }, resources: { workers: 2 } }
+              - { id: more, kind: dataset.synthetic, resources: { workers: 2 } }
+            """);
+
+        const string Gangs = "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip2.stage1, llm.pretrain, blip2.stage2; ask for workers: 1";
+        Assert.Equal(
+            [
+                new SpecError("/stages/7/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
+                new SpecError("/stages/8/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
+            ],
+            result.Errors);
+    }
+
     private static SpecValidationResult Validate(string yaml)
     {
         var read = SpecReader.Read(yaml, SpecFormat.Yaml);

@@ -1,11 +1,12 @@
 using static TorchSharp.torch;
 
-namespace VisionLanguage.Models.Blip2;
+namespace VisionLanguage.Models;
 
 /// <summary>
 /// The gathers a model needs inside its forward pass (BLIP-2's in-batch negatives come from every rank): LAVIS's
 /// <c>concat_all_gather</c> (no gradient) and <c>all_gather_with_grad</c>. Models reference no training code, so the
-/// training side adapts its collectives to this; a single process gathers nothing (<see cref="SingleProcessGather"/>).
+/// training side adapts its collectives to this (the trainer binds it for each replica, in-process or in a gang, through
+/// <see cref="IGathersAcrossRanks"/>); a single process gathers nothing (<see cref="SingleProcessGather"/>).
 /// </summary>
 public interface IBatchGather
 {
@@ -32,4 +33,17 @@ public sealed class SingleProcessGather : IBatchGather
     public Tensor AllGather(Tensor local) => local.detach();
 
     public Tensor AllGatherWithGrad(Tensor local) => local.alias();
+}
+
+/// <summary>
+/// A model whose forward pass itself needs the other ranks' tensors (BLIP-2 stage 1's in-batch negatives, LAVIS's
+/// <c>concat_all_gather</c> and <c>all_gather_with_grad</c>), as opposed to what it asks to gather after backward
+/// (<see cref="ITrainingOutput.GatheredAfterBackward"/>). The training loop binds <see cref="Gather"/> to each replica's
+/// collectives while it trains with more than one replica, whether they are threads of one process or processes of a
+/// gang, and sets it back to <see cref="SingleProcessGather"/> when it stops.
+/// </summary>
+public interface IGathersAcrossRanks
+{
+    /// <summary>The gathers forward uses; <see cref="SingleProcessGather"/> when the model trains alone.</summary>
+    IBatchGather Gather { get; set; }
 }
