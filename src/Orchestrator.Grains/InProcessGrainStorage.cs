@@ -10,7 +10,7 @@ namespace Orchestrator.Grains;
 /// as its Orleans-serialized bytes, so a grain never shares objects with what it stored, and writes are checked
 /// against the ETag the grain read, as a real store checks them. Orleans' own memory storage keeps the bytes in
 /// storage grains so that several silos can share them, which makes every write a grain call waiting its turn
-/// behind the grains' own work; a single silo does not need that, and a cluster uses Redis.
+/// behind the grains' own work; a single silo does not need that, and a cluster uses Azure Storage.
 /// </summary>
 public sealed class InProcessGrainStorage(Serializer serializer) : IGrainStorage
 {

@@ -40,7 +40,7 @@ public sealed class HelmChartTests
         var silo = Single(documents, "Deployment", "demo-blip-orchestrator-silo");
         Assert.Equal("5080", Scalar(silo, "spec", "template", "metadata", "annotations", "prometheus.io/port"));
         var siloContainer = (YamlMappingNode)((YamlSequenceNode)Node(silo, "spec", "template", "spec", "containers"))[0];
-        Assert.Equal("redis-master:6379", Env(siloContainer, "Orchestrator__Redis"));
+        Assert.Equal("team-storage", Scalar(EnvEntry(siloContainer, "Orchestrator__Storage__ConnectionString"), "valueFrom", "secretKeyRef", "name"));
         Assert.Equal("RabbitMq", Env(siloContainer, "Transport__Kind"));
         Single(documents, "Service", "demo-blip-orchestrator-silo");
     }
@@ -134,6 +134,62 @@ public sealed class HelmChartTests
             StringComparison.Ordinal);
     }
 
+    [ServerFact(TestServers.Helm)]
+    public async Task A_storage_connection_string_goes_to_the_silos_from_the_chart_s_secret_and_no_identity_is_asked_for()
+    {
+        const string azurite = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://azurite:10000/devstoreaccount1;TableEndpoint=http://azurite:10002/devstoreaccount1;";
+        var documents = Documents(await HelmAsync("template", "demo", Chart, "--set-string", $"storage.connectionString={azurite.Replace(",", "\\,", StringComparison.Ordinal)}",
+            "--set", "storage.stateContainer=dev-state"));
+
+        var secret = Single(documents, "Secret", "demo-blip-orchestrator-connections");
+        Assert.Equal(azurite, Scalar(secret, "stringData", "storageConnectionString"));
+        var silo = Single(documents, "Deployment", "demo-blip-orchestrator-silo");
+        var container = (YamlMappingNode)((YamlSequenceNode)Node(silo, "spec", "template", "spec", "containers"))[0];
+        var entry = EnvEntry(container, "Orchestrator__Storage__ConnectionString");
+        Assert.Equal("demo-blip-orchestrator-connections", Scalar(entry, "valueFrom", "secretKeyRef", "name"));
+        Assert.Equal("storageConnectionString", Scalar(entry, "valueFrom", "secretKeyRef", "key"));
+        Assert.Equal("dev-state", Env(container, "Orchestrator__Storage__StateContainer"));
+        Assert.Null(Env(container, "Orchestrator__Storage__AccountName"));
+        Assert.False(((YamlMappingNode)Node(silo, "spec", "template", "spec")).Children.ContainsKey(new YamlScalarNode("serviceAccountName")));
+        Assert.DoesNotContain(documents, document => Scalar(document, "kind") == "ServiceAccount");
+    }
+
+    [ServerFact(TestServers.Helm)]
+    public async Task A_storage_account_name_runs_the_silos_under_workload_identity_with_the_chart_s_service_account_or_the_user_s()
+    {
+        var documents = Documents(await HelmAsync("template", "demo", Chart,
+            "--set", "storage.accountName=blipstate", "--set", "storage.workloadIdentity.clientId=00000000-0000-0000-0000-000000000001"));
+
+        var account = Single(documents, "ServiceAccount", "demo-blip-orchestrator-silo");
+        Assert.Equal("00000000-0000-0000-0000-000000000001", Scalar(account, "metadata", "annotations", "azure.workload.identity/client-id"));
+        var silo = Single(documents, "Deployment", "demo-blip-orchestrator-silo");
+        Assert.Equal("true", Scalar(silo, "spec", "template", "metadata", "labels", "azure.workload.identity/use"));
+        Assert.Equal("demo-blip-orchestrator-silo", Scalar(silo, "spec", "template", "spec", "serviceAccountName"));
+        var container = (YamlMappingNode)((YamlSequenceNode)Node(silo, "spec", "template", "spec", "containers"))[0];
+        Assert.Equal("blipstate", Env(container, "Orchestrator__Storage__AccountName"));
+        Assert.DoesNotContain(((YamlSequenceNode)Node(container, "env")).Children.OfType<YamlMappingNode>(),
+            variable => Scalar(variable, "name") == "Orchestrator__Storage__ConnectionString");
+        Assert.False(((YamlMappingNode)Node(Single(documents, "Secret", "demo-blip-orchestrator-connections"), "stringData")).Children.ContainsKey(new YamlScalarNode("storageConnectionString")));
+
+        var own = Documents(await HelmAsync("template", "demo", Chart, "--set", "storage.accountName=blipstate", "--set", "storage.workloadIdentity.serviceAccountName=team-silo"));
+        Assert.DoesNotContain(own, document => Scalar(document, "kind") == "ServiceAccount");
+        Assert.Equal("team-silo", Scalar(Single(own, "Deployment", "demo-blip-orchestrator-silo"), "spec", "template", "spec", "serviceAccountName"));
+    }
+
+    [ServerTheory(TestServers.Helm)]
+    [InlineData("storage is required: set storage.connectionString (or storage.existingSecret) for account keys or Azurite, or storage.accountName for workload identity",
+        "storage.stateContainer=x")]
+    [InlineData("storage: give either connectionString/existingSecret or accountName, not both", "storage.accountName=blipstate", "storage.existingSecret=team-storage")]
+    [InlineData("storage.accountName needs storage.workloadIdentity.clientId (the chart creates the service account) or storage.workloadIdentity.serviceAccountName",
+        "storage.accountName=blipstate")]
+    public async Task Storage_settings_that_cannot_work_are_refused_with_what_to_set(string message, params string[] settings)
+    {
+        var (exitCode, _, errors) = await RunHelmAsync(["template", "demo", Chart, .. settings.SelectMany(setting => new[] { "--set", setting })]);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(message, errors, StringComparison.Ordinal);
+    }
+
     private static async Task<string> HelmAsync(params string[] arguments)
     {
         var (exitCode, output, errors) = await RunHelmAsync(arguments);
@@ -141,8 +197,17 @@ public sealed class HelmChartTests
         return output;
     }
 
+    /// <summary>
+    /// Runs helm; a lint or template that sets nothing of <c>storage</c> gets a Secret of the user's for it, since the
+    /// chart refuses to render without a storage account.
+    /// </summary>
     private static async Task<(int ExitCode, string Output, string Errors)> RunHelmAsync(params string[] arguments)
     {
+        if (arguments[0] is "lint" or "template" && !arguments.Any(argument => argument.StartsWith("storage.", StringComparison.Ordinal)))
+        {
+            arguments = [.. arguments, "--set", "storage.existingSecret=team-storage"];
+        }
+
         var start = new ProcessStartInfo(TestServers.Get(TestServers.Helm)) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
         {

@@ -1,7 +1,7 @@
 namespace Orchestrator.Testing;
 
 /// <summary>
-/// A test that needs a real server or tool (Redis, RabbitMQ, Azurite, Prometheus, helm) started or installed by <c>./scripts/test.sh</c>,
+/// A test that needs a real server or tool (RabbitMQ, Azurite, Prometheus, helm) started or installed by <c>./scripts/test.sh</c>,
 /// which exports its address in an <c>ORCH_TEST_*</c> variable. Under plain <c>dotnet test</c> the test is
 /// skipped with that instruction; under the test script (<c>ORCH_REQUIRE_SERVERS=1</c>) it always runs,
 /// and a missing server fails it rather than hiding it.
@@ -28,10 +28,15 @@ public sealed class ServerTheoryAttribute : TheoryAttribute
 /// <summary>The servers the test script started.</summary>
 public static class TestServers
 {
-    public const string Redis = "ORCH_TEST_REDIS";
+    /// <summary>Azurite's blob and table services, as one connection string: a cluster's membership, reminders and grain state.</summary>
+    public const string Azurite = "ORCH_TEST_AZURITE";
     public const string RabbitMq = "ORCH_TEST_RABBITMQ";
     public const string RabbitMqCtl = "ORCH_TEST_RABBITMQ_CTL";
     public const string AzuriteBlob = "ORCH_TEST_AZURITE_BLOB";
+
+    /// <summary>The files holding the pids of Azurite's blob and table processes, for the storage outage tests (which update them when they restart one).</summary>
+    public const string AzuriteBlobPidFile = "ORCH_TEST_AZURITE_BLOB_PID_FILE";
+    public const string AzuriteTablePidFile = "ORCH_TEST_AZURITE_TABLE_PID_FILE";
     public const string Prometheus = "ORCH_TEST_PROMETHEUS";
     public const string Helm = "ORCH_TEST_HELM";
 

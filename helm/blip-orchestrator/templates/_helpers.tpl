@@ -58,3 +58,42 @@ app.kubernetes.io/component: {{ .component }}
       key: connectionString
 {{- end }}
 {{- end -}}
+
+{{/* The silos' storage account: a connection string from a Secret, or an account name with workload identity. */}}
+{{- define "blip-orchestrator.storageEnv" -}}
+{{- $secret := or .Values.storage.connectionString .Values.storage.existingSecret -}}
+{{- if $secret -}}
+- name: Orchestrator__Storage__ConnectionString
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.storage.existingSecret | default (include "blip-orchestrator.secretName" .) }}
+      key: storageConnectionString
+{{- else if .Values.storage.accountName -}}
+- name: Orchestrator__Storage__AccountName
+  value: {{ .Values.storage.accountName | quote }}
+{{- end }}
+{{- with .Values.storage.stateContainer }}
+- name: Orchestrator__Storage__StateContainer
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Refuses storage settings that cannot work: none, or both forms at once. Renders nothing. */}}
+{{- define "blip-orchestrator.checkStorage" -}}
+{{- $secret := or .Values.storage.connectionString .Values.storage.existingSecret -}}
+{{- if and $secret .Values.storage.accountName -}}
+{{- fail "storage: give either connectionString/existingSecret or accountName, not both" -}}
+{{- end -}}
+{{- if not (or $secret .Values.storage.accountName) -}}
+{{- fail "storage is required: set storage.connectionString (or storage.existingSecret) for account keys or Azurite, or storage.accountName for workload identity" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The silos' service account under workload identity: the chart's (with storage.workloadIdentity.clientId) or the user's. */}}
+{{- define "blip-orchestrator.siloServiceAccount" -}}
+{{- if .Values.storage.workloadIdentity.clientId -}}
+{{ include "blip-orchestrator.fullname" . }}-silo
+{{- else -}}
+{{ required "storage.accountName needs storage.workloadIdentity.clientId (the chart creates the service account) or storage.workloadIdentity.serviceAccountName" .Values.storage.workloadIdentity.serviceAccountName }}
+{{- end -}}
+{{- end -}}

@@ -18,7 +18,7 @@ public static class ExperimentEventStreams
 
     public static StreamId Of(string experimentId) => StreamId.Create(Namespace, experimentId);
 
-    /// <summary>The memory stream provider; the host adds <see cref="PubSubStore"/> (memory standalone, Redis in a cluster).</summary>
+    /// <summary>The memory stream provider; the host adds <see cref="PubSubStore"/> (memory standalone, Azure blob storage in a cluster).</summary>
     public static ISiloBuilder AddExperimentEventStreams(this ISiloBuilder silo) => silo.AddMemoryStreams(Provider);
 
     /// <summary>

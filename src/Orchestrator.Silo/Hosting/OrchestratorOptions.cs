@@ -9,8 +9,8 @@ public sealed record OrchestratorOptions
 
     public OrchestratorMode Mode { get; init; } = OrchestratorMode.Standalone;
 
-    /// <summary>Redis for clustering, grain state and reminders; required in cluster mode, e.g. <c>127.0.0.1:6379</c>.</summary>
-    public string? Redis { get; init; }
+    /// <summary>The Azure Storage account of membership, grain state and reminders; required in cluster mode (<c>Orchestrator:Storage</c>).</summary>
+    public ClusterStorageOptions Storage { get; init; } = new();
 
     [Required]
     public string ClusterId { get; init; } = "orchestrator";
@@ -49,6 +49,6 @@ public enum OrchestratorMode
     /// <summary>One process: localhost clustering, state and reminders in memory.</summary>
     Standalone,
 
-    /// <summary>Silos sharing Redis for membership, grain state and reminders.</summary>
+    /// <summary>Silos sharing an Azure Storage account for membership, reminders (tables) and grain state (blobs).</summary>
     Cluster,
 }

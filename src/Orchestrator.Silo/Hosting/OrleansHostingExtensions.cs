@@ -4,12 +4,10 @@ using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
 using Orleans.Configuration;
-using Orleans.Storage;
-using StackExchange.Redis;
 
 namespace Orchestrator.Silo.Hosting;
 
-/// <summary>Wires the Orleans silo: memory in standalone mode, Redis for membership, state and reminders in a cluster.</summary>
+/// <summary>Wires the Orleans silo: memory in standalone mode, Azure Storage for membership, state and reminders in a cluster.</summary>
 public static class OrleansHostingExtensions
 {
     /// <summary>Orleans' <see cref="ClusterMembershipOptions"/> by their property names, e.g. <c>--Orchestrator:Membership:ProbeTimeout=00:00:02</c>.</summary>
@@ -27,8 +25,19 @@ public static class OrleansHostingExtensions
             .Validate(options => workerComposed || options.InProcessWorker != true,
                 "Orchestrator:InProcessWorker is true, but this host holds no worker: run the standalone host for a worker in process " +
                 "(dotnet run --project src/Orchestrator.Standalone), or leave the setting out and start workers beside the silo (Transport:Kind=RabbitMq)")
-            .Validate(options => options.Mode != OrchestratorMode.Cluster || !string.IsNullOrWhiteSpace(options.Redis),
-                "Orchestrator:Redis is required in cluster mode: give the Redis server, e.g. --Orchestrator:Redis=127.0.0.1:6379")
+            .Validate(options => options.Mode != OrchestratorMode.Cluster
+                    || string.IsNullOrWhiteSpace(options.Storage.ConnectionString) != string.IsNullOrWhiteSpace(options.Storage.AccountName),
+                "Orchestrator:Storage needs exactly one of ConnectionString and AccountName in cluster mode: " +
+                "--Orchestrator:Storage:ConnectionString=... (Azurite or account keys) or --Orchestrator:Storage:AccountName=NAME (DefaultAzureCredential, e.g. workload identity)")
+            .Validate(options => options.Mode != OrchestratorMode.Cluster || options.Storage.UsesCredential == false
+                    || ClusterStorageOptions.IsAccountName(options.Storage.AccountName),
+                "Orchestrator:Storage:AccountName must be a storage account name: 3 to 24 lowercase letters and digits")
+            .Validate(options => options.Mode != OrchestratorMode.Cluster
+                    || ClusterStorageOptions.IsContainerName(options.Storage.StateContainerFor(options.ServiceId)),
+                "Orchestrator:Storage:StateContainer (or, unset, the name made from Orchestrator:ServiceId) must be a blob container name: " +
+                "3 to 63 lowercase letters, digits and single hyphens, e.g. --Orchestrator:Storage:StateContainer=orchestrator-state")
+            .Validate(options => options.Storage.TryTimeout > TimeSpan.Zero && options.Storage.MaxRetries is >= 0 and <= 10 && options.Storage.RetryDelay >= TimeSpan.Zero,
+                "Orchestrator:Storage:TryTimeout must be positive, MaxRetries from 0 to 10 and RetryDelay not negative, e.g. 00:00:02, 1 and 00:00:00.500")
             .Validate(options => IPAddress.TryParse(options.AdvertisedAddress, out _),
                 "Orchestrator:AdvertisedAddress must be an IP address, e.g. 10.0.0.5")
             .ValidateOnStart();
@@ -61,7 +70,8 @@ public static class OrleansHostingExtensions
 
             if (options.Mode == OrchestratorMode.Cluster)
             {
-                UseRedis(silo, options);
+                silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+                silo.UseClusterStorage(options);
                 ConfigureMembership(silo, builder.Configuration.GetSection(MembershipSection));
             }
             else
@@ -88,25 +98,4 @@ public static class OrleansHostingExtensions
             .Configure(membership => membership.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10))
             .Bind(section);
     }
-
-    private static void UseRedis(ISiloBuilder silo, OrchestratorOptions options)
-    {
-        var redis = ConfigurationOptions.Parse(options.Redis!);
-        silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
-        silo.UseRedisClustering(clustering => clustering.ConfigurationOptions = redis.Clone());
-        AddRedisStorage(silo, OrchestratorStorage.Name, redis);
-
-        // Stream subscriptions (of the live events' readers, on whichever silo serves them) are shared by the cluster.
-        AddRedisStorage(silo, ExperimentEventStreams.PubSubStore, redis);
-        silo.UseRedisReminderService(reminders => reminders.ConfigurationOptions = redis.Clone());
-    }
-
-    private static void AddRedisStorage(ISiloBuilder silo, string name, ConfigurationOptions redis) =>
-        silo.AddRedisGrainStorage(name, storage => storage.Configure<IServiceProvider>((settings, services) =>
-        {
-            settings.ConfigurationOptions = redis.Clone();
-
-            // The Orleans serializer, so grain state keeps the version tolerance its [Id] attributes give it.
-            settings.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>());
-        }));
 }

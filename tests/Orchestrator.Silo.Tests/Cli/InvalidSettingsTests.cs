@@ -27,7 +27,7 @@ public sealed class InvalidSettingsTests : IDisposable
 
     [Theory]
     [InlineData("the API would run open to anyone who reaches it (cluster mode); configure Auth:ApiKeys, Auth:ApiKeysFile (e.g. a mounted secret) or Auth:Jwt:Authority, or set Auth:Mode=Open to run without authentication on purpose",
-        "--Orchestrator:Mode=Cluster", "--Orchestrator:Redis=127.0.0.1:1", "--Transport:Kind=RabbitMq", "--Transport:RabbitMq=amqp://guest:guest@127.0.0.1:1/")]
+        "--Orchestrator:Mode=Cluster", "--Orchestrator:Storage:ConnectionString=UseDevelopmentStorage=true", "--Transport:Kind=RabbitMq", "--Transport:RabbitMq=amqp://guest:guest@127.0.0.1:1/")]
     [InlineData("the API would run open to anyone who reaches it (listening on http://0.0.0.0:{port}); configure Auth:ApiKeys",
         "--urls=http://0.0.0.0:{port}")]
     [InlineData("Orchestrator:InProcessWorker is true, but this host holds no worker: run the standalone host for a worker in process (dotnet run --project src/Orchestrator.Standalone)",

@@ -20,7 +20,7 @@ public sealed class AuthenticationTests(ITestOutputHelper output)
             config: { images: 100, seed: 3 }
         """;
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task A_cluster_silo_refuses_missing_and_revoked_keys_and_missing_scopes_and_keeps_health_open()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);

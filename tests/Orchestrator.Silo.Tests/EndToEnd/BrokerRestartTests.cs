@@ -15,7 +15,7 @@ public sealed class BrokerRestartTests(ITestOutputHelper output)
     private const int LongPretrainSteps = 200;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task A_broker_restart_mid_run_loses_no_report_and_the_experiment_succeeds()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);
@@ -46,7 +46,7 @@ public sealed class BrokerRestartTests(ITestOutputHelper output)
     /// Without the scheduler's view of the transport, every worker would be declared lost once the broker had been
     /// down for a heartbeat timeout, and its run retried although it never stopped.
     /// </summary>
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task A_broker_outage_longer_than_the_heartbeat_timeout_loses_no_worker()
     {
         var heartbeatTimeout = TimeSpan.FromSeconds(5);

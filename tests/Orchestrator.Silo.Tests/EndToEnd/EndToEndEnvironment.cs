@@ -9,7 +9,7 @@ namespace Orchestrator.Silo.Tests.EndToEnd;
 /// <summary>
 /// One end-to-end test's world on the shared test servers: its own RabbitMQ vhost (every queue and exchange,
 /// the silos' shared report queue included, so no other test's messages can reach it), its own Orleans cluster
-/// and service id in Redis, its own blob container in Azurite, and the silo and worker processes it starts.
+/// and service id in Azurite's tables, its own blob containers in Azurite (artifacts, grain state), and the silo and worker processes it starts.
 /// Disposing kills every process, prints their output unless the test called <see cref="Passed"/>, and removes
 /// the vhost, the container and the local folders.
 /// </summary>
@@ -63,6 +63,9 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
 
     public BlobContainerClient Container { get; }
 
+    /// <summary>The blob container the silos keep this test's grain state in.</summary>
+    public string StateContainerName => Id + "-state";
+
     public static async Task<EndToEndEnvironment> StartAsync(ITestOutputHelper output)
     {
         var environment = new EndToEndEnvironment(output);
@@ -76,7 +79,7 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
     public string WorkerId(int number) => $"{Id}-w{number}";
 
     /// <summary>
-    /// Starts a silo in cluster mode (Redis, RabbitMQ, no in-process worker) and waits for <c>/readyz</c>. Pass the
+    /// Starts a silo in cluster mode (Azure Storage on Azurite, RabbitMQ, no in-process worker) and waits for <c>/readyz</c>. Pass the
     /// ports of a silo that was killed to start its replacement on the same address.
     /// </summary>
     public async Task<(ChildProcess Process, OrchestratorClient Api)> StartSiloAsync(
@@ -86,7 +89,8 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
         [
             $"--urls=http://127.0.0.1:{ports.Http}",
             "--Orchestrator:Mode=Cluster",
-            $"--Orchestrator:Redis={TestServers.Get(TestServers.Redis)}",
+            $"--Orchestrator:Storage:ConnectionString={TestServers.Get(TestServers.Azurite)}",
+            $"--Orchestrator:Storage:StateContainer={StateContainerName}",
             $"--Orchestrator:ClusterId={Id}",
             $"--Orchestrator:ServiceId={Id}",
             $"--Orchestrator:SiloPort={ports.Silo}",
@@ -204,6 +208,7 @@ internal sealed class EndToEndEnvironment : IAsyncDisposable
 
         // Best effort: a failure here must not hide the test's own failure (say, a broker left stopped).
         await CleanUpAsync("the blob container", () => Container.DeleteIfExistsAsync());
+        await CleanUpAsync("the state container", () => new BlobServiceClient(TestServers.Get(TestServers.Azurite)).GetBlobContainerClient(StateContainerName).DeleteIfExistsAsync());
         await CleanUpAsync("the vhost", () => RabbitMqControl.RunAsync("delete_vhost", Id));
         await CleanUpAsync("the local folders", () =>
         {

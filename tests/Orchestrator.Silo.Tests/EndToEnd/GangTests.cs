@@ -34,7 +34,7 @@ public sealed class GangTests(ITestOutputHelper output)
             retry: { initial_backoff: 8s }
         """;
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task Killing_rank_1_fails_the_generation_and_the_gang_resumes_from_its_checkpoint_to_the_uninterrupted_weights()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);

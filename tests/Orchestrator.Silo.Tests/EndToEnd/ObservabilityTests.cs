@@ -17,7 +17,7 @@ public sealed class ObservabilityTests(ITestOutputHelper output)
     private static readonly string[] WorkerLines =
         ["Worker {WorkerId} started: {Slots} slots on {Device} ({DeviceName}); runs {Kinds}", "Worker {WorkerId} draining {Runs} runs", "Worker {WorkerId} deregistered"];
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task Both_silos_of_a_cluster_stream_the_events_of_an_experiment_and_the_workers_json_lines_of_its_runs_carry_their_ids()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);

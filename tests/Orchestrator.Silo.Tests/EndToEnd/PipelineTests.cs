@@ -7,13 +7,13 @@ using Xunit.Abstractions;
 
 namespace Orchestrator.Silo.Tests.EndToEnd;
 
-/// <summary>A DAG between a silo process and a worker process over Redis, RabbitMQ and Azurite, and reports the silo must ignore.</summary>
+/// <summary>A DAG between a silo process and a worker process over RabbitMQ and Azurite (grain state, membership, reminders, artifacts), and reports the silo must ignore.</summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class PipelineTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task A_dag_runs_end_to_end_with_its_artifacts_in_blob_storage_and_its_lineage_recorded()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);
@@ -55,7 +55,7 @@ public sealed class PipelineTests(ITestOutputHelper output)
         e2e.Passed();
     }
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task Reports_repeated_or_from_an_old_run_arrive_over_the_broker_and_change_nothing()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace Orchestrator.Silo.Tests.EndToEnd;
 
 /// <summary>
-/// The silo process killed mid-experiment while its worker goes on: a new silo on the same Redis and cluster id
+/// The silo process killed mid-experiment while its worker goes on: a new silo on the same storage account and cluster id
 /// takes over from the stages' durable state and the reports queued in RabbitMQ, and no stage runs twice.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
@@ -27,7 +27,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
         "--Orchestrator:Membership:ProbeTimeout=00:00:01",
     ];
 
-    [ServerTheory(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerTheory(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     [InlineData(true)]
     [InlineData(false)]
     public async Task A_silo_killed_mid_experiment_is_replaced_and_the_experiment_finishes_with_no_stage_run_twice(bool sameAddress)

@@ -15,7 +15,7 @@ public sealed class WorkerLossTests(ITestOutputHelper output)
     private static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task A_run_on_a_killed_worker_is_declared_lost_and_resumes_from_its_last_checkpoint_on_another_worker()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);
@@ -58,7 +58,7 @@ public sealed class WorkerLossTests(ITestOutputHelper output)
         e2e.Passed();
     }
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task A_checkpoint_corrupted_in_blob_storage_is_detected_and_the_retry_resumes_from_the_previous_good_one()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);

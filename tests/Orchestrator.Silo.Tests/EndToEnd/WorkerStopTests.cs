@@ -34,7 +34,7 @@ public sealed class WorkerStopTests(ITestOutputHelper output)
             retry: { initial_backoff: 1s }
         """;
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task A_training_worker_sent_sigterm_exits_within_the_bound_with_a_checkpoint_and_the_retry_resumes_from_its_step()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);
@@ -73,7 +73,7 @@ public sealed class WorkerStopTests(ITestOutputHelper output)
         e2e.Passed();
     }
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob)]
     public async Task A_worker_whose_run_ignores_the_stop_exits_within_the_bound_and_reports_the_run_from_its_last_checkpoint()
     {
         await using var e2e = await EndToEndEnvironment.StartAsync(output);

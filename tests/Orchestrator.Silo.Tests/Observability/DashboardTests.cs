@@ -16,7 +16,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-    [ServerFact(TestServers.Redis, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob, TestServers.Prometheus)]
+    [ServerFact(TestServers.Azurite, TestServers.RabbitMq, TestServers.RabbitMqCtl, TestServers.AzuriteBlob, TestServers.Prometheus)]
     public async Task Every_dashboard_expression_finds_data_in_prometheus_scraping_a_silo_and_a_gang_of_two_workers_during_a_run()
     {
         var queries = DashboardQueries.Read(await File.ReadAllTextAsync(BuiltHosts.RepositoryFile("helm", "blip-orchestrator", "dashboards", "blip-orchestrator.json")));

@@ -1,0 +1,108 @@
+using System.Diagnostics.Metrics;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Orchestrator.Grains;
+
+namespace Orchestrator.Silo.Hosting;
+
+/// <summary>
+/// Counts every request a cluster sends to Azure Storage, each try of a retried request included: a policy in the
+/// pipeline of the table and blob clients that Orleans' membership, reminder and grain-storage providers use, so it sees
+/// them all. Tagged by service (table, blob), what the request is about (the membership or reminder table, or the grain
+/// state's name: experiment, experiment-index, stage, pubsub), operation (read, write, delete) and outcome (ok, error:
+/// an HTTP status of 400 or more, or no answer at all).
+/// </summary>
+public sealed class StorageRequestMetrics : HttpPipelinePolicy
+{
+    public const string InstrumentName = "orchestrator.storage.requests";
+
+    private static readonly Meter Meter = new(OrchestratorMetrics.MeterName);
+
+    private static readonly Counter<long> Requests =
+        Meter.CreateCounter<long>(InstrumentName, "{request}", "Requests sent to Azure Storage (each try), by service, state, operation and outcome.");
+
+    /// <summary>Grain state names, longest first: a blob is named <c>STATE-GRAINID</c>, and one state name starts another.</summary>
+    private static readonly string[] StateNames = ["experiment-index", "experiment", "stage"];
+
+    private readonly string _service;
+
+    public StorageRequestMetrics(string service) => _service = service;
+
+    /// <summary>The path of the service's root (<c>/devstoreaccount1</c> on Azurite, <c>/</c> on Azure), set once the client exists.</summary>
+    public string BasePath { get; set; } = "/";
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        try
+        {
+            await ProcessNextAsync(message, pipeline);
+        }
+        finally
+        {
+            Count(message);
+        }
+    }
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        try
+        {
+            ProcessNext(message, pipeline);
+        }
+        finally
+        {
+            Count(message);
+        }
+    }
+
+    private void Count(HttpMessage message)
+    {
+        var outcome = message.HasResponse && message.Response.Status < 400 ? "ok" : "error";
+        Requests.Add(1,
+            new KeyValuePair<string, object?>("service", _service),
+            new KeyValuePair<string, object?>("state", Subject(message.Request.Uri.Path)),
+            new KeyValuePair<string, object?>("operation", Operation(message.Request.Method)),
+            new KeyValuePair<string, object?>("outcome", outcome));
+    }
+
+    /// <summary>What a request is about, from its path: a table's role, or a blob's state name.</summary>
+    public string Subject(string path)
+    {
+        var relative = path.StartsWith(BasePath, StringComparison.Ordinal) ? path[BasePath.Length..] : path;
+        relative = Uri.UnescapeDataString(relative.TrimStart('/'));
+        if (_service == "table")
+        {
+            var table = relative.Split('(', '/')[0];
+            return table switch
+            {
+                "OrleansSiloInstances" => "membership",
+                "OrleansReminders" => "reminders",
+                "Tables" or "" => "tables",
+                "$batch" => "batch",
+                _ => "other",
+            };
+        }
+
+        var slash = relative.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+        {
+            return "container";
+        }
+
+        var blob = relative[(slash + 1)..];
+        foreach (var state in StateNames)
+        {
+            if (blob.StartsWith(state + "-", StringComparison.Ordinal))
+            {
+                return state;
+            }
+        }
+
+        return blob.StartsWith("pubsub", StringComparison.OrdinalIgnoreCase) ? "pubsub" : "other";
+    }
+
+    private static string Operation(RequestMethod method) =>
+        method == RequestMethod.Get || method == RequestMethod.Head ? "read"
+        : method == RequestMethod.Delete ? "delete"
+        : "write";
+}
