@@ -23,7 +23,7 @@ public sealed class SchedulerGrain(
 {
     public const long Key = 0;
 
-    private readonly SchedulerCore _core = new(new SchedulerState());
+    private readonly SchedulerCore _core = new(new SchedulerState(), options.Value.ReserveAfter);
     private readonly HashSet<string> _recovering = [];
     private DateTimeOffset _recoveryDeadline;
     private bool _outageReported;
