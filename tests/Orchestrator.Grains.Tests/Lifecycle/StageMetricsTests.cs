@@ -49,7 +49,7 @@ public sealed class StageMetricsTests(ClusterFixture fixture) : IDisposable
             - { id: pretrain, kind: blip.pretrain, inputs: { train: data.web }, resources: { {{labels}}, workers: 2 }, retry: { initial_backoff: 1s } }
             """, SpecFormat.Yaml, id);
         Assert.Empty(prepared.Errors);
-        Assert.Equal(CreateOutcome.Created, await _driver.Experiment(id).CreateAsync(prepared.Draft!));
+        Assert.Equal(CreateOutcome.Created, (await _driver.Experiment(id).CreateAsync(prepared.Draft!)).Outcome);
         await _driver.CompleteAsync(await _driver.Dispatcher.WaitForStartAsync(id, "data"));
         Assert.Empty(Gangs()); // a run of one worker is no gang
 
