@@ -23,10 +23,12 @@ public sealed class SchedulerCore(SchedulerState state, TimeSpan reserveAfter)
     {
         if (State.Workers.TryGetValue(workerId, out var worker))
         {
-            State.Changed |= worker.Lost || !SameOffer(worker.Capacity, capacity);
+            var cleared = worker.SuspectSince is { } since && now > since;
+            State.Changed |= worker.Lost || cleared || !SameOffer(worker.Capacity, capacity);
             worker.Capacity = capacity;
             worker.LastHeartbeatAt = now;
             worker.Lost = false;
+            worker.SuspectSince = cleared ? null : worker.SuspectSince;
             return;
         }
 
@@ -80,6 +82,23 @@ public sealed class SchedulerCore(SchedulerState state, TimeSpan reserveAfter)
 
         Place(assignment);
         return true;
+    }
+
+    /// <summary>
+    /// Places nothing on <paramref name="workerIds"/> until each is heard after <paramref name="now"/>: a gang of them
+    /// failed, and a rank whose process died looks alive until the heartbeat timeout, so the gang's next generation would
+    /// wait on it for the whole join timeout. A live worker costs at most one heartbeat interval, shorter than a retry's
+    /// backoff.
+    /// </summary>
+    public void Suspect(IEnumerable<string> workerIds, DateTimeOffset now)
+    {
+        foreach (var workerId in workerIds)
+        {
+            if (State.Workers.TryGetValue(workerId, out var worker))
+            {
+                worker.SuspectSince = now;
+            }
+        }
     }
 
     /// <summary>Forgets a run, queued or running; returns its assignment when it was out on workers.</summary>
@@ -186,7 +205,7 @@ public sealed class SchedulerCore(SchedulerState state, TimeSpan reserveAfter)
     {
         var needs = shape.Needs;
         var candidates = State.Workers.Values
-            .Where(worker => !worker.Lost && available(worker) >= needs.Slots && worker.Capacity.Runs(shape.Kind) && worker.Capacity.Offers(needs)
+            .Where(worker => !worker.Lost && worker.SuspectSince is null && available(worker) >= needs.Slots && worker.Capacity.Runs(shape.Kind) && worker.Capacity.Offers(needs)
                 && (held is null || !held.Contains(worker.WorkerId)));
         if (needs.Workers > 1)
         {

@@ -128,6 +128,17 @@ public sealed class SchedulerGrain(
         await DispatchAsync(time.GetUtcNow(), []);
     }
 
+    public async Task FailGangAsync(string runId, string reason)
+    {
+        if (_core.Release(runId) is { } assignment)
+        {
+            _core.Suspect(assignment.WorkerIds, time.GetUtcNow());
+            await dispatcher.CancelAsync(assignment, assignment.WorkerIds, reason);
+        }
+
+        await DispatchAsync(time.GetUtcNow(), []);
+    }
+
     public async Task CheckWorkersAsync()
     {
         var now = time.GetUtcNow();

@@ -62,6 +62,12 @@ public sealed class WorkerRecord
 
     /// <summary>Silent past the heartbeat timeout; gets no runs until it registers again.</summary>
     public bool Lost { get; set; }
+
+    /// <summary>
+    /// Since when the worker is in doubt (a gang it was in failed): it gets no runs until a heartbeat after this time
+    /// shows it alive, so the gang's next generation is not placed on a worker whose process died.
+    /// </summary>
+    public DateTimeOffset? SuspectSince { get; set; }
 }
 
 /// <summary>A run in the queue with its arrival order and its fair tag (<see cref="RunQueue.Add"/>).</summary>

@@ -58,6 +58,10 @@ public sealed class StageMetricsTests(ClusterFixture fixture) : IDisposable
         await _driver.WaitForAsync(id, _ => Gangs().Count == 1);
         await _driver.FailAsync(first, retryable: true);
         ClusterFixture.Time.Advance(TimeSpan.FromSeconds(1));
+
+        // The failed gang's workers get the next generation once each is heard again.
+        await _driver.RegisterWorkerAsync("w1");
+        await _driver.RegisterWorkerAsync("w2");
         await _driver.TickRetryAsync(id, "pretrain");
         var second = await _driver.Dispatcher.WaitForStartAsync(id, "pretrain", attempt: 2);
         Assert.Equal(2, second.WorkerIds.Count);
