@@ -172,7 +172,11 @@ internal static class BenchCommand
                     await experiment.WatchAsync(ExperimentGrain.MaxWatchLease);
                 }
 
-                await experiment.CreateAsync(draft.Draft);
+                // A full line of creations answers Busy with its wait, as the API's 503 does: retry after it, as a client would.
+                while ((await experiment.CreateAsync(draft.Draft)) is { Outcome: CreateOutcome.Busy } busy)
+                {
+                    await Task.Delay(busy.RetryAfter, cancellationToken);
+                }
             });
         while (true)
         {

@@ -43,14 +43,20 @@ public sealed class ExperimentGrain(
         }
     }
 
-    public async Task<CreateOutcome> CreateAsync(ExperimentDraft draft)
+    public async Task<CreateResult> CreateAsync(ExperimentDraft draft)
     {
         if (Experiment.Exists)
         {
-            return Experiment.SpecHash == draft.SpecHash ? CreateOutcome.AlreadyExisted : CreateOutcome.Conflict;
+            return new CreateResult(Experiment.SpecHash == draft.SpecHash ? CreateOutcome.AlreadyExisted : CreateOutcome.Conflict);
         }
 
-        using var slot = await creations.EnterAsync();
+        var admission = await creations.TryEnterAsync();
+        if (admission.Slot is null)
+        {
+            return new CreateResult(CreateOutcome.Busy, admission.RetryAfter);
+        }
+
+        using var slot = admission.Slot;
         var now = time.GetUtcNow();
         Experiment.Name = draft.Name;
         Experiment.Labels = draft.Labels;
@@ -80,7 +86,7 @@ public sealed class ExperimentGrain(
 
         await AdvanceAsync();
         await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-        return CreateOutcome.Created;
+        return new CreateResult(CreateOutcome.Created);
     }
 
     public async Task<ExperimentView?> GetAsync() => Experiment.Exists ? await ViewAsync() : null;

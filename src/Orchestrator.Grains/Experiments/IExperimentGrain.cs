@@ -9,7 +9,7 @@ public interface IExperimentGrain : IGrainWithStringKey
 {
     /// <summary>Creates the experiment and queues the stages with no upstream. Repeating it with the same spec is harmless.</summary>
     [Alias("Create")]
-    Task<CreateOutcome> CreateAsync(ExperimentDraft draft);
+    Task<CreateResult> CreateAsync(ExperimentDraft draft);
 
     /// <summary>The experiment with every stage, or null when no experiment has this id.</summary>
     [ReadOnly, Alias("Get")]

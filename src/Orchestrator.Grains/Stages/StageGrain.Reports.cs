@@ -161,8 +161,9 @@ public sealed partial class StageGrain
         await FailCurrentRunAsync(report.Error, report.Retryable, report.LastCheckpoint);
         if (gang)
         {
-            // One rank's failure ends the generation: the others are stopped and their slots freed.
-            await Scheduler.CancelRunAsync(report.RunId, $"a rank of the gang failed: {report.Error}");
+            // One rank's failure ends the generation: the others are stopped and their slots freed, and the next
+            // generation waits for workers that are heard again (a killed rank's worker may not yet be declared lost).
+            await Scheduler.FailGangAsync(report.RunId, $"a rank of the gang failed: {report.Error}");
         }
         else
         {

@@ -82,6 +82,13 @@ public static class ExperimentsApi
             case CreateOutcome.AlreadyExisted:
                 request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
                 break;
+            case CreateOutcome.Busy:
+                var seconds = (int)Math.Ceiling(Math.Max(1, submitted.RetryAfter.TotalSeconds));
+                request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                ApiMetrics.Rejected(ApiMetrics.CreationsBusy);
+                return Problems.Unavailable(
+                    $"The orchestrator is creating other experiments and the line is full; nothing was created. Retry after {seconds} s " +
+                    "with the same Idempotency-Key, which creates the experiment once however often it is sent.");
         }
 
         var view = await grains.GetGrain<IExperimentGrain>(submitted.ExperimentId).GetAsync();
