@@ -5,6 +5,7 @@ using Orchestrator.Grains.Artifacts;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Stages;
+using Orleans.Serialization;
 
 namespace Orchestrator.Grains.Experiments;
 
@@ -22,6 +23,7 @@ public sealed class ExperimentGrain(
     [PersistentState("experiment", OrchestratorStorage.Name)] IPersistentState<ExperimentState> state,
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     CreationGate creations,
+    DeepCopier<ExperimentState> copier,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain, IRemindable
 {
     internal const string ReconcileReminder = "reconcile";
@@ -29,13 +31,20 @@ public sealed class ExperimentGrain(
     /// <summary>The longest a reader may ask events to be published for without renewing.</summary>
     public static readonly TimeSpan MaxWatchLease = TimeSpan.FromMinutes(10);
 
+    /// <summary>A failed write puts the state back as written (docs/decisions.md, storage outages).</summary>
+    private readonly WrittenState<ExperimentState> _state = new(state, copier);
+
     private (ExperimentStatus, DateTimeOffset?, bool) _written;
     private DateTimeOffset _watchedUntil = DateTimeOffset.MinValue;
+
+    /// <summary>True while <see cref="CreateAsync"/> runs: reads, which interleave, see no experiment until it is created.</summary>
+    private bool _creating;
 
     private ExperimentState Experiment => state.State;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _state.Loaded();
         _written = Durable();
         if (Experiment.Exists && Experiment.Status == ExperimentStatus.Running)
         {
@@ -47,9 +56,35 @@ public sealed class ExperimentGrain(
     {
         if (Experiment.Exists)
         {
-            return Experiment.SpecHash == draft.SpecHash ? CreateOutcome.AlreadyExisted : CreateOutcome.Conflict;
+            if (Experiment.SpecHash != draft.SpecHash)
+            {
+                return CreateOutcome.Conflict;
+            }
+
+            // A retried request: the first may have failed after the experiment was written (a storage outage, a
+            // crash), before every stage was initialised or the first ones queued. Both are harmless when repeated.
+            await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+            if (Experiment.Status == ExperimentStatus.Running)
+            {
+                await AdvanceAsync();
+            }
+
+            return CreateOutcome.AlreadyExisted;
         }
 
+        _creating = true;
+        try
+        {
+            return await CreateNewAsync(draft);
+        }
+        finally
+        {
+            _creating = false;
+        }
+    }
+
+    private async Task<CreateOutcome> CreateNewAsync(ExperimentDraft draft)
+    {
         using var slot = await creations.EnterAsync();
         var now = time.GetUtcNow();
         Experiment.Name = draft.Name;
@@ -83,7 +118,9 @@ public sealed class ExperimentGrain(
         return CreateOutcome.Created;
     }
 
-    public async Task<ExperimentView?> GetAsync() => Experiment.Exists ? await ViewAsync() : null;
+    /// <summary>Interleaves with any call: answers from what the grain holds (as written while a write is under way) and its stages hold.</summary>
+    public async Task<ExperimentView?> GetAsync() =>
+        _state.Visible is { Exists: true } experiment && !_creating ? await ViewAsync(experiment) : null;
 
     public async Task<ExperimentView?> CancelAsync()
     {
@@ -148,12 +185,12 @@ public sealed class ExperimentGrain(
 
     public async Task<LineageView?> GetLineageAsync()
     {
-        if (!Experiment.Exists)
+        if (_state.Visible is not { Exists: true } experiment || _creating)
         {
             return null;
         }
 
-        var view = await ViewAsync();
+        var view = await ViewAsync(experiment);
         var artifacts = new List<LineageEntry>();
         foreach (var stage in view.Stages)
         {
@@ -341,7 +378,7 @@ public sealed class ExperimentGrain(
     /// <summary>Writes the state and tells the index, whose summary holds exactly the durable facts.</summary>
     private async Task WriteAsync()
     {
-        await state.WriteStateAsync();
+        await _state.WriteAsync();
         _written = Durable();
         await GrainFactory.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).UpsertAsync(Summary());
     }
@@ -385,19 +422,21 @@ public sealed class ExperimentGrain(
         record.ChangedAt = change.At;
     }
 
-    private async Task<ExperimentView> ViewAsync()
+    private Task<ExperimentView> ViewAsync() => ViewAsync(Experiment);
+
+    private async Task<ExperimentView> ViewAsync(ExperimentState experiment)
     {
-        var stages = await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).GetAsync()));
+        var stages = await Task.WhenAll(experiment.Stages.Select(stage => Stage(stage.StageId).GetAsync()));
         return new ExperimentView
         {
             Id = this.GetPrimaryKeyString(),
-            Name = Experiment.Name,
-            Status = Experiment.Status,
-            CreatedAt = Experiment.CreatedAt!.Value,
-            EndedAt = Experiment.EndedAt,
-            Labels = Experiment.Labels,
+            Name = experiment.Name,
+            Status = experiment.Status,
+            CreatedAt = experiment.CreatedAt!.Value,
+            EndedAt = experiment.EndedAt,
+            Labels = experiment.Labels,
             Stages = [.. stages],
-            SubmittedBy = Experiment.SubmittedBy,
+            SubmittedBy = experiment.SubmittedBy,
         };
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 
 namespace Orchestrator.Grains.Experiments;
 
@@ -18,6 +19,9 @@ public sealed class ExperimentIndexGrain(
 
     private Task? _writing;
     private bool _unwritten;
+
+    /// <summary>A write was refused because storage holds another version (a try that timed out was applied after all).</summary>
+    private bool _stale;
 
     public Task UpsertAsync(ExperimentSummary summary)
     {
@@ -62,6 +66,11 @@ public sealed class ExperimentIndexGrain(
         try
         {
             await Task.Yield();
+            if (_stale)
+            {
+                await ReloadKeepingSummariesAsync();
+            }
+
             while (_unwritten)
             {
                 _unwritten = false;
@@ -71,12 +80,31 @@ public sealed class ExperimentIndexGrain(
         catch (Exception exception)
         {
             _unwritten = true;
+            _stale |= exception is InconsistentStateException;
             logger.LogError(exception, "The experiment index could not be written; the next change writes it again");
         }
         finally
         {
             _writing = null;
         }
+    }
+
+    /// <summary>
+    /// Storage refused a write because it holds a newer version than this grain read: one of this grain's own writes
+    /// that timed out during a storage outage and was applied afterwards. Its ETag is read, and every summary this grain
+    /// holds is kept over what storage has (the grain is the index's only writer, so it holds the latest of each).
+    /// </summary>
+    private async Task ReloadKeepingSummariesAsync()
+    {
+        var held = state.State.Experiments;
+        await state.ReadStateAsync();
+        foreach (var (id, summary) in held)
+        {
+            state.State.Experiments[id] = summary;
+        }
+
+        _stale = false;
+        _unwritten = true;
     }
 }
 
