@@ -40,6 +40,12 @@ public sealed class ExperimentGrain(
     /// <summary>True while <see cref="CreateAsync"/> runs: reads, which interleave, see no experiment until it is created.</summary>
     private bool _creating;
 
+    /// <summary>Every stage grain was initialised in this activation (a creation that failed half-way may have left some out).</summary>
+    private bool _stagesInitialized;
+
+    /// <summary>Stage grains initialised at once.</summary>
+    private const int InitializeAtOnce = 32;
+
     private ExperimentState Experiment => state.State;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -63,7 +69,7 @@ public sealed class ExperimentGrain(
 
             // A retried request: the first may have failed after the experiment was written (a storage outage, a
             // crash), before every stage was initialised or the first ones queued. Both are harmless when repeated.
-            await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+            await InitializeStagesAsync();
             if (Experiment.Status == ExperimentStatus.Running)
             {
                 await AdvanceAsync();
@@ -97,9 +103,11 @@ public sealed class ExperimentGrain(
         Experiment.Status = ExperimentStatus.Running;
         Experiment.StageRecords = draft.Stages.ToDictionary(stage => stage.StageId, _ => new StageRecord { ChangedAt = now });
 
-        // Persist first: stages initialised after a crash here are initialised again by the retried request.
+        // Persist first, then the reminder: a creation that fails after this point (a crash, a storage write that failed)
+        // is finished by the retried request or by the reminder's reconciliation, which initialise the stages again.
         await WriteAsync();
-        await Task.WhenAll(draft.Stages.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+        await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        await InitializeStagesAsync();
 
         // Stages with no upstream are ready once the experiment exists: that is when their dispatch latency starts.
         var created = time.GetUtcNow();
@@ -114,7 +122,6 @@ public sealed class ExperimentGrain(
         }
 
         await AdvanceAsync();
-        await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         return CreateOutcome.Created;
     }
 
@@ -282,11 +289,31 @@ public sealed class ExperimentGrain(
     /// </summary>
     private async Task ReconcileAsync()
     {
+        if (!_stagesInitialized)
+        {
+            await InitializeStagesAsync();
+        }
+
         var changes = await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).GetChangeAsync()));
         await LearnAsync(changes);
 
         await Task.WhenAll(changes.Where(change => change.Status.IsActive()).Select(change => Stage(change.StageId).EnsureScheduledAsync()));
         await AdvanceAsync();
+    }
+
+    /// <summary>
+    /// Initialises every stage grain (harmless for one already initialised), <see cref="InitializeAtOnce"/> at a time: a
+    /// 500-stage experiment would otherwise send 500 first writes to storage at once, and on a busy account some would
+    /// outlast their try, be retried, and meet their own first try's blob.
+    /// </summary>
+    private async Task InitializeStagesAsync()
+    {
+        foreach (var batch in Experiment.Stages.Chunk(InitializeAtOnce))
+        {
+            await Task.WhenAll(batch.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+        }
+
+        _stagesInitialized = true;
     }
 
     /// <summary>Queues every Pending stage whose upstream stages have all succeeded, then updates the status.</summary>

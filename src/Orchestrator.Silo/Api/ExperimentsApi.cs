@@ -70,7 +70,8 @@ public static class ExperimentsApi
             return body.Problem;
         }
 
-        var submitted = await Unavailable.Bounded(submitter.SubmitAsync(body.Text, body.Format, idempotencyKey, user.CallerId()));
+        // Bounded inside: creating an experiment may take longer than other writes (Unavailable.CreationDeadline).
+        var submitted = await submitter.SubmitAsync(body.Text, body.Format, idempotencyKey, user.CallerId());
         switch (submitted.Outcome)
         {
             case null when submitted.ExceededLimit is not null:
