@@ -80,7 +80,7 @@ internal static class BenchCommand
                 result.AddError("--transport rabbitmq needs --rabbitmq amqp://USER:PASS@HOST:PORT/");
             }
 
-            if (result.GetValue(storage) is not null && result.GetValue(transport) != "inmemory")
+            if (result.GetValue(storage) is not null && result.GetValue(transport) == "rabbitmq")
             {
                 result.AddError("--storage counts the requests each report causes, which it can follow only with --transport inmemory");
             }

@@ -54,7 +54,7 @@ internal sealed class StorageRequestRecorder : IDisposable
                 _byCause[cause] = _byCause.GetValueOrDefault(cause) + count;
                 var subject = $"{service}/{state}";
                 _byState[subject] = _byState.GetValueOrDefault(subject) + count;
-                _errors += outcome == "ok" ? 0 : count;
+                _errors += outcome == "error" ? count : 0;
             }
         });
         _listener.Start();

@@ -9,8 +9,8 @@ namespace Orchestrator.Silo.Hosting;
 /// Counts every request a cluster sends to Azure Storage, each try of a retried request included: a policy in the
 /// pipeline of the table and blob clients that Orleans' membership, reminder and grain-storage providers use, so it sees
 /// them all. Tagged by service (table, blob), what the request is about (the membership or reminder table, or the grain
-/// state's name: experiment, experiment-index, stage, pubsub), operation (read, write, delete) and outcome (ok, error:
-/// an HTTP status of 400 or more, or no answer at all).
+/// state's name: experiment, experiment-index, stage, pubsub), operation (read, write, delete) and outcome (ok;
+/// not-found: a 404, as every new grain's first read gets; error: another HTTP status of 400 or more, or no answer at all).
 /// </summary>
 public sealed class StorageRequestMetrics : HttpPipelinePolicy
 {
@@ -57,7 +57,11 @@ public sealed class StorageRequestMetrics : HttpPipelinePolicy
 
     private void Count(HttpMessage message)
     {
-        var outcome = message.HasResponse && message.Response.Status < 400 ? "ok" : "error";
+        // A read of a grain's state that was never written (every new grain's first read) answers 404: not a failure.
+        var outcome = !message.HasResponse ? "error"
+            : message.Response.Status < 400 ? "ok"
+            : message.Response.Status == 404 ? "not-found"
+            : "error";
         var subject = Subject(message.Request.Uri.Path);
         Requests.Add(1,
             new KeyValuePair<string, object?>("service", _service),
