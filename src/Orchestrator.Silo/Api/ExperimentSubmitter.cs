@@ -21,7 +21,7 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimit
         var rules = new SubmissionRules
         {
             MaxGangSize = scheduler.Value.MaxGangSize,
-            ImportRoots = read.Spec is { } spec && SpecValidator.ReadsImportPaths(spec) ? await workers.ImportRootsAsync() : [],
+            ImportRoots = read.Spec is { } spec && SpecValidator.ReadsImportPaths(spec) ? await Unavailable.Bounded(workers.ImportRootsAsync()) : [],
 
             // In one process the in-process worker is the only worker there will be: a kind it does not run never runs.
             RunnableKinds = workers.Local?.StageKinds,
@@ -32,7 +32,8 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimit
             return new SubmitResult(id, null, prepared.Errors) { ExceededLimit = prepared.ExceededLimit };
         }
 
-        var created = await grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft with { SubmittedBy = caller });
+        var created = await Unavailable.Bounded(
+            grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft with { SubmittedBy = caller }), Unavailable.CreationDeadline(prepared.Draft.Stages.Count));
         return new SubmitResult(id, created.Outcome, []) { RetryAfter = created.RetryAfter };
     }
 }

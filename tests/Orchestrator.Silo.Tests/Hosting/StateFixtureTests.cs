@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -23,6 +24,8 @@ public sealed class StateFixtureTests
     public async Task An_experiment_and_a_stage_written_by_today_s_code_read_back_through_the_azure_blob_provider()
     {
         var serviceId = $"fixture-{Guid.NewGuid():N}"[..20];
+        using var lease = await AzuriteControl.ShareAsync();
+        using var requests = new StorageRequestCounts();
         using var host = StartSilo(serviceId, out var container);
         await host.StartAsync();
         try
@@ -34,6 +37,12 @@ public sealed class StateFixtureTests
 
             var stage = await ReadFixtureAsync<StageState>(storage, container, "stage", GrainId.Create("stage", "exp-fixture/pretrain"), StateFixtures.StageFile);
             Assert.Equal(StateFixtures.Describe(StateFixtures.Stage()), StateFixtures.Describe(stage));
+
+            // Every request was counted: the silo joining its membership table, and each state's write and read.
+            Assert.True(requests.Get("table", "membership", "write", "ok") >= 1, requests.ToString());
+            Assert.True(requests.Get("blob", "experiment", "write", "ok") >= 1, requests.ToString());
+            Assert.True(requests.Get("blob", "experiment", "read", "ok") >= 1, requests.ToString());
+            Assert.True(requests.Get("blob", "stage", "read", "ok") >= 1, requests.ToString());
         }
         finally
         {
@@ -96,5 +105,50 @@ public sealed class StateFixtureTests
             silo.UseClusterStorage(options);
         });
         return builder.Build();
+    }
+
+    /// <summary>What <see cref="StorageRequestMetrics"/> counted while it listened, by service, state, operation and outcome.</summary>
+    private sealed class StorageRequestCounts : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly Dictionary<string, long> _counts = [];
+
+        public StorageRequestCounts()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == StorageRequestMetrics.InstrumentName)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                var key = string.Join('/', tags.ToArray().Select(tag => tag.Value));
+                lock (_counts)
+                {
+                    _counts[key] = _counts.GetValueOrDefault(key) + value;
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Get(string service, string state, string operation, string outcome)
+        {
+            lock (_counts)
+            {
+                return _counts.GetValueOrDefault($"{service}/{state}/{operation}/{outcome}");
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_counts)
+            {
+                return string.Join(", ", _counts.Select(count => $"{count.Key}={count.Value}"));
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 }
