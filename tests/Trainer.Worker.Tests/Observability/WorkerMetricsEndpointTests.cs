@@ -35,7 +35,7 @@ public sealed class WorkerMetricsEndpointTests
         series.RecordCheckpoint(TimeSpan.FromMilliseconds(300), 1234);
 
         var text = await ScrapeUntilAsync(http, metricsPort, text => text.Contains("trainer_run_step{", StringComparison.Ordinal));
-        const string labels = "otel_scope_name=\"Trainer.Worker\",experiment=\"exp-endpoint\",kind=\"test.endpoint\",stage=\"data\"";
+        const string labels = "otel_scope_name=\"Trainer.Worker\",experiment=\"exp-endpoint\",kind=\"test.endpoint\",rank=\"0\",stage=\"data\"";
         Assert.Contains($"trainer_run_step{{{labels}}} 4", text, StringComparison.Ordinal);
         Assert.Contains($"trainer_run_loss{{{Objective("total")}}} 2.5", text, StringComparison.Ordinal);
         Assert.Contains($"trainer_run_loss{{{Objective("itc")}}} 1.25", text, StringComparison.Ordinal);
@@ -69,7 +69,7 @@ public sealed class WorkerMetricsEndpointTests
     }
 
     private static string Objective(string objective) =>
-        $"otel_scope_name=\"Trainer.Worker\",experiment=\"exp-endpoint\",kind=\"test.endpoint\",objective=\"{objective}\",stage=\"data\"";
+        $"otel_scope_name=\"Trainer.Worker\",experiment=\"exp-endpoint\",kind=\"test.endpoint\",objective=\"{objective}\",rank=\"0\",stage=\"data\"";
 
     /// <summary>The hosting of src/Trainer.Worker/Program.cs, without the bus and the agent.</summary>
     private static WebApplication BuildWorker(int healthPort, int metricsPort)
