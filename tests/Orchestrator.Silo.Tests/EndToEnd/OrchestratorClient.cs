@@ -18,7 +18,9 @@ internal sealed class OrchestratorClient(Uri baseAddress, string? apiKey = null)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
-    private readonly HttpClient _http = Keyed(new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(15) }, apiKey);
+    // Longer than the server's own bound on any request: creating the largest experiment may take 8 s plus 40 ms a stage
+    // (28 s) before the API answers 503, and a client that gives up first sees no answer at all.
+    private readonly HttpClient _http = Keyed(new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(40) }, apiKey);
     private readonly HttpClient _events = Keyed(new() { BaseAddress = baseAddress, Timeout = System.Threading.Timeout.InfiniteTimeSpan }, apiKey);
 
     /// <summary>The client itself, for requests the methods here do not make (and to see their status codes).</summary>
