@@ -7,6 +7,13 @@
 # `dotnet test`, e.g.  ./scripts/test.sh --filter "FullyQualifiedName~SiloRestart"
 # The exit code is dotnet test's.
 set -euo pipefail
+
+# The servers listen on fixed loopback ports, so two runs on one machine (two checkouts) take turns.
+if [[ -z "${ORCH_TEST_LOCKED:-}" ]] && command -v flock >/dev/null 2>&1; then
+    export ORCH_TEST_LOCKED=1
+    exec flock /tmp/orch-test.lock "$(readlink -f "${BASH_SOURCE[0]}")" "$@"
+fi
+
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if ! command -v dotnet >/dev/null 2>&1; then
