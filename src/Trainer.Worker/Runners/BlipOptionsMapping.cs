@@ -9,8 +9,10 @@ using VisionLanguage.Models.Blip2;
 using VisionLanguage.Tasks.Blip2;
 using VisionLanguage.Tasks.Capfilt;
 using VisionLanguage.Tasks.Captioning;
+using VisionLanguage.Tasks.Nlvr2;
 using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Tasks.Retrieval;
+using VisionLanguage.Tasks.Vqa;
 using VisionLanguage.Training;
 
 namespace Trainer.Worker.Runners;
@@ -80,6 +82,32 @@ public static class BlipOptionsMapping
         Prompt = options.Prompt,
         LabelSmoothing = options.LabelSmoothing,
         Decoding = Decoding(options),
+    };
+
+    /// <summary>How a VQA finetune trains, loads its data and answers.</summary>
+    public static BlipVqaSettings Vqa(BlipVqaOptions options) => new()
+    {
+        Trainer = Trainer(options),
+        Loader = Loader(options),
+        BadData = BadData(options.OnBadData),
+        LabelSmoothing = options.LabelSmoothing,
+        Answering = new VqaAnsweringSettings
+        {
+            Method = options.Inference == VqaInference.Generate ? VqaInferenceMethod.Generate : VqaInferenceMethod.Rank,
+            Candidates = options.AnswerCandidates,
+            BeamSize = options.BeamSize,
+            MinLength = options.MinAnswerLength,
+            MaxLength = options.MaxAnswerLength,
+        },
+    };
+
+    /// <summary>How an NLVR2 finetune trains and loads its data.</summary>
+    public static BlipNlvr2Settings Nlvr2(BlipNlvr2Options options) => new()
+    {
+        Trainer = Trainer(options),
+        Loader = Loader(options),
+        BadData = BadData(options.OnBadData),
+        SwapImages = options.SwapImages,
     };
 
     /// <summary>
@@ -173,10 +201,17 @@ public static class BlipOptionsMapping
         Seed = options.Seed,
     };
 
-    /// <summary>A training stage's loader settings: crop scales and flips are options of the ITC/ITM kinds, other kinds crop 0.5–1 without flips.</summary>
-    public static LoaderSettings Loader(TrainingOptions options) => options is BlipContrastiveOptions contrastive
-        ? Loader(options, contrastive.CropMinScale, contrastive.CropMaxScale, contrastive.HorizontalFlip)
-        : Loader(options, 0.5, 1.0, flip: false);
+    /// <summary>
+    /// A training stage's loader settings: crop scales and flips are options of the ITC/ITM kinds, crop scales of VQA and
+    /// NLVR2 (never a flip, which would turn "left" into "right" in an image), other kinds crop 0.5–1 without flips.
+    /// </summary>
+    public static LoaderSettings Loader(TrainingOptions options) => options switch
+    {
+        BlipContrastiveOptions contrastive => Loader(options, contrastive.CropMinScale, contrastive.CropMaxScale, contrastive.HorizontalFlip),
+        BlipVqaOptions vqa => Loader(options, vqa.CropMinScale, vqa.CropMaxScale, flip: false),
+        BlipNlvr2Options nlvr2 => Loader(options, nlvr2.CropMinScale, nlvr2.CropMaxScale, flip: false),
+        _ => Loader(options, 0.5, 1.0, flip: false),
+    };
 
     public static VisionLanguage.Data.BadDataPolicy BadData(Orchestrator.Contracts.Catalog.Options.BadDataPolicy policy) => policy switch
     {
@@ -194,6 +229,7 @@ public static class BlipOptionsMapping
         Seed = options.Seed,
         VqaQuestions = options.VqaQuestions,
         VqaDisagreement = options.VqaDisagreement,
+        Nlvr2Pairs = options.Nlvr2Pairs,
     };
 
     private static LoaderSettings Loader(TrainingOptions options, double minScale, double maxScale, bool flip) => new()

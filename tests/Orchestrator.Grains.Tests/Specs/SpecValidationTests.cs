@@ -148,7 +148,7 @@ public sealed class SpecValidationTests
         """, "/stages/0/config/annotations", "annotations '/etc/passwd' is outside every import root of the workers ((none: no worker is configured with Worker:ImportRoots))")]
     [InlineData("an unknown import format", """
         - { id: i, kind: dataset.import, config: { annotations: /etc/passwd, image_root: /etc, format: coco } }
-        """, "/stages/0/config/format", "option 'format' of kind dataset.import must be one of caption, vqa, but is the string \"coco\"")]
+        """, "/stages/0/config/format", "option 'format' of kind dataset.import must be one of caption, vqa, nlvr2, but is the string \"coco\"")]
     [InlineData("too many synthetic VQA questions", """
         - { id: d, kind: dataset.synthetic, config: { vqa_questions: 5 } }
         """, "/stages/0/config/vqa_questions", "option 'vqa_questions' must be between 0 and 4")]
@@ -360,15 +360,18 @@ public sealed class SpecValidationTests
               - { id: qformer, kind: blip2.stage1, inputs: { image_encoder: pretrain.checkpoint, train: data.web }, resources: { workers: 2 } }
               - { id: opt, kind: llm.pretrain, inputs: { train: data.web }, config: { architecture: opt }, resources: { workers: 2 } }
               - { id: stage2, kind: blip2.stage2, inputs: { qformer: qformer.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
+              - { id: vqa, kind: blip.finetune.vqa, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
+              - { id: nlvr2, kind: blip.finetune.nlvr2, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
               - { id: capfilt, kind: blip.capfilt, inputs: { captioner: captioner.checkpoint, filter: filter.checkpoint, web: data.web }, resources: { workers: 2 } }
               - { id: more, kind: dataset.synthetic, resources: { workers: 2 } }
             """);
 
-        const string Gangs = "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip2.stage1, llm.pretrain, blip2.stage2; ask for workers: 1";
+        const string Gangs =
+            "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip.finetune.vqa, blip.finetune.nlvr2, blip2.stage1, llm.pretrain, blip2.stage2; ask for workers: 1";
         Assert.Equal(
             [
-                new SpecError("/stages/7/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
-                new SpecError("/stages/8/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
+                new SpecError("/stages/9/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
+                new SpecError("/stages/10/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
             ],
             result.Errors);
     }
