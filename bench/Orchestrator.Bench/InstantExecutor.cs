@@ -10,12 +10,32 @@ internal sealed record InstantRun(string ExperimentId, string StageId, string Ru
     /// <summary>The artifact reference of each output the run's kind declares, by output name.</summary>
     public IEnumerable<(string Name, string Uri, string Type)> Outputs() =>
         StageKindCatalog.Find(Kind)!.Outputs.Select(output => (output.Name, $"bench://{RunId}/{output.Name}", output.Type.Name));
+
+    /// <summary>The checkpoint a simulated run reports at <paramref name="step"/>.</summary>
+    public static Grains.Artifacts.ArtifactRef Checkpoint(InstantRun run, long step) =>
+        new() { Uri = $"bench://{run.RunId}/checkpoint-{step}", Type = "checkpoint", Step = step, RunId = run.RunId };
+}
+
+/// <summary>
+/// How long a simulated run lasts and what it reports meanwhile: nothing (<see cref="Instant"/>: started, then completed),
+/// or, like a real worker, progress every <see cref="ProgressEvery"/> and a checkpoint every <see cref="CheckpointEvery"/>
+/// for <see cref="Duration"/>.
+/// </summary>
+internal sealed record RunShape(TimeSpan Duration, TimeSpan ProgressEvery, TimeSpan CheckpointEvery)
+{
+    public static RunShape Instant { get; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+
+    public bool IsInstant => Duration <= TimeSpan.Zero;
 }
 
 /// <summary>Where the simulated workers' reports go: straight to the stage grains, or through the broker.</summary>
 internal interface IInstantReports
 {
     Task StartedAsync(InstantRun run);
+
+    Task ProgressAsync(InstantRun run, long step, long totalSteps);
+
+    Task CheckpointAsync(InstantRun run, long step);
 
     Task CompletedAsync(InstantRun run);
 }
@@ -27,9 +47,15 @@ internal interface IInstantReports
 /// worker's consumer hands it the runs it receives (<see cref="InstantRunConsumer"/>). Reports are never made from
 /// inside <see cref="StartAsync"/>: the scheduler is waiting in that call and the report must reach it afterwards.
 /// </summary>
-internal sealed class InstantExecutor(IInstantReports reports) : IStageRunDispatcher, ITransportHealth
+internal sealed class InstantExecutor(IInstantReports reports, BenchSettings settings) : IStageRunDispatcher, ITransportHealth
 {
     private readonly Channel<InstantRun> _runs = Channel.CreateUnbounded<InstantRun>();
+    private long _progressReports;
+    private long _checkpointReports;
+
+    public long ProgressReports => Interlocked.Read(ref _progressReports);
+
+    public long CheckpointReports => Interlocked.Read(ref _checkpointReports);
 
     /// <summary>Takes <paramref name="run"/> for reporting and returns at once.</summary>
     public void Accept(InstantRun run)
@@ -53,19 +79,62 @@ internal sealed class InstantExecutor(IInstantReports reports) : IStageRunDispat
     public Task CancelAsync(RunAssignment assignment, IReadOnlyList<string> workerIds, string reason, CancellationToken cancellationToken = default) =>
         Task.CompletedTask;
 
-    /// <summary>Runs <paramref name="loops"/> reporting loops until <paramref name="cancellationToken"/> ends them.</summary>
+    /// <summary>
+    /// Runs <paramref name="loops"/> reporting loops until <paramref name="cancellationToken"/> ends them. Instant runs are
+    /// reported by the loops one after another; runs that last are each reported from a task of their own, as each runs on
+    /// a worker of its own.
+    /// </summary>
     public Task RunAsync(int loops, CancellationToken cancellationToken) =>
         Task.WhenAll(Enumerable.Range(0, loops).Select(_ => Task.Run(() => ReportLoopAsync(cancellationToken), CancellationToken.None)));
 
     private async Task ReportLoopAsync(CancellationToken cancellationToken)
     {
+        var running = new List<Task>();
         try
         {
             await foreach (var run in _runs.Reader.ReadAllAsync(cancellationToken))
             {
-                await reports.StartedAsync(run);
-                await reports.CompletedAsync(run);
+                if (settings.Runs.IsInstant)
+                {
+                    await reports.StartedAsync(run);
+                    await reports.CompletedAsync(run);
+                }
+                else
+                {
+                    running.RemoveAll(task => task.IsCompleted);
+                    running.Add(Task.Run(() => RunForAsync(run, settings.Runs, cancellationToken), CancellationToken.None));
+                }
             }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(running);
+    }
+
+    /// <summary>A run that lasts: started, progress and checkpoints on their intervals, completed.</summary>
+    private async Task RunForAsync(InstantRun run, RunShape shape, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await reports.StartedAsync(run);
+            var totalSteps = (long)(shape.Duration / shape.ProgressEvery);
+            var nextCheckpoint = shape.CheckpointEvery;
+            for (var step = 1L; step <= totalSteps; step++)
+            {
+                await Task.Delay(shape.ProgressEvery, cancellationToken);
+                await reports.ProgressAsync(run, step, totalSteps);
+                Interlocked.Increment(ref _progressReports);
+                if (shape.ProgressEvery * step >= nextCheckpoint)
+                {
+                    nextCheckpoint += shape.CheckpointEvery;
+                    await reports.CheckpointAsync(run, step);
+                    Interlocked.Increment(ref _checkpointReports);
+                }
+            }
+
+            await reports.CompletedAsync(run);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

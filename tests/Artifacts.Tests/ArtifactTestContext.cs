@@ -182,9 +182,11 @@ internal sealed class RecordingLogger<T> : ILogger<T>
     }
 }
 
-/// <summary>A container of its own on the test Azurite, deleted afterwards.</summary>
+/// <summary>A container of its own on the test Azurite, deleted afterwards; no storage outage test begins meanwhile.</summary>
 internal sealed class AzuriteContainer : IAsyncDisposable
 {
+    private readonly IDisposable _lease = AzuriteControl.Share();
+
     public AzuriteContainer()
     {
         ConnectionString = TestServers.Get(TestServers.AzuriteBlob);
@@ -198,5 +200,15 @@ internal sealed class AzuriteContainer : IAsyncDisposable
 
     public BlobContainerClient Client { get; }
 
-    public async ValueTask DisposeAsync() => await Client.DeleteIfExistsAsync();
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Client.DeleteIfExistsAsync();
+        }
+        finally
+        {
+            _lease.Dispose();
+        }
+    }
 }

@@ -45,6 +45,32 @@ public sealed class BenchCommandTests
         }
     }
 
+    /// <summary>
+    /// Durable mode against Azurite: runs that last two seconds, a progress report every second and a checkpoint every two,
+    /// and every storage request the silo sends attributed to the report or transition that caused it.
+    /// </summary>
+    [ServerFact(TestServers.Azurite)]
+    public async Task The_durable_bench_keeps_its_state_in_azure_storage_and_counts_requests_per_transition_and_per_report()
+    {
+        using var lease = await AzuriteControl.ShareAsync();
+        var figures = await BenchAsync(
+            "--storage", TestServers.Get(TestServers.Azurite), "--run-seconds", "2", "--progress-seconds", "1", "--checkpoint-seconds", "2");
+
+        Assert.Equal("azure", figures["storage"]!.GetValue<string>());
+        Assert.Equal(Experiments * StagesPerExperiment * 3, figures["transitions"]!.GetValue<long>());
+        Assert.Equal(Experiments * StagesPerExperiment * 2, figures["progress_reports"]!.GetValue<long>());
+        Assert.Equal(Experiments * StagesPerExperiment, figures["checkpoint_reports"]!.GetValue<long>());
+        Assert.Equal(0, figures["storage_errors"]!.GetValue<long>());
+
+        // A progress or checkpoint report writes its stage once; a transition costs a stage write and its share of the
+        // rest (the experiment's, the index's, the reminders').
+        Assert.Equal(1.0, figures["storage_requests_per_progress_report"]!.GetValue<double>());
+        Assert.Equal(1.0, figures["storage_requests_per_checkpoint_report"]!.GetValue<double>());
+        Assert.InRange(figures["storage_requests_per_transition"]!.GetValue<double>(), 1.0, 5.0);
+        var byState = figures["storage_requests_by_state"]!.AsObject();
+        Assert.True(byState["blob/stage"]!.GetValue<long>() > 0 && byState["blob/experiment"]!.GetValue<long>() > 0 && byState["table/membership"]!.GetValue<long>() > 0, byState.ToJsonString());
+    }
+
     [Fact]
     public async Task The_alias_bomb_bench_gets_a_400_from_a_standalone_host_in_a_child_process_and_prints_its_figures()
     {

@@ -37,6 +37,9 @@ public static class TestServers
     /// <summary>The files holding the pids of Azurite's blob and table processes, for the storage outage tests (which update them when they restart one).</summary>
     public const string AzuriteBlobPidFile = "ORCH_TEST_AZURITE_BLOB_PID_FILE";
     public const string AzuriteTablePidFile = "ORCH_TEST_AZURITE_TABLE_PID_FILE";
+
+    /// <summary>scripts/test-services.sh, whose <c>start-azurite</c> starts Azurite again after a test stopped it.</summary>
+    public const string Services = "ORCH_TEST_SERVICES";
     public const string Prometheus = "ORCH_TEST_PROMETHEUS";
     public const string Helm = "ORCH_TEST_HELM";
 

@@ -26,6 +26,9 @@ public sealed record StageKind
     /// <summary>Options a bound input decides instead: a spec that binds the input may not set them.</summary>
     public IReadOnlyList<InputDecides> InputDecides { get; init; } = [];
 
+    /// <summary>Options whose value narrows the artifact types an input takes (e.g. <c>evaluate</c>'s task and its checkpoint).</summary>
+    public IReadOnlyList<OptionSelectsInputTypes> InputTypesByOption { get; init; } = [];
+
     /// <summary>Whether a run of the kind trains data-parallel on a gang of several workers (<c>resources.workers</c> above 1).</summary>
     public bool TrainsAsGang { get; init; }
 
@@ -45,3 +48,10 @@ public sealed record OptionNeed(string Option, IReadOnlyList<string> AnyOfInputs
 /// them; <paramref name="What"/> says what they set (e.g. "the Q-Former's shape").
 /// </summary>
 public sealed record InputDecides(string Input, IReadOnlyList<string> Options, string What);
+
+/// <summary>
+/// Input <paramref name="Input"/> takes, for each value of option <paramref name="Option"/> (snake_case, as specs write
+/// it), only the artifact types of <paramref name="Types"/>, matched exactly: a checkpoint that fits the input in general
+/// may not fit what the option asks of it.
+/// </summary>
+public sealed record OptionSelectsInputTypes(string Option, string Input, IReadOnlyDictionary<string, IReadOnlyList<ArtifactType>> Types);

@@ -188,6 +188,26 @@ public static class StageKindCatalog
                 OptionsType = typeof(Blip2Stage2Options),
                 TrainsAsGang = true,
             },
+            new()
+            {
+                Name = "evaluate",
+                Description = "Scores a checkpoint on a dataset with the metric of its task, so two models are compared on the same split by the DAG: retrieval (recall@1/5/10 both ways, ITC top-k re-ranked by ITM) or caption (BLEU-4, CIDEr-D).",
+                Inputs =
+                [
+                    new("checkpoint", [ArtifactType.BlipCheckpoint], "The checkpoint to score: task retrieval takes a blip.pretrain or blip.finetune.retrieval output, task caption a blip.finetune.caption output."),
+                    new("dataset", [ArtifactType.Dataset], "The captioned images to score it on, e.g. a dataset's test split.") { IsList = true },
+                ],
+                Outputs = [new("report", ArtifactType.EvaluationReport, "metrics.json with the task's metrics (and samples.json with sample captions for task caption).")],
+                OptionsType = typeof(EvaluateOptions),
+                InputTypesByOption =
+                [
+                    new("task", "checkpoint", new Dictionary<string, IReadOnlyList<ArtifactType>>
+                    {
+                        ["retrieval"] = [ArtifactType.BlipCheckpoint, ArtifactType.RetrievalCheckpoint],
+                        ["caption"] = [ArtifactType.CaptionerCheckpoint],
+                    }),
+                ],
+            },
             Blip2Downstream("blip2.finetune.caption", "BLIP-2 captioning finetune (the LLM stays frozen).", trainIn, evalIn),
             Blip2Downstream("blip2.finetune.retrieval", "BLIP-2 retrieval finetune of the Q-Former and image encoder.", trainIn, evalIn),
             Blip2Downstream("blip2.finetune.vqa", "BLIP-2 VQA as answer generation through the frozen LLM.", trainIn, evalIn),

@@ -27,4 +27,13 @@ public enum CreateOutcome
 
     /// <summary>It existed already with a different spec: the idempotency key was reused.</summary>
     Conflict,
+
+    /// <summary>Not created: the silo's line of creations is full (<see cref="CreationGate"/>); nothing was written.</summary>
+    Busy,
 }
+
+/// <summary>What creating an experiment did, and when <see cref="CreateOutcome.Busy"/>, how long to wait before trying again.</summary>
+[GenerateSerializer, Immutable, Alias("CreateResult")]
+public sealed record CreateResult(
+    [property: Id(0)] CreateOutcome Outcome,
+    [property: Id(1)] TimeSpan RetryAfter = default);

@@ -5,6 +5,7 @@ using Orchestrator.Grains.Artifacts;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Stages;
+using Orleans.Serialization;
 
 namespace Orchestrator.Grains.Experiments;
 
@@ -22,6 +23,7 @@ public sealed class ExperimentGrain(
     [PersistentState("experiment", OrchestratorStorage.Name)] IPersistentState<ExperimentState> state,
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     CreationGate creations,
+    DeepCopier<ExperimentState> copier,
     ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain, IRemindable
 {
     internal const string ReconcileReminder = "reconcile";
@@ -29,13 +31,26 @@ public sealed class ExperimentGrain(
     /// <summary>The longest a reader may ask events to be published for without renewing.</summary>
     public static readonly TimeSpan MaxWatchLease = TimeSpan.FromMinutes(10);
 
+    /// <summary>A failed write puts the state back as written (docs/decisions.md, storage outages).</summary>
+    private readonly WrittenState<ExperimentState> _state = new(state, copier);
+
     private (ExperimentStatus, DateTimeOffset?, bool) _written;
     private DateTimeOffset _watchedUntil = DateTimeOffset.MinValue;
+
+    /// <summary>True while <see cref="CreateAsync"/> runs: reads, which interleave, see no experiment until it is created.</summary>
+    private bool _creating;
+
+    /// <summary>Every stage grain was initialised in this activation (a creation that failed half-way may have left some out).</summary>
+    private bool _stagesInitialized;
+
+    /// <summary>Stage grains initialised at once.</summary>
+    private const int InitializeAtOnce = 32;
 
     private ExperimentState Experiment => state.State;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _state.Loaded();
         _written = Durable();
         if (Experiment.Exists && Experiment.Status == ExperimentStatus.Running)
         {
@@ -43,14 +58,46 @@ public sealed class ExperimentGrain(
         }
     }
 
-    public async Task<CreateOutcome> CreateAsync(ExperimentDraft draft)
+    public async Task<CreateResult> CreateAsync(ExperimentDraft draft)
     {
         if (Experiment.Exists)
         {
-            return Experiment.SpecHash == draft.SpecHash ? CreateOutcome.AlreadyExisted : CreateOutcome.Conflict;
+            if (Experiment.SpecHash != draft.SpecHash)
+            {
+                return new CreateResult(CreateOutcome.Conflict);
+            }
+
+            // A retried request: the first may have failed after the experiment was written (a storage outage, a
+            // crash), before every stage was initialised or the first ones queued. Both are harmless when repeated.
+            await InitializeStagesAsync();
+            if (Experiment.Status == ExperimentStatus.Running)
+            {
+                await AdvanceAsync();
+            }
+
+            return new CreateResult(CreateOutcome.AlreadyExisted);
         }
 
-        using var slot = await creations.EnterAsync();
+        var admission = await creations.TryEnterAsync();
+        if (admission.Slot is null)
+        {
+            return new CreateResult(CreateOutcome.Busy, admission.RetryAfter);
+        }
+
+        using var slot = admission.Slot;
+        _creating = true;
+        try
+        {
+            return await CreateNewAsync(draft);
+        }
+        finally
+        {
+            _creating = false;
+        }
+    }
+
+    private async Task<CreateResult> CreateNewAsync(ExperimentDraft draft)
+    {
         var now = time.GetUtcNow();
         Experiment.Name = draft.Name;
         Experiment.Labels = draft.Labels;
@@ -62,9 +109,11 @@ public sealed class ExperimentGrain(
         Experiment.Status = ExperimentStatus.Running;
         Experiment.StageRecords = draft.Stages.ToDictionary(stage => stage.StageId, _ => new StageRecord { ChangedAt = now });
 
-        // Persist first: stages initialised after a crash here are initialised again by the retried request.
+        // Persist first, then the reminder: a creation that fails after this point (a crash, a storage write that failed)
+        // is finished by the retried request or by the reminder's reconciliation, which initialise the stages again.
         await WriteAsync();
-        await Task.WhenAll(draft.Stages.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+        await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        await InitializeStagesAsync();
 
         // Stages with no upstream are ready once the experiment exists: that is when their dispatch latency starts.
         var created = time.GetUtcNow();
@@ -79,11 +128,12 @@ public sealed class ExperimentGrain(
         }
 
         await AdvanceAsync();
-        await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-        return CreateOutcome.Created;
+        return new CreateResult(CreateOutcome.Created);
     }
 
-    public async Task<ExperimentView?> GetAsync() => Experiment.Exists ? await ViewAsync() : null;
+    /// <summary>Interleaves with any call: answers from what the grain holds (as written while a write is under way) and its stages hold.</summary>
+    public async Task<ExperimentView?> GetAsync() =>
+        _state.Visible is { Exists: true } experiment && !_creating ? await ViewAsync(experiment) : null;
 
     public async Task<ExperimentView?> CancelAsync()
     {
@@ -148,12 +198,12 @@ public sealed class ExperimentGrain(
 
     public async Task<LineageView?> GetLineageAsync()
     {
-        if (!Experiment.Exists)
+        if (_state.Visible is not { Exists: true } experiment || _creating)
         {
             return null;
         }
 
-        var view = await ViewAsync();
+        var view = await ViewAsync(experiment);
         var artifacts = new List<LineageEntry>();
         foreach (var stage in view.Stages)
         {
@@ -245,11 +295,31 @@ public sealed class ExperimentGrain(
     /// </summary>
     private async Task ReconcileAsync()
     {
+        if (!_stagesInitialized)
+        {
+            await InitializeStagesAsync();
+        }
+
         var changes = await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).GetChangeAsync()));
         await LearnAsync(changes);
 
         await Task.WhenAll(changes.Where(change => change.Status.IsActive()).Select(change => Stage(change.StageId).EnsureScheduledAsync()));
         await AdvanceAsync();
+    }
+
+    /// <summary>
+    /// Initialises every stage grain (harmless for one already initialised), <see cref="InitializeAtOnce"/> at a time: a
+    /// 500-stage experiment would otherwise send 500 first writes to storage at once, and on a busy account some would
+    /// outlast their try, be retried, and meet their own first try's blob.
+    /// </summary>
+    private async Task InitializeStagesAsync()
+    {
+        foreach (var batch in Experiment.Stages.Chunk(InitializeAtOnce))
+        {
+            await Task.WhenAll(batch.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+        }
+
+        _stagesInitialized = true;
     }
 
     /// <summary>Queues every Pending stage whose upstream stages have all succeeded, then updates the status.</summary>
@@ -341,7 +411,7 @@ public sealed class ExperimentGrain(
     /// <summary>Writes the state and tells the index, whose summary holds exactly the durable facts.</summary>
     private async Task WriteAsync()
     {
-        await state.WriteStateAsync();
+        await _state.WriteAsync();
         _written = Durable();
         await GrainFactory.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).UpsertAsync(Summary());
     }
@@ -385,19 +455,21 @@ public sealed class ExperimentGrain(
         record.ChangedAt = change.At;
     }
 
-    private async Task<ExperimentView> ViewAsync()
+    private Task<ExperimentView> ViewAsync() => ViewAsync(Experiment);
+
+    private async Task<ExperimentView> ViewAsync(ExperimentState experiment)
     {
-        var stages = await Task.WhenAll(Experiment.Stages.Select(stage => Stage(stage.StageId).GetAsync()));
+        var stages = await Task.WhenAll(experiment.Stages.Select(stage => Stage(stage.StageId).GetAsync()));
         return new ExperimentView
         {
             Id = this.GetPrimaryKeyString(),
-            Name = Experiment.Name,
-            Status = Experiment.Status,
-            CreatedAt = Experiment.CreatedAt!.Value,
-            EndedAt = Experiment.EndedAt,
-            Labels = Experiment.Labels,
+            Name = experiment.Name,
+            Status = experiment.Status,
+            CreatedAt = experiment.CreatedAt!.Value,
+            EndedAt = experiment.EndedAt,
+            Labels = experiment.Labels,
             Stages = [.. stages],
-            SubmittedBy = Experiment.SubmittedBy,
+            SubmittedBy = experiment.SubmittedBy,
         };
     }
 

@@ -12,4 +12,18 @@ public sealed record ExperimentOptions
     /// </summary>
     [Range(1, 256)]
     public int ConcurrentCreations { get; init; } = 1;
+
+    /// <summary>
+    /// The most creations one silo holds, running or waiting; a submission past them is answered 503 with
+    /// <c>Retry-After</c> and nothing created (see <see cref="CreationGate"/>).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxQueuedCreations { get; init; } = 2000;
+
+    /// <summary>
+    /// The longest a submission may wait for its creation at the pace creations have been going; past it the submission
+    /// is answered 503 with <c>Retry-After</c>. Well inside Orleans' 30-second response timeout, so no creation times out.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:25")]
+    public TimeSpan MaxCreationWait { get; init; } = TimeSpan.FromSeconds(10);
 }

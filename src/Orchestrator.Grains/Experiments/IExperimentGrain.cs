@@ -9,10 +9,10 @@ public interface IExperimentGrain : IGrainWithStringKey
 {
     /// <summary>Creates the experiment and queues the stages with no upstream. Repeating it with the same spec is harmless.</summary>
     [Alias("Create")]
-    Task<CreateOutcome> CreateAsync(ExperimentDraft draft);
+    Task<CreateResult> CreateAsync(ExperimentDraft draft);
 
     /// <summary>The experiment with every stage, or null when no experiment has this id.</summary>
-    [ReadOnly, Alias("Get")]
+    [AlwaysInterleave, Alias("Get")]
     Task<ExperimentView?> GetAsync();
 
     /// <summary>Stops active runs (Cancelled) and skips stages that never ran (Skipped).</summary>
@@ -28,7 +28,7 @@ public interface IExperimentGrain : IGrainWithStringKey
     Task<ExperimentView?> RerunStageAsync(string stageId);
 
     /// <summary>Every artifact produced, with its run and the inputs that run consumed.</summary>
-    [ReadOnly, Alias("GetLineage")]
+    [AlwaysInterleave, Alias("GetLineage")]
     Task<LineageView?> GetLineageAsync();
 
     /// <summary>Re-reads every stage and has active ones announce their runs to the scheduler again (after a scheduler restart).</summary>

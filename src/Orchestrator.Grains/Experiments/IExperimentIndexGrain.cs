@@ -4,8 +4,11 @@ namespace Orchestrator.Grains.Experiments;
 [Alias("IExperimentIndexGrain")]
 public interface IExperimentIndexGrain : IGrainWithIntegerKey
 {
-    /// <summary>Records an experiment's latest summary.</summary>
-    [OneWay, Alias("Upsert")]
+    /// <summary>
+    /// Records an experiment's latest summary: lists see it at once, and the call completes once a write that holds it
+    /// is stored (it fails if that write fails; the grain writes it again later).
+    /// </summary>
+    [Alias("Upsert")]
     Task UpsertAsync(ExperimentSummary summary);
 
     /// <summary>Experiments newest first, optionally of one status.</summary>

@@ -32,6 +32,13 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     [Alias("CancelRun")]
     Task CancelRunAsync(string runId, string reason);
 
+    /// <summary>
+    /// A rank of the gang running <paramref name="runId"/> failed: tells the other ranks to stop, frees every rank's slots,
+    /// and places nothing on the gang's workers until each is heard again (<see cref="SchedulerCore.Suspect"/>).
+    /// </summary>
+    [Alias("FailGang")]
+    Task FailGangAsync(string runId, string reason);
+
     /// <summary>Declares silent workers lost and retries their runs; a timer calls it, tests may too.</summary>
     [Alias("CheckWorkers")]
     Task CheckWorkersAsync();

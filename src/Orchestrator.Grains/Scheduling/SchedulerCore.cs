@@ -2,12 +2,20 @@ namespace Orchestrator.Grains.Scheduling;
 
 /// <summary>
 /// The scheduling rules, free of Orleans so they can be tested with plain values: runs are assigned by
-/// priority and then first-come-first-served to workers that fit; a gang of N gets N distinct workers at
-/// once or waits; a worker silent past the timeout is lost along with its runs. A run that does not fit
-/// lets later runs that do fit go first (backfill), so a large gang can wait behind small runs.
+/// priority, then round-robin across experiments, then first-come-first-served, to workers that fit; a gang of N
+/// gets N distinct workers at once or waits; a worker silent past the timeout is lost along with its runs. A run
+/// that does not fit lets later runs that do fit go first (backfill), until it has waited
+/// <paramref name="reserveAfter"/>: then the workers it needs are held for it, so a large gang is not starved by a
+/// stream of small runs. A pass costs what the shapes of the queue cost (<see cref="RunQueue"/>), not its length,
+/// and no pass runs when nothing changed since the last.
 /// </summary>
-public sealed class SchedulerCore(SchedulerState state)
+public sealed class SchedulerCore(SchedulerState state, TimeSpan reserveAfter)
 {
+    public SchedulerCore(SchedulerState state)
+        : this(state, SchedulerOptions.DefaultReserveAfter)
+    {
+    }
+
     public SchedulerState State { get; } = state;
 
     /// <summary>Records a registration or heartbeat; a lost worker that speaks again is alive again.</summary>
@@ -15,11 +23,16 @@ public sealed class SchedulerCore(SchedulerState state)
     {
         if (State.Workers.TryGetValue(workerId, out var worker))
         {
+            var cleared = worker.SuspectSince is { } since && now > since;
+            State.Changed |= worker.Lost || cleared || !SameOffer(worker.Capacity, capacity);
             worker.Capacity = capacity;
             worker.LastHeartbeatAt = now;
             worker.Lost = false;
+            worker.SuspectSince = cleared ? null : worker.SuspectSince;
             return;
         }
+
+        State.Changed = true;
 
         State.Workers[workerId] = new WorkerRecord
         {
@@ -33,14 +46,13 @@ public sealed class SchedulerCore(SchedulerState state)
     /// <summary>Queues a run; a run already queued or running is left as it is, so a repeated call is harmless.</summary>
     public bool Enqueue(RunRequest request)
     {
-        if (State.Running.ContainsKey(request.RunId) || State.Queued.ContainsKey(request.RunId))
+        if (State.Running.ContainsKey(request.RunId) || State.Queue.Contains(request.RunId))
         {
             return false;
         }
 
-        var queued = new QueuedRun(State.NextSequence++, request);
-        State.Queue.Add(queued);
-        State.Queued[request.RunId] = queued;
+        State.Queue.Add(request);
+        State.Changed = true;
         return true;
     }
 
@@ -56,7 +68,7 @@ public sealed class SchedulerCore(SchedulerState state)
             return false;
         }
 
-        Dequeue(assignment.Run.RunId);
+        State.Queue.Remove(assignment.Run.RunId);
         foreach (var workerId in assignment.WorkerIds.Where(workerId => !State.Workers.ContainsKey(workerId)))
         {
             State.Workers[workerId] = new WorkerRecord
@@ -72,14 +84,33 @@ public sealed class SchedulerCore(SchedulerState state)
         return true;
     }
 
+    /// <summary>
+    /// Places nothing on <paramref name="workerIds"/> until each is heard after <paramref name="now"/>: a gang of them
+    /// failed, and a rank whose process died looks alive until the heartbeat timeout, so the gang's next generation would
+    /// wait on it for the whole join timeout. A live worker costs at most one heartbeat interval, shorter than a retry's
+    /// backoff.
+    /// </summary>
+    public void Suspect(IEnumerable<string> workerIds, DateTimeOffset now)
+    {
+        foreach (var workerId in workerIds)
+        {
+            if (State.Workers.TryGetValue(workerId, out var worker))
+            {
+                worker.SuspectSince = now;
+            }
+        }
+    }
+
     /// <summary>Forgets a run, queued or running; returns its assignment when it was out on workers.</summary>
     public RunAssignment? Release(string runId)
     {
-        Dequeue(runId);
+        State.Queue.Remove(runId);
         if (!State.Running.Remove(runId, out var assignment))
         {
             return null;
         }
+
+        State.Changed = true;
 
         foreach (var workerId in assignment.WorkerIds)
         {
@@ -90,61 +121,128 @@ public sealed class SchedulerCore(SchedulerState state)
         return assignment;
     }
 
-    /// <summary>Assigns every queued run that fits now, in priority then FIFO order.</summary>
+    /// <summary>
+    /// Assigns every queued run that fits now, in assignment order (<see cref="QueuedRun.AssignmentOrder"/>) across the
+    /// shapes that fit. Each shape is checked once, then again only after one of its runs is placed; a shape that does
+    /// not fit costs one check, however many runs it holds. Does nothing when nothing changed since the last pass.
+    /// </summary>
     public List<RunAssignment> AssignReady(DateTimeOffset now)
     {
         var assignments = new List<RunAssignment>();
+        if (!State.Changed)
+        {
+            return assignments;
+        }
+
+        State.Changed = false;
         var free = State.Workers.Values.Where(worker => !worker.Lost)
-            .ToDictionary(worker => worker.WorkerId, worker => worker.Capacity.Slots - UsedSlots(worker.WorkerId));
+            .ToDictionary(worker => worker.WorkerId, worker => worker.Capacity.Slots - UsedSlots(worker.WorkerId), StringComparer.Ordinal);
         if (State.Queue.Count == 0 || free.Values.All(slots => slots <= 0))
         {
             return assignments;
         }
 
-        foreach (var queued in State.Queue.ToList())
+        var heads = new PriorityQueue<RunShape, QueuedRun>(QueuedRun.AssignmentOrder);
+        RunShape? starving = null;
+        foreach (var shape in State.Queue.Shapes)
         {
-            var needs = queued.Request.Resources;
-            var candidates = State.Workers.Values
-                .Where(worker => !worker.Lost && free[worker.WorkerId] >= needs.Slots && worker.Capacity.Runs(queued.Request.Kind) && worker.Capacity.Offers(needs));
-            if (needs.Workers > 1)
+            State.ShapesExamined++;
+            var head = shape.Runs.Min!;
+            if (Choose(shape, worker => free[worker.WorkerId], held: null) is not null)
             {
-                // A gang's ranks share a device type and its collective backend (Gloo on CPU, NCCL on CUDA); a gang
-                // that may run on either takes CUDA ("cuda" sorts after "cpu") when enough GPUs are free.
-                candidates = candidates.Where(worker => worker.Capacity.JoinsGangs)
-                    .GroupBy(worker => worker.Capacity.Device.ToLowerInvariant(), StringComparer.Ordinal)
-                    .Where(device => device.Count() >= needs.Workers)
-                    .OrderByDescending(device => device.Key, StringComparer.Ordinal)
-                    .FirstOrDefault() ?? Enumerable.Empty<WorkerRecord>();
+                heads.Enqueue(shape, head);
             }
+            else if (now - head.Request.ReadyAt >= reserveAfter
+                && (starving is null || QueuedRun.AssignmentOrder.Compare(head, starving.Runs.Min!) < 0))
+            {
+                starving = shape;
+            }
+        }
 
-            var gang = candidates
-                .OrderByDescending(worker => free[worker.WorkerId])
-                .ThenBy(worker => worker.WorkerId, StringComparer.Ordinal)
-                .Take(needs.Workers)
-                .Select(worker => worker.WorkerId)
-                .ToList();
-            if (gang.Count < needs.Workers)
+        // The held workers stay open to runs ahead of the starving one in assignment order, so a reservation never
+        // blocks a run that would have gone first anyway.
+        State.Reservation = Reserve(starving);
+        var held = State.Reservation?.WorkerIds.ToHashSet(StringComparer.Ordinal);
+        while (heads.TryDequeue(out var shape, out var head))
+        {
+            State.ShapesExamined++;
+            var behind = starving is not null && QueuedRun.AssignmentOrder.Compare(head, starving.Runs.Min!) > 0;
+            if (Choose(shape, worker => free[worker.WorkerId], behind ? held : null) is not { } gang)
             {
                 continue;
             }
 
             foreach (var workerId in gang)
             {
-                free[workerId] -= needs.Slots;
+                free[workerId] -= shape.Needs.Slots;
             }
 
-            var assignment = new RunAssignment { Run = queued.Request, WorkerIds = gang, AssignedAt = now };
-            Dequeue(queued.Request.RunId);
+            var assignment = new RunAssignment { Run = head.Request, WorkerIds = gang, AssignedAt = now };
+            State.Queue.Remove(head.Request.RunId, placed: true);
             Place(assignment);
             assignments.Add(assignment);
             if (free.Values.All(slots => slots <= 0))
             {
                 break;
             }
+
+            if (shape.Runs.Count > 0)
+            {
+                heads.Enqueue(shape, shape.Runs.Min!);
+            }
         }
 
         return assignments;
     }
+
+    /// <summary>
+    /// The workers <paramref name="shape"/>'s runs would take given the slots <paramref name="available"/> on each, none
+    /// of them <paramref name="held"/> for another run: the most free first, then by id; a gang's share a device type and
+    /// its collective backend (Gloo on CPU, NCCL on CUDA), and a gang that may run on either takes CUDA ("cuda" sorts
+    /// after "cpu") when enough GPUs are free. Null when too few fit.
+    /// </summary>
+    private List<string>? Choose(RunShape shape, Func<WorkerRecord, int> available, HashSet<string>? held)
+    {
+        var needs = shape.Needs;
+        var candidates = State.Workers.Values
+            .Where(worker => !worker.Lost && worker.SuspectSince is null && available(worker) >= needs.Slots && worker.Capacity.Runs(shape.Kind) && worker.Capacity.Offers(needs)
+                && (held is null || !held.Contains(worker.WorkerId)));
+        if (needs.Workers > 1)
+        {
+            candidates = candidates.Where(worker => worker.Capacity.JoinsGangs)
+                .GroupBy(worker => worker.Capacity.Device.ToLowerInvariant(), StringComparer.Ordinal)
+                .Where(device => device.Count() >= needs.Workers)
+                .OrderByDescending(device => device.Key, StringComparer.Ordinal)
+                .FirstOrDefault() ?? Enumerable.Empty<WorkerRecord>();
+        }
+
+        var chosen = candidates
+            .OrderByDescending(available)
+            .ThenBy(worker => worker.WorkerId, StringComparer.Ordinal)
+            .Take(needs.Workers)
+            .Select(worker => worker.WorkerId)
+            .ToList();
+        return chosen.Count == needs.Workers ? chosen : null;
+    }
+
+    /// <summary>
+    /// Holds workers for the head of <paramref name="starving"/>, the first run in assignment order that has waited past
+    /// the reservation time without fitting: the workers it would take if they were empty, the freest first, so it starts
+    /// as soon as their runs end. None when no set of workers could ever take it.
+    /// </summary>
+    private Reservation? Reserve(RunShape? starving) =>
+        starving is not null && Choose(starving, worker => worker.Capacity.Slots, held: null) is { } workers
+            ? new Reservation(starving.Runs.Min!.Request.RunId, workers)
+            : null;
+
+    private static bool SameOffer(WorkerCapacity a, WorkerCapacity b) =>
+        a.Slots == b.Slots
+        && string.Equals(a.Device, b.Device, StringComparison.OrdinalIgnoreCase)
+        && a.MemoryGib.Equals(b.MemoryGib)
+        && a.Labels.Count == b.Labels.Count && a.Labels.All(label => b.Labels.TryGetValue(label.Key, out var value) && value == label.Value)
+        && a.ImportRoots.SequenceEqual(b.ImportRoots, StringComparer.Ordinal)
+        && a.StageKinds.SequenceEqual(b.StageKinds, StringComparer.Ordinal)
+        && a.CollectiveBackends.SequenceEqual(b.CollectiveBackends, StringComparer.Ordinal);
 
     /// <summary>How long a run taken back from a lost worker is remembered, in case the worker comes back still running it.</summary>
     public static readonly TimeSpan TakenBackLifetime = TimeSpan.FromDays(1);
@@ -284,14 +382,6 @@ public sealed class SchedulerCore(SchedulerState state)
         foreach (var workerId in assignment.WorkerIds)
         {
             State.UsedSlots[workerId] = UsedSlots(workerId) + assignment.Run.Resources.Slots;
-        }
-    }
-
-    private void Dequeue(string runId)
-    {
-        if (State.Queued.Remove(runId, out var queued))
-        {
-            State.Queue.Remove(queued);
         }
     }
 

@@ -23,7 +23,7 @@ public sealed class SchedulerGrain(
 {
     public const long Key = 0;
 
-    private readonly SchedulerCore _core = new(new SchedulerState());
+    private readonly SchedulerCore _core = new(new SchedulerState(), options.Value.ReserveAfter);
     private readonly HashSet<string> _recovering = [];
     private DateTimeOffset _recoveryDeadline;
     private bool _outageReported;
@@ -122,6 +122,17 @@ public sealed class SchedulerGrain(
     {
         if (_core.Release(runId) is { } assignment)
         {
+            await dispatcher.CancelAsync(assignment, assignment.WorkerIds, reason);
+        }
+
+        await DispatchAsync(time.GetUtcNow(), []);
+    }
+
+    public async Task FailGangAsync(string runId, string reason)
+    {
+        if (_core.Release(runId) is { } assignment)
+        {
+            _core.Suspect(assignment.WorkerIds, time.GetUtcNow());
             await dispatcher.CancelAsync(assignment, assignment.WorkerIds, reason);
         }
 

@@ -23,6 +23,16 @@ public sealed record SchedulerOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    public static readonly TimeSpan DefaultReserveAfter = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a queued run may wait without fitting before the workers it needs are held for it: until then smaller
+    /// runs that fit go first (backfill); after it, no run behind it in the queue takes those workers, so a gang of 8
+    /// starts once their current runs end instead of waiting for 8 to be free at the same moment.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan ReserveAfter { get; init; } = DefaultReserveAfter;
+
     /// <summary>
     /// The most workers one stage may ask for (<c>resources.workers</c>); a larger gang is refused at submission
     /// instead of waiting forever. Set it to the number of workers the cluster can grow to.

@@ -9,11 +9,8 @@ public sealed class SchedulerState
 {
     public Dictionary<string, WorkerRecord> Workers { get; } = [];
 
-    /// <summary>Waiting runs in assignment order: priority, then <see cref="QueuedRun.Sequence"/> (FIFO).</summary>
-    public SortedSet<QueuedRun> Queue { get; } = new(QueuedRun.AssignmentOrder);
-
-    /// <summary>The queue by run id.</summary>
-    public Dictionary<string, QueuedRun> Queued { get; } = [];
+    /// <summary>Waiting runs by what they need, each shape in assignment order (<see cref="QueuedRun.AssignmentOrder"/>).</summary>
+    public RunQueue Queue { get; } = new();
 
     /// <summary>Slots taken on each worker by the runs out on it.</summary>
     public Dictionary<string, int> UsedSlots { get; } = [];
@@ -33,7 +30,17 @@ public sealed class SchedulerState
     /// </summary>
     public Dictionary<(string RunId, string WorkerId), TakenBackRun> TakenBack { get; } = [];
 
-    public long NextSequence { get; set; }
+    /// <summary>
+    /// Whether anything that could let a queued run be placed happened since the last pass (a run queued, slots freed,
+    /// a worker heard with new capacity): a pass with nothing changed would place nothing, so none runs.
+    /// </summary>
+    public bool Changed { get; set; }
+
+    /// <summary>The workers held for a run that waited past the reservation time, and that run; no other run may take them.</summary>
+    public Reservation? Reservation { get; set; }
+
+    /// <summary>Shapes whose fit a pass checked, in all: the work passes do, counted instead of timed.</summary>
+    public long ShapesExamined { get; set; }
 
     /// <summary>Since when heartbeats cannot arrive (the transport is down); null while they can.</summary>
     public DateTimeOffset? DeafSince { get; set; }
@@ -55,15 +62,26 @@ public sealed class WorkerRecord
 
     /// <summary>Silent past the heartbeat timeout; gets no runs until it registers again.</summary>
     public bool Lost { get; set; }
+
+    /// <summary>
+    /// Since when the worker is in doubt (a gang it was in failed): it gets no runs until a heartbeat after this time
+    /// shows it alive, so the gang's next generation is not placed on a worker whose process died.
+    /// </summary>
+    public DateTimeOffset? SuspectSince { get; set; }
 }
 
-/// <summary>A run in the queue with its arrival order.</summary>
-public sealed record QueuedRun(long Sequence, RunRequest Request)
+/// <summary>A run in the queue with its arrival order and its fair tag (<see cref="RunQueue.Add"/>).</summary>
+public sealed record QueuedRun(long Sequence, long Tag, RunRequest Request)
 {
-    /// <summary>Higher priority first, then first come first served.</summary>
+    /// <summary>Higher priority first, then round-robin across experiments (the fair tag), then first come first served.</summary>
     public static readonly IComparer<QueuedRun> AssignmentOrder = Comparer<QueuedRun>.Create((a, b) =>
-        a.Request.Priority != b.Request.Priority ? b.Request.Priority.CompareTo(a.Request.Priority) : a.Sequence.CompareTo(b.Sequence));
+        a.Request.Priority != b.Request.Priority ? b.Request.Priority.CompareTo(a.Request.Priority)
+        : a.Tag != b.Tag ? a.Tag.CompareTo(b.Tag)
+        : a.Sequence.CompareTo(b.Sequence));
 }
+
+/// <summary>Workers held for a run that waited too long to be placed, so that smaller runs stop taking their slots.</summary>
+public sealed record Reservation(string RunId, IReadOnlyList<string> WorkerIds);
 
 /// <summary>A run taken from a worker that went silent; its stage retries it.</summary>
 public sealed record LostRun(RunAssignment Assignment, string WorkerId);

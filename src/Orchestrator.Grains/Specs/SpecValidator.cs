@@ -72,6 +72,7 @@ public static partial class SpecValidator
             var resolved = OptionsBinder.ToJson(bound.Options);
             CheckOptionNeeds(stage, kind, resolved, path, errors);
             CheckInputDecides(stage, kind, path, errors);
+            CheckInputTypesByOption(stage, kind, resolved, byId, path, errors);
             validated.Add(new ValidatedStage(stage, kind, resolved, [.. upstream]));
         }
 
@@ -158,6 +159,41 @@ public static partial class SpecValidator
             }
         }
     }
+
+    /// <summary>Inputs whose bound artifacts must be of the types an option's value selects (<see cref="OptionSelectsInputTypes"/>).</summary>
+    private static void CheckInputTypesByOption(
+        StageSpec stage, StageKind kind, JsonObject resolved, Dictionary<string, (StageSpec Stage, int Index)> byId, string path, List<SpecError> errors)
+    {
+        foreach (var rule in kind.InputTypesByOption)
+        {
+            if (resolved[rule.Option]?.ToString() is not { } value
+                || !rule.Types.TryGetValue(value, out var wanted)
+                || !stage.Inputs.TryGetValue(rule.Input, out var binding))
+            {
+                continue;
+            }
+
+            for (var index = 0; index < binding.References.Count; index++)
+            {
+                var reference = binding.References[index];
+                if (ProducedType(reference, byId) is { } type && !wanted.Contains(type))
+                {
+                    var fitting = rule.Types.Where(entry => entry.Value.Contains(type)).Select(entry => entry.Key).ToList();
+                    var fix = fitting.Count > 0
+                        ? $"set {rule.Option} to {string.Join(" or ", fitting)}, or bind a {Names(wanted.Select(t => t.Name))}"
+                        : $"bind a {Names(wanted.Select(t => t.Name))}";
+                    errors.Add(new SpecError(binding.IsList ? $"{path}/inputs/{rule.Input}/{index}" : $"{path}/inputs/{rule.Input}",
+                        $"'{reference}' is a {type}, but with {rule.Option} {value} input '{rule.Input}' of kind {kind.Name} takes {Names(wanted.Select(t => t.Name))}; {fix}"));
+                }
+            }
+        }
+    }
+
+    /// <summary>The type of the output <paramref name="reference"/> names, when its stage, kind and output exist (else their own errors say why).</summary>
+    private static ArtifactType? ProducedType(OutputReference reference, Dictionary<string, (StageSpec Stage, int Index)> byId) =>
+        byId.TryGetValue(reference.StageId, out var producer) && StageKindCatalog.Find(producer.Stage.Kind)?.FindOutput(reference.Output) is { } output
+            ? output.Type
+            : null;
 
     private static void CheckReference(
         StageSpec stage, InputSlot slot, OutputReference reference, Dictionary<string, (StageSpec Stage, int Index)> byId,

@@ -22,12 +22,12 @@ public interface IStageGrain : IGrainWithStringKey, IRemindable
     [Alias("EnsureScheduled")]
     Task EnsureScheduledAsync();
 
-    /// <summary>The stage with its attempts, outputs, progress and metrics.</summary>
-    [ReadOnly, Alias("Get")]
+    /// <summary>The stage with its attempts, outputs, progress and metrics; answered at once, even while the stage waits on a write.</summary>
+    [AlwaysInterleave, Alias("Get")]
     Task<StageView> GetAsync();
 
     /// <summary>The stage's status, version and outputs: what its experiment needs to catch up after a restart.</summary>
-    [ReadOnly, Alias("GetChange")]
+    [AlwaysInterleave, Alias("GetChange")]
     Task<StageChange> GetChangeAsync();
 
     /// <summary>A worker started the current run.</summary>

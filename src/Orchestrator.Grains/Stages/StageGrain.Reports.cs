@@ -70,7 +70,7 @@ public sealed partial class StageGrain
         }
         else
         {
-            await state.WriteStateAsync();
+            await _state.WriteAsync();
         }
 
         if (ExperimentEvent.ForProgress(Definition.ExperimentId, View()) is { } progressed)
@@ -109,7 +109,7 @@ public sealed partial class StageGrain
 
         Stage.LastCheckpoint = report.Checkpoint;
         attempt.LastCheckpoint = report.Checkpoint;
-        await state.WriteStateAsync();
+        await _state.WriteAsync();
         return ReportOutcome.Applied;
     }
 
@@ -117,6 +117,11 @@ public sealed partial class StageGrain
     {
         if (Fence(report.RunId) is { } fenced)
         {
+            if (fenced == ReportOutcome.Duplicate && report.Rank == 0)
+            {
+                await RepeatHandOffsAsync(report.RunId);
+            }
+
             return fenced;
         }
 
@@ -154,6 +159,11 @@ public sealed partial class StageGrain
     {
         if (Fence(report.RunId) is { } fenced)
         {
+            if (fenced == ReportOutcome.Duplicate)
+            {
+                await RepeatHandOffsAsync(report.RunId);
+            }
+
             return fenced;
         }
 
@@ -161,8 +171,9 @@ public sealed partial class StageGrain
         await FailCurrentRunAsync(report.Error, report.Retryable, report.LastCheckpoint);
         if (gang)
         {
-            // One rank's failure ends the generation: the others are stopped and their slots freed.
-            await Scheduler.CancelRunAsync(report.RunId, $"a rank of the gang failed: {report.Error}");
+            // One rank's failure ends the generation: the others are stopped and their slots freed, and the next
+            // generation waits for workers that are heard again (a killed rank's worker may not yet be declared lost).
+            await Scheduler.FailGangAsync(report.RunId, $"a rank of the gang failed: {report.Error}");
         }
         else
         {
@@ -170,6 +181,37 @@ public sealed partial class StageGrain
         }
 
         return ReportOutcome.Applied;
+    }
+
+    /// <summary>
+    /// A report that ended the run, delivered again: the first delivery may have written the state and stopped before
+    /// its hand-offs (a silo that died, a storage write that timed out but was applied), so they are made again, each
+    /// harmless when repeated: the scheduler frees the run's slots, the experiment hears of the stage's status (it
+    /// ignores a version it knows), and a retry that waits gets its reminder.
+    /// </summary>
+    private async Task RepeatHandOffsAsync(string runId)
+    {
+        if (Stage.Attempts is not [.., var last] || last.RunId != runId || Stage.CurrentRunId is not null)
+        {
+            return;
+        }
+
+        if (last.Outcome == StageStatus.Failed && last.WorkerIds.Count > 1)
+        {
+            await Scheduler.CancelRunAsync(runId, $"a rank of the gang failed: {last.Error}");
+        }
+        else
+        {
+            await Scheduler.ReleaseAsync(runId);
+        }
+
+        if (Stage.Status == StageStatus.Queued && Stage.RetryAt is { } retryAt && await this.GetReminder(RetryReminder) is null)
+        {
+            var due = retryAt - time.GetUtcNow();
+            await this.RegisterOrUpdateReminder(RetryReminder, due > TimeSpan.Zero ? due : TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        }
+
+        await Experiment.OnStageChangedAsync(Change());
     }
 
     private ReportOutcome? Fence(string runId)

@@ -6,6 +6,7 @@ using Orchestrator.Grains.Artifacts;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
+using Orleans.Serialization;
 
 namespace Orchestrator.Grains.Stages;
 
@@ -19,11 +20,21 @@ namespace Orchestrator.Grains.Stages;
 public sealed partial class StageGrain(
     [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
+    DeepCopier<StageState> copier,
     ILogger<StageGrain> logger) : Grain, IStageGrain
 {
     public const string RetryReminder = "retry";
 
+    /// <summary>Writes put the state back as written when they fail, so a retried report finds the stage as storage has it.</summary>
+    private readonly WrittenState<StageState> _state = new(state, copier);
+
     private StageState Stage => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _state.Loaded();
+        return Task.CompletedTask;
+    }
 
     private StageDefinition Definition =>
         Stage.Definition ?? throw new InvalidOperationException($"Stage {this.GetPrimaryKeyString()} was never initialized.");
@@ -41,7 +52,7 @@ public sealed partial class StageGrain(
 
         // The submission's trace (the API request, through Orleans' activity propagation): each run's own trace links to it.
         Stage.SubmissionTrace = Activity.Current is { IdFormat: ActivityIdFormat.W3C } submission ? submission.Id : null;
-        await state.WriteStateAsync();
+        await _state.WriteAsync();
     }
 
     public async Task<StageChange> QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt)
@@ -74,9 +85,10 @@ public sealed partial class StageGrain(
         }
     }
 
-    public Task<StageView> GetAsync() => Task.FromResult(View());
+    /// <summary>Interleaves with any call: answers from what the grain holds, as written while a write is under way.</summary>
+    public Task<StageView> GetAsync() => Task.FromResult(View(_state.Visible));
 
-    public Task<StageChange> GetChangeAsync() => Task.FromResult(Change());
+    public Task<StageChange> GetChangeAsync() => Task.FromResult(Change(_state.Visible));
 
     public async Task OnRunAssignedAsync(string runId, List<string> workerIds, DateTimeOffset assignedAt)
     {
@@ -93,7 +105,7 @@ public sealed partial class StageGrain(
 
         attempt.AssignedAt = assignedAt;
         attempt.WorkerIds = [.. workerIds];
-        await state.WriteStateAsync();
+        await _state.WriteAsync();
     }
 
     public async Task OnRunLostAsync(string runId, string reason)
@@ -284,7 +296,7 @@ public sealed partial class StageGrain(
             RecordDuration(previous, status);
         }
 
-        await state.WriteStateAsync();
+        await _state.WriteAsync();
         if (afterWrite is not null)
         {
             await afterWrite();
@@ -330,28 +342,32 @@ public sealed partial class StageGrain(
         }
     }
 
-    private StageChange Change() => new()
+    private StageChange Change() => Change(Stage);
+
+    private StageChange Change(StageState stage) => new()
     {
         StageId = Definition.StageId,
-        Status = Stage.Status,
-        Version = Stage.Version,
-        At = Stage.ChangedAt,
-        Outputs = Stage.Outputs,
-        Event = ExperimentEvent.ForStage(Definition.ExperimentId, View()),
+        Status = stage.Status,
+        Version = stage.Version,
+        At = stage.ChangedAt,
+        Outputs = stage.Outputs,
+        Event = ExperimentEvent.ForStage(Definition.ExperimentId, View(stage)),
     };
 
-    private StageView View() => new()
+    private StageView View() => View(Stage);
+
+    private StageView View(StageState stage) => new()
     {
         Id = Definition.StageId,
         Kind = Definition.Kind,
-        Status = Stage.Status,
-        Version = Stage.Version,
-        ChangedAt = Stage.ChangedAt,
+        Status = stage.Status,
+        Version = stage.Version,
+        ChangedAt = stage.ChangedAt,
         Upstream = Definition.Upstream,
-        Attempts = Stage.Attempts,
-        Inputs = Stage.Inputs,
-        Outputs = Stage.Outputs,
-        Progress = Stage.Progress is { } progress && Stage.Status.IsActive()
+        Attempts = stage.Attempts,
+        Inputs = stage.Inputs,
+        Outputs = stage.Outputs,
+        Progress = stage.Progress is { } progress && stage.Status.IsActive()
             ? new ProgressView
             {
                 Step = progress.Step,
@@ -362,10 +378,10 @@ public sealed partial class StageGrain(
                 UpdatedAt = progress.UpdatedAt,
             }
             : null,
-        Metrics = Stage.Metrics,
-        LastCheckpoint = Stage.LastCheckpoint,
-        RetryAt = Stage.RetryAt,
-        StaleReports = Stage.StaleReports,
-        DuplicateReports = Stage.DuplicateReports,
+        Metrics = stage.Metrics,
+        LastCheckpoint = stage.LastCheckpoint,
+        RetryAt = stage.RetryAt,
+        StaleReports = stage.StaleReports,
+        DuplicateReports = stage.DuplicateReports,
     };
 }

@@ -21,7 +21,7 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimit
         var rules = new SubmissionRules
         {
             MaxGangSize = scheduler.Value.MaxGangSize,
-            ImportRoots = read.Spec is { } spec && SpecValidator.ReadsImportPaths(spec) ? await workers.ImportRootsAsync() : [],
+            ImportRoots = read.Spec is { } spec && SpecValidator.ReadsImportPaths(spec) ? await Unavailable.Bounded(workers.ImportRootsAsync()) : [],
 
             // In one process the in-process worker is the only worker there will be: a kind it does not run never runs.
             RunnableKinds = workers.Local?.StageKinds,
@@ -32,14 +32,18 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimit
             return new SubmitResult(id, null, prepared.Errors) { ExceededLimit = prepared.ExceededLimit };
         }
 
-        var outcome = await grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft with { SubmittedBy = caller });
-        return new SubmitResult(id, outcome, []);
+        var created = await Unavailable.Bounded(
+            grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft with { SubmittedBy = caller }), Unavailable.CreationDeadline(prepared.Draft.Stages.Count));
+        return new SubmitResult(id, created.Outcome, []) { RetryAfter = created.RetryAfter };
     }
 }
 
 /// <summary>The experiment id and what creating it did, or the spec's errors (then nothing was created).</summary>
 public sealed record SubmitResult(string ExperimentId, CreateOutcome? Outcome, IReadOnlyList<SpecError> Errors)
 {
+    /// <summary>When the silo was too busy to create it (<see cref="CreateOutcome.Busy"/>), how long to wait before retrying.</summary>
+    public TimeSpan RetryAfter { get; init; }
+
     /// <summary>
     /// The <see cref="SpecLimits"/> setting that stopped reading the spec, e.g. <c>SpecLimits:MaxNodes</c>, so refusals
     /// can be counted by reason; null if none did.

@@ -23,7 +23,9 @@ public static class ExperimentsApi
     public static IEndpointRouteBuilder MapExperimentsApiV1(this IEndpointRouteBuilder app)
     {
         // Each endpoint states its policy: a policy on the group would be required on top of the endpoint's.
-        var api = app.MapGroup("/api/v1/experiments").WithTags("Experiments");
+        // A request the grains cannot serve now (storage unreachable, no answer in time) gets 503 with Retry-After, never 500.
+        var api = app.MapGroup("/api/v1/experiments").WithTags("Experiments").AddEndpointFilter<Unavailable>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         // No Accepts metadata: it would make routing answer other content types with a bare 415, not our problem details.
         api.MapPost("/", CreateAsync)
             .RequireAuthorization(SecurityHostingExtensions.Submit)
@@ -68,6 +70,7 @@ public static class ExperimentsApi
             return body.Problem;
         }
 
+        // Bounded inside: creating an experiment may take longer than other writes (Unavailable.CreationDeadline).
         var submitted = await submitter.SubmitAsync(body.Text, body.Format, idempotencyKey, user.CallerId());
         switch (submitted.Outcome)
         {
@@ -82,9 +85,16 @@ public static class ExperimentsApi
             case CreateOutcome.AlreadyExisted:
                 request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
                 break;
+            case CreateOutcome.Busy:
+                var seconds = (int)Math.Ceiling(Math.Max(1, submitted.RetryAfter.TotalSeconds));
+                request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                ApiMetrics.Rejected(ApiMetrics.CreationsBusy);
+                return Problems.Unavailable(
+                    $"The orchestrator is creating other experiments and the line is full; nothing was created. Retry after {seconds} s " +
+                    "with the same Idempotency-Key, which creates the experiment once however often it is sent.");
         }
 
-        var view = await grains.GetGrain<IExperimentGrain>(submitted.ExperimentId).GetAsync();
+        var view = await Unavailable.Bounded(grains.GetGrain<IExperimentGrain>(submitted.ExperimentId).GetAsync());
         return TypedResults.Created($"/api/v1/experiments/{submitted.ExperimentId}", view!);
     }
 
@@ -108,17 +118,17 @@ public static class ExperimentsApi
             return problem!;
         }
 
-        return TypedResults.Ok(await grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).ListAsync(statusFilter, skip, take));
+        return TypedResults.Ok(await Unavailable.Bounded(grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).ListAsync(statusFilter, skip, take)));
     }
 
     private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains) =>
-        Experiment(id, grains) is { } experiment && await experiment.GetAsync() is { } view
+        Experiment(id, grains) is { } experiment && await Unavailable.Bounded(experiment.GetAsync()) is { } view
             ? TypedResults.Ok(view)
             : NoSuchExperiment(id);
 
     private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> CancelAsync(string id, IGrainFactory grains, ClaimsPrincipal user)
     {
-        if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
+        if (Experiment(id, grains) is not { } experiment || await Unavailable.Bounded(experiment.GetAsync()) is not { } before)
         {
             return NoSuchExperiment(id);
         }
@@ -133,12 +143,12 @@ public static class ExperimentsApi
             return Problems.Conflict($"Experiment {id} already ended as {before.Status}; there is nothing to cancel.");
         }
 
-        return TypedResults.Ok((await experiment.CancelAsync())!);
+        return TypedResults.Ok((await Unavailable.Bounded(experiment.CancelAsync()))!);
     }
 
     private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> ResumeAsync(string id, IGrainFactory grains, ClaimsPrincipal user)
     {
-        if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
+        if (Experiment(id, grains) is not { } experiment || await Unavailable.Bounded(experiment.GetAsync()) is not { } before)
         {
             return NoSuchExperiment(id);
         }
@@ -153,12 +163,12 @@ public static class ExperimentsApi
             return Problems.Conflict($"Experiment {id} is {before.Status} and has no failed, cancelled or skipped stage; there is nothing to resume.");
         }
 
-        return TypedResults.Ok((await experiment.ResumeAsync())!);
+        return TypedResults.Ok((await Unavailable.Bounded(experiment.ResumeAsync()))!);
     }
 
     private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> RerunAsync(string id, string stageId, IGrainFactory grains, ClaimsPrincipal user)
     {
-        if (Experiment(id, grains) is not { } experiment || await experiment.GetAsync() is not { } before)
+        if (Experiment(id, grains) is not { } experiment || await Unavailable.Bounded(experiment.GetAsync()) is not { } before)
         {
             return NoSuchExperiment(id);
         }
@@ -173,11 +183,11 @@ public static class ExperimentsApi
             return Problems.NotFound($"Experiment {id} has no stage '{stageId}'; its stages are: {string.Join(", ", before.Stages.Select(stage => stage.Id))}.");
         }
 
-        return TypedResults.Ok((await experiment.RerunStageAsync(stageId))!);
+        return TypedResults.Ok((await Unavailable.Bounded(experiment.RerunStageAsync(stageId)))!);
     }
 
     private static async Task<Results<Ok<LineageView>, ProblemHttpResult>> LineageAsync(string id, IGrainFactory grains) =>
-        Experiment(id, grains) is { } experiment && await experiment.GetLineageAsync() is { } lineage
+        Experiment(id, grains) is { } experiment && await Unavailable.Bounded(experiment.GetLineageAsync()) is { } lineage
             ? TypedResults.Ok(lineage)
             : NoSuchExperiment(id);
 

@@ -31,7 +31,15 @@ public static class StageKindsApi
         return new StageKindView(
             kind.Name,
             kind.Description,
-            [.. kind.Inputs.Select(input => new InputView(input.Name, [.. input.Accepts.Select(type => type.Name)], input.Optional, input.IsList, input.Description))],
+            [.. kind.Inputs.Select(input => new InputView(input.Name, [.. input.Accepts.Select(type => type.Name)], input.Optional, input.IsList, input.Description)
+            {
+                AcceptsByOption = kind.InputTypesByOption.FirstOrDefault(rule => rule.Input == input.Name) is { } rule
+                    ? new InputTypesByOptionView(rule.Option, rule.Types.ToDictionary(entry => entry.Key, entry => entry.Value.Select(type => type.Name).ToList()))
+                    : null,
+                Decides = kind.InputDecides.FirstOrDefault(rule => rule.Input == input.Name) is { } decides
+                    ? new InputDecidesView([.. decides.Options], decides.What)
+                    : null,
+            })],
             [.. kind.Outputs.Select(output => new OutputView(output.Name, output.Type.Name, output.Description, output.When is { } when ? new OutputConditionView(when.Option, when.Values) : null))],
             [.. OptionsBinder.OptionProperties(kind.OptionsType).Select(property => Option(property, defaults))],
             kind.Presets.ToDictionary(preset => preset.Key, preset => preset.Value.DeepClone().AsObject()));
@@ -70,7 +78,20 @@ public sealed record StageKindView(
 }
 
 /// <summary>An input of a stage kind: the artifact types it accepts.</summary>
-public sealed record InputView(string Name, List<string> Accepts, bool Optional, bool List, string Description);
+public sealed record InputView(string Name, List<string> Accepts, bool Optional, bool List, string Description)
+{
+    /// <summary>When an option's value narrows the types the input takes (e.g. <c>evaluate</c>'s task): the option and the types per value.</summary>
+    public InputTypesByOptionView? AcceptsByOption { get; init; }
+
+    /// <summary>When the input, bound, decides options a spec may then not set (e.g. a Q-Former's shape from its text init).</summary>
+    public InputDecidesView? Decides { get; init; }
+}
+
+/// <summary>The artifact types an input takes for each value of <paramref name="Option"/>.</summary>
+public sealed record InputTypesByOptionView(string Option, Dictionary<string, List<string>> Types);
+
+/// <summary>The options a bound input decides, and what they set.</summary>
+public sealed record InputDecidesView(List<string> Options, string What);
 
 /// <summary>An output of a stage kind.</summary>
 public sealed record OutputView(string Name, string Type, string Description, OutputConditionView? When);

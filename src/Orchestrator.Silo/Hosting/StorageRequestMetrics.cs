@@ -9,8 +9,8 @@ namespace Orchestrator.Silo.Hosting;
 /// Counts every request a cluster sends to Azure Storage, each try of a retried request included: a policy in the
 /// pipeline of the table and blob clients that Orleans' membership, reminder and grain-storage providers use, so it sees
 /// them all. Tagged by service (table, blob), what the request is about (the membership or reminder table, or the grain
-/// state's name: experiment, experiment-index, stage, pubsub), operation (read, write, delete) and outcome (ok, error:
-/// an HTTP status of 400 or more, or no answer at all).
+/// state's name: experiment, experiment-index, stage, pubsub), operation (read, write, delete) and outcome (ok;
+/// not-found: a 404, as every new grain's first read gets; error: another HTTP status of 400 or more, or no answer at all).
 /// </summary>
 public sealed class StorageRequestMetrics : HttpPipelinePolicy
 {
@@ -57,10 +57,15 @@ public sealed class StorageRequestMetrics : HttpPipelinePolicy
 
     private void Count(HttpMessage message)
     {
-        var outcome = message.HasResponse && message.Response.Status < 400 ? "ok" : "error";
+        // A read of a grain's state that was never written (every new grain's first read) answers 404: not a failure.
+        var outcome = !message.HasResponse ? "error"
+            : message.Response.Status < 400 ? "ok"
+            : message.Response.Status == 404 ? "not-found"
+            : "error";
+        var subject = Subject(message.Request.Uri.Path);
         Requests.Add(1,
             new KeyValuePair<string, object?>("service", _service),
-            new KeyValuePair<string, object?>("state", Subject(message.Request.Uri.Path)),
+            new KeyValuePair<string, object?>("state", subject == "batch" ? BatchSubject(message.Request.Content) : subject),
             new KeyValuePair<string, object?>("operation", Operation(message.Request.Method)),
             new KeyValuePair<string, object?>("outcome", outcome));
     }
@@ -68,7 +73,14 @@ public sealed class StorageRequestMetrics : HttpPipelinePolicy
     /// <summary>What a request is about, from its path: a table's role, or a blob's state name.</summary>
     public string Subject(string path)
     {
-        var relative = path.StartsWith(BasePath, StringComparison.Ordinal) ? path[BasePath.Length..] : path;
+        // The request's path may come with or without its leading slash, as may the service's.
+        var root = BasePath.Trim('/');
+        var relative = path.TrimStart('/');
+        if (root.Length > 0 && (relative == root || relative.StartsWith(root + "/", StringComparison.Ordinal) || relative.StartsWith(root + "(", StringComparison.Ordinal)))
+        {
+            relative = relative[root.Length..];
+        }
+
         relative = Uri.UnescapeDataString(relative.TrimStart('/'));
         if (_service == "table")
         {
@@ -99,6 +111,22 @@ public sealed class StorageRequestMetrics : HttpPipelinePolicy
         }
 
         return blob.StartsWith("pubsub", StringComparison.OrdinalIgnoreCase) ? "pubsub" : "other";
+    }
+
+    /// <summary>A table batch's path names no table: its body does (Orleans' membership writes its rows in batches).</summary>
+    public static string BatchSubject(RequestContent? content)
+    {
+        if (content is null)
+        {
+            return "batch";
+        }
+
+        using var body = new MemoryStream();
+        content.WriteTo(body, CancellationToken.None);
+        var text = System.Text.Encoding.UTF8.GetString(body.GetBuffer(), 0, (int)body.Length);
+        return text.Contains("/OrleansSiloInstances", StringComparison.Ordinal) ? "membership"
+            : text.Contains("/OrleansReminders", StringComparison.Ordinal) ? "reminders"
+            : "batch";
     }
 
     private static string Operation(RequestMethod method) =>

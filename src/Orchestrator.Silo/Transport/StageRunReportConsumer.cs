@@ -77,7 +77,11 @@ public sealed class StageRunReportConsumer(IGrainFactory grains, ILogger<StageRu
 }
 
 /// <summary>
-/// Reports are retried briefly on transient grain-call errors; a report that still fails goes to the error queue.
+/// Reports are retried on grain-call errors for about two minutes (12 retries, 0.3 s growing to 10 s apart, plus the
+/// tries themselves): long enough to outlast a storage outage of a minute, in which every write fails within about
+/// 4.5 s and the stage keeps nothing it did not write, so the report applies once storage answers again. A report that
+/// still fails goes to the error queue; if it was the one that ended a run, the worker's next heartbeat, which no
+/// longer lists the run, gets it declared lost and retried from its last checkpoint (docs/decisions.md).
 /// Sixteen are handled at once: each is a short grain call, and a backlog waits its turn in the broker's queue,
 /// which is first-come-first-served, rather than in the silo's thread pool, where it would delay the hand-offs of
 /// runs already in the cluster (64 at once put the dispatch p99 at 32–39 ms, 16 at 23–27 ms: docs/benchmarks.md).
@@ -95,6 +99,6 @@ public sealed class StageRunReportConsumerDefinition : ConsumerDefinition<StageR
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StageRunReportConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200)));
+        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(12, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200)));
     }
 }

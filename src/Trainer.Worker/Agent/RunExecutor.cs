@@ -30,7 +30,7 @@ internal sealed class RunExecutor(
     /// <summary>The run's final report, <see cref="StageRunCompleted"/> or <see cref="StageRunFailed"/>; never throws.</summary>
     public async Task<IStageRunMessage> ExecuteAsync(RunEntry entry)
     {
-        var workDirectory = Path.Combine(options.WorkDirectory, WorkFolderName(entry.Run.RunId));
+        var workDirectory = Path.Combine(options.WorkDirectory, WorkFolderName(entry.Run));
         try
         {
             return await RunAsync(entry, workDirectory);
@@ -145,7 +145,12 @@ internal sealed class RunExecutor(
         }
     }
 
-    /// <summary>Run ids come from the orchestrator; keep only characters that are safe in a folder name.</summary>
-    private static string WorkFolderName(string runId) =>
-        "run-" + string.Concat(runId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
+    /// <summary>
+    /// The run's folder: <c>run-ID</c>, and <c>run-ID-rank-R</c> for a gang's rank R above 0, so the ranks of one gang
+    /// on workers that share a work directory never write or delete each other's files. Run ids come from the
+    /// orchestrator; only characters that are safe in a folder name are kept.
+    /// </summary>
+    internal static string WorkFolderName(StartStageRun run) =>
+        "run-" + string.Concat(run.RunId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'))
+        + (run.Rank > 0 ? $"-rank-{run.Rank}" : "");
 }

@@ -12,6 +12,7 @@ using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Tasks.Nlvr2;
 using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Tasks.Retrieval;
+using VisionLanguage.Tasks.Scoring;
 using VisionLanguage.Tasks.Vqa;
 using VisionLanguage.Training;
 
@@ -114,7 +115,7 @@ public static class BlipOptionsMapping
     /// The settings of a caption stage: beam search without repetition penalty (BLIP's <c>generate</c> with
     /// <c>sample=False</c>), or nucleus sampling with the stage's top_p and repetition penalty.
     /// </summary>
-    public static CaptionDecodingSettings Decoding(BlipCaptionOptions options) => new()
+    public static CaptionDecodingSettings Decoding(ICaptionDecodingOptions options) => new()
     {
         Search = options.Decoding == DecodingMethod.Nucleus ? CaptionSearch.Nucleus : CaptionSearch.Beam,
         BeamSize = options.BeamSize,
@@ -122,6 +123,23 @@ public static class BlipOptionsMapping
         MaxLength = options.MaxLength,
         TopP = options.TopP,
         RepetitionPenalty = options.Decoding == DecodingMethod.Nucleus ? options.RepetitionPenalty : 1.0,
+    };
+
+    /// <summary>An evaluation: its task, how it reads the dataset, and, for captions, the decoding.</summary>
+    public static EvaluateSettings Evaluate(EvaluateOptions options) => new()
+    {
+        Task = options.Task switch
+        {
+            EvaluationTask.Retrieval => ScoredTask.Retrieval,
+            EvaluationTask.Caption => ScoredTask.Caption,
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Task, "no such evaluation task"),
+        },
+        BatchSize = options.BatchSize,
+        MaxTextLength = options.MaxTextLength,
+        EvalTopK = options.EvalTopK,
+        Decoding = Decoding(options),
+        Seed = options.Seed,
+        BadData = BadData(options.OnBadData),
     };
 
     /// <summary>CapFilt: the threshold (or the clean share it rejects), shards, and the captioner's nucleus sampling.</summary>

@@ -30,10 +30,11 @@ public static class BlipRunnerServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds the <c>blip.finetune.caption</c> runner.</summary>
+    /// <summary>Adds the <c>blip.finetune.caption</c> runner and <c>evaluate</c>, which scores its checkpoints and the retrieval models'.</summary>
     public static IServiceCollection AddBlipCaptioning(this IServiceCollection services)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, BlipCaptionRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, EvaluateRunner>());
         return services;
     }
 

@@ -4,12 +4,14 @@ using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Scheduling;
+using Orleans.Runtime.Hosting;
 using Orleans.TestingHost;
 
 namespace Orchestrator.Grains.Tests.Lifecycle;
 
 /// <summary>
-/// One in-process test cluster for every lifecycle test: memory storage and reminders, a fake clock for
+/// One in-process test cluster for every lifecycle test: memory storage (whose writes a test can make fail:
+/// <see cref="Storage"/>) and reminders, a fake clock for
 /// the grains' lifecycle time, a recording dispatcher in place of the transport, and a count of the calls each grain
 /// receives. Tests keep out of
 /// each other's way by giving their workers and stages a label of their own.
@@ -20,6 +22,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public static readonly RecordingDispatcher Dispatcher = new();
     public static readonly SwitchableTransportHealth Transport = new();
     public static readonly GrainCallCounter Calls = new();
+    public static readonly StorageFaults Storage = new();
     public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan ReconnectGrace = TimeSpan.FromSeconds(45);
 
@@ -41,7 +44,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddOrchestratorMemoryStorage();
+            silo.Services.AddGrainStorage(OrchestratorStorage.Name, (services, _) => Storage.Wrap(ActivatorUtilities.CreateInstance<InProcessGrainStorage>(services)));
             silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
             silo.UseInMemoryReminderService();
             silo.AddIncomingGrainCallFilter(Calls.CountAsync);

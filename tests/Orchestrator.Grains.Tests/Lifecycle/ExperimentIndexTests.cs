@@ -18,7 +18,7 @@ public sealed class ExperimentIndexTests(ClusterFixture fixture)
             .Select(summary => summary with { Status = ExperimentStatus.Succeeded, EndedAt = ClusterFixture.Time.GetUtcNow() })
             .ToList();
 
-        // One-way calls, each burst all at once: each call returns before its write.
+        // Each burst all at once: the calls share a write or two, and each returns once its summary is stored.
         await Task.WhenAll(created.Select(index.UpsertAsync));
         await WaitForAsync(index, prefix, created);
         await Task.WhenAll(ended.Select(index.UpsertAsync));

@@ -40,7 +40,7 @@ public sealed class LifecycleDriver(ClusterFixture fixture)
                 : line));
         var prepared = ExperimentDrafts.Prepare($"name: lifecycle\nstages:\n{labelled}", SpecFormat.Yaml, id);
         Assert.Empty(prepared.Errors);
-        Assert.Equal(CreateOutcome.Created, await Experiment(id).CreateAsync(prepared.Draft!));
+        Assert.Equal(CreateOutcome.Created, (await Experiment(id).CreateAsync(prepared.Draft!)).Outcome);
         return id;
     }
 

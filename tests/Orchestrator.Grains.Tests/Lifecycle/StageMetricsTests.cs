@@ -49,7 +49,7 @@ public sealed class StageMetricsTests(ClusterFixture fixture) : IDisposable
             - { id: pretrain, kind: blip.pretrain, inputs: { train: data.web }, resources: { {{labels}}, workers: 2 }, retry: { initial_backoff: 1s } }
             """, SpecFormat.Yaml, id);
         Assert.Empty(prepared.Errors);
-        Assert.Equal(CreateOutcome.Created, await _driver.Experiment(id).CreateAsync(prepared.Draft!));
+        Assert.Equal(CreateOutcome.Created, (await _driver.Experiment(id).CreateAsync(prepared.Draft!)).Outcome);
         await _driver.CompleteAsync(await _driver.Dispatcher.WaitForStartAsync(id, "data"));
         Assert.Empty(Gangs()); // a run of one worker is no gang
 
@@ -58,6 +58,10 @@ public sealed class StageMetricsTests(ClusterFixture fixture) : IDisposable
         await _driver.WaitForAsync(id, _ => Gangs().Count == 1);
         await _driver.FailAsync(first, retryable: true);
         ClusterFixture.Time.Advance(TimeSpan.FromSeconds(1));
+
+        // The failed gang's workers get the next generation once each is heard again.
+        await _driver.RegisterWorkerAsync("w1");
+        await _driver.RegisterWorkerAsync("w2");
         await _driver.TickRetryAsync(id, "pretrain");
         var second = await _driver.Dispatcher.WaitForStartAsync(id, "pretrain", attempt: 2);
         Assert.Equal(2, second.WorkerIds.Count);

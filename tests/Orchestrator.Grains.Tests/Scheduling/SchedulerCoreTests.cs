@@ -39,6 +39,32 @@ public sealed class SchedulerCoreTests
     }
 
     [Fact]
+    public void The_workers_of_a_failed_gang_get_nothing_until_each_is_heard_again_and_one_never_heard_is_lost()
+    {
+        foreach (var worker in new[] { "w1", "w2", "w3" })
+        {
+            _core.Heartbeat(worker, Cpu(slots: 1), T0);
+        }
+
+        _core.Enqueue(Run("gen-1", workers: 2));
+        Assert.Equal(["w1", "w2"], Assert.Single(_core.AssignReady(T0)).WorkerIds);
+
+        // Rank 1's process on w2 died; rank 0 reported the gang's failure at T0+5 s and the stage retries it.
+        var failedAt = T0.AddSeconds(5);
+        _core.Release("gen-1");
+        _core.Suspect(["w1", "w2"], failedAt);
+        _core.Enqueue(Run("gen-2", workers: 2));
+        Assert.Empty(_core.AssignReady(failedAt));
+
+        // w1 is heard: w1 and w3 take the next generation; w2, never heard again, stays out and is declared lost.
+        _core.Heartbeat("w1", Cpu(slots: 1), failedAt.AddSeconds(2));
+        Assert.Equal(["w1", "w3"], Assert.Single(_core.AssignReady(failedAt.AddSeconds(2))).WorkerIds);
+        Assert.Equal("w2", Assert.Single(_core.State.Workers.Values, worker => worker.SuspectSince is not null).WorkerId);
+        _core.DetectLost(T0.AddSeconds(40), TimeSpan.FromSeconds(30));
+        Assert.True(_core.State.Workers["w2"].Lost);
+    }
+
+    [Fact]
     public void A_run_that_does_not_fit_lets_a_later_one_that_fits_go_first()
     {
         _core.Heartbeat("w1", Cpu(slots: 1), T0);

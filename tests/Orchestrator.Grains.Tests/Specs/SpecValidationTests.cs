@@ -376,6 +376,37 @@ public sealed class SpecValidationTests
             result.Errors);
     }
 
+    [Fact]
+    public void Evaluate_takes_the_checkpoints_its_task_scores_and_refuses_another_at_submission_naming_the_fix()
+    {
+        const string Stages = """
+            name: compare
+            stages:
+              - { id: d, kind: dataset.synthetic }
+              - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
+              - { id: f, kind: blip.finetune.retrieval, inputs: { init: p.checkpoint, train: d.human } }
+              - { id: c, kind: blip.finetune.caption, inputs: { init: p.checkpoint, train: d.human } }
+              - { id: ep, kind: evaluate, inputs: { checkpoint: p.checkpoint, dataset: d.test } }
+              - { id: ef, kind: evaluate, inputs: { checkpoint: f.checkpoint, dataset: d.test }, config: { task: retrieval } }
+              - { id: ec, kind: evaluate, inputs: { checkpoint: c.checkpoint, dataset: [d.test] }, config: { task: caption } }
+            """;
+        Assert.Empty(Validate(Stages).Errors);
+
+        var wrong = Validate(Stages + "\n" + """
+              - { id: x, kind: evaluate, inputs: { checkpoint: c.checkpoint, dataset: d.test }, config: { task: retrieval } }
+              - { id: y, kind: evaluate, inputs: { checkpoint: p.checkpoint, dataset: d.test }, config: { task: caption } }
+            """);
+
+        Assert.Equal(
+            [
+                ("/stages/7/inputs/checkpoint",
+                    "'c.checkpoint' is a checkpoint.blip.captioner, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval; set task to caption, or bind a checkpoint.blip, checkpoint.blip.retrieval"),
+                ("/stages/8/inputs/checkpoint",
+                    "'p.checkpoint' is a checkpoint.blip, but with task caption input 'checkpoint' of kind evaluate takes checkpoint.blip.captioner; set task to retrieval, or bind a checkpoint.blip.captioner"),
+            ],
+            wrong.Errors.Select(error => (error.Path, error.Message)));
+    }
+
     private static SpecValidationResult Validate(string yaml)
     {
         var read = SpecReader.Read(yaml, SpecFormat.Yaml);

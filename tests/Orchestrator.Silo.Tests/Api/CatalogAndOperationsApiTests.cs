@@ -24,6 +24,16 @@ public sealed class CatalogAndOperationsApiTests(ApiFixture fixture) : IClassFix
         var schedule = pretrain["options"]!.AsArray().Single(option => option!["name"]!.GetValue<string>() == "lr_schedule")!;
         Assert.Equal(["cosine", "step"], schedule["values"]!.AsArray().Select(value => value!.GetValue<string>()).ToArray());
         Assert.Equal(57600, pretrain["presets"]!["base"]!["queue_size"]!.GetValue<int>());
+
+        // What submission checks beyond the accepted types is shown too: evaluate's task narrows its checkpoint, and
+        // stage 1's text init decides the Q-Former's shape.
+        var evaluate = kinds.Single(kind => kind!["name"]!.GetValue<string>() == "evaluate")!;
+        var byTask = evaluate["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "checkpoint")!["acceptsByOption"]!;
+        Assert.Equal("task", byTask["option"]!.GetValue<string>());
+        Assert.Equal(["checkpoint.blip.captioner"], byTask["types"]!["caption"]!.AsArray().Select(type => type!.GetValue<string>()));
+        var stage1 = kinds.Single(kind => kind!["name"]!.GetValue<string>() == "blip2.stage1")!;
+        var textInit = stage1["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "text_init")!;
+        Assert.Contains("qformer_width", textInit["decides"]!["options"]!.AsArray().Select(option => option!.GetValue<string>()));
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Grains.Experiments;
 
 namespace Orchestrator.Silo.Tests.Api;
 
@@ -60,6 +62,36 @@ public sealed class ExperimentsApiTests(ApiFixture fixture) : IClassFixture<ApiF
         Assert.Equal("true", second.Headers.GetValues("Idempotent-Replayed").Single());
         Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
         Assert.Contains("with a different spec", (await Json(other))["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_post_that_finds_the_line_of_creations_full_gets_503_with_retry_after_and_its_retry_creates_the_experiment_once()
+    {
+        await using var factory = new OrchestratorFactory();
+        factory.Settings["Experiments:MaxQueuedCreations"] = "1";
+        using var client = factory.CreateClient();
+        var gate = factory.Services.GetRequiredService<CreationGate>();
+        var key = Guid.NewGuid().ToString();
+
+        HttpResponseMessage busy;
+        using (var held = (await gate.TryEnterAsync()).Slot!)
+        {
+            busy = await PostAsync(client, Dag, "application/yaml", key);
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
+        Assert.True(busy.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), $"Retry-After: {busy.Headers.RetryAfter}");
+        Assert.Contains("same Idempotency-Key", (await Json(busy))["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0, (await Json(await client.GetAsync("/api/v1/experiments")))["total"]!.GetValue<int>());
+
+        var created = await PostAsync(client, Dag, "application/yaml", key);
+        var replayed = await PostAsync(client, Dag, "application/yaml", key);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.False(created.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(created.Headers.Location, replayed.Headers.Location);
+        Assert.Equal("true", replayed.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(1, (await Json(await client.GetAsync("/api/v1/experiments")))["total"]!.GetValue<int>());
     }
 
     [Fact]
@@ -183,7 +215,10 @@ public sealed class ExperimentsApiTests(ApiFixture fixture) : IClassFixture<ApiF
         Assert.Equal(id, lineage["experimentId"]!.GetValue<string>());
     }
 
-    private async Task<HttpResponseMessage> PostAsync(string body, string contentType, string? idempotencyKey = null)
+    private Task<HttpResponseMessage> PostAsync(string body, string contentType, string? idempotencyKey = null) =>
+        PostAsync(_client, body, contentType, idempotencyKey);
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string body, string contentType, string? idempotencyKey = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/experiments")
         {
@@ -194,7 +229,7 @@ public sealed class ExperimentsApiTests(ApiFixture fixture) : IClassFixture<ApiF
             request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
 
-        return await _client.SendAsync(request);
+        return await client.SendAsync(request);
     }
 
     private async Task<int> TotalAsync() => (await Json(await _client.GetAsync("/api/v1/experiments")))["total"]!.GetValue<int>();

@@ -90,8 +90,17 @@ public sealed class ClusterStorageRegistrationTests
     [InlineData("table", "/devstoreaccount1/OrleansSiloInstances(PartitionKey='a',RowKey='b')", "membership")]
     [InlineData("table", "/devstoreaccount1/OrleansReminders()", "reminders")]
     [InlineData("table", "/devstoreaccount1/Tables", "tables")]
+    [InlineData("table", "devstoreaccount1/OrleansSiloInstances(PartitionKey='a',RowKey='b')", "membership")]
+    [InlineData("blob", "devstoreaccount1/state-x/stage-stage/exp-1/data.json", "stage")]
     public void Storage_requests_are_counted_by_what_they_are_about(string service, string path, string subject) =>
         Assert.Equal(subject, new StorageRequestMetrics(service) { BasePath = "/devstoreaccount1" }.Subject(path));
+
+    [Theory]
+    [InlineData("--batch_1\r\nPATCH http://127.0.0.1/devstoreaccount1/OrleansSiloInstances(PartitionKey='a',RowKey='b') HTTP/1.1\r\n", "membership")]
+    [InlineData("--batch_1\r\nPUT http://127.0.0.1/devstoreaccount1/OrleansReminders(PartitionKey='a',RowKey='b') HTTP/1.1\r\n", "reminders")]
+    [InlineData("--batch_1\r\n", "batch")]
+    public void A_table_batch_is_counted_by_the_table_its_body_names(string body, string subject) =>
+        Assert.Equal(subject, StorageRequestMetrics.BatchSubject(Azure.Core.RequestContent.Create(body)));
 
     private static IHost Build(ClusterStorageOptions storage, TokenCredential credential)
     {

@@ -24,6 +24,7 @@ public sealed class StateFixtureTests
     public async Task An_experiment_and_a_stage_written_by_today_s_code_read_back_through_the_azure_blob_provider()
     {
         var serviceId = $"fixture-{Guid.NewGuid():N}"[..20];
+        using var lease = await AzuriteControl.ShareAsync();
         using var requests = new StorageRequestCounts();
         using var host = StartSilo(serviceId, out var container);
         await host.StartAsync();

@@ -22,6 +22,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
         var queries = DashboardQueries.Read(await File.ReadAllTextAsync(BuiltHosts.RepositoryFile("helm", "blip-orchestrator", "dashboards", "blip-orchestrator.json")));
         Assert.True(queries.Count >= 20, $"the dashboard has only {queries.Count} queries");
 
+        using var lease = await AzuriteControl.ShareAsync();
         await using var e2e = await EndToEndEnvironment.StartAsync(output);
         var silo = SiloPorts.Free();
         var (_, api) = await e2e.StartSiloAsync("silo", silo, TimeSpan.FromSeconds(5));

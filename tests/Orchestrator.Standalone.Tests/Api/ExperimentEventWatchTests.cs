@@ -68,7 +68,7 @@ public sealed class ExperimentEventWatchTests(StandaloneHost host) : IClassFixtu
     private async Task CreateAsync(string id)
     {
         var prepared = ExperimentDrafts.Prepare(TwoStages, SpecFormat.Yaml, id);
-        Assert.Equal(CreateOutcome.Created, await Experiment(id).CreateAsync(prepared.Draft!));
+        Assert.Equal(CreateOutcome.Created, (await Experiment(id).CreateAsync(prepared.Draft!)).Outcome);
     }
 
     private async Task<ExperimentStatus?> StatusAsync(string id) => (await Experiment(id).GetAsync())?.Status;

@@ -97,6 +97,12 @@ public sealed class StageRunFailureTests
     [InlineData("unrequested-cancellation", true)]
     [InlineData("aggregate-of-io", true)]
     [InlineData("libtorch", true)]
+    [InlineData("storage-unreachable", true)]
+    [InlineData("storage-busy", true)]
+    [InlineData("storage-retries-unreachable", true)]
+    [InlineData("http-request", true)]
+    [InlineData("storage-forbidden", false)]
+    [InlineData("storage-retries-mixed", false)]
     [InlineData("win32", false)]
     [InlineData("invalid-operation", false)]
     [InlineData("artifact-corrupt", false)]
@@ -113,6 +119,12 @@ public sealed class StageRunFailureTests
             "unrequested-cancellation" => new TaskCanceledException("the problem"),
             "aggregate-of-io" => new AggregateException(new IOException("the problem")),
             "libtorch" => new ExternalException("the problem"),
+            "storage-unreachable" => new Azure.RequestFailedException("the problem"),
+            "storage-busy" => new Azure.RequestFailedException(503, "the problem"),
+            "storage-retries-unreachable" => new AggregateException(new Azure.RequestFailedException("refused"), new Azure.RequestFailedException("the problem")),
+            "http-request" => new HttpRequestException("the problem"),
+            "storage-forbidden" => new Azure.RequestFailedException(403, "the problem"),
+            "storage-retries-mixed" => new AggregateException(new Azure.RequestFailedException("refused"), new Azure.RequestFailedException(404, "the problem")),
             "win32" => new System.ComponentModel.Win32Exception(2, "the problem"),
             "invalid-operation" => new InvalidOperationException("the problem"),
             "artifact-corrupt" => new ArtifactCorruptException("file:///a", "the problem"),

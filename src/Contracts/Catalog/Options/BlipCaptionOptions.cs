@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Orchestrator.Contracts.Catalog.Options;
 
 /// <summary>Options of <c>blip.finetune.caption</c>: LM finetune with a prompt, and the decoding used to evaluate.</summary>
-public sealed class BlipCaptionOptions : TrainingOptions
+public sealed class BlipCaptionOptions : TrainingOptions, ICaptionDecodingOptions
 {
     [Option("Prompt the decoder starts from; the loss covers only the caption after it.")]
     public string Prompt { get; set; } = "a picture of ";

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using VisionLanguage.Data;
+using VisionLanguage.Models.Decoding;
+using VisionLanguage.Tasks.Captioning;
+using VisionLanguage.Tasks.Retrieval;
+using VisionLanguage.Tasks.Running;
+using static TorchSharp.torch;
+
+namespace VisionLanguage.Tasks.Scoring;
+
+/// <summary>What an evaluation scores a checkpoint on.</summary>
+public enum ScoredTask
+{
+    /// <summary>Image-text retrieval both ways (a pretrained or retrieval-finetuned BLIP model).</summary>
+    Retrieval,
+
+    /// <summary>Captioning (a caption-finetuned BLIP model).</summary>
+    Caption,
+}
+
+/// <summary>How <see cref="EvaluateTask"/> reads its dataset and scores (options of <c>evaluate</c>).</summary>
+public sealed record EvaluateSettings
+{
+    public required ScoredTask Task { get; init; }
+
+    public required int BatchSize { get; init; }
+
+    /// <summary>Longest caption read, in tokens (retrieval).</summary>
+    public required int MaxTextLength { get; init; }
+
+    /// <summary>Candidates ITC ranks highest that ITM re-ranks (retrieval).</summary>
+    public required int EvalTopK { get; init; }
+
+    /// <summary>How captions are decoded (caption).</summary>
+    public required CaptionDecodingSettings Decoding { get; init; }
+
+    /// <summary>Seed of nucleus sampling (caption).</summary>
+    public required int Seed { get; init; }
+
+    public BadDataPolicy BadData { get; init; } = BadDataPolicy.Fail;
+}
+
+/// <summary>
+/// Scores the checkpoint of input <c>checkpoint</c> on the captioned images of input <c>dataset</c> with the metric of
+/// its task, as the finetunes score theirs at their end (the same evaluation code, at the checkpoint's own image size),
+/// so a DAG compares two models on one split: retrieval reads every pair in file order, ranks by ITC and re-ranks the
+/// top k by ITM (recall@1/5/10 both ways); caption decodes one caption per image (BLEU-4, CIDEr-D). The output
+/// <c>report</c> holds <see cref="MetricsFile"/> (and sample captions); the run's metrics are the same.
+/// </summary>
+public sealed class EvaluateTask(EvaluateSettings settings)
+{
+    public const string Kind = "evaluate";
+
+    /// <summary>The report's metrics, by name, as JSON.</summary>
+    public const string MetricsFile = "metrics.json";
+
+    private const int SampleCaptions = 5;
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public async Task<TaskResult> RunAsync(TaskRun run, CancellationToken cancellationToken)
+    {
+        var device = TaskTraining.RunDevice(run);
+        var checkpoint = (await run.Inputs.FetchAsync("checkpoint", cancellationToken)).SingleOrDefault()
+            ?? throw new InvalidOperationException("evaluate needs input checkpoint; bind the output of the stage whose model it scores");
+        var datasets = await run.Inputs.FetchAsync("dataset", cancellationToken);
+        if (datasets.Count == 0)
+        {
+            throw new InvalidOperationException("evaluate needs input dataset; bind a dataset split, e.g. a dataset.synthetic's test output");
+        }
+
+        using var dataset = BlipDataset.Open([.. datasets.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
+        var report = Path.Combine(run.WorkDirectory, "report");
+        Directory.CreateDirectory(report);
+        var metrics = settings.Task switch
+        {
+            ScoredTask.Retrieval => Retrieval(run, checkpoint, dataset, device, cancellationToken),
+            ScoredTask.Caption => Caption(run, checkpoint, dataset, device, report, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Task, "no such evaluation task"),
+        };
+        await File.WriteAllTextAsync(Path.Combine(report, MetricsFile), JsonSerializer.Serialize(metrics, Json), cancellationToken);
+        return new TaskResult(new Dictionary<string, string> { ["report"] = report }, metrics);
+    }
+
+    private Dictionary<string, double> Retrieval(TaskRun run, InputFolder checkpoint, BlipDataset dataset, Device device, CancellationToken cancellationToken)
+    {
+        using var model = BlipCheckpointModel.Load(checkpoint.Directory, $"input checkpoint ({checkpoint.Name})", device);
+        var loader = new LoaderSettings
+        {
+            BatchSize = settings.BatchSize,
+            Seed = settings.Seed,
+            ImageSize = model.Model.Config.Vision.ImageSize,
+            MaxTextLength = settings.MaxTextLength,
+        };
+        var pairs = new BlipLoaderBatchSource(BlipDataLoader.ForEvaluation(dataset, model.Tokenizer, loader))
+            .ReadEpochAsync(0, 0, cancellationToken).ToBlockingEnumerable(cancellationToken);
+        var result = BlipRetrievalEvaluation.Evaluate(model.Model, pairs, settings.EvalTopK, TaskPulse.Of(run, cancellationToken));
+        run.Logger.LogInformation(
+            "Retrieval of {Checkpoint} on {Images} images and {Texts} captions: image→text R@1 {I2T:P1}, text→image R@1 {T2I:P1}",
+            checkpoint.Name, result.Images, result.Texts, result.ImageToTextR1, result.TextToImageR1);
+        return new Dictionary<string, double>(result.Metrics());
+    }
+
+    private Dictionary<string, double> Caption(
+        TaskRun run, InputFolder checkpoint, BlipDataset dataset, Device device, string report, CancellationToken cancellationToken)
+    {
+        using var captioner = CaptionerCheckpoint.Load(checkpoint.Directory, device);
+        var generator = new CaptionGenerator(captioner.Model, captioner.Tokenizer, captioner.Prompt, settings.Decoding);
+        using var sampling = new Generator(unchecked((ulong)settings.Seed));
+        var result = CaptionEvaluation.Evaluate(
+            generator, dataset, captioner.Model.Config.Vision.ImageSize, settings.BatchSize, sampling, SampleCaptions, TaskPulse.Of(run, cancellationToken));
+        CaptionerCheckpoint.WriteSamples(report, result.Samples);
+        run.Logger.LogInformation(
+            "Captions of {Checkpoint} for {Images} images: BLEU-4 {Bleu4:F3}, CIDEr-D {Cider:F3}", checkpoint.Name, result.Images, result.Bleu4, result.CiderD);
+        return new Dictionary<string, double>(result.Metrics());
+    }
+}
