@@ -191,11 +191,11 @@ public static class StageKindCatalog
             new()
             {
                 Name = "evaluate",
-                Description = "Scores a checkpoint on a dataset with the metric of its task, so two models are compared on the same split by the DAG: retrieval (recall@1/5/10 both ways, ITC top-k re-ranked by ITM) or caption (BLEU-4, CIDEr-D).",
+                Description = "Scores a checkpoint on a dataset with the metric of its task, so two models are compared on the same split by the DAG: retrieval (recall@1/5/10 both ways, ITC top-k re-ranked by ITM), caption (BLEU-4, CIDEr-D), vqa (VQA accuracy) or nlvr2 (accuracy).",
                 Inputs =
                 [
-                    new("checkpoint", [ArtifactType.BlipCheckpoint], "The checkpoint to score: task retrieval takes a blip.pretrain or blip.finetune.retrieval output, task caption a blip.finetune.caption output."),
-                    new("dataset", [ArtifactType.Dataset], "The captioned images to score it on, e.g. a dataset's test split.") { IsList = true },
+                    new("checkpoint", [ArtifactType.BlipCheckpoint], "The checkpoint to score: task retrieval takes a blip.pretrain or blip.finetune.retrieval output, task caption a blip.finetune.caption output, task vqa a blip.finetune.vqa output, task nlvr2 a blip.finetune.nlvr2 output."),
+                    new("dataset", [ArtifactType.Dataset], "The data to score it on, e.g. a dataset's test split: captioned images (retrieval, caption), its VQA splits (vqa) or its NLVR2 splits (nlvr2).") { IsList = true },
                 ],
                 Outputs = [new("report", ArtifactType.EvaluationReport, "metrics.json with the task's metrics (and samples.json with sample captions for task caption).")],
                 OptionsType = typeof(EvaluateOptions),
@@ -205,6 +205,8 @@ public static class StageKindCatalog
                     {
                         ["retrieval"] = [ArtifactType.BlipCheckpoint, ArtifactType.RetrievalCheckpoint],
                         ["caption"] = [ArtifactType.CaptionerCheckpoint],
+                        ["vqa"] = [ArtifactType.VqaCheckpoint],
+                        ["nlvr2"] = [ArtifactType.Nlvr2Checkpoint],
                     }),
                 ],
             },

@@ -125,18 +125,21 @@ public static class BlipOptionsMapping
         RepetitionPenalty = options.Decoding == DecodingMethod.Nucleus ? options.RepetitionPenalty : 1.0,
     };
 
-    /// <summary>An evaluation: its task, how it reads the dataset, and, for captions, the decoding.</summary>
+    /// <summary>An evaluation: its task, how it reads the dataset, and, for captions and VQA, the decoding.</summary>
     public static EvaluateSettings Evaluate(EvaluateOptions options) => new()
     {
         Task = options.Task switch
         {
             EvaluationTask.Retrieval => ScoredTask.Retrieval,
             EvaluationTask.Caption => ScoredTask.Caption,
+            EvaluationTask.Vqa => ScoredTask.Vqa,
+            EvaluationTask.Nlvr2 => ScoredTask.Nlvr2,
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Task, "no such evaluation task"),
         },
         BatchSize = options.BatchSize,
         MaxTextLength = options.MaxTextLength,
         EvalTopK = options.EvalTopK,
+        AnswerCandidates = options.AnswerCandidates,
         Decoding = Decoding(options),
         Seed = options.Seed,
         BadData = BadData(options.OnBadData),

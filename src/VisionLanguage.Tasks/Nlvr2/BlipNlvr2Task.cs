@@ -73,9 +73,8 @@ public sealed class BlipNlvr2Task(BlipNlvr2Settings settings)
 
         if (evalSet is not null)
         {
-            var predictions = Predict(trainer.Model, Nlvr2DataLoader.ForEvaluation(evalSet, tokenizer, settings.Loader), TaskPulse.Of(run, cancellationToken));
+            var result = Evaluate(trainer.Model, tokenizer, evalSet, settings.Loader, TaskPulse.Of(run, cancellationToken));
             var labels = evalSet.Samples.Select(sample => sample.Label).ToList();
-            var result = Nlvr2Accuracy.Evaluate(labels, predictions, [.. evalSet.Samples.Select(sample => sample.Kind)]);
             foreach (var (name, value) in result.Metrics())
             {
                 metrics[name] = value;
@@ -92,6 +91,16 @@ public sealed class BlipNlvr2Task(BlipNlvr2Settings settings)
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
         BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), vocabulary);
         return TaskResult.Checkpoint(output, metrics);
+    }
+
+    /// <summary>
+    /// Judges every statement of <paramref name="dataset"/> in order (read as <paramref name="loader"/> says, no swap) and
+    /// scores the judgements: accuracy, and per kind of statement where the data records it.
+    /// </summary>
+    public static Nlvr2EvaluationResult Evaluate(BlipNlvr2Model model, BlipTokenizer tokenizer, Nlvr2Dataset dataset, LoaderSettings loader, TaskPulse pulse)
+    {
+        var predictions = Predict(model, Nlvr2DataLoader.ForEvaluation(dataset, tokenizer, loader), pulse);
+        return Nlvr2Accuracy.Evaluate([.. dataset.Samples.Select(sample => sample.Label)], predictions, [.. dataset.Samples.Select(sample => sample.Kind)]);
     }
 
     /// <summary>Whether the model takes each statement of <paramref name="loader"/>'s split to be true, in order; eval mode, no gradients.</summary>

@@ -5,7 +5,6 @@ using VisionLanguage.Evaluation;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Tasks.Running;
 using VisionLanguage.Training;
-using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Vqa;
 
@@ -42,7 +41,7 @@ public sealed class BlipVqaTask(BlipVqaSettings settings)
     public const string Kind = "blip.finetune.vqa";
 
     /// <summary>What the output records of how it answers: the method and the candidate list (<c>vqa.json</c>).</summary>
-    public const string VqaFile = "vqa.json";
+    public const string VqaFile = VqaCheckpoint.AnsweringFile;
 
     /// <summary>Sample answers of the evaluation split.</summary>
     public const string SamplesFile = "samples.json";
@@ -101,8 +100,7 @@ public sealed class BlipVqaTask(BlipVqaSettings settings)
 
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
         BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), vocabulary);
-        File.WriteAllText(Path.Combine(output, VqaFile), JsonSerializer.Serialize(
-            new VqaFileContent(settings.Answering.Method.ToString().ToLowerInvariant(), settings.Answering.MaxLength, candidates), Json));
+        VqaCheckpoint.WriteAnswering(output, settings.Answering.Method, settings.Answering.MaxLength, candidates);
         if (samples.Count > 0)
         {
             File.WriteAllText(Path.Combine(output, SamplesFile), JsonSerializer.Serialize(samples, Json));
@@ -112,7 +110,7 @@ public sealed class BlipVqaTask(BlipVqaSettings settings)
     }
 
     /// <summary>Every VQA split of every dataset bound to <paramref name="input"/>.</summary>
-    private static List<VqaDatasetSource> Sources(IReadOnlyList<InputFolder> folders, string input)
+    internal static List<VqaDatasetSource> Sources(IReadOnlyList<InputFolder> folders, string input)
     {
         var sources = new List<VqaDatasetSource>();
         foreach (var folder in folders)
@@ -154,19 +152,7 @@ public sealed class BlipVqaTask(BlipVqaSettings settings)
         Dictionary<string, double> metrics, CancellationToken cancellationToken)
     {
         using var answerer = new VqaAnswerer(model, tokenizer, settings.Answering, settings.Loader.MaxTextLength, candidates);
-        var transform = ImageTransform.Eval(settings.Loader.ImageSize);
-        var pulse = TaskPulse.Of(run, cancellationToken);
-        var predictions = new List<string>(evalSet.Count);
-        foreach (var chunk in evalSet.Samples.Chunk(settings.Loader.BatchSize))
-        {
-            pulse.Beat();
-            using var scope = NewDisposeScope();
-            var images = evalSet.LoadImages([.. chunk.Select(sample => sample.ImageId)], transform);
-            predictions.AddRange(answerer.Answer(images, [.. chunk.Select(sample => sample.Question)]));
-        }
-
-        var truths = evalSet.Samples.Select(sample => new VqaGroundTruth(sample.QuestionId, sample.Answers, sample.QuestionType, sample.AnswerType)).ToList();
-        var result = VqaAccuracy.Evaluate(truths, predictions);
+        var (result, truths) = answerer.Evaluate(evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, TaskPulse.Of(run, cancellationToken));
         foreach (var (name, value) in result.Metrics())
         {
             metrics[name] = value;
@@ -200,8 +186,6 @@ public sealed class BlipVqaTask(BlipVqaSettings settings)
 
         return samples;
     }
-
-    private sealed record VqaFileContent(string Inference, int MaxAnswerLength, IReadOnlyList<string> AnswerList);
 
     private sealed record VqaSampleAnswer(long QuestionId, string Question, string Prediction, IReadOnlyList<string> Answers, double Accuracy);
 }

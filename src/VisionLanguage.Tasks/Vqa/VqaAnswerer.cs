@@ -1,8 +1,10 @@
 using TorchSharp;
 using VisionLanguage.Data;
+using VisionLanguage.Evaluation;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Models.Layers;
+using VisionLanguage.Tasks.Running;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Vqa;
@@ -126,6 +128,27 @@ public sealed class VqaAnswerer : IDisposable
         {
             _model.SetTraining(wasTraining);
         }
+    }
+
+    /// <summary>
+    /// Answers every question of <paramref name="dataset"/> in order, <paramref name="batchSize"/> at a time, its images
+    /// at <paramref name="imageSize"/> pixels, and scores the answers with the official VQA accuracy; the ground truth
+    /// comes back too, in the same order.
+    /// </summary>
+    public (VqaEvaluationResult Result, IReadOnlyList<VqaGroundTruth> Truths) Evaluate(VqaDataset dataset, int imageSize, int batchSize, TaskPulse pulse)
+    {
+        var transform = ImageTransform.Eval(imageSize);
+        var predictions = new List<string>(dataset.Count);
+        foreach (var chunk in dataset.Samples.Chunk(batchSize))
+        {
+            pulse.Beat();
+            using var scope = NewDisposeScope();
+            var images = dataset.LoadImages([.. chunk.Select(sample => sample.ImageId)], transform);
+            predictions.AddRange(Answer(images, [.. chunk.Select(sample => sample.Question)]));
+        }
+
+        var truths = dataset.Samples.Select(sample => new VqaGroundTruth(sample.QuestionId, sample.Answers, sample.QuestionType, sample.AnswerType)).ToList();
+        return (VqaAccuracy.Evaluate(truths, predictions), truths);
     }
 
     public void Dispose()

@@ -407,6 +407,39 @@ public sealed class SpecValidationTests
             wrong.Errors.Select(error => (error.Path, error.Message)));
     }
 
+    [Fact]
+    public void Evaluate_scores_vqa_and_nlvr2_checkpoints_with_their_own_tasks_only()
+    {
+        const string Stages = """
+            name: compare-downstream
+            stages:
+              - { id: d, kind: dataset.synthetic, config: { vqa_questions: 2, nlvr2_pairs: 2 } }
+              - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
+              - { id: q, kind: blip.finetune.vqa, inputs: { init: p.checkpoint, train: d.human } }
+              - { id: n, kind: blip.finetune.nlvr2, inputs: { init: p.checkpoint, train: d.human } }
+              - { id: eq, kind: evaluate, inputs: { checkpoint: q.checkpoint, dataset: d.test }, config: { task: vqa } }
+              - { id: en, kind: evaluate, inputs: { checkpoint: n.checkpoint, dataset: d.test }, config: { task: nlvr2 } }
+            """;
+        Assert.Empty(Validate(Stages).Errors);
+
+        var wrong = Validate(Stages + "\n" + """
+              - { id: x, kind: evaluate, inputs: { checkpoint: q.checkpoint, dataset: d.test }, config: { task: nlvr2 } }
+              - { id: y, kind: evaluate, inputs: { checkpoint: n.checkpoint, dataset: d.test } }
+              - { id: z, kind: evaluate, inputs: { checkpoint: p.checkpoint, dataset: d.test }, config: { task: vqa } }
+            """);
+
+        Assert.Equal(
+            [
+                ("/stages/6/inputs/checkpoint",
+                    "'q.checkpoint' is a checkpoint.blip.vqa, but with task nlvr2 input 'checkpoint' of kind evaluate takes checkpoint.blip.nlvr2; set task to vqa, or bind a checkpoint.blip.nlvr2"),
+                ("/stages/7/inputs/checkpoint",
+                    "'n.checkpoint' is a checkpoint.blip.nlvr2, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval; set task to nlvr2, or bind a checkpoint.blip, checkpoint.blip.retrieval"),
+                ("/stages/8/inputs/checkpoint",
+                    "'p.checkpoint' is a checkpoint.blip, but with task vqa input 'checkpoint' of kind evaluate takes checkpoint.blip.vqa; set task to retrieval, or bind a checkpoint.blip.vqa"),
+            ],
+            wrong.Errors.Select(error => (error.Path, error.Message)));
+    }
+
     private static SpecValidationResult Validate(string yaml)
     {
         var read = SpecReader.Read(yaml, SpecFormat.Yaml);

@@ -63,6 +63,13 @@ public sealed class BlipDownstreamRunnerTests : IDisposable
             await File.ReadAllLinesAsync(Path.Combine(pretrainedOutput.Directory, BlipVocabulary.FileName)),
             await File.ReadAllLinesAsync(Path.Combine(output.Directory, BlipVocabulary.FileName)));
 
+        // evaluate answers the same questions as the finetune did, from its output alone: the same scores, exactly.
+        var (scored, _) = await _chain.RunAsync(new EvaluateRunner(), "evaluate-vqa", """{"task":"vqa","batch_size":8}""",
+            StageChain.Inputs(("checkpoint", result.Outputs["checkpoint"]), ("dataset", splits["test"])));
+        Assert.Equal(
+            result.Metrics.Where(metric => metric.Key.StartsWith("eval_", StringComparison.Ordinal)).OrderBy(metric => metric.Key, StringComparer.Ordinal),
+            scored.Metrics.OrderBy(metric => metric.Key, StringComparer.Ordinal));
+
         var checkpoint = _chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 4).Checkpoint;
         var (resumed, _) = await _chain.RunAsync(runner, "vqa", Json, inputs, checkpoint);
 
@@ -117,6 +124,12 @@ public sealed class BlipDownstreamRunnerTests : IDisposable
         Assert.Equal(
             [CheckpointFiles.Weights, CheckpointFiles.State, BlipVocabulary.FileName],
             Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+        var (scored, _) = await _chain.RunAsync(new EvaluateRunner(), "evaluate-nlvr2", """{"task":"nlvr2","batch_size":8}""",
+            StageChain.Inputs(("checkpoint", result.Outputs["checkpoint"]), ("dataset", splits["test"])));
+        Assert.Equal(
+            result.Metrics.Where(metric => metric.Key.StartsWith("eval_", StringComparison.Ordinal)).OrderBy(metric => metric.Key, StringComparer.Ordinal),
+            scored.Metrics.OrderBy(metric => metric.Key, StringComparer.Ordinal));
 
         var checkpoint = _chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 4).Checkpoint;
         var (resumed, _) = await _chain.RunAsync(runner, "nlvr2", Json, inputs, checkpoint);
