@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Specs;
 using Orchestrator.Grains.Specs;
+using Orchestrator.Testing.Fuzz;
 
 namespace Orchestrator.Grains.Tests.Specs;
 
@@ -67,13 +68,13 @@ public sealed class SpecValidationTests
         }
     }
 
+    public static TheoryData<string> ExampleNames() => [.. Examples.Names()];
+
     [Theory]
-    [InlineData("blip-capfilt.yaml")]
-    [InlineData("blip-capfilt-long.yaml")]
-    [InlineData("tiny-blip.yaml")]
+    [MemberData(nameof(ExampleNames))]
     public void Every_example_is_a_valid_spec(string name)
     {
-        var result = Validate(Example(name));
+        var result = Validate(Examples.Read(name));
 
         Assert.Empty(result.Errors);
     }
