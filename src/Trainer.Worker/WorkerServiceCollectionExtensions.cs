@@ -42,6 +42,7 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddSingleton<IBlipBatchSourceFactory, BlipBatchSourceFactory>();
         services.AddBlipPretraining();
         services.AddBlipCaptioning();
+        services.AddBlipDownstream();
         services.AddBlip2();
         services.AddMetrics();
         services.TryAddSingleton<WorkerMetrics>();

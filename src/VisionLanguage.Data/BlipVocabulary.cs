@@ -78,6 +78,18 @@ public static class BlipVocabulary
         return ForCaptions(captions);
     }
 
+    /// <summary>
+    /// A finetune's vocabulary: <paramref name="tokens"/> (its init checkpoint's, every id kept), then the tokens a
+    /// vocabulary of <paramref name="texts"/> (<see cref="Build"/>) has and they lack, in its order: the words and
+    /// characters of the finetune's data that the pretraining data never had (a VQA answer "2" after pretraining on
+    /// captions that spell numbers). The model grows its word embeddings by as many rows, which start fresh.
+    /// </summary>
+    public static IReadOnlyList<string> Extend(IReadOnlyList<string> tokens, IEnumerable<string> texts)
+    {
+        var known = new HashSet<string>(tokens, StringComparer.Ordinal);
+        return [.. tokens, .. Build(texts).Where(token => !known.Contains(token))];
+    }
+
     /// <summary>Writes <paramref name="tokens"/> one per line (UTF-8, no BOM, <c>\n</c> line ends).</summary>
     public static void Write(string path, IReadOnlyList<string> tokens) =>
         File.WriteAllText(path, string.Join('\n', tokens) + "\n", new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));

@@ -1,7 +1,5 @@
 using VisionLanguage.Data;
-using VisionLanguage.Models;
 using VisionLanguage.Models.Blip;
-using VisionLanguage.Training;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks;
@@ -28,35 +26,11 @@ public sealed class BlipCheckpointModel : IDisposable
     /// </summary>
     public static BlipCheckpointModel Load(string directory, string input, Device? device = null)
     {
-        var vocabulary = Path.Combine(directory, BlipVocabulary.FileName);
-        if (!File.Exists(vocabulary))
-        {
-            throw new InvalidDataException(
-                $"{input} has no {BlipVocabulary.FileName}, so its token ids cannot be read; bind a checkpoint written by a BLIP stage trained on datasets");
-        }
-
         // A retrieval finetune's output, or a pretrained model (and retrieval models of older code, written as such).
-        var state = CheckpointFiles.ReadState(directory, [BlipRetrievalModel.Format, BlipPretrainModel.Format]);
-        var (config, tokens) = BlipCheckpointDescription.Read(state.Model, Path.Combine(directory, CheckpointFiles.State));
-        var tokenizer = BlipTokenizer.FromVocabFile(vocabulary);
-        if (tokenizer.VocabSize != config.Text.VocabSize)
-        {
-            throw new InvalidDataException(
-                $"{input}: {BlipVocabulary.FileName} has {tokenizer.VocabSize} tokens but the model's word embedding has {config.Text.VocabSize} rows; the checkpoint is inconsistent, bind another");
-        }
-
-        var model = new BlipRetrievalModel(config, tokens, seed: 0, device: device);
-        try
-        {
-            model.LoadWeights(Path.Combine(directory, CheckpointFiles.Weights), WeightsLoading.StrictIgnoringExtra);
-            model.eval();
-            return new BlipCheckpointModel(model, tokenizer);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var (config, tokens, tokenizer) = BlipCheckpointFolder.Read(
+            directory, input, [BlipRetrievalModel.Format, BlipPretrainModel.Format], "bind a checkpoint written by a BLIP stage trained on datasets");
+        var model = BlipCheckpointFolder.LoadWeights<BlipRetrievalModel, BlipPretrainBatch>(new BlipRetrievalModel(config, tokens, seed: 0, device: device), directory);
+        return new BlipCheckpointModel(model, tokenizer);
     }
 
     public void Dispose() => Model.Dispose();

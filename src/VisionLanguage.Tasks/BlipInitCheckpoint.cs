@@ -39,4 +39,17 @@ internal static class BlipInitCheckpoint
 
         return (model with { Vision = model.Vision with { ImageSize = imageSize } }, tokens);
     }
+
+    /// <summary>The tokens (id = line) of <paramref name="init"/>'s <c>vocab.txt</c>; an error naming the fix when it has none.</summary>
+    public static IReadOnlyList<string> Vocabulary(InputFolder init)
+    {
+        var path = Path.Combine(init.Directory, BlipVocabulary.FileName);
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException(
+                $"input init ({init.Name}) has no {BlipVocabulary.FileName}, so its token ids cannot be read; bind the checkpoint output of a blip.pretrain stage");
+        }
+
+        return File.ReadAllLines(path, System.Text.Encoding.UTF8);
+    }
 }

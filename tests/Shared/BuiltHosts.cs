@@ -51,7 +51,11 @@ internal static class BuiltHosts
     }
 
     /// <summary>Runs the built host <paramref name="dll"/> with <paramref name="arguments"/> to its exit (at most three minutes); returns its exit code, standard output's lines and standard error.</summary>
-    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(string dll, params string[] arguments)
+    public static Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(string dll, params string[] arguments) =>
+        RunAsync(dll, TimeSpan.FromMinutes(3), arguments);
+
+    /// <summary>As <see cref="RunAsync(string, string[])"/>, within <paramref name="limit"/>; past it the host is killed and the wait throws.</summary>
+    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(string dll, TimeSpan limit, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(dll);
@@ -61,12 +65,20 @@ internal static class BuiltHosts
         }
 
         using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var standardError = process.StandardError.ReadToEndAsync(timeout.Token);
-        var standardOutput = await process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var errors = await standardError;
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, standardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries), errors);
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            var standardError = process.StandardError.ReadToEndAsync(timeout.Token);
+            var standardOutput = await process.StandardOutput.ReadToEndAsync(timeout.Token);
+            var errors = await standardError;
+            await process.WaitForExitAsync(timeout.Token);
+            return (process.ExitCode, standardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries), errors);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{Path.GetFileName(dll)} {string.Join(' ', arguments)} ran past {limit.TotalMinutes} minutes and was killed");
+        }
     }
 
     private static string Dll(string project, string assembly) => Path.Combine(Output(project), assembly + ".dll");

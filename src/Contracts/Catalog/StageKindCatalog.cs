@@ -29,20 +29,20 @@ public static class StageKindCatalog
             new()
             {
                 Name = "dataset.synthetic",
-                Description = "Renders scenes of shapes with captions of known, controllable noise: web (noisy), human (clean, small) and test (clean) splits; with vqa_questions above 0 each split also holds VQA questions about its own images, ten annotator answers each, of controlled disagreement.",
+                Description = "Renders scenes of shapes with captions of known, controllable noise: web (noisy), human (clean, small) and test (clean) splits; with vqa_questions above 0 each split also holds VQA questions about its own images, ten annotator answers each, of controlled disagreement; with nlvr2_pairs above 0, NLVR2 pairs of its own images with true or false statements.",
                 Outputs =
                 [
-                    new("web", ArtifactType.Dataset, "Web split; the manifest records which captions were corrupted. With VQA: training questions."),
-                    new("human", ArtifactType.Dataset, "Clean, small split. With VQA: training questions."),
-                    new("test", ArtifactType.Dataset, "Clean held-out split. With VQA: held-out questions, about held-out images only."),
+                    new("web", ArtifactType.Dataset, "Web split; the manifest records which captions were corrupted. With VQA or NLVR2: training questions or statements."),
+                    new("human", ArtifactType.Dataset, "Clean, small split. With VQA or NLVR2: training questions or statements."),
+                    new("test", ArtifactType.Dataset, "Clean held-out split. With VQA or NLVR2: held-out questions or statements, about held-out images only."),
                 ],
                 OptionsType = typeof(SyntheticDatasetOptions),
             },
             new()
             {
                 Name = "dataset.import",
-                Description = "Checks an annotation file and its image root: BLIP captions (format caption) or one VQA split in LAVIS's VQAv2 format (format vqa); every image decodes, every caption, question and answer is non-empty.",
-                Outputs = [new("dataset", ArtifactType.Dataset, "The checked dataset: captions, or one VQA split.")],
+                Description = "Checks an annotation file and its image root: BLIP captions (format caption), one VQA split in LAVIS's VQAv2 format (format vqa) or one NLVR2 split in BLIP's format (format nlvr2); every image decodes, every caption, question, answer and statement is non-empty.",
+                Outputs = [new("dataset", ArtifactType.Dataset, "The checked dataset: captions, one VQA split or one NLVR2 split.")],
                 OptionsType = typeof(DatasetImportOptions),
             },
             new()
@@ -120,18 +120,30 @@ public static class StageKindCatalog
             new()
             {
                 Name = "blip.finetune.vqa",
-                Description = "VQA as answer generation: the image-grounded question encoding feeds the answer decoder.",
-                Inputs = [blipInit, trainIn, evalIn],
-                Outputs = [new("checkpoint", ArtifactType.VqaCheckpoint, "The VQA model.")],
-                OptionsType = typeof(DownstreamOptions),
+                Description = "VQA: the question read by the image-grounded text encoder, an answer decoder (started from the pretrained decoder) cross-attending to its states, trained on each answer weighted by its share of the annotators; answers by ranking the answer list or by generating; VQA accuracy beside the majority-answer baseline.",
+                Inputs =
+                [
+                    blipInit,
+                    trainIn with { Description = "VQA questions (the VQA splits of the datasets: dataset.synthetic with vqa_questions, or dataset.import with format vqa); several are concatenated." },
+                    evalIn with { Description = "Held-out VQA questions answered at the end; its answer_list.json is the ranking's candidate list." },
+                ],
+                Outputs = [new("checkpoint", ArtifactType.VqaCheckpoint, "The VQA model, its vocabulary and its candidate list.")],
+                OptionsType = typeof(BlipVqaOptions),
+                TrainsAsGang = true,
             },
             new()
             {
                 Name = "blip.finetune.nlvr2",
-                Description = "NLVR2: one statement, two images, cross-attention into both; binary classification.",
-                Inputs = [blipInit, trainIn, evalIn],
-                Outputs = [new("checkpoint", ArtifactType.Nlvr2Checkpoint, "The NLVR2 model.")],
-                OptionsType = typeof(DownstreamOptions),
+                Description = "NLVR2: one statement, two images through the shared ViT, two cross-attentions per layer (both from the pretrained one) averaged in the first half of the layers and concatenated and projected in the second; a classifier on [ENC]; image swap with left/right swapped; accuracy beside the majority-class baseline.",
+                Inputs =
+                [
+                    blipInit,
+                    trainIn with { Description = "NLVR2 examples (the NLVR2 splits of the datasets: dataset.synthetic with nlvr2_pairs, or dataset.import with format nlvr2); several are concatenated." },
+                    evalIn with { Description = "Held-out NLVR2 examples scored at the end." },
+                ],
+                Outputs = [new("checkpoint", ArtifactType.Nlvr2Checkpoint, "The NLVR2 model and its vocabulary.")],
+                OptionsType = typeof(BlipNlvr2Options),
+                TrainsAsGang = true,
             },
             new()
             {
@@ -179,11 +191,11 @@ public static class StageKindCatalog
             new()
             {
                 Name = "evaluate",
-                Description = "Scores a checkpoint on a dataset with the metric of its task, so two models are compared on the same split by the DAG: retrieval (recall@1/5/10 both ways, ITC top-k re-ranked by ITM) or caption (BLEU-4, CIDEr-D).",
+                Description = "Scores a checkpoint on a dataset with the metric of its task, so two models are compared on the same split by the DAG: retrieval (recall@1/5/10 both ways, ITC top-k re-ranked by ITM), caption (BLEU-4, CIDEr-D), vqa (VQA accuracy) or nlvr2 (accuracy).",
                 Inputs =
                 [
-                    new("checkpoint", [ArtifactType.BlipCheckpoint], "The checkpoint to score: task retrieval takes a blip.pretrain or blip.finetune.retrieval output, task caption a blip.finetune.caption output."),
-                    new("dataset", [ArtifactType.Dataset], "The captioned images to score it on, e.g. a dataset's test split.") { IsList = true },
+                    new("checkpoint", [ArtifactType.BlipCheckpoint], "The checkpoint to score: task retrieval takes a blip.pretrain or blip.finetune.retrieval output, task caption a blip.finetune.caption output, task vqa a blip.finetune.vqa output, task nlvr2 a blip.finetune.nlvr2 output."),
+                    new("dataset", [ArtifactType.Dataset], "The data to score it on, e.g. a dataset's test split: captioned images (retrieval, caption), its VQA splits (vqa) or its NLVR2 splits (nlvr2).") { IsList = true },
                 ],
                 Outputs = [new("report", ArtifactType.EvaluationReport, "metrics.json with the task's metrics (and samples.json with sample captions for task caption).")],
                 OptionsType = typeof(EvaluateOptions),
@@ -193,6 +205,8 @@ public static class StageKindCatalog
                     {
                         ["retrieval"] = [ArtifactType.BlipCheckpoint, ArtifactType.RetrievalCheckpoint],
                         ["caption"] = [ArtifactType.CaptionerCheckpoint],
+                        ["vqa"] = [ArtifactType.VqaCheckpoint],
+                        ["nlvr2"] = [ArtifactType.Nlvr2Checkpoint],
                     }),
                 ],
             },

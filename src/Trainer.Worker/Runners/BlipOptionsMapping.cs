@@ -9,9 +9,11 @@ using VisionLanguage.Models.Blip2;
 using VisionLanguage.Tasks.Blip2;
 using VisionLanguage.Tasks.Capfilt;
 using VisionLanguage.Tasks.Captioning;
+using VisionLanguage.Tasks.Nlvr2;
 using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Tasks.Retrieval;
 using VisionLanguage.Tasks.Scoring;
+using VisionLanguage.Tasks.Vqa;
 using VisionLanguage.Training;
 
 namespace Trainer.Worker.Runners;
@@ -83,6 +85,32 @@ public static class BlipOptionsMapping
         Decoding = Decoding(options),
     };
 
+    /// <summary>How a VQA finetune trains, loads its data and answers.</summary>
+    public static BlipVqaSettings Vqa(BlipVqaOptions options) => new()
+    {
+        Trainer = Trainer(options),
+        Loader = Loader(options),
+        BadData = BadData(options.OnBadData),
+        LabelSmoothing = options.LabelSmoothing,
+        Answering = new VqaAnsweringSettings
+        {
+            Method = options.Inference == VqaInference.Generate ? VqaInferenceMethod.Generate : VqaInferenceMethod.Rank,
+            Candidates = options.AnswerCandidates,
+            BeamSize = options.BeamSize,
+            MinLength = options.MinAnswerLength,
+            MaxLength = options.MaxAnswerLength,
+        },
+    };
+
+    /// <summary>How an NLVR2 finetune trains and loads its data.</summary>
+    public static BlipNlvr2Settings Nlvr2(BlipNlvr2Options options) => new()
+    {
+        Trainer = Trainer(options),
+        Loader = Loader(options),
+        BadData = BadData(options.OnBadData),
+        SwapImages = options.SwapImages,
+    };
+
     /// <summary>
     /// The settings of a caption stage: beam search without repetition penalty (BLIP's <c>generate</c> with
     /// <c>sample=False</c>), or nucleus sampling with the stage's top_p and repetition penalty.
@@ -97,18 +125,21 @@ public static class BlipOptionsMapping
         RepetitionPenalty = options.Decoding == DecodingMethod.Nucleus ? options.RepetitionPenalty : 1.0,
     };
 
-    /// <summary>An evaluation: its task, how it reads the dataset, and, for captions, the decoding.</summary>
+    /// <summary>An evaluation: its task, how it reads the dataset, and, for captions and VQA, the decoding.</summary>
     public static EvaluateSettings Evaluate(EvaluateOptions options) => new()
     {
         Task = options.Task switch
         {
             EvaluationTask.Retrieval => ScoredTask.Retrieval,
             EvaluationTask.Caption => ScoredTask.Caption,
+            EvaluationTask.Vqa => ScoredTask.Vqa,
+            EvaluationTask.Nlvr2 => ScoredTask.Nlvr2,
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Task, "no such evaluation task"),
         },
         BatchSize = options.BatchSize,
         MaxTextLength = options.MaxTextLength,
         EvalTopK = options.EvalTopK,
+        AnswerCandidates = options.AnswerCandidates,
         Decoding = Decoding(options),
         Seed = options.Seed,
         BadData = BadData(options.OnBadData),
@@ -191,10 +222,17 @@ public static class BlipOptionsMapping
         Seed = options.Seed,
     };
 
-    /// <summary>A training stage's loader settings: crop scales and flips are options of the ITC/ITM kinds, other kinds crop 0.5–1 without flips.</summary>
-    public static LoaderSettings Loader(TrainingOptions options) => options is BlipContrastiveOptions contrastive
-        ? Loader(options, contrastive.CropMinScale, contrastive.CropMaxScale, contrastive.HorizontalFlip)
-        : Loader(options, 0.5, 1.0, flip: false);
+    /// <summary>
+    /// A training stage's loader settings: crop scales and flips are options of the ITC/ITM kinds, crop scales of VQA and
+    /// NLVR2 (never a flip, which would turn "left" into "right" in an image), other kinds crop 0.5–1 without flips.
+    /// </summary>
+    public static LoaderSettings Loader(TrainingOptions options) => options switch
+    {
+        BlipContrastiveOptions contrastive => Loader(options, contrastive.CropMinScale, contrastive.CropMaxScale, contrastive.HorizontalFlip),
+        BlipVqaOptions vqa => Loader(options, vqa.CropMinScale, vqa.CropMaxScale, flip: false),
+        BlipNlvr2Options nlvr2 => Loader(options, nlvr2.CropMinScale, nlvr2.CropMaxScale, flip: false),
+        _ => Loader(options, 0.5, 1.0, flip: false),
+    };
 
     public static VisionLanguage.Data.BadDataPolicy BadData(Orchestrator.Contracts.Catalog.Options.BadDataPolicy policy) => policy switch
     {
@@ -212,6 +250,7 @@ public static class BlipOptionsMapping
         Seed = options.Seed,
         VqaQuestions = options.VqaQuestions,
         VqaDisagreement = options.VqaDisagreement,
+        Nlvr2Pairs = options.Nlvr2Pairs,
     };
 
     private static LoaderSettings Loader(TrainingOptions options, double minScale, double maxScale, bool flip) => new()

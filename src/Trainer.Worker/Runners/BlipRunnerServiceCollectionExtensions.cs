@@ -37,4 +37,12 @@ public static class BlipRunnerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, EvaluateRunner>());
         return services;
     }
+
+    /// <summary>Adds the <c>blip.finetune.vqa</c> and <c>blip.finetune.nlvr2</c> runners.</summary>
+    public static IServiceCollection AddBlipDownstream(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, BlipVqaRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, BlipNlvr2Runner>());
+        return services;
+    }
 }

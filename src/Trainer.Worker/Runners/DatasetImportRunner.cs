@@ -13,7 +13,8 @@ namespace Trainer.Worker.Runners;
 /// relative to the root) and a <c>vocab.txt</c> of its text. <c>format: caption</c> reads BLIP captions (the image exists
 /// and decodes, the captions are non-empty) and writes a normalised <c>annotations.json</c> (usable entries only,
 /// captions trimmed); <c>format: vqa</c> reads one VQA split in LAVIS's VQAv2 format (see <see cref="VqaAnnotationReader"/>)
-/// and writes it as <c>vqa/NAME.json</c> with an <c>answer_list.json</c> (partial file). The annotation file, the image
+/// and writes it as <c>vqa/NAME.json</c> with an <c>answer_list.json</c>; <c>format: nlvr2</c> reads one NLVR2 split in
+/// BLIP's format (see <see cref="Nlvr2AnnotationReader"/>) and writes it as <c>nlvr2/NAME.json</c> (partial files). The annotation file, the image
 /// root and every image are opened at their real paths, which must lie under the worker's import roots
 /// (<see cref="ImportRootGuard"/>); an image that leaves them fails the run whatever <c>on_bad_data</c> says, since it is
 /// a refusal, not bad data.
@@ -33,7 +34,12 @@ public sealed partial class DatasetImportRunner(ImportRootGuard guard) : IStageR
     public Task<StageRunResult> RunAsync(StageRunContext context, CancellationToken cancellationToken)
     {
         var options = context.GetOptions<DatasetImportOptions>();
-        return options.Format == DatasetFormat.Vqa ? ImportVqaAsync(context, options, cancellationToken) : ImportCaptionsAsync(context, options, cancellationToken);
+        return options.Format switch
+        {
+            DatasetFormat.Vqa => ImportVqaAsync(context, options, cancellationToken),
+            DatasetFormat.Nlvr2 => ImportNlvr2Async(context, options, cancellationToken),
+            _ => ImportCaptionsAsync(context, options, cancellationToken),
+        };
     }
 
     private async Task<StageRunResult> ImportCaptionsAsync(StageRunContext context, DatasetImportOptions options, CancellationToken cancellationToken)

@@ -20,7 +20,8 @@ public sealed record SyntheticItem(int Index, string Image, Scene Scene, IReadOn
 /// Every scene and caption is drawn from its own stream of (seed, split, index), so the plan, and the bytes written,
 /// depend on the seed alone. With <see cref="SyntheticDatasetSettings.VqaQuestions"/> above 0, every split also asks VQA
 /// questions about its own images (<see cref="SyntheticVqa"/>): web and human give training questions, test the held-out
-/// ones, about images no other split has.
+/// ones, about images no other split has. With <see cref="SyntheticDatasetSettings.Nlvr2Pairs"/> above 0, every split also
+/// pairs its own images with NLVR2 statements (<see cref="SyntheticNlvr2"/>), the test split's about held-out images only.
 /// </summary>
 public sealed class SyntheticDataset
 {
@@ -43,10 +44,11 @@ public sealed class SyntheticDataset
         var questions = items.SelectMany(item => item.Questions).ToList();
 
         // With VQA, the words of the questions, the annotators' answers and every candidate answer too, so a model
-        // pretrained on the captions already knows the words its VQA finetune reads.
+        // pretrained on the captions already knows the words its VQA finetune reads; with NLVR2, its statements' words.
         Vocabulary = BlipVocabulary.Build(items.SelectMany(item => item.Captions)
             .Concat(questions.SelectMany(question => question.Answers.Prepend(question.Question)))
-            .Concat(questions.Count > 0 ? SceneQuestioner.AnswerList : []));
+            .Concat(questions.Count > 0 ? SceneQuestioner.AnswerList : [])
+            .Concat(splits.SelectMany(split => split.Nlvr2Pairs).Select(pair => pair.Sentence)));
     }
 
     public int ImageSize { get; }
@@ -65,8 +67,10 @@ public sealed class SyntheticDataset
         web = SyntheticVqa.Ask(Corrupt(web, options.WebNoise, options.Seed), WebStream, options);
         var human = SyntheticVqa.Ask(PlanSplit(HumanStream, options.HumanImages, options.Seed, captionsPerImage: 1), HumanStream, options);
         var test = SyntheticVqa.Ask(PlanSplit(TestStream, options.TestImages, options.Seed, captionsPerImage: TestCaptionsPerImage), TestStream, options);
-        return new SyntheticDataset(options.ImageSize, [new(Web, web, options.ImageSize, captionLists: false), new(Human, human, options.ImageSize, captionLists: false),
-            new(Test, test, options.ImageSize, captionLists: true)]);
+        return new SyntheticDataset(options.ImageSize, [
+            new(Web, web, options.ImageSize, captionLists: false) { Nlvr2Pairs = SyntheticNlvr2.Pair(web, WebStream, options) },
+            new(Human, human, options.ImageSize, captionLists: false) { Nlvr2Pairs = SyntheticNlvr2.Pair(human, HumanStream, options) },
+            new(Test, test, options.ImageSize, captionLists: true) { Nlvr2Pairs = SyntheticNlvr2.Pair(test, TestStream, options) }]);
     }
 
     /// <summary>The number of corrupted web captions for <paramref name="images"/> and <paramref name="noise"/>: round half away from zero.</summary>

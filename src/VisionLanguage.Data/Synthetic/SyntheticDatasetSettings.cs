@@ -26,4 +26,7 @@ public sealed record SyntheticDatasetSettings
 
     /// <summary>Share of the annotators' answers (ten per question) that are near answers rather than the true one.</summary>
     public double VqaDisagreement { get; init; } = 0.2;
+
+    /// <summary>NLVR2 examples per image of every split: the image and another of its split, with a statement, half of them true; 0 makes none.</summary>
+    public int Nlvr2Pairs { get; init; }
 }

@@ -10,7 +10,8 @@ namespace VisionLanguage.Data.Synthetic;
 /// <c>scenes.json</c> (what each image shows, object by object: the ground truth behind the captions),
 /// <c>vocab.txt</c>, and for a noisy split <c>corruption.json</c> (which captions were corrupted, how, and from what).
 /// A split with VQA questions also has <c>vqa/NAME.json</c> (LAVIS's VQAv2 format, with <c>question_type</c> and
-/// <c>answer_type</c>; <see cref="VqaDataset"/> reads it) and <c>answer_list.json</c> (every possible true answer).
+/// <c>answer_type</c>; <see cref="VqaDataset"/> reads it) and <c>answer_list.json</c> (every possible true answer). A split
+/// with NLVR2 examples also has <c>nlvr2/NAME.json</c> (BLIP's NLVR2 format, with <c>kind</c>; <see cref="Nlvr2Dataset"/> reads it).
 /// </summary>
 public sealed class SyntheticSplit
 {
@@ -52,10 +53,14 @@ public sealed class SyntheticSplit
     /// <summary>The VQA questions about the split's images, in image order; empty without VQA.</summary>
     public IReadOnlyList<SyntheticQuestion> Questions { get; }
 
+    /// <summary>The NLVR2 examples over the split's images; empty without NLVR2.</summary>
+    public IReadOnlyList<SyntheticNlvr2Pair> Nlvr2Pairs { get; init; } = [];
+
     /// <summary>
     /// What the split's artifact records as metrics: images, captions, and corrupted captions by kind; with VQA also
     /// <c>vqa_questions</c> (and per kind, <c>vqa_questions_colour</c> ...), <c>vqa_answers</c>, <c>vqa_near_answers</c> and
-    /// <c>vqa_agreement</c>, the share of answers that are the true one as written.
+    /// <c>vqa_agreement</c>, the share of answers that are the true one as written; with NLVR2 <c>nlvr2_examples</c> and per kind
+    /// <c>nlvr2_true</c> (the true statements), <c>nlvr2_other_image</c> and <c>nlvr2_wrong_count</c>.
     /// </summary>
     public IReadOnlyDictionary<string, double> Metrics()
     {
@@ -82,6 +87,15 @@ public sealed class SyntheticSplit
             foreach (var kind in Enum.GetValues<VqaQuestionKind>())
             {
                 metrics[$"vqa_questions_{kind.ToString().ToLowerInvariant()}"] = Questions.Count(question => question.Kind == kind);
+            }
+        }
+
+        if (Nlvr2Pairs.Count > 0)
+        {
+            metrics["nlvr2_examples"] = Nlvr2Pairs.Count;
+            foreach (var kind in Enum.GetValues<Nlvr2StatementKind>())
+            {
+                metrics[$"nlvr2_{SyntheticNlvr2Pair.NameOf(kind)}"] = Nlvr2Pairs.Count(pair => pair.Kind == kind);
             }
         }
 
@@ -122,6 +136,11 @@ public sealed class SyntheticSplit
         {
             await VqaAnnotationWriter.WriteSplitAsync(directory, Name, Questions.Select(question => question.ToEntry()), cancellationToken);
             await VqaAnnotationWriter.WriteAnswerListAsync(directory, SceneQuestioner.AnswerList, cancellationToken);
+        }
+
+        if (Nlvr2Pairs.Count > 0)
+        {
+            await Nlvr2AnnotationWriter.WriteSplitAsync(directory, Name, Nlvr2Pairs.Select(pair => pair.ToEntry()), cancellationToken);
         }
 
         BlipVocabulary.Write(Path.Combine(directory, BlipVocabulary.FileName), vocabulary);

@@ -248,4 +248,25 @@ public static class BlipObjectives
         return nn.functional.cross_entropy(predicted, shifted, ignore_index: -100, label_smoothing: labelSmoothing)
             .MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The LM loss of each sequence (LAVIS <c>BertLMHeadModel</c> with <c>reduction="none"</c>): the label-smoothed
+    /// cross-entropy of every predicted token (positions 1 … L−1 that are not padding) summed per sequence, (B). BLIP's VQA
+    /// weights each answer's loss by its annotator share, and ranks candidate answers by its negation.
+    /// </summary>
+    /// <param name="logits">Decoder logits (B, L, V).</param>
+    /// <param name="decoderIds">Decoder input ids (B, L), [DEC] first.</param>
+    /// <param name="mask">Attention mask (B, L).</param>
+    /// <param name="labelSmoothing">Label smoothing, 0.1 in BLIP.</param>
+    public static Tensor LanguageModellingPerSequence(Tensor logits, Tensor decoderIds, Tensor mask, double labelSmoothing)
+    {
+        using var scope = NewDisposeScope();
+        var targets = decoderIds.masked_fill(mask.eq(RootedScalars.Zero), RootedScalars.IgnoredLabel); // (B, L)
+        var (rows, length, vocab) = (logits.shape[0], logits.shape[1], logits.shape[2]);
+        var predicted = logits.narrow(1, 0, length - 1).reshape(-1, vocab);          // (B·(L−1), V)
+        var shifted = targets.narrow(1, 1, length - 1).reshape(-1);                  // (B·(L−1))
+        var perToken = nn.functional.cross_entropy(
+            predicted, shifted, ignore_index: -100, reduction: nn.Reduction.None, label_smoothing: labelSmoothing); // (B·(L−1)), 0 where ignored
+        return perToken.view(rows, length - 1).sum(1).MoveToOuterDisposeScope();   // (B)
+    }
 }

@@ -11,22 +11,28 @@ public sealed class CachedDecoderSession : IDecoderSession
 {
     private readonly BertLMHeadModel _decoder;
     private readonly Tensor _imageEmbeds;
+    private readonly Tensor? _sourceMask;
     private readonly DecoderKeyValueCache _cache;
 
     /// <param name="decoder">The image-grounded decoder, in eval mode.</param>
     /// <param name="imageEmbeds">Image tokens (images, S, Dv), one entry per image (not per row); the caller keeps them alive.</param>
     /// <param name="rowsPerImage">Rows decoded per image.</param>
-    public CachedDecoderSession(BertLMHeadModel decoder, Tensor imageEmbeds, long rowsPerImage)
+    /// <param name="sourceMask">
+    /// Which source tokens cross-attention reads (images, S), ones and zeros, or null for all: a VQA answer decoder's
+    /// source is a padded question. The caller keeps it alive.
+    /// </param>
+    public CachedDecoderSession(BertLMHeadModel decoder, Tensor imageEmbeds, long rowsPerImage, Tensor? sourceMask = null)
     {
         _decoder = decoder;
         _imageEmbeds = imageEmbeds;
+        _sourceMask = sourceMask;
         _cache = new DecoderKeyValueCache(decoder.Depth, rowsPerImage);
     }
 
     public Tensor Next(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var logits = _decoder.ForwardCached(tokens, _imageEmbeds, _cache); // (rows, T, vocab)
+        var logits = _decoder.ForwardCached(tokens, _imageEmbeds, _cache, _sourceMask); // (rows, T, vocab)
         return logits.select(1, -1).MoveToOuterDisposeScope();             // (rows, vocab)
     }
 

@@ -35,10 +35,10 @@ public sealed class BertAttention : nn.Module<Tensor, Tensor?, Tensor?, Tensor>
     /// Incremental decoding: attention of the new tokens (rows, T, D) through <paramref name="cache"/> (see
     /// <see cref="BertSelfAttention.ForwardCached"/>), with the residual output.
     /// </summary>
-    public Tensor ForwardCached(Tensor hidden_states, Tensor? encoder_hidden_states, LayerKeyValues cache)
+    public Tensor ForwardCached(Tensor hidden_states, Tensor? encoder_hidden_states, LayerKeyValues cache, Tensor? encoder_attention_mask = null)
     {
         using var scope = NewDisposeScope();
-        var context = self.ForwardCached(hidden_states, encoder_hidden_states, cache);
+        var context = self.ForwardCached(hidden_states, encoder_hidden_states, cache, encoder_attention_mask);
         return output.call(context, hidden_states).MoveToOuterDisposeScope();
     }
 }
@@ -105,8 +105,10 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
     /// token and causally to each other, and their keys and values join the cache. Cross-attention: the image's keys
     /// and values are computed from <paramref name="encoder_hidden_states"/> (images, S, Dv) on the first step only;
     /// the rows of one image (image-major) are attended together against its keys, which are never copied per row.
+    /// <paramref name="encoder_attention_mask"/>, additive (images, 1, 1, S), blocks padded source tokens (a VQA answer
+    /// decoder attends to the question's states, which are padded); null attends to every one (image tokens).
     /// </summary>
-    public Tensor ForwardCached(Tensor hidden_states, Tensor? encoder_hidden_states, LayerKeyValues cache)
+    public Tensor ForwardCached(Tensor hidden_states, Tensor? encoder_hidden_states, LayerKeyValues cache, Tensor? encoder_attention_mask = null)
     {
         using var scope = NewDisposeScope();
         var (rows, length) = (hidden_states.shape[0], hidden_states.shape[1]);
@@ -127,6 +129,11 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tens
                 .permute(0, 2, 1, 3, 4)                                            // (images, heads, R, T, head_dim)
                 .reshape(images, _heads, perImage * length, _headSize);            // (images, heads, R·T, head_dim)
             var scores = grouped.matmul(keys.transpose(-1, -2)).div(_scoreDivisor); // (images, heads, R·T, S)
+            if (encoder_attention_mask is not null)
+            {
+                scores = scores.Plus(encoder_attention_mask);                       // (images, 1, 1, S) broadcast
+            }
+
             context = dropout.call(scores.softmax(-1)).matmul(cache.ImageValues!)  // (images, heads, R·T, head_dim)
                 .view(images, _heads, perImage, length, _headSize)                 // (images, heads, R, T, head_dim)
                 .permute(0, 2, 3, 1, 4);                                           // (images, R, T, heads, head_dim)

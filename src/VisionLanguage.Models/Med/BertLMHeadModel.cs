@@ -17,18 +17,36 @@ public sealed class BertLMHeadModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     private readonly BertOnlyMLMHead cls;
 
     public BertLMHeadModel(BertModel encoder, MedConfig config, Generator initGenerator, Generator dropoutGenerator)
+        : this(new BertModel(encoder, config, initGenerator, dropoutGenerator), config, initGenerator)
+    {
+    }
+
+    /// <summary>
+    /// A decoder with every parameter of its own (BLIP's VQA answer decoder): its own embeddings, cross-attention,
+    /// feed-forward networks and head. Its cross-attention reads <paramref name="config"/>'s <c>EncoderWidth</c>.
+    /// </summary>
+    public BertLMHeadModel(MedConfig config, Generator initGenerator, Generator dropoutGenerator)
+        : this(BertModel.IndependentDecoder(config, initGenerator, dropoutGenerator), config, initGenerator)
+    {
+    }
+
+    private BertLMHeadModel(BertModel bert, MedConfig config, Generator initGenerator)
         : base(nameof(BertLMHeadModel))
     {
-        bert = new BertModel(encoder, config, initGenerator, dropoutGenerator);
+        this.bert = bert;
         cls = new BertOnlyMLMHead(config, bert.WordEmbeddings, initGenerator);
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input_ids, Tensor attention_mask, Tensor? encoder_hidden_states)
+    public override Tensor forward(Tensor input_ids, Tensor attention_mask, Tensor? encoder_hidden_states) =>
+        Forward(input_ids, attention_mask, encoder_hidden_states, null);
+
+    /// <summary>Logits (B, L, vocab), cross-attending only where <paramref name="encoder_attention_mask"/> (B, S) is 1; null attends to every source token.</summary>
+    public Tensor Forward(Tensor input_ids, Tensor attention_mask, Tensor? encoder_hidden_states, Tensor? encoder_attention_mask)
     {
         using var scope = NewDisposeScope();
-        var hidden = bert.call(input_ids, attention_mask, encoder_hidden_states); // (B, L, D)
-        return cls.call(hidden).MoveToOuterDisposeScope();                        // (B, L, vocab)
+        var hidden = bert.Forward(input_ids, attention_mask, encoder_hidden_states, encoder_attention_mask); // (B, L, D)
+        return cls.call(hidden).MoveToOuterDisposeScope();                                                  // (B, L, vocab)
     }
 
     /// <summary>Layers of the decoder: one key/value cache entry each.</summary>
@@ -38,10 +56,10 @@ public sealed class BertLMHeadModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     /// Incremental decoding: logits (rows, T, vocab) of the new tokens <paramref name="input_ids"/> (rows, T) given the
     /// tokens already in <paramref name="cache"/>; image embeddings (images, S, Dv), rows image-major.
     /// </summary>
-    public Tensor ForwardCached(Tensor input_ids, Tensor encoder_hidden_states, DecoderKeyValueCache cache)
+    public Tensor ForwardCached(Tensor input_ids, Tensor encoder_hidden_states, DecoderKeyValueCache cache, Tensor? encoder_attention_mask = null)
     {
         using var scope = NewDisposeScope();
-        var hidden = bert.ForwardCached(input_ids, encoder_hidden_states, cache); // (rows, T, D)
+        var hidden = bert.ForwardCached(input_ids, encoder_hidden_states, cache, encoder_attention_mask); // (rows, T, D)
         return cls.call(hidden).MoveToOuterDisposeScope();                        // (rows, T, vocab)
     }
 }

@@ -40,25 +40,32 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     }
 
     /// <summary>Hidden states (B, L, D), the additive self-attention mask (B, 1, 1 or L, L), image embeddings (B, S, Dv) or null.</summary>
-    public override Tensor forward(Tensor hidden_states, Tensor attention_mask, Tensor? encoder_hidden_states)
+    public override Tensor forward(Tensor hidden_states, Tensor attention_mask, Tensor? encoder_hidden_states) =>
+        Forward(hidden_states, attention_mask, encoder_hidden_states, null);
+
+    /// <summary>
+    /// As <see cref="forward"/>, with an additive cross-attention mask (B, 1, 1, S) over the source tokens, or null to
+    /// attend to all of them: BLIP attends to every image token (image_atts are all ones), a VQA answer decoder only to
+    /// the question's real tokens.
+    /// </summary>
+    public Tensor Forward(Tensor hidden_states, Tensor attention_mask, Tensor? encoder_hidden_states, Tensor? encoder_attention_mask)
     {
         using var scope = NewDisposeScope();
         var x = attention.call(hidden_states, attention_mask, null);
         if (encoder_hidden_states is not null)
         {
-            // BLIP attends to every image token (image_atts are all ones), so cross-attention needs no mask.
-            x = crossattention.call(x, null, encoder_hidden_states);
+            x = crossattention.call(x, encoder_attention_mask, encoder_hidden_states);
         }
 
         return output.call(intermediate.call(x), x).MoveToOuterDisposeScope();
     }
 
     /// <summary>Incremental decoding: new tokens (rows, T, D) through cached self- and cross-attention, then the FFN.</summary>
-    public Tensor ForwardCached(Tensor hidden_states, Tensor encoder_hidden_states, LayerKeyValues cache)
+    public Tensor ForwardCached(Tensor hidden_states, Tensor encoder_hidden_states, LayerKeyValues cache, Tensor? encoder_attention_mask = null)
     {
         using var scope = NewDisposeScope();
         var x = attention.ForwardCached(hidden_states, null, cache);
-        x = crossattention.ForwardCached(x, encoder_hidden_states, cache);
+        x = crossattention.ForwardCached(x, encoder_hidden_states, cache, encoder_attention_mask);
         return output.call(intermediate.call(x), x).MoveToOuterDisposeScope();
     }
 }

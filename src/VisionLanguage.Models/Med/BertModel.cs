@@ -19,8 +19,14 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
 
     /// <summary>An encoder with parameters of its own.</summary>
     public BertModel(MedConfig config, Generator initGenerator, Generator dropoutGenerator)
+        : this(config, initGenerator, dropoutGenerator, isDecoder: false)
+    {
+    }
+
+    private BertModel(MedConfig config, Generator initGenerator, Generator dropoutGenerator, bool isDecoder)
         : base(nameof(BertModel))
     {
+        _isDecoder = isDecoder;
         embeddings = new BertEmbeddings(config, initGenerator, dropoutGenerator);
         encoder = new BertEncoder(config, initGenerator, dropoutGenerator);
         RegisterComponents();
@@ -39,6 +45,13 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// A causal decoder with every parameter of its own (LAVIS <c>BertLMHeadModel(config)</c> built alone, as BLIP's VQA
+    /// answer decoder is): nothing is shared with an encoder.
+    /// </summary>
+    public static BertModel IndependentDecoder(MedConfig config, Generator initGenerator, Generator dropoutGenerator) =>
+        new(config, initGenerator, dropoutGenerator, isDecoder: true);
+
     /// <summary>Layers in the stack: the key/value cache holds one entry per layer.</summary>
     public int Depth => encoder.Depth;
 
@@ -46,12 +59,20 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     public Parameter WordEmbeddings => embeddings.WordEmbeddings;
 
     /// <summary>Last hidden states (B, L, D).</summary>
-    public override Tensor forward(Tensor input_ids, Tensor attention_mask, Tensor? encoder_hidden_states)
+    public override Tensor forward(Tensor input_ids, Tensor attention_mask, Tensor? encoder_hidden_states) =>
+        Forward(input_ids, attention_mask, encoder_hidden_states, null);
+
+    /// <summary>
+    /// Last hidden states (B, L, D), cross-attending only to the source tokens where <paramref name="encoder_attention_mask"/>
+    /// (B, S) of ones and zeros is 1 (LAVIS's <c>encoder_attention_mask</c>); null attends to every source token.
+    /// </summary>
+    public Tensor Forward(Tensor input_ids, Tensor attention_mask, Tensor? encoder_hidden_states, Tensor? encoder_attention_mask)
     {
         using var scope = NewDisposeScope();
         var hidden = embeddings.call(input_ids);                                   // (B, L, D)
         var mask = ExtendedAttentionMask(attention_mask, _isDecoder, hidden.dtype); // (B, 1, 1 or L, L)
-        return encoder.call(hidden, mask, encoder_hidden_states).MoveToOuterDisposeScope();
+        var sourceMask = encoder_attention_mask is null ? null : ExtendedAttentionMask(encoder_attention_mask, causal: false, hidden.dtype); // (B, 1, 1, S)
+        return encoder.Forward(hidden, mask, encoder_hidden_states, sourceMask).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -59,7 +80,11 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     /// (rows, T), the tokens after the <see cref="DecoderKeyValueCache.Length"/> already in <paramref name="cache"/>;
     /// image embeddings (images, S, Dv) are read on the first step only.
     /// </summary>
-    public Tensor ForwardCached(Tensor input_ids, Tensor encoder_hidden_states, DecoderKeyValueCache cache)
+    /// <param name="input_ids">The new tokens (rows, T).</param>
+    /// <param name="encoder_hidden_states">Source tokens (images, S, Ds), one entry per image, not per row.</param>
+    /// <param name="cache">The keys and values so far.</param>
+    /// <param name="encoder_attention_mask">Source mask (images, S) of ones and zeros, or null to attend to every source token.</param>
+    public Tensor ForwardCached(Tensor input_ids, Tensor encoder_hidden_states, DecoderKeyValueCache cache, Tensor? encoder_attention_mask = null)
     {
         if (!_isDecoder)
         {
@@ -68,7 +93,8 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor?, Tensor>
 
         using var scope = NewDisposeScope();
         var hidden = embeddings.Embed(input_ids, cache.Length);                  // (rows, T, D)
-        hidden = encoder.ForwardCached(hidden, encoder_hidden_states, cache);
+        var sourceMask = encoder_attention_mask is null ? null : ExtendedAttentionMask(encoder_attention_mask, causal: false, hidden.dtype); // (images, 1, 1, S)
+        hidden = encoder.ForwardCached(hidden, encoder_hidden_states, cache, sourceMask);
         cache.Advance(input_ids.shape[1]);
         return hidden.MoveToOuterDisposeScope();
     }
@@ -112,26 +138,30 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden_states, Tensor attention_mask, Tensor? encoder_hidden_states)
+    public override Tensor forward(Tensor hidden_states, Tensor attention_mask, Tensor? encoder_hidden_states) =>
+        Forward(hidden_states, attention_mask, encoder_hidden_states, null);
+
+    /// <summary>Every layer, with an additive cross-attention mask (B, 1, 1, S), or null to attend to every source token.</summary>
+    public Tensor Forward(Tensor hidden_states, Tensor attention_mask, Tensor? encoder_hidden_states, Tensor? encoder_attention_mask)
     {
         using var scope = NewDisposeScope();
         var x = hidden_states;
         foreach (var block in layer)
         {
-            x = block.call(x, attention_mask, encoder_hidden_states);
+            x = encoder_attention_mask is null ? block.call(x, attention_mask, encoder_hidden_states) : block.Forward(x, attention_mask, encoder_hidden_states, encoder_attention_mask);
         }
 
         return x.MoveToOuterDisposeScope();
     }
 
     /// <summary>Incremental decoding through every layer, each with its own part of <paramref name="cache"/>.</summary>
-    public Tensor ForwardCached(Tensor hidden_states, Tensor encoder_hidden_states, DecoderKeyValueCache cache)
+    public Tensor ForwardCached(Tensor hidden_states, Tensor encoder_hidden_states, DecoderKeyValueCache cache, Tensor? encoder_attention_mask = null)
     {
         using var scope = NewDisposeScope();
         var x = hidden_states;
         for (var index = 0; index < layer.Count; index++)
         {
-            x = layer[index].ForwardCached(x, encoder_hidden_states, cache.Layer(index));
+            x = layer[index].ForwardCached(x, encoder_hidden_states, cache.Layer(index), encoder_attention_mask);
         }
 
         return x.MoveToOuterDisposeScope();

@@ -40,12 +40,18 @@ public static class BlipWeights
     /// <param name="visionGridSize">Patches per side of the model's ViT, to resize position embeddings to.</param>
     /// <param name="path">The safetensors file.</param>
     /// <param name="loading">How strictly the file must fit.</param>
-    public static WeightsLoadReport Load(nn.Module model, int visionGridSize, string path, WeightsLoading loading)
+    /// <param name="aliases">
+    /// Only when starting from another model's weights (<see cref="WeightsLoading.Lenient"/>): for a name of the model the
+    /// file lacks, the file's names to take it from, in order (the first whose shape fits is taken, and the report says
+    /// so; one whose shape does not fit is passed over, as LAVIS drops shape-mismatched keys). A VQA answer decoder takes
+    /// the pretrained encoder's cross-attention this way, an NLVR2 layer's two cross-attentions the pretrained one.
+    /// </param>
+    public static WeightsLoadReport Load(nn.Module model, int visionGridSize, string path, WeightsLoading loading, Func<string, IEnumerable<string>>? aliases = null)
     {
         var source = Safetensors.Load(path);
         try
         {
-            return Load(model, visionGridSize, source, loading, path);
+            return Load(model, visionGridSize, source, loading, path, loading == WeightsLoading.Lenient ? aliases : null);
         }
         finally
         {
@@ -56,7 +62,23 @@ public static class BlipWeights
         }
     }
 
-    private static WeightsLoadReport Load(nn.Module model, int gridSize, Dictionary<string, Tensor> source, WeightsLoading loading, string path)
+    /// <summary>
+    /// Whether <paramref name="name"/> holds one row per vocabulary token (the word embeddings, which the LM head's output
+    /// weights are, and the head's bias): a finetune whose data brings new words has more rows than its init checkpoint.
+    /// </summary>
+    public static bool IsVocabularyRows(string name) =>
+        name.EndsWith(".word_embeddings.weight", StringComparison.Ordinal) || name.EndsWith(".cls.predictions.bias", StringComparison.Ordinal) ||
+        name.EndsWith(".cls.predictions.decoder.weight", StringComparison.Ordinal) || name.EndsWith(".cls.predictions.decoder.bias", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Whether a checkpoint tensor of <paramref name="from"/>'s shape fills the leading rows of a vocabulary tensor of
+    /// <paramref name="to"/>'s: fewer rows, every other dimension the same.
+    /// </summary>
+    private static bool GrowsInto(long[] from, long[] to) =>
+        from.Length == to.Length && from.Length > 0 && from[0] < to[0] && from.AsSpan(1).SequenceEqual(to.AsSpan(1));
+
+    private static WeightsLoadReport Load(
+        nn.Module model, int gridSize, Dictionary<string, Tensor> source, WeightsLoading loading, string path, Func<string, IEnumerable<string>>? aliases)
     {
         var strict = loading != WeightsLoading.Lenient;
         var target = model.state_dict();
@@ -68,7 +90,27 @@ public static class BlipWeights
         using var noGrad = no_grad();
         foreach (var (name, tensor) in target)
         {
-            if (!source.TryGetValue(name, out var value))
+            if (!source.TryGetValue(name, out var value) && aliases is not null && !loaded.Contains(tensor))
+            {
+                foreach (var alias in aliases(name))
+                {
+                    if (!source.TryGetValue(alias, out var candidate))
+                    {
+                        continue;
+                    }
+
+                    if (candidate.shape.SequenceEqual(tensor.shape) || (IsVocabularyRows(name) && GrowsInto(candidate.shape, tensor.shape)))
+                    {
+                        value = candidate;
+                        adapted.Add($"{name}: from {alias}");
+                        break;
+                    }
+
+                    adapted.Add($"{name}: {alias} is [{string.Join(", ", candidate.shape)}], not [{string.Join(", ", tensor.shape)}]; kept fresh");
+                }
+            }
+
+            if (value is null)
             {
                 if (!loaded.Contains(tensor))
                 {
@@ -89,6 +131,15 @@ public static class BlipWeights
                 // CLIP's position embeddings are an embedding table (1 + grid², width), not a (1, 1 + grid², width) parameter.
                 value = PositionEmbeddingResize.Resize(value.unsqueeze(0), gridSize).squeeze(0);
                 adapted.Add($"{name}: position embeddings resized to a {gridSize}x{gridSize} grid");
+            }
+
+            if (!strict && IsVocabularyRows(name) && GrowsInto(value.shape, tensor.shape))
+            {
+                // New words of the finetune's data: the checkpoint's rows first, the new rows keep their fresh values.
+                tensor.narrow(0, 0, value.shape[0]).copy_(value);
+                loaded.Add(tensor);
+                adapted.Add($"{name}: the checkpoint's {value.shape[0]} vocabulary rows of {tensor.shape[0]}; the new rows kept fresh");
+                continue;
             }
 
             if (!value.shape.SequenceEqual(tensor.shape))

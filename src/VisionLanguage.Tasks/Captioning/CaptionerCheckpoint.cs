@@ -1,6 +1,5 @@
 using System.Text.Json;
 using VisionLanguage.Data;
-using VisionLanguage.Models;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Training;
 using static TorchSharp.torch;
@@ -49,21 +48,11 @@ public static class CaptionerCheckpoint
 
         var content = JsonSerializer.Deserialize<CaptionerFileContent>(File.ReadAllText(promptPath), JsonOptions)
             ?? throw new InvalidDataException($"{promptPath} is empty");
-        var state = CheckpointFiles.ReadState(directory, [BlipCaptionModel.Format, BlipPretrainModel.Format]);
-        var (config, tokens) = BlipCheckpointDescription.Read(state.Model, Path.Combine(directory, CheckpointFiles.State));
-        var tokenizer = BlipTokenizer.FromVocabFile(vocabularyPath);
-        var model = new BlipCaptionModel(config, tokens, seed: 0, content.PromptLength, device);
-        try
-        {
-            model.LoadWeights(Path.Combine(directory, CheckpointFiles.Weights), WeightsLoading.StrictIgnoringExtra);
-            model.eval();
-            return new LoadedCaptioner(model, tokenizer, content.Prompt);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var (config, tokens, tokenizer) = BlipCheckpointFolder.Read(
+            directory, directory, [BlipCaptionModel.Format, BlipPretrainModel.Format], "bind the output of a blip.finetune.caption stage");
+        var model = BlipCheckpointFolder.LoadWeights<BlipCaptionModel, BlipPretrainBatch>(
+            new BlipCaptionModel(config, tokens, seed: 0, content.PromptLength, device), directory);
+        return new LoadedCaptioner(model, tokenizer, content.Prompt);
     }
 
     private sealed record CaptionerFileContent(string Prompt, int PromptLength);

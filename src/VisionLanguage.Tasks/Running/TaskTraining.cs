@@ -158,9 +158,12 @@ public static class TaskTraining
         if (init is not null)
         {
             var report = trainer.LoadInitialWeights(Path.Combine(init.Directory, CheckpointFiles.Weights));
+            // A model that takes many tensors under other names (NLVR2's twin cross-attentions) adapts hundreds: the first few say what.
+            const int Shown = 8;
+            var adapted = string.Join("; ", report.Adapted.Take(Shown)) + (report.Adapted.Count > Shown ? $"; and {report.Adapted.Count - Shown} more" : "");
             run.Logger.LogInformation(
                 "Started from {Init}: {Missing} tensors kept fresh, {Unexpected} ignored, adapted: {Adapted}",
-                init.Name, report.Missing.Count, report.Unexpected.Count, string.Join("; ", report.Adapted));
+                init.Name, report.Missing.Count, report.Unexpected.Count, adapted);
         }
     }
 }

@@ -3,8 +3,10 @@ using Microsoft.Extensions.Logging;
 using VisionLanguage.Data;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Tasks.Captioning;
+using VisionLanguage.Tasks.Nlvr2;
 using VisionLanguage.Tasks.Retrieval;
 using VisionLanguage.Tasks.Running;
+using VisionLanguage.Tasks.Vqa;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Scoring;
@@ -17,6 +19,12 @@ public enum ScoredTask
 
     /// <summary>Captioning (a caption-finetuned BLIP model).</summary>
     Caption,
+
+    /// <summary>Visual question answering (a VQA-finetuned BLIP model), answered as its finetune answered.</summary>
+    Vqa,
+
+    /// <summary>Whether a statement is true of a pair of images (an NLVR2-finetuned BLIP model).</summary>
+    Nlvr2,
 }
 
 /// <summary>How <see cref="EvaluateTask"/> reads its dataset and scores (options of <c>evaluate</c>).</summary>
@@ -32,8 +40,11 @@ public sealed record EvaluateSettings
     /// <summary>Candidates ITC ranks highest that ITM re-ranks (retrieval).</summary>
     public required int EvalTopK { get; init; }
 
-    /// <summary>How captions are decoded (caption).</summary>
+    /// <summary>How captions are decoded (caption); its beam size is also VQA generation's.</summary>
     public required CaptionDecodingSettings Decoding { get; init; }
+
+    /// <summary>Candidates kept per question by their first token's probability before full likelihood picks one (VQA ranking).</summary>
+    public int AnswerCandidates { get; init; } = 128;
 
     /// <summary>Seed of nucleus sampling (caption).</summary>
     public required int Seed { get; init; }
@@ -42,11 +53,13 @@ public sealed record EvaluateSettings
 }
 
 /// <summary>
-/// Scores the checkpoint of input <c>checkpoint</c> on the captioned images of input <c>dataset</c> with the metric of
-/// its task, as the finetunes score theirs at their end (the same evaluation code, at the checkpoint's own image size),
-/// so a DAG compares two models on one split: retrieval reads every pair in file order, ranks by ITC and re-ranks the
-/// top k by ITM (recall@1/5/10 both ways); caption decodes one caption per image (BLEU-4, CIDEr-D). The output
-/// <c>report</c> holds <see cref="MetricsFile"/> (and sample captions); the run's metrics are the same.
+/// Scores the checkpoint of input <c>checkpoint</c> on input <c>dataset</c> with the metric of its task, as the finetunes
+/// score theirs at their end (the same evaluation code, at the checkpoint's own image size), so a DAG compares two models
+/// on one split: retrieval reads every captioned pair in file order, ranks by ITC and re-ranks the top k by ITM
+/// (recall@1/5/10 both ways); caption decodes one caption per image (BLEU-4, CIDEr-D); vqa answers every question of the
+/// dataset's VQA splits as the finetune answered (its inference method, candidate list and longest answer, from the
+/// checkpoint) with the official VQA accuracy; nlvr2 judges every statement of its NLVR2 splits (accuracy, per kind). The
+/// output <c>report</c> holds <see cref="MetricsFile"/> (and sample captions); the run's metrics are the same.
 /// </summary>
 public sealed class EvaluateTask(EvaluateSettings settings)
 {
@@ -70,21 +83,27 @@ public sealed class EvaluateTask(EvaluateSettings settings)
             throw new InvalidOperationException("evaluate needs input dataset; bind a dataset split, e.g. a dataset.synthetic's test output");
         }
 
-        using var dataset = BlipDataset.Open([.. datasets.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
         var report = Path.Combine(run.WorkDirectory, "report");
         Directory.CreateDirectory(report);
         var metrics = settings.Task switch
         {
-            ScoredTask.Retrieval => Retrieval(run, checkpoint, dataset, device, cancellationToken),
-            ScoredTask.Caption => Caption(run, checkpoint, dataset, device, report, cancellationToken),
+            ScoredTask.Retrieval => Retrieval(run, checkpoint, datasets, device, cancellationToken),
+            ScoredTask.Caption => Caption(run, checkpoint, datasets, device, report, cancellationToken),
+            ScoredTask.Vqa => Vqa(run, checkpoint, datasets, device, cancellationToken),
+            ScoredTask.Nlvr2 => Nlvr2(run, checkpoint, datasets, device, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Task, "no such evaluation task"),
         };
         await File.WriteAllTextAsync(Path.Combine(report, MetricsFile), JsonSerializer.Serialize(metrics, Json), cancellationToken);
         return new TaskResult(new Dictionary<string, string> { ["report"] = report }, metrics);
     }
 
-    private Dictionary<string, double> Retrieval(TaskRun run, InputFolder checkpoint, BlipDataset dataset, Device device, CancellationToken cancellationToken)
+    private BlipDataset Captioned(IReadOnlyList<InputFolder> datasets) =>
+        BlipDataset.Open([.. datasets.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
+
+    private Dictionary<string, double> Retrieval(
+        TaskRun run, InputFolder checkpoint, IReadOnlyList<InputFolder> datasets, Device device, CancellationToken cancellationToken)
     {
+        using var dataset = Captioned(datasets);
         using var model = BlipCheckpointModel.Load(checkpoint.Directory, $"input checkpoint ({checkpoint.Name})", device);
         var loader = new LoaderSettings
         {
@@ -103,8 +122,9 @@ public sealed class EvaluateTask(EvaluateSettings settings)
     }
 
     private Dictionary<string, double> Caption(
-        TaskRun run, InputFolder checkpoint, BlipDataset dataset, Device device, string report, CancellationToken cancellationToken)
+        TaskRun run, InputFolder checkpoint, IReadOnlyList<InputFolder> datasets, Device device, string report, CancellationToken cancellationToken)
     {
+        using var dataset = Captioned(datasets);
         using var captioner = CaptionerCheckpoint.Load(checkpoint.Directory, device);
         var generator = new CaptionGenerator(captioner.Model, captioner.Tokenizer, captioner.Prompt, settings.Decoding);
         using var sampling = new Generator(unchecked((ulong)settings.Seed));
@@ -113,6 +133,42 @@ public sealed class EvaluateTask(EvaluateSettings settings)
         CaptionerCheckpoint.WriteSamples(report, result.Samples);
         run.Logger.LogInformation(
             "Captions of {Checkpoint} for {Images} images: BLEU-4 {Bleu4:F3}, CIDEr-D {Cider:F3}", checkpoint.Name, result.Images, result.Bleu4, result.CiderD);
+        return new Dictionary<string, double>(result.Metrics());
+    }
+
+    private Dictionary<string, double> Vqa(
+        TaskRun run, InputFolder checkpoint, IReadOnlyList<InputFolder> datasets, Device device, CancellationToken cancellationToken)
+    {
+        using var vqa = VqaCheckpoint.Load(checkpoint.Directory, $"input checkpoint ({checkpoint.Name})", device);
+        using var dataset = VqaDataset.Open(BlipVqaTask.Sources(datasets, "dataset"), settings.BadData);
+        var answering = new VqaAnsweringSettings
+        {
+            Method = vqa.Inference,
+            Candidates = settings.AnswerCandidates,
+            BeamSize = settings.Decoding.BeamSize,
+            MaxLength = vqa.MaxAnswerLength,
+        };
+        using var answerer = new VqaAnswerer(vqa.Model, vqa.Tokenizer, answering, settings.MaxTextLength, vqa.AnswerList);
+        var (result, _) = answerer.Evaluate(dataset, vqa.Model.Config.Vision.ImageSize, settings.BatchSize, TaskPulse.Of(run, cancellationToken));
+        run.Logger.LogInformation(
+            "VQA ({Method}) of {Checkpoint} on {Questions} questions: accuracy {Accuracy:P1}", vqa.Inference, checkpoint.Name, result.Questions, result.Accuracy);
+        return new Dictionary<string, double>(result.Metrics());
+    }
+
+    private Dictionary<string, double> Nlvr2(
+        TaskRun run, InputFolder checkpoint, IReadOnlyList<InputFolder> datasets, Device device, CancellationToken cancellationToken)
+    {
+        using var nlvr2 = Nlvr2Checkpoint.Load(checkpoint.Directory, $"input checkpoint ({checkpoint.Name})", device);
+        using var dataset = Nlvr2Dataset.Open(Nlvr2Dataset.SourcesOf([.. datasets.Select(input => input.Directory)], "dataset"), settings.BadData);
+        var loader = new LoaderSettings
+        {
+            BatchSize = settings.BatchSize,
+            Seed = settings.Seed,
+            ImageSize = nlvr2.Model.Config.Vision.ImageSize,
+            MaxTextLength = settings.MaxTextLength,
+        };
+        var result = BlipNlvr2Task.Evaluate(nlvr2.Model, nlvr2.Tokenizer, dataset, loader, TaskPulse.Of(run, cancellationToken));
+        run.Logger.LogInformation("NLVR2 of {Checkpoint} on {Examples} statements: accuracy {Accuracy:P1}", checkpoint.Name, result.Examples, result.Accuracy);
         return new Dictionary<string, double>(result.Metrics());
     }
 }

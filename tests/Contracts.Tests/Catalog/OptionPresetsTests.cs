@@ -15,6 +15,7 @@ public sealed class OptionPresetsTests
     [InlineData("blip.finetune.caption")]
     [InlineData("blip.finetune.retrieval")]
     [InlineData("blip.finetune.vqa")]
+    [InlineData("blip.finetune.nlvr2")]
     public void A_finetune_refuses_shape_options_and_says_where_its_shape_comes_from(string name)
     {
         var kind = StageKindCatalog.Find(name)!;
@@ -76,6 +77,14 @@ public sealed class OptionPresetsTests
             """{"image_size":32,"max_text_length":24,"queue_size":64,"momentum":0.99,"alpha":0.0,"learning_rate":0.001,"itm_hard_negative_share":0.0}""",
             retrieval["tiny"].ToJsonString());
         Assert.Equal("""{"image_size":224,"max_text_length":35}""", caption["large"].ToJsonString());
+        // BLIP's VQA and NLVR2 configs (configs/vqa.yaml, nlvr.yaml): their image sides, epochs, learning rates, no warmup.
+        Assert.Equal(
+            """{"image_size":480,"max_text_length":35,"epochs":10,"learning_rate":2e-5,"min_learning_rate":0.0,"warmup_steps":0}""",
+            StageKindCatalog.Find("blip.finetune.vqa")!.Presets["base"].ToJsonString());
+        Assert.Equal(
+            """{"image_size":384,"max_text_length":35,"epochs":15,"learning_rate":3e-5,"min_learning_rate":0.0,"warmup_steps":0}""",
+            StageKindCatalog.Find("blip.finetune.nlvr2")!.Presets["base"].ToJsonString());
+        Assert.Equal("""{"image_size":32,"max_text_length":24,"learning_rate":0.0005}""", StageKindCatalog.Find("blip.finetune.nlvr2")!.Presets["tiny"].ToJsonString());
         Assert.Empty(StageKindCatalog.Find("blip.capfilt")!.Presets);
     }
 

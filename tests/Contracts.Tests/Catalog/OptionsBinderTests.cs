@@ -109,7 +109,7 @@ public sealed class OptionsBinderTests
     }
 
     [Fact]
-    public void Dataset_import_reads_captions_unless_told_vqa_and_refuses_other_formats()
+    public void Dataset_import_reads_captions_unless_told_vqa_or_nlvr2_and_refuses_other_formats()
     {
         var kind = StageKindCatalog.Find("dataset.import")!;
         JsonObject Config(string? format) => format is null
@@ -118,8 +118,9 @@ public sealed class OptionsBinderTests
 
         Assert.Equal(DatasetFormat.Caption, Assert.IsType<DatasetImportOptions>(OptionsBinder.Bind(kind, Config(null), "/c").Options).Format);
         Assert.Equal(DatasetFormat.Vqa, Assert.IsType<DatasetImportOptions>(OptionsBinder.Bind(kind, Config("vqa"), "/c").Options).Format);
+        Assert.Equal(DatasetFormat.Nlvr2, Assert.IsType<DatasetImportOptions>(OptionsBinder.Bind(kind, Config("nlvr2"), "/c").Options).Format);
         var error = Assert.Single(OptionsBinder.Bind(kind, Config("coco"), "/c").Errors);
-        Assert.Equal(("/c/format", "option 'format' of kind dataset.import must be one of caption, vqa, but is the string \"coco\"; give one of caption, vqa, e.g. format: caption"),
+        Assert.Equal(("/c/format", "option 'format' of kind dataset.import must be one of caption, vqa, nlvr2, but is the string \"coco\"; give one of caption, vqa, nlvr2, e.g. format: caption"),
             (error.Path, error.Message));
     }
 
@@ -129,9 +130,9 @@ public sealed class OptionsBinderTests
         var kind = StageKindCatalog.Find("dataset.synthetic")!;
 
         var defaults = Assert.IsType<SyntheticDatasetOptions>(OptionsBinder.Bind(kind, [], "/c").Options);
-        Assert.Equal((0, 0.2), (defaults.VqaQuestions, defaults.VqaDisagreement));
-        var errors = OptionsBinder.Bind(kind, new JsonObject { ["vqa_questions"] = 5, ["vqa_disagreement"] = 1.5 }, "/c").Errors;
-        Assert.Equal(["/c/vqa_disagreement", "/c/vqa_questions"], errors.Select(e => e.Path).Order(StringComparer.Ordinal));
+        Assert.Equal((0, 0.2, 0), (defaults.VqaQuestions, defaults.VqaDisagreement, defaults.Nlvr2Pairs));
+        var errors = OptionsBinder.Bind(kind, new JsonObject { ["vqa_questions"] = 5, ["vqa_disagreement"] = 1.5, ["nlvr2_pairs"] = 9 }, "/c").Errors;
+        Assert.Equal(["/c/nlvr2_pairs", "/c/vqa_disagreement", "/c/vqa_questions"], errors.Select(e => e.Path).Order(StringComparer.Ordinal));
     }
 
     [Fact]

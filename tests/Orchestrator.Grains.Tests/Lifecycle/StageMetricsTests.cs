@@ -50,8 +50,9 @@ public sealed class StageMetricsTests(ClusterFixture fixture) : IDisposable
             """, SpecFormat.Yaml, id);
         Assert.Empty(prepared.Errors);
         Assert.Equal(CreateOutcome.Created, (await _driver.Experiment(id).CreateAsync(prepared.Draft!)).Outcome);
-        await _driver.CompleteAsync(await _driver.Dispatcher.WaitForStartAsync(id, "data"));
-        Assert.Empty(Gangs()); // a run of one worker is no gang
+        var data = await _driver.Dispatcher.WaitForStartAsync(id, "data");
+        Assert.Empty(Gangs()); // a run of one worker is no gang (read before the gang can be placed: its input is not done yet)
+        await _driver.CompleteAsync(data);
 
         var first = await _driver.Dispatcher.WaitForStartAsync(id, "pretrain");
         Assert.Equal(2, first.WorkerIds.Count);

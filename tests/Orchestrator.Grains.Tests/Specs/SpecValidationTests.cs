@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Specs;
 using Orchestrator.Grains.Specs;
+using Orchestrator.Testing.Fuzz;
 
 namespace Orchestrator.Grains.Tests.Specs;
 
@@ -67,13 +68,13 @@ public sealed class SpecValidationTests
         }
     }
 
+    public static TheoryData<string> ExampleNames() => [.. Examples.Names()];
+
     [Theory]
-    [InlineData("blip-capfilt.yaml")]
-    [InlineData("blip-capfilt-long.yaml")]
-    [InlineData("tiny-blip.yaml")]
+    [MemberData(nameof(ExampleNames))]
     public void Every_example_is_a_valid_spec(string name)
     {
-        var result = Validate(Example(name));
+        var result = Validate(Examples.Read(name));
 
         Assert.Empty(result.Errors);
     }
@@ -148,7 +149,7 @@ public sealed class SpecValidationTests
         """, "/stages/0/config/annotations", "annotations '/etc/passwd' is outside every import root of the workers ((none: no worker is configured with Worker:ImportRoots))")]
     [InlineData("an unknown import format", """
         - { id: i, kind: dataset.import, config: { annotations: /etc/passwd, image_root: /etc, format: coco } }
-        """, "/stages/0/config/format", "option 'format' of kind dataset.import must be one of caption, vqa, but is the string \"coco\"")]
+        """, "/stages/0/config/format", "option 'format' of kind dataset.import must be one of caption, vqa, nlvr2, but is the string \"coco\"")]
     [InlineData("too many synthetic VQA questions", """
         - { id: d, kind: dataset.synthetic, config: { vqa_questions: 5 } }
         """, "/stages/0/config/vqa_questions", "option 'vqa_questions' must be between 0 and 4")]
@@ -360,15 +361,18 @@ public sealed class SpecValidationTests
               - { id: qformer, kind: blip2.stage1, inputs: { image_encoder: pretrain.checkpoint, train: data.web }, resources: { workers: 2 } }
               - { id: opt, kind: llm.pretrain, inputs: { train: data.web }, config: { architecture: opt }, resources: { workers: 2 } }
               - { id: stage2, kind: blip2.stage2, inputs: { qformer: qformer.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
+              - { id: vqa, kind: blip.finetune.vqa, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
+              - { id: nlvr2, kind: blip.finetune.nlvr2, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
               - { id: capfilt, kind: blip.capfilt, inputs: { captioner: captioner.checkpoint, filter: filter.checkpoint, web: data.web }, resources: { workers: 2 } }
               - { id: more, kind: dataset.synthetic, resources: { workers: 2 } }
             """);
 
-        const string Gangs = "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip2.stage1, llm.pretrain, blip2.stage2; ask for workers: 1";
+        const string Gangs =
+            "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip.finetune.vqa, blip.finetune.nlvr2, blip2.stage1, llm.pretrain, blip2.stage2; ask for workers: 1";
         Assert.Equal(
             [
-                new SpecError("/stages/7/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
-                new SpecError("/stages/8/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
+                new SpecError("/stages/9/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
+                new SpecError("/stages/10/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
             ],
             result.Errors);
     }
@@ -400,6 +404,39 @@ public sealed class SpecValidationTests
                     "'c.checkpoint' is a checkpoint.blip.captioner, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval; set task to caption, or bind a checkpoint.blip, checkpoint.blip.retrieval"),
                 ("/stages/8/inputs/checkpoint",
                     "'p.checkpoint' is a checkpoint.blip, but with task caption input 'checkpoint' of kind evaluate takes checkpoint.blip.captioner; set task to retrieval, or bind a checkpoint.blip.captioner"),
+            ],
+            wrong.Errors.Select(error => (error.Path, error.Message)));
+    }
+
+    [Fact]
+    public void Evaluate_scores_vqa_and_nlvr2_checkpoints_with_their_own_tasks_only()
+    {
+        const string Stages = """
+            name: compare-downstream
+            stages:
+              - { id: d, kind: dataset.synthetic, config: { vqa_questions: 2, nlvr2_pairs: 2 } }
+              - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
+              - { id: q, kind: blip.finetune.vqa, inputs: { init: p.checkpoint, train: d.human } }
+              - { id: n, kind: blip.finetune.nlvr2, inputs: { init: p.checkpoint, train: d.human } }
+              - { id: eq, kind: evaluate, inputs: { checkpoint: q.checkpoint, dataset: d.test }, config: { task: vqa } }
+              - { id: en, kind: evaluate, inputs: { checkpoint: n.checkpoint, dataset: d.test }, config: { task: nlvr2 } }
+            """;
+        Assert.Empty(Validate(Stages).Errors);
+
+        var wrong = Validate(Stages + "\n" + """
+              - { id: x, kind: evaluate, inputs: { checkpoint: q.checkpoint, dataset: d.test }, config: { task: nlvr2 } }
+              - { id: y, kind: evaluate, inputs: { checkpoint: n.checkpoint, dataset: d.test } }
+              - { id: z, kind: evaluate, inputs: { checkpoint: p.checkpoint, dataset: d.test }, config: { task: vqa } }
+            """);
+
+        Assert.Equal(
+            [
+                ("/stages/6/inputs/checkpoint",
+                    "'q.checkpoint' is a checkpoint.blip.vqa, but with task nlvr2 input 'checkpoint' of kind evaluate takes checkpoint.blip.nlvr2; set task to vqa, or bind a checkpoint.blip.nlvr2"),
+                ("/stages/7/inputs/checkpoint",
+                    "'n.checkpoint' is a checkpoint.blip.nlvr2, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval; set task to nlvr2, or bind a checkpoint.blip, checkpoint.blip.retrieval"),
+                ("/stages/8/inputs/checkpoint",
+                    "'p.checkpoint' is a checkpoint.blip, but with task vqa input 'checkpoint' of kind evaluate takes checkpoint.blip.vqa; set task to retrieval, or bind a checkpoint.blip.vqa"),
             ],
             wrong.Errors.Select(error => (error.Path, error.Message)));
     }

@@ -16,16 +16,18 @@ public sealed class StageKindAvailabilityTests
             name: no-runner
             stages:
               - { id: data, kind: dataset.synthetic, config: { images: 10 } }
-              - { id: vqa, kind: blip.finetune.vqa, inputs: { train: data.web } }
+              - { id: retrieval, kind: blip2.finetune.retrieval, inputs: { train: data.web } }
             """));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var errors = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["errors"]!.AsArray();
         var kind = Assert.Single(errors, error => error!["path"]!.GetValue<string>() == "/stages/1/kind")!;
-        Assert.StartsWith("no worker here runs kind blip.finetune.vqa: this host's worker runs ", kind["message"]!.GetValue<string>());
+        Assert.StartsWith("no worker here runs kind blip2.finetune.retrieval: this host's worker runs ", kind["message"]!.GetValue<string>());
         Assert.Contains("blip.pretrain", kind["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.True(await RunnableAsync(host.Client, "blip.pretrain"));
-        Assert.False(await RunnableAsync(host.Client, "blip.finetune.vqa"));
+        Assert.False(await RunnableAsync(host.Client, "blip2.finetune.retrieval"));
+        Assert.True(await RunnableAsync(host.Client, "blip.finetune.vqa"));
+        Assert.True(await RunnableAsync(host.Client, "blip.finetune.nlvr2"));
         Assert.True(await RunnableAsync(host.Client, "blip2.stage2"));
     }
 

@@ -16,4 +16,8 @@ internal static class StandaloneCommand
 
     /// <summary>Runs the standalone host with <paramref name="arguments"/> to its exit (at most three minutes); returns its exit code, standard output's lines and standard error.</summary>
     public static Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] arguments) => BuiltHosts.RunAsync(BuiltHosts.Standalone, arguments);
+
+    /// <summary>As <see cref="RunAsync(string[])"/>, within <paramref name="limit"/>.</summary>
+    public static Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(TimeSpan limit, params string[] arguments) =>
+        BuiltHosts.RunAsync(BuiltHosts.Standalone, limit, arguments);
 }

@@ -11,8 +11,9 @@ namespace Trainer.Worker.Tests.Training;
 /// <summary>
 /// What the learning tests share: rendered synthetic scenes (512 web images, 256 clean test images, seed 7), then
 /// <c>blip.pretrain</c> at the tiny preset for 30 epochs, through the runners a worker uses; the stage-1 Q-Former against
-/// its frozen ViT (run by the first test that asks); and the same scenes with two VQA questions per image (the images
-/// and captions are the same; only the questions and the vocabulary are added).
+/// its frozen ViT (run by the first test that asks); the same scenes with two VQA questions per image (the images
+/// and captions are the same; only the questions and the vocabulary are added); and the same scenes paired into NLVR2
+/// statements, four per image (written by the first test that asks).
 /// </summary>
 public sealed class TinyPretrainFixture : IAsyncLifetime
 {
@@ -20,6 +21,7 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
 
     private readonly DataTestFolder _folder = new();
     private Lazy<Task<(StageRunResult Result, string RunId)>> _stage1 = null!;
+    private Lazy<Task<(StageRunResult Result, string RunId)>> _nlvr2Dataset = null!;
 
     public StageChain Chain { get; private set; } = null!;
 
@@ -33,6 +35,9 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
 
     /// <summary>The stage-1 Q-Former (tiny preset, 30 epochs on the web split) and its run id; run once, by the first test that asks.</summary>
     public Task<(StageRunResult Result, string RunId)> Stage1 => _stage1.Value;
+
+    /// <summary>The scenes with four NLVR2 statements per image (half of them true); written once, by the first test that asks.</summary>
+    public Task<(StageRunResult Result, string RunId)> Nlvr2Dataset => _nlvr2Dataset.Value;
 
     public async Task InitializeAsync()
     {
@@ -48,6 +53,9 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
         var vqaOptions = SyntheticStageOptions.Of(seed: 7, images: 512, human: 8, test: TestImages, noise: 0.0);
         vqaOptions.VqaQuestions = 2;
         (VqaDataset, _) = await Chain.RunAsync(new SyntheticDatasetRunner(), "vqa-data", OptionsBinder.ToJson(vqaOptions).ToJsonString(), StageChain.Inputs());
+        var nlvr2Options = SyntheticStageOptions.Of(seed: 7, images: 512, human: 8, test: TestImages, noise: 0.0);
+        nlvr2Options.Nlvr2Pairs = 4;
+        _nlvr2Dataset = new(() => Chain.RunAsync(new SyntheticDatasetRunner(), "nlvr2-data", OptionsBinder.ToJson(nlvr2Options).ToJsonString(), StageChain.Inputs()));
         _stage1 = new(() => Chain.RunAsync(
             new Blip2Stage1Runner(new BlipBatchSourceFactory()),
             "qformer",
@@ -64,7 +72,7 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
 
 /// <summary>
 /// The learning acceptance in miniature: the tiny BLIP preset from scratch, then BLIP-2 stage 1 against its frozen ViT,
-/// on rendered synthetic scenes, through the same runners a worker uses.
+/// and BLIP's VQA and NLVR2 finetunes from it, on rendered synthetic scenes, through the same runners a worker uses.
 /// </summary>
 public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHelper output) : IClassFixture<TinyPretrainFixture>
 {
@@ -168,5 +176,62 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         var (vqa, baselineVqa) = (result.Metrics["eval_vqa_accuracy"], result.Metrics["baseline_eval_vqa_accuracy"]);
         Assert.True(cider >= 2 * baselineCider, $"CIDEr-D {cider:F3} with the soft prompt, {baselineCider:F3} without");
         Assert.True(vqa >= baselineVqa + 0.10, $"VQA accuracy {vqa:F3} with the soft prompt, {baselineVqa:F3} from the question alone");
+    }
+
+    [Fact]
+    public async Task Blip_vqa_from_the_tiny_pretrain_answers_held_out_questions_well_above_the_majority_answer()
+    {
+        var (web, test) = (fixture.VqaDataset.Outputs["web"], fixture.VqaDataset.Outputs["test"]);
+
+        var (result, runId) = await fixture.Chain.RunAsync(
+            new BlipVqaRunner(),
+            "vqa",
+            """{"preset":"tiny","epochs":10,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000}""",
+            StageChain.Inputs(("init", fixture.Pretrain.Outputs["checkpoint"]), ("train", web), ("eval", test)));
+
+        var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
+        var (first, last) = (steps.Take(10).Average(step => step.Metrics["loss_vqa"]), steps.TakeLast(10).Average(step => step.Metrics["loss_vqa"]));
+        output.WriteLine($"loss_vqa: first 10 steps {first:F3}, last 10 steps {last:F3} ({steps.Count} steps)");
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.Contains("eval_", StringComparison.Ordinal)).OrderBy(metric => metric.Key, StringComparer.Ordinal))
+        {
+            output.WriteLine($"{name}: {value:F4}");
+        }
+
+        // 1,023 training questions about the 512 pretraining images (the pretrain's vocabulary grows by the questions'
+        // words), 512 held-out ones ranked over the 29 candidate answers. Measured on this machine kind (deterministic for
+        // the seeds): loss 9.24 → 3.09; accuracy 0.462 against 0.188 for the majority answer ("1") and 0.321 for the
+        // majority answer of each question type; colour questions 0.60 (the majority answer scores 0 there).
+        Assert.True(last < 0.5 * first, $"loss_vqa went from {first:F3} to {last:F3}");
+        var (vqa, baseline) = (result.Metrics["eval_vqa_accuracy"], result.Metrics["baseline_eval_vqa_accuracy"]);
+        Assert.True(vqa >= baseline + 0.10, $"VQA accuracy {vqa:F3}, the majority answer {baseline:F3}");
+        Assert.True(vqa > result.Metrics["baseline_type_prior_eval_vqa_accuracy"], "the model should beat answering from the question's type alone");
+    }
+
+    [Fact]
+    public async Task Blip_nlvr2_from_the_tiny_pretrain_judges_held_out_statements_well_above_the_majority_class()
+    {
+        var (data, _) = await fixture.Nlvr2Dataset;
+
+        var (result, runId) = await fixture.Chain.RunAsync(
+            new BlipNlvr2Runner(),
+            "nlvr2",
+            """{"preset":"tiny","epochs":10,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000}""",
+            StageChain.Inputs(("init", fixture.Pretrain.Outputs["checkpoint"]), ("train", data.Outputs["web"]), ("eval", data.Outputs["test"])));
+
+        var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
+        var (first, last) = (steps.Take(20).Average(step => step.Metrics["loss_nlvr2"]), steps.TakeLast(20).Average(step => step.Metrics["loss_nlvr2"]));
+        output.WriteLine($"loss_nlvr2: first 20 steps {first:F3}, last 20 steps {last:F3} ({steps.Count} steps)");
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.Contains("eval_", StringComparison.Ordinal)).OrderBy(metric => metric.Key, StringComparer.Ordinal))
+        {
+            output.WriteLine($"{name}: {value:F4}");
+        }
+
+        // 2,048 training statements (half true) about pairs of the 512 pretraining images, with the image swap; 1,024
+        // held-out ones about held-out pairs. Measured on this machine kind (deterministic for the seeds): loss 0.70 →
+        // 0.59; accuracy 0.637 against 0.500 for the majority class; by kind: true 0.76, recoloured 0.62, and the
+        // statements true of the other image 0.25 (the tiny model learns what the images hold, not yet which is which).
+        Assert.True(last < 0.9 * first, $"loss_nlvr2 went from {first:F3} to {last:F3}");
+        var (accuracy, baseline) = (result.Metrics["eval_nlvr2_accuracy"], result.Metrics["baseline_eval_nlvr2_accuracy"]);
+        Assert.True(accuracy >= baseline + 0.10, $"NLVR2 accuracy {accuracy:F3}, the majority class {baseline:F3}");
     }
 }

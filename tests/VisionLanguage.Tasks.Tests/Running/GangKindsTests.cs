@@ -7,8 +7,10 @@ using VisionLanguage.Models.Import;
 using VisionLanguage.Tasks.Blip2;
 using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Tasks.Llm;
+using VisionLanguage.Tasks.Nlvr2;
 using VisionLanguage.Tasks.Pretraining;
 using VisionLanguage.Tasks.Running;
+using VisionLanguage.Tasks.Vqa;
 using VisionLanguage.Testing;
 using VisionLanguage.Training;
 using VisionLanguage.Training.Distributed;
@@ -25,6 +27,9 @@ public sealed class GangKindsChain : IAsyncLifetime
     public string Root { get; } = Directory.CreateTempSubdirectory("gang-kinds-").FullName;
 
     public string Human { get; private set; } = null!;
+
+    /// <summary>Another synthetic human split, with VQA questions and NLVR2 pairs: the downstream finetunes' training data.</summary>
+    public string Downstream { get; private set; } = null!;
 
     public string Pretrained { get; private set; } = null!;
 
@@ -61,6 +66,12 @@ public sealed class GangKindsChain : IAsyncLifetime
         var dataset = SyntheticDataset.Plan(new SyntheticDatasetSettings { Images = 4, HumanImages = 16, TestImages = 4, WebNoise = 0, ImageSize = 16, Seed = 3 });
         Human = Path.Combine(Root, "human");
         await dataset[SyntheticDataset.Human].WriteAsync(Human, dataset.Vocabulary, _ => Task.CompletedTask, CancellationToken.None);
+        var downstream = SyntheticDataset.Plan(new SyntheticDatasetSettings
+        {
+            Images = 4, HumanImages = 16, TestImages = 4, WebNoise = 0, ImageSize = 16, Seed = 4, VqaQuestions = 2, Nlvr2Pairs = 2,
+        });
+        Downstream = Path.Combine(Root, "downstream");
+        await downstream[SyntheticDataset.Human].WriteAsync(Downstream, downstream.Vocabulary, _ => Task.CompletedTask, CancellationToken.None);
 
         var pretrain = new BlipPretrainTask(
             new BlipBatchSourceFactory(), TinyBlip.Config() with { Text = TinyBlip.Config().Text with { VocabSize = 0 } },
@@ -100,6 +111,24 @@ public sealed class GangKindsTests(GangKindsChain chain) : IClassFixture<GangKin
         var inputs = Inputs(("init", chain.Pretrained), ("train", chain.Human));
 
         await AssertGangTrainsLikeReplicasAsync("caption", BlipCaptionTask.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
+    }
+
+    [Fact]
+    public async Task A_vqa_finetune_as_a_gang_of_two_trains_the_bits_of_two_replicas_in_one_process()
+    {
+        var task = new BlipVqaTask(new BlipVqaSettings { Trainer = GangKindsChain.Trainer, Loader = GangKindsChain.Loader });
+        var inputs = Inputs(("init", chain.Pretrained), ("train", chain.Downstream));
+
+        await AssertGangTrainsLikeReplicasAsync("vqa", BlipVqaTask.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
+    }
+
+    [Fact]
+    public async Task An_nlvr2_finetune_as_a_gang_of_two_trains_the_bits_of_two_replicas_in_one_process()
+    {
+        var task = new BlipNlvr2Task(new BlipNlvr2Settings { Trainer = GangKindsChain.Trainer, Loader = GangKindsChain.Loader });
+        var inputs = Inputs(("init", chain.Pretrained), ("train", chain.Downstream));
+
+        await AssertGangTrainsLikeReplicasAsync("nlvr2", BlipNlvr2Task.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
     }
 
     [Fact]

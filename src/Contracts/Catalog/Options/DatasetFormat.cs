@@ -8,4 +8,7 @@ public enum DatasetFormat
 
     /// <summary>One VQA split in LAVIS's VQAv2 format: a JSON list of <c>{"question_id", "question", "answer": [...], "image"}</c>.</summary>
     Vqa,
+
+    /// <summary>One NLVR2 split in BLIP's format: a JSON list of <c>{"images": [left, right], "sentence", "label": "True" | "False"}</c>.</summary>
+    Nlvr2,
 }

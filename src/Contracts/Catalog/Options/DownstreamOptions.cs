@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Orchestrator.Contracts.Catalog.Options;
 
-/// <summary>Options of the downstream finetunes (VQA, NLVR2, and the BLIP-2 ones).</summary>
+/// <summary>Options of the BLIP-2 downstream finetunes (BLIP's VQA and NLVR2 have theirs: <see cref="BlipVqaOptions"/>, <see cref="BlipNlvr2Options"/>).</summary>
 public sealed class DownstreamOptions : TrainingOptions
 {
     [Option("Longest generated answer or caption, in tokens."), Range(1, 512)]

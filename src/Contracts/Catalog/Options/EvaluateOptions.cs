@@ -8,13 +8,13 @@ namespace Orchestrator.Contracts.Catalog.Options;
 /// </summary>
 public sealed class EvaluateOptions : ICaptionDecodingOptions, IValidatableObject
 {
-    [Option("The metric: retrieval (recall@1/5/10 both ways) scores a blip.pretrain or blip.finetune.retrieval checkpoint; caption (BLEU-4, CIDEr-D) a blip.finetune.caption checkpoint.")]
+    [Option("The metric: retrieval (recall@1/5/10 both ways) scores a blip.pretrain or blip.finetune.retrieval checkpoint; caption (BLEU-4, CIDEr-D) a blip.finetune.caption checkpoint; vqa (VQA accuracy) a blip.finetune.vqa checkpoint; nlvr2 (accuracy) a blip.finetune.nlvr2 checkpoint.")]
     public EvaluationTask Task { get; set; } = EvaluationTask.Retrieval;
 
     [Option("Samples per batch."), Range(1, 65_536)]
     public int BatchSize { get; set; } = 32;
 
-    [Option("Longest caption read from the dataset, in tokens (retrieval)."), Range(4, 512)]
+    [Option("Longest text read from the dataset, in tokens: a caption (retrieval), a question (vqa) or a statement (nlvr2)."), Range(4, 512)]
     public int MaxTextLength { get; set; } = 24;
 
     [Option("Retrieval: candidates ITC ranks highest that ITM re-ranks."), Range(1, 4096)]
@@ -23,7 +23,10 @@ public sealed class EvaluateOptions : ICaptionDecodingOptions, IValidatableObjec
     [Option("Caption: decoding.")]
     public DecodingMethod Decoding { get; set; } = DecodingMethod.Beam;
 
-    [Option("Caption: beams in beam search."), Range(1, 32)]
+    [Option("VQA ranking: candidates kept per question by the probability of their first token before their full likelihood picks one (BLIP's k_test). The method, the candidate list and the longest answer are the checkpoint's."), Range(1, 100_000)]
+    public int AnswerCandidates { get; set; } = 128;
+
+    [Option("Caption, and VQA by generation: beams in beam search."), Range(1, 32)]
     public int BeamSize { get; set; } = 3;
 
     [Option("Caption: shortest decoded sequence, in tokens, counting [DEC] and the prompt."), Range(0, 512)]

@@ -8,4 +8,10 @@ public enum EvaluationTask
 
     /// <summary>Captioning: BLEU-4 and CIDEr-D of the generated captions against the dataset's.</summary>
     Caption,
+
+    /// <summary>Visual question answering: the official VQA accuracy of the answers to the dataset's questions.</summary>
+    Vqa,
+
+    /// <summary>NLVR2: accuracy of the true/false judgements of the dataset's statements about image pairs.</summary>
+    Nlvr2,
 }

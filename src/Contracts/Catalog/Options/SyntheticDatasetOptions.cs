@@ -28,4 +28,7 @@ public sealed class SyntheticDatasetOptions
 
     [Option("Share of the ten annotator answers per VQA question that are near answers (a neighbouring colour, a similar shape, the count one off or written as a word, a neighbouring place) rather than the true one; exactly round(answers x share) per split."), Range(0.0, 1.0)]
     public double VqaDisagreement { get; set; } = 0.2;
+
+    [Option("NLVR2 examples per image of every split, written as nlvr2/SPLIT.json in BLIP's NLVR2 format: the image and another of its split (left and right in random order) with a statement about one of them ('in the left image there are two red circles'), exactly half of them true; a false one is a quarter of the time true of the other image (only telling the images apart shows it false), else recoloured so that it is false of both. 0 writes none (and leaves the vocabulary to the captions)."), Range(0, 8)]
+    public int Nlvr2Pairs { get; set; }
 }
