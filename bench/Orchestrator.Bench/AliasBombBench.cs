@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 
@@ -53,126 +50,57 @@ internal static class AliasBombBench
         return text.Append($"stages: *l{levels - 1}\n").ToString();
     }
 
-    private static async Task<int> RunAsync(int levels, int fanout, TimeSpan timeout, int maxRssMb, FileInfo? host, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int levels, int fanout, TimeSpan timeout, int maxRssMb, FileInfo? hostFile, CancellationToken cancellationToken)
     {
         var bomb = Yaml(levels, fanout);
         var expanded = Enumerable.Range(0, levels).Aggregate(1.0, (nodes, _) => 1 + (nodes * fanout));
         Console.WriteLine($"alias-bomb: {Encoding.UTF8.GetByteCount(bomb)} bytes, {levels} levels x {fanout} ({expanded:N0} nodes if expanded)");
 
-        var folder = Directory.CreateTempSubdirectory("alias-bomb-bench-");
-        var port = FreePort();
-        using var child = StartHost(host, port, folder.FullName);
-        try
+        using var host = StandaloneChild.Start(hostFile, []);
+        var (child, client) = (host.Process, host.Client);
+        var ready = await host.WaitReadyAsync(cancellationToken);
+        if (ready is null)
         {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = Timeout.InfiniteTimeSpan };
-            var ready = await WaitReadyAsync(client, child, cancellationToken);
-            if (ready is null)
-            {
-                await Console.Error.WriteLineAsync($"alias-bomb: the host did not become ready; it {(child.HasExited ? $"exited with {child.ExitCode}" : "is still starting")}");
-                return 1;
-            }
-
-            // A small spec with an alias first, so the figure is the bomb's cost and not the first request's JIT.
-            var warmUp = await TimeAsync(client, "name: warm\nx: &x [1]\nstages: *x\n", TimeSpan.FromSeconds(30), cancellationToken);
-            var before = Memory.Of(child);
-            Console.WriteLine($"host: pid {child.Id}, ready in {ready.Value.TotalSeconds:0.0} s, warm-up answered {warmUp.Status} in {warmUp.Milliseconds:0.0} ms; " +
-                $"VmRSS {before.RssMb:0.0} MB, VmHWM {before.HwmMb:0.0} MB");
-
-            using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var overLimit = WatchMemoryAsync(child, maxRssMb, watch.Token);
-            var answer = await TimeAsync(client, bomb, timeout, cancellationToken);
-            await watch.CancelAsync();
-            var killedAtMb = await overLimit;
-            var after = child.HasExited ? before with { RssMb = double.NaN } : Memory.Of(child);
-            var peak = killedAtMb ?? after.HwmMb;
-            var outcome = killedAtMb is not null ? $"stopped at {killedAtMb:0} MB resident (--max-rss-mb {maxRssMb})"
-                : answer.Status is null ? $"no answer in {timeout.TotalSeconds:0} s" : "answered";
-
-            Console.WriteLine($"answer: {answer.Status?.ToString(CultureInfo.InvariantCulture) ?? "none"} in {answer.Milliseconds:0.0} ms ({outcome})");
-            var rss = double.IsNaN(after.RssMb) ? "(the host is gone)" : $"{after.RssMb:0.0} MB (+{after.RssMb - before.RssMb:0.0})";
-            Console.WriteLine($"VmRSS {before.RssMb:0.0} -> {rss}, VmHWM {before.HwmMb:0.0} -> {peak:0.0} MB (+{peak - before.HwmMb:0.0})");
-            Console.WriteLine(JsonSerializer.Serialize(new
-            {
-                bench = "alias-bomb",
-                bytes = Encoding.UTF8.GetByteCount(bomb),
-                levels,
-                fanout,
-                status = answer.Status,
-                answer_ms = Math.Round(answer.Milliseconds, 1),
-                outcome,
-                rss_before_mb = Math.Round(before.RssMb, 1),
-                rss_after_mb = double.IsNaN(after.RssMb) ? (double?)null : Math.Round(after.RssMb, 1),
-                rss_growth_mb = double.IsNaN(after.RssMb) ? (double?)null : Math.Round(after.RssMb - before.RssMb, 1),
-                hwm_before_mb = Math.Round(before.HwmMb, 1),
-                hwm_after_mb = Math.Round(peak, 1),
-                hwm_growth_mb = Math.Round(peak - before.HwmMb, 1),
-            }));
-            return answer.Status is >= 400 and < 500 ? 0 : 1;
-        }
-        finally
-        {
-            Stop(child);
-            folder.Delete(recursive: true);
-        }
-    }
-
-    /// <summary>
-    /// The standalone host built beside this bench (bench/Orchestrator.Bench builds src/Orchestrator.Standalone without
-    /// referencing it, so this output carries no TorchSharp): its path is recorded at build time.
-    /// </summary>
-    public static string BuiltStandaloneHost =>
-        typeof(AliasBombBench).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(attribute => attribute.Key == "StandaloneHost").Value!;
-
-    /// <summary>Starts the standalone host on <paramref name="port"/> and free Orleans ports, with its files under <paramref name="folder"/>.</summary>
-    private static Process StartHost(FileInfo? host, int port, string folder)
-    {
-        // A dll runs under dotnet; an apphost runs as it is.
-        var path = host?.FullName ?? BuiltStandaloneHost;
-        var start = path.EndsWith(".dll", StringComparison.Ordinal)
-            ? new ProcessStartInfo("dotnet") { ArgumentList = { path } }
-            : new ProcessStartInfo(path);
-
-        // No --standalone: older silos were standalone by default too, and the silo of today refuses the flag.
-        foreach (var argument in new[]
-        {
-            $"--urls=http://127.0.0.1:{port}", $"--Orchestrator:SiloPort={FreePort()}", $"--Orchestrator:GatewayPort={FreePort()}",
-            $"--Artifacts:DataDirectory={Path.Combine(folder, "artifacts")}", $"--Worker:WorkDirectory={Path.Combine(folder, "work")}", "--Logging:LogLevel:Default=Warning",
-        })
-        {
-            start.ArgumentList.Add(argument);
+            await Console.Error.WriteLineAsync($"alias-bomb: the host did not become ready; it {(child.HasExited ? $"exited with {child.ExitCode}" : "is still starting")}");
+            return 1;
         }
 
-        start.RedirectStandardOutput = start.RedirectStandardError = true;
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+        // A small spec with an alias first, so the figure is the bomb's cost and not the first request's JIT.
+        var warmUp = await TimeAsync(client, "name: warm\nx: &x [1]\nstages: *x\n", TimeSpan.FromSeconds(30), cancellationToken);
+        var before = host.Memory();
+        Console.WriteLine($"host: pid {child.Id}, ready in {ready.Value.TotalSeconds:0.0} s, warm-up answered {warmUp.Status} in {warmUp.Milliseconds:0.0} ms; " +
+            $"VmRSS {before.RssMb:0.0} MB, VmHWM {before.HwmMb:0.0} MB");
 
-    private static async Task<TimeSpan?> WaitReadyAsync(HttpClient client, Process child, CancellationToken cancellationToken)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromMinutes(2) && !child.HasExited)
+        using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var overLimit = WatchMemoryAsync(host, maxRssMb, watch.Token);
+        var answer = await TimeAsync(client, bomb, timeout, cancellationToken);
+        await watch.CancelAsync();
+        var killedAtMb = await overLimit;
+        var after = child.HasExited ? before with { RssMb = double.NaN } : host.Memory();
+        var peak = killedAtMb ?? after.HwmMb;
+        var outcome = killedAtMb is not null ? $"stopped at {killedAtMb:0} MB resident (--max-rss-mb {maxRssMb})"
+            : answer.Status is null ? $"no answer in {timeout.TotalSeconds:0} s" : "answered";
+
+        Console.WriteLine($"answer: {answer.Status?.ToString(CultureInfo.InvariantCulture) ?? "none"} in {answer.Milliseconds:0.0} ms ({outcome})");
+        var rss = double.IsNaN(after.RssMb) ? "(the host is gone)" : $"{after.RssMb:0.0} MB (+{after.RssMb - before.RssMb:0.0})";
+        Console.WriteLine($"VmRSS {before.RssMb:0.0} -> {rss}, VmHWM {before.HwmMb:0.0} -> {peak:0.0} MB (+{peak - before.HwmMb:0.0})");
+        Console.WriteLine(JsonSerializer.Serialize(new
         {
-            try
-            {
-                using var response = await client.GetAsync("/readyz", cancellationToken);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return clock.Elapsed;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
-
-        return null;
+            bench = "alias-bomb",
+            bytes = Encoding.UTF8.GetByteCount(bomb),
+            levels,
+            fanout,
+            status = answer.Status,
+            answer_ms = Math.Round(answer.Milliseconds, 1),
+            outcome,
+            rss_before_mb = Math.Round(before.RssMb, 1),
+            rss_after_mb = double.IsNaN(after.RssMb) ? (double?)null : Math.Round(after.RssMb, 1),
+            rss_growth_mb = double.IsNaN(after.RssMb) ? (double?)null : Math.Round(after.RssMb - before.RssMb, 1),
+            hwm_before_mb = Math.Round(before.HwmMb, 1),
+            hwm_after_mb = Math.Round(peak, 1),
+            hwm_growth_mb = Math.Round(peak - before.HwmMb, 1),
+        }));
+        return answer.Status is >= 400 and < 500 ? 0 : 1;
     }
 
     private static async Task<(int? Status, double Milliseconds)> TimeAsync(HttpClient client, string yaml, TimeSpan timeout, CancellationToken cancellationToken)
@@ -194,14 +122,14 @@ internal static class AliasBombBench
     }
 
     /// <summary>Samples the child's memory every 20 ms; stops it once it passes <paramref name="maxRssMb"/> and returns what it held then.</summary>
-    private static async Task<double?> WatchMemoryAsync(Process child, int maxRssMb, CancellationToken cancellationToken)
+    private static async Task<double?> WatchMemoryAsync(StandaloneChild host, int maxRssMb, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested && !child.HasExited)
+        while (!cancellationToken.IsCancellationRequested && !host.Process.HasExited)
         {
-            var memory = Memory.Of(child);
+            var memory = host.Memory();
             if (memory.RssMb > maxRssMb)
             {
-                Stop(child);
+                host.Stop();
                 return Math.Max(memory.RssMb, memory.HwmMb);
             }
 
@@ -209,42 +137,5 @@ internal static class AliasBombBench
         }
 
         return null;
-    }
-
-    private static void Stop(Process child)
-    {
-        if (!child.HasExited)
-        {
-            child.Kill(entireProcessTree: true);
-            child.WaitForExit();
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>A process's resident memory (VmRSS) and its peak so far (VmHWM), in MB, from /proc/PID/status.</summary>
-    private sealed record Memory(double RssMb, double HwmMb)
-    {
-        public static Memory Of(Process process)
-        {
-            try
-            {
-                var fields = File.ReadLines($"/proc/{process.Id}/status")
-                    .Select(line => line.Split(':', 2))
-                    .Where(parts => parts.Length == 2 && parts[0] is "VmRSS" or "VmHWM")
-                    .ToDictionary(parts => parts[0], parts => double.Parse(parts[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024);
-                return new(fields.GetValueOrDefault("VmRSS", double.NaN), fields.GetValueOrDefault("VmHWM", double.NaN));
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                // The process has just exited.
-                return new(double.NaN, double.NaN);
-            }
-        }
     }
 }

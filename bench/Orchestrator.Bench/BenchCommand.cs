@@ -73,6 +73,7 @@ internal static class BenchCommand
             checkpointSeconds,
         };
         command.Subcommands.Add(AliasBombBench.Create());
+        command.Subcommands.Add(LiveBench.Create());
         command.Validators.Add(result =>
         {
             if (result.GetValue(transport) == "rabbitmq" && !Uri.TryCreate(result.GetValue(rabbitMq), UriKind.Absolute, out _))
