@@ -85,6 +85,27 @@ public sealed class BenchCommandTests
         Assert.StartsWith("alias-bomb: 529 bytes, 9 levels x 9", lines[0], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_live_bench_keeps_every_experiment_waiting_creates_the_burst_exactly_once_and_prints_its_figures()
+    {
+        var (exitCode, lines, errors) = await BuiltHosts.RunAsync(
+            BuiltHosts.Bench, "bench", "live", "--levels", "20,40", "--posts", "10", "--burst", "50", "--burst-clients", "8", "--idle-seconds", "1");
+
+        Assert.True(exitCode == 0, errors);
+        var figures = JsonNode.Parse(lines[^1])!;
+        // 40 live at the last level (the first level's 10 timed POSTs among them), its own 10 POSTs, then 50 in the burst: each created once.
+        Assert.Equal(40 + 10 + 50, figures["live_experiments"]!.GetValue<int>());
+        Assert.Equal(0, figures["burst_500"]!.GetValue<int>());
+        Assert.Equal(50, figures["burst"]!["created"]!.GetValue<int>());
+        Assert.Equal([20, 40], figures["levels"]!.AsArray().Select(level => level!["live_experiments"]!.GetValue<int>()));
+        Assert.Equal("server", figures["gc"]!.GetValue<string>());
+        Assert.True(figures["peak_rss_bytes"]!.GetValue<long>() > 0);
+        var (p50, p99, max) = (figures["post_p50_ms"]!.GetValue<double>(), figures["post_p99_ms"]!.GetValue<double>(), figures["post_max_ms"]!.GetValue<double>());
+        Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, $"POST p50 {p50}, p99 {p99}, max {max} ms");
+        Assert.InRange(figures["idle_cpu_share"]!.GetValue<double>(), 0.0, 2.0);
+        Assert.True(figures["burst_dispatch_p99_ms"] is not null, "the runnable experiments beside the burst were dispatched");
+    }
+
     /// <summary>Runs the bench and checks what any transport must print; returns the figures.</summary>
     private static async Task<JsonNode> BenchAsync(params string[] transport)
     {
