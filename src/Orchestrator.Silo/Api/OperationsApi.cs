@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Experiments.Index;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Silo.Security;
 
@@ -24,7 +24,11 @@ public static class OperationsApi
     {
         try
         {
-            await grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).ListAsync(null, 0, 1).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            if (!await ExperimentIndex.IsCompleteAsync(grains).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken))
+            {
+                return Problems.Unavailable("The experiment index of an older version is being moved into partitions, so listings are not whole yet; retry shortly.");
+            }
+
             return TypedResults.Ok("ready");
         }
         catch (Exception exception) when (exception is TimeoutException or OrleansException)
