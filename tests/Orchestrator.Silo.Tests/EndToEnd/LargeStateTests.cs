@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Experiments.Index;
 using Orchestrator.Grains.Specs;
 using Orchestrator.Silo.Hosting;
 using Orleans.Configuration;
@@ -134,10 +135,10 @@ public sealed class LargeStateTests(ITestOutputHelper output)
                 };
             }
 
-            var grainId = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).GetGrainId();
+            var grainId = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ILegacyExperimentIndexGrain>(LegacyExperimentIndexGrain.Key).GetGrainId();
             var storage = host.Services.GetRequiredKeyedService<IGrainStorage>(OrchestratorStorage.Name);
             var clock = Stopwatch.StartNew();
-            await storage.WriteStateAsync("experiment-index", grainId, new GrainState<ExperimentIndexState>(index));
+            await storage.WriteStateAsync(LegacyExperimentIndexGrain.StateName, grainId, new GrainState<ExperimentIndexState>(index));
             e2e.Log($"index of {count} summaries written through the provider in {clock.Elapsed.TotalSeconds:0.0} s");
         }
         finally
