@@ -7,6 +7,9 @@ namespace Orchestrator.Grains.Experiments.Index;
 /// </summary>
 public static class ExperimentIndex
 {
+    /// <summary>Partitions a listing reads at once (a page of 500 over sparse minutes would otherwise activate 500 together).</summary>
+    public const int ReadAtOnce = 32;
+
     /// <summary>Records an experiment's latest summary in its partition; completes once stored.</summary>
     public static Task UpsertAsync(IGrainFactory grains, ExperimentSummary summary) =>
         grains.GetGrain<IExperimentIndexPartitionGrain>(ExperimentIndexBuckets.Of(summary.CreatedAt)).UpsertAsync(summary);
@@ -71,7 +74,7 @@ public static class ExperimentIndex
         while (items.Count < wanted && next < matches.Count)
         {
             var round = new List<long>();
-            for (var expected = 0L; next < matches.Count && items.Count + expected < wanted; next++)
+            for (var expected = 0L; next < matches.Count && items.Count + expected < wanted && round.Count < ReadAtOnce; next++)
             {
                 round.Add(matches[next].Partition);
                 expected += matches[next].Count - (firstRead && round.Count == 1 ? skip : 0);

@@ -12,6 +12,9 @@ public sealed class ExperimentIndexDayGrain(
 {
     public const string StateName = "experiment-index-day";
 
+    /// <summary>Partitions asked for their counts at once when a day's counts are first needed.</summary>
+    public const int AskedAtOnce = 16;
+
     /// <summary>Each partition's counts, once asked of them all in this activation.</summary>
     private Dictionary<long, PartitionCounts>? _counts;
 
@@ -20,37 +23,41 @@ public sealed class ExperimentIndexDayGrain(
 
     private Task<Dictionary<long, PartitionCounts>>? _loading;
 
-    public async Task AddPartitionAsync(long partition)
+    public async Task AddPartitionsAsync(List<long> partitions)
     {
-        if (ExperimentIndexBuckets.DayOf(partition) != this.GetPrimaryKeyLong())
+        var day = this.GetPrimaryKeyLong();
+        foreach (var partition in partitions.Where(partition => ExperimentIndexBuckets.DayOf(partition) != day))
         {
-            throw new ArgumentException($"Partition {partition} is not of day {this.GetPrimaryKeyLong()}.", nameof(partition));
+            throw new ArgumentException($"Partition {partition} is not of day {day}.", nameof(partitions));
         }
 
-        var partitions = state.State.Partitions;
-        var at = partitions.BinarySearch(partition);
-        if (at >= 0)
+        var listed = state.State.Partitions;
+        var added = partitions.Distinct().Where(partition => listed.BinarySearch(partition) < 0).ToList();
+        if (added.Count == 0)
         {
             return;
         }
 
-        if (partitions.Count == 0)
+        if (listed.Count == 0)
         {
-            await GrainFactory.GetGrain<IExperimentIndexDirectoryGrain>(ExperimentIndexDirectoryGrain.Key).AddDayAsync(this.GetPrimaryKeyLong());
+            await GrainFactory.GetGrain<IExperimentIndexDirectoryGrain>(ExperimentIndexDirectoryGrain.Key).AddDayAsync(day);
         }
 
-        partitions.Insert(~at, partition);
+        state.State.Partitions = [.. listed.Concat(added).Order()];
         try
         {
             await state.WriteStateAsync();
         }
         catch
         {
-            partitions.Remove(partition);
+            state.State.Partitions = listed;
             throw;
         }
 
-        _counts?.TryAdd(partition, new PartitionCounts());
+        foreach (var partition in added)
+        {
+            _counts?.TryAdd(partition, new PartitionCounts());
+        }
     }
 
     public Task ReportCountsAsync(long partition, PartitionCounts counts)
@@ -108,9 +115,18 @@ public sealed class ExperimentIndexDayGrain(
         _reportedWhileLoading = [];
         try
         {
-            var partitions = state.State.Partitions.ToList();
-            var asked = await Task.WhenAll(partitions.Select(partition => GrainFactory.GetGrain<IExperimentIndexPartitionGrain>(partition).GetCountsAsync()));
-            var counts = partitions.Zip(asked).ToDictionary(pair => pair.First, pair => pair.Second);
+            // A few at a time: asking 1,440 partitions at once is 1,440 storage reads at once where they are not active,
+            // which made every other request to the storage account time out.
+            var counts = new Dictionary<long, PartitionCounts>();
+            foreach (var chunk in state.State.Partitions.ToList().Chunk(AskedAtOnce))
+            {
+                var asked = await Task.WhenAll(chunk.Select(partition => GrainFactory.GetGrain<IExperimentIndexPartitionGrain>(partition).GetCountsAsync()));
+                foreach (var (partition, partitionCounts) in chunk.Zip(asked))
+                {
+                    counts[partition] = partitionCounts;
+                }
+            }
+
             foreach (var (partition, reported) in _reportedWhileLoading)
             {
                 counts[partition] = reported;

@@ -179,7 +179,7 @@ public sealed class ExperimentIndexPartitionGrain(
             await Task.Yield();
             if (!_listed)
             {
-                await day.AddPartitionAsync(Partition);
+                await day.AddPartitionsAsync([Partition]);
                 _listed = true;
             }
 

@@ -4,9 +4,9 @@ namespace Orchestrator.Grains.Experiments.Index;
 [Alias("IExperimentIndexDayGrain")]
 public interface IExperimentIndexDayGrain : IGrainWithIntegerKey
 {
-    /// <summary>Lists a partition of this day (once: a partition already listed costs no write); completes once stored.</summary>
-    [Alias("AddPartition")]
-    Task AddPartitionAsync(long partition);
+    /// <summary>Lists partitions of this day (once each: partitions already listed cost no write); completes once stored.</summary>
+    [Alias("AddPartitions")]
+    Task AddPartitionsAsync(List<long> partitions);
 
     /// <summary>A partition's counts after a write (held in memory only).</summary>
     [AlwaysInterleave, Alias("ReportCounts")]

@@ -25,6 +25,9 @@ public sealed class LegacyExperimentIndexGrain(
         {
             var partitions = summaries.GroupBy(summary => ExperimentIndexBuckets.Of(summary.CreatedAt)).ToList();
             logger.LogInformation("Moving {Experiments} summaries of the experiment index's first layout into {Partitions} partitions", summaries.Count, partitions.Count);
+            // Each day's partitions are listed in one write, before the partitions are written (each would list itself).
+            await Task.WhenAll(partitions.Select(partition => partition.Key).GroupBy(ExperimentIndexBuckets.DayOf)
+                .Select(day => GrainFactory.GetGrain<IExperimentIndexDayGrain>(day.Key).AddPartitionsAsync([.. day])));
             foreach (var chunk in partitions.Chunk(MovesAtOnce))
             {
                 await Task.WhenAll(chunk.Select(partition => GrainFactory.GetGrain<IExperimentIndexPartitionGrain>(partition.Key).ImportAsync([.. partition])));
