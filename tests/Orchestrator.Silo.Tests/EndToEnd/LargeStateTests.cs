@@ -19,7 +19,8 @@ namespace Orchestrator.Silo.Tests.EndToEnd;
 /// <summary>
 /// The largest states a cluster keeps fit its storage, survive a silo SIGKILL and reload whole in a new silo on the same
 /// storage: the largest experiment the API accepts (500 stages, the spec just under 1 MiB), a stage rerun 100 times (101
-/// attempts in its history), and an experiment index of 100,000 summaries. All three are blobs (docs/decisions.md): a
+/// attempts in its history), and an experiment index of 100,000 summaries, written in the index's first layout (one state)
+/// and moved by the silo into its partitions (docs/decisions/experiment-index.md). All are blobs (docs/decisions.md): a
 /// table entity would hold at most 15 × 64 KiB.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
@@ -35,7 +36,8 @@ public sealed class LargeStateTests(ITestOutputHelper output)
         await using var e2e = await EndToEndEnvironment.StartAsync(output);
 
         // Submitting 100,000 experiments would take an hour here: the index's state is written through the cluster's own
-        // provider instead, as the index grain would write it, by a silo of the same service that then leaves.
+        // provider instead, as the first layout's index grain wrote it, by a silo of the same service that then leaves; the
+        // silo started next moves it into partitions before it reports ready.
         await WriteIndexAsync(e2e, IndexedExperiments);
 
         // No worker: every stage stays queued, so nothing changes between the kill and the reload.
@@ -90,8 +92,9 @@ public sealed class LargeStateTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Writes an index of <paramref name="count"/> summaries (all older than anything the test submits) through the blob
-    /// provider of a silo of the test's service, started in this process and stopped again.
+    /// Writes an index of <paramref name="count"/> summaries (all older than anything the test submits) in the first layout
+    /// (one state, as the old index grain wrote it) through the blob provider of a silo of the test's service, started in
+    /// this process and stopped again.
     /// </summary>
     private static async Task WriteIndexAsync(EndToEndEnvironment e2e, int count)
     {
