@@ -12,7 +12,7 @@ public static class OperationsApi
     {
         // Probes carry no credential and must not be throttled.
         app.MapGet("/healthz", () => TypedResults.Text("ok")).WithTags("Operations").WithSummary("The process is alive.").AllowAnonymous().DisableRateLimiting();
-        app.MapGet("/readyz", ReadyAsync).WithTags("Operations").WithSummary("The silo answers grain calls.").AllowAnonymous().DisableRateLimiting();
+        app.MapGet("/readyz", ReadyAsync).WithTags("Operations").WithSummary("The silo answers grain calls and lists experiments.").AllowAnonymous().DisableRateLimiting();
         app.MapGet("/api/v1/workers", (IGrainFactory grains) => grains.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).GetSnapshotAsync())
             .WithTags("Workers")
             .WithSummary("Registered workers with free slots and runs, queue depth.")
@@ -29,6 +29,9 @@ public static class OperationsApi
                 return Problems.Unavailable("The experiment index of an older version is being moved into partitions, so listings are not whole yet; retry shortly.");
             }
 
+            // The first listing of an activation gathers every partition's counts (a read of each after a restart): ready
+            // once a listing answers, as it did when the index was one grain whose activation read it whole.
+            await ExperimentIndex.ListAsync(grains, ExperimentQuery.All, null, 0, 1).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
             return TypedResults.Ok("ready");
         }
         catch (Exception exception) when (exception is TimeoutException or OrleansException)
