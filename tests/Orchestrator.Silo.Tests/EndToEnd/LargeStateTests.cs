@@ -157,19 +157,26 @@ public sealed class LargeStateTests(ITestOutputHelper output)
     private static async Task<ExperimentPage> ListAsync(OrchestratorClient api, int limit) =>
         JsonSerializer.Deserialize<ExperimentPage>(await api.Http.GetStringAsync($"/api/v1/experiments?limit={limit}"), OrchestratorApp.Json)!;
 
-    /// <summary>Logs how large each state's blob is: the experiment's, the rerun stage's and the index's.</summary>
+    /// <summary>Logs how large each state's blob is: the experiment's, the rerun stage's, and the index's (its partitions in sum).</summary>
     private static async Task LogBlobSizesAsync(EndToEndEnvironment e2e, string largest, string rerun)
     {
         var container = new BlobServiceClient(TestServers.Get(TestServers.Azurite)).GetBlobContainerClient(e2e.StateContainerName);
+        var partitions = new List<long>();
         await foreach (var blob in container.GetBlobsAsync())
         {
-            if (blob.Name.StartsWith("experiment-index", StringComparison.Ordinal)
+            if (blob.Name.StartsWith(ExperimentIndexPartitionGrain.StateName + "-", StringComparison.Ordinal))
+            {
+                partitions.Add(blob.Properties.ContentLength ?? 0);
+            }
+            else if (blob.Name.StartsWith("experiment-index", StringComparison.Ordinal)
                 || (blob.Name.StartsWith("experiment-", StringComparison.Ordinal) && blob.Name.Contains(largest, StringComparison.Ordinal))
                 || (blob.Name.StartsWith("stage-", StringComparison.Ordinal) && blob.Name.Contains($"{rerun}/data", StringComparison.Ordinal)))
             {
                 e2e.Log($"{blob.Name}: {blob.Properties.ContentLength / 1024.0:0.0} KiB");
             }
         }
+
+        e2e.Log($"{ExperimentIndexPartitionGrain.StateName}: {partitions.Count} blobs, {partitions.Sum() / 1048576.0:0.0} MiB in all, the largest {partitions.DefaultIfEmpty().Max() / 1024.0:0.0} KiB");
     }
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value, OrchestratorApp.Json);
