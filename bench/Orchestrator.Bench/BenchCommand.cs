@@ -8,6 +8,7 @@ using Orchestrator.Contracts.Catalog;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Experiments.Index;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Specs;
 using Orchestrator.Silo.Hosting;
@@ -143,11 +144,10 @@ internal static class BenchCommand
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // One reporting loop per simulated worker: each reports its runs one after another, as a worker would.
         var reporting = executor.RunAsync(loops: workers, stop.Token);
-        var index = grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key);
 
         // A warm-up round first, so the figures are of jitted code, not of the JIT.
         var warmUp = Math.Clamp(experiments / 10, 1, 100);
-        if (!await DriveAsync(grains, index, "warm", warmUp, warmUp, settings, cancellationToken))
+        if (!await DriveAsync(grains, "warm", warmUp, warmUp, settings, cancellationToken))
         {
             return 1;
         }
@@ -157,7 +157,7 @@ internal static class BenchCommand
         using var requests = new StorageRequestRecorder();
         var (progressBefore, checkpointsBefore) = (executor.ProgressReports, executor.CheckpointReports);
         var clock = Stopwatch.StartNew();
-        if (!await DriveAsync(grains, index, "bench", experiments, warmUp + experiments, settings, cancellationToken))
+        if (!await DriveAsync(grains, "bench", experiments, warmUp + experiments, settings, cancellationToken))
         {
             return 1;
         }
@@ -206,7 +206,7 @@ internal static class BenchCommand
 
     /// <summary>Submits <paramref name="count"/> experiments at once and waits until <paramref name="succeededInAll"/> have succeeded.</summary>
     private static async Task<bool> DriveAsync(
-        IGrainFactory grains, IExperimentIndexGrain index, string prefix, int count, int succeededInAll, BenchSettings settings, CancellationToken cancellationToken)
+        IGrainFactory grains, string prefix, int count, int succeededInAll, BenchSettings settings, CancellationToken cancellationToken)
     {
         // Validation is the API's cost, not the cluster's: drafts are prepared before the submissions.
         var drafts = Enumerable.Range(0, count)
@@ -233,7 +233,7 @@ internal static class BenchCommand
             });
         while (true)
         {
-            var succeeded = (await index.CountByStatusAsync()).GetValueOrDefault(ExperimentStatus.Succeeded);
+            var succeeded = (await ExperimentIndex.CountByStatusAsync(grains)).GetValueOrDefault(ExperimentStatus.Succeeded);
             if (succeeded >= succeededInAll)
             {
                 return true;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Telemetry;
 using Orchestrator.Grains.Artifacts;
 using Orchestrator.Grains.Events;
+using Orchestrator.Grains.Experiments.Index;
 using Orchestrator.Grains.Scheduling;
 using Orchestrator.Grains.Stages;
 using Orleans.Serialization;
@@ -68,7 +69,9 @@ public sealed class ExperimentGrain(
             }
 
             // A retried request: the first may have failed after the experiment was written (a storage outage, a
-            // crash), before every stage was initialised or the first ones queued. Both are harmless when repeated.
+            // crash), before every stage was initialised or the first ones queued, or its summary indexed. All are harmless
+            // when repeated.
+            await ExperimentIndex.UpsertAsync(GrainFactory, Summary());
             await InitializeStagesAsync();
             if (Experiment.Status == ExperimentStatus.Running)
             {
@@ -413,7 +416,7 @@ public sealed class ExperimentGrain(
     {
         await _state.WriteAsync();
         _written = Durable();
-        await GrainFactory.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).UpsertAsync(Summary());
+        await ExperimentIndex.UpsertAsync(GrainFactory, Summary());
     }
 
     private Dictionary<string, List<ArtifactRef>> ResolveInputs(StageDefinition stage) =>
@@ -482,6 +485,7 @@ public sealed class ExperimentGrain(
         EndedAt = Experiment.EndedAt,
         Stages = Experiment.Stages.Count,
         SubmittedBy = Experiment.SubmittedBy,
+        Labels = new(Experiment.Labels),
     };
 
     private IStageGrain Stage(string stageId) => GrainFactory.GetGrain<IStageGrain>(StageKey.Of(this.GetPrimaryKeyString(), stageId));

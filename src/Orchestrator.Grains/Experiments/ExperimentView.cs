@@ -30,6 +30,18 @@ public sealed record ExperimentSummary
     [Id(4)] public DateTimeOffset? EndedAt { get; init; }
     [Id(5)] public required int Stages { get; init; }
     [Id(6)] public string SubmittedBy { get; init; } = "";
+
+    /// <summary>The experiment's labels (the spec's <c>labels</c>); a listing can filter by one.</summary>
+    [Id(7)] public Dictionary<string, string> Labels { get; init; } = [];
+
+    /// <summary>Equal when every field is, the labels by content (a record compares a dictionary by reference).</summary>
+    public bool Equals(ExperimentSummary? other) =>
+        other is not null
+        && Id == other.Id && Name == other.Name && Status == other.Status && CreatedAt == other.CreatedAt && EndedAt == other.EndedAt
+        && Stages == other.Stages && SubmittedBy == other.SubmittedBy
+        && Labels.Count == other.Labels.Count && Labels.All(label => other.Labels.TryGetValue(label.Key, out var value) && value == label.Value);
+
+    public override int GetHashCode() => HashCode.Combine(Id, Status, CreatedAt, EndedAt);
 }
 
 /// <summary>Which artifact came from which stage run, made from which inputs.</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Telemetry;
 using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Experiments.Index;
 using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Grains.Scheduling;
@@ -30,9 +31,9 @@ public sealed class SchedulerGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var running = await GrainFactory.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).ListAsync(ExperimentStatus.Running, 0, int.MaxValue);
+        var running = await ExperimentIndex.ListAllAsync(GrainFactory, new ExperimentQuery { Status = ExperimentStatus.Running });
         _recoveryDeadline = time.GetUtcNow() + options.Value.HeartbeatTimeout;
-        foreach (var experiment in running.Items)
+        foreach (var experiment in running)
         {
             _recovering.Add(experiment.Id);
             await GrainFactory.GetGrain<IExperimentGrain>(experiment.Id).CatchUpAsync();

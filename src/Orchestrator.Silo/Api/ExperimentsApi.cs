@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Events;
 using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Experiments.Index;
 using Orchestrator.Grains.Stages;
 using Orchestrator.Silo.Events;
 using Orchestrator.Silo.Hosting;
@@ -31,7 +32,15 @@ public static class ExperimentsApi
             .RequireAuthorization(SecurityHostingExtensions.Submit)
             .WithDescription("The body is the experiment DAG as application/json or application/yaml (1 MiB at most); GET /api/v1/stage-kinds lists the kinds and their options.")
             .WithSummary("Submit an experiment DAG (JSON or YAML). An Idempotency-Key header makes a retried POST return the same experiment.");
-        api.MapGet("/", ListAsync).RequireAuthorization(SecurityHostingExtensions.Read).WithSummary("List experiments, newest first, optionally of one status.");
+        api.MapGet("/", ListAsync).RequireAuthorization(SecurityHostingExtensions.Read)
+            .WithSummary("List experiments newest first, optionally of one status and one label; page with cursor (or offset).")
+            .WithDescription("""
+                Query: `status` (an experiment status), `label=NAME:VALUE` (experiments whose spec labels NAME with VALUE; split
+                at the first colon), `limit` (1 to 500, default 50), and either `cursor` (the `nextCursor` of the previous page,
+                sent with the same filters) or `offset` (matches to skip). The answer has `items` (each with its `labels`),
+                `total` (how many match), `offset` (how many matches come before this page), `limit`, and `nextCursor` (null on
+                the last page). A cursor is opaque; one this API did not give out, or given with other filters, is a 400.
+                """);
         api.MapGet("/{id}", GetAsync).RequireAuthorization(SecurityHostingExtensions.Read).WithSummary("An experiment with every stage: status, attempts, outputs, progress and metrics.");
         api.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(SecurityHostingExtensions.SubmitOrOperate)
             .WithSummary("Cancel active runs and skip stages that have not run. Needs 'operate', or 'submit' for one's own experiment.");
@@ -99,7 +108,7 @@ public static class ExperimentsApi
     }
 
     private static async Task<Results<Ok<ExperimentPage>, ProblemHttpResult>> ListAsync(
-        string? status, string? offset, string? limit, IGrainFactory grains)
+        string? status, [FromQuery] string[]? label, string? offset, string? limit, string? cursor, IGrainFactory grains)
     {
         ExperimentStatus? statusFilter = null;
         if (status is not null)
@@ -112,13 +121,52 @@ public static class ExperimentsApi
             statusFilter = parsed;
         }
 
+        var query = new ExperimentQuery { Status = statusFilter };
+        if (label is { Length: > 0 })
+        {
+            if (label.Length > 1)
+            {
+                return Problems.BadRequest($"label was given {label.Length} times; a listing filters by one label, as label=NAME:VALUE (e.g. label=team:vision).");
+            }
+
+            var colon = label[0].IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                return Problems.BadRequest($"label '{label[0]}' must be NAME:VALUE, a label of the spec's labels and its value, e.g. label=team:vision.");
+            }
+
+            query = query with { LabelName = label[0][..colon], LabelValue = label[0][(colon + 1)..] };
+        }
+
         if (!TryParsePaging(offset, "offset", 0, 0, int.MaxValue, out var skip, out var problem)
             || !TryParsePaging(limit, "limit", 50, 1, MaxPageSize, out var take, out problem))
         {
             return problem!;
         }
 
-        return TypedResults.Ok(await Unavailable.Bounded(grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).ListAsync(statusFilter, skip, take)));
+        ExperimentListPosition? after = null;
+        if (cursor is not null)
+        {
+            if (offset is not null)
+            {
+                return Problems.BadRequest("offset and cursor were both given; send cursor alone (the nextCursor of the previous page), or offset alone.");
+            }
+
+            if (!ExperimentListCursor.TryDecode(cursor, query, out after, out var cursorProblem))
+            {
+                return Problems.BadRequest(cursorProblem!);
+            }
+        }
+
+        var listing = await Unavailable.Bounded(ExperimentIndex.ListAsync(grains, query, after, skip, take));
+        return TypedResults.Ok(new ExperimentPage
+        {
+            Items = listing.Items,
+            Total = listing.Total,
+            Offset = listing.Offset,
+            Limit = take,
+            NextCursor = listing.Next is { } next ? ExperimentListCursor.Encode(next, query) : null,
+        });
     }
 
     private static async Task<Results<Ok<ExperimentView>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains) =>

@@ -1,6 +1,6 @@
 using OpenTelemetry.Metrics;
 using Orchestrator.Grains;
-using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Experiments.Index;
 
 namespace Orchestrator.Silo.Hosting;
 
@@ -13,7 +13,7 @@ namespace Orchestrator.Silo.Hosting;
 /// <remarks>Taking the <see cref="MeterProvider"/> makes sure the exporter listens before the zeros are published.</remarks>
 public sealed class ExperimentCountsPoller(IGrainFactory grains, MeterProvider meterProvider, ILogger<ExperimentCountsPoller> logger) : BackgroundService
 {
-    /// <summary>As often as Prometheus typically scrapes; one read of an in-memory dictionary per silo each time.</summary>
+    /// <summary>As often as Prometheus typically scrapes; each time, one call per day of the index, answered from counts in memory.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -26,8 +26,7 @@ public sealed class ExperimentCountsPoller(IGrainFactory grains, MeterProvider m
         {
             try
             {
-                OrchestratorMetrics.Experiments = await grains.GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key)
-                    .CountByStatusAsync().WaitAsync(Interval, stoppingToken);
+                OrchestratorMetrics.Experiments = await ExperimentIndex.CountByStatusAsync(grains).WaitAsync(Interval, stoppingToken);
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {

@@ -9,7 +9,7 @@ namespace Orchestrator.Silo.Hosting;
 /// Counts every request a cluster sends to Azure Storage, each try of a retried request included: a policy in the
 /// pipeline of the table and blob clients that Orleans' membership, reminder and grain-storage providers use, so it sees
 /// them all. Tagged by service (table, blob), what the request is about (the membership or reminder table, or the grain
-/// state's name: experiment, experiment-index, stage, pubsub), operation (read, write, delete) and outcome (ok;
+/// state's name: experiment, experiment-index-partition, -day and -directory, experiment-index (the first layout), stage, pubsub), operation (read, write, delete) and outcome (ok;
 /// not-found: a 404, as every new grain's first read gets; error: another HTTP status of 400 or more, or no answer at all).
 /// </summary>
 public sealed class StorageRequestMetrics : HttpPipelinePolicy
@@ -22,7 +22,8 @@ public sealed class StorageRequestMetrics : HttpPipelinePolicy
         Meter.CreateCounter<long>(InstrumentName, "{request}", "Requests sent to Azure Storage (each try), by service, state, operation and outcome.");
 
     /// <summary>Grain state names, longest first: a blob is named <c>STATE-GRAINID</c>, and one state name starts another.</summary>
-    private static readonly string[] StateNames = ["experiment-index", "experiment", "stage"];
+    private static readonly string[] StateNames =
+        ["experiment-index-partition", "experiment-index-directory", "experiment-index-day", "experiment-index", "experiment", "stage"];
 
     private readonly string _service;
 

@@ -5,12 +5,22 @@ namespace Orchestrator.Grains.Tests.Lifecycle;
 /// <summary>
 /// The grain storage of the test cluster, with faults a test switches on for the grains whose id contains its label: every
 /// write fails (as one to an unreachable storage account does once its tries are spent), or waits until the test lets it
-/// fail.
+/// fail. It also records every write stored.
 /// </summary>
 public sealed class StorageFaults
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TaskCompletionSource?> _failing = [];
+    private readonly List<(string State, GrainId Grain)> _writes = [];
+
+    /// <summary>Every write stored so far, in order: the state's name and the grain's id.</summary>
+    public List<(string State, GrainId Grain)> Writes()
+    {
+        lock (_lock)
+        {
+            return [.. _writes];
+        }
+    }
 
     /// <summary>Writes of grains whose id contains <paramref name="label"/> fail; with <paramref name="held"/>, they first wait for <see cref="Release"/>.</summary>
     public void FailWrites(string label, bool held = false)
@@ -77,6 +87,10 @@ public sealed class StorageFaults
         {
             await faults.BeforeWriteAsync(grainId);
             await inner.WriteStateAsync(stateName, grainId, grainState);
+            lock (faults._lock)
+            {
+                faults._writes.Add((stateName, grainId));
+            }
         }
 
         public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Experiments;
+using Orchestrator.Grains.Experiments.Index;
 using Orchestrator.Grains.Specs;
 using Orchestrator.Silo.Hosting;
 using Orleans.Configuration;
@@ -18,7 +19,8 @@ namespace Orchestrator.Silo.Tests.EndToEnd;
 /// <summary>
 /// The largest states a cluster keeps fit its storage, survive a silo SIGKILL and reload whole in a new silo on the same
 /// storage: the largest experiment the API accepts (500 stages, the spec just under 1 MiB), a stage rerun 100 times (101
-/// attempts in its history), and an experiment index of 100,000 summaries. All three are blobs (docs/decisions.md): a
+/// attempts in its history), and an experiment index of 100,000 summaries, written in the index's first layout (one state)
+/// and moved by the silo into its partitions (docs/decisions/experiment-index.md). All are blobs (docs/decisions.md): a
 /// table entity would hold at most 15 × 64 KiB.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
@@ -34,7 +36,8 @@ public sealed class LargeStateTests(ITestOutputHelper output)
         await using var e2e = await EndToEndEnvironment.StartAsync(output);
 
         // Submitting 100,000 experiments would take an hour here: the index's state is written through the cluster's own
-        // provider instead, as the index grain would write it, by a silo of the same service that then leaves.
+        // provider instead, as the first layout's index grain wrote it, by a silo of the same service that then leaves; the
+        // silo started next moves it into partitions before it reports ready.
         await WriteIndexAsync(e2e, IndexedExperiments);
 
         // No worker: every stage stays queued, so nothing changes between the kill and the reload.
@@ -89,8 +92,9 @@ public sealed class LargeStateTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Writes an index of <paramref name="count"/> summaries (all older than anything the test submits) through the blob
-    /// provider of a silo of the test's service, started in this process and stopped again.
+    /// Writes an index of <paramref name="count"/> summaries (all older than anything the test submits) in the first layout
+    /// (one state, as the old index grain wrote it) through the blob provider of a silo of the test's service, started in
+    /// this process and stopped again.
     /// </summary>
     private static async Task WriteIndexAsync(EndToEndEnvironment e2e, int count)
     {
@@ -134,10 +138,10 @@ public sealed class LargeStateTests(ITestOutputHelper output)
                 };
             }
 
-            var grainId = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IExperimentIndexGrain>(ExperimentIndexGrain.Key).GetGrainId();
+            var grainId = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ILegacyExperimentIndexGrain>(LegacyExperimentIndexGrain.Key).GetGrainId();
             var storage = host.Services.GetRequiredKeyedService<IGrainStorage>(OrchestratorStorage.Name);
             var clock = Stopwatch.StartNew();
-            await storage.WriteStateAsync("experiment-index", grainId, new GrainState<ExperimentIndexState>(index));
+            await storage.WriteStateAsync(LegacyExperimentIndexGrain.StateName, grainId, new GrainState<ExperimentIndexState>(index));
             e2e.Log($"index of {count} summaries written through the provider in {clock.Elapsed.TotalSeconds:0.0} s");
         }
         finally
@@ -153,19 +157,26 @@ public sealed class LargeStateTests(ITestOutputHelper output)
     private static async Task<ExperimentPage> ListAsync(OrchestratorClient api, int limit) =>
         JsonSerializer.Deserialize<ExperimentPage>(await api.Http.GetStringAsync($"/api/v1/experiments?limit={limit}"), OrchestratorApp.Json)!;
 
-    /// <summary>Logs how large each state's blob is: the experiment's, the rerun stage's and the index's.</summary>
+    /// <summary>Logs how large each state's blob is: the experiment's, the rerun stage's, and the index's (its partitions in sum).</summary>
     private static async Task LogBlobSizesAsync(EndToEndEnvironment e2e, string largest, string rerun)
     {
         var container = new BlobServiceClient(TestServers.Get(TestServers.Azurite)).GetBlobContainerClient(e2e.StateContainerName);
+        var partitions = new List<long>();
         await foreach (var blob in container.GetBlobsAsync())
         {
-            if (blob.Name.StartsWith("experiment-index", StringComparison.Ordinal)
+            if (blob.Name.StartsWith(ExperimentIndexPartitionGrain.StateName + "-", StringComparison.Ordinal))
+            {
+                partitions.Add(blob.Properties.ContentLength ?? 0);
+            }
+            else if (blob.Name.StartsWith("experiment-index", StringComparison.Ordinal)
                 || (blob.Name.StartsWith("experiment-", StringComparison.Ordinal) && blob.Name.Contains(largest, StringComparison.Ordinal))
                 || (blob.Name.StartsWith("stage-", StringComparison.Ordinal) && blob.Name.Contains($"{rerun}/data", StringComparison.Ordinal)))
             {
                 e2e.Log($"{blob.Name}: {blob.Properties.ContentLength / 1024.0:0.0} KiB");
             }
         }
+
+        e2e.Log($"{ExperimentIndexPartitionGrain.StateName}: {partitions.Count} blobs, {partitions.Sum() / 1048576.0:0.0} MiB in all, the largest {partitions.DefaultIfEmpty().Max() / 1024.0:0.0} KiB");
     }
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value, OrchestratorApp.Json);

@@ -84,6 +84,9 @@ public sealed class ClusterStorageRegistrationTests
 
     [Theory]
     [InlineData("blob", "/devstoreaccount1/state-x/experiment-index-experimentindex%2F0.json", "experiment-index")]
+    [InlineData("blob", "/devstoreaccount1/state-x/experiment-index-partition-experimentindexpartition%2F29944132.json", "experiment-index-partition")]
+    [InlineData("blob", "/devstoreaccount1/state-x/experiment-index-day-experimentindexday%2F20794.json", "experiment-index-day")]
+    [InlineData("blob", "/devstoreaccount1/state-x/experiment-index-directory-experimentindexdirectory%2F0.json", "experiment-index-directory")]
     [InlineData("blob", "/devstoreaccount1/state-x/experiment-experiment%2Fab.json", "experiment")]
     [InlineData("blob", "/devstoreaccount1/state-x/stage-stage%2Fab%2Fdata.json", "stage")]
     [InlineData("blob", "/devstoreaccount1/state-x", "container")]
