@@ -292,8 +292,10 @@ public sealed class SchedulerGrain(
             return;
         }
 
-        var departed = previous.Members.Values
-            .Where(member => member.Status != SiloStatus.Dead && members.GetSiloStatus(member.SiloAddress) is SiloStatus.Dead or SiloStatus.None)
+        // Dead now and not before (a silo may join and leave between two checks), or gone from the table while alive.
+        var departed = members.Members.Values
+            .Where(member => member.Status == SiloStatus.Dead && previous.GetSiloStatus(member.SiloAddress) != SiloStatus.Dead)
+            .Concat(previous.Members.Values.Where(member => member.Status != SiloStatus.Dead && members.GetSiloStatus(member.SiloAddress) == SiloStatus.None))
             .Select(member => member.SiloAddress.ToString())
             .ToList();
         if (departed.Count > 0)

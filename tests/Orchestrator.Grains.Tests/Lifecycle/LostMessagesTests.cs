@@ -134,6 +134,35 @@ public sealed class LostMessagesTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_stage_change_lost_with_its_sender_is_recovered_when_a_silo_leaves_the_cluster()
+    {
+        await _driver.RegisterWorkerAsync("w1");
+        var id = $"exp-{_driver.Label}";
+        var lost = ClusterFixture.Drops.DropNext(_driver.Experiment(id).GetGrainId(), nameof(IExperimentGrain.OnStageChangedAsync),
+            arguments => arguments[0] is StageChange { StageId: "data", Status: StageStatus.Succeeded });
+        await _driver.SubmitAsync(TwoStages);
+        await _driver.CompleteAsync(await _driver.Dispatcher.WaitForStartAsync(id, "data"));
+        await lost.WaitAsync(TimeSpan.FromSeconds(5));
+
+        // The stage goes down with the change it was waiting to have acknowledged, as it would with its silo.
+        await _driver.Stage(id, "data").Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        var silo = await fixture.Cluster.StartAdditionalSiloAsync();
+        await fixture.Cluster.StopSiloAsync(silo);
+
+        // The scheduler's next check sees the silo gone and has every running experiment catch up.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while ((await _driver.Stage(id, "pretrain").GetAsync()).Status == StageStatus.Pending)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "pretrain was never queued");
+            await _driver.Scheduler.CheckWorkersAsync();
+            await Task.Delay(50);
+        }
+
+        await _driver.CompleteAsync(await _driver.Dispatcher.WaitForStartAsync(id, "pretrain"));
+        await _driver.WaitForAsync(id, view => view.Status == ExperimentStatus.Succeeded);
+    }
+
+    [Fact]
     public async Task An_experiment_whose_only_stage_waits_for_workers_holds_no_reminder_and_its_stage_none()
     {
         // No worker of this test's label: the stage waits in the scheduler's queue.
