@@ -231,10 +231,8 @@ public sealed class SchedulerGrain(
         foreach (var assignment in assignments)
         {
             OrchestratorMetrics.DispatchLatency.Record((time.GetUtcNow() - assignment.Run.ReadyAt).TotalSeconds, new KeyValuePair<string, object?>("kind", assignment.Run.Kind));
-
-            // The stage hears first, so that the worker's first report seldom overtakes it (the stage would ask).
-            await StageOf(assignment.Run).OnRunAssignedAsync(assignment.Run.RunId, assignment.WorkerIds, assignment.AssignedAt);
             await StartRunAsync(assignment);
+            await StageOf(assignment.Run).OnRunAssignedAsync(assignment.Run.RunId, assignment.WorkerIds, assignment.AssignedAt);
         }
     }
 
@@ -249,7 +247,7 @@ public sealed class SchedulerGrain(
         var ids = running.Items.Select(experiment => experiment.Id).ToList();
         foreach (var id in ids)
         {
-            _unansweredCatchUps[id] = Unacknowledged.From(now);
+            _unansweredCatchUps[id] = Unacknowledged.From(now, CatchUpWait);
             await GrainFactory.GetGrain<IExperimentGrain>(id).CatchUpAsync();
         }
 
@@ -305,10 +303,18 @@ public sealed class SchedulerGrain(
         }
     }
 
+    /// <summary>
+    /// How long an experiment has to answer a catch-up before it is asked again: half the time the scheduler holds
+    /// assignments back for it after an activation (the heartbeat timeout), so that the second answer can still come
+    /// before they resume. Catching up takes an experiment a call to each stage, and thousands catch up at once, so
+    /// answers take longer than an acknowledgement's usual wait; asking again that soon would double the work.
+    /// </summary>
+    private TimeSpan CatchUpWait => options.Value.HeartbeatTimeout / 2 > Redelivery.FirstWait ? options.Value.HeartbeatTimeout / 2 : Redelivery.FirstWait;
+
     /// <summary>When a one-way message is due to be sent again unless acknowledged first, and how long the sender waited last.</summary>
     private sealed record Unacknowledged(DateTimeOffset Due, TimeSpan Wait)
     {
-        public static Unacknowledged From(DateTimeOffset now) => new(now + Redelivery.FirstWait, Redelivery.FirstWait);
+        public static Unacknowledged From(DateTimeOffset now, TimeSpan? wait = null) => new(now + (wait ?? Redelivery.FirstWait), wait ?? Redelivery.FirstWait);
 
         public Unacknowledged Next(DateTimeOffset now) => new(now + Redelivery.After(Wait), Redelivery.After(Wait));
     }

@@ -121,7 +121,12 @@ public sealed class LostMessagesTests(ClusterFixture fixture)
         await lost.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Empty((await _driver.Scheduler.GetSnapshotAsync()).Workers.Single(worker => worker.WorkerId == _driver.WorkerId("w1")).RunIds);
 
-        ClusterFixture.Time.Advance(Redelivery.FirstWait);
+        // Unanswered for half the time assignments are held back for it (the heartbeat timeout): the next check asks again.
+        ClusterFixture.Time.Advance(ClusterFixture.HeartbeatTimeout / 2 - TimeSpan.FromSeconds(1));
+        await _driver.Scheduler.CheckWorkersAsync();
+        Assert.Equal(1, ClusterFixture.Calls.Count(_driver.Experiment(id).GetGrainId(), nameof(IExperimentGrain.CatchUpAsync)));
+        ClusterFixture.Time.Advance(TimeSpan.FromSeconds(1));
+        await _driver.RegisterWorkerAsync("w1", slots: 1, kinds: null, running.Run.RunId);
         await _driver.Scheduler.CheckWorkersAsync();
         await WaitForWorkerAsync("w1", worker => worker.RunIds.SequenceEqual([running.Run.RunId]));
 
