@@ -328,8 +328,19 @@ public sealed class ExperimentGrain(
     /// A creation or a user's change begins: until <see cref="CarriedThroughAsync"/>, a reminder stands ready to finish it
     /// should it fail half-way. It is registered once the experiment's first write is stored.
     /// </summary>
-    private async Task CarryingThroughAsync() =>
-        _reminder = await this.RegisterOrUpdateReminder(ReconcileReminder, ReconcileAfter, ReconcileAfter);
+    private async Task CarryingThroughAsync()
+    {
+        try
+        {
+            _reminder = await this.RegisterOrUpdateReminder(ReconcileReminder, ReconcileAfter, ReconcileAfter);
+        }
+        catch (Exception exception) when (exception is not OrleansException)
+        {
+            // The reminder table is in the storage account: while it is away nothing is begun, and the caller hears that
+            // the change could not be stored (a storage client's timeouts come as cancellations, which say nothing of it).
+            throw new OrleansException($"Experiment {this.GetPrimaryKeyString()}: its reminder could not be stored", exception);
+        }
+    }
 
     /// <summary>Nothing is due: the reminder goes. Should that fail (storage away), it fires, reconciles and tries again.</summary>
     private async Task CarriedThroughAsync()

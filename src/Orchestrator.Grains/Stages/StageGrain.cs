@@ -120,6 +120,11 @@ public sealed partial class StageGrain(
         {
             await FailCurrentRunAsync(reason, retryable: true, lastCheckpoint: null);
         }
+        else if (Stage.Status == StageStatus.Queued && Stage.CurrentRunId is null && Stage.RetryAt is { } retryAt)
+        {
+            // Told again: the first telling may have failed between the stage's write and its retry's reminder.
+            await EnsureRetryReminderAsync(retryAt);
+        }
 
         // Taken in (or about a run the stage has left behind): the scheduler stops sending it again.
         await Scheduler.RunLossAcknowledgedAsync(runId);
@@ -247,10 +252,11 @@ public sealed partial class StageGrain(
                     this.GetPrimaryKeyString(), attempt.RunId, error, backoff);
             }
 
-            // The wait is held on a reminder so that it survives a silo restart; the stage waits Queued. The reminder comes
-            // first: a stage written as waiting is never left without it (a reminder whose write did not follow does nothing).
-            await this.RegisterOrUpdateReminder(RetryReminder, backoff, TimeSpan.FromMinutes(1));
+            // The wait is held on a reminder so that it survives a silo restart; the stage waits Queued. Should the reminder
+            // not follow the write (the call failed, or the silo went down), the report delivered again, the loss told again
+            // or the experiment catching up registers it (EnsureRetryReminderAsync).
             await TransitionAsync(StageStatus.Queued);
+            await this.RegisterOrUpdateReminder(RetryReminder, backoff, TimeSpan.FromMinutes(1));
             return;
         }
 
