@@ -58,6 +58,13 @@ public static class OrchestratorMetrics
     public static readonly Counter<long> GangGenerations =
         Meter.CreateCounter<long>("orchestrator.gang.generations", "{generation}", "Gang generations placed on their workers, first or restart.");
 
+    /// <summary>
+    /// One-way messages sent again because their receiver had not acknowledged them in time, tagged by <c>message</c>
+    /// (<c>stage-changed</c>, <c>run-lost</c>, <c>catch-up</c>): each is one that was lost, or one whose receiver was slow.
+    /// </summary>
+    public static readonly Counter<long> MessagesResent =
+        Meter.CreateCounter<long>("orchestrator.messages.resent", "{message}", "One-way messages sent again because they were not acknowledged in time.");
+
     private static int _queueDepth;
     private static IReadOnlyDictionary<ExperimentStatus, int>? _experiments;
 
@@ -93,6 +100,11 @@ public static class OrchestratorMetrics
         WorkersRegistered.Add(0);
         WorkersLost.Add(0);
         TransportOutages.Add(0);
+        foreach (var message in new[] { ResentMessage.StageChanged, ResentMessage.RunLost, ResentMessage.CatchUp })
+        {
+            MessagesResent.Add(0, new KeyValuePair<string, object?>("message", message));
+        }
+
         foreach (var reason in new[] { "stale", "duplicate", "superseded" })
         {
             ReportsIgnored.Add(0, new KeyValuePair<string, object?>("reason", reason));
@@ -125,6 +137,17 @@ public static class OrchestratorMetrics
             ? Enum.GetValues<ExperimentStatus>().Select(status =>
                 new Measurement<int>(counts.GetValueOrDefault(status), new KeyValuePair<string, object?>("status", status.ToString())))
             : [];
+
+    /// <summary>Counts a one-way message sent again (<see cref="ResentMessage"/>).</summary>
+    public static void RecordResent(string message) => MessagesResent.Add(1, new KeyValuePair<string, object?>("message", message));
+
+    /// <summary>The values of <see cref="MessagesResent"/>' <c>message</c> tag.</summary>
+    public static class ResentMessage
+    {
+        public const string StageChanged = "stage-changed";
+        public const string RunLost = "run-lost";
+        public const string CatchUp = "catch-up";
+    }
 
     /// <summary>The values of <see cref="GangGenerations"/>' <c>start</c> tag.</summary>
     private static class GangStart

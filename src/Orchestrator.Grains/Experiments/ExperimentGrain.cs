@@ -13,7 +13,10 @@ namespace Orchestrator.Grains.Experiments;
 /// <summary>
 /// Owns one experiment's DAG. Stages tell it when they change (one-way, so neither side ever waits on the
 /// other); it queues each stage whose upstream stages have all succeeded, and derives its own status.
-/// A reminder re-reads every stage while it runs, so a notification lost in a crash only delays it. Only
+/// It acknowledges each change once taken in, and a stage sends its change again until then, so a notification
+/// lost on the way only delays it; one lost with a silo is recovered when the scheduler has every running experiment
+/// catch up. Nothing runs periodically: a reminder exists only while a creation or a user's change is being carried
+/// through, to finish it should it fail half-way (docs/decisions/reminders-when-due.md). Only
 /// durable facts (status, end, cancellation) are written: the per-stage records are a cache of the stage
 /// grains' own state, rebuilt from them on activation, so a notification costs no write. It is the only
 /// publisher of the experiment's live events, and publishes them only while a reader watches: a stage's change is
@@ -29,6 +32,9 @@ public sealed class ExperimentGrain(
 {
     internal const string ReconcileReminder = "reconcile";
 
+    /// <summary>How long after a creation or a user's change began its reminder first fires, should the change not be carried through.</summary>
+    private static readonly TimeSpan ReconcileAfter = TimeSpan.FromMinutes(1);
+
     /// <summary>The longest a reader may ask events to be published for without renewing.</summary>
     public static readonly TimeSpan MaxWatchLease = TimeSpan.FromMinutes(10);
 
@@ -43,6 +49,9 @@ public sealed class ExperimentGrain(
 
     /// <summary>Every stage grain was initialised in this activation (a creation that failed half-way may have left some out).</summary>
     private bool _stagesInitialized;
+
+    /// <summary>The reconciliation reminder while a creation or a user's change is carried through; null when none is due.</summary>
+    private IGrainReminder? _reminder;
 
     /// <summary>Stage grains initialised at once.</summary>
     private const int InitializeAtOnce = 32;
@@ -87,16 +96,23 @@ public sealed class ExperimentGrain(
             return new CreateResult(CreateOutcome.Busy, admission.RetryAfter);
         }
 
-        using var slot = admission.Slot;
-        _creating = true;
-        try
+        CreateResult created;
+        using (admission.Slot)
         {
-            return await CreateNewAsync(draft);
+            _creating = true;
+            try
+            {
+                created = await CreateNewAsync(draft);
+            }
+            finally
+            {
+                _creating = false;
+            }
         }
-        finally
-        {
-            _creating = false;
-        }
+
+        // Created whole: nothing is due any more. Outside the gate, which waits for no reminder table.
+        await CarriedThroughAsync();
+        return created;
     }
 
     private async Task<CreateResult> CreateNewAsync(ExperimentDraft draft)
@@ -113,9 +129,10 @@ public sealed class ExperimentGrain(
         Experiment.StageRecords = draft.Stages.ToDictionary(stage => stage.StageId, _ => new StageRecord { ChangedAt = now });
 
         // Persist first, then the reminder: a creation that fails after this point (a crash, a storage write that failed)
-        // is finished by the retried request or by the reminder's reconciliation, which initialise the stages again.
+        // is finished by the retried request or by the reminder's reconciliation, which initialise the stages again. The
+        // reminder goes once the creation is whole.
         await WriteAsync();
-        await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        await CarryingThroughAsync();
         await InitializeStagesAsync();
 
         // Stages with no upstream are ready once the experiment exists: that is when their dispatch latency starts.
@@ -147,6 +164,7 @@ public sealed class ExperimentGrain(
 
         if (Experiment.Status is ExperimentStatus.Running or ExperimentStatus.Failed)
         {
+            await CarryingThroughAsync();
             Experiment.Cancelled = true;
             foreach (var stage in Experiment.Stages)
             {
@@ -157,6 +175,7 @@ public sealed class ExperimentGrain(
             }
 
             await UpdateStatusAsync();
+            await CarriedThroughAsync();
         }
 
         return await ViewAsync();
@@ -169,6 +188,7 @@ public sealed class ExperimentGrain(
             return null;
         }
 
+        await CarryingThroughAsync();
         Experiment.Cancelled = false;
         foreach (var stage in Experiment.Stages)
         {
@@ -179,6 +199,7 @@ public sealed class ExperimentGrain(
         }
 
         await AdvanceAsync();
+        await CarriedThroughAsync();
         return await ViewAsync();
     }
 
@@ -189,6 +210,7 @@ public sealed class ExperimentGrain(
             return null;
         }
 
+        await CarryingThroughAsync();
         Experiment.Cancelled = false;
         foreach (var stage in Downstream(stageId))
         {
@@ -196,6 +218,7 @@ public sealed class ExperimentGrain(
         }
 
         await AdvanceAsync();
+        await CarriedThroughAsync();
         return await ViewAsync();
     }
 
@@ -231,18 +254,29 @@ public sealed class ExperimentGrain(
 
     public async Task OnStageChangedAsync(StageChange change)
     {
-        if (!Experiment.Exists || !Experiment.StageRecords.TryGetValue(change.StageId, out var record) || change.Version <= record.Version)
+        if (Experiment.Exists && Experiment.StageRecords.TryGetValue(change.StageId, out var record))
         {
-            return;
+            if (change.Version > record.Version)
+            {
+                Apply(record, change);
+
+                // The stages this change made ready are queued first: that is the dispatch path; the events can wait.
+                var queued = await QueueReadyStagesAsync();
+                await PublishAsync(change.Event);
+                await LearnAsync(queued);
+                await UpdateStatusAsync();
+            }
+            else
+            {
+                // Known already: sent again, or overtaken by a later change. The first delivery may have been taken in and
+                // its hand-offs failed (a stage that could not be queued, a status not written), so they are made again,
+                // which costs nothing when they were made.
+                await AdvanceAsync();
+            }
         }
 
-        Apply(record, change);
-
-        // The stages this change made ready are queued first: that is the dispatch path; the events can wait.
-        var queued = await QueueReadyStagesAsync();
-        await PublishAsync(change.Event);
-        await LearnAsync(queued);
-        await UpdateStatusAsync();
+        // Only once the change is carried through: a call that failed above leaves it unacknowledged, and it comes again.
+        await Stage(change.StageId).AcknowledgeChangeAsync(change.Version);
     }
 
     public async Task OnStageProgressedAsync(ExperimentEvent progress)
@@ -272,6 +306,11 @@ public sealed class ExperimentGrain(
         await GrainFactory.GetGrain<ISchedulerGrain>(SchedulerGrain.Key).CaughtUpAsync(this.GetPrimaryKeyString());
     }
 
+    /// <summary>
+    /// A creation or a user's change did not finish (its call failed half-way, or its silo went down): reconciliation
+    /// finishes it, and then nothing is due. Also what an experiment created by an earlier version, which reconciled every
+    /// minute, does at its next tick.
+    /// </summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != ReconcileReminder)
@@ -279,17 +318,50 @@ public sealed class ExperimentGrain(
             return;
         }
 
-        if (!Experiment.Exists || Experiment.Status != ExperimentStatus.Running)
+        if (Experiment.Exists)
         {
-            if (await this.GetReminder(ReconcileReminder) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
+            await ReconcileAsync();
+        }
 
+        _reminder ??= await this.GetReminder(ReconcileReminder);
+        await CarriedThroughAsync();
+    }
+
+    /// <summary>
+    /// A creation or a user's change begins: until <see cref="CarriedThroughAsync"/>, a reminder stands ready to finish it
+    /// should it fail half-way. It is registered once the experiment's first write is stored.
+    /// </summary>
+    private async Task CarryingThroughAsync()
+    {
+        try
+        {
+            _reminder = await this.RegisterOrUpdateReminder(ReconcileReminder, ReconcileAfter, ReconcileAfter);
+        }
+        catch (Exception exception) when (exception is not OrleansException)
+        {
+            // The reminder table is in the storage account: while it is away nothing is begun, and the caller hears that
+            // the change could not be stored (a storage client's timeouts come as cancellations, which say nothing of it).
+            throw new OrleansException($"Experiment {this.GetPrimaryKeyString()}: its reminder could not be stored", exception);
+        }
+    }
+
+    /// <summary>Nothing is due: the reminder goes. Should that fail (storage away), it fires, reconciles and tries again.</summary>
+    private async Task CarriedThroughAsync()
+    {
+        if (_reminder is not { } reminder)
+        {
             return;
         }
 
-        await ReconcileAsync();
+        try
+        {
+            await this.UnregisterReminder(reminder);
+            _reminder = null;
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Experiment {ExperimentId}: its reminder could not be unregistered; it will reconcile once and try again", this.GetPrimaryKeyString());
+        }
     }
 
     /// <summary>
@@ -396,10 +468,6 @@ public sealed class ExperimentGrain(
             }
 
             await PublishAsync(ExperimentEvent.ForExperiment(this.GetPrimaryKeyString(), status, time.GetUtcNow()));
-            if (status == ExperimentStatus.Running)
-            {
-                await this.RegisterOrUpdateReminder(ReconcileReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-            }
         }
     }
 

@@ -20,9 +20,20 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     [Alias("Adopt")]
     Task AdoptAsync(RunAssignment assignment);
 
-    /// <summary>An experiment the scheduler asked to catch up has announced all its runs again.</summary>
+    /// <summary>
+    /// An experiment the scheduler asked to catch up has announced all its runs again: the acknowledgement of
+    /// <see cref="Experiments.IExperimentGrain.CatchUpAsync"/>, which the scheduler sends again until it comes.
+    /// </summary>
     [OneWay, Alias("CaughtUp")]
     Task CaughtUpAsync(string experimentId);
+
+    /// <summary>The stage of the run has taken in <see cref="Stages.IStageGrain.OnRunLostAsync"/>: it is not sent again.</summary>
+    [OneWay, Alias("RunLossAcknowledged")]
+    Task RunLossAcknowledgedAsync(string runId);
+
+    /// <summary>Where the run is out, or null when it is not (queued, ended or unknown); for a stage that missed its assignment.</summary>
+    [AlwaysInterleave, Alias("GetAssignment")]
+    Task<RunAssignment?> GetAssignmentAsync(string runId);
 
     /// <summary>The run ended; its workers' slots are free again.</summary>
     [Alias("Release")]
@@ -39,7 +50,10 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     [Alias("FailGang")]
     Task FailGangAsync(string runId, string reason);
 
-    /// <summary>Declares silent workers lost and retries their runs; a timer calls it, tests may too.</summary>
+    /// <summary>
+    /// Declares silent workers lost and retries their runs, sends again the messages not yet acknowledged, and has every
+    /// running experiment catch up when a silo has left the cluster; a timer calls it, tests may too.
+    /// </summary>
     [Alias("CheckWorkers")]
     Task CheckWorkersAsync();
 

@@ -13,11 +13,14 @@ namespace Orchestrator.Grains.Scheduling;
 /// Its state is soft (see <see cref="SchedulerState"/>): writing the whole queue on every call would make
 /// each call cost as much as the queue is long. After an activation it asks every running experiment to
 /// catch up, and their stages announce their runs again; until all have (or the heartbeat timeout passes)
-/// it assigns nothing, so a queued run cannot take the slot of a running run not yet announced.
+/// it assigns nothing, so a queued run cannot take the slot of a running run not yet announced. What it tells
+/// one way (a lost run, a catch-up) it sends again at its checks until acknowledged, and when a silo leaves the cluster
+/// it has every running experiment catch up, which recovers whatever one-way message went down with that silo.
 /// </summary>
 public sealed class SchedulerGrain(
     IStageRunDispatcher dispatcher,
     ITransportHealth transport,
+    IClusterMembershipService membership,
     IOptions<SchedulerOptions> options,
     [FromKeyedServices(OrchestratorClock.Key)] TimeProvider time,
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
@@ -29,16 +32,21 @@ public sealed class SchedulerGrain(
     private DateTimeOffset _recoveryDeadline;
     private bool _outageReported;
 
+    /// <summary>Catch-ups sent and not yet answered, by experiment: sent again when due.</summary>
+    private readonly Dictionary<string, Unacknowledged> _unansweredCatchUps = [];
+
+    /// <summary>Lost runs told to their stages and not yet acknowledged, by run: sent again when due.</summary>
+    private readonly Dictionary<string, (RunRequest Run, string Reason, Unacknowledged Wait)> _unacknowledgedLosses = [];
+
+    /// <summary>The cluster's silos as last checked, to see one leave.</summary>
+    private ClusterMembershipSnapshot? _members;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var running = await ExperimentIndex.ListAllAsync(GrainFactory, new ExperimentQuery { Status = ExperimentStatus.Running });
+        _members = membership.CurrentSnapshot;
         _recoveryDeadline = time.GetUtcNow() + options.Value.HeartbeatTimeout;
-        foreach (var experiment in running)
-        {
-            _recovering.Add(experiment.Id);
-            await GrainFactory.GetGrain<IExperimentGrain>(experiment.Id).CatchUpAsync();
-        }
-
+        var running = await CatchUpRunningExperimentsAsync();
+        _recovering.UnionWith(running);
         if (_recovering.Count > 0)
         {
             logger.LogInformation("Scheduler activated: waiting for {Experiments} running experiments to announce their runs", _recovering.Count);
@@ -87,6 +95,13 @@ public sealed class SchedulerGrain(
 
     public async Task EnqueueAsync(RunRequest run)
     {
+        if (_core.State.Running.TryGetValue(run.RunId, out var assignment))
+        {
+            // Announced as queued, but out on workers: the stage missed its assignment.
+            await StageOf(run).OnRunAssignedAsync(run.RunId, assignment.WorkerIds, assignment.AssignedAt);
+            return;
+        }
+
         _core.Enqueue(run);
         await DispatchAsync(time.GetUtcNow(), []);
     }
@@ -106,12 +121,21 @@ public sealed class SchedulerGrain(
 
     public async Task CaughtUpAsync(string experimentId)
     {
+        _unansweredCatchUps.Remove(experimentId);
         if (_recovering.Remove(experimentId) && _recovering.Count == 0)
         {
             logger.LogInformation("Scheduler recovered its runs from the stages; assigning again");
             await DispatchAsync(time.GetUtcNow(), []);
         }
     }
+
+    public Task RunLossAcknowledgedAsync(string runId)
+    {
+        _unacknowledgedLosses.Remove(runId);
+        return Task.CompletedTask;
+    }
+
+    public Task<RunAssignment?> GetAssignmentAsync(string runId) => Task.FromResult(_core.State.Running.GetValueOrDefault(runId));
 
     public async Task ReleaseAsync(string runId)
     {
@@ -143,6 +167,8 @@ public sealed class SchedulerGrain(
     public async Task CheckWorkersAsync()
     {
         var now = time.GetUtcNow();
+        await SendUnacknowledgedAgainAsync(now);
+        await CatchUpAfterDeparturesAsync();
         var status = transport.Check();
         if (!status.Receiving)
         {
@@ -198,8 +224,9 @@ public sealed class SchedulerGrain(
                 await dispatcher.CancelAsync(run.Assignment, others, $"gang member {run.WorkerId} was lost");
             }
 
-            await StageOf(run.Assignment.Run).OnRunLostAsync(run.Assignment.Run.RunId,
-                $"worker {run.WorkerId} was lost: no heartbeat for {options.Value.HeartbeatTimeout.TotalSeconds:0.#} s");
+            var reason = $"worker {run.WorkerId} was lost: no heartbeat for {options.Value.HeartbeatTimeout.TotalSeconds:0.#} s";
+            _unacknowledgedLosses[run.Assignment.Run.RunId] = (run.Assignment.Run, reason, Unacknowledged.From(now));
+            await StageOf(run.Assignment.Run).OnRunLostAsync(run.Assignment.Run.RunId, reason);
         }
 
         foreach (var assignment in assignments)
@@ -208,6 +235,89 @@ public sealed class SchedulerGrain(
             await StartRunAsync(assignment);
             await StageOf(assignment.Run).OnRunAssignedAsync(assignment.Run.RunId, assignment.WorkerIds, assignment.AssignedAt);
         }
+    }
+
+    /// <summary>
+    /// Asks every running experiment (as the index lists them) to catch up: to re-read its stages and have the active ones
+    /// announce their runs again. Each answers with <see cref="CaughtUpAsync"/>; until it has, it is asked again.
+    /// </summary>
+    private async Task<List<string>> CatchUpRunningExperimentsAsync()
+    {
+        var running = await ExperimentIndex.ListAllAsync(GrainFactory, new ExperimentQuery { Status = ExperimentStatus.Running });
+        var now = time.GetUtcNow();
+        var ids = running.Select(experiment => experiment.Id).ToList();
+        foreach (var id in ids)
+        {
+            _unansweredCatchUps[id] = Unacknowledged.From(now, CatchUpWait);
+            await GrainFactory.GetGrain<IExperimentGrain>(id).CatchUpAsync();
+        }
+
+        return ids;
+    }
+
+    /// <summary>Sends again each lost run and each catch-up whose acknowledgement is overdue, waiting longer each time.</summary>
+    private async Task SendUnacknowledgedAgainAsync(DateTimeOffset now)
+    {
+        foreach (var (runId, (run, reason, wait)) in _unacknowledgedLosses.Where(entry => entry.Value.Wait.Due <= now).ToList())
+        {
+            using var scope = RunScope(run);
+            logger.LogInformation("Run {RunId} of {ExperimentId}/{StageId}: its stage has not acknowledged the loss; telling it again", runId, run.ExperimentId, run.StageId);
+            OrchestratorMetrics.RecordResent(OrchestratorMetrics.ResentMessage.RunLost);
+            _unacknowledgedLosses[runId] = (run, reason, wait.Next(now));
+            await StageOf(run).OnRunLostAsync(runId, reason);
+        }
+
+        foreach (var (experimentId, wait) in _unansweredCatchUps.Where(entry => entry.Value.Due <= now).ToList())
+        {
+            logger.LogInformation("Experiment {ExperimentId} has not caught up; asking it again", experimentId);
+            OrchestratorMetrics.RecordResent(OrchestratorMetrics.ResentMessage.CatchUp);
+            _unansweredCatchUps[experimentId] = wait.Next(now);
+            await GrainFactory.GetGrain<IExperimentGrain>(experimentId).CatchUpAsync();
+        }
+    }
+
+    /// <summary>
+    /// A silo that left the cluster (stopped, or crashed and declared dead) took with it the one-way messages it had not
+    /// delivered and the ones its grains were waiting to have acknowledged: every running experiment catches up, as after
+    /// the scheduler's own activation but without holding assignments back, since the scheduler's memory is whole.
+    /// </summary>
+    private async Task CatchUpAfterDeparturesAsync()
+    {
+        var members = membership.CurrentSnapshot;
+        var previous = _members;
+        _members = members;
+        if (previous is null || members.Version == previous.Version)
+        {
+            return;
+        }
+
+        // Dead now and not before (a silo may join and leave between two checks), or gone from the table while alive.
+        var departed = members.Members.Values
+            .Where(member => member.Status == SiloStatus.Dead && previous.GetSiloStatus(member.SiloAddress) != SiloStatus.Dead)
+            .Concat(previous.Members.Values.Where(member => member.Status != SiloStatus.Dead && members.GetSiloStatus(member.SiloAddress) == SiloStatus.None))
+            .Select(member => member.SiloAddress.ToString())
+            .ToList();
+        if (departed.Count > 0)
+        {
+            var running = await CatchUpRunningExperimentsAsync();
+            logger.LogWarning("Silo {Silos} left the cluster; {Experiments} running experiments catch up", string.Join(", ", departed), running.Count);
+        }
+    }
+
+    /// <summary>
+    /// How long an experiment has to answer a catch-up before it is asked again: half the time the scheduler holds
+    /// assignments back for it after an activation (the heartbeat timeout), so that the second answer can still come
+    /// before they resume. Catching up takes an experiment a call to each stage, and thousands catch up at once, so
+    /// answers take longer than an acknowledgement's usual wait; asking again that soon would double the work.
+    /// </summary>
+    private TimeSpan CatchUpWait => options.Value.HeartbeatTimeout / 2 > Redelivery.FirstWait ? options.Value.HeartbeatTimeout / 2 : Redelivery.FirstWait;
+
+    /// <summary>When a one-way message is due to be sent again unless acknowledged first, and how long the sender waited last.</summary>
+    private sealed record Unacknowledged(DateTimeOffset Due, TimeSpan Wait)
+    {
+        public static Unacknowledged From(DateTimeOffset now, TimeSpan? wait = null) => new(now + (wait ?? Redelivery.FirstWait), wait ?? Redelivery.FirstWait);
+
+        public Unacknowledged Next(DateTimeOffset now) => new(now + Redelivery.After(Wait), Redelivery.After(Wait));
     }
 
     /// <summary>Sends the run to its workers as the root of the run's own trace (an async method of its own: see <see cref="OrchestratorTracing.StartRun"/>).</summary>

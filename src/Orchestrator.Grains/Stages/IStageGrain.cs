@@ -58,13 +58,25 @@ public interface IStageGrain : IGrainWithStringKey, IRemindable
     [Alias("RendezvousGet")]
     Task<RendezvousResult> RendezvousGetAsync(string runId, string key);
 
-    /// <summary>The scheduler placed the run on these workers (rank order).</summary>
+    /// <summary>
+    /// The scheduler placed the run on these workers (rank order). Not acknowledged: a stage that missed it asks the
+    /// scheduler when the run's first report arrives, and the scheduler tells it again when the stage announces the run as queued.
+    /// </summary>
     [OneWay, Alias("OnRunAssigned")]
     Task OnRunAssignedAsync(string runId, List<string> workerIds, DateTimeOffset assignedAt);
 
-    /// <summary>The scheduler lost a worker of the run; the run fails as retryable.</summary>
+    /// <summary>
+    /// The scheduler lost a worker of the run; the run fails as retryable. The stage acknowledges it
+    /// (<see cref="Scheduling.ISchedulerGrain.RunLossAcknowledgedAsync"/>), and until it has, the scheduler sends it again.
+    /// </summary>
     [OneWay, Alias("OnRunLost")]
     Task OnRunLostAsync(string runId, string reason);
+
+    /// <summary>
+    /// The experiment has taken in the stage's change of this version (or a later one): the stage stops sending it again.
+    /// </summary>
+    [OneWay, Alias("AcknowledgeChange")]
+    Task AcknowledgeChangeAsync(long version);
 
     /// <summary>Stops the stage: an active run is cancelled on its workers, a Pending stage is Skipped.</summary>
     [Alias("Cancel")]

@@ -23,6 +23,7 @@ public sealed partial class StageGrain
             return Duplicate();
         }
 
+        await LearnAssignmentAsync(attempt);
         attempt.StartedAt = time.GetUtcNow();
         if (!attempt.WorkerIds.Contains(report.WorkerId))
         {
@@ -65,6 +66,7 @@ public sealed partial class StageGrain
         if (Stage.Status == StageStatus.Queued)
         {
             // Progress can overtake the started report; either one means the run is running.
+            await LearnAssignmentAsync(Stage.CurrentAttempt!);
             Stage.CurrentAttempt!.StartedAt ??= now;
             await TransitionAsync(StageStatus.Running);
         }
@@ -205,13 +207,12 @@ public sealed partial class StageGrain
             await Scheduler.ReleaseAsync(runId);
         }
 
-        if (Stage.Status == StageStatus.Queued && Stage.RetryAt is { } retryAt && await this.GetReminder(RetryReminder) is null)
+        if (Stage.Status == StageStatus.Queued && Stage.RetryAt is { } retryAt)
         {
-            var due = retryAt - time.GetUtcNow();
-            await this.RegisterOrUpdateReminder(RetryReminder, due > TimeSpan.Zero ? due : TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+            await EnsureRetryReminderAsync(retryAt);
         }
 
-        await Experiment.OnStageChangedAsync(Change());
+        await NotifyExperimentAsync();
     }
 
     private ReportOutcome? Fence(string runId)

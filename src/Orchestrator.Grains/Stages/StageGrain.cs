@@ -15,7 +15,8 @@ namespace Orchestrator.Grains.Stages;
 /// scheduler or the experiment, and returns: nothing here waits for training. Reports are fenced by run
 /// id, so a report from a superseded run, or one delivered twice, changes nothing. Every status change and
 /// progress report goes to the experiment, which publishes it as a live event, and every log line about a run is
-/// written under the run's ids. The reports' handlers are in StageGrain.Reports.cs.
+/// written under the run's ids. A status change is sent again until the experiment acknowledges it
+/// (StageGrain.Notices.cs). The reports' handlers are in StageGrain.Reports.cs.
 /// </summary>
 public sealed partial class StageGrain(
     [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
@@ -63,12 +64,24 @@ public sealed partial class StageGrain(
             Stage.AttemptsInBudget = 0;
             await StartAttemptAsync(readyAt, Notice.ByAnswer);
         }
+        else if (Stage.Status.IsActive())
+        {
+            // Asked again: the first call may have written the stage and failed before its run reached the scheduler.
+            await EnsureScheduledAsync();
+        }
 
         return Change();
     }
 
     public async Task EnsureScheduledAsync()
     {
+        if (Stage.Status == StageStatus.Queued && Stage.CurrentRunId is null && Stage.RetryAt is { } retryAt)
+        {
+            // Waiting out a backoff: its reminder is what starts the next attempt.
+            await EnsureRetryReminderAsync(retryAt);
+            return;
+        }
+
         if (Stage.CurrentAttempt is not { } attempt || !Stage.Status.IsActive())
         {
             return;
@@ -97,25 +110,24 @@ public sealed partial class StageGrain(
             return;
         }
 
-        var attempt = Stage.CurrentAttempt!;
-        if (attempt.AssignedAt is null && workerIds.Count > 1)
-        {
-            OrchestratorMetrics.RecordGangGeneration(Definition.Kind, attempt.Attempt);
-        }
-
-        attempt.AssignedAt = assignedAt;
-        attempt.WorkerIds = [.. workerIds];
+        Assigned(Stage.CurrentAttempt!, workerIds, assignedAt);
         await _state.WriteAsync();
     }
 
     public async Task OnRunLostAsync(string runId, string reason)
     {
-        if (Fence(runId) is not null)
+        if (Fence(runId) is null)
         {
-            return;
+            await FailCurrentRunAsync(reason, retryable: true, lastCheckpoint: null);
+        }
+        else if (Stage.Status == StageStatus.Queued && Stage.CurrentRunId is null && Stage.RetryAt is { } retryAt)
+        {
+            // Told again: the first telling may have failed between the stage's write and its retry's reminder.
+            await EnsureRetryReminderAsync(retryAt);
         }
 
-        await FailCurrentRunAsync(reason, retryable: true, lastCheckpoint: null);
+        // Taken in (or about a run the stage has left behind): the scheduler stops sending it again.
+        await Scheduler.RunLossAcknowledgedAsync(runId);
     }
 
     public async Task<StageChange> CancelAsync()
@@ -240,7 +252,9 @@ public sealed partial class StageGrain(
                     this.GetPrimaryKeyString(), attempt.RunId, error, backoff);
             }
 
-            // The wait is held on a reminder so that it survives a silo restart; the stage waits Queued.
+            // The wait is held on a reminder so that it survives a silo restart; the stage waits Queued. Should the reminder
+            // not follow the write (the call failed, or the silo went down), the report delivered again, the loss told again
+            // or the experiment catching up registers it (EnsureRetryReminderAsync).
             await TransitionAsync(StageStatus.Queued);
             await this.RegisterOrUpdateReminder(RetryReminder, backoff, TimeSpan.FromMinutes(1));
             return;
@@ -304,7 +318,7 @@ public sealed partial class StageGrain(
 
         if (changed && notice == Notice.ByCall)
         {
-            await Experiment.OnStageChangedAsync(Change());
+            await NotifyExperimentAsync();
         }
     }
 
@@ -333,6 +347,16 @@ public sealed partial class StageGrain(
     }
 
     private IDisposable? RunScope(string runId) => logger.BeginScope(RunTelemetry.Scope(Definition.ExperimentId, Definition.StageId, runId));
+
+    /// <summary>Registers the retry's reminder unless it is there (a silo that failed between the stage's write and its reminder).</summary>
+    private async Task EnsureRetryReminderAsync(DateTimeOffset retryAt)
+    {
+        if (await this.GetReminder(RetryReminder) is null)
+        {
+            var due = retryAt - time.GetUtcNow();
+            await this.RegisterOrUpdateReminder(RetryReminder, due > TimeSpan.Zero ? due : TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        }
+    }
 
     private async Task UnregisterRetryReminderAsync()
     {

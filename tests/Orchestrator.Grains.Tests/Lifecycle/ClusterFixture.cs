@@ -12,8 +12,8 @@ namespace Orchestrator.Grains.Tests.Lifecycle;
 /// <summary>
 /// One in-process test cluster for every lifecycle test: memory storage (whose writes a test can make fail:
 /// <see cref="Storage"/>) and reminders, a fake clock for
-/// the grains' lifecycle time, a recording dispatcher in place of the transport, and a count of the calls each grain
-/// receives. Tests keep out of
+/// the grains' lifecycle time, a recording dispatcher in place of the transport, a count of the calls each grain
+/// receives, and calls a test has lost on purpose (<see cref="Drops"/>). Tests keep out of
 /// each other's way by giving their workers and stages a label of their own.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
@@ -23,6 +23,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public static readonly SwitchableTransportHealth Transport = new();
     public static readonly GrainCallCounter Calls = new();
     public static readonly StorageFaults Storage = new();
+    public static readonly CallDrops Drops = new();
     public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan ReconnectGrace = TimeSpan.FromSeconds(45);
 
@@ -40,6 +41,13 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 
+    /// <summary>The names of the reminders <paramref name="grain"/> holds, as the cluster's reminder table has them.</summary>
+    public async Task<List<string>> RemindersOf(GrainId grain)
+    {
+        var table = ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IReminderTable>();
+        return [.. (await table.ReadRows(grain)).Reminders.Select(reminder => reminder.ReminderName)];
+    }
+
     private sealed class SiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo)
@@ -48,6 +56,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
             silo.UseInMemoryReminderService();
             silo.AddIncomingGrainCallFilter(Calls.CountAsync);
+            silo.AddIncomingGrainCallFilter(Drops.FilterAsync);
             silo.Services.AddKeyedSingleton<TimeProvider>(OrchestratorClock.Key, Time);
             silo.Services.AddSingleton<CreationGate>();
             silo.Services.AddSingleton<IStageRunDispatcher>(Dispatcher);
