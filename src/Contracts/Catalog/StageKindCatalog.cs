@@ -196,7 +196,22 @@ public static class StageKindCatalog
                     }),
                 ],
             },
-            Blip2Downstream("blip2.finetune.caption", "BLIP-2 captioning finetune (the LLM stays frozen).", trainIn, evalIn),
+            new()
+            {
+                Name = "blip2.finetune.caption",
+                Description = "BLIP-2 caption finetune from a stage-2 checkpoint: the image encoder (in fp32), ln_vision, the Q-Former, the queries and the projection train; the LLM stays frozen; captions are learned after the prompt (\"a photo of\"); BLEU-4 and CIDEr-D on the eval split.",
+                Inputs =
+                [
+                    new("init", [ArtifactType.Blip2Checkpoint], "The BLIP-2 model to finetune: a blip2.stage2 output (or a BLIP-2 caption finetune's, to continue)."),
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The image encoder the init reads (checked against its record); its weights start the encoder that now trains."),
+                    new("llm", [ArtifactType.LlmWeights], "The frozen LLM the init was trained into (checked against its record)."),
+                    trainIn,
+                    evalIn with { Description = "Held-out captioned images, captioned from the prompt at the end (BLEU-4, CIDEr-D)." },
+                ],
+                Outputs = [new("checkpoint", ArtifactType.Blip2CaptionerCheckpoint, "The finetuned model with its trained image encoder; the LLM and the stage-1 Q-Former are referenced by digest.")],
+                OptionsType = typeof(Blip2CaptionFinetuneOptions),
+                TrainsAsGang = true,
+            },
             Blip2Downstream("blip2.finetune.retrieval", "BLIP-2 retrieval finetune of the Q-Former and image encoder.", trainIn, evalIn),
             Blip2Downstream("blip2.finetune.vqa", "BLIP-2 VQA as answer generation through the frozen LLM.", trainIn, evalIn),
         ];

@@ -2,6 +2,7 @@ using Orchestrator.Contracts.Catalog.Options;
 using VisionLanguage.Data.Tokenizers;
 using VisionLanguage.Models.Llm;
 using VisionLanguage.Tasks.Blip2;
+using VisionLanguage.Tasks.Blip2Finetunes;
 using VisionLanguage.Tasks.Llm;
 using static TorchSharp.torch;
 
@@ -50,6 +51,23 @@ public static class LlmOptionsMapping
             MinNewTokens = 1,
             MaxNewTokens = options.VqaMaxNewTokens,
             LengthPenalty = options.VqaLengthPenalty,
+        },
+    };
+
+    public static Blip2CaptionFinetuneSettings Blip2CaptionFinetune(Blip2CaptionFinetuneOptions options) => new()
+    {
+        Trainer = BlipOptionsMapping.Trainer(options),
+        Loader = BlipOptionsMapping.Loader(options),
+        BadData = BlipOptionsMapping.BadData(options.OnBadData),
+        Prompt = options.Prompt,
+        EndToken = options.EndToken,
+        LlmDtype = options.LlmDtype == LlmPrecision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32,
+        Captioning = new LlmDecodingSettings
+        {
+            BeamSize = options.NumBeams,
+            MinNewTokens = options.MinNewTokens,
+            MaxNewTokens = options.MaxNewTokens,
+            RepetitionPenalty = options.RepetitionPenalty,
         },
     };
 }

@@ -1,0 +1,121 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Contracts.Messages;
+using Trainer.Worker.Runners;
+using Trainer.Worker.Tests.Capfilt;
+using VisionLanguage.Models.Weights;
+using VisionLanguage.Tasks.Blip2;
+using VisionLanguage.Training;
+
+namespace Trainer.Worker.Tests.Training;
+
+/// <summary>
+/// What the BLIP-2 finetunes start from, made once at tiny sizes on <see cref="TinyBlipChain"/>'s data and BLIP pretrain:
+/// synthetic scenes with VQA questions, a stage-1 Q-Former against the pretrain's ViT, an OPT LM made here and a stage 2
+/// into it. Sizes keep each stage to seconds, not to learning anything (the learning tests do that).
+/// </summary>
+public sealed class TinyBlip2Chain : IAsyncLifetime
+{
+    public const string QFormer = """
+        "image_size":16,"max_text_length":16,"batch_size":4,"warmup_steps":1,"num_query_token":4,"qformer_width":32,"qformer_layers":2,"qformer_heads":2,"embed_dim":16,"eval_top_k":4,"vision_layer":-1
+        """;
+
+    private const string Llm = """
+        "vocab_size":300,"hidden_size":32,"layers":1,"heads":2,"ffn_dim":64,"max_positions":64,"max_text_length":24,"batch_size":8,"epochs":1,"checkpoint_every_steps":100
+        """;
+
+    public TinyBlipChain Blip { get; } = new();
+
+    public StageChain Chain => Blip.Chain;
+
+    public ArtifactReference Train { get; private set; } = null!;
+
+    public ArtifactReference Test { get; private set; } = null!;
+
+    public ArtifactReference Stage1 { get; private set; } = null!;
+
+    public ArtifactReference LlmWeights { get; private set; } = null!;
+
+    public ArtifactReference Stage2 { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Blip.InitializeAsync();
+        var (data, _) = await Chain.RunAsync(new SyntheticDatasetRunner(), "vqa-data",
+            """{"images":10,"human_images":8,"test_images":4,"image_size":16,"seed":5,"vqa_questions":2}""", StageChain.Inputs());
+        (Train, Test) = (data.Outputs["human"], data.Outputs["test"]);
+        var (llm, _) = await Chain.RunAsync(new LlmPretrainRunner(), "llm",
+            $$"""{ {{Llm}}, "architecture":"opt" }""", StageChain.Inputs(("train", data.Outputs["web"]), ("train", Train)));
+        LlmWeights = llm.Outputs["llm"];
+        var (stage1, _) = await Chain.RunAsync(new Blip2Stage1Runner(Blip.Data), "stage1",
+            $$"""{ {{QFormer}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("image_encoder", Blip.Pretrained), ("train", Train)));
+        Stage1 = stage1.Outputs["checkpoint"];
+        var (stage2, _) = await Chain.RunAsync(new Blip2Stage2Runner(), "stage2",
+            """{"image_size":16,"max_text_length":24,"batch_size":4,"warmup_steps":1,"epochs":1,"checkpoint_every_steps":100}""",
+            StageChain.Inputs(("qformer", Stage1), ("image_encoder", Blip.Pretrained), ("llm", LlmWeights), ("train", Train)));
+        Stage2 = stage2.Outputs["checkpoint"];
+    }
+
+    public Task DisposeAsync() => Blip.DisposeAsync();
+}
+
+/// <summary>The BLIP-2 finetunes on tiny shapes: each trains, evaluates, writes its checkpoint and resumes to the same bits.</summary>
+public sealed class Blip2FinetuneRunnerTests(TinyBlip2Chain chain) : IClassFixture<TinyBlip2Chain>
+{
+    private const string Caption = """
+        "image_size":16,"max_text_length":24,"batch_size":4,"warmup_steps":1,"num_beams":2,"min_new_tokens":1,"max_new_tokens":5,"epochs":2,"checkpoint_every_steps":2
+        """;
+
+    [Fact]
+    public async Task The_caption_finetune_trains_the_encoder_and_QFormer_into_the_frozen_LLM_scores_captions_and_resumes_to_the_same_bits()
+    {
+        var runner = new Blip2CaptionFinetuneRunner();
+        var inputs = StageChain.Inputs(
+            ("init", chain.Stage2), ("image_encoder", chain.Blip.Pretrained), ("llm", chain.LlmWeights), ("train", chain.Train), ("eval", chain.Test));
+        var options = $$"""{ {{Caption}} }""";
+
+        var (result, runId) = await chain.Chain.RunAsync(runner, "caption", options, inputs);
+
+        // 8 human pairs in batches of 4 for 2 epochs: 4 steps, checkpoints at 2 and 4.
+        Assert.Equal([2L, 4L], chain.Chain.Reports[runId].OfType<CheckpointSaved>().Select(report => report.Step));
+        Assert.True(double.IsFinite(result.Metrics["loss_lm"]));
+        Assert.Equal(4, result.Metrics["eval_images"]);
+        Assert.InRange(result.Metrics["eval_bleu4"], 0.0, 1.0);
+        Assert.True(result.Metrics["eval_cider"] >= 0.0);
+        Assert.Equal("checkpoint.blip2.captioner", result.Outputs["checkpoint"].Type);
+
+        // The encoder trained: it is in the output, and moved from the pretrain's; the LLM is not, and its record is carried.
+        var output = await chain.Chain.Store.FetchAsync(result.Outputs["checkpoint"]);
+        var weights = Safetensors.Load(Path.Combine(output.Directory, CheckpointFiles.Weights));
+        Assert.Contains("opt_proj.weight", weights.Keys);
+        Assert.Contains("Qformer.bert.encoder.layer.0.crossattention.self.key.weight", weights.Keys);
+        Assert.DoesNotContain(weights.Keys, name => name.StartsWith("model.decoder.", StringComparison.Ordinal) || name.Contains("word_embeddings", StringComparison.Ordinal));
+        var pretrained = Safetensors.Load(Path.Combine((await chain.Chain.Store.FetchAsync(chain.Blip.Pretrained)).Directory, CheckpointFiles.Weights));
+        const string EncoderTensor = "visual_encoder.blocks.0.attn.qkv.weight";
+        Assert.NotEqual(pretrained[EncoderTensor].data<float>().ToArray(), weights[EncoderTensor].data<float>().ToArray());
+        var sources = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output.Directory, Blip2Stage2Task.SourcesFile)))!;
+        Assert.Equal(chain.LlmWeights.ContentDigest, sources["llm"]!["content_digest"]!.GetValue<string>());
+        Assert.Equal(chain.Stage1.ContentDigest, sources["qformer"]!["content_digest"]!.GetValue<string>());
+        Assert.True(File.Exists(Path.Combine(output.Directory, Blip2ImageEncoderInput.FileName)));
+
+        var checkpoint = chain.Chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 2).Checkpoint;
+        var (resumed, _) = await chain.Chain.RunAsync(runner, "caption", options, inputs, resumeFrom: checkpoint);
+        var resumedOutput = await chain.Chain.Store.FetchAsync(resumed.Outputs["checkpoint"]);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
+    }
+
+    [Fact]
+    public async Task The_caption_finetune_refuses_an_llm_other_than_the_one_its_init_was_trained_into()
+    {
+        var (other, _) = await chain.Chain.RunAsync(new LlmPretrainRunner(), "llm-other",
+            """{"vocab_size":300,"hidden_size":32,"layers":1,"heads":2,"ffn_dim":64,"max_positions":64,"max_text_length":24,"batch_size":8,"epochs":1,"checkpoint_every_steps":100,"seed":1}""",
+            StageChain.Inputs(("train", chain.Train)));
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => chain.Chain.RunAsync(new Blip2CaptionFinetuneRunner(), "caption-other", $$"""{ {{Caption}} }""",
+            StageChain.Inputs(("init", chain.Stage2), ("image_encoder", chain.Blip.Pretrained), ("llm", other.Outputs["llm"]), ("train", chain.Train))));
+
+        Assert.Contains("but input init", error.Message, StringComparison.Ordinal);
+        Assert.Contains("bind llm to the artifact it records", error.Message, StringComparison.Ordinal);
+    }
+}
