@@ -212,7 +212,21 @@ public static class StageKindCatalog
                 OptionsType = typeof(Blip2CaptionFinetuneOptions),
                 TrainsAsGang = true,
             },
-            Blip2Downstream("blip2.finetune.retrieval", "BLIP-2 retrieval finetune of the Q-Former and image encoder.", trainIn, evalIn),
+            new()
+            {
+                Name = "blip2.finetune.retrieval",
+                Description = "BLIP-2 retrieval finetune from a stage-1 checkpoint: ITC (every caption of the same image a positive), ITM and ITG, the image encoder unfrozen in fp32; recall@1/5/10 with ITC top-k re-ranked by ITM on the eval split.",
+                Inputs =
+                [
+                    new("init", [ArtifactType.QFormerCheckpoint, ArtifactType.Blip2RetrievalCheckpoint], "The Q-Former to finetune: a blip2.stage1 output (or a blip2.finetune.retrieval output, to continue)."),
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The image encoder the Q-Former was trained against (checked against its record); its weights start the encoder that now trains."),
+                    trainIn,
+                    evalIn,
+                ],
+                Outputs = [new("checkpoint", ArtifactType.Blip2RetrievalCheckpoint, "The finetuned Q-Former with its trained image encoder and vocabulary.")],
+                OptionsType = typeof(Blip2RetrievalFinetuneOptions),
+                TrainsAsGang = true,
+            },
             Blip2Downstream("blip2.finetune.vqa", "BLIP-2 VQA as answer generation through the frozen LLM.", trainIn, evalIn),
         ];
     }

@@ -28,6 +28,7 @@ public static class BlipRunnerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, LlmPretrainRunner>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2Stage2Runner>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2CaptionFinetuneRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2RetrievalFinetuneRunner>());
         return services;
     }
 

@@ -33,7 +33,7 @@ public sealed class Blip2CaptionFinetuneTask(Blip2CaptionFinetuneSettings settin
         var llmInput = await Blip2FinetuneInputs.SingleAsync(run, Kind, "llm", "the frozen LLM the init was trained into", cancellationToken);
         var init = Blip2LlmCheckpoint.Read(initInput);
         init.CheckSource("llm", llmInput);
-        var config = Blip2FinetuneInputs.Config(init, encoderInput, settings.Loader.ImageSize, init.Qformer with { QueriesOnly = true }, out var encoderWeights);
+        var config = init.FinetuneConfig(init.Qformer with { QueriesOnly = true }, encoderInput, settings.Loader.ImageSize, out var encoderWeights);
         var (_, tokenizer) = LlmInput.Tokenizer(llmInput);
         var texts = new LlmTexts(tokenizer, settings.Prompt, settings.EndToken, prefixLm: false, settings.Loader.MaxTextLength);
         run.Logger.LogInformation(

@@ -1,4 +1,5 @@
 using VisionLanguage.Models.Blip2;
+using VisionLanguage.Models.Vit;
 using VisionLanguage.Tasks.Blip2;
 using VisionLanguage.Tasks.Running;
 
@@ -12,21 +13,25 @@ internal static class Blip2FinetuneInputs
         ?? throw new InvalidOperationException($"{kind} needs input {input}; bind it to {what}");
 
     /// <summary>
-    /// The finetune's shape: the Q-Former <paramref name="qformer"/>, the init's LLM, and the encoder of
-    /// <paramref name="encoderInput"/> (checked against the init's record) at <paramref name="imageSize"/>, read after the
-    /// blocks stage 1 read; <paramref name="encoderWeights"/> is where its weights are.
+    /// The image encoder of <paramref name="encoderInput"/>, which starts the encoder a finetune trains: how it is built,
+    /// its shape at <paramref name="imageSize"/> and where its weights are. Refuses another artifact than the one
+    /// <paramref name="record"/> (the init's, <paramref name="source"/>) names when both have content digests, and another shape.
     /// </summary>
-    public static Blip2LlmFinetuneConfig Config(Blip2LlmCheckpoint init, InputFolder encoderInput, int imageSize, QFormerConfig qformer, out string encoderWeights)
+    public static (ImageEncoderFamily Family, VitConfig Vision, string WeightsPath) Encoder(string source, Blip2EncoderRecord record, InputFolder encoderInput, int imageSize)
     {
-        init.CheckSource("image_encoder", encoderInput);
-        var (family, vision, weights) = Blip2ImageEncoderInput.Describe(encoderInput, imageSize);
-        if (vision.Width != init.Encoder.Vision.Width || vision.Depth != init.Encoder.Vision.Depth)
+        if (record.Digest is not null && encoderInput.ContentDigest is not null && record.Digest != encoderInput.ContentDigest)
         {
             throw new ArgumentException(
-                $"input image_encoder ({encoderInput.Name}) is {vision.Width} wide and {vision.Depth} deep, but {init.Source} reads one {init.Encoder.Vision.Width} wide and {init.Encoder.Vision.Depth} deep; bind the encoder it records ({init.Encoder.Name})");
+                $"input image_encoder is {encoderInput.Name} ({encoderInput.ContentDigest}), but {source} was built on {record.Name} ({record.Digest}); bind image_encoder to the artifact it records");
         }
 
-        encoderWeights = weights;
-        return new Blip2LlmFinetuneConfig(qformer, init.Llm, init.LlmWidth, family, vision, init.Encoder.BlocksUsed);
+        var (family, vision, weights) = Blip2ImageEncoderInput.Describe(encoderInput, imageSize);
+        if (vision.Width != record.Vision.Width || vision.Depth != record.Vision.Depth)
+        {
+            throw new ArgumentException(
+                $"input image_encoder ({encoderInput.Name}) is {vision.Width} wide and {vision.Depth} deep, but {source} reads one {record.Vision.Width} wide and {record.Vision.Depth} deep; bind the encoder it records ({record.Name})");
+        }
+
+        return (family, vision, weights);
     }
 }

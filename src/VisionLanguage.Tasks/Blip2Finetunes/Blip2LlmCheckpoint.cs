@@ -57,18 +57,25 @@ public sealed record Blip2LlmCheckpoint(
     public string SourceName(string role) => Sources[role]?["artifact"]?.GetValue<string>() ?? "?";
 
     /// <summary>
-    /// Refuses <paramref name="input"/> as the artifact of <paramref name="role"/> when both it and the record have content
-    /// digests and they differ: the Q-Former's weights mean nothing against another encoder, LLM or text side.
+    /// Refuses <paramref name="input"/> as the artifact of <paramref name="role"/> (llm, qformer) when both it and the record
+    /// have content digests and they differ: the Q-Former's weights mean nothing against another LLM or text side.
     /// </summary>
     public void CheckSource(string role, InputFolder input)
     {
-        var recorded = role == "image_encoder" ? Encoder.Digest : SourceDigest(role);
-        var recordedName = role == "image_encoder" ? Encoder.Name : SourceName(role);
+        var recorded = SourceDigest(role);
         if (recorded is not null && input.ContentDigest is not null && recorded != input.ContentDigest)
         {
             throw new ArgumentException(
-                $"input {role} is {input.Name} ({input.ContentDigest}), but {Source} was built from {recordedName} ({recorded}); bind {role} to the artifact it records");
+                $"input {role} is {input.Name} ({input.ContentDigest}), but {Source} was built from {SourceName(role)} ({recorded}); bind {role} to the artifact it records");
         }
+    }
+
+    /// <summary>The finetune's shape: the Q-Former <paramref name="qformer"/>, this LLM, and the encoder of <paramref name="encoderInput"/> (see <see cref="Blip2FinetuneInputs.Encoder"/>).</summary>
+    public Blip2LlmFinetuneConfig FinetuneConfig(QFormerConfig qformer, InputFolder encoderInput, int imageSize, out string encoderWeights)
+    {
+        var (family, vision, weights) = Blip2FinetuneInputs.Encoder(Source, Encoder, encoderInput, imageSize);
+        encoderWeights = weights;
+        return new Blip2LlmFinetuneConfig(qformer, Llm, LlmWidth, family, vision, Encoder.BlocksUsed);
     }
 
     /// <summary>Writes the records this checkpoint carries (its sources and its encoder's) into <paramref name="output"/>.</summary>

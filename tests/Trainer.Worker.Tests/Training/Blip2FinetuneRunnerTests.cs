@@ -118,4 +118,39 @@ public sealed class Blip2FinetuneRunnerTests(TinyBlip2Chain chain) : IClassFixtu
         Assert.Contains("but input init", error.Message, StringComparison.Ordinal);
         Assert.Contains("bind llm to the artifact it records", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_retrieval_finetune_trains_the_encoder_with_the_QFormer_evaluates_retrieval_and_resumes_to_the_same_bits()
+    {
+        var runner = new Blip2RetrievalFinetuneRunner(chain.Blip.Data);
+        var inputs = StageChain.Inputs(("init", chain.Stage1), ("image_encoder", chain.Blip.Pretrained), ("train", chain.Train), ("eval", chain.Test));
+        const string Options = """{"image_size":16,"max_text_length":16,"batch_size":4,"warmup_steps":1,"eval_top_k":4,"epochs":2,"checkpoint_every_steps":2}""";
+
+        var (result, runId) = await chain.Chain.RunAsync(runner, "retrieval", Options, inputs);
+
+        // 8 human pairs in batches of 4 for 2 epochs: 4 steps, checkpoints at 2 and 4.
+        Assert.Equal([2L, 4L], chain.Chain.Reports[runId].OfType<CheckpointSaved>().Select(report => report.Step));
+        Assert.All(["loss_itc", "loss_itm", "loss_itg", "temp"], name => Assert.True(double.IsFinite(result.Metrics[name]), name));
+        // 4 test images with 2 captions each: recall@5 text→image and @10 image→text cover every candidate.
+        Assert.Equal(1.0, result.Metrics["eval_t2i_r5"]);
+        Assert.Equal(1.0, result.Metrics["eval_i2t_r10"]);
+        Assert.Equal("checkpoint.blip2_retrieval", result.Outputs["checkpoint"].Type);
+
+        var output = await chain.Chain.Store.FetchAsync(result.Outputs["checkpoint"]);
+        Assert.Equal(
+            [Blip2ImageEncoderInput.FileName, CheckpointFiles.Weights, CheckpointFiles.State, "vocab.txt"],
+            Directory.EnumerateFiles(output.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var weights = Safetensors.Load(Path.Combine(output.Directory, CheckpointFiles.Weights));
+        Assert.All(["vision_proj.weight", "text_proj.weight", "itm_head.weight", "temp", "query_tokens", "ln_vision.weight", "Qformer.cls.predictions.bias"], name => Assert.Contains(name, weights.Keys));
+        var pretrained = Safetensors.Load(Path.Combine((await chain.Chain.Store.FetchAsync(chain.Blip.Pretrained)).Directory, CheckpointFiles.Weights));
+        const string EncoderTensor = "visual_encoder.blocks.0.attn.qkv.weight";
+        Assert.NotEqual(pretrained[EncoderTensor].data<float>().ToArray(), weights[EncoderTensor].data<float>().ToArray());
+
+        var checkpoint = chain.Chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 2).Checkpoint;
+        var (resumed, _) = await chain.Chain.RunAsync(runner, "retrieval", Options, inputs, resumeFrom: checkpoint);
+        var resumedOutput = await chain.Chain.Store.FetchAsync(resumed.Outputs["checkpoint"]);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
+    }
 }

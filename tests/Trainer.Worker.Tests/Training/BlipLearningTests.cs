@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners;
@@ -20,6 +21,7 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
 
     private readonly DataTestFolder _folder = new();
     private Lazy<Task<(StageRunResult Result, string RunId)>> _stage1 = null!;
+    private readonly ConcurrentDictionary<string, Lazy<Task<(StageRunResult Llm, StageRunResult Stage2)>>> _stage2 = new();
 
     public StageChain Chain { get; private set; } = null!;
 
@@ -33,6 +35,14 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
 
     /// <summary>The stage-1 Q-Former (tiny preset, 30 epochs on the web split) and its run id; run once, by the first test that asks.</summary>
     public Task<(StageRunResult Result, string RunId)> Stage1 => _stage1.Value;
+
+    /// <summary>
+    /// An LLM of <paramref name="architecture"/> made here (tiny, 16 epochs on the VQA split's texts) and stage 2 into it
+    /// (tiny, 90 epochs; <paramref name="captionPrompt"/> is its evaluation's caption prompt); run once per architecture,
+    /// by the first test that asks.
+    /// </summary>
+    public Task<(StageRunResult Llm, StageRunResult Stage2)> Stage2(string architecture, string captionPrompt) =>
+        _stage2.GetOrAdd(architecture, _ => new(() => RunStage2Async(architecture, captionPrompt))).Value;
 
     public async Task InitializeAsync()
     {
@@ -53,6 +63,25 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
             "qformer",
             """{"preset":"tiny","epochs":30,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":1000}""",
             StageChain.Inputs(("image_encoder", Pretrain.Outputs["checkpoint"]), ("train", Dataset.Outputs["web"]), ("eval", Dataset.Outputs["test"]))));
+    }
+
+    private async Task<(StageRunResult Llm, StageRunResult Stage2)> RunStage2Async(string architecture, string captionPrompt)
+    {
+        var (stage1, _) = await Stage1;
+        var (web, test) = (VqaDataset.Outputs["web"], VqaDataset.Outputs["test"]);
+        var (llm, _) = await Chain.RunAsync(
+            new LlmPretrainRunner(),
+            $"llm-{architecture}",
+            $$"""{"preset":"tiny","architecture":"{{architecture}}","epochs":16,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000}""",
+            StageChain.Inputs(("train", web)));
+        var (result, _) = await Chain.RunAsync(
+            new Blip2Stage2Runner(),
+            $"stage2-{architecture}",
+            $$"""{"preset":"tiny","epochs":90,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000,"caption_prompt":"{{captionPrompt}}"}""",
+            StageChain.Inputs(
+                ("qformer", stage1.Outputs["checkpoint"]), ("image_encoder", Pretrain.Outputs["checkpoint"]), ("llm", llm.Outputs["llm"]),
+                ("train", web), ("eval", test), ("vqa_eval", test)));
+        return (llm, result);
     }
 
     public Task DisposeAsync()
@@ -138,21 +167,7 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
     [InlineData("t5", "")]
     public async Task Blip2_stage2_into_a_frozen_LLM_made_here_captions_and_answers_far_better_with_the_soft_prompt_than_without(string architecture, string captionPrompt)
     {
-        var (stage1, _) = await fixture.Stage1;
-        var (web, test) = (fixture.VqaDataset.Outputs["web"], fixture.VqaDataset.Outputs["test"]);
-        var (llm, _) = await fixture.Chain.RunAsync(
-            new LlmPretrainRunner(),
-            $"llm-{architecture}",
-            $$"""{"preset":"tiny","architecture":"{{architecture}}","epochs":16,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000}""",
-            StageChain.Inputs(("train", web)));
-
-        var (result, _) = await fixture.Chain.RunAsync(
-            new Blip2Stage2Runner(),
-            $"stage2-{architecture}",
-            $$"""{"preset":"tiny","epochs":90,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000,"caption_prompt":"{{captionPrompt}}"}""",
-            StageChain.Inputs(
-                ("qformer", stage1.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]), ("llm", llm.Outputs["llm"]),
-                ("train", web), ("eval", test), ("vqa_eval", test)));
+        var (_, result) = await fixture.Stage2(architecture, captionPrompt);
 
         foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.Contains("eval_", StringComparison.Ordinal) || metric.Key.StartsWith("loss", StringComparison.Ordinal)))
         {
@@ -168,5 +183,62 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         var (vqa, baselineVqa) = (result.Metrics["eval_vqa_accuracy"], result.Metrics["baseline_eval_vqa_accuracy"]);
         Assert.True(cider >= 2 * baselineCider, $"CIDEr-D {cider:F3} with the soft prompt, {baselineCider:F3} without");
         Assert.True(vqa >= baselineVqa + 0.10, $"VQA accuracy {vqa:F3} with the soft prompt, {baselineVqa:F3} from the question alone");
+    }
+
+    [Fact]
+    public async Task Blip2_caption_finetune_from_stage_2_with_the_encoder_unfrozen_learns_its_loss_falls()
+    {
+        var (llm, stage2) = await fixture.Stage2("opt", "a picture of");
+        var (web, test) = (fixture.VqaDataset.Outputs["web"], fixture.VqaDataset.Outputs["test"]);
+
+        var (result, runId) = await fixture.Chain.RunAsync(
+            new Blip2CaptionFinetuneRunner(),
+            "blip2-caption",
+            """{"preset":"tiny","epochs":8,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000}""",
+            StageChain.Inputs(
+                ("init", stage2.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]), ("llm", llm.Outputs["llm"]),
+                ("train", web), ("eval", test)));
+
+        var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
+        Assert.Equal(128, steps.Count);
+        var first = steps.Take(20).Average(step => step.Metrics["loss_lm"]);
+        var last = steps.TakeLast(20).Average(step => step.Metrics["loss_lm"]);
+        output.WriteLine($"loss_lm: first 20 steps {first:F3}, last 20 steps {last:F3}");
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.StartsWith("eval_", StringComparison.Ordinal)))
+        {
+            output.WriteLine($"{name}: {value:F4}");
+        }
+
+        output.WriteLine($"stage 2 (prompt \"a picture of\"): CIDEr-D {stage2.Metrics["eval_cider"]:F4}, BLEU-4 {stage2.Metrics["eval_bleu4"]:F4}");
+        Assert.True(last < 0.9 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 0.9 of the start");
+    }
+
+    [Fact]
+    public async Task Blip2_retrieval_finetune_from_stage_1_with_the_encoder_unfrozen_learns_every_loss_falls()
+    {
+        var (stage1, _) = await fixture.Stage1;
+
+        var (result, runId) = await fixture.Chain.RunAsync(
+            new Blip2RetrievalFinetuneRunner(new BlipBatchSourceFactory()),
+            "blip2-retrieval",
+            """{"preset":"tiny","epochs":8,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000}""",
+            StageChain.Inputs(
+                ("init", stage1.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]),
+                ("train", fixture.Dataset.Outputs["web"]), ("eval", fixture.Dataset.Outputs["test"])));
+
+        var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
+        Assert.Equal(128, steps.Count);
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.StartsWith("eval_", StringComparison.Ordinal)))
+        {
+            output.WriteLine($"{name}: {value:F4} (stage 1: {stage1.Metrics.GetValueOrDefault(name):F4})");
+        }
+
+        foreach (var loss in new[] { "loss_itc", "loss_itm", "loss_itg" })
+        {
+            var first = steps.Take(20).Average(step => step.Metrics[loss]);
+            var last = steps.TakeLast(20).Average(step => step.Metrics[loss]);
+            output.WriteLine($"{loss}: first 20 steps {first:F3}, last 20 steps {last:F3}");
+            Assert.True(last < 0.95 * first, $"{loss} went from {first:F3} to {last:F3}; expected below 0.95 of the start");
+        }
     }
 }
