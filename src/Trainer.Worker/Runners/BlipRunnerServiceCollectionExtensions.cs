@@ -29,6 +29,7 @@ public static class BlipRunnerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2Stage2Runner>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2CaptionFinetuneRunner>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2RetrievalFinetuneRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2VqaFinetuneRunner>());
         return services;
     }
 

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Trainer.Worker.Runners;
 
-/// <summary>The options of the frozen-LLM kinds (<c>llm.pretrain</c>, <c>blip2.stage2</c>) as their tasks' settings.</summary>
+/// <summary>The options of the frozen-LLM kinds (<c>llm.pretrain</c>, <c>blip2.stage2</c>, the BLIP-2 caption and VQA finetunes) as their tasks' settings.</summary>
 public static class LlmOptionsMapping
 {
     public static LlmPretrainSettings LlmPretrain(LlmPretrainOptions options) => new()
@@ -68,6 +68,24 @@ public static class LlmOptionsMapping
             MinNewTokens = options.MinNewTokens,
             MaxNewTokens = options.MaxNewTokens,
             RepetitionPenalty = options.RepetitionPenalty,
+        },
+    };
+
+    public static Blip2VqaFinetuneSettings Blip2VqaFinetune(Blip2VqaFinetuneOptions options) => new()
+    {
+        Trainer = BlipOptionsMapping.Trainer(options),
+        Loader = BlipOptionsMapping.Loader(options),
+        BadData = BlipOptionsMapping.BadData(options.OnBadData),
+        Prompt = options.Prompt,
+        MaxQuestionLength = options.MaxQuestionLength,
+        EndToken = options.EndToken,
+        LlmDtype = options.LlmDtype == LlmPrecision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32,
+        Answering = new LlmDecodingSettings
+        {
+            BeamSize = options.NumBeams,
+            MinNewTokens = 1,
+            MaxNewTokens = options.MaxNewTokens,
+            LengthPenalty = options.LengthPenalty,
         },
     };
 }

@@ -128,6 +128,16 @@ public sealed class Blip2LlmFinetuneModel : nn.Module, ITrainableModel<Blip2LlmF
             parameter.requires_grad = false;
         }
 
+        // With its text side the Q-Former reads questions; its LM head (all but the word embeddings it shares) is never used.
+        if (!q.QueriesOnly)
+        {
+            var words = _qformer.Bert.Embeddings.WordEmbeddings.Handle;
+            foreach (var (_, parameter) in _qformer.named_parameters().Where(entry => entry.name.StartsWith("cls.", StringComparison.Ordinal) && entry.parameter.Handle != words))
+            {
+                parameter.requires_grad = false;
+            }
+        }
+
         ModelPlacement.PlaceOn(this, device);
         Device = device ?? CPU;
         _trainableShare = new Lazy<double>(() =>

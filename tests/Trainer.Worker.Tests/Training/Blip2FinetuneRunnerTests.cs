@@ -153,4 +153,56 @@ public sealed class Blip2FinetuneRunnerTests(TinyBlip2Chain chain) : IClassFixtu
             await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
             await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
     }
+
+    [Fact]
+    public async Task The_vqa_finetune_gives_the_QFormer_the_question_answers_through_the_frozen_LLM_and_resumes_to_the_same_bits()
+    {
+        var runner = new Blip2VqaFinetuneRunner();
+        var inputs = StageChain.Inputs(
+            ("init", chain.Stage2), ("qformer", chain.Stage1), ("image_encoder", chain.Blip.Pretrained), ("llm", chain.LlmWeights), ("train", chain.Train), ("eval", chain.Test));
+        const string Options = """{"image_size":16,"max_text_length":48,"batch_size":4,"warmup_steps":1,"num_beams":2,"max_new_tokens":3,"epochs":1,"checkpoint_every_steps":2}""";
+
+        var (result, runId) = await chain.Chain.RunAsync(runner, "vqa", Options, inputs);
+
+        // 8 human images with 2 questions each, in batches of 4: 4 steps, checkpoints at 2 and 4.
+        Assert.Equal([2L, 4L], chain.Chain.Reports[runId].OfType<CheckpointSaved>().Select(report => report.Step));
+        Assert.True(double.IsFinite(result.Metrics["loss_lm"]));
+        Assert.Equal(8, result.Metrics["eval_questions"]); // 4 test images × 2 questions
+        Assert.InRange(result.Metrics["eval_vqa_accuracy"], 0.0, 1.0);
+        Assert.InRange(result.Metrics["baseline_eval_vqa_accuracy"], 0.0, 1.0);
+        Assert.Equal("checkpoint.blip2.vqa", result.Outputs["checkpoint"].Type);
+
+        // The Q-Former's text side (which stage 2 trims) is back, from stage 1, and trained; the unused LM head is not trained.
+        var output = await chain.Chain.Store.FetchAsync(result.Outputs["checkpoint"]);
+        var weights = Safetensors.Load(Path.Combine(output.Directory, CheckpointFiles.Weights));
+        var stage1 = Safetensors.Load(Path.Combine((await chain.Chain.Store.FetchAsync(chain.Stage1)).Directory, CheckpointFiles.Weights));
+        const string Words = "Qformer.bert.embeddings.word_embeddings.weight";
+        Assert.Equal(stage1[Words].shape, weights[Words].shape);
+        Assert.NotEqual(stage1[Words].data<float>().ToArray(), weights[Words].data<float>().ToArray());
+        Assert.Contains("Qformer.bert.encoder.layer.0.intermediate.dense.weight", weights.Keys);
+        Assert.Equal(stage1["Qformer.cls.predictions.bias"].data<float>().ToArray(), weights["Qformer.cls.predictions.bias"].data<float>().ToArray());
+        Assert.True(File.Exists(Path.Combine(output.Directory, "vocab.txt")));
+
+        var checkpoint = chain.Chain.Reports[runId].OfType<CheckpointSaved>().First(report => report.Step == 2).Checkpoint;
+        var (resumed, _) = await chain.Chain.RunAsync(runner, "vqa", Options, inputs, resumeFrom: checkpoint);
+        var resumedOutput = await chain.Chain.Store.FetchAsync(resumed.Outputs["checkpoint"]);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(output.Directory, CheckpointFiles.Weights)),
+            await File.ReadAllBytesAsync(Path.Combine(resumedOutput.Directory, CheckpointFiles.Weights)));
+    }
+
+    [Fact]
+    public async Task The_vqa_finetune_refuses_a_stage_1_qformer_other_than_the_one_its_init_records()
+    {
+        var (other, _) = await chain.Chain.RunAsync(new Blip2Stage1Runner(chain.Blip.Data), "stage1-other",
+            $$"""{ {{TinyBlip2Chain.QFormer}}, "epochs":1,"checkpoint_every_steps":100,"seed":1}""",
+            StageChain.Inputs(("image_encoder", chain.Blip.Pretrained), ("train", chain.Train)));
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => chain.Chain.RunAsync(new Blip2VqaFinetuneRunner(), "vqa-other",
+            """{"image_size":16,"max_text_length":24,"batch_size":4}""",
+            StageChain.Inputs(
+                ("init", chain.Stage2), ("qformer", other.Outputs["checkpoint"]), ("image_encoder", chain.Blip.Pretrained), ("llm", chain.LlmWeights), ("train", chain.Train))));
+
+        Assert.Contains("bind qformer to the artifact it records", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -194,7 +194,7 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         var (result, runId) = await fixture.Chain.RunAsync(
             new Blip2CaptionFinetuneRunner(),
             "blip2-caption",
-            """{"preset":"tiny","epochs":8,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000}""",
+            """{"preset":"tiny","epochs":8,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000,"prompt":"a picture of"}""",
             StageChain.Inputs(
                 ("init", stage2.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]), ("llm", llm.Outputs["llm"]),
                 ("train", web), ("eval", test)));
@@ -240,5 +240,34 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
             output.WriteLine($"{loss}: first 20 steps {first:F3}, last 20 steps {last:F3}");
             Assert.True(last < 0.95 * first, $"{loss} went from {first:F3} to {last:F3}; expected below 0.95 of the start");
         }
+    }
+
+    [Fact]
+    public async Task Blip2_vqa_finetune_from_stage_2_with_the_question_in_the_QFormer_learns_its_loss_falls()
+    {
+        var (stage1, _) = await fixture.Stage1;
+        var (llm, stage2) = await fixture.Stage2("opt", "a picture of");
+        var (web, test) = (fixture.VqaDataset.Outputs["web"], fixture.VqaDataset.Outputs["test"]);
+
+        var (result, runId) = await fixture.Chain.RunAsync(
+            new Blip2VqaFinetuneRunner(),
+            "blip2-vqa",
+            """{"preset":"tiny","epochs":4,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000,"max_text_length":48}""",
+            StageChain.Inputs(
+                ("init", stage2.Outputs["checkpoint"]), ("qformer", stage1.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]),
+                ("llm", llm.Outputs["llm"]), ("train", web), ("eval", test)));
+
+        var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
+        Assert.Equal(128, steps.Count);
+        var first = steps.Take(20).Average(step => step.Metrics["loss_lm"]);
+        var last = steps.TakeLast(20).Average(step => step.Metrics["loss_lm"]);
+        output.WriteLine($"loss_lm: first 20 steps {first:F3}, last 20 steps {last:F3}");
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.Contains("vqa", StringComparison.Ordinal)))
+        {
+            output.WriteLine($"{name}: {value:F4}");
+        }
+
+        output.WriteLine($"stage 2 zero-shot: {stage2.Metrics["eval_vqa_accuracy"]:F4}, from the question alone {stage2.Metrics["baseline_eval_vqa_accuracy"]:F4}");
+        Assert.True(last < 0.9 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 0.9 of the start");
     }
 }
