@@ -27,6 +27,9 @@ public sealed class StageKindAvailabilityTests
         Assert.True(await RunnableAsync(host.Client, "blip.pretrain"));
         Assert.False(await RunnableAsync(host.Client, "blip.finetune.vqa"));
         Assert.True(await RunnableAsync(host.Client, "blip2.stage2"));
+        Assert.True(await RunnableAsync(host.Client, "blip2.finetune.caption"));
+        Assert.True(await RunnableAsync(host.Client, "blip2.finetune.retrieval"));
+        Assert.True(await RunnableAsync(host.Client, "blip2.finetune.vqa"));
     }
 
     private static async Task<bool> RunnableAsync(HttpClient client, string kind) =>

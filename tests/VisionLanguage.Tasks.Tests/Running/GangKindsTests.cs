@@ -35,6 +35,9 @@ public sealed class GangKindsChain : IAsyncLifetime
 
     public string Stage2 { get; private set; } = null!;
 
+    /// <summary>The human split again, with two VQA questions per image (the VQA finetune's data).</summary>
+    public string HumanVqa { get; private set; } = null!;
+
     public static TrainerSettings Trainer => new() { Epochs = 1, WarmupSteps = 1, LearningRate = 1e-3, CheckpointEverySteps = 100, Seed = 0 };
 
     public static LoaderSettings Loader => new() { BatchSize = 4, Seed = 0, ImageSize = 16, MaxTextLength = 16 };
@@ -64,6 +67,9 @@ public sealed class GangKindsChain : IAsyncLifetime
         var dataset = SyntheticDataset.Plan(new SyntheticDatasetSettings { Images = 4, HumanImages = 16, TestImages = 4, WebNoise = 0, ImageSize = 16, Seed = 3 });
         Human = Path.Combine(Root, "human");
         await dataset[SyntheticDataset.Human].WriteAsync(Human, dataset.Vocabulary, _ => Task.CompletedTask, CancellationToken.None);
+        var vqa = SyntheticDataset.Plan(new SyntheticDatasetSettings { Images = 4, HumanImages = 16, TestImages = 4, WebNoise = 0, ImageSize = 16, Seed = 3, VqaQuestions = 2 });
+        HumanVqa = Path.Combine(Root, "human-vqa");
+        await vqa[SyntheticDataset.Human].WriteAsync(HumanVqa, vqa.Vocabulary, _ => Task.CompletedTask, CancellationToken.None);
 
         var pretrain = new BlipPretrainTask(
             new BlipBatchSourceFactory(), TinyBlip.Config() with { Text = TinyBlip.Config().Text with { VocabSize = 0 } },
@@ -163,6 +169,24 @@ public sealed class GangKindsTests(GangKindsChain chain) : IClassFixture<GangKin
         var inputs = Inputs(("init", chain.Stage2), ("image_encoder", chain.Pretrained), ("llm", chain.Llm), ("train", chain.Human));
 
         await AssertGangTrainsLikeReplicasAsync("blip2-caption", Blip2CaptionFinetuneTask.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
+    }
+
+    [Fact]
+    public async Task A_blip2_retrieval_finetune_as_a_gang_of_two_trains_the_bits_of_two_replicas_in_one_process()
+    {
+        var task = new Blip2RetrievalFinetuneTask(new BlipBatchSourceFactory(), new Blip2RetrievalFinetuneSettings { Trainer = GangKindsChain.Trainer, Loader = GangKindsChain.Loader, EvalTopK = 4 });
+        var inputs = Inputs(("init", chain.Stage1), ("image_encoder", chain.Pretrained), ("train", chain.Human));
+
+        await AssertGangTrainsLikeReplicasAsync("blip2-retrieval", Blip2RetrievalFinetuneTask.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
+    }
+
+    [Fact]
+    public async Task A_blip2_vqa_finetune_as_a_gang_of_two_trains_the_bits_of_two_replicas_in_one_process()
+    {
+        var task = new Blip2VqaFinetuneTask(new Blip2VqaFinetuneSettings { Trainer = GangKindsChain.Trainer, Loader = GangKindsChain.Loader with { MaxTextLength = 60 } });
+        var inputs = Inputs(("init", chain.Stage2), ("qformer", chain.Stage1), ("image_encoder", chain.Pretrained), ("llm", chain.Llm), ("train", chain.HumanVqa));
+
+        await AssertGangTrainsLikeReplicasAsync("blip2-vqa", Blip2VqaFinetuneTask.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
     }
 
     private static Dictionary<string, IReadOnlyList<string>> Inputs(params (string Name, string Folder)[] inputs) =>
