@@ -1,5 +1,6 @@
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Blip2;
+using VisionLanguage.Models.Llm;
 using VisionLanguage.Models.Vit;
 using static TorchSharp.torch;
 
@@ -73,5 +74,57 @@ public sealed class Blip2FinetuneModelTests
         Assert.Contains("visual_encoder.patch_embed.proj.weight", trained);
         Assert.Contains("temp", trained);
         Assert.DoesNotContain(trained, name => name.StartsWith("visual_encoder.blocks.1.", StringComparison.Ordinal));
+    }
+
+    private static readonly QFormerConfig Qformer = new()
+    {
+        VocabSize = 20, HiddenSize = 16, Layers = 2, Heads = 2, IntermediateSize = 32, EncoderWidth = 8, CrossAttentionFrequency = 1, QueryTokens = 3, MaxPositionEmbeddings = 16,
+    };
+
+    private static readonly OptConfig Opt = new()
+    {
+        VocabSize = 30, HiddenSize = 16, Layers = 1, Heads = 2, FfnDim = 32, MaxPositionEmbeddings = 40, WordEmbedWidth = 16, PadTokenId = 1,
+    };
+
+    private static Blip2LlmFinetuneModel LlmModel(bool readsQuestions) => new(
+        new Blip2LlmFinetuneConfig(Qformer with { QueriesOnly = !readsQuestions }, "opt", Opt.WordEmbedWidth, ImageEncoderFamily.Vit,
+            new VitConfig { ImageSize = 16, PatchSize = 8, Width = 8, Depth = 2, Heads = 2 }, BlocksUsed: 2),
+        new OptSoftPrompted(new OptForCausalLM(Opt, new Generator(5))), seed: 4);
+
+    [Fact]
+    public void The_vqa_models_queries_read_the_question_and_the_caption_models_take_none()
+    {
+        using var model = LlmModel(readsQuestions: true);
+        using var captioner = LlmModel(readsQuestions: false);
+        model.SetTraining(false);
+        var images = randn([2, 3, 16, 16], generator: new Generator(2));
+        var mask = ones(2, 4, dtype: int64);
+
+        var first = model.SoftPrompt(images, tensor(new long[,] { { 2, 7, 8, 3 }, { 2, 9, 10, 3 } }), mask);
+        var second = model.SoftPrompt(images, tensor(new long[,] { { 2, 7, 11, 3 }, { 2, 9, 10, 3 } }), mask);
+
+        Assert.Equal([2L, Qformer.QueryTokens, Opt.WordEmbedWidth], first.shape);
+        Assert.False(first[0].allclose(second[0]));
+        Assert.True(first[1].allclose(second[1]));
+        Assert.Throws<InvalidOperationException>(() => captioner.SoftPrompt(images, tensor(new long[,] { { 2, 7, 8, 3 }, { 2, 9, 10, 3 } }), mask));
+    }
+
+    [Fact]
+    public void The_encoder_the_QFormer_and_the_projection_train_and_the_LLM_and_the_unused_LM_head_do_not()
+    {
+        using var model = LlmModel(readsQuestions: true);
+        using var batch = new Blip2LlmFinetuneBatch(
+            randn([2, 3, 16, 16], generator: new Generator(2)), tensor(new long[,] { { 2, 7, 8, 3 }, { 2, 9, 3, 0 } }), tensor(new long[,] { { 1, 1, 1, 1 }, { 1, 1, 1, 0 } }),
+            tensor(new long[,] { { 2, 5, 6, 7 }, { 2, 5, 8, 1 } }), tensor(new long[,] { { 1, 1, 1, 1 }, { 1, 1, 1, 0 } }), tensor(new long[,] { { -100, -100, 6, 7 }, { -100, -100, 8, -100 } }));
+
+        model.Forward(batch).Loss.backward();
+
+        var trained = model.TrainableParameters().ToDictionary(entry => entry.Name, entry => entry.Parameter);
+        Assert.All(trained, entry => Assert.False(entry.Value.grad is null, $"{entry.Key} has no gradient"));
+        Assert.Contains("visual_encoder.blocks.1.mlp.fc2.weight", trained.Keys);
+        Assert.Contains("Qformer.bert.embeddings.word_embeddings.weight", trained.Keys);
+        Assert.Contains("opt_proj.weight", trained.Keys);
+        Assert.DoesNotContain(trained.Keys, name => name.StartsWith("Qformer.cls.predictions.transform", StringComparison.Ordinal));
+        Assert.All(model.Llm.Module.parameters(), parameter => Assert.False(parameter.requires_grad));
     }
 }
