@@ -18,8 +18,8 @@ namespace VisionLanguage.Tasks.Blip2Finetunes;
 /// <c>[queries ; question]</c> with the padding mask, only the query outputs projected). Stage 2 trimmed the Q-Former's
 /// text side (word and position embeddings, text feed-forwards), so it is taken from the stage-1 Q-Former of input
 /// <c>qformer</c> (the one the init records), with that Q-Former's vocabulary for the question; everything else from the
-/// stage-2 model of input <c>init</c>. The LLM learns the answer after "Question: {} Answer:", one annotator's answer
-/// drawn per question and epoch. At the end it answers input <c>eval</c>'s questions (beam 5, length penalty −1) and
+/// stage-2 model of input <c>init</c>. The LLM learns the answer most annotators gave after "Question: {} Answer:".
+/// At the end it answers input <c>eval</c>'s questions (beam 5, length penalty −1) and
 /// scores them with the VQA accuracy, beside the majority-answer baseline.
 /// </summary>
 public sealed class Blip2VqaFinetuneTask(Blip2VqaFinetuneSettings settings)

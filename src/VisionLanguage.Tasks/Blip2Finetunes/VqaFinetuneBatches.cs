@@ -7,9 +7,10 @@ namespace VisionLanguage.Tasks.Blip2Finetunes;
 /// <summary>
 /// The VQA finetune's batches: the questions of <paramref name="dataset"/> in the order of <paramref name="sampler"/>, each
 /// image through the training transform (its crop drawn from the epoch and the sample), the question in the Q-Former's
-/// vocabulary (<paramref name="questions"/>, at most <paramref name="maxQuestionLength"/> tokens), and one of its
-/// annotators' answers drawn uniformly from (seed, epoch, batch, sample), so each answer comes with its share of the
-/// annotators (InstructBLIP's <c>random.choices(answers, weights)</c>) and a resumed run draws the same.
+/// vocabulary (<paramref name="questions"/>, at most <paramref name="maxQuestionLength"/> tokens), and the answer most
+/// of its annotators gave (the first of them on a tie): the answer VQA accuracy rewards, the same in every epoch.
+/// InstructBLIP instead draws one annotator's answer by its share each time; measured here, that draw's noise moved
+/// the training loss more from one epoch to the next than learning did (docs/decisions/blip2-finetunes.md).
 /// </summary>
 public sealed class VqaFinetuneBatches(
     VqaDataset dataset, DistributedSampler sampler, ImageTransform transform, int imageSize, BlipTokenizer questions, int maxQuestionLength, VqaLlmExamples examples)
@@ -26,11 +27,11 @@ public sealed class VqaFinetuneBatches(
         {
             cancellationToken.ThrowIfCancellationRequested();
             await Task.Yield();
-            yield return Load(epoch, batch, sampler.BatchIndices(epoch, batch).ToArray());
+            yield return Load(epoch, sampler.BatchIndices(epoch, batch).ToArray());
         }
     }
 
-    private Blip2LlmFinetuneBatch Load(int epoch, int batch, int[] indices)
+    private Blip2LlmFinetuneBatch Load(int epoch, int[] indices)
     {
         var pixels = 3 * imageSize * imageSize;
         var images = new float[indices.Length * pixels];
@@ -40,8 +41,7 @@ public sealed class VqaFinetuneBatches(
         {
             var sample = dataset.Samples[indices[row]];
             dataset.LoadImage(sample.ImageId, transform, epoch, indices[row], images.AsSpan(row * pixels, pixels));
-            var answer = DataRandom.For(sampler.Seed, epoch, batch, row).Pick(sample.Answers);
-            llm.Add(examples.Example(sample.Question, answer));
+            llm.Add(examples.Example(sample.Question, MostCommon(sample.Answers)));
             encoded[row] = questions.Encode(sample.Question, maxQuestionLength);
         }
 
@@ -50,6 +50,11 @@ public sealed class VqaFinetuneBatches(
         return new Blip2LlmFinetuneBatch(
             tensor(images, [indices.Length, 3, imageSize, imageSize], device: CPU), questionIds, questionMask, text.InputIds, text.InputMask, text.Labels);
     }
+
+    /// <summary>The answer most annotators gave; of several as common, the one given first.</summary>
+    public static string MostCommon(IReadOnlyList<string> answers) =>
+        answers.Select((answer, index) => (answer, index)).GroupBy(entry => entry.answer, StringComparer.Ordinal)
+            .OrderByDescending(group => group.Count()).ThenBy(group => group.First().index).First().Key;
 
     /// <summary>Ids (N, T) padded on the right with <paramref name="padId"/> to the longest, and their mask; built on the CPU.</summary>
     public static (Tensor Ids, Tensor Mask) Padded(IReadOnlyList<long[]> rows, long padId)

@@ -12,8 +12,9 @@ namespace Trainer.Worker.Tests.Training;
 /// <summary>
 /// What the learning tests share: rendered synthetic scenes (512 web images, 256 clean test images, seed 7), then
 /// <c>blip.pretrain</c> at the tiny preset for 30 epochs, through the runners a worker uses; the stage-1 Q-Former against
-/// its frozen ViT (run by the first test that asks); and the same scenes with two VQA questions per image (the images
-/// and captions are the same; only the questions and the vocabulary are added).
+/// its frozen ViT (run by the first test that asks); the same scenes with two VQA questions per image (the images
+/// and captions are the same; only the questions and the vocabulary are added); and, per LLM architecture, an LLM made
+/// here and stage 2 into it (run by the first test that asks: the stage-2 test and the BLIP-2 finetunes share them).
 /// </summary>
 public sealed class TinyPretrainFixture : IAsyncLifetime
 {
@@ -93,7 +94,8 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
 
 /// <summary>
 /// The learning acceptance in miniature: the tiny BLIP preset from scratch, then BLIP-2 stage 1 against its frozen ViT,
-/// on rendered synthetic scenes, through the same runners a worker uses.
+/// stage 2 into frozen LLMs and the BLIP-2 finetunes from them, on rendered synthetic scenes, through the same runners a
+/// worker uses.
 /// </summary>
 public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHelper output) : IClassFixture<TinyPretrainFixture>
 {
@@ -210,7 +212,10 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         }
 
         output.WriteLine($"stage 2 (prompt \"a picture of\"): CIDEr-D {stage2.Metrics["eval_cider"]:F4}, BLEU-4 {stage2.Metrics["eval_bleu4"]:F4}");
-        Assert.True(last < 1.0 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 1.0 of the start");
+        // Measured on this machine kind (deterministic for the seeds): 1.456 → 1.232 (the first steps are above stage 2's
+        // last loss, 1.08: stage 2 learnt without a prompt, the finetune learns after "a picture of"); CIDEr-D 0.791 on
+        // the 256 test images, where stage 2 captioned from the same prompt at 0.834.
+        Assert.True(last < 0.9 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 0.9 of the start");
     }
 
     [Fact]
@@ -233,7 +238,9 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
             output.WriteLine($"{name}: {value:F4} (stage 1: {stage1.Metrics.GetValueOrDefault(name):F4})");
         }
 
-        var falls = new[] { ("loss_itc", 1.0), ("loss_itm", 1.0), ("loss_itg", 1.0) }.Select(objective =>
+        // Measured on this machine kind (deterministic for the seeds), from where stage 1 ended: ITC 2.231 → 2.104, ITM
+        // 0.303 → 0.275, ITG 1.887 → 1.867; the mean recall on the 256 test images 0.2015, stage 1's 0.1917.
+        var falls = new[] { ("loss_itc", 0.97), ("loss_itm", 0.95), ("loss_itg", 1.0) }.Select(objective =>
         {
             var first = steps.Take(20).Average(step => step.Metrics[objective.Item1]);
             var last = steps.TakeLast(20).Average(step => step.Metrics[objective.Item1]);
@@ -244,6 +251,8 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         {
             Assert.True(last < factor * first, $"{loss} went from {first:F3} to {last:F3}; expected below {factor} of the start");
         }
+
+        Assert.True(result.Metrics["eval_r_mean"] > stage1.Metrics["eval_r_mean"], $"mean recall {result.Metrics["eval_r_mean"]:F4}, stage 1's {stage1.Metrics["eval_r_mean"]:F4}");
     }
 
     [Fact]
@@ -256,7 +265,7 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         var (result, runId) = await fixture.Chain.RunAsync(
             new Blip2VqaFinetuneRunner(),
             "blip2-vqa",
-            """{"preset":"tiny","epochs":4,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000,"max_text_length":48}""",
+            """{"preset":"tiny","epochs":8,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000,"max_text_length":48}""",
             StageChain.Inputs(
                 ("init", stage2.Outputs["checkpoint"]), ("qformer", stage1.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]),
                 ("llm", llm.Outputs["llm"]), ("train", web), ("eval", test)));
@@ -271,7 +280,7 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         }
 
         output.WriteLine($"stage 2 zero-shot: {stage2.Metrics["eval_vqa_accuracy"]:F4}, from the question alone {stage2.Metrics["baseline_eval_vqa_accuracy"]:F4}");
-        Assert.Equal(124, steps.Count); // 31 full batches of 32 questions an epoch (the partial last one dropped), 4 epochs
+        Assert.Equal(248, steps.Count); // 31 full batches of 32 questions an epoch (the partial last one dropped), 8 epochs
         Assert.True(last < 1.0 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 1.0 of the start");
     }
 }
