@@ -281,6 +281,11 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
 
         output.WriteLine($"stage 2 zero-shot: {stage2.Metrics["eval_vqa_accuracy"]:F4}, from the question alone {stage2.Metrics["baseline_eval_vqa_accuracy"]:F4}");
         Assert.Equal(248, steps.Count); // 31 full batches of 32 questions an epoch (the partial last one dropped), 8 epochs
-        Assert.True(last < 1.0 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 1.0 of the start");
+        // Measured on this machine kind (deterministic for the seeds): 0.613 → 0.523; VQA accuracy 0.523 on the 512
+        // held-out questions, where stage 2 answered zero-shot at 0.479 and the majority answer scores 0.188.
+        Assert.True(last < 0.9 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 0.9 of the start");
+        var (accuracy, baseline) = (result.Metrics["eval_vqa_accuracy"], result.Metrics["baseline_eval_vqa_accuracy"]);
+        Assert.True(accuracy >= baseline + 0.10, $"VQA accuracy {accuracy:F3}, the majority answer's {baseline:F3}");
+        Assert.True(accuracy > stage2.Metrics["eval_vqa_accuracy"], $"VQA accuracy {accuracy:F3}, stage 2's zero-shot {stage2.Metrics["eval_vqa_accuracy"]:F3}");
     }
 }
