@@ -360,15 +360,18 @@ public sealed class SpecValidationTests
               - { id: qformer, kind: blip2.stage1, inputs: { image_encoder: pretrain.checkpoint, train: data.web }, resources: { workers: 2 } }
               - { id: opt, kind: llm.pretrain, inputs: { train: data.web }, config: { architecture: opt }, resources: { workers: 2 } }
               - { id: stage2, kind: blip2.stage2, inputs: { qformer: qformer.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
+              - { id: caption2, kind: blip2.finetune.caption, inputs: { init: stage2.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
+              - { id: retrieval2, kind: blip2.finetune.retrieval, inputs: { init: qformer.checkpoint, image_encoder: pretrain.checkpoint, train: data.web }, resources: { workers: 2 } }
+              - { id: vqa2, kind: blip2.finetune.vqa, inputs: { init: stage2.checkpoint, qformer: qformer.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
               - { id: capfilt, kind: blip.capfilt, inputs: { captioner: captioner.checkpoint, filter: filter.checkpoint, web: data.web }, resources: { workers: 2 } }
               - { id: more, kind: dataset.synthetic, resources: { workers: 2 } }
             """);
 
-        const string Gangs = "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip2.stage1, llm.pretrain, blip2.stage2; ask for workers: 1";
+        const string Gangs = "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip2.stage1, llm.pretrain, blip2.stage2, blip2.finetune.caption, blip2.finetune.retrieval, blip2.finetune.vqa; ask for workers: 1";
         Assert.Equal(
             [
-                new SpecError("/stages/7/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
-                new SpecError("/stages/8/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
+                new SpecError("/stages/10/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
+                new SpecError("/stages/11/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
             ],
             result.Errors);
     }
