@@ -106,6 +106,26 @@ public sealed class Blip2FinetuneRunnerTests(TinyBlip2Chain chain) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_caption_finetune_continues_from_a_caption_finetunes_output_with_its_trained_encoder()
+    {
+        var inputs = StageChain.Inputs(("init", chain.Stage2), ("image_encoder", chain.Blip.Pretrained), ("llm", chain.LlmWeights), ("train", chain.Train));
+        var (first, _) = await chain.Chain.RunAsync(new Blip2CaptionFinetuneRunner(), "caption-first", $$"""{ {{Caption}} }""", inputs);
+
+        var (second, runId) = await chain.Chain.RunAsync(new Blip2CaptionFinetuneRunner(), "caption-second",
+            """{"image_size":16,"max_text_length":24,"batch_size":4,"warmup_steps":0,"learning_rate":1e-8,"min_learning_rate":0,"num_beams":2,"min_new_tokens":1,"max_new_tokens":5,"epochs":1}""",
+            StageChain.Inputs(("init", first.Outputs["checkpoint"]), ("image_encoder", chain.Blip.Pretrained), ("llm", chain.LlmWeights), ("train", chain.Train)));
+
+        // At a learning rate of 1e-8 two steps leave the weights within a hair of the init's: the encoder came from it, not from the pretrain.
+        var before = Safetensors.Load(Path.Combine((await chain.Chain.Store.FetchAsync(first.Outputs["checkpoint"])).Directory, CheckpointFiles.Weights));
+        var after = Safetensors.Load(Path.Combine((await chain.Chain.Store.FetchAsync(second.Outputs["checkpoint"])).Directory, CheckpointFiles.Weights));
+        const string EncoderTensor = "visual_encoder.blocks.0.attn.qkv.weight";
+        var pretrained = Safetensors.Load(Path.Combine((await chain.Chain.Store.FetchAsync(chain.Blip.Pretrained)).Directory, CheckpointFiles.Weights));
+        Assert.True(before[EncoderTensor].allclose(after[EncoderTensor], rtol: 0, atol: 1e-5));
+        Assert.False(pretrained[EncoderTensor].allclose(after[EncoderTensor], rtol: 0, atol: 1e-5));
+        Assert.Equal(2, chain.Chain.Reports[runId].OfType<StageRunProgressed>().Count());
+    }
+
+    [Fact]
     public async Task The_caption_finetune_refuses_an_llm_other_than_the_one_its_init_was_trained_into()
     {
         var (other, _) = await chain.Chain.RunAsync(new LlmPretrainRunner(), "llm-other",
