@@ -14,6 +14,11 @@ public readonly record struct ArtifactType(string Name)
     public static readonly ArtifactType Nlvr2Checkpoint = new("checkpoint.blip.nlvr2");
     public static readonly ArtifactType QFormerCheckpoint = new("checkpoint.qformer");
     public static readonly ArtifactType Blip2Checkpoint = new("checkpoint.blip2");
+    public static readonly ArtifactType Blip2CaptionerCheckpoint = new("checkpoint.blip2.captioner");
+    public static readonly ArtifactType Blip2VqaCheckpoint = new("checkpoint.blip2.vqa");
+
+    /// <summary>A retrieval-finetuned Q-Former with its trained encoder: not a <c>checkpoint.qformer</c>, which stage 2 reads with the encoder frozen.</summary>
+    public static readonly ArtifactType Blip2RetrievalCheckpoint = new("checkpoint.blip2_retrieval");
     public static readonly ArtifactType ImageEncoderWeights = new("weights.image_encoder");
     public static readonly ArtifactType TextEncoderWeights = new("weights.text_encoder");
     public static readonly ArtifactType LlmWeights = new("weights.llm");

@@ -210,19 +210,54 @@ public static class StageKindCatalog
                     }),
                 ],
             },
-            Blip2Downstream("blip2.finetune.caption", "BLIP-2 captioning finetune (the LLM stays frozen).", trainIn, evalIn),
-            Blip2Downstream("blip2.finetune.retrieval", "BLIP-2 retrieval finetune of the Q-Former and image encoder.", trainIn, evalIn),
-            Blip2Downstream("blip2.finetune.vqa", "BLIP-2 VQA as answer generation through the frozen LLM.", trainIn, evalIn),
+            new()
+            {
+                Name = "blip2.finetune.caption",
+                Description = "BLIP-2 caption finetune from a stage-2 checkpoint: the image encoder (in fp32), ln_vision, the Q-Former, the queries and the projection train; the LLM stays frozen; captions are learned after the prompt (\"a photo of\"); BLEU-4 and CIDEr-D on the eval split.",
+                Inputs =
+                [
+                    new("init", [ArtifactType.Blip2Checkpoint], "The BLIP-2 model to finetune: a blip2.stage2 output (or a BLIP-2 caption finetune's, to continue)."),
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The image encoder the init reads (checked against its record); its weights start the encoder that now trains."),
+                    new("llm", [ArtifactType.LlmWeights], "The frozen LLM the init was trained into (checked against its record)."),
+                    trainIn,
+                    evalIn with { Description = "Held-out captioned images, captioned from the prompt at the end (BLEU-4, CIDEr-D)." },
+                ],
+                Outputs = [new("checkpoint", ArtifactType.Blip2CaptionerCheckpoint, "The finetuned model with its trained image encoder; the LLM and the stage-1 Q-Former are referenced by digest.")],
+                OptionsType = typeof(Blip2CaptionFinetuneOptions),
+                TrainsAsGang = true,
+            },
+            new()
+            {
+                Name = "blip2.finetune.retrieval",
+                Description = "BLIP-2 retrieval finetune from a stage-1 checkpoint: ITC (every caption of the same image a positive), ITM and ITG, the image encoder unfrozen in fp32; recall@1/5/10 with ITC top-k re-ranked by ITM on the eval split.",
+                Inputs =
+                [
+                    new("init", [ArtifactType.QFormerCheckpoint, ArtifactType.Blip2RetrievalCheckpoint], "The Q-Former to finetune: a blip2.stage1 output (or a blip2.finetune.retrieval output, to continue)."),
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The image encoder the Q-Former was trained against (checked against its record); its weights start the encoder that now trains."),
+                    trainIn,
+                    evalIn,
+                ],
+                Outputs = [new("checkpoint", ArtifactType.Blip2RetrievalCheckpoint, "The finetuned Q-Former with its trained image encoder and vocabulary.")],
+                OptionsType = typeof(Blip2RetrievalFinetuneOptions),
+                TrainsAsGang = true,
+            },
+            new()
+            {
+                Name = "blip2.finetune.vqa",
+                Description = "BLIP-2 VQA finetune from a stage-2 checkpoint: the question reaches the Q-Former too (InstructBLIP's way; its text side from the stage-1 Q-Former), the image encoder (in fp32), the Q-Former and the projection train, the LLM stays frozen and learns the answer after \"Question: {} Answer:\"; VQA accuracy on the eval split.",
+                Inputs =
+                [
+                    new("init", [ArtifactType.Blip2Checkpoint], "The BLIP-2 model to finetune: a blip2.stage2 output."),
+                    new("qformer", [ArtifactType.QFormerCheckpoint], "The stage-1 Q-Former the init was trained from (checked against its record): its text side, which stage 2 trims, and its vocabulary read the questions."),
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The image encoder the init reads (checked against its record); its weights start the encoder that now trains."),
+                    new("llm", [ArtifactType.LlmWeights], "The frozen LLM the init was trained into (checked against its record)."),
+                    trainIn with { Description = "VQA questions to learn: a dataset.synthetic output with vqa_questions above 0 or a dataset.import with format vqa; several are concatenated." },
+                    evalIn with { Description = "Held-out VQA questions, answered at the end (VQA accuracy, and the majority answer's as baseline_eval_vqa_accuracy)." },
+                ],
+                Outputs = [new("checkpoint", ArtifactType.Blip2VqaCheckpoint, "The finetuned model with its trained image encoder and the Q-Former's text side and vocabulary; the LLM is referenced by digest.")],
+                OptionsType = typeof(Blip2VqaFinetuneOptions),
+                TrainsAsGang = true,
+            },
         ];
     }
-
-    private static StageKind Blip2Downstream(
-        string name, string description, InputSlot trainIn, InputSlot evalIn) => new()
-    {
-        Name = name,
-        Description = description,
-        Inputs = [new("init", [ArtifactType.Blip2Checkpoint], "The BLIP-2 checkpoint to start from."), trainIn, evalIn],
-        Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The finetuned model.")],
-        OptionsType = typeof(DownstreamOptions),
-    };
 }

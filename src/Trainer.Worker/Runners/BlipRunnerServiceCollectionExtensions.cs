@@ -19,7 +19,7 @@ public static class BlipRunnerServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds the <c>blip2.stage1</c>, <c>llm.pretrain</c> and <c>blip2.stage2</c> runners; stage 1, like pretraining, needs
+    /// Adds the <c>blip2.stage1</c>, <c>llm.pretrain</c>, <c>blip2.stage2</c> and BLIP-2 finetune runners; stage 1, like pretraining, needs
     /// the data side's <see cref="VisionLanguage.Tasks.Pretraining.IBlipBatchSourceFactory"/>.
     /// </summary>
     public static IServiceCollection AddBlip2(this IServiceCollection services)
@@ -27,6 +27,9 @@ public static class BlipRunnerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2Stage1Runner>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, LlmPretrainRunner>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2Stage2Runner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2CaptionFinetuneRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2RetrievalFinetuneRunner>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageRunner, Blip2VqaFinetuneRunner>());
         return services;
     }
 

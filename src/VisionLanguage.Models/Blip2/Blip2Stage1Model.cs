@@ -185,7 +185,9 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         // ---- ITC: every query against every caption of the step; the best query counts.
         var imageFeatsAll = Gather.AllGather(imageFeats);                                               // (W·B, Q, E), no gradient
         var textFeatAll = Gather.AllGather(textFeat);                                                   // (W·B, E), no gradient
-        var (lossItc, simI2T, simT2I) = Contrastive(imageFeats, textFeat, imageFeatsAll, textFeatAll, temp, Gather.Rank, Config.LabelSmoothing);
+        var (lossItc, simI2T, simT2I) = Config.ItcImagePositives
+            ? ContrastiveByImage(imageFeats, textFeat, imageFeatsAll, textFeatAll, temp, SameImage(batch.ImageIds, imageFeats.device), Config.LabelSmoothing)
+            : Contrastive(imageFeats, textFeat, imageFeatsAll, textFeatAll, temp, Gather.Rank, Config.LabelSmoothing);
 
         // ---- ITM: queries and caption in one bidirectional pass, on positives and hard negatives.
         var lossItm = MatchingLoss(batch, imageEmbeds, simI2T, simT2I);
@@ -226,6 +228,26 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
             .Plus(nn.functional.cross_entropy(simT2I, targets, label_smoothing: labelSmoothing))
             .div(2.0);
         return (loss.MoveToOuterDisposeScope(), simI2T.MoveToOuterDisposeScope(), simT2I.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// ITC with every pair of the same image a positive (reference §2.1, LAVIS when the samples carry <c>image_id</c>): the
+    /// similarities as <see cref="Contrastive"/> computes them; the targets each row's same-image columns
+    /// (<paramref name="sameImage"/>, B × W·B) normalised to sum to 1, then <c>(1 − s)·targets + s/N</c>; the loss
+    /// <c>−Σ log_softmax(sim)·targets</c> averaged over the rows, both ways, averaged.
+    /// </summary>
+    public static (Tensor Loss, Tensor SimI2T, Tensor SimT2I) ContrastiveByImage(
+        Tensor imageFeats, Tensor textFeat, Tensor imageFeatsAll, Tensor textFeatAll, Tensor temperature, Tensor sameImage, double labelSmoothing)
+    {
+        using var scope = NewDisposeScope();
+        var simI2T = einsum("bqe,je->bjq", imageFeats, textFeatAll).amax(-1).div(temperature);         // (B, W·B)
+        var simT2I = einsum("be,jqe->bjq", textFeat, imageFeatsAll).amax(-1).div(temperature);         // (B, W·B)
+        var positives = sameImage.to(simI2T.dtype);
+        var targets = positives.div(positives.sum(1, keepdim: true))
+            .mul(1.0 - labelSmoothing).add(labelSmoothing / simI2T.shape[1]);                          // (B, W·B), rows sum to 1
+        var lossI2T = nn.functional.log_softmax(simI2T, 1).mul(targets).sum(1).mean().neg();
+        var lossT2I = nn.functional.log_softmax(simT2I, 1).mul(targets).sum(1).mean().neg();
+        return (lossI2T.Plus(lossT2I).div(2.0).MoveToOuterDisposeScope(), simI2T.MoveToOuterDisposeScope(), simT2I.MoveToOuterDisposeScope());
     }
 
     /// <summary>
@@ -315,11 +337,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         var textIdsWorld = Gather.AllGather(batch.TextIds);
         var textMaskWorld = Gather.AllGather(batch.TextMask);
         var imageEmbedsWorld = Gather.AllGatherWithGrad(imageEmbeds);
-        Tensor sameImage;
-        using (var localIds = tensor(batch.ImageIds, device: simI2T.device))
-        {
-            sameImage = localIds.unsqueeze(1).eq(Gather.AllGather(localIds).unsqueeze(0));             // (B, W·B)
-        }
+        var sameImage = SameImage(batch.ImageIds, simI2T.device);                                      // (B, W·B)
 
         var negativeImages = HardNegatives(simT2I, sameImage, _randomness, Config.ItmHardNegativeShare); // (B)
         var negativeTexts = HardNegatives(simI2T, sameImage, _randomness, Config.ItmHardNegativeShare);  // (B)
@@ -330,6 +348,13 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
         var logits = MatchLogits(imageAll, textAll, maskAll);                                                    // (3B, 2)
         var labels = cat([ones(batchSize, dtype: int64, device: logits.device), zeros(2 * batchSize, dtype: int64, device: logits.device)], 0);
         return nn.functional.cross_entropy(logits, labels).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Which of every rank's pairs (W·B) show the same image as each of this rank's (B): (B, W·B), boolean.</summary>
+    private Tensor SameImage(long[] imageIds, Device device)
+    {
+        using var localIds = tensor(imageIds, device: device);
+        return localIds.unsqueeze(1).eq(Gather.AllGather(localIds).unsqueeze(0));
     }
 
     private Tensor GenerationLoss(Blip2Stage1Batch batch, IReadOnlyList<QFormerKeyValues> queryCache)

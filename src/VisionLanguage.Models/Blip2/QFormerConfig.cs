@@ -108,4 +108,12 @@ public sealed record Blip2Stage1Config
     /// uniformly among the other images' pairs (as BLIP's tiny preset, which a few minutes of CPU training learn from).
     /// </summary>
     public double ItmHardNegativeShare { get; init; } = 1.0;
+
+    /// <summary>
+    /// ITC's targets treat every pair of the same image as a positive (LAVIS <c>Blip2Qformer.forward</c> when the samples
+    /// carry <c>image_id</c>, as the COCO retrieval finetune's do): the targets are the same-image pairs, normalised per
+    /// row, smoothed as <c>(1 − s)·targets + s/N</c> with <see cref="LabelSmoothing"/> s. Off (stage 1), only the pair itself is.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool ItcImagePositives { get; init; }
 }

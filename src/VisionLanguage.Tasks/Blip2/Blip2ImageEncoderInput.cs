@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Blip2;
 using VisionLanguage.Models.Import;
+using VisionLanguage.Models.Vit;
 using VisionLanguage.Tasks.Running;
 using VisionLanguage.Training;
 using static TorchSharp.torch;
@@ -23,6 +24,24 @@ public static class Blip2ImageEncoderInput
     public static FrozenImageEncoder Load(InputFolder input, int imageSize, int visionLayer, Device? device)
     {
         var source = $"input image_encoder ({input.Name})";
+        var (family, vision, weights) = Describe(input, imageSize);
+        var blocks = vision.Depth + 1 + visionLayer;
+        if (blocks < 1)
+        {
+            throw new ArgumentException(
+                $"vision_layer {visionLayer} reaches before the first of the {vision.Depth} blocks of {source}; use -1 to -{vision.Depth}");
+        }
+
+        return FrozenImageEncoder.Load(family, vision, blocks, weights, device);
+    }
+
+    /// <summary>
+    /// How the encoder of <paramref name="input"/> is built (its family, and its shape at <paramref name="imageSize"/>) and
+    /// where its weights are; refuses an image size that is no multiple of its patch side.
+    /// </summary>
+    public static (ImageEncoderFamily Family, VitConfig Vision, string WeightsPath) Describe(InputFolder input, int imageSize)
+    {
+        var source = $"input image_encoder ({input.Name})";
         var (family, vision, weights) = ImportedModelDescription.TryRead(input.Directory) is { } imported
             ? (imported.Family ?? throw new InvalidDataException($"{source} is an imported {imported.Architecture} model, not an image encoder; bind a clip_vit or eva_vit import"),
                 imported.Vision!, Path.Combine(input.Directory, CheckpointImport.WeightsFile))
@@ -34,14 +53,7 @@ public static class Blip2ImageEncoderInput
                 $"image_size {imageSize} is not a multiple of the patch side {vision.PatchSize} of {source}; use a multiple such as {vision.ImageSize}");
         }
 
-        var blocks = vision.Depth + 1 + visionLayer;
-        if (blocks < 1)
-        {
-            throw new ArgumentException(
-                $"vision_layer {visionLayer} reaches before the first of the {vision.Depth} blocks of {source}; use -1 to -{vision.Depth}");
-        }
-
-        return FrozenImageEncoder.Load(family, vision with { ImageSize = imageSize }, blocks, weights, device);
+        return (family, vision with { ImageSize = imageSize }, weights);
     }
 
     /// <summary>Writes into <paramref name="output"/> which encoder a stage-1 model was trained against and how it was read.</summary>

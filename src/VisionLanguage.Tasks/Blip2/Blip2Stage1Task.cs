@@ -94,7 +94,7 @@ public sealed class Blip2Stage1Task(IBlipBatchSourceFactory data, Blip2Stage1Set
         if (opened.Eval is { } evalSource)
         {
             var retrieval = BlipRetrievalEvaluation.Evaluate(
-                new Blip2Retrieval(trainer.Model, encoder), evalSource.ReadEpochAsync(0, 0, cancellationToken).ToBlockingEnumerable(cancellationToken), settings.EvalTopK,
+                new Blip2Retrieval(trainer.Model, encoder.Encode), evalSource.ReadEpochAsync(0, 0, cancellationToken).ToBlockingEnumerable(cancellationToken), settings.EvalTopK,
                 TaskPulse.Of(run, cancellationToken));
             foreach (var (name, value) in retrieval.Metrics())
             {

@@ -21,7 +21,8 @@ namespace VisionLanguage.Tasks.Blip2;
 /// resumes exactly. At the end it captions input <c>eval</c>'s images and answers input <c>vqa_eval</c>'s questions
 /// zero-shot through the LLM, each also without the soft prompt: the <c>baseline</c> metrics the visual prompt is
 /// judged against. The output holds the Q-Former side and a record of the three artifacts it was built from
-/// (<see cref="SourcesFile"/>), not their weights.
+/// (<see cref="SourcesFile"/>) and how the encoder was read (<see cref="Blip2ImageEncoderInput.FileName"/>, as stage 1
+/// records it, so that a finetune can rebuild it), not their weights.
 /// </summary>
 public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
 {
@@ -102,6 +103,7 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
 
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
         RecordSources(output, qformerInput, encoderInput, llmInput);
+        Blip2ImageEncoderInput.Record(output, encoderInput, encoder);
         return TaskResult.Checkpoint(output, metrics);
     }
 

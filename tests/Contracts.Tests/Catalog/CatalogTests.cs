@@ -16,6 +16,9 @@ public sealed class CatalogTests
     [InlineData("blip2.stage2")]
     [InlineData("blip.finetune.vqa")]
     [InlineData("blip.finetune.nlvr2")]
+    [InlineData("blip2.finetune.caption")]
+    [InlineData("blip2.finetune.retrieval")]
+    [InlineData("blip2.finetune.vqa")]
     public void Every_kind_of_the_design_is_declared_and_its_defaults_are_valid(string name)
     {
         var kind = StageKindCatalog.Find(name);
@@ -30,6 +33,17 @@ public sealed class CatalogTests
     public void Kind_names_are_unique()
     {
         Assert.Equal(StageKindCatalog.All.Count, StageKindCatalog.All.Select(kind => kind.Name).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_blip2_retrieval_finetune_output_continues_a_retrieval_finetune_but_feeds_no_stage_2_and_no_llm_finetune()
+    {
+        var retrieval = StageKindCatalog.Find("blip2.finetune.retrieval")!.FindOutput("checkpoint")!.Type;
+
+        Assert.True(StageKindCatalog.Find("blip2.finetune.retrieval")!.FindInput("init")!.Fits(retrieval));
+        Assert.False(StageKindCatalog.Find("blip2.stage2")!.FindInput("qformer")!.Fits(retrieval));
+        Assert.False(StageKindCatalog.Find("blip2.finetune.caption")!.FindInput("init")!.Fits(retrieval));
+        Assert.False(StageKindCatalog.Find("blip2.finetune.vqa")!.FindInput("init")!.Fits(retrieval));
     }
 
     [Theory]

@@ -9,13 +9,16 @@ namespace Contracts.Tests.Catalog;
 public sealed class OptionPresetsTests
 {
     private static readonly string[] Finetunes =
-        ["blip.finetune.caption", "blip.finetune.retrieval", "blip.finetune.vqa", "blip.finetune.nlvr2", "blip2.finetune.caption"];
+        ["blip.finetune.caption", "blip.finetune.retrieval", "blip.finetune.vqa", "blip.finetune.nlvr2", "blip2.finetune.caption", "blip2.finetune.retrieval", "blip2.finetune.vqa"];
 
     [Theory]
     [InlineData("blip.finetune.caption")]
     [InlineData("blip.finetune.retrieval")]
     [InlineData("blip.finetune.vqa")]
     [InlineData("blip.finetune.nlvr2")]
+    [InlineData("blip2.finetune.caption")]
+    [InlineData("blip2.finetune.retrieval")]
+    [InlineData("blip2.finetune.vqa")]
     public void A_finetune_refuses_shape_options_and_says_where_its_shape_comes_from(string name)
     {
         var kind = StageKindCatalog.Find(name)!;

@@ -284,7 +284,7 @@ public sealed class StageLifecycleTests(ClusterFixture fixture)
         var error = Assert.Single(prepared.Errors);
         Assert.Equal("/stages/0/resources/workers", error.Path);
         Assert.Equal(
-            "workers is 2, but kind dataset.synthetic runs on one worker; gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip.finetune.vqa, blip.finetune.nlvr2, blip2.stage1, llm.pretrain, blip2.stage2; ask for workers: 1",
+            "workers is 2, but kind dataset.synthetic runs on one worker; gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip.finetune.vqa, blip.finetune.nlvr2, blip2.stage1, llm.pretrain, blip2.stage2, blip2.finetune.caption, blip2.finetune.retrieval, blip2.finetune.vqa; ask for workers: 1",
             error.Message);
     }
 

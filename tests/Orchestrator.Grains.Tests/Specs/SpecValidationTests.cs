@@ -363,16 +363,19 @@ public sealed class SpecValidationTests
               - { id: stage2, kind: blip2.stage2, inputs: { qformer: qformer.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
               - { id: vqa, kind: blip.finetune.vqa, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
               - { id: nlvr2, kind: blip.finetune.nlvr2, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
+              - { id: caption2, kind: blip2.finetune.caption, inputs: { init: stage2.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
+              - { id: retrieval2, kind: blip2.finetune.retrieval, inputs: { init: qformer.checkpoint, image_encoder: pretrain.checkpoint, train: data.web }, resources: { workers: 2 } }
+              - { id: vqa2, kind: blip2.finetune.vqa, inputs: { init: stage2.checkpoint, qformer: qformer.checkpoint, image_encoder: pretrain.checkpoint, llm: opt.llm, train: data.web }, resources: { workers: 2 } }
               - { id: capfilt, kind: blip.capfilt, inputs: { captioner: captioner.checkpoint, filter: filter.checkpoint, web: data.web }, resources: { workers: 2 } }
               - { id: more, kind: dataset.synthetic, resources: { workers: 2 } }
             """);
 
         const string Gangs =
-            "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip.finetune.vqa, blip.finetune.nlvr2, blip2.stage1, llm.pretrain, blip2.stage2; ask for workers: 1";
+            "gangs of workers train blip.pretrain, blip.finetune.caption, blip.finetune.retrieval, blip.finetune.vqa, blip.finetune.nlvr2, blip2.stage1, llm.pretrain, blip2.stage2, blip2.finetune.caption, blip2.finetune.retrieval, blip2.finetune.vqa; ask for workers: 1";
         Assert.Equal(
             [
-                new SpecError("/stages/9/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
-                new SpecError("/stages/10/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
+                new SpecError("/stages/12/resources/workers", $"workers is 2, but kind blip.capfilt runs on one worker; {Gangs}"),
+                new SpecError("/stages/13/resources/workers", $"workers is 2, but kind dataset.synthetic runs on one worker; {Gangs}"),
             ],
             result.Errors);
     }
@@ -439,6 +442,24 @@ public sealed class SpecValidationTests
                     "'p.checkpoint' is a checkpoint.blip, but with task vqa input 'checkpoint' of kind evaluate takes checkpoint.blip.vqa; set task to retrieval, or bind a checkpoint.blip.vqa"),
             ],
             wrong.Errors.Select(error => (error.Path, error.Message)));
+    }
+
+    [Fact]
+    public void A_kind_no_worker_of_this_host_runs_is_refused_naming_the_kinds_it_runs()
+    {
+        var read = SpecReader.Read("""
+            name: no-runner
+            stages:
+              - { id: data, kind: dataset.synthetic, config: { images: 10 } }
+              - { id: retrieval, kind: blip2.finetune.retrieval, inputs: { train: data.web } }
+            """, SpecFormat.Yaml);
+
+        var result = SpecValidator.Validate(read.Spec!, new SubmissionRules { RunnableKinds = ["dataset.synthetic", "blip.pretrain"] });
+
+        var kind = Assert.Single(result.Errors, error => error.Path == "/stages/1/kind");
+        Assert.Equal(
+            "no worker here runs kind blip2.finetune.retrieval: this host's worker runs blip.pretrain, dataset.synthetic; run the experiment on a cluster whose workers run blip2.finetune.retrieval",
+            kind.Message);
     }
 
     private static SpecValidationResult Validate(string yaml)

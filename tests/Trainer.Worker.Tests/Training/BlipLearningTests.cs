@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Messages;
 using Trainer.Worker.Runners;
@@ -12,8 +13,9 @@ namespace Trainer.Worker.Tests.Training;
 /// What the learning tests share: rendered synthetic scenes (512 web images, 256 clean test images, seed 7), then
 /// <c>blip.pretrain</c> at the tiny preset for 30 epochs, through the runners a worker uses; the stage-1 Q-Former against
 /// its frozen ViT (run by the first test that asks); the same scenes with two VQA questions per image (the images
-/// and captions are the same; only the questions and the vocabulary are added); and the same scenes paired into NLVR2
-/// statements, four per image (written by the first test that asks).
+/// and captions are the same; only the questions and the vocabulary are added); the same scenes paired into NLVR2
+/// statements, four per image (written by the first test that asks); and, per LLM architecture, an LLM made here and
+/// stage 2 into it (run by the first test that asks: the stage-2 test and the BLIP-2 finetunes share them).
 /// </summary>
 public sealed class TinyPretrainFixture : IAsyncLifetime
 {
@@ -22,6 +24,7 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
     private readonly DataTestFolder _folder = new();
     private Lazy<Task<(StageRunResult Result, string RunId)>> _stage1 = null!;
     private Lazy<Task<(StageRunResult Result, string RunId)>> _nlvr2Dataset = null!;
+    private readonly ConcurrentDictionary<string, Lazy<Task<(StageRunResult Llm, StageRunResult Stage2)>>> _stage2 = new();
 
     public StageChain Chain { get; private set; } = null!;
 
@@ -38,6 +41,14 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
 
     /// <summary>The scenes with four NLVR2 statements per image (half of them true); written once, by the first test that asks.</summary>
     public Task<(StageRunResult Result, string RunId)> Nlvr2Dataset => _nlvr2Dataset.Value;
+
+    /// <summary>
+    /// An LLM of <paramref name="architecture"/> made here (tiny, 16 epochs on the VQA split's texts) and stage 2 into it
+    /// (tiny, 90 epochs; <paramref name="captionPrompt"/> is its evaluation's caption prompt); run once per architecture,
+    /// by the first test that asks.
+    /// </summary>
+    public Task<(StageRunResult Llm, StageRunResult Stage2)> Stage2(string architecture, string captionPrompt) =>
+        _stage2.GetOrAdd(architecture, _ => new(() => RunStage2Async(architecture, captionPrompt))).Value;
 
     public async Task InitializeAsync()
     {
@@ -63,6 +74,25 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
             StageChain.Inputs(("image_encoder", Pretrain.Outputs["checkpoint"]), ("train", Dataset.Outputs["web"]), ("eval", Dataset.Outputs["test"]))));
     }
 
+    private async Task<(StageRunResult Llm, StageRunResult Stage2)> RunStage2Async(string architecture, string captionPrompt)
+    {
+        var (stage1, _) = await Stage1;
+        var (web, test) = (VqaDataset.Outputs["web"], VqaDataset.Outputs["test"]);
+        var (llm, _) = await Chain.RunAsync(
+            new LlmPretrainRunner(),
+            $"llm-{architecture}",
+            $$"""{"preset":"tiny","architecture":"{{architecture}}","epochs":16,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000}""",
+            StageChain.Inputs(("train", web)));
+        var (result, _) = await Chain.RunAsync(
+            new Blip2Stage2Runner(),
+            $"stage2-{architecture}",
+            $$"""{"preset":"tiny","epochs":90,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000,"caption_prompt":"{{captionPrompt}}"}""",
+            StageChain.Inputs(
+                ("qformer", stage1.Outputs["checkpoint"]), ("image_encoder", Pretrain.Outputs["checkpoint"]), ("llm", llm.Outputs["llm"]),
+                ("train", web), ("eval", test), ("vqa_eval", test)));
+        return (llm, result);
+    }
+
     public Task DisposeAsync()
     {
         _folder.Dispose();
@@ -72,7 +102,8 @@ public sealed class TinyPretrainFixture : IAsyncLifetime
 
 /// <summary>
 /// The learning acceptance in miniature: the tiny BLIP preset from scratch, then BLIP-2 stage 1 against its frozen ViT,
-/// and BLIP's VQA and NLVR2 finetunes from it, on rendered synthetic scenes, through the same runners a worker uses.
+/// stage 2 into frozen LLMs and the BLIP-2 finetunes from them, and BLIP's VQA and NLVR2 finetunes from the pretrain, on
+/// rendered synthetic scenes, through the same runners a worker uses.
 /// </summary>
 public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHelper output) : IClassFixture<TinyPretrainFixture>
 {
@@ -146,21 +177,7 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
     [InlineData("t5", "")]
     public async Task Blip2_stage2_into_a_frozen_LLM_made_here_captions_and_answers_far_better_with_the_soft_prompt_than_without(string architecture, string captionPrompt)
     {
-        var (stage1, _) = await fixture.Stage1;
-        var (web, test) = (fixture.VqaDataset.Outputs["web"], fixture.VqaDataset.Outputs["test"]);
-        var (llm, _) = await fixture.Chain.RunAsync(
-            new LlmPretrainRunner(),
-            $"llm-{architecture}",
-            $$"""{"preset":"tiny","architecture":"{{architecture}}","epochs":16,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000}""",
-            StageChain.Inputs(("train", web)));
-
-        var (result, _) = await fixture.Chain.RunAsync(
-            new Blip2Stage2Runner(),
-            $"stage2-{architecture}",
-            $$"""{"preset":"tiny","epochs":90,"batch_size":32,"warmup_steps":20,"checkpoint_every_steps":10000,"caption_prompt":"{{captionPrompt}}"}""",
-            StageChain.Inputs(
-                ("qformer", stage1.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]), ("llm", llm.Outputs["llm"]),
-                ("train", web), ("eval", test), ("vqa_eval", test)));
+        var (_, result) = await fixture.Stage2(architecture, captionPrompt);
 
         foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.Contains("eval_", StringComparison.Ordinal) || metric.Key.StartsWith("loss", StringComparison.Ordinal)))
         {
@@ -176,6 +193,108 @@ public sealed class BlipLearningTests(TinyPretrainFixture fixture, ITestOutputHe
         var (vqa, baselineVqa) = (result.Metrics["eval_vqa_accuracy"], result.Metrics["baseline_eval_vqa_accuracy"]);
         Assert.True(cider >= 2 * baselineCider, $"CIDEr-D {cider:F3} with the soft prompt, {baselineCider:F3} without");
         Assert.True(vqa >= baselineVqa + 0.10, $"VQA accuracy {vqa:F3} with the soft prompt, {baselineVqa:F3} from the question alone");
+    }
+
+    [Fact]
+    public async Task Blip2_caption_finetune_from_stage_2_with_the_encoder_unfrozen_learns_its_loss_falls()
+    {
+        var (llm, stage2) = await fixture.Stage2("opt", "a picture of");
+        var (web, test) = (fixture.VqaDataset.Outputs["web"], fixture.VqaDataset.Outputs["test"]);
+
+        var (result, runId) = await fixture.Chain.RunAsync(
+            new Blip2CaptionFinetuneRunner(),
+            "blip2-caption",
+            """{"preset":"tiny","epochs":16,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000,"prompt":"a picture of"}""",
+            StageChain.Inputs(
+                ("init", stage2.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]), ("llm", llm.Outputs["llm"]),
+                ("train", web), ("eval", test)));
+
+        var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
+        Assert.Equal(256, steps.Count);
+        var first = steps.Take(20).Average(step => step.Metrics["loss_lm"]);
+        var last = steps.TakeLast(20).Average(step => step.Metrics["loss_lm"]);
+        output.WriteLine($"loss_lm: first 20 steps {first:F3}, last 20 steps {last:F3}");
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.StartsWith("eval_", StringComparison.Ordinal)))
+        {
+            output.WriteLine($"{name}: {value:F4}");
+        }
+
+        output.WriteLine($"stage 2 (prompt \"a picture of\"): CIDEr-D {stage2.Metrics["eval_cider"]:F4}, BLEU-4 {stage2.Metrics["eval_bleu4"]:F4}");
+        // Measured on this machine kind (deterministic for the seeds): 1.456 → 1.232 (the first steps are above stage 2's
+        // last loss, 1.08: stage 2 learnt without a prompt, the finetune learns after "a picture of"); CIDEr-D 0.791 on
+        // the 256 test images, where stage 2 captioned from the same prompt at 0.834.
+        Assert.True(last < 0.9 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 0.9 of the start");
+    }
+
+    [Fact]
+    public async Task Blip2_retrieval_finetune_from_stage_1_with_the_encoder_unfrozen_learns_every_loss_falls()
+    {
+        var (stage1, _) = await fixture.Stage1;
+
+        var (result, runId) = await fixture.Chain.RunAsync(
+            new Blip2RetrievalFinetuneRunner(new BlipBatchSourceFactory()),
+            "blip2-retrieval",
+            """{"preset":"tiny","epochs":16,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000}""",
+            StageChain.Inputs(
+                ("init", stage1.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]),
+                ("train", fixture.Dataset.Outputs["web"]), ("eval", fixture.Dataset.Outputs["test"])));
+
+        var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
+        Assert.Equal(256, steps.Count);
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.StartsWith("eval_", StringComparison.Ordinal)))
+        {
+            output.WriteLine($"{name}: {value:F4} (stage 1: {stage1.Metrics.GetValueOrDefault(name):F4})");
+        }
+
+        // Measured on this machine kind (deterministic for the seeds), from where stage 1 ended: ITC 2.231 → 2.104, ITM
+        // 0.303 → 0.275, ITG 1.887 → 1.867; the mean recall on the 256 test images 0.2015, stage 1's 0.1917.
+        var falls = new[] { ("loss_itc", 0.97), ("loss_itm", 0.95), ("loss_itg", 1.0) }.Select(objective =>
+        {
+            var first = steps.Take(20).Average(step => step.Metrics[objective.Item1]);
+            var last = steps.TakeLast(20).Average(step => step.Metrics[objective.Item1]);
+            output.WriteLine($"{objective.Item1}: first 20 steps {first:F3}, last 20 steps {last:F3}");
+            return (objective.Item1, first, last, objective.Item2);
+        }).ToList();
+        foreach (var (loss, first, last, factor) in falls)
+        {
+            Assert.True(last < factor * first, $"{loss} went from {first:F3} to {last:F3}; expected below {factor} of the start");
+        }
+
+        Assert.True(result.Metrics["eval_r_mean"] > stage1.Metrics["eval_r_mean"], $"mean recall {result.Metrics["eval_r_mean"]:F4}, stage 1's {stage1.Metrics["eval_r_mean"]:F4}");
+    }
+
+    [Fact]
+    public async Task Blip2_vqa_finetune_from_stage_2_with_the_question_in_the_QFormer_learns_its_loss_falls()
+    {
+        var (stage1, _) = await fixture.Stage1;
+        var (llm, stage2) = await fixture.Stage2("opt", "a picture of");
+        var (web, test) = (fixture.VqaDataset.Outputs["web"], fixture.VqaDataset.Outputs["test"]);
+
+        var (result, runId) = await fixture.Chain.RunAsync(
+            new Blip2VqaFinetuneRunner(),
+            "blip2-vqa",
+            """{"preset":"tiny","epochs":8,"batch_size":32,"warmup_steps":10,"checkpoint_every_steps":10000,"max_text_length":48}""",
+            StageChain.Inputs(
+                ("init", stage2.Outputs["checkpoint"]), ("qformer", stage1.Outputs["checkpoint"]), ("image_encoder", fixture.Pretrain.Outputs["checkpoint"]),
+                ("llm", llm.Outputs["llm"]), ("train", web), ("eval", test)));
+
+        var steps = fixture.Chain.Reports[runId].OfType<StageRunProgressed>().ToList();
+                var first = steps.Take(20).Average(step => step.Metrics["loss_lm"]);
+        var last = steps.TakeLast(20).Average(step => step.Metrics["loss_lm"]);
+        output.WriteLine($"loss_lm: first 20 steps {first:F3}, last 20 steps {last:F3}");
+        foreach (var (name, value) in result.Metrics.Where(metric => metric.Key.Contains("vqa", StringComparison.Ordinal)))
+        {
+            output.WriteLine($"{name}: {value:F4}");
+        }
+
+        output.WriteLine($"stage 2 zero-shot: {stage2.Metrics["eval_vqa_accuracy"]:F4}, from the question alone {stage2.Metrics["baseline_eval_vqa_accuracy"]:F4}");
+        Assert.Equal(248, steps.Count); // 31 full batches of 32 questions an epoch (the partial last one dropped), 8 epochs
+        // Measured on this machine kind (deterministic for the seeds): 0.613 → 0.523; VQA accuracy 0.523 on the 512
+        // held-out questions, where stage 2 answered zero-shot at 0.479 and the majority answer scores 0.188.
+        Assert.True(last < 0.9 * first, $"loss_lm went from {first:F3} to {last:F3}; expected below 0.9 of the start");
+        var (accuracy, baseline) = (result.Metrics["eval_vqa_accuracy"], result.Metrics["baseline_eval_vqa_accuracy"]);
+        Assert.True(accuracy >= baseline + 0.10, $"VQA accuracy {accuracy:F3}, the majority answer's {baseline:F3}");
+        Assert.True(accuracy > stage2.Metrics["eval_vqa_accuracy"], $"VQA accuracy {accuracy:F3}, stage 2's zero-shot {stage2.Metrics["eval_vqa_accuracy"]:F3}");
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using VisionLanguage.Models.Blip2;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Models.Import;
 using VisionLanguage.Tasks.Blip2;
+using VisionLanguage.Tasks.Blip2Finetunes;
 using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Tasks.Llm;
 using VisionLanguage.Tasks.Nlvr2;
@@ -20,7 +21,7 @@ namespace VisionLanguage.Tasks.Tests.Running;
 
 /// <summary>
 /// The inputs the gang kinds need, made once at tiny sizes: synthetic captions, a BLIP pretrain (the caption finetune's
-/// <c>init</c>, BLIP-2's frozen image encoder), a stage-1 Q-Former and an OPT LM (stage 2's inputs).
+/// <c>init</c>, BLIP-2's frozen image encoder), a stage-1 Q-Former and an OPT LM (stage 2's inputs), and a stage 2 (the BLIP-2 finetunes' init).
 /// </summary>
 public sealed class GangKindsChain : IAsyncLifetime
 {
@@ -36,6 +37,11 @@ public sealed class GangKindsChain : IAsyncLifetime
     public string Stage1 { get; private set; } = null!;
 
     public string Llm { get; private set; } = null!;
+
+    public string Stage2 { get; private set; } = null!;
+
+    /// <summary>The human split again, with two VQA questions per image (the VQA finetune's data).</summary>
+    public string HumanVqa { get; private set; } = null!;
 
     public static TrainerSettings Trainer => new() { Epochs = 1, WarmupSteps = 1, LearningRate = 1e-3, CheckpointEverySteps = 100, Seed = 0 };
 
@@ -72,6 +78,9 @@ public sealed class GangKindsChain : IAsyncLifetime
         });
         Downstream = Path.Combine(Root, "downstream");
         await downstream[SyntheticDataset.Human].WriteAsync(Downstream, downstream.Vocabulary, _ => Task.CompletedTask, CancellationToken.None);
+        var vqa = SyntheticDataset.Plan(new SyntheticDatasetSettings { Images = 4, HumanImages = 16, TestImages = 4, WebNoise = 0, ImageSize = 16, Seed = 3, VqaQuestions = 2 });
+        HumanVqa = Path.Combine(Root, "human-vqa");
+        await vqa[SyntheticDataset.Human].WriteAsync(HumanVqa, vqa.Vocabulary, _ => Task.CompletedTask, CancellationToken.None);
 
         var pretrain = new BlipPretrainTask(
             new BlipBatchSourceFactory(), TinyBlip.Config() with { Text = TinyBlip.Config().Text with { VocabSize = 0 } },
@@ -84,6 +93,11 @@ public sealed class GangKindsChain : IAsyncLifetime
 
         var llm = new LlmPretrainTask(LlmSettings);
         Llm = (await llm.RunAsync(Local("llm", new() { ["train"] = [Human] }).Ports(LlmPretrainTask.Kind), CancellationToken.None)).Outputs["llm"];
+
+        var stage2 = new Blip2Stage2Task(new Blip2Stage2Settings { Trainer = Trainer, Loader = Loader with { MaxTextLength = 24 } });
+        Stage2 = (await stage2.RunAsync(
+            Local("stage2", new() { ["qformer"] = [Stage1], ["image_encoder"] = [Pretrained], ["llm"] = [Llm], ["train"] = [Human] }).Ports(Blip2Stage2Task.Kind),
+            CancellationToken.None)).Outputs["checkpoint"];
     }
 
     public Task DisposeAsync()
@@ -175,6 +189,33 @@ public sealed class GangKindsTests(GangKindsChain chain) : IClassFixture<GangKin
         var inputs = Inputs(("qformer", chain.Stage1), ("image_encoder", chain.Pretrained), ("llm", chain.Llm), ("train", chain.Human));
 
         await AssertGangTrainsLikeReplicasAsync("stage2", Blip2Stage2Task.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
+    }
+
+    [Fact]
+    public async Task A_blip2_caption_finetune_as_a_gang_of_two_trains_the_bits_of_two_replicas_in_one_process()
+    {
+        var task = new Blip2CaptionFinetuneTask(new Blip2CaptionFinetuneSettings { Trainer = GangKindsChain.Trainer, Loader = GangKindsChain.Loader with { MaxTextLength = 24 } });
+        var inputs = Inputs(("init", chain.Stage2), ("image_encoder", chain.Pretrained), ("llm", chain.Llm), ("train", chain.Human));
+
+        await AssertGangTrainsLikeReplicasAsync("blip2-caption", Blip2CaptionFinetuneTask.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
+    }
+
+    [Fact]
+    public async Task A_blip2_retrieval_finetune_as_a_gang_of_two_trains_the_bits_of_two_replicas_in_one_process()
+    {
+        var task = new Blip2RetrievalFinetuneTask(new BlipBatchSourceFactory(), new Blip2RetrievalFinetuneSettings { Trainer = GangKindsChain.Trainer, Loader = GangKindsChain.Loader, EvalTopK = 4 });
+        var inputs = Inputs(("init", chain.Stage1), ("image_encoder", chain.Pretrained), ("train", chain.Human));
+
+        await AssertGangTrainsLikeReplicasAsync("blip2-retrieval", Blip2RetrievalFinetuneTask.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
+    }
+
+    [Fact]
+    public async Task A_blip2_vqa_finetune_as_a_gang_of_two_trains_the_bits_of_two_replicas_in_one_process()
+    {
+        var task = new Blip2VqaFinetuneTask(new Blip2VqaFinetuneSettings { Trainer = GangKindsChain.Trainer, Loader = GangKindsChain.Loader with { MaxTextLength = 60 } });
+        var inputs = Inputs(("init", chain.Stage2), ("qformer", chain.Stage1), ("image_encoder", chain.Pretrained), ("llm", chain.Llm), ("train", chain.HumanVqa));
+
+        await AssertGangTrainsLikeReplicasAsync("blip2-vqa", Blip2VqaFinetuneTask.Kind, inputs, task.RunAsync, "checkpoint", CheckpointFiles.Weights);
     }
 
     private static Dictionary<string, IReadOnlyList<string>> Inputs(params (string Name, string Folder)[] inputs) =>
