@@ -201,7 +201,13 @@ public sealed class BlipTrainerTests(ITestOutputHelper output) : IDisposable
         IBlipBatchSource[] shards = [TrainingFixtures.Shard(data.Batches, 4, 4, rank: 0), new StallingSource(TrainingFixtures.Shard(data.Batches, 4, 4, rank: 1), after: 1)];
 
         var training = trainer.TrainAsync(shards, hooks, abort: abort.Token);
-        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        // The first step ends; the second can never (a fixed 200 ms wait lost this race under load).
+        for (var waited = Stopwatch.StartNew(); trainer.Position.Step < 1 && waited.Elapsed < TimeSpan.FromSeconds(60);)
+        {
+            await Task.Delay(10);
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
         Assert.False(training.IsCompleted);
         await abort.CancelAsync();
 

@@ -53,7 +53,7 @@ public sealed class StageRunFailureTests
             "invalid options for kind dataset.synthetic: " +
             "images: option 'images' of kind dataset.synthetic must be a whole number, but is the string \"many\"; give a whole number, e.g. images: 3; " +
             "web_nois: unknown option 'web_nois' for kind dataset.synthetic; did you mean 'web_noise'? " +
-            "known options: images, human_images, test_images, web_noise, image_size, seed, vqa_questions, vqa_disagreement",
+            "known options: images, human_images, test_images, web_noise, image_size, seed, vqa_questions, vqa_disagreement, nlvr2_pairs",
             failed.Error);
         Assert.Empty(worker.Script.Entered);
     }
