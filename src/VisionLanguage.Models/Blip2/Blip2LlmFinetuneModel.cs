@@ -164,17 +164,7 @@ public sealed class Blip2LlmFinetuneModel : nn.Module, ITrainableModel<Blip2LlmF
 
     public Generator Randomness => _randomness;
 
-    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters()
-    {
-        var seen = new HashSet<IntPtr>();
-        foreach (var (name, parameter) in named_parameters())
-        {
-            if (parameter.requires_grad && seen.Add(parameter.Handle))
-            {
-                yield return (name, parameter);
-            }
-        }
-    }
+    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => Layers.TrainableParameters.Distinct(this);
 
     /// <summary>Trainable parameters over all parameters, the frozen LLM's included.</summary>
     public double TrainableShare() => _trainableShare.Value;

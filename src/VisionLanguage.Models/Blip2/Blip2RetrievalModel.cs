@@ -91,17 +91,7 @@ public sealed class Blip2RetrievalModel : nn.Module, ITrainableModel<BlipPretrai
 
     public Generator Randomness => _stage1.Randomness;
 
-    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters()
-    {
-        var seen = new HashSet<IntPtr>();
-        foreach (var (name, parameter) in named_parameters())
-        {
-            if (parameter.requires_grad && seen.Add(parameter.Handle))
-            {
-                yield return (name, parameter);
-            }
-        }
-    }
+    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => Layers.TrainableParameters.Distinct(this);
 
     public void CheckGlobalBatch(int batchPerReplica, int replicas) => _stage1.CheckGlobalBatch(batchPerReplica, replicas);
 

@@ -116,17 +116,7 @@ public sealed class Blip2Stage1Model : nn.Module<Blip2Stage1Batch, Blip2Stage1Ou
 
     public QFormerLMHeadModel QFormer => Qformer;
 
-    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters()
-    {
-        var seen = new HashSet<IntPtr>();
-        foreach (var (name, parameter) in named_parameters())
-        {
-            if (parameter.requires_grad && seen.Add(parameter.Handle))
-            {
-                yield return (name, parameter);
-            }
-        }
-    }
+    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => Layers.TrainableParameters.Distinct(this);
 
     /// <summary>Parameters, each counted once (the LM head's output weights are the word embeddings).</summary>
     public long ParameterCount() => TrainableParameters().Sum(entry => entry.Parameter.numel());

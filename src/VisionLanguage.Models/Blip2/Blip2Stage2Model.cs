@@ -122,17 +122,7 @@ public sealed class Blip2Stage2Model : nn.Module, ITrainableModel<Blip2Stage2Bat
 
     public Generator Randomness => _randomness;
 
-    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters()
-    {
-        var seen = new HashSet<IntPtr>();
-        foreach (var (name, parameter) in named_parameters())
-        {
-            if (parameter.requires_grad && seen.Add(parameter.Handle))
-            {
-                yield return (name, parameter);
-            }
-        }
-    }
+    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => Layers.TrainableParameters.Distinct(this);
 
     /// <summary>Trainable parameters over all parameters, the frozen LLM's included (the image encoder is outside the model).</summary>
     public double TrainableShare() => _trainableShare.Value;

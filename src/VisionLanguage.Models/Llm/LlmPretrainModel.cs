@@ -45,17 +45,7 @@ public sealed class LlmPretrainModel(ISoftPromptedLlm llm, long seed) : ITrainab
     /// <summary>Kept for the checkpoint's sake: the LLMs here have no dropout and draw nothing.</summary>
     public Generator Randomness => _randomness;
 
-    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters()
-    {
-        var seen = new HashSet<IntPtr>();
-        foreach (var (name, parameter) in llm.Module.named_parameters())
-        {
-            if (parameter.requires_grad && seen.Add(parameter.Handle))
-            {
-                yield return (name, parameter);
-            }
-        }
-    }
+    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => Layers.TrainableParameters.Distinct(llm.Module);
 
     public void CheckGlobalBatch(int batchPerReplica, int replicas)
     {
