@@ -291,6 +291,7 @@ internal static class BenchCommand
         var options = new OrchestratorOptions();
         builder.UseOrleans(silo =>
         {
+            silo.CollectIdleExperiments();
             if (settings.Storage is { } storage)
             {
                 // As a cluster silo keeps it: membership and reminders in tables, every grain state in blobs, in a service of

@@ -293,6 +293,9 @@ public sealed class ExperimentGrain(
         ArgumentOutOfRangeException.ThrowIfGreaterThan(lease, MaxWatchLease);
         var until = time.GetUtcNow() + lease;
         _watchedUntil = until > _watchedUntil ? until : _watchedUntil;
+
+        // The lease lives in this activation only: it must outlast the idle collection age (ExperimentOptions).
+        DelayDeactivation(lease);
         return Task.CompletedTask;
     }
 

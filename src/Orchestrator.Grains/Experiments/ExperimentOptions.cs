@@ -26,4 +26,14 @@ public sealed record ExperimentOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:00:25")]
     public TimeSpan MaxCreationWait { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long an experiment's grains (the experiment and each of its stages) stay in memory with no call before the
+    /// silo collects them. Nothing periodic touches an experiment whose runs wait for workers (docs/decisions/reminders-when-due.md),
+    /// so once collected a waiting experiment costs only its stored state; the next call (a report, a read, its run placed)
+    /// activates it again from storage. Orleans' default, 15 minutes, kept every waiting experiment of a backlog resident
+    /// (docs/decisions/idle-collection.md). Orleans collects once a minute, so the age must exceed that.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:30", "1.00:00:00", ErrorMessage = "Experiments:IdleCollectionAge must be from 00:01:30 to 1.00:00:00 (Orleans collects idle grains once a minute), e.g. 00:02:00")]
+    public TimeSpan IdleCollectionAge { get; init; } = TimeSpan.FromMinutes(2);
 }

@@ -16,7 +16,10 @@ namespace Orchestrator.Grains.Scheduling;
 /// it assigns nothing, so a queued run cannot take the slot of a running run not yet announced. What it tells
 /// one way (a lost run, a catch-up) it sends again at its checks until acknowledged, and when a silo leaves the cluster
 /// it has every running experiment catch up, which recovers whatever one-way message went down with that silo.
+/// It is never collected for idleness: its memory is the queue, and getting it back costs every running experiment a
+/// catch-up, while one activation costs nothing.
 /// </summary>
+[CollectionAgeLimit(AlwaysActive = true)]
 public sealed class SchedulerGrain(
     IStageRunDispatcher dispatcher,
     ITransportHealth transport,

@@ -5,7 +5,8 @@ namespace Orchestrator.Grains.Stages;
 /// <summary>
 /// The rendezvous store of the stage's current run: the few small values a gang's ranks exchange to connect (NCCL's
 /// unique id, Gloo's addresses). It lives in memory only, for the current run id: a new attempt (the gang's next
-/// generation) starts empty, and a request from any other run is answered stale, so no key crosses generations. A silo
+/// generation) starts empty, and a request from any other run is answered stale, so no key crosses generations. Each
+/// request keeps the stage in memory for <see cref="RendezvousHeldFor"/>, so idle collection does not drop it; a silo
 /// that restarts mid-rendezvous loses it; the ranks' join times out and the gang is retried as its next generation.
 /// </summary>
 public sealed partial class StageGrain
@@ -18,6 +19,13 @@ public sealed partial class StageGrain
 
     /// <summary>The longest key: the backends' keys are a prefix and a rank or a name.</summary>
     public const int RendezvousMaxKeyLength = 256;
+
+    /// <summary>
+    /// How long the stage stays in memory after a rendezvous request, whatever the idle collection age: the store lives
+    /// only here, and a rank may join up to its join timeout (<c>Worker:Gang:JoinTimeout</c>, 5 minutes by default) after
+    /// the last request.
+    /// </summary>
+    public static readonly TimeSpan RendezvousHeldFor = TimeSpan.FromMinutes(10);
 
     private string? _rendezvousRunId;
     private readonly Dictionary<string, byte[]> _rendezvous = new(StringComparer.Ordinal);
@@ -83,6 +91,7 @@ public sealed partial class StageGrain
             _rendezvousRunId = runId;
         }
 
+        DelayDeactivation(RendezvousHeldFor);
         return _rendezvous;
     }
 }

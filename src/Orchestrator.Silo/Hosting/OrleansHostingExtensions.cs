@@ -67,6 +67,7 @@ public static class OrleansHostingExtensions
             // Grain calls carry the caller's trace context (when traces are exported); experiments publish live events.
             silo.AddActivityPropagation();
             silo.AddExperimentEventStreams();
+            silo.CollectIdleExperiments();
 
             if (options.Mode == OrchestratorMode.Cluster)
             {

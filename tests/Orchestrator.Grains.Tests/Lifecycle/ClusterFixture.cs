@@ -55,6 +55,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddGrainStorage(OrchestratorStorage.Name, (services, _) => Storage.Wrap(ActivatorUtilities.CreateInstance<InProcessGrainStorage>(services)));
             silo.AddExperimentEventStreams().AddMemoryGrainStorage(ExperimentEventStreams.PubSubStore);
             silo.UseInMemoryReminderService();
+            silo.CollectIdleExperiments();
             silo.AddIncomingGrainCallFilter(Calls.CountAsync);
             silo.AddIncomingGrainCallFilter(Drops.FilterAsync);
             silo.Services.AddKeyedSingleton<TimeProvider>(OrchestratorClock.Key, Time);
