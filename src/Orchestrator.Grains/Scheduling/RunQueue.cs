@@ -31,6 +31,9 @@ public sealed class RunQueue : IReadOnlyCollection<QueuedRun>
 
     public bool Contains(string runId) => _byRunId.ContainsKey(runId);
 
+    /// <summary>The queued run <paramref name="runId"/>; null when it is not queued.</summary>
+    public RunRequest? Find(string runId) => _byRunId.GetValueOrDefault(runId)?.Request;
+
     /// <summary>
     /// Queues a run behind its experiment's earlier runs of the same priority, and level with the next run of every
     /// other experiment: its fair tag is one past its experiment's last queued tag, and at least the round reached

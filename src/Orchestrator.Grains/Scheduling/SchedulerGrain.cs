@@ -12,8 +12,10 @@ namespace Orchestrator.Grains.Scheduling;
 /// The Orleans shell around <see cref="SchedulerCore"/>: dispatches its assignments and watches heartbeats.
 /// Its state is soft (see <see cref="SchedulerState"/>): writing the whole queue on every call would make
 /// each call cost as much as the queue is long. After an activation it asks every running experiment to
-/// catch up, and their stages announce their runs again; until all have (or the heartbeat timeout passes)
-/// it assigns nothing, so a queued run cannot take the slot of a running run not yet announced. What it tells
+/// catch up, and their stages announce their runs again; until all have (or the heartbeat timeout passes) it places
+/// runs only on workers whose heartbeats list no run not yet announced (<see cref="SchedulerCore.BeginRecovery"/>), so a
+/// queued run cannot take the slot of a running run not yet announced, and one whose stage missed its assignment is
+/// taken back as running rather than placed twice. What it tells
 /// one way (a lost run, a catch-up) it sends again at its checks until acknowledged, and when a silo leaves the cluster
 /// it has every running experiment catch up, which recovers whatever one-way message went down with that silo.
 /// It is never collected for idleness: its memory is the queue, and getting it back costs every running experiment a
@@ -35,6 +37,9 @@ public sealed class SchedulerGrain(
     private DateTimeOffset _recoveryDeadline;
     private bool _outageReported;
 
+    private DateTimeOffset _activatedAt;
+    private TimeSpan? _firstAssignmentAfterActivation;
+
     /// <summary>Catch-ups sent and not yet answered, by experiment: sent again when due.</summary>
     private readonly Dictionary<string, Unacknowledged> _unansweredCatchUps = [];
 
@@ -47,12 +52,18 @@ public sealed class SchedulerGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _members = membership.CurrentSnapshot;
-        _recoveryDeadline = time.GetUtcNow() + options.Value.HeartbeatTimeout;
+        _activatedAt = time.GetUtcNow();
+        _recoveryDeadline = _activatedAt + options.Value.HeartbeatTimeout;
+        _core.BeginRecovery();
         var running = await CatchUpRunningExperimentsAsync();
         _recovering.UnionWith(running);
         if (_recovering.Count > 0)
         {
-            logger.LogInformation("Scheduler activated: waiting for {Experiments} running experiments to announce their runs", _recovering.Count);
+            logger.LogInformation("Scheduler activated: {Experiments} running experiments announce their runs; until they have, runs go only to workers with none unannounced", _recovering.Count);
+        }
+        else
+        {
+            _core.EndRecovery();
         }
 
         this.RegisterGrainTimer(CheckWorkersOnTimerAsync, new GrainTimerCreationOptions
@@ -68,6 +79,14 @@ public sealed class SchedulerGrain(
         var now = time.GetUtcNow();
         var known = _core.State.Workers.TryGetValue(workerId, out var worker) && !worker.Lost;
         _core.Heartbeat(workerId, capacity, now);
+        foreach (var found in _core.Listed(workerId, activeRunIds, now))
+        {
+            using var scope = RunScope(found.Run);
+            logger.LogInformation("Run {RunId} of {ExperimentId}/{StageId} announced as queued is running on {WorkerId}; adopted, not placed again",
+                found.Run.RunId, found.Run.ExperimentId, found.Run.StageId, workerId);
+            await StageOf(found.Run).OnRunAssignedAsync(found.Run.RunId, found.WorkerIds, found.AssignedAt);
+        }
+
         if (!known)
         {
             logger.LogInformation("Worker {WorkerId} registered: {Slots} slots, {Device}", workerId, capacity.Slots, capacity.Device);
@@ -105,6 +124,18 @@ public sealed class SchedulerGrain(
             return;
         }
 
+        if (_core.ListedBy(run.RunId) is { } workers)
+        {
+            // Announced as queued while workers run it: placed before the scheduler lost its memory, and the stage missed it.
+            var found = new RunAssignment { Run = run, WorkerIds = workers, AssignedAt = time.GetUtcNow() };
+            _core.Adopt(found, found.AssignedAt);
+            using var scope = RunScope(run);
+            logger.LogInformation("Run {RunId} of {ExperimentId}/{StageId} announced as queued is running on {Workers}; adopted, not placed again",
+                run.RunId, run.ExperimentId, run.StageId, string.Join(", ", workers));
+            await StageOf(run).OnRunAssignedAsync(run.RunId, found.WorkerIds, found.AssignedAt);
+            return;
+        }
+
         _core.Enqueue(run);
         await DispatchAsync(time.GetUtcNow(), []);
     }
@@ -127,7 +158,7 @@ public sealed class SchedulerGrain(
         _unansweredCatchUps.Remove(experimentId);
         if (_recovering.Remove(experimentId) && _recovering.Count == 0)
         {
-            logger.LogInformation("Scheduler recovered its runs from the stages; assigning again");
+            EndRecovery("every running experiment announced its runs");
             await DispatchAsync(time.GetUtcNow(), []);
         }
     }
@@ -208,11 +239,17 @@ public sealed class SchedulerGrain(
     {
         if (_recovering.Count > 0 && now >= _recoveryDeadline)
         {
-            logger.LogWarning("Experiments {Experiments} did not announce their runs in time; assigning anyway", string.Join(", ", _recovering));
+            logger.LogWarning("Experiments {Experiments} did not announce their runs in time; assigning anyway", string.Join(", ", _recovering.Take(20)));
             _recovering.Clear();
+            EndRecovery("the wait for announcements is over");
         }
 
-        var assignments = _recovering.Count == 0 ? _core.AssignReady(now) : [];
+        var assignments = _core.AssignReady(now);
+        if (assignments.Count > 0 && _firstAssignmentAfterActivation is null)
+        {
+            _firstAssignmentAfterActivation = now - _activatedAt;
+            logger.LogInformation("First run placed {Seconds:0.###} s after the scheduler's activation", _firstAssignmentAfterActivation.Value.TotalSeconds);
+        }
         OrchestratorMetrics.QueueDepth = _core.State.Queue.Count;
 
         foreach (var run in lost)
@@ -256,6 +293,13 @@ public sealed class SchedulerGrain(
         }
 
         return ids;
+    }
+
+    private void EndRecovery(string why)
+    {
+        _core.EndRecovery();
+        logger.LogInformation("Scheduler recovered its runs from the stages {Seconds:0.###} s after its activation ({Why}); every worker takes runs again",
+            (time.GetUtcNow() - _activatedAt).TotalSeconds, why);
     }
 
     /// <summary>Sends again each lost run and each catch-up whose acknowledgement is overdue, waiting longer each time.</summary>

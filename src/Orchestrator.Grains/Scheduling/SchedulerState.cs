@@ -47,6 +47,13 @@ public sealed class SchedulerState
 
     /// <summary>When heartbeats could arrive again after the last outage: nobody is declared lost for a grace after it.</summary>
     public DateTimeOffset HearingSince { get; set; }
+
+    /// <summary>
+    /// While the scheduler gets its runs back from the stages after an activation (<see cref="SchedulerCore.BeginRecovery"/>):
+    /// each worker heard since, with the runs its last heartbeat listed that no stage has announced yet. Only these workers
+    /// take runs during recovery, and only while their set is empty; null when not recovering.
+    /// </summary>
+    public Dictionary<string, HashSet<string>>? Unclaimed { get; set; }
 }
 
 /// <summary>A run taken back from a lost worker, and when.</summary>

@@ -39,12 +39,77 @@ public sealed class SchedulerRecoveryTests(ClusterFixture fixture)
         Assert.Equal(2, _driver.Dispatcher.StartedFor(id).Count);
     }
 
-    private async Task<WorkerView> WaitForWorkerAsync(Func<WorkerView, bool> condition)
+    [Fact]
+    public async Task A_reactivated_scheduler_places_on_workers_it_knows_free_before_every_experiment_caught_up_and_never_places_a_run_twice()
+    {
+        // An experiment that will not catch up: without it, recovery would end as soon as the first one had.
+        var other = new LifecycleDriver(fixture);
+        var silent = await other.SubmitAsync("- { id: a, kind: dataset.synthetic }");
+
+        // a runs on w1; b was placed on w2, whose stage missed the assignment; c waits for a slot.
+        await _driver.RegisterWorkerAsync("w1", slots: 1);
+        await _driver.RegisterWorkerAsync("w2", slots: 1);
+        var id = $"exp-{_driver.Label}";
+        var missed = ClusterFixture.Drops.DropNext(_driver.Stage(id, "b").GetGrainId(), nameof(IStageGrain.OnRunAssignedAsync));
+        await _driver.SubmitAsync("""
+            - { id: a, kind: dataset.synthetic }
+            - { id: b, kind: dataset.synthetic }
+            - { id: c, kind: dataset.synthetic }
+            """);
+        var a = await _driver.Dispatcher.WaitForStartAsync(id, "a");
+        var b = await _driver.Dispatcher.WaitForStartAsync(id, "b");
+        await missed.WaitAsync(TimeSpan.FromSeconds(5));
+        await _driver.Stage(a).ReportStartedAsync(new RunStartedReport(a.Run.RunId, a.WorkerIds[0]));
+        Assert.Equal([_driver.WorkerId("w1")], a.WorkerIds);
+        Assert.Equal([_driver.WorkerId("w2")], b.WorkerIds);
+        Assert.Null((await _driver.Stage(id, "b").GetAsync()).Attempts.Single().AssignedAt);
+
+        var unanswered = ClusterFixture.Drops.DropNext(other.Experiment(silent).GetGrainId(), nameof(IExperimentGrain.CatchUpAsync));
+        await _driver.Scheduler.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await _driver.RegisterWorkerAsync("w1", slots: 1, kinds: null, a.Run.RunId);
+        await _driver.RegisterWorkerAsync("w2", slots: 1, kinds: null, b.Run.RunId);
+        await unanswered.WaitAsync(TimeSpan.FromSeconds(5));
+        await WaitForWorkerAsync("w1", worker => worker.RunIds.SequenceEqual([a.Run.RunId]));
+        await WaitForWorkerAsync("w2", worker => worker.RunIds.SequenceEqual([b.Run.RunId]));
+
+        // b is running on w2 as far as its stage knows too, and c takes the slot b's end frees, all while recovering.
+        var assigned = await WaitForStageAsync(id, "b", stage => stage.Attempts.Single().AssignedAt is not null);
+        Assert.Equal([_driver.WorkerId("w2")], assigned.Attempts.Single().WorkerIds);
+        await _driver.CompleteAsync(b);
+        var c = await _driver.Dispatcher.WaitForStartAsync(id, "c");
+        Assert.Equal([_driver.WorkerId("w2")], c.WorkerIds);
+        await _driver.CompleteAsync(a);
+        await _driver.CompleteAsync(c);
+
+        var view = await _driver.WaitForAsync(id, view => view.Status == ExperimentStatus.Succeeded);
+        Assert.All(view.Stages, stage => Assert.Single(stage.Attempts));
+        Assert.Equal(3, _driver.Dispatcher.StartedFor(id).Count);
+    }
+
+    private async Task<StageView> WaitForStageAsync(string experimentId, string stageId, Func<StageView, bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (true)
         {
-            var worker = (await _driver.Scheduler.GetSnapshotAsync()).Workers.Single(w => w.WorkerId == _driver.WorkerId("w1"));
+            var stage = await _driver.Stage(experimentId, stageId).GetAsync();
+            if (condition(stage))
+            {
+                return stage;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"stage {stageId} is {stage.Status}");
+            await Task.Delay(10);
+        }
+    }
+
+    private async Task<WorkerView> WaitForWorkerAsync(Func<WorkerView, bool> condition) => await WaitForWorkerAsync("w1", condition);
+
+    private async Task<WorkerView> WaitForWorkerAsync(string name, Func<WorkerView, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var worker = (await _driver.Scheduler.GetSnapshotAsync()).Workers.Single(w => w.WorkerId == _driver.WorkerId(name));
             if (condition(worker))
             {
                 return worker;
