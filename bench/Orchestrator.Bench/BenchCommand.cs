@@ -26,7 +26,7 @@ namespace Orchestrator.Bench;
 internal static class BenchCommand
 {
     /// <summary>The simulated workers run every kind of the catalog, as instant runs.</summary>
-    private static readonly List<string> AllKinds = [.. StageKindCatalog.All.Select(kind => kind.Name)];
+    internal static readonly List<string> AllKinds = [.. StageKindCatalog.All.Select(kind => kind.Name)];
 
     public static Command Create()
     {
@@ -75,6 +75,7 @@ internal static class BenchCommand
         };
         command.Subcommands.Add(AliasBombBench.Create());
         command.Subcommands.Add(LiveBench.Create());
+        command.Subcommands.Add(RecoveryBench.Create());
         command.Validators.Add(result =>
         {
             if (result.GetValue(transport) == "rabbitmq" && !Uri.TryCreate(result.GetValue(rabbitMq), UriKind.Absolute, out _))

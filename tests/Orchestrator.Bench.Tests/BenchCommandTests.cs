@@ -106,6 +106,21 @@ public sealed class BenchCommandTests
         Assert.True(figures["burst_dispatch_p99_ms"] is not null, "the runnable experiments beside the burst were dispatched");
     }
 
+    [Fact]
+    public async Task The_recovery_bench_gets_every_run_back_places_on_the_new_workers_and_none_twice()
+    {
+        var (exitCode, lines, errors) = await BuiltHosts.RunAsync(
+            BuiltHosts.Bench, "bench", "recover", "--experiments", "60", "--workers", "2", "--slots", "3");
+
+        Assert.True(exitCode == 0, errors);
+        var figures = JsonNode.Parse(lines[^1])!;
+        Assert.Equal(60, figures["live_experiments"]!.GetValue<int>());
+        Assert.Equal(2 * 3, figures["runs_placed"]!.GetValue<int>());
+        Assert.Equal(0, figures["runs_placed_twice"]!.GetValue<int>());
+        var (first, all) = (figures["first_assignment_s"]!.GetValue<double>(), figures["all_announced_s"]!.GetValue<double>());
+        Assert.True(first > 0 && all > 0, $"first assignment {first} s, all announced {all} s");
+    }
+
     /// <summary>Runs the bench and checks what any transport must print; returns the figures.</summary>
     private static async Task<JsonNode> BenchAsync(params string[] transport)
     {
