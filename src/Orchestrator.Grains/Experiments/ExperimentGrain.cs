@@ -110,7 +110,9 @@ public sealed class ExperimentGrain(
             }
         }
 
-        // Created whole: nothing is due any more. Outside the gate, which waits for no reminder table.
+        // Outside the gate, which waits neither for the index nor for the reminder table: the summary goes to its
+        // partition, whose write is shared with the creations that came meanwhile, and then, created whole, nothing is due.
+        await ExperimentIndex.UpsertAsync(GrainFactory, Summary());
         await CarriedThroughAsync();
         return created;
     }
@@ -129,9 +131,10 @@ public sealed class ExperimentGrain(
         Experiment.StageRecords = draft.Stages.ToDictionary(stage => stage.StageId, _ => new StageRecord { ChangedAt = now });
 
         // Persist first, then the reminder: a creation that fails after this point (a crash, a storage write that failed)
-        // is finished by the retried request or by the reminder's reconciliation, which initialise the stages again. The
-        // reminder goes once the creation is whole.
-        await WriteAsync();
+        // is finished by the retried request or by the reminder's reconciliation, which initialise the stages again and
+        // index the summary. The reminder goes once the creation is whole, summary indexed (CreateAsync).
+        await _state.WriteAsync();
+        _written = Durable();
         await CarryingThroughAsync();
         await InitializeStagesAsync();
 
@@ -324,6 +327,7 @@ public sealed class ExperimentGrain(
         if (Experiment.Exists)
         {
             await ReconcileAsync();
+            await ExperimentIndex.UpsertAsync(GrainFactory, Summary());
         }
 
         _reminder ??= await this.GetReminder(ReconcileReminder);

@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using Orchestrator.Grains.Experiments;
 using Orchestrator.Grains.Experiments.Index;
+using Orchestrator.Grains.Specs;
+using Orchestrator.Grains.Stages;
 
 namespace Orchestrator.Grains.Tests.Lifecycle;
 
@@ -36,6 +38,79 @@ public sealed class ExperimentIndexTests(ClusterFixture fixture)
         // A new activation reads the state back: every upsert of the burst was written.
         await Partition(at).Cast<IGrainManagementExtension>().DeactivateOnIdle();
         Assert.Equal(expected, await ListedAsync(prefix));
+    }
+
+    [Fact]
+    public async Task A_creation_leaves_the_gate_before_its_summary_is_stored_so_the_next_one_never_waits_on_the_index()
+    {
+        // The gate lets one creation in at a time. Both summaries go to the partition of the fake clock's minute, whose
+        // writes are held: the second creation must still get through the gate and queue its stage.
+        var partition = Grains.GetGrain<IExperimentIndexPartitionGrain>(ExperimentIndexBuckets.Of(ClusterFixture.Time.GetUtcNow())).GetGrainId().ToString();
+        ClusterFixture.Storage.FailWrites(partition, held: true);
+        var (first, second) = (new LifecycleDriver(fixture), new LifecycleDriver(fixture));
+        var firstCreation = CreateAsync(first);
+        var secondCreation = CreateAsync(second);
+        try
+        {
+            await WaitForQueuedAsync(second);
+            await WaitForQueuedAsync(first);
+            await WaitForAsync(() => ClusterFixture.Storage.Held(partition) > 0, "the partition's write was never held");
+            Assert.False(firstCreation.IsCompleted || secondCreation.IsCompleted, "a creation is acknowledged only once its summary is stored");
+        }
+        finally
+        {
+            ClusterFixture.Storage.Heal(partition);
+        }
+
+        // The held write failed, and with it the upserts it held (those that came after it are stored by the next): a
+        // caller that heard of the failure retries with the same draft, which indexes the summary.
+        await Task.WhenAll(firstCreation, secondCreation).ContinueWith(_ => { }, TaskScheduler.Default);
+        Assert.True(firstCreation.IsFaulted || secondCreation.IsFaulted, "the held write failed the upserts it held");
+        Assert.Equal(CreateOutcome.AlreadyExisted, (await CreateAsync(first)).Outcome);
+        Assert.Equal(CreateOutcome.AlreadyExisted, (await CreateAsync(second)).Outcome);
+        var listed = await ExperimentIndex.ListAllAsync(Grains, new ExperimentQuery { Status = ExperimentStatus.Running });
+        Assert.Contains(listed, summary => summary.Id == $"exp-{first.Label}");
+        Assert.Contains(listed, summary => summary.Id == $"exp-{second.Label}");
+    }
+
+    private static Task<CreateResult> CreateAsync(LifecycleDriver driver)
+    {
+        var id = $"exp-{driver.Label}";
+        var prepared = ExperimentDrafts.Prepare($"name: gate\nstages:\n  - {{ id: a, kind: dataset.synthetic, resources: {{ labels: {{ test: \"{driver.Label}\" }} }} }}", SpecFormat.Yaml, id);
+        return driver.Experiment(id).CreateAsync(prepared.Draft!);
+    }
+
+    private static async Task WaitForQueuedAsync(LifecycleDriver driver)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (await StatusAsync(driver.Stage($"exp-{driver.Label}", "a")) != StageStatus.Queued)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the stage of exp-{driver.Label} was never queued");
+            await Task.Delay(10);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>The stage's status; null while its experiment has not initialised it.</summary>
+    private static async Task<StageStatus?> StatusAsync(IStageGrain stage)
+    {
+        try
+        {
+            return (await stage.GetAsync()).Status;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     [Fact]

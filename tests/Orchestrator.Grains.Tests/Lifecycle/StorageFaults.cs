@@ -12,6 +12,7 @@ public sealed class StorageFaults
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TaskCompletionSource?> _failing = [];
     private readonly List<(string State, GrainId Grain)> _writes = [];
+    private readonly List<string> _held = [];
 
     /// <summary>Every write stored so far, in order: the state's name and the grain's id.</summary>
     public List<(string State, GrainId Grain)> Writes()
@@ -28,6 +29,15 @@ public sealed class StorageFaults
         lock (_lock)
         {
             _failing[label] = held ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        }
+    }
+
+    /// <summary>Writes of grains whose id contains <paramref name="label"/> that wait for <see cref="Release"/> now.</summary>
+    public int Held(string label)
+    {
+        lock (_lock)
+        {
+            return _held.Count(id => id.Contains(label, StringComparison.Ordinal));
         }
     }
 
@@ -73,7 +83,23 @@ public sealed class StorageFaults
 
         if (wait is not null)
         {
-            await wait;
+            var id = grainId.ToString();
+            lock (_lock)
+            {
+                _held.Add(id);
+            }
+
+            try
+            {
+                await wait;
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    _held.Remove(id);
+                }
+            }
         }
 
         throw new IOException($"storage unreachable (a fault injected for {grainId})");
