@@ -96,28 +96,32 @@ public sealed class ExperimentGrain(
             return new CreateResult(CreateOutcome.Busy, admission.RetryAfter);
         }
 
-        CreateResult created;
-        using (admission.Slot)
+        _creating = true;
+        try
         {
-            _creating = true;
-            try
+            using (admission.Slot)
             {
-                created = await CreateNewAsync(draft);
+                await CreateNewAsync(draft);
             }
-            finally
-            {
-                _creating = false;
-            }
+
+            // Outside the gate, which waits for no index: the summary goes to its partition, whose write is shared with the
+            // creations that came meanwhile. Only then are the first stages queued, so that the grain is free to hear them
+            // end once they run.
+            await ExperimentIndex.UpsertAsync(GrainFactory, Summary());
+            await StartAsync();
+        }
+        finally
+        {
+            _creating = false;
         }
 
-        // Outside the gate, which waits neither for the index nor for the reminder table: the summary goes to its
-        // partition, whose write is shared with the creations that came meanwhile, and then, created whole, nothing is due.
-        await ExperimentIndex.UpsertAsync(GrainFactory, Summary());
+        // Created whole: nothing is due any more. Outside the gate, which waits for no reminder table.
         await CarriedThroughAsync();
-        return created;
+        return new CreateResult(CreateOutcome.Created);
     }
 
-    private async Task<CreateResult> CreateNewAsync(ExperimentDraft draft)
+    /// <summary>Writes the new experiment and initialises its stages: the part of a creation the gate lets in one at a time.</summary>
+    private async Task CreateNewAsync(ExperimentDraft draft)
     {
         var now = time.GetUtcNow();
         Experiment.Name = draft.Name;
@@ -131,14 +135,17 @@ public sealed class ExperimentGrain(
         Experiment.StageRecords = draft.Stages.ToDictionary(stage => stage.StageId, _ => new StageRecord { ChangedAt = now });
 
         // Persist first, then the reminder: a creation that fails after this point (a crash, a storage write that failed)
-        // is finished by the retried request or by the reminder's reconciliation, which initialise the stages again and
-        // index the summary. The reminder goes once the creation is whole, summary indexed (CreateAsync).
+        // is finished by the retried request or by the reminder's reconciliation, which initialise the stages again, index
+        // the summary and queue the first stages. The reminder goes once the creation is whole (CreateAsync).
         await _state.WriteAsync();
         _written = Durable();
         await CarryingThroughAsync();
         await InitializeStagesAsync();
+    }
 
-        // Stages with no upstream are ready once the experiment exists: that is when their dispatch latency starts.
+    /// <summary>Queues the stages with no upstream: they are ready now, which is when their dispatch latency starts.</summary>
+    private async Task StartAsync()
+    {
         var created = time.GetUtcNow();
         foreach (var record in Experiment.StageRecords.Values)
         {
@@ -147,11 +154,10 @@ public sealed class ExperimentGrain(
 
         using (ExperimentScope())
         {
-            logger.LogInformation("Experiment {ExperimentId} '{Name}' created with {Stages} stages", this.GetPrimaryKeyString(), draft.Name, draft.Stages.Count);
+            logger.LogInformation("Experiment {ExperimentId} '{Name}' created with {Stages} stages", this.GetPrimaryKeyString(), Experiment.Name, Experiment.Stages.Count);
         }
 
         await AdvanceAsync();
-        return new CreateResult(CreateOutcome.Created);
     }
 
     /// <summary>Interleaves with any call: answers from what the grain holds (as written while a write is under way) and its stages hold.</summary>

@@ -44,7 +44,7 @@ public sealed class ExperimentIndexTests(ClusterFixture fixture)
     public async Task A_creation_leaves_the_gate_before_its_summary_is_stored_so_the_next_one_never_waits_on_the_index()
     {
         // The gate lets one creation in at a time. Both summaries go to the partition of the fake clock's minute, whose
-        // writes are held: the second creation must still get through the gate and queue its stage.
+        // writes are held: the second creation must still get through the gate and initialise its stage.
         var partition = Grains.GetGrain<IExperimentIndexPartitionGrain>(ExperimentIndexBuckets.Of(ClusterFixture.Time.GetUtcNow())).GetGrainId().ToString();
         ClusterFixture.Storage.FailWrites(partition, held: true);
         var (first, second) = (new LifecycleDriver(fixture), new LifecycleDriver(fixture));
@@ -52,8 +52,8 @@ public sealed class ExperimentIndexTests(ClusterFixture fixture)
         var secondCreation = CreateAsync(second);
         try
         {
-            await WaitForQueuedAsync(second);
-            await WaitForQueuedAsync(first);
+            await WaitForStatusAsync(second, StageStatus.Pending);
+            await WaitForStatusAsync(first, StageStatus.Pending);
             await WaitForAsync(() => ClusterFixture.Storage.Held(partition) > 0, "the partition's write was never held");
             Assert.False(firstCreation.IsCompleted || secondCreation.IsCompleted, "a creation is acknowledged only once its summary is stored");
         }
@@ -68,6 +68,8 @@ public sealed class ExperimentIndexTests(ClusterFixture fixture)
         Assert.True(firstCreation.IsFaulted || secondCreation.IsFaulted, "the held write failed the upserts it held");
         Assert.Equal(CreateOutcome.AlreadyExisted, (await CreateAsync(first)).Outcome);
         Assert.Equal(CreateOutcome.AlreadyExisted, (await CreateAsync(second)).Outcome);
+        await WaitForStatusAsync(first, StageStatus.Queued);
+        await WaitForStatusAsync(second, StageStatus.Queued);
         var listed = await ExperimentIndex.ListAllAsync(Grains, new ExperimentQuery { Status = ExperimentStatus.Running });
         Assert.Contains(listed, summary => summary.Id == $"exp-{first.Label}");
         Assert.Contains(listed, summary => summary.Id == $"exp-{second.Label}");
@@ -80,12 +82,12 @@ public sealed class ExperimentIndexTests(ClusterFixture fixture)
         return driver.Experiment(id).CreateAsync(prepared.Draft!);
     }
 
-    private static async Task WaitForQueuedAsync(LifecycleDriver driver)
+    private static async Task WaitForStatusAsync(LifecycleDriver driver, StageStatus status)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (await StatusAsync(driver.Stage($"exp-{driver.Label}", "a")) != StageStatus.Queued)
+        while (await StatusAsync(driver.Stage($"exp-{driver.Label}", "a")) != status)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"the stage of exp-{driver.Label} was never queued");
+            Assert.True(DateTime.UtcNow < deadline, $"the stage of exp-{driver.Label} was never {status}");
             await Task.Delay(10);
         }
     }
