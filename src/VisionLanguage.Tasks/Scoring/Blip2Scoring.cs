@@ -23,7 +23,8 @@ namespace VisionLanguage.Tasks.Scoring;
 /// frozen LLM of input <c>llm</c>, both checked against its records) or of a caption finetune (its encoder in the
 /// checkpoint, the LLM an input); VQA answers of a VQA finetune. The LLM stages' prompt, end token, longest text, LLM
 /// dtype and search are the stage's own, recorded in its checkpoint (<see cref="Blip2LlmEvaluation"/>), so a model is
-/// scored as its stage scored it; the image size is the checkpoint's.
+/// scored as its stage scored it; the image size is the checkpoint's. A finetune's checkpoint holds its trained encoder,
+/// so its <c>image_encoder</c>, when bound, is not fetched.
 /// </summary>
 internal sealed class Blip2Scoring(EvaluateSettings settings, TaskRun run, InputFolder checkpoint, Device device, CancellationToken cancellationToken)
 {
@@ -65,12 +66,11 @@ internal sealed class Blip2Scoring(EvaluateSettings settings, TaskRun run, Input
     {
         var (init, evaluation, llmInput, tokenizer) = await ReadLlmCheckpointAsync(Blip2LlmEvaluation.Caption, "caption", "bind a blip2.stage2 or blip2.finetune.caption output");
         using var dataset = BlipDataset.Open([.. datasets.Select(input => BlipDatasetSource.Folder(input.Directory))], settings.BadData);
-        var (llm, _) = LlmInput.Load(llmInput, FrozenPrecision.For(device, evaluation.LlmDtype), device, exactGelu: true);
         var pulse = TaskPulse.Of(run, cancellationToken);
         CaptionEvaluationResult result;
         if (init.Finetuned is { } config)
         {
-            using var model = LoadFinetuned(config, llm);
+            using var model = LoadFinetuned(config, LlmInput.Load(llmInput, FrozenPrecision.For(device, evaluation.LlmDtype), device, exactGelu: true).Llm);
             var texts = new LlmTexts(tokenizer, evaluation.Prompt, evaluation.EndToken, prefixLm: false, evaluation.MaxTextLength);
             var captioner = new Blip2FinetuneCaptioner(model, texts, evaluation.Prompt, evaluation.Decoding);
             result = CaptionEvaluation.Evaluate(captioner, dataset, config.Vision.ImageSize, settings.BatchSize, null, SampleCaptions, pulse);
@@ -79,6 +79,7 @@ internal sealed class Blip2Scoring(EvaluateSettings settings, TaskRun run, Input
         {
             var encoderInput = await RequiredAsync("image_encoder", "the frozen image encoder the stage-2 model reads");
             using var encoder = init.Encoder.LoadFrozen(encoderInput, init.Encoder.Vision.ImageSize, device, "its Q-Former was trained against", "its stage read");
+            var (llm, _) = LlmInput.Load(llmInput, FrozenPrecision.For(device, evaluation.LlmDtype), device, exactGelu: true);
             Blip2Stage2Model model;
             try
             {
@@ -115,8 +116,7 @@ internal sealed class Blip2Scoring(EvaluateSettings settings, TaskRun run, Input
 
         var questions = Vocabulary(Fix);
         using var dataset = VqaDataset.Open(BlipVqaTask.Sources(datasets, "dataset"), settings.BadData);
-        var (llm, _) = LlmInput.Load(llmInput, FrozenPrecision.For(device, evaluation.LlmDtype), device, exactGelu: true);
-        using var model = LoadFinetuned(config, llm);
+        using var model = LoadFinetuned(config, LlmInput.Load(llmInput, FrozenPrecision.For(device, evaluation.LlmDtype), device, exactGelu: true).Llm);
         var examples = new VqaLlmExamples(tokenizer, evaluation.Prompt, evaluation.EndToken, evaluation.MaxTextLength);
         var result = Blip2VqaFinetuneTask.Score(
             model, examples, questions, evaluation.MaxQuestionLength ?? throw new InvalidDataException($"{Source}: {Blip2LlmEvaluation.FileName} lacks max_question_length; {Fix}"), evaluation.Decoding, dataset,
