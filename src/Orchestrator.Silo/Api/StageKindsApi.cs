@@ -40,6 +40,9 @@ public static class StageKindsApi
                     ? new InputDecidesView([.. decides.Options], decides.What)
                     : null,
                 Needs = input.Needs == DatasetContent.None ? null : DatasetContents.Names(input.Needs),
+                NeededWhen = kind.InputsNeededByType.Where(rule => rule.Needs.Contains(input.Name)).ToList() is { Count: > 0 } rules
+                    ? [.. rules.Select(rule => new InputNeededWhenView(rule.Input, [.. rule.Types.Select(type => type.Name)], rule.Why))]
+                    : null,
                 NeedsByOption = kind.InputContentsByOption.FirstOrDefault(rule => rule.Input == input.Name) is { } needs
                     ? new InputNeedsByOptionView(needs.Option, needs.Needs.ToDictionary(entry => entry.Key, entry => DatasetContents.Names(entry.Value)))
                     : null,
@@ -100,7 +103,13 @@ public sealed record InputView(string Name, List<string> Accepts, bool Optional,
 
     /// <summary>When an option's value decides what the datasets must hold instead (e.g. <c>evaluate</c>'s task).</summary>
     public InputNeedsByOptionView? NeedsByOption { get; init; }
+
+    /// <summary>An optional input that must be bound when another input is bound to one of some types (e.g. <c>evaluate</c>'s <c>llm</c> for a BLIP-2 checkpoint).</summary>
+    public List<InputNeededWhenView>? NeededWhen { get; init; }
 }
+
+/// <summary>The input is needed when input <paramref name="Input"/> is bound to an artifact of one of <paramref name="Types"/>, for <paramref name="Why"/>.</summary>
+public sealed record InputNeededWhenView(string Input, List<string> Types, string Why);
 
 /// <summary>What the datasets of an input must hold for each value of <paramref name="Option"/>.</summary>
 public sealed record InputNeedsByOptionView(string Option, Dictionary<string, List<string>> Needs);

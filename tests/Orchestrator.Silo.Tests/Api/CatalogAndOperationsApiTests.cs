@@ -39,6 +39,8 @@ public sealed class CatalogAndOperationsApiTests(ApiFixture fixture) : IClassFix
         var dataset = evaluate["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "dataset")!;
         Assert.Equal(["vqa_questions"], dataset["needsByOption"]!["needs"]!["vqa"]!.AsArray().Select(need => need!.GetValue<string>()));
         Assert.Equal(["captions"], train["needs"]!.AsArray().Select(need => need!.GetValue<string>()));
+        var llm = evaluate["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "llm")!;
+        Assert.Equal(["checkpoint.blip2", "checkpoint.blip2.captioner", "checkpoint.blip2.vqa"], llm["neededWhen"]![0]!["types"]!.AsArray().Select(type => type!.GetValue<string>()));
         var synthetic = kinds.Single(kind => kind!["name"]!.GetValue<string>() == "dataset.synthetic")!;
         Assert.Equal(
             [("captions", (string?)null), ("vqa_questions", "vqa_questions above 0"), ("nlvr2_statements", "nlvr2_pairs above 0")],
