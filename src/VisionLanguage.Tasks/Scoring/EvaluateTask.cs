@@ -16,13 +16,13 @@ namespace VisionLanguage.Tasks.Scoring;
 /// <summary>What an evaluation scores a checkpoint on.</summary>
 public enum ScoredTask
 {
-    /// <summary>Image-text retrieval both ways (a pretrained or retrieval-finetuned BLIP model).</summary>
+    /// <summary>Image-text retrieval both ways (a pretrained or retrieval-finetuned BLIP model, a BLIP-2 stage-1 or retrieval-finetuned Q-Former).</summary>
     Retrieval,
 
-    /// <summary>Captioning (a caption-finetuned BLIP model).</summary>
+    /// <summary>Captioning (a caption-finetuned BLIP model, a BLIP-2 stage-2 or caption-finetuned model).</summary>
     Caption,
 
-    /// <summary>Visual question answering (a VQA-finetuned BLIP model), answered as its finetune answered.</summary>
+    /// <summary>Visual question answering (a VQA-finetuned BLIP or BLIP-2 model), answered as its finetune answered.</summary>
     Vqa,
 
     /// <summary>Whether a statement is true of a pair of images (an NLVR2-finetuned BLIP model).</summary>
