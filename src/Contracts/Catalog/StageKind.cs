@@ -29,6 +29,12 @@ public sealed record StageKind
     /// <summary>Options whose value narrows the artifact types an input takes (e.g. <c>evaluate</c>'s task and its checkpoint).</summary>
     public IReadOnlyList<OptionSelectsInputTypes> InputTypesByOption { get; init; } = [];
 
+    /// <summary>Inputs that must be bound when another is bound to an artifact of some type (e.g. a BLIP-2 checkpoint and the frozen LLM it references).</summary>
+    public IReadOnlyList<TypeNeedsInputs> InputsNeededByType { get; init; } = [];
+
+    /// <summary>Options whose value decides what the datasets of an input must hold (e.g. <c>evaluate</c>'s task and its dataset).</summary>
+    public IReadOnlyList<OptionSelectsInputContents> InputContentsByOption { get; init; } = [];
+
     /// <summary>Whether a run of the kind trains data-parallel on a gang of several workers (<c>resources.workers</c> above 1).</summary>
     public bool TrainsAsGang { get; init; }
 
@@ -55,3 +61,9 @@ public sealed record InputDecides(string Input, IReadOnlyList<string> Options, s
 /// may not fit what the option asks of it.
 /// </summary>
 public sealed record OptionSelectsInputTypes(string Option, string Input, IReadOnlyDictionary<string, IReadOnlyList<ArtifactType>> Types);
+
+/// <summary>
+/// When input <paramref name="Input"/> is bound to an artifact of one of <paramref name="Types"/> (matched exactly),
+/// inputs <paramref name="Needs"/> must be bound too; <paramref name="Why"/> ends the error a spec without them gets.
+/// </summary>
+public sealed record TypeNeedsInputs(string Input, IReadOnlyList<ArtifactType> Types, IReadOnlyList<string> Needs, string Why);

@@ -19,9 +19,16 @@ public static class StageKindCatalog
 
     private static List<StageKind> Build()
     {
-        var datasetIn = (string name, string description) => new InputSlot(name, [ArtifactType.Dataset], description);
-        var trainIn = new InputSlot("train", [ArtifactType.Dataset], "Training data; several datasets are concatenated.") { IsList = true };
-        var evalIn = new InputSlot("eval", [ArtifactType.Dataset], "Held-out data evaluated at the end.") { Optional = true };
+        var datasetIn = (string name, string description) => new InputSlot(name, [ArtifactType.Dataset], description) { Needs = DatasetContent.Captions };
+        var trainIn = new InputSlot("train", [ArtifactType.Dataset], "Training data; several datasets are concatenated.") { IsList = true, Needs = DatasetContent.Captions };
+        var evalIn = new InputSlot("eval", [ArtifactType.Dataset], "Held-out data evaluated at the end.") { Optional = true, Needs = DatasetContent.Captions };
+        // What a dataset.synthetic split holds: its captions always, VQA questions and NLVR2 statements when asked for.
+        IReadOnlyList<DatasetHolds> synthetic =
+        [
+            new(DatasetContent.Captions),
+            new(DatasetContent.VqaQuestions, ContentCondition.AboveZero("vqa_questions")),
+            new(DatasetContent.Nlvr2Statements, ContentCondition.AboveZero("nlvr2_pairs")),
+        ];
         var blipInit = new InputSlot("init", [ArtifactType.BlipCheckpoint], "The BLIP checkpoint to start from.");
 
         return
@@ -32,9 +39,9 @@ public static class StageKindCatalog
                 Description = "Renders scenes of shapes with captions of known, controllable noise: web (noisy), human (clean, small) and test (clean) splits; with vqa_questions above 0 each split also holds VQA questions about its own images, ten annotator answers each, of controlled disagreement; with nlvr2_pairs above 0, NLVR2 pairs of its own images with true or false statements.",
                 Outputs =
                 [
-                    new("web", ArtifactType.Dataset, "Web split; the manifest records which captions were corrupted. With VQA or NLVR2: training questions or statements."),
-                    new("human", ArtifactType.Dataset, "Clean, small split. With VQA or NLVR2: training questions or statements."),
-                    new("test", ArtifactType.Dataset, "Clean held-out split. With VQA or NLVR2: held-out questions or statements, about held-out images only."),
+                    new("web", ArtifactType.Dataset, "Web split; the manifest records which captions were corrupted. With VQA or NLVR2: training questions or statements.") { Holds = synthetic },
+                    new("human", ArtifactType.Dataset, "Clean, small split. With VQA or NLVR2: training questions or statements.") { Holds = synthetic },
+                    new("test", ArtifactType.Dataset, "Clean held-out split. With VQA or NLVR2: held-out questions or statements, about held-out images only.") { Holds = synthetic },
                 ],
                 OptionsType = typeof(SyntheticDatasetOptions),
             },
@@ -42,7 +49,18 @@ public static class StageKindCatalog
             {
                 Name = "dataset.import",
                 Description = "Checks an annotation file and its image root: BLIP captions (format caption), one VQA split in LAVIS's VQAv2 format (format vqa) or one NLVR2 split in BLIP's format (format nlvr2); every image decodes, every caption, question, answer and statement is non-empty.",
-                Outputs = [new("dataset", ArtifactType.Dataset, "The checked dataset: captions, one VQA split or one NLVR2 split.")],
+                Outputs =
+                [
+                    new("dataset", ArtifactType.Dataset, "The checked dataset: captions, one VQA split or one NLVR2 split.")
+                    {
+                        Holds =
+                        [
+                            new(DatasetContent.Captions, ContentCondition.OneOf("format", "caption")),
+                            new(DatasetContent.VqaQuestions, ContentCondition.OneOf("format", "vqa")),
+                            new(DatasetContent.Nlvr2Statements, ContentCondition.OneOf("format", "nlvr2")),
+                        ],
+                    },
+                ],
                 OptionsType = typeof(DatasetImportOptions),
             },
             new()
@@ -107,7 +125,7 @@ public static class StageKindCatalog
                 ],
                 Outputs =
                 [
-                    new("dataset", ArtifactType.Dataset, "The kept pairs."),
+                    new("dataset", ArtifactType.Dataset, "The kept pairs.") { Holds = [new(DatasetContent.Captions)] },
                     new("scores", ArtifactType.CapfiltScores, "Every candidate caption and its score."),
                 ],
                 OptionsType = typeof(BlipCapfiltOptions),
@@ -124,8 +142,8 @@ public static class StageKindCatalog
                 Inputs =
                 [
                     blipInit,
-                    trainIn with { Description = "VQA questions (the VQA splits of the datasets: dataset.synthetic with vqa_questions, or dataset.import with format vqa); several are concatenated." },
-                    evalIn with { Description = "Held-out VQA questions answered at the end; its answer_list.json is the ranking's candidate list." },
+                    trainIn with { Description = "VQA questions (the VQA splits of the datasets: dataset.synthetic with vqa_questions, or dataset.import with format vqa); several are concatenated.", Needs = DatasetContent.VqaQuestions },
+                    evalIn with { Description = "Held-out VQA questions answered at the end; its answer_list.json is the ranking's candidate list.", Needs = DatasetContent.VqaQuestions },
                 ],
                 Outputs = [new("checkpoint", ArtifactType.VqaCheckpoint, "The VQA model, its vocabulary and its candidate list.")],
                 OptionsType = typeof(BlipVqaOptions),
@@ -138,8 +156,8 @@ public static class StageKindCatalog
                 Inputs =
                 [
                     blipInit,
-                    trainIn with { Description = "NLVR2 examples (the NLVR2 splits of the datasets: dataset.synthetic with nlvr2_pairs, or dataset.import with format nlvr2); several are concatenated." },
-                    evalIn with { Description = "Held-out NLVR2 examples scored at the end." },
+                    trainIn with { Description = "NLVR2 examples (the NLVR2 splits of the datasets: dataset.synthetic with nlvr2_pairs, or dataset.import with format nlvr2); several are concatenated.", Needs = DatasetContent.Nlvr2Statements },
+                    evalIn with { Description = "Held-out NLVR2 examples scored at the end.", Needs = DatasetContent.Nlvr2Statements },
                 ],
                 Outputs = [new("checkpoint", ArtifactType.Nlvr2Checkpoint, "The NLVR2 model and its vocabulary.")],
                 OptionsType = typeof(BlipNlvr2Options),
@@ -166,7 +184,11 @@ public static class StageKindCatalog
             {
                 Name = "llm.pretrain",
                 Description = "Trains a small OPT- or T5-architecture language model and its tokenizer from scratch on the captions and question-answer texts of its training datasets, written as model.import writes an imported LLM.",
-                Inputs = [trainIn with { Description = "The texts to learn: only training splits, so that evaluation on held-out splits stays zero-shot." }, evalIn],
+                Inputs =
+                [
+                    trainIn with { Description = "The texts to learn (captions, VQA questions with their answers): only training splits, so that evaluation on held-out splits stays zero-shot.", Needs = DatasetContent.Captions | DatasetContent.VqaQuestions },
+                    evalIn with { Description = "Held-out captions and VQA questions whose loss is reported at the end.", Needs = DatasetContent.Captions | DatasetContent.VqaQuestions },
+                ],
                 Outputs = [new("llm", ArtifactType.LlmWeights, "The language model in HF's names, config.json and tokenizer files.")],
                 OptionsType = typeof(LlmPretrainOptions),
                 TrainsAsGang = true,
@@ -182,7 +204,7 @@ public static class StageKindCatalog
                     new("llm", [ArtifactType.LlmWeights], "The frozen LLM: a model.import of an OPT or T5 checkpoint, or an llm.pretrain output."),
                     trainIn,
                     evalIn with { Description = "Held-out captioned images, captioned through the LLM at the end (BLEU-4, CIDEr-D)." },
-                    new("vqa_eval", [ArtifactType.Dataset], "Held-out VQA questions answered zero-shot at the end (VQA accuracy).") { Optional = true },
+                    new("vqa_eval", [ArtifactType.Dataset], "Held-out VQA questions answered zero-shot at the end (VQA accuracy).") { Optional = true, Needs = DatasetContent.VqaQuestions },
                 ],
                 Outputs = [new("checkpoint", ArtifactType.Blip2Checkpoint, "The Q-Former side (ln_vision, Q-Former, queries, projection); the encoder, the LLM and the stage-1 checkpoint are referenced by digest.")],
                 OptionsType = typeof(Blip2Stage2Options),
@@ -191,11 +213,20 @@ public static class StageKindCatalog
             new()
             {
                 Name = "evaluate",
-                Description = "Scores a checkpoint on a dataset with the metric of its task, so two models are compared on the same split by the DAG: retrieval (recall@1/5/10 both ways, ITC top-k re-ranked by ITM), caption (BLEU-4, CIDEr-D), vqa (VQA accuracy) or nlvr2 (accuracy).",
+                Description = "Scores a BLIP or BLIP-2 checkpoint on a dataset with the metric of its task, as its own stage scored it at its end, so two models are compared on the same split by the DAG: retrieval (recall@1/5/10 both ways, ITC top-k re-ranked by ITM), caption (BLEU-4, CIDEr-D), vqa (VQA accuracy) or nlvr2 (accuracy).",
                 Inputs =
                 [
-                    new("checkpoint", [ArtifactType.BlipCheckpoint], "The checkpoint to score: task retrieval takes a blip.pretrain or blip.finetune.retrieval output, task caption a blip.finetune.caption output, task vqa a blip.finetune.vqa output, task nlvr2 a blip.finetune.nlvr2 output."),
-                    new("dataset", [ArtifactType.Dataset], "The data to score it on, e.g. a dataset's test split: captioned images (retrieval, caption), its VQA splits (vqa) or its NLVR2 splits (nlvr2).") { IsList = true },
+                    new("checkpoint", [ArtifactType.BlipCheckpoint, ArtifactType.QFormerCheckpoint, ArtifactType.Blip2RetrievalCheckpoint, ArtifactType.Blip2Checkpoint],
+                        "The checkpoint to score: task retrieval takes a blip.pretrain, blip.finetune.retrieval, blip2.stage1 or blip2.finetune.retrieval output; task caption a blip.finetune.caption, blip2.stage2 or blip2.finetune.caption output; task vqa a blip.finetune.vqa or blip2.finetune.vqa output; task nlvr2 a blip.finetune.nlvr2 output."),
+                    new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint],
+                        "BLIP-2 stage-1 and stage-2 checkpoints: the frozen image encoder they were trained against (checked against their record). A BLIP-2 finetune's checkpoint holds its trained encoder and reads none.") { Optional = true },
+                    new("llm", [ArtifactType.LlmWeights],
+                        "BLIP-2 checkpoints through an LLM (blip2.stage2, blip2.finetune.caption, blip2.finetune.vqa outputs): the frozen LLM they were trained into (checked against their record).") { Optional = true },
+                    new("dataset", [ArtifactType.Dataset], "The data to score it on, e.g. a dataset's test split: captioned images (retrieval, caption), its VQA splits (vqa) or its NLVR2 splits (nlvr2).")
+                    {
+                        IsList = true,
+                        Needs = DatasetContent.Captions | DatasetContent.VqaQuestions | DatasetContent.Nlvr2Statements,
+                    },
                 ],
                 Outputs = [new("report", ArtifactType.EvaluationReport, "metrics.json with the task's metrics (and samples.json with sample captions for task caption).")],
                 OptionsType = typeof(EvaluateOptions),
@@ -203,10 +234,27 @@ public static class StageKindCatalog
                 [
                     new("task", "checkpoint", new Dictionary<string, IReadOnlyList<ArtifactType>>
                     {
-                        ["retrieval"] = [ArtifactType.BlipCheckpoint, ArtifactType.RetrievalCheckpoint],
-                        ["caption"] = [ArtifactType.CaptionerCheckpoint],
-                        ["vqa"] = [ArtifactType.VqaCheckpoint],
+                        ["retrieval"] = [ArtifactType.BlipCheckpoint, ArtifactType.RetrievalCheckpoint, ArtifactType.QFormerCheckpoint, ArtifactType.Blip2RetrievalCheckpoint],
+                        ["caption"] = [ArtifactType.CaptionerCheckpoint, ArtifactType.Blip2Checkpoint, ArtifactType.Blip2CaptionerCheckpoint],
+                        ["vqa"] = [ArtifactType.VqaCheckpoint, ArtifactType.Blip2VqaCheckpoint],
                         ["nlvr2"] = [ArtifactType.Nlvr2Checkpoint],
+                    }),
+                ],
+                InputsNeededByType =
+                [
+                    new("checkpoint", [ArtifactType.QFormerCheckpoint, ArtifactType.Blip2Checkpoint], ["image_encoder"],
+                        "the checkpoint references its frozen image encoder by digest instead of holding it; bind the encoder its stage read"),
+                    new("checkpoint", [ArtifactType.Blip2Checkpoint, ArtifactType.Blip2CaptionerCheckpoint, ArtifactType.Blip2VqaCheckpoint], ["llm"],
+                        "the checkpoint references its frozen LLM by digest instead of holding it; bind the LLM its stage read"),
+                ],
+                InputContentsByOption =
+                [
+                    new("task", "dataset", new Dictionary<string, DatasetContent>
+                    {
+                        ["retrieval"] = DatasetContent.Captions,
+                        ["caption"] = DatasetContent.Captions,
+                        ["vqa"] = DatasetContent.VqaQuestions,
+                        ["nlvr2"] = DatasetContent.Nlvr2Statements,
                     }),
                 ],
             },
@@ -251,8 +299,8 @@ public static class StageKindCatalog
                     new("qformer", [ArtifactType.QFormerCheckpoint], "The stage-1 Q-Former the init was trained from (checked against its record): its text side, which stage 2 trims, and its vocabulary read the questions."),
                     new("image_encoder", [ArtifactType.ImageEncoderWeights, ArtifactType.BlipCheckpoint], "The image encoder the init reads (checked against its record); its weights start the encoder that now trains."),
                     new("llm", [ArtifactType.LlmWeights], "The frozen LLM the init was trained into (checked against its record)."),
-                    trainIn with { Description = "VQA questions to learn: a dataset.synthetic output with vqa_questions above 0 or a dataset.import with format vqa; several are concatenated." },
-                    evalIn with { Description = "Held-out VQA questions, answered at the end (VQA accuracy, and the majority answer's as baseline_eval_vqa_accuracy)." },
+                    trainIn with { Description = "VQA questions to learn: a dataset.synthetic output with vqa_questions above 0 or a dataset.import with format vqa; several are concatenated.", Needs = DatasetContent.VqaQuestions },
+                    evalIn with { Description = "Held-out VQA questions, answered at the end (VQA accuracy, and the majority answer's as baseline_eval_vqa_accuracy).", Needs = DatasetContent.VqaQuestions },
                 ],
                 Outputs = [new("checkpoint", ArtifactType.Blip2VqaCheckpoint, "The finetuned model with its trained image encoder and the Q-Former's text side and vocabulary; the LLM is referenced by digest.")],
                 OptionsType = typeof(Blip2VqaFinetuneOptions),

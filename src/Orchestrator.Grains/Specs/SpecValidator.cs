@@ -40,6 +40,7 @@ public static partial class SpecValidator
 
         var byId = IndexStages(spec, errors);
         var validated = new List<ValidatedStage>();
+        var resolvedById = new Dictionary<string, JsonObject?>(StringComparer.Ordinal);
         for (var index = 0; index < spec.Stages.Count; index++)
         {
             var stage = spec.Stages[index];
@@ -73,6 +74,8 @@ public static partial class SpecValidator
             CheckOptionNeeds(stage, kind, resolved, path, errors);
             CheckInputDecides(stage, kind, path, errors);
             CheckInputTypesByOption(stage, kind, resolved, byId, path, errors);
+            CheckInputsNeededByType(stage, kind, byId, path, errors);
+            CheckDatasetContents(stage, kind, resolved, byId, resolvedById, path, errors);
             validated.Add(new ValidatedStage(stage, kind, resolved, [.. upstream]));
         }
 
@@ -184,6 +187,29 @@ public static partial class SpecValidator
                         : $"bind a {Names(wanted.Select(t => t.Name))}";
                     errors.Add(new SpecError(binding.IsList ? $"{path}/inputs/{rule.Input}/{index}" : $"{path}/inputs/{rule.Input}",
                         $"'{reference}' is a {type}, but with {rule.Option} {value} input '{rule.Input}' of kind {kind.Name} takes {Names(wanted.Select(t => t.Name))}; {fix}"));
+                }
+            }
+        }
+    }
+
+    /// <summary>Inputs a bound artifact's type needs beside it (<see cref="TypeNeedsInputs"/>), each named once.</summary>
+    private static void CheckInputsNeededByType(
+        StageSpec stage, StageKind kind, Dictionary<string, (StageSpec Stage, int Index)> byId, string path, List<SpecError> errors)
+    {
+        foreach (var rule in kind.InputsNeededByType)
+        {
+            if (!stage.Inputs.TryGetValue(rule.Input, out var binding))
+            {
+                continue;
+            }
+
+            foreach (var (reference, type) in binding.References.Select(reference => (reference, ProducedType(reference, byId))).Where(entry => entry.Item2 is { } type && rule.Types.Contains(type)))
+            {
+                foreach (var need in rule.Needs.Where(need => !stage.Inputs.ContainsKey(need)))
+                {
+                    var slot = kind.FindInput(need);
+                    errors.Add(new SpecError($"{path}/inputs",
+                        $"'{reference}' is a {type}, so kind {kind.Name} needs input '{need}' too ({slot?.Description} Accepts: {Names((slot?.Accepts ?? []).Select(accepted => accepted.Name))}): {rule.Why}"));
                 }
             }
         }

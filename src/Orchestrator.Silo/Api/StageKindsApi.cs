@@ -39,8 +39,20 @@ public static class StageKindsApi
                 Decides = kind.InputDecides.FirstOrDefault(rule => rule.Input == input.Name) is { } decides
                     ? new InputDecidesView([.. decides.Options], decides.What)
                     : null,
+                Needs = input.Needs == DatasetContent.None ? null : DatasetContents.Names(input.Needs),
+                NeededWhen = kind.InputsNeededByType.Where(rule => rule.Needs.Contains(input.Name)).ToList() is { Count: > 0 } rules
+                    ? [.. rules.Select(rule => new InputNeededWhenView(rule.Input, [.. rule.Types.Select(type => type.Name)], rule.Why))]
+                    : null,
+                NeedsByOption = kind.InputContentsByOption.FirstOrDefault(rule => rule.Input == input.Name) is { } needs
+                    ? new InputNeedsByOptionView(needs.Option, needs.Needs.ToDictionary(entry => entry.Key, entry => DatasetContents.Names(entry.Value)))
+                    : null,
             })],
-            [.. kind.Outputs.Select(output => new OutputView(output.Name, output.Type.Name, output.Description, output.When is { } when ? new OutputConditionView(when.Option, when.Values) : null))],
+            [.. kind.Outputs.Select(output => new OutputView(output.Name, output.Type.Name, output.Description, output.When is { } when ? new OutputConditionView(when.Option, when.Values) : null)
+            {
+                Holds = output.Holds.Count == 0
+                    ? null
+                    : [.. output.Holds.Select(hold => new DatasetHoldsView(DatasetContents.Names(hold.Content)[0], hold.When?.ToString()))],
+            })],
             [.. OptionsBinder.OptionProperties(kind.OptionsType).Select(property => Option(property, defaults))],
             kind.Presets.ToDictionary(preset => preset.Key, preset => preset.Value.DeepClone().AsObject()));
     }
@@ -85,7 +97,25 @@ public sealed record InputView(string Name, List<string> Accepts, bool Optional,
 
     /// <summary>When the input, bound, decides options a spec may then not set (e.g. a Q-Former's shape from its text init).</summary>
     public InputDecidesView? Decides { get; init; }
+
+    /// <summary>A dataset input: what each bound dataset must hold, one of (<c>captions</c>, <c>vqa_questions</c>, <c>nlvr2_statements</c>).</summary>
+    public List<string>? Needs { get; init; }
+
+    /// <summary>When an option's value decides what the datasets must hold instead (e.g. <c>evaluate</c>'s task).</summary>
+    public InputNeedsByOptionView? NeedsByOption { get; init; }
+
+    /// <summary>An optional input that must be bound when another input is bound to one of some types (e.g. <c>evaluate</c>'s <c>llm</c> for a BLIP-2 checkpoint).</summary>
+    public List<InputNeededWhenView>? NeededWhen { get; init; }
 }
+
+/// <summary>The input is needed when input <paramref name="Input"/> is bound to an artifact of one of <paramref name="Types"/>, for <paramref name="Why"/>.</summary>
+public sealed record InputNeededWhenView(string Input, List<string> Types, string Why);
+
+/// <summary>What the datasets of an input must hold for each value of <paramref name="Option"/>.</summary>
+public sealed record InputNeedsByOptionView(string Option, Dictionary<string, List<string>> Needs);
+
+/// <summary>A dataset output holds <paramref name="Content"/>, always or when the producer's option <paramref name="When"/> says (e.g. "vqa_questions above 0").</summary>
+public sealed record DatasetHoldsView(string Content, string? When);
 
 /// <summary>The artifact types an input takes for each value of <paramref name="Option"/>.</summary>
 public sealed record InputTypesByOptionView(string Option, Dictionary<string, List<string>> Types);
@@ -94,7 +124,11 @@ public sealed record InputTypesByOptionView(string Option, Dictionary<string, Li
 public sealed record InputDecidesView(List<string> Options, string What);
 
 /// <summary>An output of a stage kind.</summary>
-public sealed record OutputView(string Name, string Type, string Description, OutputConditionView? When);
+public sealed record OutputView(string Name, string Type, string Description, OutputConditionView? When)
+{
+    /// <summary>A dataset output: what it holds, each always or under a condition on the producer's options.</summary>
+    public List<DatasetHoldsView>? Holds { get; init; }
+}
 
 /// <summary>The output exists only when the option takes one of the values.</summary>
 public sealed record OutputConditionView(string Option, IReadOnlyList<string> Values);

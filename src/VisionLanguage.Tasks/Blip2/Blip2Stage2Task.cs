@@ -104,6 +104,8 @@ public sealed class Blip2Stage2Task(Blip2Stage2Settings settings)
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
         RecordSources(output, qformerInput, encoderInput, llmInput);
         Blip2ImageEncoderInput.Record(output, encoderInput, encoder);
+        new Blip2Finetunes.Blip2LlmEvaluation(
+            Blip2Finetunes.Blip2LlmEvaluation.Caption, settings.CaptionPrompt, settings.EndToken, settings.Loader.MaxTextLength, settings.LlmDtype, settings.Captioning).Write(output);
         return TaskResult.Checkpoint(output, metrics);
     }
 

@@ -42,22 +42,6 @@ public sealed record Stage1Checkpoint(QFormerConfig Qformer, string WeightsPath,
     /// The frozen encoder of <paramref name="input"/>, read after as many blocks as stage 1 read. Refuses another encoder
     /// than stage 1's when both have content digests (the Q-Former's features mean nothing against another).
     /// </summary>
-    public FrozenImageEncoder LoadEncoder(InputFolder input, int imageSize, Device device)
-    {
-        if (EncoderDigest is not null && input.ContentDigest is not null && EncoderDigest != input.ContentDigest)
-        {
-            throw new ArgumentException(
-                $"input image_encoder is {input.Name} ({input.ContentDigest}), but the Q-Former was trained against {EncoderName} ({EncoderDigest}); bind image_encoder to the artifact stage 1 used");
-        }
-
-        var encoder = Blip2ImageEncoderInput.Load(input, imageSize, BlocksUsed - EncoderVision.Depth - 1, device);
-        if (encoder.Config.Width != EncoderVision.Width || encoder.Config.Depth != EncoderVision.Depth)
-        {
-            encoder.Dispose();
-            throw new ArgumentException(
-                $"input image_encoder ({input.Name}) is {encoder.Config.Width} wide and {encoder.Config.Depth} deep, but the Q-Former was trained against one {EncoderVision.Width} wide and {EncoderVision.Depth} deep; bind the encoder stage 1 used");
-        }
-
-        return encoder;
-    }
+    public FrozenImageEncoder LoadEncoder(InputFolder input, int imageSize, Device device) =>
+        new Blip2Finetunes.Blip2EncoderRecord(EncoderDigest, EncoderName, EncoderVision, BlocksUsed).LoadFrozen(input, imageSize, device, "the Q-Former was trained against", "stage 1 used");
 }

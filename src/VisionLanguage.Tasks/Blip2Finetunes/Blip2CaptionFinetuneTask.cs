@@ -90,6 +90,7 @@ public sealed class Blip2CaptionFinetuneTask(Blip2CaptionFinetuneSettings settin
 
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
         init.CarryRecords(output);
+        new Blip2LlmEvaluation(Blip2LlmEvaluation.Caption, settings.Prompt, settings.EndToken, settings.Loader.MaxTextLength, settings.LlmDtype, settings.Captioning).Write(output);
         return TaskResult.Checkpoint(output, metrics);
     }
 }

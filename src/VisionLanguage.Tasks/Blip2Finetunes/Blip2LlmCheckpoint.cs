@@ -19,15 +19,17 @@ namespace VisionLanguage.Tasks.Blip2Finetunes;
 public sealed record Blip2LlmCheckpoint(
     string Source, QFormerConfig Qformer, string Llm, long LlmWidth, string WeightsPath, Blip2EncoderRecord Encoder, JsonObject Sources, string Directory)
 {
-    public static Blip2LlmCheckpoint Read(InputFolder input)
+    /// <summary>Reads the checkpoint of input <paramref name="role"/> (<c>init</c> of a finetune, <c>checkpoint</c> of <c>evaluate</c>).</summary>
+    public static Blip2LlmCheckpoint Read(InputFolder input, string role = "init")
     {
-        var source = $"input init ({input.Name})";
+        var source = $"input {role} ({input.Name})";
         const string Fix = "bind a blip2.stage2 output (or a BLIP-2 finetune's)";
         var state = CheckpointFiles.ReadState(input.Directory, [Blip2Stage2Model.Format, Blip2LlmFinetuneModel.Format]);
         var model = state.Model["model"] ?? throw new InvalidDataException($"{source} does not describe its model; {Fix}");
+        var finetuned = state.Format == Blip2LlmFinetuneModel.Format ? model.Deserialize<Blip2LlmFinetuneConfig>(BlipCheckpointDescription.Json) : null;
         var config = state.Format == Blip2Stage2Model.Format
             ? model.Deserialize<Blip2Stage2Config>(BlipCheckpointDescription.Json) is { } stage2 ? (stage2.Qformer, stage2.Llm, stage2.LlmWidth) : default
-            : model.Deserialize<Blip2LlmFinetuneConfig>(BlipCheckpointDescription.Json) is { } finetune ? (finetune.Qformer, finetune.Llm, finetune.LlmWidth) : default;
+            : finetuned is not null ? (finetuned.Qformer, finetuned.Llm, finetuned.LlmWidth) : default;
         if (config.Qformer is null)
         {
             throw new InvalidDataException($"{source} does not describe its model; {Fix}");
@@ -47,8 +49,14 @@ public sealed record Blip2LlmCheckpoint(
             Path.Combine(input.Directory, CheckpointFiles.Weights),
             Blip2EncoderRecord.Read(input, source, Fix),
             JsonNode.Parse(File.ReadAllText(sourcesPath))!.AsObject(),
-            input.Directory);
+            input.Directory)
+        {
+            Finetuned = finetuned,
+        };
     }
+
+    /// <summary>A finetune's whole shape (its trained encoder's included), or null for a <c>blip2.stage2</c> output, whose encoder is frozen and apart.</summary>
+    public Blip2LlmFinetuneConfig? Finetuned { get; init; }
 
     /// <summary>The content digest of the source artifact in role <paramref name="role"/> (qformer, image_encoder, llm), when recorded.</summary>
     public string? SourceDigest(string role) => Sources[role]?["content_digest"]?.GetValue<string>();
@@ -103,5 +111,30 @@ public sealed record Blip2EncoderRecord(string? Digest, string Name, VitConfig V
             record["artifact"]?.GetValue<string>() ?? "?",
             record["vision"].Deserialize<VitConfig>(BlipCheckpointDescription.Json) ?? throw new InvalidDataException($"{path} lacks the encoder's shape"),
             record["blocks_used"]!.GetValue<int>());
+    }
+
+    /// <summary>
+    /// The frozen encoder of <paramref name="input"/> read after as many blocks as recorded, at <paramref name="imageSize"/>.
+    /// Refuses another encoder than the recorded one when both have content digests (the Q-Former's features mean nothing
+    /// against another), and one of another shape; <paramref name="trained"/> says what was trained against it ("the
+    /// Q-Former was trained against") and <paramref name="used"/> who used it ("stage 1 used").
+    /// </summary>
+    public FrozenImageEncoder LoadFrozen(InputFolder input, int imageSize, TorchSharp.torch.Device device, string trained, string used)
+    {
+        if (Digest is not null && input.ContentDigest is not null && Digest != input.ContentDigest)
+        {
+            throw new ArgumentException(
+                $"input image_encoder is {input.Name} ({input.ContentDigest}), but {trained} {Name} ({Digest}); bind image_encoder to the artifact {used}");
+        }
+
+        var encoder = Blip2ImageEncoderInput.Load(input, imageSize, BlocksUsed - Vision.Depth - 1, device);
+        if (encoder.Config.Width != Vision.Width || encoder.Config.Depth != Vision.Depth)
+        {
+            encoder.Dispose();
+            throw new ArgumentException(
+                $"input image_encoder ({input.Name}) is {encoder.Config.Width} wide and {encoder.Config.Depth} deep, but {trained} one {Vision.Width} wide and {Vision.Depth} deep; bind the encoder {used}");
+        }
+
+        return encoder;
     }
 }

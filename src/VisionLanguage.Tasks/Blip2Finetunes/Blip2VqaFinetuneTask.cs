@@ -3,6 +3,7 @@ using VisionLanguage.Data;
 using VisionLanguage.Evaluation;
 using VisionLanguage.Models.Blip2;
 using VisionLanguage.Models.Layers;
+using VisionLanguage.Models.Llm;
 using VisionLanguage.Tasks.Blip2;
 using VisionLanguage.Tasks.Llm;
 using VisionLanguage.Tasks.Running;
@@ -94,6 +95,8 @@ public sealed class Blip2VqaFinetuneTask(Blip2VqaFinetuneSettings settings)
 
         var output = TaskTraining.ExportCheckpoint(run, trainer, metrics);
         init.CarryRecords(output);
+        new Blip2LlmEvaluation(Blip2LlmEvaluation.Vqa, examples.Prompt, settings.EndToken, settings.Loader.MaxTextLength, settings.LlmDtype, settings.Answering, settings.MaxQuestionLength)
+            .Write(output);
         BlipVocabulary.Write(Path.Combine(output, BlipVocabulary.FileName), File.ReadAllLines(Path.Combine(qformerInput.Directory, BlipVocabulary.FileName)));
         return TaskResult.Checkpoint(output, metrics);
     }
@@ -111,21 +114,9 @@ public sealed class Blip2VqaFinetuneTask(Blip2VqaFinetuneSettings settings)
         TaskRun run, Blip2LlmFinetuneModel model, VqaLlmExamples examples, BlipTokenizer questions, VqaDataset trainSet, VqaDataset evalSet, Dictionary<string, double> metrics,
         CancellationToken cancellationToken)
     {
-        var transform = ImageTransform.Eval(settings.Loader.ImageSize);
-        var truths = evalSet.Samples.Select(sample => new VqaGroundTruth(sample.QuestionId, sample.Answers, sample.QuestionType, sample.AnswerType)).ToList();
-        var answerer = new Blip2FinetuneCaptioner(model, examples.Texts, examples.Prompt, settings.Answering);
-        var pulse = TaskPulse.Of(run, cancellationToken);
-        var predictions = new List<string>(evalSet.Count);
-        foreach (var chunk in evalSet.Samples.Chunk(settings.Loader.BatchSize))
-        {
-            pulse.Beat();
-            using var scope = NewDisposeScope();
-            var images = evalSet.LoadImages([.. chunk.Select(sample => sample.ImageId)], transform);
-            var (ids, mask) = VqaFinetuneBatches.Padded([.. chunk.Select(sample => questions.Encode(sample.Question, settings.MaxQuestionLength))], questions.PadId);
-            predictions.AddRange(answerer.Answer(images, [.. chunk.Select(sample => examples.Prompted(sample.Question))], (ids, mask)));
-        }
-
-        var result = VqaAccuracy.Evaluate(truths, predictions);
+        var result = Score(
+            model, examples, questions, settings.MaxQuestionLength, settings.Answering, evalSet, settings.Loader.ImageSize, settings.Loader.BatchSize, TaskPulse.Of(run, cancellationToken));
+        var truths = result.PerQuestion.Select(score => score.Question).ToList();
         foreach (var (name, value) in result.Metrics())
         {
             metrics[name] = value;
@@ -141,5 +132,31 @@ public sealed class Blip2VqaFinetuneTask(Blip2VqaFinetuneSettings settings)
         {
             run.Logger.LogInformation("Q{Id}: \"{Prediction}\" (answers: {Answers})", score.Question.QuestionId, score.Prediction, string.Join(", ", score.Question.Answers.Distinct()));
         }
+    }
+
+    /// <summary>
+    /// Answers every question of <paramref name="evalSet"/> in batches of <paramref name="batchSize"/> as the finetune
+    /// evaluates (the question to the Q-Former in its own tokens, at most <paramref name="maxQuestionLength"/>, and
+    /// prompted to the LLM; images at <paramref name="imageSize"/> under the evaluation transform) and scores the answers
+    /// with the VQA accuracy. <c>evaluate</c> runs the same on a VQA finetune's checkpoint.
+    /// </summary>
+    public static VqaEvaluationResult Score(
+        Blip2LlmFinetuneModel model, VqaLlmExamples examples, BlipTokenizer questions, int maxQuestionLength, LlmDecodingSettings answering, VqaDataset evalSet,
+        int imageSize, int batchSize, TaskPulse pulse)
+    {
+        var transform = ImageTransform.Eval(imageSize);
+        var truths = evalSet.Samples.Select(sample => new VqaGroundTruth(sample.QuestionId, sample.Answers, sample.QuestionType, sample.AnswerType)).ToList();
+        var answerer = new Blip2FinetuneCaptioner(model, examples.Texts, examples.Prompt, answering);
+        var predictions = new List<string>(evalSet.Count);
+        foreach (var chunk in evalSet.Samples.Chunk(batchSize))
+        {
+            pulse.Beat();
+            using var scope = NewDisposeScope();
+            var images = evalSet.LoadImages([.. chunk.Select(sample => sample.ImageId)], transform);
+            var (ids, mask) = VqaFinetuneBatches.Padded([.. chunk.Select(sample => questions.Encode(sample.Question, maxQuestionLength))], questions.PadId);
+            predictions.AddRange(answerer.Answer(images, [.. chunk.Select(sample => examples.Prompted(sample.Question))], (ids, mask)));
+        }
+
+        return VqaAccuracy.Evaluate(truths, predictions);
     }
 }

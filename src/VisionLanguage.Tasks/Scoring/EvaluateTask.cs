@@ -1,12 +1,14 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using VisionLanguage.Data;
+using VisionLanguage.Models.Blip;
 using VisionLanguage.Models.Decoding;
 using VisionLanguage.Tasks.Captioning;
 using VisionLanguage.Tasks.Nlvr2;
 using VisionLanguage.Tasks.Retrieval;
 using VisionLanguage.Tasks.Running;
 using VisionLanguage.Tasks.Vqa;
+using VisionLanguage.Training;
 using static TorchSharp.torch;
 
 namespace VisionLanguage.Tasks.Scoring;
@@ -14,13 +16,13 @@ namespace VisionLanguage.Tasks.Scoring;
 /// <summary>What an evaluation scores a checkpoint on.</summary>
 public enum ScoredTask
 {
-    /// <summary>Image-text retrieval both ways (a pretrained or retrieval-finetuned BLIP model).</summary>
+    /// <summary>Image-text retrieval both ways (a pretrained or retrieval-finetuned BLIP model, a BLIP-2 stage-1 or retrieval-finetuned Q-Former).</summary>
     Retrieval,
 
-    /// <summary>Captioning (a caption-finetuned BLIP model).</summary>
+    /// <summary>Captioning (a caption-finetuned BLIP model, a BLIP-2 stage-2 or caption-finetuned model).</summary>
     Caption,
 
-    /// <summary>Visual question answering (a VQA-finetuned BLIP model), answered as its finetune answered.</summary>
+    /// <summary>Visual question answering (a VQA-finetuned BLIP or BLIP-2 model), answered as its finetune answered.</summary>
     Vqa,
 
     /// <summary>Whether a statement is true of a pair of images (an NLVR2-finetuned BLIP model).</summary>
@@ -58,8 +60,10 @@ public sealed record EvaluateSettings
 /// on one split: retrieval reads every captioned pair in file order, ranks by ITC and re-ranks the top k by ITM
 /// (recall@1/5/10 both ways); caption decodes one caption per image (BLEU-4, CIDEr-D); vqa answers every question of the
 /// dataset's VQA splits as the finetune answered (its inference method, candidate list and longest answer, from the
-/// checkpoint) with the official VQA accuracy; nlvr2 judges every statement of its NLVR2 splits (accuracy, per kind). The
-/// output <c>report</c> holds <see cref="MetricsFile"/> (and sample captions); the run's metrics are the same.
+/// checkpoint) with the official VQA accuracy; nlvr2 judges every statement of its NLVR2 splits (accuracy, per kind).
+/// BLIP-2 checkpoints (stage 1 and the retrieval finetune: retrieval; stage 2 and the caption finetune: caption; the VQA
+/// finetune: vqa) are scored by <see cref="Blip2Scoring"/>, with the frozen encoder and LLM they reference as inputs
+/// <c>image_encoder</c> and <c>llm</c>. The output <c>report</c> holds <see cref="MetricsFile"/> (and sample captions); the run's metrics are the same.
 /// </summary>
 public sealed class EvaluateTask(EvaluateSettings settings)
 {
@@ -85,14 +89,25 @@ public sealed class EvaluateTask(EvaluateSettings settings)
 
         var report = Path.Combine(run.WorkDirectory, "report");
         Directory.CreateDirectory(report);
-        var metrics = settings.Task switch
-        {
-            ScoredTask.Retrieval => Retrieval(run, checkpoint, datasets, device, cancellationToken),
-            ScoredTask.Caption => Caption(run, checkpoint, datasets, device, report, cancellationToken),
-            ScoredTask.Vqa => Vqa(run, checkpoint, datasets, device, cancellationToken),
-            ScoredTask.Nlvr2 => Nlvr2(run, checkpoint, datasets, device, cancellationToken),
-            _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Task, "no such evaluation task"),
-        };
+        var format = CheckpointFiles.ReadState(checkpoint.Directory).Format;
+        var blip2 = new Blip2Scoring(settings, run, checkpoint, device, cancellationToken);
+        var metrics = Blip2Scoring.Reads(format)
+            ? settings.Task switch
+            {
+                ScoredTask.Retrieval => await blip2.RetrievalAsync(datasets),
+                ScoredTask.Caption => await blip2.CaptionAsync(datasets, report),
+                ScoredTask.Vqa => await blip2.VqaAsync(datasets),
+                _ => throw new ArgumentException(
+                    $"input checkpoint ({checkpoint.Name}) is a BLIP-2 model ({format}), which task {settings.Task.ToString().ToLowerInvariant()} does not score; BLIP-2 models are scored on retrieval, caption or vqa"),
+            }
+            : settings.Task switch
+            {
+                ScoredTask.Retrieval => Retrieval(run, checkpoint, datasets, device, cancellationToken),
+                ScoredTask.Caption => Caption(run, checkpoint, datasets, device, report, cancellationToken),
+                ScoredTask.Vqa => Vqa(run, checkpoint, datasets, device, cancellationToken),
+                ScoredTask.Nlvr2 => Nlvr2(run, checkpoint, datasets, device, cancellationToken),
+                _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Task, "no such evaluation task"),
+            };
         await File.WriteAllTextAsync(Path.Combine(report, MetricsFile), JsonSerializer.Serialize(metrics, Json), cancellationToken);
         return new TaskResult(new Dictionary<string, string> { ["report"] = report }, metrics);
     }
@@ -105,16 +120,28 @@ public sealed class EvaluateTask(EvaluateSettings settings)
     {
         using var dataset = Captioned(datasets);
         using var model = BlipCheckpointModel.Load(checkpoint.Directory, $"input checkpoint ({checkpoint.Name})", device);
+        return ScoreRetrieval(run, checkpoint, model.Model, model.Tokenizer, model.Model.Config.Vision.ImageSize, dataset, settings, cancellationToken);
+    }
+
+    /// <summary>
+    /// Retrieval of <paramref name="model"/> on every captioned pair of <paramref name="dataset"/> in file order, read as a
+    /// stage's <c>eval</c> input is read (<paramref name="tokenizer"/>, images at <paramref name="imageSize"/>): ITC ranks,
+    /// ITM re-ranks the top k.
+    /// </summary>
+    internal static Dictionary<string, double> ScoreRetrieval(
+        TaskRun run, InputFolder checkpoint, IImageTextRetrieval model, BlipTokenizer tokenizer, int imageSize, BlipDataset dataset, EvaluateSettings settings,
+        CancellationToken cancellationToken)
+    {
         var loader = new LoaderSettings
         {
             BatchSize = settings.BatchSize,
             Seed = settings.Seed,
-            ImageSize = model.Model.Config.Vision.ImageSize,
+            ImageSize = imageSize,
             MaxTextLength = settings.MaxTextLength,
         };
-        var pairs = new BlipLoaderBatchSource(BlipDataLoader.ForEvaluation(dataset, model.Tokenizer, loader))
+        var pairs = new BlipLoaderBatchSource(BlipDataLoader.ForEvaluation(dataset, tokenizer, loader))
             .ReadEpochAsync(0, 0, cancellationToken).ToBlockingEnumerable(cancellationToken);
-        var result = BlipRetrievalEvaluation.Evaluate(model.Model, pairs, settings.EvalTopK, TaskPulse.Of(run, cancellationToken));
+        var result = BlipRetrievalEvaluation.Evaluate(model, pairs, settings.EvalTopK, TaskPulse.Of(run, cancellationToken));
         run.Logger.LogInformation(
             "Retrieval of {Checkpoint} on {Images} images and {Texts} captions: image→text R@1 {I2T:P1}, text→image R@1 {T2I:P1}",
             checkpoint.Name, result.Images, result.Texts, result.ImageToTextR1, result.TextToImageR1);

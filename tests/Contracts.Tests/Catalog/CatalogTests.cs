@@ -46,6 +46,28 @@ public sealed class CatalogTests
         Assert.False(StageKindCatalog.Find("blip2.finetune.vqa")!.FindInput("init")!.Fits(retrieval));
     }
 
+    [Fact]
+    public void Every_dataset_output_says_what_it_holds_and_every_dataset_input_what_it_needs()
+    {
+        // A dataset output without Holds, or a dataset input without Needs, would silently escape the submission check.
+        var outputs = StageKindCatalog.All.SelectMany(kind => kind.Outputs.Where(output => output.Type.Fits(ArtifactType.Dataset)).Select(output => (kind.Name, output)));
+        Assert.All(outputs, entry => Assert.True(entry.output.Holds.Count > 0, $"{entry.Name}.{entry.output.Name} says nothing of what it holds"));
+        var inputs = StageKindCatalog.All.SelectMany(kind => kind.Inputs.Where(input => input.Accepts.Contains(ArtifactType.Dataset)).Select(input => (kind.Name, input)));
+        Assert.All(inputs, entry => Assert.True(entry.input.Needs != DatasetContent.None, $"input {entry.input.Name} of {entry.Name} says nothing of what it needs"));
+    }
+
+    [Theory]
+    [InlineData("{}", DatasetContent.Captions)]
+    [InlineData("""{"vqa_questions":2}""", DatasetContent.Captions | DatasetContent.VqaQuestions)]
+    [InlineData("""{"vqa_questions":1,"nlvr2_pairs":3}""", DatasetContent.Captions | DatasetContent.VqaQuestions | DatasetContent.Nlvr2Statements)]
+    public void A_synthetic_split_holds_captions_and_what_its_options_add(string config, DatasetContent holds)
+    {
+        var kind = StageKindCatalog.Find("dataset.synthetic")!;
+        var bound = OptionsBinder.Bind(kind, System.Text.Json.Nodes.JsonNode.Parse(config)!.AsObject(), "");
+
+        Assert.Equal(holds, kind.FindOutput("test")!.HoldsUnder(OptionsBinder.ToJson(bound.Options)));
+    }
+
     [Theory]
     [InlineData("checkpoint.blip.captioner", "checkpoint.blip", true)]
     [InlineData("checkpoint.blip", "checkpoint.blip", true)]

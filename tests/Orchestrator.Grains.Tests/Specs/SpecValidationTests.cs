@@ -354,7 +354,7 @@ public sealed class SpecValidationTests
         var result = Validate("""
             name: gangs
             stages:
-              - { id: data, kind: dataset.synthetic }
+              - { id: data, kind: dataset.synthetic, config: { vqa_questions: 1, nlvr2_pairs: 1 } }
               - { id: pretrain, kind: blip.pretrain, inputs: { train: data.web }, resources: { workers: 2 } }
               - { id: captioner, kind: blip.finetune.caption, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
               - { id: filter, kind: blip.finetune.retrieval, inputs: { init: pretrain.checkpoint, train: data.human }, resources: { workers: 2 } }
@@ -404,9 +404,9 @@ public sealed class SpecValidationTests
         Assert.Equal(
             [
                 ("/stages/7/inputs/checkpoint",
-                    "'c.checkpoint' is a checkpoint.blip.captioner, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval; set task to caption, or bind a checkpoint.blip, checkpoint.blip.retrieval"),
+                    "'c.checkpoint' is a checkpoint.blip.captioner, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval, checkpoint.qformer, checkpoint.blip2_retrieval; set task to caption, or bind a checkpoint.blip, checkpoint.blip.retrieval, checkpoint.qformer, checkpoint.blip2_retrieval"),
                 ("/stages/8/inputs/checkpoint",
-                    "'p.checkpoint' is a checkpoint.blip, but with task caption input 'checkpoint' of kind evaluate takes checkpoint.blip.captioner; set task to retrieval, or bind a checkpoint.blip.captioner"),
+                    "'p.checkpoint' is a checkpoint.blip, but with task caption input 'checkpoint' of kind evaluate takes checkpoint.blip.captioner, checkpoint.blip2, checkpoint.blip2.captioner; set task to retrieval, or bind a checkpoint.blip.captioner, checkpoint.blip2, checkpoint.blip2.captioner"),
             ],
             wrong.Errors.Select(error => (error.Path, error.Message)));
     }
@@ -437,11 +437,132 @@ public sealed class SpecValidationTests
                 ("/stages/6/inputs/checkpoint",
                     "'q.checkpoint' is a checkpoint.blip.vqa, but with task nlvr2 input 'checkpoint' of kind evaluate takes checkpoint.blip.nlvr2; set task to vqa, or bind a checkpoint.blip.nlvr2"),
                 ("/stages/7/inputs/checkpoint",
-                    "'n.checkpoint' is a checkpoint.blip.nlvr2, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval; set task to nlvr2, or bind a checkpoint.blip, checkpoint.blip.retrieval"),
+                    "'n.checkpoint' is a checkpoint.blip.nlvr2, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval, checkpoint.qformer, checkpoint.blip2_retrieval; set task to nlvr2, or bind a checkpoint.blip, checkpoint.blip.retrieval, checkpoint.qformer, checkpoint.blip2_retrieval"),
                 ("/stages/8/inputs/checkpoint",
-                    "'p.checkpoint' is a checkpoint.blip, but with task vqa input 'checkpoint' of kind evaluate takes checkpoint.blip.vqa; set task to retrieval, or bind a checkpoint.blip.vqa"),
+                    "'p.checkpoint' is a checkpoint.blip, but with task vqa input 'checkpoint' of kind evaluate takes checkpoint.blip.vqa, checkpoint.blip2.vqa; set task to retrieval, or bind a checkpoint.blip.vqa, checkpoint.blip2.vqa"),
             ],
             wrong.Errors.Select(error => (error.Path, error.Message)));
+    }
+
+    [Fact]
+    public void Evaluate_scores_BLIP_2_checkpoints_by_their_task_with_the_encoder_and_LLM_they_reference_and_refuses_a_mismatch()
+    {
+        const string Stages = """
+            name: compare-blip2
+            stages:
+              - { id: d, kind: dataset.synthetic, config: { vqa_questions: 2 } }
+              - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
+              - { id: s1, kind: blip2.stage1, inputs: { image_encoder: p.checkpoint, train: d.web } }
+              - { id: opt, kind: llm.pretrain, inputs: { train: d.web }, config: { architecture: opt } }
+              - { id: s2, kind: blip2.stage2, inputs: { qformer: s1.checkpoint, image_encoder: p.checkpoint, llm: opt.llm, train: d.web } }
+              - { id: r2, kind: blip2.finetune.retrieval, inputs: { init: s1.checkpoint, image_encoder: p.checkpoint, train: d.human } }
+              - { id: c2, kind: blip2.finetune.caption, inputs: { init: s2.checkpoint, image_encoder: p.checkpoint, llm: opt.llm, train: d.human } }
+              - { id: q2, kind: blip2.finetune.vqa, inputs: { init: s2.checkpoint, qformer: s1.checkpoint, image_encoder: p.checkpoint, llm: opt.llm, train: d.human } }
+              - { id: e1, kind: evaluate, inputs: { checkpoint: s1.checkpoint, image_encoder: p.checkpoint, dataset: d.test } }
+              - { id: er, kind: evaluate, inputs: { checkpoint: r2.checkpoint, dataset: d.test }, config: { task: retrieval } }
+              - { id: e2, kind: evaluate, inputs: { checkpoint: s2.checkpoint, image_encoder: p.checkpoint, llm: opt.llm, dataset: d.test }, config: { task: caption } }
+              - { id: ec, kind: evaluate, inputs: { checkpoint: c2.checkpoint, llm: opt.llm, dataset: d.test }, config: { task: caption } }
+              - { id: eq, kind: evaluate, inputs: { checkpoint: q2.checkpoint, llm: opt.llm, dataset: d.test }, config: { task: vqa } }
+            """;
+        Assert.Empty(Validate(Stages).Errors);
+
+        var wrong = Validate(Stages + "\n" + """
+              - { id: x, kind: evaluate, inputs: { checkpoint: s2.checkpoint, image_encoder: p.checkpoint, llm: opt.llm, dataset: d.test }, config: { task: retrieval } }
+              - { id: y, kind: evaluate, inputs: { checkpoint: q2.checkpoint, llm: opt.llm, dataset: d.test }, config: { task: caption } }
+              - { id: z, kind: evaluate, inputs: { checkpoint: r2.checkpoint, dataset: d.test }, config: { task: vqa } }
+              - { id: w, kind: evaluate, inputs: { checkpoint: s2.checkpoint, dataset: d.test }, config: { task: caption } }
+            """);
+
+        Assert.Equal(
+            [
+                ("/stages/13/inputs/checkpoint",
+                    "'s2.checkpoint' is a checkpoint.blip2, but with task retrieval input 'checkpoint' of kind evaluate takes checkpoint.blip, checkpoint.blip.retrieval, checkpoint.qformer, checkpoint.blip2_retrieval; set task to caption, or bind a checkpoint.blip, checkpoint.blip.retrieval, checkpoint.qformer, checkpoint.blip2_retrieval"),
+                ("/stages/14/inputs/checkpoint",
+                    "'q2.checkpoint' is a checkpoint.blip2.vqa, but with task caption input 'checkpoint' of kind evaluate takes checkpoint.blip.captioner, checkpoint.blip2, checkpoint.blip2.captioner; set task to vqa, or bind a checkpoint.blip.captioner, checkpoint.blip2, checkpoint.blip2.captioner"),
+                ("/stages/15/inputs/checkpoint",
+                    "'r2.checkpoint' is a checkpoint.blip2_retrieval, but with task vqa input 'checkpoint' of kind evaluate takes checkpoint.blip.vqa, checkpoint.blip2.vqa; set task to retrieval, or bind a checkpoint.blip.vqa, checkpoint.blip2.vqa"),
+                ("/stages/16/inputs",
+                    "'s2.checkpoint' is a checkpoint.blip2, so kind evaluate needs input 'image_encoder' too (BLIP-2 stage-1 and stage-2 checkpoints: the frozen image encoder they were trained against (checked against their record). A BLIP-2 finetune's checkpoint holds its trained encoder and reads none. Accepts: weights.image_encoder, checkpoint.blip): the checkpoint references its frozen image encoder by digest instead of holding it; bind the encoder its stage read"),
+                ("/stages/16/inputs",
+                    "'s2.checkpoint' is a checkpoint.blip2, so kind evaluate needs input 'llm' too (BLIP-2 checkpoints through an LLM (blip2.stage2, blip2.finetune.caption, blip2.finetune.vqa outputs): the frozen LLM they were trained into (checked against their record). Accepts: weights.llm): the checkpoint references its frozen LLM by digest instead of holding it; bind the LLM its stage read"),
+            ],
+            wrong.Errors.Select(error => (error.Path, error.Message)));
+    }
+
+    [Fact]
+    public void A_split_without_the_VQA_questions_or_NLVR2_statements_a_consumer_reads_is_refused_naming_the_option_that_adds_them()
+    {
+        // One refusal per consumer family: BLIP's VQA and NLVR2 finetunes, BLIP-2's VQA finetune, stage 2's zero-shot VQA,
+        // evaluate by its task. The splits of 'd' hold captions only; those of 'dq' hold VQA questions too.
+        var result = Validate("""
+            name: contents
+            stages:
+              - { id: d, kind: dataset.synthetic }
+              - { id: dq, kind: dataset.synthetic, config: { vqa_questions: 2 } }
+              - { id: p, kind: blip.pretrain, inputs: { train: d.web } }
+              - { id: q, kind: blip.finetune.vqa, inputs: { init: p.checkpoint, train: [dq.human, d.human], eval: d.test } }
+              - { id: n, kind: blip.finetune.nlvr2, inputs: { init: p.checkpoint, train: dq.human } }
+              - { id: s1, kind: blip2.stage1, inputs: { image_encoder: p.checkpoint, train: d.web } }
+              - { id: opt, kind: llm.pretrain, inputs: { train: d.web }, config: { architecture: opt } }
+              - { id: s2, kind: blip2.stage2, inputs: { qformer: s1.checkpoint, image_encoder: p.checkpoint, llm: opt.llm, train: d.web, eval: d.test, vqa_eval: d.test } }
+              - { id: q2, kind: blip2.finetune.vqa, inputs: { init: s2.checkpoint, qformer: s1.checkpoint, image_encoder: p.checkpoint, llm: opt.llm, train: d.web } }
+              - { id: eq, kind: evaluate, inputs: { checkpoint: q.checkpoint, dataset: d.test }, config: { task: vqa } }
+            """);
+
+        Assert.Equal(
+            [
+                ("/stages/3/inputs/eval",
+                    "'d.test' (dataset.synthetic) holds captions, but input 'eval' of kind blip.finetune.vqa needs VQA questions; set vqa_questions above 0 on stage 'd' (now vqa_questions 0), or bind a dataset that holds them"),
+                ("/stages/3/inputs/train/1",
+                    "'d.human' (dataset.synthetic) holds captions, but input 'train' of kind blip.finetune.vqa needs VQA questions; set vqa_questions above 0 on stage 'd' (now vqa_questions 0), or bind a dataset that holds them"),
+                ("/stages/4/inputs/train",
+                    "'dq.human' (dataset.synthetic) holds captions and VQA questions, but input 'train' of kind blip.finetune.nlvr2 needs NLVR2 statements; set nlvr2_pairs above 0 on stage 'dq' (now nlvr2_pairs 0), or bind a dataset that holds them"),
+                ("/stages/7/inputs/vqa_eval",
+                    "'d.test' (dataset.synthetic) holds captions, but input 'vqa_eval' of kind blip2.stage2 needs VQA questions; set vqa_questions above 0 on stage 'd' (now vqa_questions 0), or bind a dataset that holds them"),
+                ("/stages/8/inputs/train",
+                    "'d.web' (dataset.synthetic) holds captions, but input 'train' of kind blip2.finetune.vqa needs VQA questions; set vqa_questions above 0 on stage 'd' (now vqa_questions 0), or bind a dataset that holds them"),
+                ("/stages/9/inputs/dataset",
+                    "'d.test' (dataset.synthetic) holds captions, but input 'dataset' of kind evaluate with task vqa needs VQA questions; set vqa_questions above 0 on stage 'd' (now vqa_questions 0), or bind a dataset that holds them"),
+            ],
+            result.Errors.Select(error => (error.Path, error.Message)));
+    }
+
+    [Fact]
+    public void What_an_import_or_CapFilt_holds_follows_its_format_and_a_caption_reader_refuses_a_VQA_or_NLVR2_import()
+    {
+        var result = Validate("""
+            name: imports
+            stages:
+              - { id: d, kind: dataset.synthetic, config: { nlvr2_pairs: 1 } }
+              - { id: iv, kind: dataset.import, config: { annotations: /data/vqa_val.json, image_root: /data, format: vqa } }
+              - { id: ic, kind: dataset.import, config: { annotations: /data/captions.json, image_root: /data } }
+              - { id: in, kind: dataset.import, config: { annotations: /data/nlvr_dev.json, image_root: /data, format: nlvr2 } }
+              - { id: p, kind: blip.pretrain, inputs: { train: [d.web, iv.dataset] } }
+              - { id: c, kind: blip.finetune.caption, inputs: { init: p.checkpoint, train: d.human } }
+              - { id: f, kind: blip.finetune.retrieval, inputs: { init: p.checkpoint, train: d.human } }
+              - { id: x, kind: blip.capfilt, inputs: { captioner: c.checkpoint, filter: f.checkpoint, web: d.web } }
+              - { id: n, kind: blip.finetune.nlvr2, inputs: { init: p.checkpoint, train: [d.human, in.dataset], eval: x.dataset } }
+              - { id: q, kind: blip.finetune.vqa, inputs: { init: p.checkpoint, train: iv.dataset, eval: ic.dataset } }
+              - { id: opt, kind: llm.pretrain, inputs: { train: [d.web, iv.dataset, in.dataset] }, config: { architecture: opt } }
+              - { id: en, kind: evaluate, inputs: { checkpoint: n.checkpoint, dataset: in.dataset }, config: { task: nlvr2 } }
+              - { id: ec, kind: evaluate, inputs: { checkpoint: c.checkpoint, dataset: in.dataset }, config: { task: caption } }
+            """);
+
+        Assert.Equal(
+            [
+                ("/stages/4/inputs/train/1",
+                    "'iv.dataset' (dataset.import) holds VQA questions, but input 'train' of kind blip.pretrain needs captions; set format: caption on stage 'iv' (now format vqa), or bind a dataset that holds them"),
+                ("/stages/8/inputs/eval",
+                    "'x.dataset' (blip.capfilt) holds captions, but input 'eval' of kind blip.finetune.nlvr2 needs NLVR2 statements; blip.capfilt writes no NLVR2 statements; bind a dataset.synthetic output with nlvr2_pairs above 0 or a dataset.import output with format: nlvr2"),
+                ("/stages/9/inputs/eval",
+                    "'ic.dataset' (dataset.import) holds captions, but input 'eval' of kind blip.finetune.vqa needs VQA questions; set format: vqa on stage 'ic' (now format caption), or bind a dataset that holds them"),
+                ("/stages/10/inputs/train/2",
+                    "'in.dataset' (dataset.import) holds NLVR2 statements, but input 'train' of kind llm.pretrain needs captions or VQA questions; set format: caption or format: vqa on stage 'in' (now format nlvr2), or bind a dataset that holds them"),
+                ("/stages/12/inputs/dataset",
+                    "'in.dataset' (dataset.import) holds NLVR2 statements, but input 'dataset' of kind evaluate with task caption needs captions; set format: caption on stage 'in' (now format nlvr2), or bind a dataset that holds them"),
+            ],
+            // No worker import roots here: the paths' own errors are beside the point.
+            result.Errors.Where(error => !error.Path.Contains("/config/", StringComparison.Ordinal)).Select(error => (error.Path, error.Message)));
     }
 
     [Fact]

@@ -30,10 +30,21 @@ public sealed class CatalogAndOperationsApiTests(ApiFixture fixture) : IClassFix
         var evaluate = kinds.Single(kind => kind!["name"]!.GetValue<string>() == "evaluate")!;
         var byTask = evaluate["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "checkpoint")!["acceptsByOption"]!;
         Assert.Equal("task", byTask["option"]!.GetValue<string>());
-        Assert.Equal(["checkpoint.blip.captioner"], byTask["types"]!["caption"]!.AsArray().Select(type => type!.GetValue<string>()));
+        Assert.Equal(["checkpoint.blip.captioner", "checkpoint.blip2", "checkpoint.blip2.captioner"], byTask["types"]!["caption"]!.AsArray().Select(type => type!.GetValue<string>()));
         var stage1 = kinds.Single(kind => kind!["name"]!.GetValue<string>() == "blip2.stage1")!;
         var textInit = stage1["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "text_init")!;
         Assert.Contains("qformer_width", textInit["decides"]!["options"]!.AsArray().Select(option => option!.GetValue<string>()));
+
+        // What a dataset output holds under its producer's options, and what a dataset input needs (here by evaluate's task).
+        var dataset = evaluate["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "dataset")!;
+        Assert.Equal(["vqa_questions"], dataset["needsByOption"]!["needs"]!["vqa"]!.AsArray().Select(need => need!.GetValue<string>()));
+        Assert.Equal(["captions"], train["needs"]!.AsArray().Select(need => need!.GetValue<string>()));
+        var llm = evaluate["inputs"]!.AsArray().Single(input => input!["name"]!.GetValue<string>() == "llm")!;
+        Assert.Equal(["checkpoint.blip2", "checkpoint.blip2.captioner", "checkpoint.blip2.vqa"], llm["neededWhen"]![0]!["types"]!.AsArray().Select(type => type!.GetValue<string>()));
+        var synthetic = kinds.Single(kind => kind!["name"]!.GetValue<string>() == "dataset.synthetic")!;
+        Assert.Equal(
+            [("captions", (string?)null), ("vqa_questions", "vqa_questions above 0"), ("nlvr2_statements", "nlvr2_pairs above 0")],
+            synthetic["outputs"]![0]!["holds"]!.AsArray().Select(hold => (hold!["content"]!.GetValue<string>(), hold["when"]?.GetValue<string>())));
     }
 
     [Fact]

@@ -11,10 +11,17 @@ namespace Trainer.Worker.Tests.Training;
 /// <summary>
 /// What the BLIP-2 finetunes start from, made once at tiny sizes on <see cref="TinyBlipChain"/>'s data and BLIP pretrain:
 /// synthetic scenes with VQA questions, a stage-1 Q-Former against the pretrain's ViT, an OPT LM made here and a stage 2
-/// into it. Sizes keep each stage to seconds, not to learning anything (the learning tests do that).
+/// into it, stage 1 and stage 2 each evaluated on the test split (<see cref="Stage1Metrics"/>, <see cref="Stage2Metrics"/>).
+/// Sizes keep each stage to seconds, not to learning anything (the learning tests do that). Shared by the classes of
+/// collection <see cref="Collection"/>.
 /// </summary>
 public sealed class TinyBlip2Chain : IAsyncLifetime
 {
+    public const string Collection = "tiny BLIP-2 chain";
+
+    /// <summary>Stage 2's options: its caption evaluation at the defaults (beam 5, 8 to 30 new tokens).</summary>
+    public const string Stage2Options = """{"image_size":16,"max_text_length":24,"batch_size":4,"warmup_steps":1,"epochs":1,"checkpoint_every_steps":100}""";
+
     public const string QFormer = """
         "image_size":16,"max_text_length":16,"batch_size":4,"warmup_steps":1,"num_query_token":4,"qformer_width":32,"qformer_layers":2,"qformer_heads":2,"embed_dim":16,"eval_top_k":4,"vision_layer":-1
         """;
@@ -37,6 +44,12 @@ public sealed class TinyBlip2Chain : IAsyncLifetime
 
     public ArtifactReference Stage2 { get; private set; } = null!;
 
+    /// <summary>Stage 1's metrics, its retrieval and captions of the test split among them.</summary>
+    public IReadOnlyDictionary<string, double> Stage1Metrics { get; private set; } = null!;
+
+    /// <summary>Stage 2's metrics, its captions of the test split among them.</summary>
+    public IReadOnlyDictionary<string, double> Stage2Metrics { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         await Blip.InitializeAsync();
@@ -47,19 +60,23 @@ public sealed class TinyBlip2Chain : IAsyncLifetime
             $$"""{ {{Llm}}, "architecture":"opt" }""", StageChain.Inputs(("train", data.Outputs["web"]), ("train", Train)));
         LlmWeights = llm.Outputs["llm"];
         var (stage1, _) = await Chain.RunAsync(new Blip2Stage1Runner(Blip.Data), "stage1",
-            $$"""{ {{QFormer}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("image_encoder", Blip.Pretrained), ("train", Train)));
-        Stage1 = stage1.Outputs["checkpoint"];
-        var (stage2, _) = await Chain.RunAsync(new Blip2Stage2Runner(), "stage2",
-            """{"image_size":16,"max_text_length":24,"batch_size":4,"warmup_steps":1,"epochs":1,"checkpoint_every_steps":100}""",
-            StageChain.Inputs(("qformer", Stage1), ("image_encoder", Blip.Pretrained), ("llm", LlmWeights), ("train", Train)));
-        Stage2 = stage2.Outputs["checkpoint"];
+            $$"""{ {{QFormer}}, "epochs":1,"checkpoint_every_steps":100}""", StageChain.Inputs(("image_encoder", Blip.Pretrained), ("train", Train), ("eval", Test)));
+        (Stage1, Stage1Metrics) = (stage1.Outputs["checkpoint"], stage1.Metrics);
+        var (stage2, _) = await Chain.RunAsync(new Blip2Stage2Runner(), "stage2", Stage2Options,
+            StageChain.Inputs(("qformer", Stage1), ("image_encoder", Blip.Pretrained), ("llm", LlmWeights), ("train", Train), ("eval", Test)));
+        (Stage2, Stage2Metrics) = (stage2.Outputs["checkpoint"], stage2.Metrics);
     }
 
     public Task DisposeAsync() => Blip.DisposeAsync();
 }
 
+/// <summary>One <see cref="TinyBlip2Chain"/> for the finetune and evaluate tests.</summary>
+[CollectionDefinition(TinyBlip2Chain.Collection)]
+public sealed class TinyBlip2Collection : ICollectionFixture<TinyBlip2Chain>;
+
 /// <summary>The BLIP-2 finetunes on tiny shapes: each trains, evaluates, writes its checkpoint and resumes to the same bits.</summary>
-public sealed class Blip2FinetuneRunnerTests(TinyBlip2Chain chain) : IClassFixture<TinyBlip2Chain>
+[Collection(TinyBlip2Chain.Collection)]
+public sealed class Blip2FinetuneRunnerTests(TinyBlip2Chain chain)
 {
     private const string Caption = """
         "image_size":16,"max_text_length":24,"batch_size":4,"warmup_steps":1,"num_beams":2,"min_new_tokens":1,"max_new_tokens":5,"epochs":2,"checkpoint_every_steps":2

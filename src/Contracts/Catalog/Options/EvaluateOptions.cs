@@ -8,7 +8,7 @@ namespace Orchestrator.Contracts.Catalog.Options;
 /// </summary>
 public sealed class EvaluateOptions : ICaptionDecodingOptions, IValidatableObject
 {
-    [Option("The metric: retrieval (recall@1/5/10 both ways) scores a blip.pretrain or blip.finetune.retrieval checkpoint; caption (BLEU-4, CIDEr-D) a blip.finetune.caption checkpoint; vqa (VQA accuracy) a blip.finetune.vqa checkpoint; nlvr2 (accuracy) a blip.finetune.nlvr2 checkpoint.")]
+    [Option("The metric: retrieval (recall@1/5/10 both ways) scores a blip.pretrain, blip.finetune.retrieval, blip2.stage1 or blip2.finetune.retrieval checkpoint; caption (BLEU-4, CIDEr-D) a blip.finetune.caption, blip2.stage2 or blip2.finetune.caption checkpoint; vqa (VQA accuracy) a blip.finetune.vqa or blip2.finetune.vqa checkpoint; nlvr2 (accuracy) a blip.finetune.nlvr2 checkpoint. A BLIP-2 model through an LLM is scored with the prompt, end token, LLM dtype and search its stage evaluated with, recorded in its checkpoint; the caption and VQA decoding options here are BLIP's.")]
     public EvaluationTask Task { get; set; } = EvaluationTask.Retrieval;
 
     [Option("Samples per batch."), Range(1, 65_536)]
