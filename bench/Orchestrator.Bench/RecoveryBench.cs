@@ -18,7 +18,8 @@ namespace Orchestrator.Bench;
 /// <c>bench recover</c>: a scheduler that lost its memory with N live experiments (issue 29, item 5). Every experiment's
 /// first stage waits for a CUDA worker, which no worker offers until the scheduler has been deactivated; then CUDA
 /// workers beat, and the bench times the first run placed and the moment every queued run is known again, and counts
-/// runs placed twice. In process: the silo, memory storage, and a dispatcher that only records.
+/// runs placed twice. Every experiment's activations are collected first, so each catch-up reads its grains back from
+/// storage, as after a silo's restart. In process: the silo, memory storage, and a dispatcher that only records.
 /// </summary>
 internal static class RecoveryBench
 {
@@ -77,7 +78,9 @@ internal static class RecoveryBench
             return 1;
         }
 
-        Log($"{experiments} live experiments, each with a run queued, loaded in {loading.Elapsed.TotalSeconds:0.0} s; deactivating the scheduler");
+        // As after a silo's restart, none of them is in memory: each catch-up reads the experiment and its stages back.
+        await grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, cancellationToken);
+        Log($"{experiments} live experiments, each with a run queued, loaded in {loading.Elapsed.TotalSeconds:0.0} s and collected; deactivating the scheduler");
         await scheduler.Cast<IGrainManagementExtension>().DeactivateOnIdle(cancellationToken);
         var clock = Stopwatch.StartNew();
         dispatcher.Clock = clock;
