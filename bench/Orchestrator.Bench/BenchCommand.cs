@@ -215,7 +215,7 @@ internal static class BenchCommand
             broker_leg_p99_ms = Ms(brokerLeg?.P99Ms),
             broker_leg_max_ms = Ms(brokerLeg?.MaxMs),
             gc = GCSettings.IsServerGC ? "server" : "workstation",
-            gc_concurrent = AppContext.TryGetSwitch("System.GC.Concurrent", out var concurrent) ? concurrent : true,
+            gc_concurrent = GCSettings.LatencyMode != GCLatencyMode.Batch,
             longest_process_pause_ms = Math.Round(longestPause, 1),
             gc_pause_ms = Math.Round(gcPause, 1),
             gc_collections = collections,
