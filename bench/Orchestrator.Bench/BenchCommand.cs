@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime;
 using System.Text.Json;
+using MassTransit;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Grains;
@@ -21,6 +23,9 @@ namespace Orchestrator.Bench;
 /// <c>bench --experiments N</c>: drives N concurrent experiments of the seven-stage BLIP DAG through the real
 /// grains, with <see cref="InstantExecutor"/> standing in for workers, and prints one JSON line last:
 /// stage transitions per second and dispatch latency (a run's last input available → handed to the dispatcher).
+/// Through a broker it also prints what a user waits on between two stages, the whole path (a worker's completed report
+/// consumed by the silo → the next stage's start confirmed by the broker) with its parts, and the broker leg alone (the
+/// dispatcher's publish → the worker's handler), all timed in this one process (<see cref="BrokerPathRecorder"/>).
 /// <c>bench alias-bomb</c> (<see cref="AliasBombBench"/>) measures what a hostile spec costs a running host instead.
 /// </summary>
 internal static class BenchCommand
@@ -58,7 +63,7 @@ internal static class BenchCommand
         };
         var progressSeconds = new Option<int>("--progress-seconds") { Description = "A lasting run's progress report interval.", DefaultValueFactory = _ => 2 };
         var checkpointSeconds = new Option<int>("--checkpoint-seconds") { Description = "A lasting run's checkpoint interval.", DefaultValueFactory = _ => 5 };
-        var command = new Command("bench", "Measure orchestration throughput and dispatch latency with instant stage runs.")
+        var command = new Command("bench", "Measure orchestration throughput and dispatch latency with instant stage runs; through a broker, also the whole path from a report to the next start's confirm, and the broker leg.")
         {
             experiments,
             workers,
@@ -154,6 +159,9 @@ internal static class BenchCommand
         }
 
         using var recorder = new LatencyRecorder();
+        var paths = rabbitMq is null ? null : host.Services.GetRequiredService<BrokerPathRecorder>();
+        paths?.Reset();
+        executor.ResetMostOutstanding();
         using var pauses = new PauseMonitor();
         using var requests = new StorageRequestRecorder();
         var (progressBefore, checkpointsBefore) = (executor.ProgressReports, executor.CheckpointReports);
@@ -166,10 +174,12 @@ internal static class BenchCommand
         clock.Stop();
         var (progressReports, checkpointReports) = (executor.ProgressReports - progressBefore, executor.CheckpointReports - checkpointsBefore);
         var (longestPause, gcPause, collections) = (pauses.LongestGapMs, pauses.GcPauseMs, pauses.Collections);
+        var (mostThreads, longestQueue) = (pauses.MostThreadPoolThreads, pauses.LongestThreadPoolQueue);
         await stop.CancelAsync();
         await reporting;
         await host.StopAsync(CancellationToken.None);
 
+        var (wholePath, brokerLeg) = (paths?.WholePath, paths?.BrokerLeg);
         var transitionRequests = requests.Caused(StorageRequestRecorder.Create) + requests.Caused(StorageRequestRecorder.Started) + requests.Caused(StorageRequestRecorder.Completed);
         Console.WriteLine(JsonSerializer.Serialize(new
         {
@@ -191,9 +201,29 @@ internal static class BenchCommand
             dispatch_p50_ms = Math.Round(recorder.DispatchPercentileMs(50), 3),
             dispatch_p99_ms = Math.Round(recorder.DispatchPercentileMs(99), 3),
             dispatch_max_ms = Math.Round(recorder.DispatchPercentileMs(100), 3),
+            whole_paths = wholePath?.Count,
+            whole_path_p50_ms = Ms(wholePath?.P50Ms),
+            whole_path_p99_ms = Ms(wholePath?.P99Ms),
+            whole_path_max_ms = Ms(wholePath?.MaxMs),
+            report_to_handoff_p50_ms = Ms(paths?.ReportToHandOff.P50Ms),
+            report_to_handoff_p99_ms = Ms(paths?.ReportToHandOff.P99Ms),
+            outbox_wait_p50_ms = Ms(paths?.Outbox.P50Ms),
+            outbox_wait_p99_ms = Ms(paths?.Outbox.P99Ms),
+            confirm_p50_ms = Ms(paths?.Confirm.P50Ms),
+            confirm_p99_ms = Ms(paths?.Confirm.P99Ms),
+            broker_legs = brokerLeg?.Count,
+            broker_leg_p50_ms = Ms(brokerLeg?.P50Ms),
+            broker_leg_p99_ms = Ms(brokerLeg?.P99Ms),
+            broker_leg_max_ms = Ms(brokerLeg?.MaxMs),
+            gc = GCSettings.IsServerGC ? "server" : "workstation",
+            gc_concurrent = GCSettings.LatencyMode != GCLatencyMode.Batch,
             longest_process_pause_ms = Math.Round(longestPause, 1),
             gc_pause_ms = Math.Round(gcPause, 1),
             gc_collections = collections,
+            slots = workers * slots,
+            runs_outstanding_max = executor.MostOutstanding,
+            threadpool_threads_max = mostThreads,
+            threadpool_queue_max = longestQueue,
             storage_requests = settings.Storage is null ? (long?)null : requests.Total,
             storage_errors = settings.Storage is null ? (long?)null : requests.Errors,
             storage_requests_per_transition = PerUnit(settings, transitionRequests, recorder.Transitions),
@@ -250,6 +280,9 @@ internal static class BenchCommand
         }
     }
 
+    /// <summary>Milliseconds to three decimals; null without a broker, or with nothing measured.</summary>
+    private static double? Ms(double? milliseconds) => milliseconds is { } ms && !double.IsNaN(ms) ? Math.Round(ms, 3) : null;
+
     /// <summary>Requests per unit in durable mode, two decimals; null in memory or when nothing happened.</summary>
     private static double? PerUnit(BenchSettings settings, long requests, long units) =>
         settings.Storage is null || units == 0 ? null : Math.Round((double)requests / units, 2);
@@ -272,6 +305,14 @@ internal static class BenchCommand
                 ["Transport:RabbitMq"] = rabbitMq.ToString(),
             });
             builder.Services.AddOrchestratorTransport(builder.Configuration, bus => bus.AddConsumer<InstantRunConsumer>(typeof(InstantRunConsumerDefinition)));
+
+            // The whole path and the broker leg, timed at both ends in this process (BrokerPathRecorder).
+            builder.Services.AddSingleton<BrokerPathRecorder>();
+            builder.Services.AddSendObserver(services => services.GetRequiredService<BrokerPathRecorder>());
+            builder.Services.AddConsumeObserver(services => services.GetRequiredService<BrokerPathRecorder>());
+            var dispatcher = builder.Services.Last(service => service.ServiceType == typeof(IStageRunDispatcher)).ImplementationFactory!;
+            builder.Services.AddSingleton<IStageRunDispatcher>(services =>
+                new HandOffTimingDispatcher((IStageRunDispatcher)dispatcher(services), services.GetRequiredService<BrokerPathRecorder>()));
         }
 
 

@@ -52,14 +52,31 @@ internal sealed class InstantExecutor(IInstantReports reports, BenchSettings set
     private readonly Channel<InstantRun> _runs = Channel.CreateUnbounded<InstantRun>();
     private long _progressReports;
     private long _checkpointReports;
+    private long _outstanding;
+    private long _mostOutstanding;
 
     public long ProgressReports => Interlocked.Read(ref _progressReports);
 
     public long CheckpointReports => Interlocked.Read(ref _checkpointReports);
 
+    /// <summary>
+    /// The most runs accepted and not yet reported completed at once. Each holds a slot: near the simulated workers' slots,
+    /// new runs wait for one, and dispatch latency measures the simulated workers rather than the orchestrator.
+    /// </summary>
+    public long MostOutstanding => Interlocked.Read(ref _mostOutstanding);
+
+    /// <summary>Starts counting <see cref="MostOutstanding"/> afresh (after the warm-up).</summary>
+    public void ResetMostOutstanding() => Interlocked.Exchange(ref _mostOutstanding, Interlocked.Read(ref _outstanding));
+
     /// <summary>Takes <paramref name="run"/> for reporting and returns at once.</summary>
     public void Accept(InstantRun run)
     {
+        var outstanding = Interlocked.Increment(ref _outstanding);
+        for (var most = Interlocked.Read(ref _mostOutstanding); outstanding > most; most = Interlocked.Read(ref _mostOutstanding))
+        {
+            Interlocked.CompareExchange(ref _mostOutstanding, outstanding, most);
+        }
+
         if (!_runs.Writer.TryWrite(run))
         {
             throw new InvalidOperationException($"The benchmark's executor has stopped; run {run.RunId} was not accepted.");
@@ -80,9 +97,11 @@ internal sealed class InstantExecutor(IInstantReports reports, BenchSettings set
         Task.CompletedTask;
 
     /// <summary>
-    /// Runs <paramref name="loops"/> reporting loops until <paramref name="cancellationToken"/> ends them. Instant runs are
-    /// reported by the loops one after another; runs that last are each reported from a task of their own, as each runs on
-    /// a worker of its own.
+    /// Runs <paramref name="loops"/> reporting loops until <paramref name="cancellationToken"/> ends them. In memory, instant
+    /// runs are reported by the loops one after another. Over a broker, and for runs that last, each run is reported from a
+    /// task of its own, as each runs in a worker slot of its own: there every report awaits its publisher confirm, and one
+    /// loop per simulated worker, a report at a time, fell behind the dispatches on a loaded machine, so that runs held
+    /// every slot (<see cref="MostOutstanding"/> at 1,034 of 1,024) and new runs waited seconds for one (issue 29 item 8).
     /// </summary>
     public Task RunAsync(int loops, CancellationToken cancellationToken) =>
         Task.WhenAll(Enumerable.Range(0, loops).Select(_ => Task.Run(() => ReportLoopAsync(cancellationToken), CancellationToken.None)));
@@ -94,10 +113,14 @@ internal sealed class InstantExecutor(IInstantReports reports, BenchSettings set
         {
             await foreach (var run in _runs.Reader.ReadAllAsync(cancellationToken))
             {
-                if (settings.Runs.IsInstant)
+                if (settings.Runs.IsInstant && settings.RabbitMq is null)
                 {
-                    await reports.StartedAsync(run);
-                    await reports.CompletedAsync(run);
+                    await ReportInstantAsync(run);
+                }
+                else if (settings.Runs.IsInstant)
+                {
+                    running.RemoveAll(task => task.IsCompleted);
+                    running.Add(Task.Run(() => ReportInstantAsync(run), CancellationToken.None));
                 }
                 else
                 {
@@ -111,6 +134,13 @@ internal sealed class InstantExecutor(IInstantReports reports, BenchSettings set
         }
 
         await Task.WhenAll(running);
+    }
+
+    private async Task ReportInstantAsync(InstantRun run)
+    {
+        await reports.StartedAsync(run);
+        await reports.CompletedAsync(run);
+        Interlocked.Decrement(ref _outstanding);
     }
 
     /// <summary>A run that lasts: started, progress and checkpoints on their intervals, completed.</summary>
@@ -135,6 +165,7 @@ internal sealed class InstantExecutor(IInstantReports reports, BenchSettings set
             }
 
             await reports.CompletedAsync(run);
+            Interlocked.Decrement(ref _outstanding);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -8,11 +8,12 @@ namespace Orchestrator.Bench;
 /// real worker agent does (the message is acknowledged on accept), and leaves the reports to
 /// <see cref="InstantExecutor"/>, which publishes them back through the broker.
 /// </summary>
-internal sealed class InstantRunConsumer(InstantExecutor executor) : IConsumer<StartStageRun>
+internal sealed class InstantRunConsumer(InstantExecutor executor, BrokerPathRecorder paths) : IConsumer<StartStageRun>
 {
     public Task Consume(ConsumeContext<StartStageRun> context)
     {
         var run = context.Message;
+        paths.HandlerEntered(run);
         executor.Accept(new InstantRun(run.ExperimentId, run.StageId, run.RunId, run.Kind, BenchCommand.RabbitWorkerId, run.Rank));
         return Task.CompletedTask;
     }

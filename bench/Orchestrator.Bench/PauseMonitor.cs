@@ -15,6 +15,8 @@ internal sealed class PauseMonitor : IDisposable
     private readonly int[] _collectionsAtStart = [.. Enumerable.Range(0, GC.MaxGeneration + 1).Select(GC.CollectionCount)];
     private volatile bool _stopping;
     private long _longestGapTicks;
+    private int _mostThreads;
+    private long _longestQueue;
 
     public PauseMonitor()
     {
@@ -23,6 +25,12 @@ internal sealed class PauseMonitor : IDisposable
     }
 
     public double LongestGapMs => TimeSpan.FromTicks(Interlocked.Read(ref _longestGapTicks)).TotalMilliseconds;
+
+    /// <summary>The most thread-pool threads seen at once: growth past the cores means work was blocked or starved.</summary>
+    public int MostThreadPoolThreads => Volatile.Read(ref _mostThreads);
+
+    /// <summary>The longest the thread pool's queue of work items was, sampled every 10 ms.</summary>
+    public long LongestThreadPoolQueue => Interlocked.Read(ref _longestQueue);
 
     public double GcPauseMs => (GC.GetTotalPauseDuration() - _gcPauseAtStart).TotalMilliseconds;
 
@@ -38,9 +46,15 @@ internal sealed class PauseMonitor : IDisposable
     private void Watch()
     {
         var last = Stopwatch.GetTimestamp();
-        while (!_stopping)
+        for (var tick = 0L; !_stopping; tick++)
         {
             Thread.Sleep(1);
+            if (tick % 10 == 0)
+            {
+                _mostThreads = Math.Max(_mostThreads, ThreadPool.ThreadCount);
+                _longestQueue = Math.Max(_longestQueue, ThreadPool.PendingWorkItemCount);
+            }
+
             var now = Stopwatch.GetTimestamp();
             var gap = Stopwatch.GetElapsedTime(last, now).Ticks;
             if (gap > Interlocked.Read(ref _longestGapTicks))

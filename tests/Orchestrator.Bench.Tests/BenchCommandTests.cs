@@ -20,6 +20,10 @@ public sealed class BenchCommandTests
 
         Assert.Equal("inmemory", figures["transport"]!.GetValue<string>());
         Assert.Equal(Experiments * StagesPerExperiment * 3, figures["transitions"]!.GetValue<long>());
+
+        // No broker, so no broker leg and no confirmed start to time.
+        Assert.Null(figures["whole_path_p99_ms"]);
+        Assert.Null(figures["broker_leg_p99_ms"]);
     }
 
     [ServerFact(TestServers.RabbitMq, TestServers.RabbitMqCtl)]
@@ -38,6 +42,16 @@ public sealed class BenchCommandTests
             // Over the broker a run's completed report can overtake its started one (reports are consumed
             // concurrently); the stage then goes from Queued straight to Succeeded, one transition fewer.
             Assert.InRange(figures["transitions"]!.GetValue<long>(), Experiments * StagesPerExperiment * 2, Experiments * StagesPerExperiment * 3);
+
+            // The broker leg (the dispatcher's publish → the simulated worker's handler) of every start; the whole path (a
+            // completed report consumed → the next stage's start confirmed) of every stage a report made ready: all but the root.
+            Assert.Equal(Experiments * StagesPerExperiment, figures["broker_legs"]!.GetValue<int>());
+            Assert.Equal(Experiments * (StagesPerExperiment - 1), figures["whole_paths"]!.GetValue<int>());
+            AssertOrdered(figures, "broker_leg");
+            AssertOrdered(figures, "whole_path");
+
+            // And the whole path's parts: the grains up to the hand-off, the outbox, the publish until its confirm.
+            Assert.All(["report_to_handoff_p99_ms", "outbox_wait_p99_ms", "confirm_p99_ms"], part => Assert.True(figures[part]!.GetValue<double>() >= 0, part));
         }
         finally
         {
@@ -130,8 +144,16 @@ public sealed class BenchCommandTests
         var figures = JsonNode.Parse(lines[^1])!;
         Assert.Equal(Experiments * StagesPerExperiment, figures["stages"]!.GetValue<int>());
         Assert.Equal(Experiments * StagesPerExperiment, figures["dispatches"]!.GetValue<int>());
-        var (p50, p99, max) = (figures["dispatch_p50_ms"]!.GetValue<double>(), figures["dispatch_p99_ms"]!.GetValue<double>(), figures["dispatch_max_ms"]!.GetValue<double>());
-        Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, $"dispatch p50 {p50}, p99 {p99}, max {max} ms");
+        AssertOrdered(figures, "dispatch");
+        Assert.Contains(figures["gc"]!.GetValue<string>(), new[] { "server", "workstation" });
+        Assert.True(figures["runs_outstanding_max"]!.GetValue<long>() > 0);
         return figures;
+    }
+
+    /// <summary>A latency's p50, p99 and max (<paramref name="name"/>_p50_ms …) are positive and in order.</summary>
+    private static void AssertOrdered(JsonNode figures, string name)
+    {
+        var (p50, p99, max) = (figures[$"{name}_p50_ms"]!.GetValue<double>(), figures[$"{name}_p99_ms"]!.GetValue<double>(), figures[$"{name}_max_ms"]!.GetValue<double>());
+        Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, $"{name} p50 {p50}, p99 {p99}, max {max} ms");
     }
 }
