@@ -38,7 +38,7 @@ public sealed class SchedulerGrain(
     private bool _outageReported;
 
     private DateTimeOffset _activatedAt;
-    private TimeSpan? _firstAssignmentAfterActivation;
+    private bool _placedWhileRecovering;
 
     /// <summary>Catch-ups sent and not yet answered, by experiment: sent again when due.</summary>
     private readonly Dictionary<string, Unacknowledged> _unansweredCatchUps = [];
@@ -245,10 +245,12 @@ public sealed class SchedulerGrain(
         }
 
         var assignments = _core.AssignReady(now);
-        if (assignments.Count > 0 && _firstAssignmentAfterActivation is null)
+        if (assignments.Count > 0 && _core.Recovering && !_placedWhileRecovering)
         {
-            _firstAssignmentAfterActivation = now - _activatedAt;
-            logger.LogInformation("First run placed {Seconds:0.###} s after the scheduler's activation", _firstAssignmentAfterActivation.Value.TotalSeconds);
+            _placedWhileRecovering = true;
+            using var scope = RunScope(assignments[0].Run);
+            logger.LogInformation("Run {RunId} is the first placed while the scheduler recovers, {Seconds:0.###} s after its activation",
+                assignments[0].Run.RunId, (now - _activatedAt).TotalSeconds);
         }
         OrchestratorMetrics.QueueDepth = _core.State.Queue.Count;
 
