@@ -12,7 +12,8 @@ namespace Orchestrator.Grains.Scheduling;
 /// The Orleans shell around <see cref="SchedulerCore"/>: dispatches its assignments and watches heartbeats.
 /// Its state is soft (see <see cref="SchedulerState"/>): writing the whole queue on every call would make
 /// each call cost as much as the queue is long. After an activation it asks every running experiment to
-/// catch up, and their stages announce their runs again; until all have (or the heartbeat timeout passes) it places
+/// catch up, a window at a time (<see cref="CatchUpQueue"/>), and their stages announce their runs again; until all have
+/// (or none has answered for the heartbeat timeout) it places
 /// runs only on workers whose heartbeats list no run not yet announced (<see cref="SchedulerCore.BeginRecovery"/>), so a
 /// queued run cannot take the slot of a running run not yet announced, and one whose stage missed its assignment is
 /// taken back as running rather than placed twice. What it tells
@@ -32,16 +33,24 @@ public sealed class SchedulerGrain(
 {
     public const long Key = 0;
 
+    /// <summary>Running experiments are listed for their catch-ups this many at a time, as the window makes room.</summary>
+    public const int CatchUpPage = 1000;
+
+    private static readonly ExperimentQuery RunningExperiments = new() { Status = ExperimentStatus.Running };
+
     private readonly SchedulerCore _core = new(new SchedulerState(), options.Value.ReserveAfter);
-    private readonly HashSet<string> _recovering = [];
     private DateTimeOffset _recoveryDeadline;
     private bool _outageReported;
 
     private DateTimeOffset _activatedAt;
     private bool _placedWhileRecovering;
 
-    /// <summary>Catch-ups sent and not yet answered, by experiment: sent again when due.</summary>
-    private readonly Dictionary<string, Unacknowledged> _unansweredCatchUps = [];
+    /// <summary>Catch-ups to send and those sent and not yet answered: sent again when due.</summary>
+    private readonly CatchUpQueue _catchUps = new(options.Value.CatchUpsInFlight, CatchUpWait(options.Value));
+
+    /// <summary>Whether running experiments are still being listed for catch-ups, and after which one the listing goes on.</summary>
+    private bool _listing;
+    private ExperimentListPosition? _listedUpTo;
 
     /// <summary>Lost runs told to their stages and not yet acknowledged, by run: sent again when due.</summary>
     private readonly Dictionary<string, (RunRequest Run, string Reason, Unacknowledged Wait)> _unacknowledgedLosses = [];
@@ -55,15 +64,12 @@ public sealed class SchedulerGrain(
         _activatedAt = time.GetUtcNow();
         _recoveryDeadline = _activatedAt + options.Value.HeartbeatTimeout;
         _core.BeginRecovery();
-        var running = await CatchUpRunningExperimentsAsync();
-        _recovering.UnionWith(running);
-        if (_recovering.Count > 0)
+        StartCatchUps();
+        await SendCatchUpsAsync(_activatedAt);
+        if (_core.Recovering)
         {
-            logger.LogInformation("Scheduler activated: {Experiments} running experiments announce their runs; until they have, runs go only to workers with none unannounced", _recovering.Count);
-        }
-        else
-        {
-            _core.EndRecovery();
+            logger.LogInformation("Scheduler activated: running experiments announce their runs, {Window} at a time ({Listed} listed so far); until they have, runs go only to workers with none unannounced",
+                options.Value.CatchUpsInFlight, _catchUps.Waiting + _catchUps.Unanswered);
         }
 
         this.RegisterGrainTimer(CheckWorkersOnTimerAsync, new GrainTimerCreationOptions
@@ -155,11 +161,21 @@ public sealed class SchedulerGrain(
 
     public async Task CaughtUpAsync(string experimentId)
     {
-        _unansweredCatchUps.Remove(experimentId);
-        if (_recovering.Remove(experimentId) && _recovering.Count == 0)
+        var now = time.GetUtcNow();
+        if (!_catchUps.Answered(experimentId))
         {
-            EndRecovery("every running experiment announced its runs");
-            await DispatchAsync(time.GetUtcNow(), []);
+            return;
+        }
+
+        if (_core.Recovering)
+        {
+            // Answers still coming in: the wait for the rest starts again.
+            _recoveryDeadline = now + options.Value.HeartbeatTimeout;
+        }
+
+        if (await SendCatchUpsAsync(now))
+        {
+            await DispatchAsync(now, []);
         }
     }
 
@@ -202,7 +218,8 @@ public sealed class SchedulerGrain(
     {
         var now = time.GetUtcNow();
         await SendUnacknowledgedAgainAsync(now);
-        await CatchUpAfterDeparturesAsync();
+        await CatchUpAfterDeparturesAsync(now);
+        await SendCatchUpsAsync(now);
         var status = transport.Check();
         if (!status.Receiving)
         {
@@ -237,10 +254,10 @@ public sealed class SchedulerGrain(
 
     private async Task DispatchAsync(DateTimeOffset now, List<LostRun> lost)
     {
-        if (_recovering.Count > 0 && now >= _recoveryDeadline)
+        if (_core.Recovering && now >= _recoveryDeadline)
         {
-            logger.LogWarning("Experiments {Experiments} did not announce their runs in time; assigning anyway", string.Join(", ", _recovering.Take(20)));
-            _recovering.Clear();
+            logger.LogWarning("{Unanswered} running experiments did not announce their runs in time and {Waiting} were not asked yet; assigning anyway",
+                _catchUps.Unanswered, _catchUps.Waiting + (_listing ? CatchUpPage : 0));
             EndRecovery("the wait for announcements is over");
         }
 
@@ -280,21 +297,50 @@ public sealed class SchedulerGrain(
     }
 
     /// <summary>
-    /// Asks every running experiment (as the index lists them) to catch up: to re-read its stages and have the active ones
-    /// announce their runs again. Each answers with <see cref="CaughtUpAsync"/>; until it has, it is asked again.
+    /// Starts asking every running experiment (as the index lists them) to catch up: to re-read its stages and have the
+    /// active ones announce their runs again. Each answers with <see cref="CaughtUpAsync"/>; until it has, it is asked
+    /// again. The listing starts over when it was already under way: an experiment asked twice just answers twice.
     /// </summary>
-    private async Task<List<string>> CatchUpRunningExperimentsAsync()
+    private void StartCatchUps()
     {
-        var running = await ExperimentIndex.ListAllAsync(GrainFactory, new ExperimentQuery { Status = ExperimentStatus.Running });
-        var now = time.GetUtcNow();
-        var ids = running.Select(experiment => experiment.Id).ToList();
-        foreach (var id in ids)
+        _listing = true;
+        _listedUpTo = null;
+    }
+
+    /// <summary>
+    /// Lists running experiments a page at a time while fewer than a window's worth wait, sends the catch-ups that are due
+    /// and those the window has room for, and ends recovery once every experiment listed has answered. True when it did.
+    /// </summary>
+    private async Task<bool> SendCatchUpsAsync(DateTimeOffset now)
+    {
+        while (_listing && _catchUps.Waiting < options.Value.CatchUpsInFlight)
         {
-            _unansweredCatchUps[id] = Unacknowledged.From(now, CatchUpWait);
-            await GrainFactory.GetGrain<IExperimentGrain>(id).CatchUpAsync();
+            var page = await ExperimentIndex.ListAsync(GrainFactory, RunningExperiments, _listedUpTo, 0, CatchUpPage);
+            _catchUps.Add(page.Items.Select(experiment => experiment.Id));
+            _listedUpTo = page.Next;
+            _listing = page.Next is not null;
         }
 
-        return ids;
+        _catchUps.Due(now, out var first, out var again);
+        foreach (var experimentId in again)
+        {
+            logger.LogInformation("Experiment {ExperimentId} has not caught up; asking it again", experimentId);
+            OrchestratorMetrics.RecordResent(OrchestratorMetrics.ResentMessage.CatchUp);
+            await GrainFactory.GetGrain<IExperimentGrain>(experimentId).CatchUpAsync();
+        }
+
+        foreach (var experimentId in first)
+        {
+            await GrainFactory.GetGrain<IExperimentGrain>(experimentId).CatchUpAsync();
+        }
+
+        if (_core.Recovering && !_listing && _catchUps.Idle)
+        {
+            EndRecovery("every running experiment announced its runs");
+            return true;
+        }
+
+        return false;
     }
 
     private void EndRecovery(string why)
@@ -304,7 +350,7 @@ public sealed class SchedulerGrain(
             (time.GetUtcNow() - _activatedAt).TotalSeconds, why);
     }
 
-    /// <summary>Sends again each lost run and each catch-up whose acknowledgement is overdue, waiting longer each time.</summary>
+    /// <summary>Sends again each lost run whose acknowledgement is overdue, waiting longer each time.</summary>
     private async Task SendUnacknowledgedAgainAsync(DateTimeOffset now)
     {
         foreach (var (runId, (run, reason, wait)) in _unacknowledgedLosses.Where(entry => entry.Value.Wait.Due <= now).ToList())
@@ -315,14 +361,6 @@ public sealed class SchedulerGrain(
             _unacknowledgedLosses[runId] = (run, reason, wait.Next(now));
             await StageOf(run).OnRunLostAsync(runId, reason);
         }
-
-        foreach (var (experimentId, wait) in _unansweredCatchUps.Where(entry => entry.Value.Due <= now).ToList())
-        {
-            logger.LogInformation("Experiment {ExperimentId} has not caught up; asking it again", experimentId);
-            OrchestratorMetrics.RecordResent(OrchestratorMetrics.ResentMessage.CatchUp);
-            _unansweredCatchUps[experimentId] = wait.Next(now);
-            await GrainFactory.GetGrain<IExperimentGrain>(experimentId).CatchUpAsync();
-        }
     }
 
     /// <summary>
@@ -330,7 +368,7 @@ public sealed class SchedulerGrain(
     /// delivered and the ones its grains were waiting to have acknowledged: every running experiment catches up, as after
     /// the scheduler's own activation but without holding assignments back, since the scheduler's memory is whole.
     /// </summary>
-    private async Task CatchUpAfterDeparturesAsync()
+    private async Task CatchUpAfterDeparturesAsync(DateTimeOffset now)
     {
         var members = membership.CurrentSnapshot;
         var previous = _members;
@@ -348,8 +386,9 @@ public sealed class SchedulerGrain(
             .ToList();
         if (departed.Count > 0)
         {
-            var running = await CatchUpRunningExperimentsAsync();
-            logger.LogWarning("Silo {Silos} left the cluster; {Experiments} running experiments catch up", string.Join(", ", departed), running.Count);
+            StartCatchUps();
+            await SendCatchUpsAsync(now);
+            logger.LogWarning("Silo {Silos} left the cluster; running experiments catch up, {Window} at a time", string.Join(", ", departed), options.Value.CatchUpsInFlight);
         }
     }
 
@@ -359,12 +398,12 @@ public sealed class SchedulerGrain(
     /// before they resume. Catching up takes an experiment a call to each stage, and thousands catch up at once, so
     /// answers take longer than an acknowledgement's usual wait; asking again that soon would double the work.
     /// </summary>
-    private TimeSpan CatchUpWait => options.Value.HeartbeatTimeout / 2 > Redelivery.FirstWait ? options.Value.HeartbeatTimeout / 2 : Redelivery.FirstWait;
+    private static TimeSpan CatchUpWait(SchedulerOptions options) => options.HeartbeatTimeout / 2 > Redelivery.FirstWait ? options.HeartbeatTimeout / 2 : Redelivery.FirstWait;
 
     /// <summary>When a one-way message is due to be sent again unless acknowledged first, and how long the sender waited last.</summary>
     private sealed record Unacknowledged(DateTimeOffset Due, TimeSpan Wait)
     {
-        public static Unacknowledged From(DateTimeOffset now, TimeSpan? wait = null) => new(now + (wait ?? Redelivery.FirstWait), wait ?? Redelivery.FirstWait);
+        public static Unacknowledged From(DateTimeOffset now) => new(now + Redelivery.FirstWait, Redelivery.FirstWait);
 
         public Unacknowledged Next(DateTimeOffset now) => new(now + Redelivery.After(Wait), Redelivery.After(Wait));
     }

@@ -39,4 +39,12 @@ public sealed record SchedulerOptions
     /// </summary>
     [Range(1, 100_000)]
     public int MaxGangSize { get; init; } = 64;
+
+    /// <summary>
+    /// How many running experiments the scheduler asks to catch up at once after its activation or a silo's departure
+    /// (<see cref="CatchUpQueue"/>): the rest wait their turn, so that 100,000 catching up do not bury heartbeats and
+    /// placements under their answers.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int CatchUpsInFlight { get; init; } = 256;
 }

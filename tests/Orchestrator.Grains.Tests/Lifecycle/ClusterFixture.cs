@@ -25,6 +25,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public static readonly StorageFaults Storage = new();
     public static readonly CallDrops Drops = new();
     public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(30);
+
+    public const int CatchUpsInFlight = 4;
     public static readonly TimeSpan ReconnectGrace = TimeSpan.FromSeconds(45);
 
     public TestCluster Cluster { get; private set; } = null!;
@@ -63,8 +65,15 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton<IStageRunDispatcher>(Dispatcher);
             silo.Services.AddSingleton<ITransportHealth>(Transport);
 
-            // The check timer never fires during a test: tests call CheckWorkersAsync after moving the fake clock.
-            silo.Services.AddSingleton(Options.Create(new SchedulerOptions { HeartbeatTimeout = HeartbeatTimeout, ReconnectGrace = ReconnectGrace, CheckInterval = TimeSpan.FromMinutes(10) }));
+            // The check timer never fires during a test: tests call CheckWorkersAsync after moving the fake clock. The
+            // catch-up window is smaller than the experiments the tests leave running, so every reactivation goes through it.
+            silo.Services.AddSingleton(Options.Create(new SchedulerOptions
+            {
+                HeartbeatTimeout = HeartbeatTimeout,
+                ReconnectGrace = ReconnectGrace,
+                CheckInterval = TimeSpan.FromMinutes(10),
+                CatchUpsInFlight = CatchUpsInFlight,
+            }));
         }
     }
 }

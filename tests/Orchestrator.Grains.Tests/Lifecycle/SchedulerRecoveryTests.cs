@@ -86,6 +86,53 @@ public sealed class SchedulerRecoveryTests(ClusterFixture fixture)
         Assert.Equal(3, _driver.Dispatcher.StartedFor(id).Count);
     }
 
+    [Fact]
+    public async Task A_reactivated_scheduler_asks_running_experiments_to_catch_up_a_window_at_a_time_and_the_silent_do_not_hold_it()
+    {
+        // One experiment more than the window, a second apart; the index lists the newest first, so the last four fill the
+        // window and never answer.
+        var drivers = Enumerable.Range(0, ClusterFixture.CatchUpsInFlight + 1).Select(_ => new LifecycleDriver(fixture)).ToList();
+        var ids = new List<string>();
+        foreach (var driver in drivers)
+        {
+            ids.Add(await driver.SubmitAsync("- { id: a, kind: dataset.synthetic }"));
+            ClusterFixture.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var oldest = ids[0];
+        var silent = ids.Skip(1).ToList();
+        var dropped = silent.Select(id => ClusterFixture.Drops.DropNext(_driver.Experiment(id).GetGrainId(), nameof(IExperimentGrain.CatchUpAsync))).ToList();
+
+        await _driver.Scheduler.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await _driver.Scheduler.GetSnapshotAsync();
+        await Task.WhenAll(dropped).WaitAsync(TimeSpan.FromSeconds(5));
+        await _driver.Scheduler.CheckWorkersAsync();
+        Assert.Equal(0, ClusterFixture.Calls.Count(_driver.Experiment(oldest).GetGrainId(), nameof(IExperimentGrain.CatchUpAsync)));
+
+        // Unanswered past their wait, the four leave the window and are asked again, and the next ones go out beside them.
+        ClusterFixture.Time.Advance(ClusterFixture.HeartbeatTimeout / 2);
+        await _driver.Scheduler.CheckWorkersAsync();
+        await WaitForCatchUpsAsync(oldest, 1);
+        foreach (var id in silent)
+        {
+            await WaitForCatchUpsAsync(id, 2);
+        }
+    }
+
+    /// <summary>Waits until the experiment has been asked to catch up <paramref name="count"/> times (one-way calls arrive a little later).</summary>
+    private async Task WaitForCatchUpsAsync(string experimentId, int count)
+    {
+        var grain = _driver.Experiment(experimentId).GetGrainId();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (ClusterFixture.Calls.Count(grain, nameof(IExperimentGrain.CatchUpAsync)) < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{experimentId} was asked to catch up {ClusterFixture.Calls.Count(grain, nameof(IExperimentGrain.CatchUpAsync))} times, not {count}");
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(count, ClusterFixture.Calls.Count(grain, nameof(IExperimentGrain.CatchUpAsync)));
+    }
+
     private async Task<StageView> WaitForStageAsync(string experimentId, string stageId, Func<StageView, bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
