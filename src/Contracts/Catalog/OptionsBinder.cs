@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using System.Text.Json;
@@ -71,10 +72,14 @@ public static class OptionsBinder
     /// <summary>The snake_case name an options property is known by.</summary>
     public static string OptionName(PropertyInfo property) => JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name);
 
+    /// <summary>The settable public properties of an options type, in declaration order; read once per type (every submission binds every stage).</summary>
     public static IReadOnlyList<PropertyInfo> OptionProperties(Type optionsType) =>
-        [.. optionsType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(property => property.CanWrite && property.GetSetMethod() is not null)
-            .OrderBy(property => property.MetadataToken)];
+        Properties.GetOrAdd(optionsType, type =>
+            [.. type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(property => property.CanWrite && property.GetSetMethod() is not null)
+                .OrderBy(property => property.MetadataToken)]);
+
+    private static readonly ConcurrentDictionary<Type, IReadOnlyList<PropertyInfo>> Properties = new();
 
     private static string? PresetName(StageKind kind, object options, JsonObject config, string path, List<SpecError> errors)
     {

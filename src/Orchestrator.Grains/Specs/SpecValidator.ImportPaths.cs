@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using Orchestrator.Contracts.Catalog;
 using Orchestrator.Contracts.Specs;
@@ -9,7 +10,7 @@ public static partial class SpecValidator
 {
     /// <summary>Whether some stage of <paramref name="spec"/> reads files from a worker's file system, so its paths need the workers' import roots.</summary>
     public static bool ReadsImportPaths(ExperimentSpec spec) =>
-        spec.Stages.Any(stage => StageKindCatalog.Find(stage.Kind) is { } kind && ImportPathProperties(kind).Any());
+        spec.Stages.Any(stage => StageKindCatalog.Find(stage.Kind) is { } kind && ImportPathProperties(kind).Count > 0);
 
     /// <summary>The import paths a validated stage reads (its <see cref="ImportPathAttribute"/> options that are set).</summary>
     public static IEnumerable<string> ImportPaths(ValidatedStage stage) =>
@@ -18,8 +19,11 @@ public static partial class SpecValidator
             .OfType<string>()
             .Where(path => path.Length > 0);
 
-    private static IEnumerable<PropertyInfo> ImportPathProperties(StageKind kind) =>
-        OptionsBinder.OptionProperties(kind.OptionsType).Where(property => property.IsDefined(typeof(ImportPathAttribute)));
+    private static IReadOnlyList<PropertyInfo> ImportPathProperties(StageKind kind) =>
+        ImportPathPropertiesByType.GetOrAdd(kind.OptionsType, type =>
+            [.. OptionsBinder.OptionProperties(type).Where(property => property.IsDefined(typeof(ImportPathAttribute)))]);
+
+    private static readonly ConcurrentDictionary<Type, IReadOnlyList<PropertyInfo>> ImportPathPropertiesByType = new();
 
     private static void CheckImportPaths(StageKind kind, object options, string path, IReadOnlyList<string> roots, List<SpecError> errors)
     {
