@@ -87,10 +87,7 @@ public sealed class SchedulerGrain(
         _core.Heartbeat(workerId, capacity, now);
         foreach (var found in _core.Listed(workerId, activeRunIds, now))
         {
-            using var scope = RunScope(found.Run);
-            logger.LogInformation("Run {RunId} of {ExperimentId}/{StageId} announced as queued is running on {WorkerId}; adopted, not placed again",
-                found.Run.RunId, found.Run.ExperimentId, found.Run.StageId, workerId);
-            await StageOf(found.Run).OnRunAssignedAsync(found.Run.RunId, found.WorkerIds, found.AssignedAt);
+            await TellAdoptedAsync(found);
         }
 
         if (!known)
@@ -135,10 +132,7 @@ public sealed class SchedulerGrain(
             // Announced as queued while workers run it: placed before the scheduler lost its memory, and the stage missed it.
             var found = new RunAssignment { Run = run, WorkerIds = workers, AssignedAt = time.GetUtcNow() };
             _core.Adopt(found, found.AssignedAt);
-            using var scope = RunScope(run);
-            logger.LogInformation("Run {RunId} of {ExperimentId}/{StageId} announced as queued is running on {Workers}; adopted, not placed again",
-                run.RunId, run.ExperimentId, run.StageId, string.Join(", ", workers));
-            await StageOf(run).OnRunAssignedAsync(run.RunId, found.WorkerIds, found.AssignedAt);
+            await TellAdoptedAsync(found);
             return;
         }
 
@@ -406,6 +400,15 @@ public sealed class SchedulerGrain(
         public static Unacknowledged From(DateTimeOffset now) => new(now + Redelivery.FirstWait, Redelivery.FirstWait);
 
         public Unacknowledged Next(DateTimeOffset now) => new(now + Redelivery.After(Wait), Redelivery.After(Wait));
+    }
+
+    /// <summary>A run announced as queued was found running on workers (placed before the scheduler lost its memory): its stage is told.</summary>
+    private async Task TellAdoptedAsync(RunAssignment found)
+    {
+        using var scope = RunScope(found.Run);
+        logger.LogInformation("Run {RunId} of {ExperimentId}/{StageId} announced as queued is running on {Workers}; adopted, not placed again",
+            found.Run.RunId, found.Run.ExperimentId, found.Run.StageId, string.Join(", ", found.WorkerIds));
+        await StageOf(found.Run).OnRunAssignedAsync(found.Run.RunId, found.WorkerIds, found.AssignedAt);
     }
 
     /// <summary>Sends the run to its workers as the root of the run's own trace (an async method of its own: see <see cref="OrchestratorTracing.StartRun"/>).</summary>
