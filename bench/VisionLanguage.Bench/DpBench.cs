@@ -6,11 +6,12 @@ using VisionLanguage.Training.Distributed.Gloo;
 namespace VisionLanguage.Bench;
 
 /// <summary>
-/// <c>bench dp --ranks N --preset tiny|base [--steps N (tiny: 30, base: 3)] [--warmup N (tiny: 5, base: 1)] [--batch-size N per rank (tiny: 8, base: 4)] [--rounds N (1)]</c>:
+/// <c>bench dp --ranks N --preset tiny|base [--steps N (tiny: 30, base: 3)] [--warmup N (tiny: 5, base: 1)] [--batch-size N per rank (tiny: 8, base: 4)] [--accumulation K (1)] [--rounds N (1)]</c>:
 /// data-parallel scaling of BLIP pretraining across processes on this machine's CPU. One process trains alone, then N
 /// processes train as a gang over Gloo sockets on 127.0.0.1, each with one torch thread and the same batch per rank
 /// (weak scaling: the gang's global batch is N times the single process's), the gradients averaged in the trainer's
-/// buckets. Each configuration runs in processes of its own (<see cref="DpBenchRun"/>); with several rounds they
+/// buckets once per optimiser step, that is after <c>--accumulation</c> micro-batches (the option
+/// <c>grad_accumulation_steps</c>; DDP's <c>no_sync</c>, LAVIS' <c>accum_grad_iters</c>). Each configuration runs in processes of its own (<see cref="DpBenchRun"/>); with several rounds they
 /// alternate, so a change in the machine's load falls on both. Prints a JSON summary as its last line:
 /// <c>scaling_efficiency</c> is the gang's samples per second over N times the single process's.
 /// </summary>
@@ -29,7 +30,8 @@ public static class DpBench
             preset,
             BatchPerRank: Int(arguments, "batch-size", small ? 8 : 4),
             Steps: Int(arguments, "steps", small ? 30 : 3),
-            Warmup: Int(arguments, "warmup", small ? 5 : 1));
+            Warmup: Int(arguments, "warmup", small ? 5 : 1),
+            Accumulation: Int(arguments, "accumulation", 1));
         var ranks = Int(arguments, "ranks", 2);
         if (arguments.TryGetValue("role", out var role))
         {
@@ -49,7 +51,13 @@ public static class DpBench
         }
 
         var rounds = Int(arguments, "rounds", 1);
-        Console.WriteLine($"preset {preset}: batch {shape.BatchPerRank} per rank, {shape.Warmup} warm-up and {shape.Steps} timed steps; one process, then {ranks} " +
+        if (shape.Accumulation < 1)
+        {
+            await Console.Error.WriteLineAsync($"bench dp --accumulation {shape.Accumulation}: an optimiser step takes at least 1 micro-batch; use 1 or more");
+            return 2;
+        }
+
+        Console.WriteLine($"preset {preset}: batch {shape.BatchPerRank} per rank, {shape.Accumulation} micro-batch(es) per step, {shape.Warmup} warm-up and {shape.Steps} timed steps; one process, then {ranks} " +
             $"processes over Gloo on 127.0.0.1; one torch thread each; {rounds} round(s)");
         var loadAtStart = ProcReadings.LoadAverage();
         var single = new List<JsonNode>();
@@ -83,13 +91,14 @@ public static class DpBench
         var singleStepMs = BenchStatistics.Median(single.SelectMany(StepsMs));
         // The ranks step in lockstep (each step ends in the all-reduce); the slowest rank's median is the gang's step.
         var gangStepMs = gangs.GroupBy(result => result["rank"]!.GetValue<int>()).Max(rank => BenchStatistics.Median(rank.SelectMany(StepsMs)));
-        var samplesAlone = shape.BatchPerRank / (singleStepMs / 1000);
-        var samplesGang = ranks * shape.BatchPerRank / (gangStepMs / 1000);
+        var samplesAlone = shape.SamplesPerStep / (singleStepMs / 1000);
+        var samplesGang = ranks * shape.SamplesPerStep / (gangStepMs / 1000);
         var summary = new Dictionary<string, object?>
         {
             ["preset"] = preset,
             ["ranks"] = ranks,
             ["batch_per_rank"] = shape.BatchPerRank,
+            ["accumulation"] = shape.Accumulation,
             ["steps"] = shape.Steps,
             ["rounds"] = rounds,
             ["step_ms_1rank"] = Math.Round(singleStepMs, 1),

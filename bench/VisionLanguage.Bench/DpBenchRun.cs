@@ -16,14 +16,18 @@ namespace VisionLanguage.Bench;
 /// </summary>
 internal static class DpBenchRun
 {
-    public sealed record Shape(string Preset, int BatchPerRank, int Steps, int Warmup)
+    public sealed record Shape(string Preset, int BatchPerRank, int Steps, int Warmup, int Accumulation)
     {
+        /// <summary>Samples one rank trains on per optimiser step: a batch for each accumulated micro-batch.</summary>
+        public int SamplesPerStep => BatchPerRank * Accumulation;
+
         /// <summary>The command line of one of the bench's processes.</summary>
         public IEnumerable<string> Arguments(string role, int rank, int ranks, string? store)
         {
             string[] arguments =
             [
                 "dp", "--preset", Preset, "--batch-size", Text(BatchPerRank), "--steps", Text(Steps), "--warmup", Text(Warmup),
+                "--accumulation", Text(Accumulation),
                 "--role", role, "--rank", Text(rank), "--ranks", Text(ranks),
             ];
             return store is null ? arguments : [.. arguments, "--store", store];
@@ -44,14 +48,20 @@ internal static class DpBenchRun
         set_num_threads(1);
         var tokens = BlipSpecialTokens.BertBaseUncased;
         var config = BlipPresets.Pretrain(shape.Preset, vocabSize: 30_524, tokens.PadId);
-        var settings = new TrainerSettings { Epochs = 1, WarmupSteps = 1, LearningRate = BlipPresets.PretrainLearningRate(shape.Preset) ?? new TrainerSettings().LearningRate };
+        var settings = new TrainerSettings
+        {
+            Epochs = 1,
+            WarmupSteps = 1,
+            LearningRate = BlipPresets.PretrainLearningRate(shape.Preset) ?? new TrainerSettings().LearningRate,
+            GradAccumulationSteps = shape.Accumulation,
+        };
         using var gang = role == "rank"
             ? await GlooCollectives.ConnectAsync(rank, ranks, new FileRendezvousStore(store!), new GlooOptions { JoinTimeout = TimeSpan.FromMinutes(5) }, CancellationToken.None)
             : null;
         using var data = new SyntheticPretrainBatches(config, tokens, classes: 16, BlipPresets.MaxTextLength(shape.Preset), seed: 1 + rank);
         using var trainer = new Trainer<BlipPretrainModel, BlipPretrainBatch>(_ => new BlipPretrainModel(config, tokens, settings.Seed), settings, gang: gang);
         var gradientBytes = trainer.Model.TrainableParameters().Sum(entry => entry.Parameter.numel() * entry.Parameter.element_size());
-        var source = new InMemoryBlipBatchSource(shape.BatchPerRank, shape.Warmup + shape.Steps, (_, index) => data.Batch(shape.BatchPerRank, index));
+        var source = new InMemoryBlipBatchSource(shape.BatchPerRank, (shape.Warmup + shape.Steps) * shape.Accumulation, (_, index) => data.Batch(shape.BatchPerRank, index));
         var reports = new List<StepReport>();
         var hooks = new TrainingHooks
         {

@@ -19,6 +19,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: bench [--preset tiny|base|large] | bench caption [--preset tiny|base|large] | bench blip2-stage1 [--preset tiny|base] " +
         "| bench blip2-stage2 [--preset tiny|base] [--steps N] [--warmup N] [--batch-size N] [--rounds N] " +
-        "| bench dp [--ranks N] [--preset tiny|base] [--steps N] [--warmup N] [--batch-size N] [--rounds N]");
+        "| bench dp [--ranks N] [--preset tiny|base] [--steps N] [--warmup N] [--batch-size N] [--accumulation K] [--rounds N]");
     return 2;
 }
