@@ -12,7 +12,8 @@ namespace Orchestrator.Bench;
 /// <summary>
 /// <c>bench live</c> (issue 29): a backlog of live experiments on the standalone host in a child process, through its
 /// HTTP API as a user would touch it. The host's one worker has free slots, but every experiment's first stage asks
-/// for a CUDA worker, so nothing it queues can be placed and every experiment stays Running. At each level of
+/// for a CUDA worker, so nothing it queues can be placed and every experiment stays Running. After untimed warm-up POSTs
+/// (the host's code compiled just in time would otherwise be timed at the first level only), at each level of
 /// live experiments it measures the host's idle CPU share (from /proc, no request arriving), its resident memory, and
 /// the latency of sequential POSTs; then a burst of submissions from concurrent clients, each 503 retried with its
 /// Idempotency-Key after Retry-After, while small runnable experiments dispatch beside it. The last line is JSON.
@@ -40,19 +41,25 @@ internal static partial class LiveBench
         var posts = new Option<int>("--posts") { Description = "Sequential POSTs timed at each level.", DefaultValueFactory = _ => 1000 };
         var burst = new Option<int>("--burst") { Description = "Submissions in the burst after the last level (0: none).", DefaultValueFactory = _ => 5000 };
         var clients = new Option<int>("--burst-clients") { Description = "Concurrent HTTP clients of the burst.", DefaultValueFactory = _ => 64 };
+        var warmup = new Option<int>("--warmup-posts") { Description = "Sequential POSTs sent untimed before the first level, so that the first level's POSTs do not time the host's just-in-time compilation.", DefaultValueFactory = _ => 500 };
         var idle = new Option<int>("--idle-seconds") { Description = "How long the idle CPU share is read at each level.", DefaultValueFactory = _ => 30 };
         var preload = new Option<int>("--preload-clients") { Description = "Concurrent clients that bring the backlog up to each level.", DefaultValueFactory = _ => 64 };
         var gc = new Option<string?>("--gc") { Description = "The host's garbage collector: server or workstation; the one its runtimeconfig.json names by default." };
         var host = new Option<FileInfo?>("--host") { Description = "Another build's standalone host (Orchestrator.Standalone.dll or apphost); the one built beside this bench by default." };
         var command = new Command("live", "Keep experiments live on a standalone host in a child process and measure idle CPU, memory, POST latency and a burst through its HTTP API.")
         {
-            levels, posts, burst, clients, idle, preload, gc, host,
+            levels, posts, warmup, burst, clients, idle, preload, gc, host,
         };
         command.Validators.Add(result =>
         {
             if (result.GetValue(gc) is { } collector && collector is not ("server" or "workstation"))
             {
                 result.AddError($"--gc must be server or workstation; got '{collector}'");
+            }
+
+            if (ParseLevels(result.GetValue(levels)) is [var first, ..] && result.GetValue(warmup) >= first)
+            {
+                result.AddError($"--warmup-posts ({result.GetValue(warmup)}) must be fewer than the first of --levels ({first}): the warm-up's experiments count among the first level's");
             }
 
         });
@@ -63,7 +70,7 @@ internal static partial class LiveBench
                 result.AddError($"--levels must be positive counts in ascending order, e.g. 1000,10000; got '{result.GetValueOrDefault<string>()}'");
             }
         });
-        foreach (var (option, least) in new[] { (posts, 1), (clients, 1), (idle, 1), (preload, 1), (burst, 0) })
+        foreach (var (option, least) in new[] { (posts, 1), (clients, 1), (idle, 1), (preload, 1), (burst, 0), (warmup, 0) })
         {
             option.Validators.Add(result =>
             {
@@ -77,7 +84,8 @@ internal static partial class LiveBench
         command.SetAction((parse, cancellationToken) => RunAsync(
             new LiveSettings(
                 ParseLevels(parse.GetValue(levels))!, parse.GetValue(posts), parse.GetValue(burst), parse.GetValue(clients),
-                TimeSpan.FromSeconds(parse.GetValue(idle)), parse.GetValue(preload), parse.GetValue(gc) is { } name ? name == "server" : null),
+                TimeSpan.FromSeconds(parse.GetValue(idle)), parse.GetValue(preload), parse.GetValue(gc) is { } name ? name == "server" : null,
+                parse.GetValue(warmup)),
             parse.GetValue(host),
             cancellationToken));
         return command;
@@ -112,20 +120,30 @@ internal static partial class LiveBench
 
         Log($"host pid {host.Process.Id} ready in {ready.TotalSeconds:0.0} s ({host.Gc} GC)");
         var live = 0;
+        for (; live < settings.WarmupPosts; live++)
+        {
+            var status = await PostAsync(host.Client, WaitingDag, key: null, cancellationToken);
+            if (status != HttpStatusCode.Created)
+            {
+                await Console.Error.WriteLineAsync($"bench live: a warm-up POST answered {(int)status}");
+                return 1;
+            }
+        }
+
         var measured = new List<object>();
         var first = default(LevelFigures);
         var last = default(LevelFigures);
         foreach (var level in settings.Levels)
         {
             var clock = Stopwatch.StartNew();
-            var preloaded = await SubmitManyAsync(host.Client, WaitingDag, level - live, settings.PreloadClients, cancellationToken);
+            var preloaded = await SubmitManyAsync(host.Client, WaitingDag, Math.Max(0, level - live), settings.PreloadClients, cancellationToken);
             if (preloaded.Failed > 0)
             {
                 await Console.Error.WriteLineAsync($"bench live: {preloaded.Failed} of {level - live} preloading submissions failed (statuses {preloaded.Statuses()}; the first: {preloaded.FirstError})");
                 return 1;
             }
 
-            live = level;
+            live = Math.Max(live, level);
             Log($"{live} live ({clock.Elapsed.TotalSeconds:0.0} s to preload {preloaded.Created}); measuring idle CPU for {settings.Idle.TotalSeconds:0} s");
             var figures = await MeasureLevelAsync(host, live, settings, cancellationToken);
             live += settings.Posts;
@@ -306,7 +324,7 @@ internal static partial class LiveBench
     private static partial Regex DispatchBucket();
 
     private sealed record LiveSettings(
-        IReadOnlyList<int> Levels, int Posts, int Burst, int BurstClients, TimeSpan Idle, int PreloadClients, bool? ServerGc);
+        IReadOnlyList<int> Levels, int Posts, int Burst, int BurstClients, TimeSpan Idle, int PreloadClients, bool? ServerGc, int WarmupPosts);
 
     private sealed record LevelFigures(int Live, double IdleCpuShare, double RssMb, Latencies Posts)
     {

@@ -103,11 +103,12 @@ public sealed class BenchCommandTests
     public async Task The_live_bench_keeps_every_experiment_waiting_creates_the_burst_exactly_once_and_prints_its_figures()
     {
         var (exitCode, lines, errors) = await BuiltHosts.RunAsync(
-            BuiltHosts.Bench, "bench", "live", "--levels", "20,40", "--posts", "10", "--burst", "50", "--burst-clients", "8", "--idle-seconds", "1");
+            BuiltHosts.Bench, "bench", "live", "--levels", "20,40", "--warmup-posts", "5", "--posts", "10", "--burst", "50", "--burst-clients", "8", "--idle-seconds", "1");
 
         Assert.True(exitCode == 0, errors);
         var figures = JsonNode.Parse(lines[^1])!;
-        // 40 live at the last level (the first level's 10 timed POSTs among them), its own 10 POSTs, then 50 in the burst: each created once.
+        // 40 live at the last level (the 5 warm-up POSTs and the first level's 10 timed ones among them), its own 10 POSTs,
+        // then 50 in the burst: each created once.
         Assert.Equal(40 + 10 + 50, figures["live_experiments"]!.GetValue<int>());
         Assert.Equal(0, figures["burst_500"]!.GetValue<int>());
         Assert.Equal(50, figures["burst"]!["created"]!.GetValue<int>());
