@@ -250,8 +250,8 @@ public sealed class SchedulerGrain(
     {
         if (_core.Recovering && now >= _recoveryDeadline)
         {
-            logger.LogWarning("{Unanswered} running experiments did not announce their runs in time and {Waiting} were not asked yet; assigning anyway",
-                _catchUps.Unanswered, _catchUps.Waiting + (_listing ? CatchUpPage : 0));
+            logger.LogWarning("{Unanswered} running experiments did not announce their runs in time, {Waiting} listed were not asked yet (more to list: {Listing}); assigning anyway",
+                _catchUps.Unanswered, _catchUps.Waiting, _listing);
             EndRecovery("the wait for announcements is over");
         }
 
