@@ -23,6 +23,9 @@ public sealed partial class SchedulerGrain
     private bool _listing;
     private ExperimentListPosition? _listedUpTo;
 
+    /// <summary>Whether this activation's recovery asked any experiment to catch up (if none was running, it ends unlogged).</summary>
+    private bool _askedWhileRecovering;
+
     /// <summary>
     /// Starts asking every running experiment (as the index lists them) to catch up: to re-read its stages and have the
     /// active ones announce their runs again. Each answers with <see cref="CaughtUpAsync"/>; until it has, it is asked
@@ -61,9 +64,19 @@ public sealed partial class SchedulerGrain
             await GrainFactory.GetGrain<IExperimentGrain>(experimentId).CatchUpAsync();
         }
 
+        _askedWhileRecovering |= _core.Recovering && first.Count > 0;
         if (_core.Recovering && !_listing && _catchUps.Idle)
         {
-            EndRecovery("every running experiment announced its runs");
+            if (_askedWhileRecovering)
+            {
+                EndRecovery("every running experiment announced its runs");
+            }
+            else
+            {
+                // Nothing was running: an ordinary activation, with nothing to recover and nothing to log.
+                _core.EndRecovery();
+            }
+
             return true;
         }
 

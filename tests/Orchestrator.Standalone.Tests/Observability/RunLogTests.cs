@@ -35,9 +35,9 @@ public sealed class RunLogTests
         "Worker {WorkerId} left while this silo stops; its departure was dropped ({Error})",
 
         // The scheduler activates lazily, so on a loaded machine it may do so after the experiment was submitted.
-        "Scheduler activated: waiting for {Experiments} running experiments to announce their runs",
-        "Scheduler recovered its runs from the stages; assigning again",
-        "Experiments {Experiments} did not announce their runs in time; assigning anyway",
+        "Scheduler activated: running experiments announce their runs, {Window} at a time ({Listed} listed so far); until they have, runs go only to workers with none unannounced",
+        "Scheduler recovered its runs from the stages {Seconds:0.###} s after its activation ({Why}); every worker takes runs again",
+        "{Unanswered} running experiments did not announce their runs in time, {Waiting} listed were not asked yet (more to list: {Listing}); assigning anyway",
         "Heartbeats cannot arrive ({Transport}); no worker is declared lost until they can",
         "Heartbeats can arrive again after {OutageSeconds:0.#} s; each worker has {GraceSeconds:0.#} s to be heard before it is declared lost",
     ];
