@@ -36,4 +36,11 @@ public enum CreateOutcome
 [GenerateSerializer, Immutable, Alias("CreateResult")]
 public sealed record CreateResult(
     [property: Id(0)] CreateOutcome Outcome,
-    [property: Id(1)] TimeSpan RetryAfter = default);
+    [property: Id(1)] TimeSpan RetryAfter = default)
+{
+    /// <summary>
+    /// The experiment as it is once <see cref="CreateOutcome.Created"/> or <see cref="CreateOutcome.AlreadyExisted"/>, so the
+    /// caller need not read it again (which would bring its waiting stages back into memory); null otherwise.
+    /// </summary>
+    [Id(2)] public ExperimentView? View { get; init; }
+}

@@ -78,7 +78,7 @@ public sealed partial class ExperimentGrain(
                 await AdvanceAsync();
             }
 
-            return new CreateResult(CreateOutcome.AlreadyExisted);
+            return new CreateResult(CreateOutcome.AlreadyExisted) { View = await ViewAsync() };
         }
 
         var admission = await creations.TryEnterAsync();
@@ -88,11 +88,12 @@ public sealed partial class ExperimentGrain(
         }
 
         _creating = true;
+        Dictionary<string, StageView> initialized;
         try
         {
             using (admission.Slot)
             {
-                await CreateNewAsync(draft);
+                initialized = await CreateNewAsync(draft);
             }
 
             // Outside the gate, which waits for no index: the summary goes to its partition, whose write is shared with the
@@ -108,11 +109,17 @@ public sealed partial class ExperimentGrain(
 
         // Created whole: nothing is due any more. Outside the gate, which waits for no reminder table.
         await CarriedThroughAsync();
-        return new CreateResult(CreateOutcome.Created);
+
+        // The stages still waiting are as they were initialised, and have left memory: the view does not bring them back.
+        var waiting = initialized.Where(stage => Experiment.StageRecords[stage.Key].Status == StageStatus.Pending).ToDictionary();
+        return new CreateResult(CreateOutcome.Created) { View = await ViewAsync(Experiment, waiting) };
     }
 
-    /// <summary>Writes the new experiment and initialises its stages: the part of a creation the gate lets in one at a time.</summary>
-    private async Task CreateNewAsync(ExperimentDraft draft)
+    /// <summary>
+    /// Writes the new experiment and initialises its stages: the part of a creation the gate lets in one at a time.
+    /// Returns each stage as initialised.
+    /// </summary>
+    private async Task<Dictionary<string, StageView>> CreateNewAsync(ExperimentDraft draft)
     {
         var now = time.GetUtcNow();
         Experiment.Name = draft.Name;
@@ -131,7 +138,7 @@ public sealed partial class ExperimentGrain(
         await _state.WriteAsync();
         _written = Durable();
         await CarryingThroughAsync();
-        await InitializeStagesAsync();
+        return await InitializeStagesAsync();
     }
 
     /// <summary>Queues the stages with no upstream: they are ready now, which is when their dispatch latency starts.</summary>
@@ -302,16 +309,21 @@ public sealed partial class ExperimentGrain(
     /// <summary>
     /// Initialises every stage grain (harmless for one already initialised), <see cref="InitializeAtOnce"/> at a time: a
     /// 500-stage experiment would otherwise send 500 first writes to storage at once, and on a busy account some would
-    /// outlast their try, be retried, and meet their own first try's blob.
+    /// outlast their try, be retried, and meet their own first try's blob. Returns each stage as it now is.
     /// </summary>
-    private async Task InitializeStagesAsync()
+    private async Task<Dictionary<string, StageView>> InitializeStagesAsync()
     {
+        var views = new Dictionary<string, StageView>();
         foreach (var batch in Experiment.Stages.Chunk(InitializeAtOnce))
         {
-            await Task.WhenAll(batch.Select(stage => Stage(stage.StageId).InitializeAsync(stage)));
+            foreach (var view in await Task.WhenAll(batch.Select(stage => Stage(stage.StageId).InitializeAsync(stage))))
+            {
+                views[view.Id] = view;
+            }
         }
 
         _stagesInitialized = true;
+        return views;
     }
 
     /// <summary>Queues every Pending stage whose upstream stages have all succeeded, then updates the status.</summary>
@@ -445,9 +457,11 @@ public sealed partial class ExperimentGrain(
 
     private Task<ExperimentView> ViewAsync() => ViewAsync(Experiment);
 
-    private async Task<ExperimentView> ViewAsync(ExperimentState experiment)
+    /// <summary>The experiment with every stage: those in <paramref name="known"/> as given, the others as they answer.</summary>
+    private async Task<ExperimentView> ViewAsync(ExperimentState experiment, IReadOnlyDictionary<string, StageView>? known = null)
     {
-        var stages = await Task.WhenAll(experiment.Stages.Select(stage => Stage(stage.StageId).GetAsync()));
+        var stages = await Task.WhenAll(experiment.Stages.Select(stage =>
+            known?.GetValueOrDefault(stage.StageId) is { } view ? Task.FromResult(view) : Stage(stage.StageId).GetAsync()));
         return new ExperimentView
         {
             Id = this.GetPrimaryKeyString(),

@@ -6,9 +6,12 @@ namespace Orchestrator.Grains.Stages;
 [Alias("IStageGrain")]
 public interface IStageGrain : IGrainWithStringKey, IRemindable
 {
-    /// <summary>Stores the stage's definition; the stage starts Pending. Repeating it changes nothing.</summary>
+    /// <summary>
+    /// Stores the stage's definition; the stage starts Pending. Repeating it changes nothing. Returns the stage as it
+    /// now is. A new stage that waits on upstream stages then leaves memory: nothing reaches it until they end.
+    /// </summary>
     [Alias("Initialize")]
-    Task InitializeAsync(StageDefinition definition);
+    Task<StageView> InitializeAsync(StageDefinition definition);
 
     /// <summary>
     /// Its inputs are available (the last since <paramref name="readyAt"/>): creates a run with these

@@ -40,11 +40,11 @@ public sealed partial class StageGrain(
     private StageDefinition Definition =>
         Stage.Definition ?? throw new InvalidOperationException($"Stage {this.GetPrimaryKeyString()} was never initialized.");
 
-    public async Task InitializeAsync(StageDefinition definition)
+    public async Task<StageView> InitializeAsync(StageDefinition definition)
     {
         if (Stage.Definition is not null)
         {
-            return;
+            return View();
         }
 
         Stage.Definition = definition;
@@ -54,6 +54,14 @@ public sealed partial class StageGrain(
         // The submission's trace (the API request, through Orleans' activity propagation): each run's own trace links to it.
         Stage.SubmissionTrace = Activity.Current is { IdFormat: ActivityIdFormat.W3C } submission ? submission.Id : null;
         await _state.WriteAsync();
+        if (definition.Upstream.Count > 0)
+        {
+            // Not ready before its upstream stages end, which may be hours away: held in memory until the idle collection
+            // age, thousands of stages created in a burst would outweigh the rest of the backlog (docs/decisions/idle-collection.md).
+            DeactivateOnIdle();
+        }
+
+        return View();
     }
 
     public async Task<StageChange> QueueAsync(Dictionary<string, List<ArtifactRef>> inputs, DateTimeOffset readyAt)

@@ -34,7 +34,7 @@ public sealed class ExperimentSubmitter(IGrainFactory grains, IOptions<SpecLimit
 
         var created = await Unavailable.Bounded(
             grains.GetGrain<IExperimentGrain>(id).CreateAsync(prepared.Draft with { SubmittedBy = caller }), Unavailable.CreationDeadline(prepared.Draft.Stages.Count));
-        return new SubmitResult(id, created.Outcome, []) { RetryAfter = created.RetryAfter };
+        return new SubmitResult(id, created.Outcome, []) { RetryAfter = created.RetryAfter, View = created.View };
     }
 }
 
@@ -43,6 +43,9 @@ public sealed record SubmitResult(string ExperimentId, CreateOutcome? Outcome, I
 {
     /// <summary>When the silo was too busy to create it (<see cref="CreateOutcome.Busy"/>), how long to wait before retrying.</summary>
     public TimeSpan RetryAfter { get; init; }
+
+    /// <summary>The experiment once created or found created already; null otherwise.</summary>
+    public ExperimentView? View { get; init; }
 
     /// <summary>
     /// The <see cref="SpecLimits"/> setting that stopped reading the spec, e.g. <c>SpecLimits:MaxNodes</c>, so refusals

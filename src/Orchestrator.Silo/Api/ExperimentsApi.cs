@@ -66,7 +66,7 @@ public static class ExperimentsApi
     }
 
     private static async Task<Results<Created<ExperimentView>, ProblemHttpResult>> CreateAsync(
-        HttpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, ExperimentSubmitter submitter, IGrainFactory grains, ClaimsPrincipal user)
+        HttpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, ExperimentSubmitter submitter, ClaimsPrincipal user)
     {
         if (idempotencyKey is { Length: 0 or > ExperimentIds.MaxIdempotencyKeyLength })
         {
@@ -103,8 +103,7 @@ public static class ExperimentsApi
                     "with the same Idempotency-Key, which creates the experiment once however often it is sent.");
         }
 
-        var view = await Unavailable.Bounded(grains.GetGrain<IExperimentGrain>(submitted.ExperimentId).GetAsync());
-        return TypedResults.Created($"/api/v1/experiments/{submitted.ExperimentId}", view!);
+        return TypedResults.Created($"/api/v1/experiments/{submitted.ExperimentId}", submitted.View!);
     }
 
     private static async Task<Results<Ok<ExperimentPage>, ProblemHttpResult>> ListAsync(

@@ -34,14 +34,20 @@ public sealed class LifecycleDriver(ClusterFixture fixture)
     public async Task<string> SubmitAsync(string stagesYaml, string resources = "", string stageFields = "")
     {
         var id = $"exp-{Label}";
+        Assert.Equal(CreateOutcome.Created, (await Experiment(id).CreateAsync(Draft(stagesYaml, resources, stageFields))).Outcome);
+        return id;
+    }
+
+    /// <summary>The experiment <c>exp-{Label}</c> of these stages, each asking for this test's workers.</summary>
+    public ExperimentDraft Draft(string stagesYaml, string resources = "", string stageFields = "")
+    {
         var labelled = string.Join('\n', stagesYaml.Trim().Split('\n').Select(line =>
             line.TrimStart().StartsWith("- ", StringComparison.Ordinal)
                 ? line[..line.LastIndexOf('}')] + $", resources: {{ labels: {{ test: \"{Label}\" }}{resources} }}{stageFields} }}"
                 : line));
-        var prepared = ExperimentDrafts.Prepare($"name: lifecycle\nstages:\n{labelled}", SpecFormat.Yaml, id);
+        var prepared = ExperimentDrafts.Prepare($"name: lifecycle\nstages:\n{labelled}", SpecFormat.Yaml, $"exp-{Label}");
         Assert.Empty(prepared.Errors);
-        Assert.Equal(CreateOutcome.Created, (await Experiment(id).CreateAsync(prepared.Draft!)).Outcome);
-        return id;
+        return prepared.Draft!;
     }
 
     public IExperimentGrain Experiment(string id) => fixture.Grains.GetGrain<IExperimentGrain>(id);
